@@ -1,0 +1,87 @@
+# pgiris: hand-written Makefile.  configure (autoconf) only finds the
+# libraries and writes config.mk; it is run by this Makefile when needed.
+#
+#   make            build build/pgiris
+#   make run        install what is missing, build, start on 127.0.0.1:6432 (SQLite demo)
+#   make check      install what is missing, build, run unit and integration tests
+#   make check-asan the same tests with AddressSanitizer and UBSan
+#   make unit       unit tests only
+
+BUILD ?= build
+SAN_FLAGS ?=
+PYTHON ?= /usr/bin/python3
+
+ifneq ($(wildcard config.mk),)
+include config.mk
+endif
+
+WARN = -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) $(SAN_FLAGS) -I. -D_GNU_SOURCE \
+             -DPGIRIS_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+LIBS = $(PKG_LIBS) -lpthread
+
+LIB_SRCS = $(filter-out broker/main.c,$(wildcard common/*.c shm/*.c broker/*.c worker/*.c))
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps run check check-asan unit integration clean distclean demo-db
+
+all: $(BUILD)/pgiris
+
+config.mk: configure config.mk.in
+	./configure -q
+
+configure: configure.ac
+	autoreconf -fi >/dev/null
+
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libpgiris.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/pgiris: $(BUILD)/broker/main.o $(BUILD)/libpgiris.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpgiris.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(BUILD)/libpgiris.a $(LIBS) $(CMOCKA_LIBS)
+
+var/demo.db: etc/demo.sql
+	@mkdir -p var
+	rm -f $@.tmp && sqlite3 $@.tmp < etc/demo.sql && mv $@.tmp $@
+
+demo-db: var/demo.db
+
+run: deps
+	$(MAKE) all demo-db
+	$(BUILD)/pgiris etc/pgiris.ini
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+integration: $(BUILD)/pgiris var/demo.db
+	PGIRIS_BIN=$(abspath $(BUILD)/pgiris) $(PYTHON) -m pytest -q tests/integration
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) integration
+
+check-asan: deps
+	$(MAKE) BUILD=build-asan SAN_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" CFLAGS="-O1 -g" all unit integration
+
+clean:
+	rm -rf build build-asan
+
+distclean: clean
+	rm -rf config.mk config.log config.status configure autom4te.cache aclocal.m4 var/demo.db
+
+-include $(LIB_OBJS:.o=.d) $(BUILD)/broker/main.d

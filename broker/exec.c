@@ -1,0 +1,468 @@
+/*
+ * exec: the executor thread (see exec.h).
+ *
+ * Slot life: EMPTY -> CONNECTING -> IDLE (in the free ring) -> LEASED ->
+ * IDLE ... -> CLOSING -> EMPTY.  The executor owns every transition except
+ * IDLE -> LEASED, which the leasing worker makes.  The executor never
+ * touches its slot's rings while it is IDLE, so a worker that has just
+ * dequeued it finds them empty.
+ */
+#include "broker/exec.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ck_pr.h>
+
+#include "broker/odbc.h"
+#include "common/log.h"
+#include "common/pgproto.h"
+#include "shm/lease.h"
+#include "shm/shm.h"
+#include "shm/wake.h"
+
+struct exec_pool_conf {
+    char *connstr;
+    enum cfg_dialect dialect;
+    double connect_timeout;
+};
+
+struct exec {
+    uint32_t slot;
+    uint32_t pool;
+    struct odbc_conn *conn;
+    int tx_failed;              /* an error happened inside the open transaction */
+    int64_t xact_start_us;
+    uint8_t *req;               /* the request being processed */
+    size_t req_cap;
+    struct pgbuf out;           /* small messages the executor writes itself */
+};
+
+static pthread_mutex_t exec_conf_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct exec_pool_conf exec_conf[SHM_MAX_POOLS];
+static struct odbc_conn *exec_conns[65536];     /* by slot, for cancel */
+static size_t exec_max_request = 64 * 1024 * 1024;
+static int exec_nrunning;
+
+void exec_pool_configure(uint32_t pool, const char *connstr, enum cfg_dialect dialect,
+                         double connect_timeout)
+{
+    pthread_mutex_lock(&exec_conf_lock);
+    free(exec_conf[pool].connstr);
+    exec_conf[pool].connstr = strdup(connstr);
+    exec_conf[pool].dialect = dialect;
+    exec_conf[pool].connect_timeout = connect_timeout;
+    pthread_mutex_unlock(&exec_conf_lock);
+}
+
+void exec_set_max_request(size_t bytes)
+{
+    exec_max_request = bytes;
+}
+
+int exec_running(void)
+{
+    return (int)ck_pr_load_int(&exec_nrunning);
+}
+
+void exec_cancel(uint32_t slot)
+{
+    pthread_mutex_lock(&exec_conf_lock);
+    if (exec_conns[slot] != NULL)
+        odbc_cancel(exec_conns[slot]);
+    pthread_mutex_unlock(&exec_conf_lock);
+}
+
+static void exec_set_conn(struct exec *e, struct odbc_conn *c)
+{
+    pthread_mutex_lock(&exec_conf_lock);
+    exec_conns[e->slot] = c;
+    pthread_mutex_unlock(&exec_conf_lock);
+    e->conn = c;
+}
+
+static int exec_connect(struct exec *e)
+{
+    struct shm_pool *p = shm_pool(e->pool);
+    struct shm_slot *s = shm_slot(e->slot);
+    char *connstr;
+    enum cfg_dialect dialect;
+    double timeout;
+
+    pthread_mutex_lock(&exec_conf_lock);
+    connstr = strdup(exec_conf[e->pool].connstr ? exec_conf[e->pool].connstr : "");
+    dialect = exec_conf[e->pool].dialect;
+    timeout = exec_conf[e->pool].connect_timeout;
+    s->conn_gen = ck_pr_load_32(&p->conn_gen);
+    pthread_mutex_unlock(&exec_conf_lock);
+    if (connstr == NULL)
+        return -1;
+
+    char err[sizeof(p->last_connect_error)];
+    struct odbc_conn *c = NULL;
+    int rc = odbc_connect(connstr, dialect, timeout, &c, err, sizeof(err));
+    free(connstr);
+    if (rc < 0) {
+        log_warning("exec", "slot=%u db=%s connect failed: %s", e->slot, p->name, err);
+        snprintf(p->last_connect_error, sizeof(p->last_connect_error), "%s", err);
+        ck_pr_store_64((uint64_t *)&p->last_connect_fail_us, (uint64_t)shm_realtime_us());
+        return -1;
+    }
+    ck_pr_store_64((uint64_t *)&p->last_connect_fail_us, 0);
+    s->connect_time_us = shm_realtime_us();
+    exec_set_conn(e, c);
+    log_debug("exec", "slot=%u db=%s connected", e->slot, p->name);
+    return 0;
+}
+
+static void exec_disconnect(struct exec *e)
+{
+    if (e->conn != NULL) {
+        struct odbc_conn *c = e->conn;
+        exec_set_conn(e, NULL);
+        odbc_disconnect(c);
+    }
+}
+
+/* Wake every worker that has clients queued on this pool. */
+static void exec_wake_waiters(struct shm_pool *p)
+{
+    for (uint32_t w = 0; w < shm->nworkers; w++)
+        if (ck_pr_load_32(&p->waiting[w]) != 0)
+            wake_worker(w);
+}
+
+/*
+ * Sleep on the slot's futex until ready() holds, raising *flag so that the
+ * other side knows to wake us.  Returns when ready() holds or the slot is
+ * reclaimed or closed.
+ */
+static void exec_sleep(struct shm_slot *s, uint32_t *flag, int (*ready)(struct shm_slot *))
+{
+    uint32_t v = ck_pr_load_32(&s->futex);
+    ck_pr_store_32(flag, 1);
+    /* Our flag must be visible before we look at the ring again (see wake.h). */
+    ck_pr_fence_memory();
+    if (!ready(s) && !ck_pr_load_32(&s->reclaim) && !ck_pr_load_32(&s->close))
+        wake_futex_wait(&s->futex, v, 1000);
+    ck_pr_store_32(flag, 0);
+}
+
+static int exec_req_ready(struct shm_slot *s)
+{
+    return ring_readable(&s->req) > 0;
+}
+
+static int exec_resp_ready(struct shm_slot *s)
+{
+    return ring_writable(&s->resp) > 0;
+}
+
+static int exec_leased(struct shm_slot *s)
+{
+    return ck_pr_load_32(&s->state) == SHM_SLOT_LEASED;
+}
+
+static void exec_notify_worker(struct shm_slot *s, uint32_t *flag)
+{
+    /* The bytes we moved must be visible before we read the worker's flag. */
+    ck_pr_fence_memory();
+    if (ck_pr_load_32(flag) && ck_pr_cas_32(flag, 1, 0))
+        wake_worker(s->owner_worker);
+}
+
+/* Read exactly n request bytes; -1 if the lease was reclaimed meanwhile. */
+static int exec_read_request(struct shm_slot *s, void *out, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        if (ck_pr_load_32(&s->reclaim))
+            return -1;
+        size_t k = ring_read(&s->req, (uint8_t *)out + got, n - got);
+        if (k > 0) {
+            got += k;
+            exec_notify_worker(s, &s->req.producer_waiting);
+            continue;
+        }
+        exec_sleep(s, &s->req.consumer_waiting, exec_req_ready);
+    }
+    return 0;
+}
+
+/* odbc sink: copy into the response ring, sleeping while it is full. */
+static int exec_sink_write(void *arg, const void *p, size_t n)
+{
+    struct shm_slot *s = arg;
+    const uint8_t *b = p;
+    while (n > 0) {
+        if (ck_pr_load_32(&s->reclaim))
+            return -1;
+        size_t k = ring_write(&s->resp, b, n);
+        if (k > 0) {
+            b += k;
+            n -= k;
+            exec_notify_worker(s, &s->resp.consumer_waiting);
+            continue;
+        }
+        exec_sleep(s, &s->resp.producer_waiting, exec_resp_ready);
+    }
+    return 0;
+}
+
+static char exec_txstatus(struct exec *e)
+{
+    if (e->conn == NULL || !odbc_in_transaction(e->conn))
+        return 'I';
+    return e->tx_failed ? 'E' : 'T';
+}
+
+static int exec_send_done(struct exec *e, int flags)
+{
+    uint8_t rec[LEASE_DONE_LEN] = { LEASE_DONE, 0, 0, 0, LEASE_DONE_LEN - 1 };
+    rec[5] = (uint8_t)exec_txstatus(e);
+    rec[6] = (uint8_t)flags;
+    shm_slot(e->slot)->txstatus = (char)rec[5];
+    return exec_sink_write(shm_slot(e->slot), rec, sizeof(rec));
+}
+
+static int exec_send_error(struct exec *e, const char *sqlstate, const char *msg)
+{
+    pgbuf_reset(&e->out);
+    pgproto_error(&e->out, 'E', "ERROR", sqlstate, msg, NULL, NULL);
+    return exec_sink_write(shm_slot(e->slot), e->out.data, e->out.len);
+}
+
+/* Run one request; returns LEASE_F_* flags, or -1 if the sink was abandoned. */
+static int exec_run(struct exec *e, uint8_t type, const char *body, size_t len)
+{
+    struct shm_slot *s = shm_slot(e->slot);
+    struct odbc_sink sink = { exec_sink_write, s };
+    const char *verb = body;
+    size_t vlen = strnlen(body, len);
+    const char *sql = body + vlen + 1;
+    size_t sql_len = vlen < len ? len - vlen - 1 : 0;
+    int was_in_tx = e->conn != NULL && odbc_in_transaction(e->conn);
+    int64_t t0 = shm_now_us();
+    int rc;
+
+    if (e->conn == NULL) {
+        rc = exec_send_error(e, "08006", "backend connection lost") == 0 ? ODBC_BROKEN : ODBC_ABANDONED;
+    } else if (e->tx_failed && type != LEASE_REQ_COMMIT && type != LEASE_REQ_ROLLBACK) {
+        if (exec_send_error(e, "25P02",
+                            "current transaction is aborted, commands ignored until end of "
+                            "transaction block") < 0)
+            return -1;
+        return LEASE_F_ERROR;
+    } else {
+        switch (type) {
+        case LEASE_REQ_BEGIN:
+            rc = odbc_begin(e->conn, verb, &sink);
+            break;
+        case LEASE_REQ_COMMIT:
+            /* COMMIT of a failed transaction rolls back, and says so, as PostgreSQL does. */
+            rc = e->tx_failed ? odbc_rollback(e->conn, "ROLLBACK", &sink)
+                              : odbc_commit(e->conn, verb, &sink);
+            break;
+        case LEASE_REQ_ROLLBACK:
+            rc = odbc_rollback(e->conn, verb, &sink);
+            break;
+        default:
+            rc = odbc_exec(e->conn, sql, sql_len, verb, &sink);
+            break;
+        }
+    }
+
+    int64_t dt = shm_now_us() - t0;
+    ck_pr_store_64(&s->n_queries, s->n_queries + 1);
+    ck_pr_store_64(&s->query_us, s->query_us + (uint64_t)dt);
+    int in_tx = e->conn != NULL && odbc_in_transaction(e->conn);
+    if (!was_in_tx && in_tx)
+        e->xact_start_us = t0;
+    if (!in_tx) {
+        if (was_in_tx || rc == ODBC_OK || rc == ODBC_ERROR) {
+            ck_pr_store_64(&s->n_xacts, s->n_xacts + 1);
+            ck_pr_store_64(&s->xact_us,
+                           s->xact_us + (uint64_t)(shm_now_us() - (was_in_tx ? e->xact_start_us : t0)));
+        }
+        e->tx_failed = 0;
+    }
+
+    switch (rc) {
+    case ODBC_OK:
+        return 0;
+    case ODBC_ERROR:
+        if (in_tx)
+            e->tx_failed = 1;
+        return LEASE_F_ERROR;
+    case ODBC_BROKEN:
+        log_warning("exec", "slot=%u db=%s backend connection lost", e->slot, shm_pool(e->pool)->name);
+        exec_disconnect(e);
+        e->tx_failed = 0;
+        return LEASE_F_ERROR | LEASE_F_BROKEN;
+    default:
+        return -1;
+    }
+}
+
+/*
+ * End of lease: roll back what is open, then queue the slot again, or close
+ * it when the pool shrank, the connection string changed or we are stopping.
+ * Returns 0 if the executor goes on, -1 if it must stop.
+ */
+static int exec_release(struct exec *e)
+{
+    struct shm_slot *s = shm_slot(e->slot);
+    struct shm_pool *p = shm_pool(e->pool);
+
+    if (e->conn != NULL && odbc_reset(e->conn) < 0) {
+        log_warning("exec", "slot=%u db=%s reset failed; reconnecting", e->slot, p->name);
+        exec_disconnect(e);
+    }
+    e->tx_failed = 0;
+    s->txstatus = 'I';
+    s->owner_worker = SHM_NONE;
+    s->owner_client = SHM_NONE;
+    ck_pr_store_32(&s->reclaim, 0);
+    ck_pr_store_32(&s->cancel, 0);
+    /* Whatever a departed owner left in the rings is discarded; nobody else reads them now. */
+    ring_reset(&s->req);
+    ring_reset(&s->resp);
+
+    int over = (int)ck_pr_load_32(&p->nopen) > (int)ck_pr_load_32((uint32_t *)&p->pool_size);
+    if (ck_pr_load_32(&shm->shutdown) || ck_pr_load_32(&s->close) || over ||
+        ck_pr_load_32(&p->removed))
+        return -1;
+    if (s->conn_gen != ck_pr_load_32(&p->conn_gen))
+        exec_disconnect(e);
+    if (e->conn == NULL && exec_connect(e) < 0)
+        return -1;
+    if (shm_pool_put_free(p, e->slot) < 0) {
+        log_error("exec", "slot=%u db=%s free ring full", e->slot, p->name);
+        return -1;
+    }
+    exec_wake_waiters(p);
+    return 0;
+}
+
+/* Serve one lease until the worker releases the slot or goes away. */
+static int exec_serve_lease(struct exec *e)
+{
+    struct shm_slot *s = shm_slot(e->slot);
+    for (;;) {
+        uint8_t hdr[5];
+        if (exec_read_request(s, hdr, sizeof(hdr)) < 0)
+            return exec_release(e);
+        uint32_t len = pgproto_load_u32(hdr + 1);
+        if (len < 4 || len - 4 > exec_max_request) {
+            log_error("exec", "slot=%u bad request length %u; dropping lease", e->slot, len);
+            return exec_release(e);
+        }
+        size_t body_len = len - 4;
+        if (body_len + 1 > e->req_cap) {
+            uint8_t *nb = realloc(e->req, body_len + 1);
+            if (nb == NULL)
+                return exec_release(e);
+            e->req = nb;
+            e->req_cap = body_len + 1;
+        }
+        if (exec_read_request(s, e->req, body_len) < 0)
+            return exec_release(e);
+        e->req[body_len] = '\0';
+        s->request_time_us = shm_realtime_us();
+
+        if (hdr[0] == LEASE_REQ_RELEASE)
+            return exec_release(e);
+        int flags = exec_run(e, hdr[0], (const char *)e->req, body_len);
+        if (flags < 0 || exec_send_done(e, flags) < 0)
+            return exec_release(e);
+        if (e->req_cap > 1024 * 1024) {
+            free(e->req);
+            e->req = NULL;
+            e->req_cap = 0;
+        }
+    }
+}
+
+static void *exec_main(void *arg)
+{
+    struct exec *e = arg;
+    struct shm_slot *s = shm_slot(e->slot);
+    struct shm_pool *p = shm_pool(e->pool);
+
+    int ok = exec_connect(e) == 0;
+    ck_pr_dec_32(&p->nconnecting);
+    if (ok && shm_pool_put_free(p, e->slot) == 0) {
+        exec_wake_waiters(p);
+        for (;;) {
+            if (exec_leased(s)) {
+                if (exec_serve_lease(e) < 0)
+                    break;
+                continue;
+            }
+            if (ck_pr_load_32(&s->close) || ck_pr_load_32(&shm->shutdown) == 2)
+                break;
+            /* A worker that leases the slot wakes us through the request ring. */
+            exec_sleep(s, &s->req.consumer_waiting, exec_req_ready);
+        }
+    } else if (!ok) {
+        /* Let queued clients learn about the failure instead of waiting it out. */
+        exec_wake_waiters(p);
+    }
+
+    ck_pr_store_32(&s->state, SHM_SLOT_CLOSING);
+    exec_disconnect(e);
+    pgbuf_free(&e->out);
+    free(e->req);
+    ck_pr_store_32(&s->close, 0);
+    ck_pr_store_32(&s->reclaim, 0);
+    s->pool = SHM_NONE;
+    ck_pr_dec_32(&p->nopen);
+    /* EMPTY last: from here the broker may reuse the slot. */
+    ck_pr_fence_store();
+    ck_pr_store_32(&s->state, SHM_SLOT_EMPTY);
+    free(e);
+    ck_pr_dec_int(&exec_nrunning);
+    wake_broker();
+    return NULL;
+}
+
+int exec_start(uint32_t slot, uint32_t pool)
+{
+    struct exec *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return -1;
+    e->slot = slot;
+    e->pool = pool;
+    pgbuf_init(&e->out);
+    struct shm_slot *s = shm_slot(slot);
+    s->pool = pool;
+    s->owner_worker = SHM_NONE;
+    s->owner_client = SHM_NONE;
+    s->txstatus = 'I';
+    s->n_queries = s->n_xacts = s->query_us = s->xact_us = 0;
+    ring_reset(&s->req);
+    ring_reset(&s->resp);
+    ck_pr_store_32(&s->state, SHM_SLOT_CONNECTING);
+
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* ODBC drivers need little stack; many executors should not cost 8 MB each. */
+    pthread_attr_setstacksize(&attr, 512 * 1024);
+    pthread_t t;
+    ck_pr_inc_int(&exec_nrunning);
+    int rc = pthread_create(&t, &attr, exec_main, e);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        ck_pr_dec_int(&exec_nrunning);
+        log_error("exec", "pthread_create(slot=%u) failed: %s", slot, strerror(rc));
+        ck_pr_store_32(&s->state, SHM_SLOT_EMPTY);
+        pgbuf_free(&e->out);
+        free(e);
+        return -1;
+    }
+    return 0;
+}

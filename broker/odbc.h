@@ -1,0 +1,85 @@
+/*
+ * odbc: one backend connection through unixODBC, and the encoding of its
+ * results straight into PostgreSQL protocol messages.
+ *
+ * An odbc_conn is used by exactly one executor thread; only odbc_cancel() may
+ * be called from another thread.  Results are never materialised: rows are
+ * fetched one by one (or in blocks) and encoded DataRow by DataRow into a
+ * bounded buffer that is flushed to the caller's sink, whose write may block
+ * (that is the backpressure).
+ */
+#ifndef PGIRIS_ODBC_H
+#define PGIRIS_ODBC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+
+struct odbc_conn;
+
+/* Where encoded protocol bytes go.  write() returns 0, or -1 to abandon. */
+struct odbc_sink {
+    int (*write)(void *arg, const void *p, size_t n);
+    void *arg;
+};
+
+enum odbc_result {
+    ODBC_OK = 0,        /* statement ran; CommandComplete sent */
+    ODBC_ERROR = -1,    /* statement failed; ErrorResponse sent; connection usable */
+    ODBC_BROKEN = -2,   /* connection lost; ErrorResponse 08006 sent; discard conn */
+    ODBC_ABANDONED = -3 /* the sink refused bytes; nothing more was sent */
+};
+
+/*
+ * Connect with SQLDriverConnect.  timeout is the login timeout in seconds
+ * (0: driver default).  On failure returns -1 and writes the driver's
+ * diagnostic (SQLSTATE and message) into errbuf.
+ */
+int odbc_connect(const char *connstr, enum cfg_dialect dialect, double timeout,
+                 struct odbc_conn **out, char *errbuf, size_t errlen);
+void odbc_disconnect(struct odbc_conn *c);
+
+/*
+ * Run one SQL statement (already in the backend's dialect) with
+ * SQLExecDirect and stream the result into sink: RowDescription and DataRow
+ * messages for a result set, then CommandComplete; or an ErrorResponse.
+ * 'verb' is the statement's command word(s) in upper case as the client
+ * wrote them ("SELECT", "INSERT", "CREATE TABLE"), used for the
+ * CommandComplete tag: "SELECT n" for any result set, "INSERT 0 n",
+ * "UPDATE n", "DELETE n", "MERGE n", otherwise the verb itself.
+ * Does not send ReadyForQuery.  Returns an enum odbc_result.
+ */
+int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb,
+              struct odbc_sink *sink);
+
+/*
+ * Transaction control through the ODBC API (autocommit off/on and
+ * SQLEndTran), never through SQL text.  Each sends CommandComplete with
+ * 'tag' (or an ErrorResponse) into sink and returns an enum odbc_result.
+ */
+int odbc_begin(struct odbc_conn *c, const char *tag, struct odbc_sink *sink);
+int odbc_commit(struct odbc_conn *c, const char *tag, struct odbc_sink *sink);
+int odbc_rollback(struct odbc_conn *c, const char *tag, struct odbc_sink *sink);
+/* Roll back whatever is open and return to autocommit, sending nothing. 0/-1. */
+int odbc_reset(struct odbc_conn *c);
+/* 1 while a transaction begun with odbc_begin is open. */
+int odbc_in_transaction(const struct odbc_conn *c);
+
+/* Ask the driver to cancel the statement running on c (any thread). */
+void odbc_cancel(struct odbc_conn *c);
+
+/* PostgreSQL type OID for an ODBC SQL data type (SQL_INTEGER, ...). */
+int32_t odbc_type_oid(int sqltype);
+
+/*
+ * Map an ODBC diagnostic to a PostgreSQL SQLSTATE: the driver's own state
+ * when it is already a PostgreSQL one, a translation of ODBC-specific states
+ * (42S02 -> 42P01, ...), and for generic states (HY000) the message text of
+ * known backends ("no such table" -> 42P01, "UNIQUE constraint failed" ->
+ * 23505, ...).  out receives 5 characters and a NUL.
+ */
+void odbc_map_sqlstate(enum cfg_dialect dialect, const char *odbc_state,
+                       const char *message, char out[6]);
+
+#endif

@@ -1,0 +1,530 @@
+/*
+ * supervisor: the broker's event loop (see supervisor.h).
+ *
+ * Everything here runs on the broker's main thread.  Executors are the only
+ * other threads in the process; they share shared memory and the executor
+ * settings in exec.c, nothing else.
+ */
+#include "broker/supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ck_pr.h>
+#include <event2/event.h>
+
+#include "broker/exec.h"
+#include "common/log.h"
+#include "shm/shm.h"
+#include "shm/wake.h"
+#include "worker/worker.h"
+
+#define SV_MAX_LISTEN 8
+
+static struct {
+    struct cfg *cfg;
+    struct event_base *base;
+    int listen_fds[SV_MAX_LISTEN];
+    int nlisten;
+    char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    uint32_t nworkers;
+    int64_t spawned_us[SHM_MAX_WORKERS];
+    char *connstr[SHM_MAX_POOLS];   /* what each pool's executors connect with */
+    int stopping;                   /* 0, 1 graceful, 2 fast */
+    int64_t stop_deadline_us;
+    int exit_status;
+    struct event *ev_timer;
+} sv;
+
+static int sv_listen_tcp(const char *addr, int port)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+    struct addrinfo *res, *ai;
+    char portstr[16];
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    int rc = getaddrinfo(strcmp(addr, "*") == 0 ? NULL : addr, portstr, &hints, &res);
+    if (rc != 0) {
+        log_error("broker", "getaddrinfo(%s:%d) failed: %s", addr, port, gai_strerror(rc));
+        return -1;
+    }
+    int opened = 0;
+    for (ai = res; ai != NULL && sv.nlisten < SV_MAX_LISTEN; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (ai->ai_family == AF_INET6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 4096) < 0) {
+            log_error("broker", "bind/listen(%s:%d) failed: %s", addr, port, strerror(errno));
+            close(fd);
+            continue;
+        }
+        sv.listen_fds[sv.nlisten++] = fd;
+        opened++;
+    }
+    freeaddrinfo(res);
+    return opened > 0 ? 0 : -1;
+}
+
+static int sv_listen_unix(const char *dir, int port)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/.s.PGSQL.%d", dir, port);
+    if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
+        log_error("broker", "unix socket path too long: %s", dir);
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    unlink(sa.sun_path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0) {
+        log_error("broker", "bind/listen(%s) failed: %s", sa.sun_path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    chmod(sa.sun_path, 0777);
+    snprintf(sv.unix_path, sizeof(sv.unix_path), "%s", sa.sun_path);
+    sv.listen_fds[sv.nlisten++] = fd;
+    return 0;
+}
+
+static uint32_t sv_pool_by_name(const char *name)
+{
+    for (uint32_t i = 0; i < shm->npools; i++)
+        if (shm_pool(i)->in_use && strcmp(shm_pool(i)->name, name) == 0)
+            return i;
+    return SHM_NONE;
+}
+
+/* Make shared memory's pools match cfg: update, add, mark removed. */
+static void sv_apply_pools(const struct cfg *cfg)
+{
+    for (int d = 0; d < cfg->ndatabases; d++) {
+        const struct cfg_database *db = &cfg->databases[d];
+        uint32_t i = sv_pool_by_name(db->name);
+        if (i == SHM_NONE) {
+            for (i = 0; i < shm->npools && shm_pool(i)->in_use; i++)
+                ;
+            if (i == shm->npools) {
+                log_error("broker", "db=%s no room for another pool (max %u)", db->name, shm->npools);
+                continue;
+            }
+            snprintf(shm_pool(i)->name, sizeof(shm_pool(i)->name), "%s", db->name);
+        }
+        struct shm_pool *p = shm_pool(i);
+        p->dialect = (int32_t)db->dialect;
+        ck_pr_store_32((uint32_t *)&p->pool_size, (uint32_t)cfg_db_pool_size(cfg, db));
+        ck_pr_store_32((uint32_t *)&p->min_pool_size, (uint32_t)cfg_db_min_pool_size(cfg, db));
+        p->pool_mode = (int32_t)cfg->pool_mode;
+        if (sv.connstr[i] == NULL || strcmp(sv.connstr[i], db->odbc) != 0) {
+            if (sv.connstr[i] != NULL) {
+                log_info("broker", "db=%s connection string changed; recycling connections", db->name);
+                ck_pr_inc_32(&p->conn_gen);
+            }
+            free(sv.connstr[i]);
+            sv.connstr[i] = strdup(db->odbc);
+        }
+        exec_pool_configure(i, db->odbc, db->dialect, cfg->server_connect_timeout);
+        ck_pr_store_32(&p->removed, 0);
+        ck_pr_fence_store();
+        ck_pr_store_32(&p->in_use, 1);
+    }
+    for (uint32_t i = 0; i < shm->npools; i++) {
+        struct shm_pool *p = shm_pool(i);
+        if (p->in_use && !p->removed && cfg_find_database(cfg, p->name) == NULL) {
+            log_info("broker", "db=%s removed from the config; closing its pool", p->name);
+            ck_pr_store_32(&p->removed, 1);
+        }
+    }
+}
+
+static uint32_t sv_free_slot(void)
+{
+    for (uint32_t i = 0; i < shm->nslots; i++)
+        if (ck_pr_load_32(&shm_slot(i)->state) == SHM_SLOT_EMPTY)
+            return i;
+    return SHM_NONE;
+}
+
+static void sv_start_executor(uint32_t pool)
+{
+    uint32_t slot = sv_free_slot();
+    if (slot == SHM_NONE) {
+        log_warning("broker", "db=%s all %u backend slots in use (max_backend_slots)",
+                    shm_pool(pool)->name, shm->nslots);
+        return;
+    }
+    struct shm_pool *p = shm_pool(pool);
+    ck_pr_inc_32(&p->nopen);
+    ck_pr_inc_32(&p->nconnecting);
+    if (exec_start(slot, pool) < 0) {
+        ck_pr_dec_32(&p->nopen);
+        ck_pr_dec_32(&p->nconnecting);
+    }
+}
+
+/* Close one idle connection of the pool, if one is idle now. */
+static void sv_close_idle(struct shm_pool *p)
+{
+    struct shm_slotref ref;
+    if (shm_pool_get_free(p, &ref) < 0)
+        return;
+    struct shm_slot *s = shm_slot(ref.idx);
+    ck_pr_store_32(&s->close, 1);
+    wake_futex_bump(&s->futex);
+}
+
+/* Grow pools that have waiting clients or are under min_pool_size; shrink oversized ones. */
+static void sv_pools_tick(void)
+{
+    if (sv.stopping)
+        return;
+    int64_t now = shm_realtime_us();
+    for (uint32_t i = 0; i < shm->npools; i++) {
+        struct shm_pool *p = shm_pool(i);
+        if (!p->in_use)
+            continue;
+        int open = (int)ck_pr_load_32(&p->nopen);
+        if (p->removed) {
+            while (ck_ring_size(&p->free) > 0 && open-- > 0)
+                sv_close_idle(p);
+            continue;
+        }
+        int size = (int)ck_pr_load_32((uint32_t *)&p->pool_size);
+        if (open > size) {
+            for (int k = open - size; k > 0 && ck_ring_size(&p->free) > 0; k--)
+                sv_close_idle(p);
+            continue;
+        }
+        /* After a failed connect, retry at most once a second. */
+        int64_t failed = (int64_t)ck_pr_load_64((uint64_t *)&p->last_connect_fail_us);
+        if (failed != 0 && now - failed < 1000000)
+            continue;
+        int waiting = 0;
+        for (uint32_t w = 0; w < shm->nworkers; w++)
+            waiting += (int)ck_pr_load_32(&p->waiting[w]);
+        int idle = (int)ck_ring_size(&p->free);
+        int connecting = (int)ck_pr_load_32(&p->nconnecting);
+        int want = waiting - idle - connecting;
+        int below_min = (int)ck_pr_load_32((uint32_t *)&p->min_pool_size) - open;
+        if (below_min > want)
+            want = below_min;
+        if (want > size - open)
+            want = size - open;
+        if (failed != 0 && want > 1)
+            want = 1;
+        while (want-- > 0)
+            sv_start_executor(i);
+    }
+}
+
+static void sv_on_broker_wake(evutil_socket_t fd, short what, void *arg)
+{
+    uint64_t v;
+    ssize_t n = read(fd, &v, sizeof(v));
+    (void)n;
+    sv_pools_tick();
+}
+
+static pid_t sv_spawn_worker(uint32_t i)
+{
+    struct shm_worker *w = shm_worker(i);
+    w->gen++;
+    w->asleep = 0;
+    w->dequeuing = 0;
+    w->nclients = 0;
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The broker's libevent handlers must not fire in the child. */
+        for (int sig = 1; sig < NSIG; sig++)
+            if (sig != SIGKILL && sig != SIGSTOP)
+                signal(sig, SIG_DFL);
+        signal(SIGPIPE, SIG_IGN);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        worker_main(i, sv.cfg, sv.listen_fds, sv.nlisten);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0) {
+        log_error("broker", "fork() for worker %u failed: %s", i, strerror(errno));
+        w->state = SHM_WORKER_DEAD;
+        return -1;
+    }
+    w->pid = (uint32_t)pid;
+    ck_pr_store_32(&w->state, SHM_WORKER_RUNNING);
+    sv.spawned_us[i] = shm_now_us();
+    log_info("broker", "worker=%u pid=%d gen=%u started", i, (int)pid, w->gen);
+    return pid;
+}
+
+/* Take back everything a dead worker held: leases, client entries, queue counts. */
+static void sv_reclaim_worker(uint32_t i)
+{
+    struct shm_worker *w = shm_worker(i);
+    int leases = 0, clients = 0;
+    for (uint32_t s = 0; s < shm->nslots; s++) {
+        struct shm_slot *slot = shm_slot(s);
+        if (ck_pr_load_32(&slot->state) == SHM_SLOT_LEASED && slot->owner_worker == i &&
+            slot->owner_wgen == w->gen) {
+            ck_pr_store_32(&slot->reclaim, 1);
+            wake_futex_bump(&slot->futex);
+            exec_cancel(s);
+            leases++;
+        }
+    }
+    for (uint32_t c = 0; c < shm->nclients; c++) {
+        struct shm_client *cl = shm_client(c);
+        if (ck_pr_load_32(&cl->state) == SHM_CLIENT_USED && cl->worker == i) {
+            shm_client_release(c);
+            clients++;
+        }
+    }
+    for (uint32_t p = 0; p < shm->npools; p++)
+        ck_pr_store_32(&shm_pool(p)->waiting[i], 0);
+    if (w->dequeuing != 0) {
+        struct shm_slot *slot = shm_slot(w->pending.idx);
+        /* Died between taking a slot off the free ring and marking it leased. */
+        if (w->pending.idx < shm->nslots && slot->ticket == w->pending.ticket &&
+            ck_pr_load_32(&slot->state) == SHM_SLOT_IDLE && slot->owner_worker == i) {
+            ck_pr_store_32(&slot->state, SHM_SLOT_LEASED);
+            ck_pr_store_32(&slot->reclaim, 1);
+            wake_futex_bump(&slot->futex);
+            leases++;
+        }
+        w->dequeuing = 0;
+    }
+    log_info("broker", "worker=%u reclaimed leases=%d clients=%d", i, leases, clients);
+}
+
+static void sv_on_timer(evutil_socket_t fd, short what, void *arg);
+
+static void sv_reap(void)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (uint32_t i = 0; i < sv.nworkers; i++) {
+            struct shm_worker *w = shm_worker(i);
+            if (w->pid != (uint32_t)pid || w->state != SHM_WORKER_RUNNING)
+                continue;
+            ck_pr_store_32(&w->state, SHM_WORKER_DEAD);
+            if (WIFSIGNALED(status))
+                log_warning("broker", "worker=%u pid=%d killed by signal %d", i, (int)pid, WTERMSIG(status));
+            else if (WEXITSTATUS(status) != 0 || !sv.stopping)
+                log_warning("broker", "worker=%u pid=%d exited with status %d", i, (int)pid,
+                            WEXITSTATUS(status));
+            sv_reclaim_worker(i);
+            /* A worker that keeps dying at once is respawned by the timer, a second later. */
+            if (!sv.stopping && shm_now_us() - sv.spawned_us[i] > 1000000)
+                sv_spawn_worker(i);
+        }
+    }
+}
+
+static int sv_workers_alive(void)
+{
+    int n = 0;
+    for (uint32_t i = 0; i < sv.nworkers; i++)
+        if (ck_pr_load_32(&shm_worker(i)->state) == SHM_WORKER_RUNNING)
+            n++;
+    return n;
+}
+
+static void sv_signal_workers(int sig)
+{
+    for (uint32_t i = 0; i < sv.nworkers; i++)
+        if (shm_worker(i)->state == SHM_WORKER_RUNNING)
+            kill((pid_t)shm_worker(i)->pid, sig);
+}
+
+static void sv_reload(void)
+{
+    char err[512];
+    struct cfg *ncfg = NULL;
+    if (cfg_load(sv.cfg->path, &ncfg, err, sizeof(err)) < 0) {
+        log_error("broker", "reload rejected, keeping the old settings: %s", err);
+        return;
+    }
+    struct cfg *o = sv.cfg;
+    if (strcmp(o->listen_addr, ncfg->listen_addr) != 0 || o->listen_port != ncfg->listen_port ||
+        strcmp(o->unix_socket_dir, ncfg->unix_socket_dir) != 0 || o->workers != ncfg->workers ||
+        o->max_client_conn != ncfg->max_client_conn || o->max_backend_slots != ncfg->max_backend_slots ||
+        o->ring_size != ncfg->ring_size)
+        log_warning("broker", "listen_*, unix_socket_dir, workers, max_client_conn, max_backend_slots "
+                              "and ring_size take effect only after a restart");
+    if (log_open(ncfg->logfile) < 0)
+        log_error("broker", "cannot open logfile %s: %s", ncfg->logfile, strerror(errno));
+    sv_apply_pools(ncfg);
+    exec_set_max_request(ncfg->max_message_size + 64);
+    sv.cfg = ncfg;
+    cfg_free(o);
+    ck_pr_inc_32(&shm->config_gen);
+    sv_signal_workers(SIGHUP);
+    log_info("broker", "configuration reloaded from %s", sv.cfg->path);
+    sv_pools_tick();
+}
+
+static void sv_begin_stop(int how)
+{
+    if (sv.stopping >= how)
+        return;
+    sv.stopping = how;
+    ck_pr_store_32(&shm->shutdown, (uint32_t)how);
+    if (how == 1) {
+        log_info("broker", "graceful shutdown: waiting up to %gs for transactions", sv.cfg->shutdown_timeout);
+        sv.stop_deadline_us = shm_now_us() + (int64_t)(sv.cfg->shutdown_timeout * 1e6);
+        sv_signal_workers(SIGTERM);
+    } else {
+        log_info("broker", "fast shutdown");
+        sv.stop_deadline_us = shm_now_us() + 2000000;
+        sv_signal_workers(SIGINT);
+    }
+}
+
+static void sv_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    switch (sig) {
+    case SIGCHLD:
+        sv_reap();
+        break;
+    case SIGHUP:
+        sv_reload();
+        break;
+    case SIGTERM:
+        sv_begin_stop(1);
+        break;
+    case SIGINT:
+    case SIGQUIT:
+        sv_begin_stop(2);
+        break;
+    }
+}
+
+static void sv_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    sv_reap();
+    if (sv.stopping) {
+        if (sv_workers_alive() > 0) {
+            if (shm_now_us() > sv.stop_deadline_us) {
+                log_warning("broker", "shutdown_timeout reached; killing workers");
+                sv_signal_workers(SIGKILL);
+            }
+            return;
+        }
+        /* Workers are gone: stop executors (they roll back and disconnect). */
+        ck_pr_store_32(&shm->shutdown, 2);
+        for (uint32_t s = 0; s < shm->nslots; s++)
+            wake_futex_bump(&shm_slot(s)->futex);
+        if (exec_running() == 0 || shm_now_us() > sv.stop_deadline_us + 5000000)
+            event_base_loopbreak(sv.base);
+        return;
+    }
+    for (uint32_t i = 0; i < sv.nworkers; i++)
+        if (shm_worker(i)->state == SHM_WORKER_DEAD)
+            sv_spawn_worker(i);
+    sv_pools_tick();
+}
+
+static int sv_write_pidfile(const char *path)
+{
+    if (path[0] == '\0')
+        return 0;
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f, "%d\n", (int)getpid());
+    return fclose(f);
+}
+
+int supervisor_run(struct cfg *cfg)
+{
+    sv.cfg = cfg;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    sv.nworkers = cfg->workers > 0 ? (uint32_t)cfg->workers : (uint32_t)(ncpu > 0 ? ncpu : 1);
+    if (sv.nworkers > SHM_MAX_WORKERS)
+        sv.nworkers = SHM_MAX_WORKERS;
+    signal(SIGPIPE, SIG_IGN);
+
+    if (shm_create(sv.nworkers, SHM_MAX_POOLS, (uint32_t)cfg->max_backend_slots,
+                   (uint32_t)cfg->max_client_conn, (uint32_t)cfg->ring_size) < 0)
+        return 1;
+    shm->broker_pid = (uint32_t)getpid();
+    shm->broker_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    for (uint32_t i = 0; i < sv.nworkers; i++)
+        shm_worker(i)->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+    if (cfg->listen_addr[0] != '\0' && sv_listen_tcp(cfg->listen_addr, cfg->listen_port) < 0)
+        goto failed;
+    if (cfg->unix_socket_dir[0] != '\0' && sv_listen_unix(cfg->unix_socket_dir, cfg->listen_port) < 0)
+        goto failed;
+    if (sv.nlisten == 0) {
+        log_error("broker", "nothing to listen on: set listen_addr or unix_socket_dir");
+        goto failed;
+    }
+    if (sv_write_pidfile(cfg->pidfile) < 0)
+        log_warning("broker", "cannot write pidfile %s: %s", cfg->pidfile, strerror(errno));
+
+    exec_set_max_request(cfg->max_message_size + 64);
+    sv_apply_pools(cfg);
+
+    sv.base = event_base_new();
+    if (sv.base == NULL)
+        goto failed;
+    struct event *ev_wake = event_new(sv.base, shm->broker_efd, EV_READ | EV_PERSIST, sv_on_broker_wake, NULL);
+    event_add(ev_wake, NULL);
+    int sigs[] = { SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGQUIT };
+    struct event *ev_sig[5];
+    for (int k = 0; k < 5; k++) {
+        ev_sig[k] = evsignal_new(sv.base, sigs[k], sv_on_signal, NULL);
+        evsignal_add(ev_sig[k], NULL);
+    }
+    sv.ev_timer = event_new(sv.base, -1, EV_PERSIST, sv_on_timer, NULL);
+    struct timeval tick = { 0, 250000 };
+    event_add(sv.ev_timer, &tick);
+
+    log_info("broker", "pgiris %s listening on %s:%d%s%s workers=%u pool_mode=%s", PGIRIS_VERSION,
+             cfg->listen_addr, cfg->listen_port, sv.unix_path[0] ? " and " : "", sv.unix_path,
+             sv.nworkers, cfg_pool_mode_name(cfg->pool_mode));
+    sv_pools_tick();
+    for (uint32_t i = 0; i < sv.nworkers; i++)
+        sv_spawn_worker(i);
+
+    event_base_dispatch(sv.base);
+
+    log_info("broker", "stopped");
+    for (int k = 0; k < 5; k++)
+        event_free(ev_sig[k]);
+    event_free(ev_wake);
+    event_free(sv.ev_timer);
+    event_base_free(sv.base);
+    if (sv.unix_path[0])
+        unlink(sv.unix_path);
+    if (sv.cfg->pidfile[0])
+        unlink(sv.cfg->pidfile);
+    for (int k = 0; k < sv.nlisten; k++)
+        close(sv.listen_fds[k]);
+    cfg_free(sv.cfg);
+    return 0;
+
+failed:
+    for (int k = 0; k < sv.nlisten; k++)
+        close(sv.listen_fds[k]);
+    return 1;
+}

@@ -1,0 +1,86 @@
+/*
+ * sql_lexer: PostgreSQL's lexical rules (scan.l) as a token stream, plus the
+ * two things every query needs before translation: splitting a simple-query
+ * string into statements and naming each statement's command.
+ *
+ * Tokens point into the caller's text (offset, length); nothing is copied.
+ * Whitespace is not a token; comments are tokens (so rewrites can keep them)
+ * but sql_split/sql_command ignore them.
+ */
+#ifndef PGIRIS_SQL_LEXER_H
+#define PGIRIS_SQL_LEXER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum sql_tok {
+    SQL_TOK_IDENT,      /* unquoted identifier or keyword: abc, SELECT */
+    SQL_TOK_QIDENT,     /* "quoted identifier" (also U&"...") */
+    SQL_TOK_STRING,     /* 'standard' string, also N'..' and U&'..' */
+    SQL_TOK_ESTRING,    /* E'escaped' string */
+    SQL_TOK_BSTRING,    /* B'0101' or X'1F' bit string */
+    SQL_TOK_DOLLAR,     /* $$body$$ or $tag$body$tag$ */
+    SQL_TOK_NUMBER,     /* 42, 3.14, 1e10, 0x1F, 1_000 */
+    SQL_TOK_PARAM,      /* $1 */
+    SQL_TOK_OP,         /* operator: + - * / < > = ~ ! @ # % ^ & | ` ? and runs of them, :: */
+    SQL_TOK_PUNCT,      /* single ( ) [ ] , ; : . */
+    SQL_TOK_COMMENT,    /* -- line or nested block comment */
+};
+
+struct sql_token {
+    enum sql_tok type;
+    uint32_t off;
+    uint32_t len;
+};
+
+struct sql_lex_error {
+    uint32_t off;               /* where the bad construct starts */
+    const char *message;        /* static text, e.g. "unterminated quoted string" */
+};
+
+/*
+ * Tokenise text[0..len).  Writes at most max tokens; *ntok receives the
+ * total count (which may exceed max: call again with a bigger array).
+ * Returns 0, or -1 for an unterminated string, quoted identifier, dollar
+ * quote or block comment (err filled in).
+ */
+int sql_lex(const char *text, size_t len, struct sql_token *toks, size_t max, size_t *ntok,
+            struct sql_lex_error *err);
+
+/*
+ * Split a simple-query string at top-level semicolons.  Calls fn once per
+ * statement that has any token other than comments, with the statement's
+ * text (from its first token to its last, semicolon excluded).  Stops and
+ * returns fn's value if fn returns non-zero.  Returns 0 when done, or -1
+ * for a lexical error (err filled in; fn not called at all in that case).
+ */
+int sql_split(const char *text, size_t len,
+              int (*fn)(void *arg, const char *stmt, size_t stmt_len), void *arg,
+              struct sql_lex_error *err);
+
+enum sql_command {
+    SQL_CMD_OTHER,
+    SQL_CMD_SELECT,     /* SELECT, VALUES, TABLE, WITH ... SELECT */
+    SQL_CMD_INSERT,
+    SQL_CMD_UPDATE,
+    SQL_CMD_DELETE,
+    SQL_CMD_BEGIN,      /* BEGIN [WORK|TRANSACTION] ..., START TRANSACTION ... */
+    SQL_CMD_COMMIT,     /* COMMIT, END [WORK|TRANSACTION] */
+    SQL_CMD_ROLLBACK,   /* ROLLBACK / ABORT without TO */
+    SQL_CMD_SET,        /* SET ... (not SET TRANSACTION / SET CONSTRAINTS / SET SESSION AUTHORIZATION) */
+    SQL_CMD_SHOW,
+    SQL_CMD_RESET,
+    SQL_CMD_DISCARD,
+    SQL_CMD_DDL,        /* CREATE, ALTER, DROP, TRUNCATE, COMMENT, GRANT, REVOKE */
+};
+
+/*
+ * Name a single statement: its command class and the CommandComplete verb
+ * PostgreSQL uses for it ("SELECT", "INSERT", "CREATE TABLE", "DROP INDEX",
+ * "BEGIN", "COMMIT", "ROLLBACK", "SET", ...), upper case, into verb
+ * (NUL-terminated, truncated to verblen).  A WITH statement is named after
+ * its main statement.  An empty statement is SQL_CMD_OTHER with verb "".
+ */
+enum sql_command sql_command(const char *stmt, size_t len, char *verb, size_t verblen);
+
+#endif

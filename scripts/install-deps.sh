@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs the Debian packages pgiris needs to build, run and test, skipping
+# those already present.  Safe to run repeatedly; a no-op once all are there.
+set -eu
+
+PKGS="build-essential autoconf automake pkg-config
+libevent-dev unixodbc unixodbc-dev libck-dev libinih-dev libcmocka-dev libssl-dev
+libsqlite3-dev sqlite3 odbc-postgresql libsqliteodbc
+postgresql postgresql-client pgbouncer
+python3 python3-pytest python3-psycopg"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO=sudo
+else
+    SUDO=
+fi
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,191 @@
+/*
+ * shm: creating the shared region and the few operations on its tables that
+ * more than one module needs (pool lookup, free ring, client claims).
+ */
+#include "shm/shm.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include <ck_pr.h>
+
+#include "common/log.h"
+
+struct shm_header *shm;
+
+static size_t shm_align(size_t n)
+{
+    return (n + CK_MD_CACHELINE - 1) & ~(size_t)(CK_MD_CACHELINE - 1);
+}
+
+static uint32_t shm_pow2_above(uint32_t n)
+{
+    uint32_t p = 2;
+    while (p <= n)
+        p <<= 1;
+    return p;
+}
+
+int shm_create(uint32_t nworkers, uint32_t npools, uint32_t nslots, uint32_t nclients,
+               uint32_t ring_size)
+{
+    size_t off = shm_align(sizeof(struct shm_header));
+    size_t workers_off = off;
+    off = shm_align(off + sizeof(struct shm_worker) * nworkers);
+    size_t pools_off = off;
+    off = shm_align(off + sizeof(struct shm_pool) * npools);
+    size_t slots_off = off;
+    off = shm_align(off + sizeof(struct shm_slot) * nslots);
+    size_t clients_off = off;
+    off = shm_align(off + sizeof(struct shm_client) * nclients);
+    size_t stats_off = off;
+    off = shm_align(off + sizeof(struct shm_stats) * nworkers * npools);
+    /* A pool may grow by reload up to every slot, so each free ring can hold them all. */
+    uint32_t free_ring_size = shm_pow2_above(nslots);
+    size_t free_bufs_off = off;
+    off = shm_align(off + sizeof(struct shm_slotref) * (size_t)free_ring_size * npools);
+    size_t rings_off = off;
+    /* Request rings are a quarter of the response rings: SQL is smaller than results. */
+    uint32_t req_size = ring_size / 4 < 4096 ? 4096 : ring_size / 4;
+    off += ((size_t)ring_size + req_size) * nslots;
+    size_t size = shm_align(off);
+
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        log_error("shm", "mmap(MAP_SHARED|MAP_ANONYMOUS, %zu) failed: %s", size, strerror(errno));
+        return -1;
+    }
+    shm = p;
+    shm->magic = SHM_MAGIC;
+    shm->layout_version = SHM_LAYOUT_VERSION;
+    shm->size = size;
+    shm->self = p;
+    shm->nworkers = nworkers;
+    shm->npools = npools;
+    shm->nslots = nslots;
+    shm->nclients = nclients;
+    shm->ring_size = ring_size;
+    shm->free_ring_size = free_ring_size;
+    shm->broker_efd = -1;
+    shm->start_time_us = shm_realtime_us();
+    shm->workers_off = workers_off;
+    shm->pools_off = pools_off;
+    shm->slots_off = slots_off;
+    shm->clients_off = clients_off;
+    shm->stats_off = stats_off;
+    shm->free_bufs_off = free_bufs_off;
+    shm->rings_off = rings_off;
+
+    for (uint32_t i = 0; i < npools; i++) {
+        struct shm_pool *pool = shm_pool(i);
+        pool->free_buf_off = (int64_t)(free_bufs_off + sizeof(struct shm_slotref) * (size_t)free_ring_size * i);
+        ck_ring_init(&pool->free, free_ring_size);
+    }
+    uint8_t *ring_data = (uint8_t *)shm + rings_off;
+    for (uint32_t i = 0; i < nslots; i++) {
+        struct shm_slot *s = shm_slot(i);
+        s->pool = SHM_NONE;
+        s->owner_worker = SHM_NONE;
+        s->owner_client = SHM_NONE;
+        ring_init(&s->resp, ring_data, ring_size);
+        ring_data += ring_size;
+        ring_init(&s->req, ring_data, req_size);
+        ring_data += req_size;
+    }
+    for (uint32_t i = 0; i < nclients; i++)
+        shm_client(i)->slot = SHM_NONE;
+    for (uint32_t i = 0; i < nworkers; i++)
+        shm_worker(i)->efd = -1;
+    return 0;
+}
+
+void shm_destroy(void)
+{
+    if (shm != NULL) {
+        munmap(shm, shm->size);
+        shm = NULL;
+    }
+}
+
+int shm_check(const struct shm_header *h)
+{
+    if (h == NULL || h->magic != SHM_MAGIC || h->layout_version != SHM_LAYOUT_VERSION)
+        return -1;
+    return h->self == (const void *)h ? 0 : -1;
+}
+
+uint32_t shm_pool_find(const char *name)
+{
+    for (uint32_t i = 0; i < shm->npools; i++) {
+        struct shm_pool *p = shm_pool(i);
+        if (ck_pr_load_32(&p->in_use) && !ck_pr_load_32(&p->removed) && strcmp(p->name, name) == 0)
+            return i;
+    }
+    return SHM_NONE;
+}
+
+int shm_pool_put_free(struct shm_pool *p, uint32_t slot)
+{
+    struct shm_slot *s = shm_slot(slot);
+    struct shm_slotref ref = { .idx = slot, .ticket = s->ticket + 1 };
+    ck_pr_store_32(&s->ticket, ref.ticket);
+    ck_pr_store_32(&s->state, SHM_SLOT_IDLE);
+    /* The slot's state and rings must be visible before a worker can dequeue it. */
+    ck_pr_fence_store();
+    return ck_ring_enqueue_mpmc_slotref(&p->free, (struct shm_slotref *)shm_pool_free_buf(p), &ref)
+               ? 0
+               : -1;
+}
+
+int shm_pool_get_free(struct shm_pool *p, struct shm_slotref *out)
+{
+    return ck_ring_trydequeue_mpmc_slotref(&p->free, (struct shm_slotref *)shm_pool_free_buf(p), out)
+               ? 0
+               : -1;
+}
+
+uint32_t shm_client_claim(uint32_t worker, uint32_t wgen)
+{
+    /* Start where this worker's share of the table begins to keep workers apart. */
+    uint32_t n = shm->nclients;
+    uint32_t start = (uint32_t)(((uint64_t)n * worker) / shm->nworkers);
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t i = (start + k) % n;
+        struct shm_client *c = shm_client(i);
+        if (ck_pr_load_32(&c->state) == SHM_CLIENT_FREE &&
+            ck_pr_cas_32(&c->state, SHM_CLIENT_FREE, SHM_CLIENT_USED)) {
+            c->worker = worker;
+            c->wgen = wgen;
+            c->slot = SHM_NONE;
+            c->pool = SHM_NONE;
+            return i;
+        }
+    }
+    return SHM_NONE;
+}
+
+void shm_client_release(uint32_t idx)
+{
+    struct shm_client *c = shm_client(idx);
+    c->slot = SHM_NONE;
+    c->cancel_key = 0;
+    /* Readers of SHOW CLIENTS may see a half-cleared entry; the state flips last. */
+    ck_pr_fence_store();
+    ck_pr_store_32(&c->state, SHM_CLIENT_FREE);
+}
+
+int64_t shm_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t shm_realtime_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

@@ -1,0 +1,214 @@
+/*
+ * shm: the one shared-memory region every pgiris process maps.
+ *
+ * Created by the broker with mmap(MAP_SHARED|MAP_ANONYMOUS) before the first
+ * fork, so it sits at the same address everywhere; still, everything inside
+ * refers to other parts by index or offset, never by pointer, and the region
+ * checks that it is mapped where it was made.  Sized once at start from the
+ * configured maxima (workers, pools, backend slots, clients, ring size).
+ *
+ * Who writes what:
+ *   shm_worker   the worker it describes (asleep, pending), the broker (pid, gen)
+ *   shm_pool     the broker (settings, nopen); workers (waiting[w], their own)
+ *   shm_slot     whoever holds it: the executor while IDLE, the leasing worker
+ *                writes only owner_* at lease time; counters by the executor
+ *   shm_client   the worker that claimed it (CAS on state), the broker when
+ *                it reclaims a dead worker's entries
+ *   shm_stats    one worker each (per worker and pool)
+ */
+#ifndef PGIRIS_SHM_H
+#define PGIRIS_SHM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ck_ring.h>
+
+#include "common/config.h"
+#include "shm/ring.h"
+
+#define SHM_MAGIC 0x7067697269730001ULL
+#define SHM_LAYOUT_VERSION 1
+#define SHM_MAX_WORKERS 64
+#define SHM_MAX_POOLS CFG_MAX_DATABASES
+#define SHM_NONE UINT32_MAX
+
+/* What the free ring carries: a slot and the ticket it was queued with. */
+struct shm_slotref {
+    uint32_t idx;
+    uint32_t ticket;
+};
+CK_RING_PROTOTYPE(slotref, shm_slotref)
+
+enum shm_worker_state { SHM_WORKER_EMPTY = 0, SHM_WORKER_RUNNING, SHM_WORKER_DEAD };
+
+struct shm_worker {
+    uint32_t state;
+    uint32_t pid;
+    uint32_t gen;               /* bumped by the broker at every (re)spawn */
+    uint32_t asleep;            /* 1 while the worker may block in its event loop */
+    int32_t efd;                /* eventfd that wakes it (inherited by every process) */
+    uint32_t dequeuing;         /* pool + 1 while inside a free-ring dequeue */
+    struct shm_slotref pending; /* what the last dequeue returned */
+    uint32_t nclients;
+} CK_CC_CACHELINE;
+
+struct shm_pool {
+    char name[CFG_NAME_MAX];
+    uint32_t in_use;            /* configured (set once, never cleared) */
+    uint32_t removed;           /* gone from the config: no new clients */
+    int32_t dialect;
+    int32_t pool_size;
+    int32_t min_pool_size;
+    int32_t pool_mode;
+    uint32_t nopen;             /* executors alive (connecting or connected) */
+    uint32_t nconnecting;
+    uint32_t conn_gen;          /* bumped when the connection string changes */
+    int64_t last_connect_fail_us;   /* realtime of the last failed connect, 0 = none */
+    char last_connect_error[256];
+    uint32_t waiting[SHM_MAX_WORKERS];  /* clients queued for a slot, per worker */
+    ck_ring_t free;             /* IDLE slots, FIFO */
+    int64_t free_buf_off;       /* region offset of the ring's buffer */
+};
+
+enum shm_slot_state {
+    SHM_SLOT_EMPTY = 0,     /* no executor */
+    SHM_SLOT_CONNECTING,
+    SHM_SLOT_IDLE,          /* connected, in the pool's free ring (or about to be) */
+    SHM_SLOT_LEASED,        /* owned by a worker's client */
+    SHM_SLOT_CLOSING,
+};
+
+struct shm_slot {
+    uint32_t state;
+    uint32_t pool;
+    uint32_t ticket;            /* bumped every time the slot is queued as free */
+    uint32_t lease_gen;
+    uint32_t owner_worker;      /* valid while LEASED */
+    uint32_t owner_wgen;
+    uint32_t owner_client;
+    uint32_t reclaim;           /* owner is gone: end the lease, roll back */
+    uint32_t close;             /* disconnect and stop the executor */
+    uint32_t cancel;            /* cancel the running statement */
+    uint32_t futex;             /* the executor sleeps on this word */
+    uint32_t conn_gen;          /* pool conn_gen this connection was made with */
+    char txstatus;              /* 'I', 'T' or 'E' as last reported */
+    int64_t connect_time_us;    /* realtime */
+    int64_t request_time_us;    /* realtime of the last request */
+    uint64_t n_queries;
+    uint64_t n_xacts;
+    uint64_t query_us;
+    uint64_t xact_us;
+    struct ring req;            /* worker -> executor */
+    struct ring resp;           /* executor -> worker */
+};
+
+enum shm_client_state { SHM_CLIENT_FREE = 0, SHM_CLIENT_USED };
+
+struct shm_client {
+    uint32_t state;
+    uint32_t worker;
+    uint32_t wgen;
+    uint32_t pool;              /* SHM_NONE for the admin console */
+    int32_t cancel_key;
+    uint32_t slot;              /* SHM_NONE when it holds none */
+    char status;                /* 'a' active, 'w' waiting, 'i' idle */
+    uint16_t port;
+    char addr[46];
+    char user[CFG_NAME_MAX];
+    char database[CFG_NAME_MAX];
+    char application_name[CFG_NAME_MAX];
+    int64_t connect_time_us;
+    int64_t request_time_us;
+    int64_t wait_start_us;      /* monotonic, while waiting */
+};
+
+/* Per worker and pool, written by that worker only. */
+struct shm_stats {
+    uint64_t xact_count;
+    uint64_t query_count;
+    uint64_t bytes_received;
+    uint64_t bytes_sent;
+    uint64_t xact_us;
+    uint64_t query_us;
+    uint64_t wait_us;
+    uint64_t errors;
+} CK_CC_CACHELINE;
+
+struct shm_header {
+    uint64_t magic;
+    uint32_t layout_version;
+    uint32_t pad;
+    size_t size;
+    void *self;                 /* where the region was mapped, for a sanity check */
+    uint32_t nworkers;
+    uint32_t npools;
+    uint32_t nslots;
+    uint32_t nclients;
+    uint32_t ring_size;
+    uint32_t free_ring_size;
+    int32_t broker_efd;         /* workers poke the broker through this eventfd */
+    uint32_t broker_pid;
+    uint32_t shutdown;          /* 1 graceful, 2 fast */
+    uint32_t config_gen;        /* bumped by every successful reload */
+    int64_t start_time_us;
+    size_t workers_off, pools_off, slots_off, clients_off, stats_off, rings_off, free_bufs_off;
+};
+
+/* The mapped region of this process (set by shm_create, inherited by fork). */
+extern struct shm_header *shm;
+
+/*
+ * Create and initialise the region for the given maxima.  Returns 0, or -1
+ * with errno set (and a log line naming mmap and the size).
+ */
+int shm_create(uint32_t nworkers, uint32_t npools, uint32_t nslots, uint32_t nclients,
+               uint32_t ring_size);
+void shm_destroy(void);
+/* 0 if the header is sane (magic, version, mapped at its own address). */
+int shm_check(const struct shm_header *h);
+
+static inline struct shm_worker *shm_worker(uint32_t i)
+{
+    return (struct shm_worker *)((char *)shm + shm->workers_off) + i;
+}
+static inline struct shm_pool *shm_pool(uint32_t i)
+{
+    return (struct shm_pool *)((char *)shm + shm->pools_off) + i;
+}
+static inline struct shm_slot *shm_slot(uint32_t i)
+{
+    return (struct shm_slot *)((char *)shm + shm->slots_off) + i;
+}
+static inline struct shm_client *shm_client(uint32_t i)
+{
+    return (struct shm_client *)((char *)shm + shm->clients_off) + i;
+}
+static inline struct shm_stats *shm_stats(uint32_t worker, uint32_t pool)
+{
+    return (struct shm_stats *)((char *)shm + shm->stats_off) + (size_t)worker * shm->npools + pool;
+}
+static inline struct ck_ring_buffer *shm_pool_free_buf(struct shm_pool *p)
+{
+    return (struct ck_ring_buffer *)((char *)shm + p->free_buf_off);
+}
+
+/* Pool lookup by name among configured, not removed pools; SHM_NONE if absent. */
+uint32_t shm_pool_find(const char *name);
+
+/*
+ * Free ring operations.  Enqueue is for broker threads only (multi-producer
+ * within one process); dequeue is safe from any process.
+ */
+int shm_pool_put_free(struct shm_pool *p, uint32_t slot);
+int shm_pool_get_free(struct shm_pool *p, struct shm_slotref *out);
+
+/* Claim a free client entry for worker w (CAS); SHM_NONE when the table is full. */
+uint32_t shm_client_claim(uint32_t worker, uint32_t wgen);
+void shm_client_release(uint32_t idx);
+
+/* Microseconds: monotonic for durations, realtime for display. */
+int64_t shm_now_us(void);
+int64_t shm_realtime_us(void);
+
+#endif

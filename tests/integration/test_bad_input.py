@@ -1,0 +1,202 @@
+"""Malformed, hostile or silent clients on raw sockets.  Each must get an
+error or a closed connection, never a hang or a crash: a well-behaved client
+connected the whole time keeps working and no pgiris process dies."""
+
+import socket
+import struct
+import time
+
+import pytest
+
+import pgwire
+from conftest import is_alive
+
+USER, DB = "demo", "demo"
+
+
+@pytest.fixture
+def witness(pgiris):
+    """A normal client connected across the test; checked before and after."""
+    workers = pgiris.children()
+    assert len(workers) == 2
+    with pgiris.connect("demo") as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        yield conn
+        assert conn.execute("SELECT 'still here'").fetchone() == ("still here",)
+    assert pgiris.proc.poll() is None, "the broker exited"
+    assert all(is_alive(w) for w in workers), "a worker died"
+    assert pgiris.children() == workers, "workers were replaced: %s -> %s" % (
+        workers, pgiris.children())
+    with pgiris.connect("pg") as conn:
+        assert conn.execute("SELECT 2").fetchone() == (2,)
+
+
+def login(pgiris):
+    c = pgwire.Conn(pgiris.port, timeout=10)
+    c.startup(USER, DB, pgiris.users[USER])
+    return c
+
+
+def assert_only_errors(messages):
+    assert all(t == b"E" for t, _ in messages), messages
+
+
+@pytest.mark.parametrize("length", [0, 4, 7, 10001, 1 << 20, 0x7FFFFFFF])
+def test_bad_startup_length(pgiris, witness, length):
+    with pgwire.Conn(pgiris.port) as c:
+        c.send(struct.pack("!I", length) + struct.pack("!I", pgwire.PROTOCOL_3_0) + b"user\0")
+        assert_only_errors(c.wait_closed(5))
+
+
+def test_startup_packet_without_terminator(pgiris, witness):
+    # A well-sized packet whose parameter list is not NUL-terminated.
+    body = struct.pack("!I", pgwire.PROTOCOL_3_0) + b"user\0demo\0database\0de"
+    with pgwire.Conn(pgiris.port) as c:
+        c.send(struct.pack("!I", len(body) + 4) + body)
+        assert_only_errors(c.wait_closed(5))
+
+
+def test_startup_packet_without_user(pgiris, witness):
+    with pgwire.Conn(pgiris.port) as c:
+        c.send(pgwire.startup_packet({"database": DB}))
+        messages = c.wait_closed(5)
+        assert messages and messages[0][0] == b"E"
+        fields = pgwire.parse_error_fields(messages[0][1])
+        assert fields.get("S") == "FATAL"
+
+
+def test_unsupported_protocol_version(pgiris, witness):
+    with pgwire.Conn(pgiris.port) as c:
+        c.send(pgwire.startup_packet({"user": USER, "database": DB}, version=2 << 16))
+        messages = c.wait_closed(5)
+        assert messages and messages[0][0] == b"E", messages
+        assert pgwire.parse_error_fields(messages[0][1]).get("C") == "0A000"
+
+
+def test_ssl_request_is_declined(pgiris, witness):
+    with pgwire.Conn(pgiris.port) as c:
+        c.send(pgwire.request_packet(pgwire.SSL_REQUEST_CODE))
+        assert c.read_exact(1, timeout=5) == b"N"
+        c.startup(USER, DB, pgiris.users[USER])
+        assert c.simple_query("SELECT 1")[0][1] == [["1"]]
+
+
+def test_gssenc_request_is_declined(pgiris, witness):
+    with pgwire.Conn(pgiris.port) as c:
+        c.send(pgwire.request_packet(pgwire.GSSENC_REQUEST_CODE))
+        assert c.read_exact(1, timeout=5) == b"N"
+        c.startup(USER, DB, pgiris.users[USER])
+        assert c.simple_query("SELECT 1")[0][1] == [["1"]]
+
+
+def test_ssl_then_gssenc_then_startup(pgiris, witness):
+    with pgwire.Conn(pgiris.port) as c:
+        c.send(pgwire.request_packet(pgwire.GSSENC_REQUEST_CODE))
+        assert c.read_exact(1, timeout=5) == b"N"
+        c.send(pgwire.request_packet(pgwire.SSL_REQUEST_CODE))
+        assert c.read_exact(1, timeout=5) == b"N"
+        c.startup(USER, DB, pgiris.users[USER])
+        assert c.simple_query("SELECT 2")[0][1] == [["2"]]
+
+
+def test_cancel_request_with_unknown_key(pgiris, witness):
+    with pgwire.Conn(pgiris.port) as c:
+        c.send(struct.pack("!IIii", 16, pgwire.CANCEL_REQUEST_CODE, 12345, 67890))
+        assert c.wait_closed(5) == []
+
+
+def test_unknown_message_type(pgiris, witness):
+    with login(pgiris) as c:
+        c.send(pgwire.message(b"z", b"whatever"))
+        messages = c.wait_closed(5)
+        assert messages and messages[0][0] == b"E", messages
+        assert pgwire.parse_error_fields(messages[0][1]).get("C") == "08P01"
+
+
+def test_bad_message_length(pgiris, witness):
+    with login(pgiris) as c:
+        c.send(b"Q" + struct.pack("!I", 2) + b"SELECT 1\0")
+        messages = c.wait_closed(5)
+        assert messages and messages[0][0] == b"E", messages
+        assert pgwire.parse_error_fields(messages[0][1]).get("C") == "08P01"
+
+
+@pytest.mark.parametrize("length", [1048576 + 100, 64 << 20, 0x7FFFFFF0])
+def test_message_over_max_message_size(pgiris, witness, length):
+    # Only the header and a few bytes are sent: pgiris must refuse at the
+    # header instead of waiting for (or allocating) the announced body.
+    with login(pgiris) as c:
+        c.send(b"Q" + struct.pack("!I", length) + b"SELECT '")
+        started = time.monotonic()
+        messages = c.wait_closed(5)
+        assert time.monotonic() - started < 5
+        assert messages and messages[0][0] == b"E", messages
+        assert pgwire.parse_error_fields(messages[0][1]).get("C") in ("08P01", "54000")
+
+
+def test_query_without_terminator(pgiris, witness):
+    with login(pgiris) as c:
+        c.send(pgwire.message(b"Q", b"SELECT 1"))
+        try:
+            # Either an error and the connection goes on, or an error and close.
+            t, payload = c.read_message(timeout=5)
+            assert t == b"E"
+        except EOFError:
+            pass
+
+
+@pytest.mark.parametrize("sent", [b"", b"\0\0", pgwire.startup_packet({"user": USER, "database": DB})],
+                         ids=["nothing", "half-header", "no-password"])
+def test_silent_client_is_closed_after_login_timeout(pgiris, witness, sent):
+    with pgwire.Conn(pgiris.port) as c:
+        started = time.monotonic()
+        c.send(sent)
+        try:
+            c.wait_closed(8)
+        except socket.timeout:
+            pytest.fail("connection still open after 8 s (client_login_timeout = 2)")
+        elapsed = time.monotonic() - started
+    assert 1.5 <= elapsed <= 6, "closed after %.2f s (client_login_timeout = 2)" % elapsed
+
+
+def test_garbage_instead_of_password(pgiris, witness):
+    with pgwire.Conn(pgiris.port) as c:
+        c.send(pgwire.startup_packet({"user": USER, "database": DB}))
+        t, _ = c.read_message(timeout=5)
+        assert t == b"R"
+        c.send(pgwire.message(b"p", b"\xff\xfe not a password"))
+        messages = c.wait_closed(5)
+        assert messages and messages[0][0] == b"E"
+        assert pgwire.parse_error_fields(messages[0][1]).get("C") in ("28P01", "08P01")
+
+
+def test_query_before_login(pgiris, witness):
+    with pgwire.Conn(pgiris.port) as c:
+        c.send(pgwire.query_message("SELECT 1"))
+        assert_only_errors(c.wait_closed(5))
+
+
+def test_terminate_and_abrupt_close(pgiris, witness):
+    with login(pgiris) as c:
+        c.send(pgwire.message(b"X"))
+        assert c.wait_closed(5) == []
+    for _ in range(20):
+        c = login(pgiris)
+        c.send(pgwire.query_message("SELECT 1"))
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+
+
+def test_many_half_open_connections(pgiris, witness):
+    # Connections that stall in the middle of the startup packet must not
+    # keep pgiris from serving others.
+    stalled = [pgwire.Conn(pgiris.port) for _ in range(50)]
+    try:
+        for c in stalled:
+            c.send(b"\0\0\0")
+        for i in range(5):
+            with pgiris.connect("demo") as conn:
+                assert conn.execute("SELECT %d" % i).fetchone() == (i,)
+    finally:
+        for c in stalled:
+            c.close()

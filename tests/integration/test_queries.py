@@ -1,0 +1,199 @@
+"""Simple queries through pgiris against both backends: results, types,
+errors, several statements in one query string, and the session start."""
+
+import uuid
+
+import psycopg
+import pytest
+
+import pgwire
+
+# Both backends accept this recursive CTE unchanged.
+COUNT_TO = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < %d) SELECT x FROM c"
+
+
+def table_name(prefix="t"):
+    return "%s_%s" % (prefix, uuid.uuid4().hex[:10])
+
+
+def test_startup_parameters(pgiris):
+    with pgiris.connect("demo") as conn:
+        info = conn.info
+        assert info.parameter_status("server_version"), "no server_version ParameterStatus"
+        assert info.server_version > 0, "libpq cannot parse server_version %r" % (
+            info.parameter_status("server_version"),)
+        assert info.parameter_status("client_encoding") == "UTF8"
+        assert info.parameter_status("server_encoding") == "UTF8"
+        assert info.parameter_status("standard_conforming_strings") == "on"
+        assert info.parameter_status("integer_datetimes") == "on"
+        assert (info.parameter_status("DateStyle") or "").startswith("ISO")
+        assert info.backend_pid != 0, "no BackendKeyData"
+        assert info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+def test_select_one(pgiris, backend):
+    with pgiris.connect(backend) as conn:
+        cur = conn.execute("SELECT 1")
+        assert cur.fetchall() == [(1,)]
+        assert cur.statusmessage == "SELECT 1"
+
+
+def test_result_types(pgiris, backend):
+    sql = {
+        "demo": "SELECT 42 AS i, 2.5 AS r, 'abc' AS t, NULL AS n",
+        "pg": "SELECT 42 AS i, 2.5::float8 AS r, 'abc'::text AS t, NULL AS n",
+    }[backend]
+    with pgiris.connect(backend) as conn:
+        cur = conn.execute(sql)
+        row = cur.fetchone()
+        assert [d.name for d in cur.description] == ["i", "r", "t", "n"]
+        assert row == (42, 2.5, "abc", None)
+        assert type(row[0]) is int
+        assert type(row[1]) is float
+        assert type(row[2]) is str
+
+
+def test_demo_table_matches_backend(pgiris, backend):
+    sql = "SELECT id, name, email, city FROM customers WHERE id = 3"
+    with pgiris.connect(backend) as conn:
+        rows = conn.execute(sql).fetchall()
+    assert rows == [(3, "Dmitri Almeida", "dmitri.almeida.3@example.com", "Lyon")]
+    assert rows == [tuple(r) for r in pgiris.direct(backend, sql)]
+
+
+def test_real_column(pgiris, backend):
+    sql = "SELECT id, weight_kg FROM products WHERE id <= 5 ORDER BY id"
+    with pgiris.connect(backend) as conn:
+        rows = conn.execute(sql).fetchall()
+    expected = pgiris.direct(backend, sql)
+    assert len(rows) == 5
+    for (gid, got), (eid, want) in zip(rows, expected):
+        assert gid == eid
+        assert isinstance(got, float)
+        assert got == pytest.approx(want, rel=1e-6)
+
+
+def test_aggregate_over_demo_data(pgiris):
+    sql = ("SELECT c.country, count(*), sum(oi.quantity) FROM customers c"
+           " JOIN orders o ON o.customer_id = c.id"
+           " JOIN order_items oi ON oi.order_id = o.id"
+           " GROUP BY c.country ORDER BY c.country")
+    with pgiris.connect("demo") as conn:
+        rows = conn.execute(sql).fetchall()
+    assert rows == [tuple(r) for r in pgiris.direct("demo", sql)]
+    assert sum(r[1] for r in rows) == 3000
+
+
+def test_many_rows(pgiris, backend):
+    with pgiris.connect(backend) as conn:
+        rows = conn.execute(COUNT_TO % 10000).fetchall()
+    assert len(rows) == 10000
+    assert [r[0] for r in rows] == list(range(1, 10001))
+
+
+def test_no_rows(pgiris, backend):
+    with pgiris.connect(backend) as conn:
+        cur = conn.execute("SELECT id, name FROM customers WHERE id < 0")
+        assert [d.name for d in cur.description] == ["id", "name"]
+        assert cur.fetchall() == []
+
+
+def test_unicode_round_trip(pgiris, backend):
+    text = "h\u00e9llo w\u00f6rld \u2713 \u65e5\u672c \U0001f418"
+    with pgiris.connect(backend) as conn:
+        assert conn.execute("SELECT '%s'" % text).fetchone() == (text,)
+
+
+def test_several_statements(pgiris, backend):
+    with pgiris.connect(backend) as conn:
+        cur = conn.execute("SELECT 1 AS a; SELECT 2 AS b, 3 AS c")
+        assert cur.fetchall() == [(1,)]
+        assert cur.nextset()
+        assert [d.name for d in cur.description] == ["b", "c"]
+        assert cur.fetchall() == [(2, 3)]
+        assert not cur.nextset()
+
+
+def test_missing_table(pgiris, backend):
+    with pgiris.connect(backend) as conn:
+        with pytest.raises(psycopg.Error) as info:
+            conn.execute("SELECT * FROM no_such_table_here")
+        assert info.value.sqlstate == "42P01"
+        assert "no_such_table_here" in str(info.value)
+        assert conn.execute("SELECT 7").fetchone() == (7,)
+
+
+def test_syntax_error(pgiris, backend):
+    with pgiris.connect(backend) as conn:
+        with pytest.raises(psycopg.Error) as info:
+            conn.execute("SELEC 1")
+        assert info.value.sqlstate == "42601"
+        assert info.value.diag.severity == "ERROR"
+        assert conn.execute("SELECT 8").fetchone() == (8,)
+
+
+def test_error_in_second_statement_stops_the_string(pgiris, backend):
+    with pgiris.connect(backend) as conn:
+        with pytest.raises(psycopg.Error) as info:
+            conn.execute("SELECT 1; SELECT * FROM no_such_table_either; SELECT 3")
+        assert info.value.sqlstate == "42P01"
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert conn.execute("SELECT 9").fetchone() == (9,)
+
+
+def test_dml_and_unique_violation(pgiris, backend):
+    t = table_name()
+    with pgiris.connect(backend) as conn:
+        conn.execute("CREATE TABLE %s (id INTEGER PRIMARY KEY, v VARCHAR(20))" % t)
+        try:
+            cur = conn.execute("INSERT INTO %s (id, v) VALUES (1, 'one')" % t)
+            assert cur.rowcount == 1
+            conn.execute("INSERT INTO %s (id, v) VALUES (2, 'two'), (3, 'three')" % t)
+            with pytest.raises(psycopg.Error) as info:
+                conn.execute("INSERT INTO %s (id, v) VALUES (2, 'again')" % t)
+            assert info.value.sqlstate == "23505"
+            cur = conn.execute("UPDATE %s SET v = upper(v) WHERE id >= 2" % t)
+            assert cur.rowcount == 2
+            cur = conn.execute("DELETE FROM %s WHERE id = 1" % t)
+            assert cur.rowcount == 1
+            rows = conn.execute("SELECT id, v FROM %s ORDER BY id" % t).fetchall()
+            assert rows == [(2, "TWO"), (3, "THREE")]
+            assert [tuple(r) for r in pgiris.direct(backend, "SELECT id, v FROM %s ORDER BY id" % t)] == rows
+        finally:
+            conn.execute("DROP TABLE %s" % t)
+
+
+def test_empty_query(pgiris, backend):
+    with pgwire.Conn(pgiris.port) as c:
+        c.startup("demo", backend, pgiris.users["demo"])
+        assert c.simple_query("") == [(None, [], "")]
+        assert c.simple_query("SELECT 5")[0][1] == [["5"]]
+
+
+def test_raw_simple_query_many_results(pgiris, backend):
+    with pgwire.Conn(pgiris.port) as c:
+        c.startup("demo", backend, pgiris.users["demo"])
+        results = c.simple_query("SELECT 1 AS one; SELECT 'x' AS ex, NULL AS nothing")
+        assert results == [(["one"], [["1"]], "SELECT 1"),
+                           (["ex", "nothing"], [["x", None]], "SELECT 1")]
+        assert c.txn_status == b"I"
+
+
+def test_large_query_text(pgiris, backend):
+    # A query of several hundred kB, under max_message_size, must work.
+    literal = "x" * 500000
+    with pgiris.connect(backend) as conn:
+        assert conn.execute("SELECT length('%s')" % literal).fetchone() == (500000,)
+
+
+def test_unknown_database(pgiris):
+    with pgwire.Conn(pgiris.port) as c:
+        with pytest.raises(pgwire.ServerError) as info:
+            c.startup("demo", "no_such_db", pgiris.users["demo"])
+        assert info.value.sqlstate == "3D000"
+        assert info.value.fields.get("S") == "FATAL"
+        assert 'database "no_such_db" does not exist' in info.value.message
+        c.wait_closed(5)
+    with pytest.raises(psycopg.OperationalError) as info:
+        pgiris.connect("no_such_db")
+    assert 'database "no_such_db" does not exist' in str(info.value)

@@ -1,0 +1,107 @@
+"""Transactions through the transaction pool: what another client sees after
+COMMIT and ROLLBACK, isolation while a transaction is open, and the
+transaction status that ReadyForQuery reports to the client."""
+
+import uuid
+
+import psycopg
+import pytest
+
+IDLE = psycopg.pq.TransactionStatus.IDLE
+INTRANS = psycopg.pq.TransactionStatus.INTRANS
+
+
+@pytest.fixture
+def table(pgiris, backend):
+    name = "tx_%s" % uuid.uuid4().hex[:10]
+    with pgiris.connect(backend) as conn:
+        conn.execute("CREATE TABLE %s (id INTEGER PRIMARY KEY, v VARCHAR(20))" % name)
+    yield name
+    with pgiris.connect(backend) as conn:
+        conn.execute("DROP TABLE %s" % name)
+
+
+def ids(conn, table):
+    return [r[0] for r in conn.execute("SELECT id FROM %s ORDER BY id" % table)]
+
+
+def test_commit_is_visible_to_another_client(pgiris, backend, table):
+    with pgiris.connect(backend) as a, pgiris.connect(backend) as b:
+        a.execute("BEGIN")
+        assert a.info.transaction_status == INTRANS
+        a.execute("INSERT INTO %s VALUES (1, 'a')" % table)
+        a.execute("INSERT INTO %s VALUES (2, 'b')" % table)
+        assert ids(a, table) == [1, 2]
+        a.execute("COMMIT")
+        assert a.info.transaction_status == IDLE
+        assert ids(b, table) == [1, 2]
+    assert [r[0] for r in pgiris.direct(backend, "SELECT id FROM %s ORDER BY id" % table)] == [1, 2]
+
+
+def test_rollback_is_not_visible(pgiris, backend, table):
+    with pgiris.connect(backend) as a, pgiris.connect(backend) as b:
+        a.execute("BEGIN")
+        a.execute("INSERT INTO %s VALUES (10, 'gone')" % table)
+        assert ids(a, table) == [10]
+        a.execute("ROLLBACK")
+        assert a.info.transaction_status == IDLE
+        assert ids(a, table) == []
+        assert ids(b, table) == []
+    assert pgiris.direct(backend, "SELECT count(*) FROM %s" % table) == [(0,)]
+
+
+def test_psycopg_transaction_api(pgiris, backend, table):
+    # psycopg's default mode: an implicit BEGIN, then commit() / rollback().
+    with pgiris.connect(backend, autocommit=False) as a, pgiris.connect(backend) as b:
+        a.execute("INSERT INTO %s VALUES (1, 'kept')" % table)
+        assert a.info.transaction_status == INTRANS
+        a.commit()
+        a.execute("INSERT INTO %s VALUES (2, 'dropped')" % table)
+        a.rollback()
+        with a.transaction():
+            a.execute("INSERT INTO %s VALUES (3, 'kept too')" % table)
+        assert a.info.transaction_status == IDLE
+        assert ids(b, table) == [1, 3]
+
+
+def test_error_inside_transaction(pgiris, backend, table):
+    with pgiris.connect(backend) as a, pgiris.connect(backend) as b:
+        a.execute("BEGIN")
+        a.execute("INSERT INTO %s VALUES (1, 'x')" % table)
+        with pytest.raises(psycopg.Error) as info:
+            a.execute("INSERT INTO %s VALUES (1, 'duplicate')" % table)
+        assert info.value.sqlstate == "23505"
+        a.execute("ROLLBACK")
+        assert a.info.transaction_status == IDLE
+        assert ids(a, table) == []
+        assert ids(b, table) == []
+        assert a.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_uncommitted_rows_are_isolated(pgiris, postgres):
+    # PostgreSQL: a second client neither sees nor waits for A's open
+    # transaction, and sees everything once A commits.
+    name = "iso_%s" % uuid.uuid4().hex[:10]
+    with pgiris.connect("pg") as a, pgiris.connect("pg") as b:
+        a.execute("CREATE TABLE %s (id INTEGER PRIMARY KEY)" % name)
+        try:
+            a.execute("BEGIN")
+            a.execute("INSERT INTO %s SELECT generate_series(1, 50)" % name)
+            assert a.execute("SELECT count(*) FROM %s" % name).fetchone() == (50,)
+            assert b.execute("SELECT count(*) FROM %s" % name).fetchone() == (0,)
+            assert postgres.query("SELECT count(*) FROM %s" % name) == [(0,)]
+            a.execute("COMMIT")
+            assert b.execute("SELECT count(*) FROM %s" % name).fetchone() == (50,)
+        finally:
+            a.execute("DROP TABLE %s" % name)
+
+
+def test_transaction_keeps_its_backend_session(pgiris):
+    # A temporary table lives in one backend session; inside a transaction
+    # every statement must reach the same backend connection.
+    with pgiris.connect("pg") as a:
+        with a.transaction():
+            a.execute("CREATE TEMPORARY TABLE tmp_kept (x integer) ON COMMIT DROP")
+            for i in range(20):
+                a.execute("INSERT INTO tmp_kept VALUES (%d)" % i)
+            assert a.execute("SELECT count(*), sum(x) FROM tmp_kept").fetchone() == (20, 190)

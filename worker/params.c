@@ -1,0 +1,342 @@
+/*
+ * params: SET / SHOW / RESET answered from the client's own parameters.
+ */
+#include "worker/params.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <ctype.h>
+
+struct params_default {
+    const char *name;
+    const char *value;
+    int reported;           /* sent as ParameterStatus */
+};
+
+static const struct params_default params_defaults[] = {
+    { "application_name", "", 1 },
+    { "client_encoding", "UTF8", 1 },
+    { "DateStyle", "ISO, MDY", 1 },
+    { "default_transaction_read_only", "off", 1 },
+    { "in_hot_standby", "off", 1 },
+    { "integer_datetimes", "on", 1 },
+    { "IntervalStyle", "postgres", 1 },
+    { "is_superuser", "off", 1 },
+    { "server_encoding", "UTF8", 1 },
+    { "server_version", "15.0 (pgiris " PGIRIS_VERSION ")", 1 },
+    { "session_authorization", "", 1 },
+    { "standard_conforming_strings", "on", 1 },
+    { "TimeZone", "UTC", 1 },
+    { "extra_float_digits", "1", 0 },
+    { "search_path", "\"$user\", public", 0 },
+    { "statement_timeout", "0", 0 },
+    { "lock_timeout", "0", 0 },
+    { "idle_in_transaction_session_timeout", "0", 0 },
+    { "transaction_isolation", "read committed", 0 },
+    { "max_identifier_length", "63", 0 },
+    { "server_version_num", "150000", 0 },
+};
+
+#define PARAMS_NDEFAULTS (sizeof(params_defaults) / sizeof(params_defaults[0]))
+
+static const struct params_default *params_default_of(const char *name)
+{
+    for (size_t i = 0; i < PARAMS_NDEFAULTS; i++)
+        if (strcasecmp(params_defaults[i].name, name) == 0)
+            return &params_defaults[i];
+    return NULL;
+}
+
+static struct params_entry *params_find(const struct params *ps, const char *name)
+{
+    for (int i = 0; i < ps->n; i++)
+        if (strcasecmp(ps->e[i].name, name) == 0)
+            return (struct params_entry *)&ps->e[i];
+    return NULL;
+}
+
+const char *params_get(const struct params *ps, const char *name)
+{
+    struct params_entry *e = params_find(ps, name);
+    return e ? e->value : NULL;
+}
+
+static int params_put(struct params *ps, const char *name, const char *value, int is_reset_value)
+{
+    struct params_entry *e = params_find(ps, name);
+    if (e == NULL) {
+        if (ps->n == PARAMS_MAX)
+            return -1;
+        e = &ps->e[ps->n];
+        const struct params_default *d = params_default_of(name);
+        e->name = strdup(d ? d->name : name);
+        e->value = NULL;
+        e->reset_value = NULL;
+        if (e->name == NULL)
+            return -1;
+        ps->n++;
+    }
+    char *v = strdup(value);
+    if (v == NULL)
+        return -1;
+    free(e->value);
+    e->value = v;
+    if (is_reset_value) {
+        free(e->reset_value);
+        e->reset_value = strdup(value);
+    }
+    return 0;
+}
+
+static int params_encoding_ok(const char *v)
+{
+    return strcasecmp(v, "UTF8") == 0 || strcasecmp(v, "UTF-8") == 0 || strcasecmp(v, "UNICODE") == 0;
+}
+
+int params_init(struct params *ps, const char *pairs, size_t len)
+{
+    memset(ps, 0, sizeof(*ps));
+    for (size_t i = 0; i < PARAMS_NDEFAULTS; i++)
+        if (params_put(ps, params_defaults[i].name, params_defaults[i].value, 1) < 0)
+            return -1;
+    size_t pos = 0;
+    while (pos < len && pairs[pos] != '\0') {
+        const char *name = pairs + pos;
+        size_t nl = strnlen(name, len - pos);
+        if (pos + nl + 1 >= len)
+            break;
+        const char *value = name + nl + 1;
+        size_t vl = strnlen(value, len - pos - nl - 1);
+        pos += nl + 1 + vl + 1;
+        /* session_authorization reports who the client is, as PostgreSQL does. */
+        if (strcmp(name, "user") == 0 && params_put(ps, "session_authorization", value, 1) < 0)
+            return -1;
+        if (strcmp(name, "user") == 0 || strcmp(name, "database") == 0 ||
+            strcmp(name, "options") == 0 || strcmp(name, "replication") == 0)
+            continue;
+        /* The server decides the encoding; the client is told UTF8 (see params_execute). */
+        if (strcasecmp(name, "client_encoding") == 0)
+            continue;
+        if (params_put(ps, name, value, 1) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+void params_free(struct params *ps)
+{
+    for (int i = 0; i < ps->n; i++) {
+        free(ps->e[i].name);
+        free(ps->e[i].value);
+        free(ps->e[i].reset_value);
+    }
+    ps->n = 0;
+}
+
+static int params_reported(const char *name)
+{
+    const struct params_default *d = params_default_of(name);
+    return d != NULL && d->reported;
+}
+
+void params_report_all(const struct params *ps, struct pgbuf *out)
+{
+    for (int i = 0; i < ps->n; i++)
+        if (params_reported(ps->e[i].name))
+            pgproto_parameter_status(out, ps->e[i].name, ps->e[i].value);
+}
+
+/* Token text into buf, lower-cased for identifiers, unquoted for strings. */
+static void params_token_text(const char *stmt, const struct sql_token *t, char *buf, size_t len)
+{
+    const char *p = stmt + t->off;
+    size_t n = t->len, o = 0;
+    if (t->type == SQL_TOK_STRING || t->type == SQL_TOK_QIDENT) {
+        char q = p[0];
+        for (size_t i = 1; i + 1 < n && o + 1 < len; i++) {
+            buf[o++] = p[i];
+            if (p[i] == q && i + 2 < n && p[i + 1] == q)
+                i++;
+        }
+    } else {
+        for (size_t i = 0; i < n && o + 1 < len; i++)
+            buf[o++] = t->type == SQL_TOK_IDENT ? (char)tolower((unsigned char)p[i]) : p[i];
+    }
+    buf[o] = '\0';
+}
+
+static int params_error(struct pgbuf *out, const char *sqlstate, const char *fmt, const char *arg)
+{
+    char msg[300];
+    snprintf(msg, sizeof(msg), fmt, arg);
+    pgproto_error(out, 'E', "ERROR", sqlstate, msg, NULL, NULL);
+    return -1;
+}
+
+static void params_show_one(struct pgbuf *out, const char *name, const char *value)
+{
+    pgproto_row_description_begin(out, 1);
+    pgproto_row_description_field(out, name, 25, -1, -1, 0);
+    pgproto_end(out);
+    pgproto_data_row_begin(out, 1);
+    pgproto_data_row_value(out, value, (int32_t)strlen(value));
+    pgproto_end(out);
+    pgproto_command_complete(out, "SHOW");
+}
+
+static void params_show_all(const struct params *ps, struct pgbuf *out)
+{
+    pgproto_row_description_begin(out, 3);
+    pgproto_row_description_field(out, "name", 25, -1, -1, 0);
+    pgproto_row_description_field(out, "setting", 25, -1, -1, 0);
+    pgproto_row_description_field(out, "description", 25, -1, -1, 0);
+    pgproto_end(out);
+    for (int i = 0; i < ps->n; i++) {
+        pgproto_data_row_begin(out, 3);
+        pgproto_data_row_value(out, ps->e[i].name, (int32_t)strlen(ps->e[i].name));
+        pgproto_data_row_value(out, ps->e[i].value, (int32_t)strlen(ps->e[i].value));
+        pgproto_data_row_value(out, "", 0);
+        pgproto_end(out);
+    }
+    pgproto_command_complete(out, "SHOW");
+}
+
+static int params_assign(struct params *ps, const char *name, const char *value, struct pgbuf *out)
+{
+    if (strcasecmp(name, "client_encoding") == 0 && !params_encoding_ok(value))
+        return params_error(out, "22023", "pgiris supports only UTF8 as client_encoding, not \"%s\"", value);
+    if (params_put(ps, name, value, 0) < 0)
+        return params_error(out, "54000", "too many session parameters set (%s)", name);
+    return 0;
+}
+
+int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, size_t len,
+                   struct pgbuf *out)
+{
+    struct sql_token t[64];
+    size_t nt = 0;
+    struct sql_lex_error err;
+    if (sql_lex(stmt, len, t, 64, &nt, &err) < 0)
+        return params_error(out, "42601", "%s", err.message);
+    /* Drop comments so positions below count only meaningful tokens. */
+    size_t k = 0;
+    for (size_t i = 0; i < nt && i < 64; i++)
+        if (t[i].type != SQL_TOK_COMMENT)
+            t[k++] = t[i];
+    nt = k;
+    char name[128], word[256];
+    size_t i = 1;
+
+    if (cmd == SQL_CMD_SHOW) {
+        if (nt < 2)
+            return params_error(out, "42601", "syntax error at end of input%s", "");
+        params_token_text(stmt, &t[1], name, sizeof(name));
+        if (strcmp(name, "all") == 0) {
+            params_show_all(ps, out);
+            return 0;
+        }
+        /* SHOW TIME ZONE and SHOW TRANSACTION ISOLATION LEVEL are two-word names. */
+        if (strcmp(name, "time") == 0)
+            snprintf(name, sizeof(name), "TimeZone");
+        else if (strcmp(name, "transaction") == 0)
+            snprintf(name, sizeof(name), "transaction_isolation");
+        struct params_entry *e = params_find(ps, name);
+        if (e == NULL)
+            return params_error(out, "42704", "unrecognized configuration parameter \"%s\"", name);
+        params_show_one(out, e->name, e->value);
+        return 0;
+    }
+
+    if (cmd == SQL_CMD_RESET) {
+        if (nt < 2)
+            return params_error(out, "42601", "syntax error at end of input%s", "");
+        params_token_text(stmt, &t[1], name, sizeof(name));
+        for (int j = 0; j < ps->n; j++) {
+            struct params_entry *e = &ps->e[j];
+            if (strcmp(name, "all") != 0 && strcasecmp(e->name, name) != 0)
+                continue;
+            const char *rv = e->reset_value ? e->reset_value : "";
+            if (strcmp(e->value, rv) != 0) {
+                char *v = strdup(rv);
+                if (v != NULL) {
+                    free(e->value);
+                    e->value = v;
+                    if (params_reported(e->name))
+                        pgproto_parameter_status(out, e->name, e->value);
+                }
+            }
+        }
+        pgproto_command_complete(out, "RESET");
+        return 0;
+    }
+
+    /* SET [SESSION | LOCAL] name { TO | = } value [, ...] | SET TIME ZONE value */
+    if (i < nt) {
+        params_token_text(stmt, &t[i], word, sizeof(word));
+        if (strcmp(word, "session") == 0 || strcmp(word, "local") == 0)
+            i++;
+    }
+    if (i >= nt)
+        return params_error(out, "42601", "syntax error at end of input%s", "");
+    params_token_text(stmt, &t[i], name, sizeof(name));
+    i++;
+    if (strcmp(name, "time") == 0 && i < nt) {
+        params_token_text(stmt, &t[i], word, sizeof(word));
+        if (strcmp(word, "zone") == 0) {
+            snprintf(name, sizeof(name), "TimeZone");
+            i++;
+        }
+    } else if (i < nt && t[i].len == 1 && stmt[t[i].off] == '.') {
+        /* Qualified custom parameter: myapp.setting */
+        if (i + 1 < nt) {
+            size_t nl = strlen(name);
+            snprintf(name + nl, sizeof(name) - nl, ".");
+            params_token_text(stmt, &t[i + 1], name + nl + 1, sizeof(name) - nl - 1);
+            i += 2;
+        }
+    }
+    if (i < nt && strcasecmp(name, "TimeZone") != 0) {
+        params_token_text(stmt, &t[i], word, sizeof(word));
+        if (strcmp(word, "to") == 0 || strcmp(word, "=") == 0)
+            i++;
+        else
+            return params_error(out, "42601", "syntax error at or near \"%s\"", word);
+    }
+    if (i >= nt)
+        return params_error(out, "42601", "syntax error at end of input%s", "");
+
+    char value[512];
+    size_t vo = 0;
+    value[0] = '\0';
+    int is_default = 0;
+    for (; i < nt; i++) {
+        if (t[i].type == SQL_TOK_PUNCT && stmt[t[i].off] == ',') {
+            vo += (size_t)snprintf(value + vo, sizeof(value) - vo, ", ");
+            continue;
+        }
+        params_token_text(stmt, &t[i], word, sizeof(word));
+        if (t[i].type == SQL_TOK_IDENT && (strcmp(word, "default") == 0 || strcmp(word, "local") == 0))
+            is_default = 1;
+        /* Keep identifiers as the client wrote them (e.g. 'Europe/Paris' vs UTC). */
+        if (t[i].type == SQL_TOK_IDENT)
+            snprintf(word, sizeof(word), "%.*s", (int)t[i].len, stmt + t[i].off);
+        if (vo < sizeof(value))
+            vo += (size_t)snprintf(value + vo, sizeof(value) - vo, "%s", word);
+    }
+    if (vo >= sizeof(value))
+        return params_error(out, "22023", "value for parameter \"%s\" is too long", name);
+    if (is_default) {
+        struct params_entry *e = params_find(ps, name);
+        const struct params_default *d = params_default_of(name);
+        snprintf(value, sizeof(value), "%s", e && e->reset_value ? e->reset_value : d ? d->value : "");
+    }
+    if (params_assign(ps, name, value, out) < 0)
+        return -1;
+    pgproto_command_complete(out, "SET");
+    struct params_entry *e = params_find(ps, name);
+    if (e != NULL && params_reported(e->name))
+        pgproto_parameter_status(out, e->name, e->value);
+    return 0;
+}

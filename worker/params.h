@@ -1,0 +1,45 @@
+/*
+ * params: a client's session parameters (application_name, DateStyle,
+ * TimeZone, ...).  They belong to the client, not to whichever backend
+ * slot it is using, so SET, SHOW and RESET are answered here and never
+ * leak across clients under transaction pooling.
+ */
+#ifndef PGIRIS_PARAMS_H
+#define PGIRIS_PARAMS_H
+
+#include <stddef.h>
+
+#include "common/pgproto.h"
+#include "common/sql_lexer.h"
+
+#define PARAMS_MAX 48
+
+struct params_entry {
+    char *name;
+    char *value;
+    char *reset_value;      /* what RESET goes back to (startup value or default) */
+};
+
+struct params {
+    int n;
+    struct params_entry e[PARAMS_MAX];
+};
+
+/* The server defaults, then each startup-packet "name\0value\0" pair (user, database, options, replication skipped). */
+int params_init(struct params *ps, const char *startup_pairs, size_t len);
+void params_free(struct params *ps);
+const char *params_get(const struct params *ps, const char *name);
+
+/* ParameterStatus for every parameter PostgreSQL reports at startup. */
+void params_report_all(const struct params *ps, struct pgbuf *out);
+
+/*
+ * Run a SET, SHOW or RESET statement (cmd from sql_command) and append its
+ * reply to out: CommandComplete plus ParameterStatus for reported
+ * parameters, a row for SHOW, or an ErrorResponse.  Returns 0, or -1 when
+ * an ErrorResponse was appended.
+ */
+int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, size_t len,
+                   struct pgbuf *out);
+
+#endif

@@ -1,0 +1,1068 @@
+/*
+ * session: the PostgreSQL v3 protocol state machine for one client
+ * (see session.h).
+ *
+ * A statement that needs the backend borrows a slot from its pool's free
+ * ring, writes the request into the slot's request ring and then forwards
+ * whatever the executor puts in the response ring, already encoded, until
+ * the LEASE_DONE record.  Forwarding stops while the client's socket is
+ * backed up, which in turn stops the executor once the ring is full: that
+ * bounds memory whatever the size of the result.
+ */
+#include "worker/session.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ck_pr.h>
+#include <event2/buffer.h>
+
+#include "common/log.h"
+#include "common/sql_lexer.h"
+#include "shm/lease.h"
+#include "shm/shm.h"
+#include "shm/wake.h"
+#include "worker/admin.h"
+#include "worker/worker_internal.h"
+
+#define SESSION_STARTUP_MAX 10000
+#define SESSION_OUT_HIGH (256 * 1024)   /* stop forwarding above this much unsent */
+#define SESSION_OUT_LOW (64 * 1024)     /* and resume below this */
+
+struct session_list session_running = TAILQ_HEAD_INITIALIZER(session_running);
+static int session_n;
+
+static void session_read_cb(struct bufferevent *bev, void *arg);
+static void session_write_cb(struct bufferevent *bev, void *arg);
+static void session_event_cb(struct bufferevent *bev, short what, void *arg);
+static void session_next(struct session *s);
+static void session_process_input(struct session *s);
+
+int session_count(void)
+{
+    return session_n;
+}
+
+static const char *session_state_name(enum session_state st)
+{
+    static const char *const names[] = { "startup", "auth_md5", "auth_sasl", "auth_sasl_final",
+                                         "idle", "waiting", "running", "closing" };
+    return names[st];
+}
+
+static void session_set_state(struct session *s, enum session_state st)
+{
+    if (s->state == st)
+        return;
+    log_debug("session", "client=%u %s -> %s", s->client, session_state_name(s->state),
+              session_state_name(st));
+    if (s->state == SESSION_RUNNING)
+        TAILQ_REMOVE(&session_running, s, run_link);
+    if (st == SESSION_RUNNING)
+        TAILQ_INSERT_TAIL(&session_running, s, run_link);
+    s->state = st;
+    if (s->client != SHM_NONE) {
+        struct shm_client *c = shm_client(s->client);
+        c->status = st == SESSION_WAITING ? 'w' : s->slot != SHM_NONE ? 'a' : 'i';
+    }
+}
+
+static struct evbuffer *session_out(struct session *s)
+{
+    return bufferevent_get_output(s->bev);
+}
+
+static void session_send(struct session *s, struct pgbuf *b)
+{
+    if (b->len > 0)
+        evbuffer_add(session_out(s), b->data, b->len);
+}
+
+static struct shm_stats *session_stats(struct session *s)
+{
+    return shm_stats(worker.index, s->pool == SHM_NONE ? 0 : s->pool);
+}
+
+static void session_free(struct session *s)
+{
+    if (s->state == SESSION_WAITING && s->pool != SHM_NONE) {
+        TAILQ_REMOVE(&worker.waitq[s->pool], s, wait_link);
+        ck_pr_dec_32(&shm_pool(s->pool)->waiting[worker.index]);
+    }
+    if (s->state == SESSION_RUNNING)
+        TAILQ_REMOVE(&session_running, s, run_link);
+    if (s->slot != SHM_NONE) {
+        /* The executor rolls back, drops whatever is in the rings and requeues the slot. */
+        struct shm_slot *slot = shm_slot(s->slot);
+        ck_pr_store_32(&slot->reclaim, 1);
+        wake_futex_bump(&slot->futex);
+        s->slot = SHM_NONE;
+    }
+    if (s->client != SHM_NONE) {
+        shm_client_release(s->client);
+        ck_pr_dec_32(&shm_worker(worker.index)->nclients);
+    }
+    TAILQ_REMOVE(&worker.sessions, s, link);
+    session_n--;
+    if (s->timer)
+        event_free(s->timer);
+    bufferevent_free(s->bev);
+    if (s->scram_active)
+        auth_scram_free(&s->scram);
+    free(s->secret);
+    params_free(&s->params);
+    free(s->query);
+    free(s->stmts);
+    pgbuf_free(&s->req);
+    free(s);
+}
+
+/* Close after what is queued for the client has been written. */
+static void session_close(struct session *s)
+{
+    if (s->state == SESSION_WAITING && s->pool != SHM_NONE) {
+        TAILQ_REMOVE(&worker.waitq[s->pool], s, wait_link);
+        ck_pr_dec_32(&shm_pool(s->pool)->waiting[worker.index]);
+        s->state = SESSION_IDLE;
+    }
+    session_set_state(s, SESSION_CLOSING);
+    bufferevent_disable(s->bev, EV_READ);
+    if (s->timer)
+        event_del(s->timer);
+    if (evbuffer_get_length(session_out(s)) == 0) {
+        session_free(s);
+        return;
+    }
+    bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+}
+
+static void session_fatal(struct session *s, const char *sqlstate, const char *msg)
+{
+    struct pgbuf b;
+    pgbuf_init(&b);
+    pgproto_error(&b, 'E', "FATAL", sqlstate, msg, NULL, NULL);
+    session_send(s, &b);
+    pgbuf_free(&b);
+    log_info("session", "client=%u user=%s db=%s closed: %s", s->client, s->user, s->database, msg);
+    session_close(s);
+}
+
+static void session_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+void session_accept(int fd, const struct sockaddr *sa, int salen)
+{
+    if (worker.stopping) {
+        close(fd);
+        return;
+    }
+    struct session *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        close(fd);
+        return;
+    }
+    s->client = SHM_NONE;
+    s->pool = SHM_NONE;
+    s->slot = SHM_NONE;
+    s->txstatus = 'I';
+    pgbuf_init(&s->req);
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, s->addr, sizeof(s->addr));
+        s->port = ntohs(in->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, s->addr, sizeof(s->addr));
+        s->port = ntohs(in6->sin6_port);
+    } else {
+        snprintf(s->addr, sizeof(s->addr), "unix");
+    }
+    if (sa->sa_family != AF_UNIX) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    s->bev = bufferevent_socket_new(worker.base, fd, BEV_OPT_CLOSE_ON_FREE);
+    s->timer = evtimer_new(worker.base, session_timer_cb, s);
+    if (s->bev == NULL || s->timer == NULL) {
+        if (s->bev)
+            bufferevent_free(s->bev);
+        else
+            close(fd);
+        if (s->timer)
+            event_free(s->timer);
+        pgbuf_free(&s->req);
+        free(s);
+        return;
+    }
+    TAILQ_INSERT_TAIL(&worker.sessions, s, link);
+    session_n++;
+    s->state = SESSION_STARTUP;
+    bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
+    bufferevent_setwatermark(s->bev, EV_WRITE, SESSION_OUT_LOW, 0);
+    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+
+    s->client = shm_client_claim(worker.index, worker.gen);
+    if (s->client == SHM_NONE) {
+        session_fatal(s, "53300", "sorry, too many clients already");
+        return;
+    }
+    ck_pr_inc_32(&shm_worker(worker.index)->nclients);
+    struct shm_client *c = shm_client(s->client);
+    c->status = 'i';
+    c->port = s->port;
+    snprintf(c->addr, sizeof(c->addr), "%s", s->addr);
+    c->user[0] = c->database[0] = c->application_name[0] = '\0';
+    c->connect_time_us = shm_realtime_us();
+    c->request_time_us = c->connect_time_us;
+    if (worker.cfg->client_login_timeout > 0) {
+        struct timeval tv = { (time_t)worker.cfg->client_login_timeout,
+                              (suseconds_t)((worker.cfg->client_login_timeout -
+                                             (double)(time_t)worker.cfg->client_login_timeout) * 1e6) };
+        evtimer_add(s->timer, &tv);
+    }
+}
+
+static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct session *s = arg;
+    if (s->state < SESSION_IDLE) {
+        session_fatal(s, "08006", "client_login_timeout: authentication took too long");
+        return;
+    }
+    if (s->state != SESSION_WAITING)
+        return;
+    struct shm_pool *p = shm_pool(s->pool);
+    TAILQ_REMOVE(&worker.waitq[s->pool], s, wait_link);
+    ck_pr_dec_32(&p->waiting[worker.index]);
+    session_stats(s)->wait_us += (uint64_t)(shm_now_us() - s->wait_start_us);
+    s->state = SESSION_IDLE;
+    char msg[300];
+    snprintf(msg, sizeof(msg),
+             "no backend connection available for database \"%s\" within query_wait_timeout (%gs)",
+             s->database, worker.cfg->query_wait_timeout);
+    struct pgbuf b;
+    pgbuf_init(&b);
+    pgproto_error(&b, 'E', "ERROR", "53300", msg,
+                  p->last_connect_fail_us ? p->last_connect_error : NULL,
+                  "All backend connections of the pool are busy; raise pool_size or retry.");
+    session_send(s, &b);
+    pgbuf_free(&b);
+    s->stmt_i = s->nstmts;
+    session_next(s);
+}
+
+/* ---- startup and authentication ---- */
+
+static void session_ready(struct session *s)
+{
+    struct pgbuf b;
+    pgbuf_init(&b);
+    pgproto_ready(&b, s->txstatus);
+    session_send(s, &b);
+    pgbuf_free(&b);
+}
+
+static void session_login_ok(struct session *s)
+{
+    struct shm_client *c = shm_client(s->client);
+    int32_t key;
+    auth_random(&key, sizeof(key));
+    c->cancel_key = key;
+    c->pool = s->pool;
+    snprintf(c->user, sizeof(c->user), "%s", s->user);
+    snprintf(c->database, sizeof(c->database), "%s", s->database);
+    const char *app = params_get(&s->params, "application_name");
+    snprintf(c->application_name, sizeof(c->application_name), "%s", app ? app : "");
+    event_del(s->timer);
+
+    struct pgbuf b;
+    pgbuf_init(&b);
+    pgproto_auth_request(&b, 0, NULL, 0);
+    params_report_all(&s->params, &b);
+    pgproto_backend_key(&b, (int32_t)s->client + 1, key);
+    session_send(s, &b);
+    pgbuf_free(&b);
+    session_set_state(s, SESSION_IDLE);
+    session_ready(s);
+    log_debug("session", "client=%u user=%s db=%s logged in from %s", s->client, s->user, s->database,
+              s->addr);
+}
+
+static void session_auth_failed(struct session *s)
+{
+    char msg[200];
+    snprintf(msg, sizeof(msg), "password authentication failed for user \"%s\"", s->user);
+    session_fatal(s, "28P01", msg);
+}
+
+static void session_startup(struct session *s, const uint8_t *body, size_t len)
+{
+    const char *user = NULL, *database = NULL;
+    size_t pos = 0;
+    while (pos < len && body[pos] != '\0') {
+        const char *name = (const char *)body + pos;
+        size_t nl = strnlen(name, len - pos);
+        if (pos + nl + 1 >= len) {
+            session_fatal(s, "08P01", "invalid startup packet layout: expected terminator as last byte");
+            return;
+        }
+        const char *value = name + nl + 1;
+        size_t vl = strnlen(value, len - pos - nl - 1);
+        if (pos + nl + 1 + vl >= len) {
+            session_fatal(s, "08P01", "invalid startup packet layout: expected terminator as last byte");
+            return;
+        }
+        if (strcmp(name, "user") == 0)
+            user = value;
+        else if (strcmp(name, "database") == 0)
+            database = value;
+        pos += nl + 1 + vl + 1;
+    }
+    if (user == NULL || user[0] == '\0') {
+        session_fatal(s, "28000", "no PostgreSQL user name specified in startup packet");
+        return;
+    }
+    if (database == NULL || database[0] == '\0')
+        database = user;
+    if (strlen(user) >= sizeof(s->user) || strlen(database) >= sizeof(s->database)) {
+        session_fatal(s, "42622", "user or database name too long");
+        return;
+    }
+    snprintf(s->user, sizeof(s->user), "%s", user);
+    snprintf(s->database, sizeof(s->database), "%s", database);
+    if (params_init(&s->params, (const char *)body, len) < 0) {
+        session_fatal(s, "53200", "out of memory");
+        return;
+    }
+    if (strcmp(s->database, "pgiris") == 0) {
+        s->admin = 1;
+        if (cfg_user_in_list(worker.cfg->admin_users, s->user))
+            s->may_modify = 1;
+        else if (!cfg_user_in_list(worker.cfg->stats_users, s->user)) {
+            session_fatal(s, "42501", "permission denied: not an admin or stats user of the pgiris console");
+            return;
+        }
+    } else {
+        s->pool = shm_pool_find(s->database);
+        if (s->pool == SHM_NONE) {
+            char msg[200];
+            snprintf(msg, sizeof(msg), "database \"%s\" does not exist", s->database);
+            session_fatal(s, "3D000", msg);
+            return;
+        }
+    }
+
+    const char *secret = worker.users ? auth_userlist_find(worker.users, s->user) : NULL;
+    if (secret != NULL) {
+        s->secret = strdup(secret);
+        if (s->secret == NULL) {
+            session_fatal(s, "53200", "out of memory");
+            return;
+        }
+    }
+    enum cfg_auth_type at = worker.cfg->auth_type;
+    if (at == CFG_AUTH_TRUST) {
+        if (secret == NULL) {
+            char msg[200];
+            snprintf(msg, sizeof(msg), "no such user \"%s\" in auth_file", s->user);
+            session_fatal(s, "28000", msg);
+            return;
+        }
+        session_login_ok(s);
+        return;
+    }
+    /* A SCRAM verifier cannot answer md5; PostgreSQL switches to SCRAM, and so do we. */
+    if (at == CFG_AUTH_MD5 && (secret == NULL || auth_md5_possible(secret))) {
+        auth_random(s->md5_salt, sizeof(s->md5_salt));
+        struct pgbuf b;
+        pgbuf_init(&b);
+        pgproto_auth_request(&b, 5, s->md5_salt, 4);
+        session_send(s, &b);
+        pgbuf_free(&b);
+        session_set_state(s, SESSION_AUTH_MD5);
+        return;
+    }
+    /* Unknown users and md5-only secrets still go through the exchange and fail at its end. */
+    char fake[40];
+    const char *use = s->secret;
+    if (use == NULL || !auth_scram_possible(use)) {
+        uint8_t r[16];
+        auth_random(r, sizeof(r));
+        for (int k = 0; k < 16; k++)
+            snprintf(fake + 2 * k, 3, "%02x", r[k]);
+        use = fake;
+        free(s->secret);
+        s->secret = NULL;
+    }
+    if (auth_scram_begin(&s->scram, use) < 0) {
+        session_fatal(s, "XX000", "could not start SCRAM authentication");
+        return;
+    }
+    s->scram_active = 1;
+    static const char mech[] = "SCRAM-SHA-256\0";
+    struct pgbuf b;
+    pgbuf_init(&b);
+    pgproto_auth_request(&b, 10, mech, sizeof(mech));
+    session_send(s, &b);
+    pgbuf_free(&b);
+    session_set_state(s, SESSION_AUTH_SASL);
+}
+
+static void session_auth_message(struct session *s, const uint8_t *body, size_t len)
+{
+    struct pgproto_reader r;
+    pgproto_reader_init(&r, body, len);
+    char out[512], err[200];
+
+    if (s->state == SESSION_AUTH_MD5) {
+        const char *resp;
+        if (pgproto_get_cstr(&r, &resp) < 0) {
+            session_fatal(s, "08P01", "invalid password packet");
+            return;
+        }
+        if (s->secret != NULL && auth_md5_check(s->secret, s->user, s->md5_salt, resp) == 1)
+            session_login_ok(s);
+        else
+            session_auth_failed(s);
+        return;
+    }
+    if (s->state == SESSION_AUTH_SASL) {
+        const char *mech;
+        int32_t n;
+        const uint8_t *data;
+        if (pgproto_get_cstr(&r, &mech) < 0 || pgproto_get_i32(&r, &n) < 0 || n < 0 ||
+            pgproto_get_bytes(&r, &data, (size_t)n) < 0) {
+            session_fatal(s, "08P01", "invalid SASLInitialResponse message");
+            return;
+        }
+        if (strcmp(mech, "SCRAM-SHA-256") != 0) {
+            session_fatal(s, "28000", "client selected an invalid SASL authentication mechanism");
+            return;
+        }
+        int m = auth_scram_client_first(&s->scram, (const char *)data, (size_t)n, out, sizeof(out), err,
+                                        sizeof(err));
+        if (m < 0) {
+            session_fatal(s, "08P01", err);
+            return;
+        }
+        struct pgbuf b;
+        pgbuf_init(&b);
+        pgproto_auth_request(&b, 11, out, (size_t)m);
+        session_send(s, &b);
+        pgbuf_free(&b);
+        session_set_state(s, SESSION_AUTH_SASL_FINAL);
+        return;
+    }
+    /* SESSION_AUTH_SASL_FINAL */
+    int ok = auth_scram_client_final(&s->scram, (const char *)body, len, out, sizeof(out), err, sizeof(err));
+    if (ok < 0) {
+        session_fatal(s, "08P01", err);
+        return;
+    }
+    if (ok == 0 || s->secret == NULL) {
+        session_auth_failed(s);
+        return;
+    }
+    struct pgbuf b;
+    pgbuf_init(&b);
+    pgproto_auth_request(&b, 12, out, strlen(out));
+    session_send(s, &b);
+    pgbuf_free(&b);
+    session_login_ok(s);
+}
+
+/* ---- leases ---- */
+
+static int session_lease(struct session *s)
+{
+    struct shm_pool *p = shm_pool(s->pool);
+    struct shm_worker *w = shm_worker(worker.index);
+    ck_pr_store_32(&w->dequeuing, s->pool + 1);
+    ck_pr_fence_store();
+    if (shm_pool_get_free(p, &w->pending) < 0) {
+        ck_pr_store_32(&w->dequeuing, 0);
+        return -1;
+    }
+    uint32_t idx = w->pending.idx;
+    struct shm_slot *slot = shm_slot(idx);
+    slot->owner_worker = worker.index;
+    slot->owner_wgen = worker.gen;
+    slot->owner_client = s->client;
+    slot->lease_gen++;
+    /* Owner fields first: the broker trusts them once it sees LEASED. */
+    ck_pr_fence_store();
+    ck_pr_store_32(&slot->state, SHM_SLOT_LEASED);
+    ck_pr_store_32(&w->dequeuing, 0);
+    s->slot = idx;
+    s->msg_left = 0;
+    shm_client(s->client)->slot = idx;
+    return 0;
+}
+
+/* Hand the slot back: the executor resets it and queues it again. */
+static void session_release(struct session *s)
+{
+    struct shm_slot *slot = shm_slot(s->slot);
+    uint8_t rec[5] = { LEASE_REQ_RELEASE, 0, 0, 0, 4 };
+    /* Nothing else is in the request ring at a statement boundary, so this always fits. */
+    if (ring_write(&slot->req, rec, sizeof(rec)) != sizeof(rec)) {
+        ck_pr_store_32(&slot->reclaim, 1);
+        wake_futex_bump(&slot->futex);
+    } else {
+        ck_pr_fence_memory();
+        if (ck_pr_load_32(&slot->req.consumer_waiting) && ck_pr_cas_32(&slot->req.consumer_waiting, 1, 0))
+            wake_futex_bump(&slot->futex);
+    }
+    s->slot = SHM_NONE;
+    shm_client(s->client)->slot = SHM_NONE;
+}
+
+/* Push pending request bytes into the slot's ring; 1 when all are in. */
+static int session_flush_request(struct session *s)
+{
+    struct shm_slot *slot = shm_slot(s->slot);
+    while (s->req_sent < s->req.len) {
+        size_t n = ring_write(&slot->req, s->req.data + s->req_sent, s->req.len - s->req_sent);
+        if (n > 0) {
+            s->req_sent += n;
+            ck_pr_fence_memory();
+            if (ck_pr_load_32(&slot->req.consumer_waiting) && ck_pr_cas_32(&slot->req.consumer_waiting, 1, 0))
+                wake_futex_bump(&slot->futex);
+            continue;
+        }
+        ck_pr_store_32(&slot->req.producer_waiting, 1);
+        ck_pr_fence_memory();
+        if (ring_writable(&slot->req) == 0)
+            return 0;
+    }
+    ck_pr_store_32(&slot->req.producer_waiting, 0);
+    return 1;
+}
+
+static void session_start_request(struct session *s)
+{
+    s->req_sent = 0;
+    s->stmt_failed = 0;
+    s->msg_left = 0;
+    s->query_start_us = shm_now_us();
+    if (s->txstatus == 'I')
+        s->xact_start_us = s->query_start_us;
+    shm_client(s->client)->request_time_us = shm_realtime_us();
+    session_set_state(s, SESSION_RUNNING);
+    session_flush_request(s);
+    session_poll(s);
+}
+
+/* Fail everyone waiting on a pool that cannot connect at all right now. */
+static int session_pool_unreachable(struct shm_pool *p)
+{
+    int64_t failed = (int64_t)ck_pr_load_64((uint64_t *)&p->last_connect_fail_us);
+    return failed != 0 && ck_pr_load_32(&p->nopen) == 0 && shm_realtime_us() - failed < 5000000;
+}
+
+static void session_wait_failed(struct session *s)
+{
+    struct shm_pool *p = shm_pool(s->pool);
+    struct pgbuf b;
+    pgbuf_init(&b);
+    char msg[300];
+    snprintf(msg, sizeof(msg), "could not connect to the backend of database \"%s\"", s->database);
+    pgproto_error(&b, 'E', "ERROR", "08001", msg, p->last_connect_error, NULL);
+    session_send(s, &b);
+    pgbuf_free(&b);
+    s->stmt_i = s->nstmts;
+}
+
+void session_serve_waiters(void)
+{
+    for (uint32_t i = 0; i < shm->npools; i++) {
+        struct session *s;
+        while ((s = TAILQ_FIRST(&worker.waitq[i])) != NULL) {
+            struct shm_pool *p = shm_pool(i);
+            int unreachable = session_pool_unreachable(p);
+            if (!unreachable && session_lease(s) < 0)
+                break;
+            TAILQ_REMOVE(&worker.waitq[i], s, wait_link);
+            ck_pr_dec_32(&p->waiting[worker.index]);
+            event_del(s->timer);
+            session_stats(s)->wait_us += (uint64_t)(shm_now_us() - s->wait_start_us);
+            s->state = SESSION_IDLE;
+            if (unreachable) {
+                session_wait_failed(s);
+                session_next(s);
+            } else {
+                session_start_request(s);
+            }
+        }
+    }
+}
+
+/* Run the request in s->req: now if a slot is at hand, else queue for one. */
+static void session_dispatch(struct session *s)
+{
+    if (s->slot != SHM_NONE || session_lease(s) == 0) {
+        session_start_request(s);
+        return;
+    }
+    struct shm_pool *p = shm_pool(s->pool);
+    if (session_pool_unreachable(p)) {
+        session_wait_failed(s);
+        session_next(s);
+        return;
+    }
+    TAILQ_INSERT_TAIL(&worker.waitq[s->pool], s, wait_link);
+    ck_pr_inc_32(&p->waiting[worker.index]);
+    s->wait_start_us = shm_now_us();
+    shm_client(s->client)->wait_start_us = s->wait_start_us;
+    session_set_state(s, SESSION_WAITING);
+    if (worker.cfg->query_wait_timeout > 0) {
+        double t = worker.cfg->query_wait_timeout;
+        struct timeval tv = { (time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6) };
+        evtimer_add(s->timer, &tv);
+    }
+    if (ck_pr_load_32(&p->nopen) < (uint32_t)ck_pr_load_32((uint32_t *)&p->pool_size))
+        wake_broker();
+    /* A slot may have been queued between our failed dequeue and the waiting count. */
+    session_serve_waiters();
+}
+
+static void session_build_request(struct session *s, char type, const char *verb, const char *sql,
+                                  size_t len)
+{
+    pgbuf_reset(&s->req);
+    pgproto_begin(&s->req, type);
+    pgproto_put_cstr(&s->req, verb);
+    if (sql != NULL)
+        pgproto_put_bytes(&s->req, sql, len);
+    pgproto_end(&s->req);
+}
+
+/* ---- forwarding ---- */
+
+static void session_done(struct session *s, char txstatus, int flags)
+{
+    struct shm_stats *st = session_stats(s);
+    int64_t now = shm_now_us();
+    st->query_count++;
+    st->query_us += (uint64_t)(now - s->query_start_us);
+    if (txstatus == 'I') {
+        st->xact_count++;
+        st->xact_us += (uint64_t)(now - s->xact_start_us);
+    }
+    if (flags & LEASE_F_ERROR)
+        st->errors++;
+    s->txstatus = txstatus;
+    if (flags & LEASE_F_ERROR)
+        s->stmt_i = s->nstmts;
+    else
+        s->stmt_i++;
+    session_set_state(s, SESSION_IDLE);
+    session_next(s);
+}
+
+void session_poll(struct session *s)
+{
+    if (s->state != SESSION_RUNNING)
+        return;
+    if (s->req_sent < s->req.len && !session_flush_request(s))
+        return;
+    struct shm_slot *slot = shm_slot(s->slot);
+    struct evbuffer *out = session_out(s);
+    size_t forwarded = 0;
+    for (;;) {
+        if (evbuffer_get_length(out) > SESSION_OUT_HIGH) {
+            s->out_blocked = 1;
+            break;
+        }
+        const uint8_t *p;
+        size_t n = ring_peek(&slot->resp, &p);
+        if (n == 0) {
+            /* Say we will sleep, then look once more (see shm/wake.h). */
+            ck_pr_store_32(&slot->resp.consumer_waiting, 1);
+            ck_pr_fence_memory();
+            if (ring_readable(&slot->resp) == 0)
+                break;
+            ck_pr_store_32(&slot->resp.consumer_waiting, 0);
+            continue;
+        }
+        size_t fwd = 0;
+        while (fwd < n) {
+            if (s->msg_left > 0) {
+                size_t take = s->msg_left < n - fwd ? s->msg_left : n - fwd;
+                fwd += take;
+                s->msg_left -= take;
+                continue;
+            }
+            if (n - fwd < 5 || p[fwd] == LEASE_DONE)
+                break;
+            s->msg_left = 1 + (size_t)pgproto_load_u32(p + fwd + 1);
+        }
+        if (fwd > 0) {
+            evbuffer_add(out, p, fwd);
+            ring_consume(&slot->resp, fwd);
+            forwarded += fwd;
+            continue;
+        }
+        /* At a message boundary whose header is split by the ring's end, or a DONE record. */
+        uint8_t hdr[LEASE_DONE_LEN];
+        if (ring_peek_copy(&slot->resp, hdr, 5) < 0)
+            continue;
+        if (hdr[0] != LEASE_DONE) {
+            s->msg_left = 1 + (size_t)pgproto_load_u32(hdr + 1);
+            size_t take = s->msg_left < 5 ? s->msg_left : 5;
+            evbuffer_add(out, hdr, take);
+            ring_consume(&slot->resp, take);
+            s->msg_left -= take;
+            forwarded += take;
+            continue;
+        }
+        if (ring_peek_copy(&slot->resp, hdr, LEASE_DONE_LEN) < 0)
+            continue;
+        ring_consume(&slot->resp, LEASE_DONE_LEN);
+        ck_pr_fence_memory();
+        if (ck_pr_load_32(&slot->resp.producer_waiting) && ck_pr_cas_32(&slot->resp.producer_waiting, 1, 0))
+            wake_futex_bump(&slot->futex);
+        session_stats(s)->bytes_sent += forwarded;
+        session_done(s, (char)hdr[5], hdr[6]);
+        return;
+    }
+    if (forwarded > 0) {
+        session_stats(s)->bytes_sent += forwarded;
+        ck_pr_fence_memory();
+        if (ck_pr_load_32(&slot->resp.producer_waiting) && ck_pr_cas_32(&slot->resp.producer_waiting, 1, 0))
+            wake_futex_bump(&slot->futex);
+    }
+}
+
+/* ---- queries ---- */
+
+static int session_add_stmt(void *arg, const char *stmt, size_t len)
+{
+    struct session *s = arg;
+    if (s->nstmts == s->stmts_cap) {
+        int cap = s->stmts_cap ? s->stmts_cap * 2 : 4;
+        struct session_stmt *n = realloc(s->stmts, sizeof(*n) * (size_t)cap);
+        if (n == NULL)
+            return -1;
+        s->stmts = n;
+        s->stmts_cap = cap;
+    }
+    s->stmts[s->nstmts].off = (uint32_t)(stmt - s->query);
+    s->stmts[s->nstmts].len = (uint32_t)len;
+    s->nstmts++;
+    return 0;
+}
+
+/* End of a Query: give the slot back if the pool mode says so, then ReadyForQuery. */
+static void session_query_end(struct session *s)
+{
+    if (s->slot != SHM_NONE && s->txstatus == 'I' && worker.cfg->pool_mode == CFG_POOL_TRANSACTION)
+        session_release(s);
+    session_set_state(s, SESSION_IDLE);
+    session_ready(s);
+    if (s->close_when_idle && s->txstatus == 'I') {
+        session_fatal(s, "57P01", "terminating connection due to administrator command");
+        return;
+    }
+    bufferevent_enable(s->bev, EV_READ);
+    session_process_input(s);
+}
+
+static void session_next(struct session *s)
+{
+    struct pgbuf local;
+    pgbuf_init(&local);
+    while (s->stmt_i < s->nstmts) {
+        const char *stmt = s->query + s->stmts[s->stmt_i].off;
+        size_t len = s->stmts[s->stmt_i].len;
+        char verb[64];
+        enum sql_command cmd = sql_command(stmt, len, verb, sizeof(verb));
+        if (cmd == SQL_CMD_SET || cmd == SQL_CMD_SHOW || cmd == SQL_CMD_RESET) {
+            if (s->txstatus == 'E') {
+                pgproto_error(&local, 'E', "ERROR", "25P02",
+                              "current transaction is aborted, commands ignored until end of transaction block",
+                              NULL, NULL);
+                s->stmt_i = s->nstmts;
+                break;
+            }
+            int rc = params_execute(&s->params, cmd, stmt, len, &local);
+            s->stmt_i = rc < 0 ? s->nstmts : s->stmt_i + 1;
+            continue;
+        }
+        session_send(s, &local);
+        pgbuf_free(&local);
+        char type = LEASE_REQ_EXEC;
+        if (cmd == SQL_CMD_BEGIN)
+            type = LEASE_REQ_BEGIN;
+        else if (cmd == SQL_CMD_COMMIT)
+            type = LEASE_REQ_COMMIT;
+        else if (cmd == SQL_CMD_ROLLBACK)
+            type = LEASE_REQ_ROLLBACK;
+        session_build_request(s, type, verb, type == LEASE_REQ_EXEC ? stmt : NULL, len);
+        session_dispatch(s);
+        return;
+    }
+    session_send(s, &local);
+    pgbuf_free(&local);
+    session_query_end(s);
+}
+
+static void session_query(struct session *s, const uint8_t *body, size_t len)
+{
+    size_t sl = strnlen((const char *)body, len);
+    if (sl == len) {
+        session_fatal(s, "08P01", "invalid Query message: string not terminated");
+        return;
+    }
+    struct pgbuf b;
+    pgbuf_init(&b);
+    if (s->admin) {
+        admin_query((const char *)body, sl, worker.cfg, s->may_modify, &b);
+        pgproto_ready(&b, 'I');
+        session_send(s, &b);
+        pgbuf_free(&b);
+        return;
+    }
+    free(s->query);
+    s->query = malloc(sl + 1);
+    if (s->query == NULL) {
+        session_fatal(s, "53200", "out of memory");
+        pgbuf_free(&b);
+        return;
+    }
+    memcpy(s->query, body, sl + 1);
+    s->query_len = sl;
+    s->nstmts = 0;
+    s->stmt_i = 0;
+    struct sql_lex_error err;
+    int rc = sql_split(s->query, sl, session_add_stmt, s, &err);
+    if (rc != 0) {
+        char msg[200];
+        if (rc < 0)
+            snprintf(msg, sizeof(msg), "%s at character %u", err.message, err.off + 1);
+        pgproto_error(&b, 'E', "ERROR", rc < 0 ? "42601" : "53200", rc < 0 ? msg : "out of memory",
+                      NULL, NULL);
+        pgproto_ready(&b, s->txstatus);
+        session_send(s, &b);
+        pgbuf_free(&b);
+        return;
+    }
+    pgbuf_free(&b);
+    if (s->nstmts == 0) {
+        pgbuf_init(&b);
+        pgproto_empty_query(&b);
+        pgproto_ready(&b, s->txstatus);
+        session_send(s, &b);
+        pgbuf_free(&b);
+        return;
+    }
+    bufferevent_disable(s->bev, EV_READ);
+    session_next(s);
+}
+
+static void session_extended_refused(struct session *s, char type)
+{
+    if (type == 'S') {
+        s->ext_error = 0;
+        session_ready(s);
+        return;
+    }
+    if (type == 'H' || s->ext_error)
+        return;
+    s->ext_error = 1;
+    struct pgbuf b;
+    pgbuf_init(&b);
+    pgproto_error(&b, 'E', "ERROR", "0A000",
+                  "the extended query protocol is not supported by this pgiris version",
+                  NULL, "Use the simple query protocol (for example psql, or psycopg with prepare_threshold=None).");
+    session_send(s, &b);
+    pgbuf_free(&b);
+}
+
+/* ---- input ---- */
+
+static int session_startup_packet(struct session *s, struct evbuffer *in)
+{
+    uint8_t hdr[8];
+    if (evbuffer_copyout(in, hdr, 4) < 4)
+        return 0;
+    uint32_t len = pgproto_load_u32(hdr);
+    if (len < 8 || len > SESSION_STARTUP_MAX) {
+        session_fatal(s, "08P01", "invalid length of startup packet");
+        return -1;
+    }
+    if (evbuffer_get_length(in) < len)
+        return 0;
+    uint8_t *pkt = evbuffer_pullup(in, len);
+    uint32_t code = pgproto_load_u32(pkt + 4);
+    if (code == PGPROTO_SSL_REQUEST || code == PGPROTO_GSSENC_REQUEST) {
+        evbuffer_drain(in, len);
+        bufferevent_write(s->bev, "N", 1);
+        return 1;
+    }
+    if (code == PGPROTO_CANCEL_REQUEST) {
+        evbuffer_drain(in, len);
+        session_close(s);
+        return -1;
+    }
+    if (code >> 16 != 3) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "unsupported frontend protocol %u.%u: server supports 3.0 to 3.0",
+                 code >> 16, code & 0xffff);
+        evbuffer_drain(in, len);
+        session_fatal(s, "0A000", msg);
+        return -1;
+    }
+    uint8_t *body = malloc(len - 8 + 1);
+    if (body == NULL) {
+        session_fatal(s, "53200", "out of memory");
+        return -1;
+    }
+    memcpy(body, pkt + 8, len - 8);
+    body[len - 8] = 0;
+    evbuffer_drain(in, len);
+    session_startup(s, body, len - 8);
+    free(body);
+    return s->state == SESSION_CLOSING ? -1 : 1;
+}
+
+static void session_process_input(struct session *s)
+{
+    struct evbuffer *in = bufferevent_get_input(s->bev);
+    while (s->state != SESSION_CLOSING) {
+        if (s->state == SESSION_STARTUP) {
+            if (session_startup_packet(s, in) <= 0)
+                return;
+            continue;
+        }
+        if (s->state == SESSION_WAITING || s->state == SESSION_RUNNING)
+            return;
+        uint8_t hdr[5];
+        if (evbuffer_copyout(in, hdr, 5) < 5)
+            return;
+        uint32_t len = pgproto_load_u32(hdr + 1);
+        if (len < 4) {
+            session_fatal(s, "08P01", "invalid message length");
+            return;
+        }
+        if ((size_t)len - 4 > worker.cfg->max_message_size) {
+            char msg[200];
+            snprintf(msg, sizeof(msg), "message of %u bytes exceeds max_message_size (%zu)", len - 4,
+                     worker.cfg->max_message_size);
+            session_fatal(s, "08P01", msg);
+            return;
+        }
+        if (evbuffer_get_length(in) < (size_t)len + 1)
+            return;
+        uint8_t *msg = evbuffer_pullup(in, (ssize_t)len + 1);
+        const uint8_t *body = msg + 5;
+        size_t blen = len - 4;
+        char type = (char)hdr[0];
+        if (s->pool != SHM_NONE)
+            session_stats(s)->bytes_received += len + 1;
+        if (s->state >= SESSION_AUTH_MD5 && s->state <= SESSION_AUTH_SASL_FINAL) {
+            if (type != 'p') {
+                session_fatal(s, "08P01", "expected password response");
+                return;
+            }
+            /* Copy out: authentication may send and close, invalidating the pulled-up input. */
+            uint8_t *copy = malloc(blen + 1);
+            if (copy == NULL) {
+                session_fatal(s, "53200", "out of memory");
+                return;
+            }
+            memcpy(copy, body, blen);
+            copy[blen] = 0;
+            evbuffer_drain(in, len + 1);
+            session_auth_message(s, copy, blen);
+            free(copy);
+            continue;
+        }
+        switch (type) {
+        case 'Q':
+            if (s->ext_error) {
+                evbuffer_drain(in, len + 1);
+                break;
+            }
+            {
+                uint8_t *copy = malloc(blen + 1);
+                if (copy == NULL) {
+                    session_fatal(s, "53200", "out of memory");
+                    return;
+                }
+                memcpy(copy, body, blen);
+                copy[blen] = 0;
+                evbuffer_drain(in, len + 1);
+                session_query(s, copy, blen);
+                free(copy);
+            }
+            break;
+        case 'X':
+            evbuffer_drain(in, len + 1);
+            session_close(s);
+            return;
+        case 'P': case 'B': case 'D': case 'E': case 'C': case 'S': case 'H': case 'F':
+            evbuffer_drain(in, len + 1);
+            session_extended_refused(s, type);
+            break;
+        case 'd': case 'c': case 'f':
+            /* COPY data outside COPY is ignored, as PostgreSQL does. */
+            evbuffer_drain(in, len + 1);
+            break;
+        default: {
+            char m[80];
+            snprintf(m, sizeof(m), "invalid frontend message type %d", (int)(uint8_t)type);
+            session_fatal(s, "08P01", m);
+            return;
+        }
+        }
+    }
+}
+
+static void session_read_cb(struct bufferevent *bev, void *arg)
+{
+    session_process_input(arg);
+}
+
+static void session_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct session *s = arg;
+    if (s->state == SESSION_CLOSING) {
+        if (evbuffer_get_length(session_out(s)) == 0)
+            session_free(s);
+        return;
+    }
+    if (s->out_blocked) {
+        s->out_blocked = 0;
+        session_poll(s);
+    }
+}
+
+static void session_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct session *s = arg;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        log_debug("session", "client=%u disconnected", s->client);
+        session_free(s);
+    }
+}
+
+void session_shutdown_idle(void)
+{
+    struct session *s, *next;
+    for (s = TAILQ_FIRST(&worker.sessions); s != NULL; s = next) {
+        next = TAILQ_NEXT(s, link);
+        if (s->state == SESSION_CLOSING)
+            continue;
+        if ((s->state == SESSION_IDLE && s->txstatus == 'I') || s->state < SESSION_IDLE || s->state == SESSION_WAITING)
+            session_fatal(s, "57P01", "terminating connection due to administrator command");
+        else
+            s->close_when_idle = 1;
+    }
+}

@@ -1,0 +1,104 @@
+/*
+ * session: one client connection inside a worker, from the startup packet
+ * to Terminate.  Its states are an explicit enum and every change goes
+ * through session_set_state(); the worker loop only calls the entry points
+ * below.
+ */
+#ifndef PGIRIS_SESSION_H
+#define PGIRIS_SESSION_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "common/config.h"
+#include "common/pgproto.h"
+#include "worker/auth.h"
+#include "worker/params.h"
+
+enum session_state {
+    SESSION_STARTUP,        /* waiting for the startup packet */
+    SESSION_AUTH_MD5,       /* waiting for the md5 PasswordMessage */
+    SESSION_AUTH_SASL,      /* waiting for SASLInitialResponse */
+    SESSION_AUTH_SASL_FINAL,/* waiting for SASLResponse */
+    SESSION_IDLE,           /* ReadyForQuery sent */
+    SESSION_WAITING,        /* a statement waits for a backend slot */
+    SESSION_RUNNING,        /* a request is on a slot; forwarding its results */
+    SESSION_CLOSING,        /* flushing the last bytes, then gone */
+};
+
+struct session_stmt {
+    uint32_t off;
+    uint32_t len;
+};
+
+struct session {
+    TAILQ_ENTRY(session) link;          /* the worker's sessions */
+    TAILQ_ENTRY(session) wait_link;     /* its pool's wait queue, while WAITING */
+    TAILQ_ENTRY(session) run_link;      /* the running list, while RUNNING */
+    struct bufferevent *bev;
+    struct event *timer;                /* login timeout, then query_wait_timeout */
+    enum session_state state;
+    uint32_t client;                    /* shm client entry */
+    uint32_t pool;                      /* SHM_NONE for the admin console */
+    int admin;                          /* connected to the console */
+    int may_modify;
+    char user[CFG_NAME_MAX];
+    char database[CFG_NAME_MAX];
+    char addr[46];
+    uint16_t port;
+
+    /* authentication */
+    char *secret;
+    uint8_t md5_salt[4];
+    struct auth_scram scram;
+    int scram_active;
+
+    struct params params;
+
+    /* the simple Query being run */
+    char *query;
+    size_t query_len;
+    struct session_stmt *stmts;
+    int nstmts;
+    int stmts_cap;
+    int stmt_i;
+    int ext_error;                      /* extended-protocol message refused; skip to Sync */
+
+    /* the lease */
+    uint32_t slot;                      /* SHM_NONE when none */
+    char txstatus;
+    size_t msg_left;                    /* bytes of the current message still to forward */
+    int stmt_failed;
+    int out_blocked;                    /* client output over the high-water mark */
+    struct pgbuf req;                   /* request bytes not yet in the ring */
+    size_t req_sent;
+    int64_t wait_start_us;
+    int64_t query_start_us;
+    int64_t xact_start_us;
+    int close_when_idle;                /* graceful shutdown asked for it */
+};
+
+TAILQ_HEAD(session_list, session);
+
+/* Take a new client connection (fd already accepted and non-blocking). */
+void session_accept(int fd, const struct sockaddr *sa, int salen);
+
+/* Forward what the executor produced / push pending request bytes. */
+void session_poll(struct session *s);
+
+/* A slot may have freed up: give it to the first waiter of each pool. */
+void session_serve_waiters(void);
+
+/* Graceful shutdown: close idle sessions now, the rest when their transaction ends. */
+void session_shutdown_idle(void);
+
+/* Number of sessions still open in this worker. */
+int session_count(void);
+
+/* The running list, for the worker loop's poll before it sleeps. */
+extern struct session_list session_running;
+
+#endif
