@@ -11,8 +11,11 @@ BUILD ?= build
 SAN_FLAGS ?=
 PYTHON ?= /usr/bin/python3
 
-ifneq ($(wildcard config.mk),)
-include config.mk
+# The set-up targets run before the libraries (and autoconf) may exist, so
+# only the others need config.mk; make regenerates it and restarts if needed.
+NEEDS_CONFIG := $(filter-out deps check run check-asan clean distclean,$(or $(MAKECMDGOALS),all))
+ifneq ($(NEEDS_CONFIG),)
+-include config.mk
 endif
 
 WARN = -Wall -Wextra -Werror -Wno-unused-parameter

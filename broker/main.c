@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "broker/supervisor.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -52,6 +54,19 @@ static int main_daemonize(void)
     return 0;
 }
 
+/*
+ * libevent's own messages.  Its warnings are about its internals (each forked
+ * worker creating a fresh base with signal events draws one), so they are
+ * debug detail; its errors stay errors.
+ */
+static void main_libevent_log(int severity, const char *msg)
+{
+    if (severity >= EVENT_LOG_ERR)
+        log_error("libevent", "%s", msg);
+    else
+        log_debug("libevent", "%s", msg);
+}
+
 int main(int argc, char **argv)
 {
     int daemonize = 0, quiet = 0, verbose = 0, opt;
@@ -82,6 +97,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    event_set_log_callback(main_libevent_log);
     char err[512];
     struct cfg *cfg = NULL;
     if (cfg_load(argv[optind], &cfg, err, sizeof(err)) < 0) {

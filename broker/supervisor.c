@@ -27,6 +27,7 @@
 
 #include "broker/exec.h"
 #include "common/log.h"
+#include "shm/lease.h"
 #include "shm/shm.h"
 #include "shm/wake.h"
 #include "worker/worker.h"
@@ -274,45 +275,6 @@ static pid_t sv_spawn_worker(uint32_t i)
     return pid;
 }
 
-/* Take back everything a dead worker held: leases, client entries, queue counts. */
-static void sv_reclaim_worker(uint32_t i)
-{
-    struct shm_worker *w = shm_worker(i);
-    int leases = 0, clients = 0;
-    for (uint32_t s = 0; s < shm->nslots; s++) {
-        struct shm_slot *slot = shm_slot(s);
-        if (ck_pr_load_32(&slot->state) == SHM_SLOT_LEASED && slot->owner_worker == i &&
-            slot->owner_wgen == w->gen) {
-            ck_pr_store_32(&slot->reclaim, 1);
-            wake_futex_bump(&slot->futex);
-            exec_cancel(s);
-            leases++;
-        }
-    }
-    for (uint32_t c = 0; c < shm->nclients; c++) {
-        struct shm_client *cl = shm_client(c);
-        if (ck_pr_load_32(&cl->state) == SHM_CLIENT_USED && cl->worker == i) {
-            shm_client_release(c);
-            clients++;
-        }
-    }
-    for (uint32_t p = 0; p < shm->npools; p++)
-        ck_pr_store_32(&shm_pool(p)->waiting[i], 0);
-    if (w->dequeuing != 0) {
-        struct shm_slot *slot = shm_slot(w->pending.idx);
-        /* Died between taking a slot off the free ring and marking it leased. */
-        if (w->pending.idx < shm->nslots && slot->ticket == w->pending.ticket &&
-            ck_pr_load_32(&slot->state) == SHM_SLOT_IDLE && slot->owner_worker == i) {
-            ck_pr_store_32(&slot->state, SHM_SLOT_LEASED);
-            ck_pr_store_32(&slot->reclaim, 1);
-            wake_futex_bump(&slot->futex);
-            leases++;
-        }
-        w->dequeuing = 0;
-    }
-    log_info("broker", "worker=%u reclaimed leases=%d clients=%d", i, leases, clients);
-}
-
 static void sv_on_timer(evutil_socket_t fd, short what, void *arg);
 
 static void sv_reap(void)
@@ -330,7 +292,11 @@ static void sv_reap(void)
             else if (WEXITSTATUS(status) != 0 || !sv.stopping)
                 log_warning("broker", "worker=%u pid=%d exited with status %d", i, (int)pid,
                             WEXITSTATUS(status));
-            sv_reclaim_worker(i);
+            int leases = lease_reclaim_worker(i, w->gen);
+            for (uint32_t k = 0; k < shm->nslots; k++)
+                if (shm_slot(k)->owner_worker == i && ck_pr_load_32(&shm_slot(k)->reclaim))
+                    exec_cancel(k);
+            log_info("broker", "worker=%u reclaimed leases=%d", i, leases);
             /* A worker that keeps dying at once is respawned by the timer, a second later. */
             if (!sv.stopping && shm_now_us() - sv.spawned_us[i] > 1000000)
                 sv_spawn_worker(i);

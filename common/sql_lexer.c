@@ -27,6 +27,7 @@ enum {
 };
 
 #define CC_LETTER (CC_IDSTART | CC_IDCONT | CC_TAGCONT)
+#define SQL_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const uint8_t sql_cc[256] = {
     [' '] = CC_SPACE, ['\t'] = CC_SPACE, ['\n'] = CC_SPACE,
@@ -106,7 +107,7 @@ static inline unsigned char sql_at(const struct sql_lexer *lx, size_t i)
 static int sql_lex_fail(struct sql_lex_error *err, size_t off, const char *msg)
 {
     if (err) {
-        err->off = (uint32_t)off;
+        err->off = off > UINT32_MAX ? UINT32_MAX : (uint32_t)off;
         err->message = msg;
     }
     return -1;
@@ -724,6 +725,14 @@ static bool sql_cur_accept(struct sql_cursor *c, const char *kw)
     return false;
 }
 
+static bool sql_cur_accept_any(struct sql_cursor *c, const char *const *kws, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sql_cur_accept(c, kws[i]))
+            return true;
+    return false;
+}
+
 static bool sql_cur_accept_punct(struct sql_cursor *c, char p)
 {
     struct sql_cursor save = *c;
@@ -827,16 +836,13 @@ static enum sql_command sql_cmd_ddl(struct sql_cursor *c, const char *action, st
     struct sql_lexeme t;
 
     sql_verb_str(v, action);
-    for (bool more = create; more;) {
-        more = false;
-        if (sql_cur_accept(c, "OR")) {
+    while (create) {
+        if (sql_cur_accept(c, "OR"))
             sql_cur_accept(c, "REPLACE");
-            more = true;
-        }
-        for (size_t i = 0; !more && i < sizeof(sql_create_modifiers) / sizeof(*sql_create_modifiers); i++)
-            more = sql_cur_accept(c, sql_create_modifiers[i]);
+        else if (!sql_cur_accept_any(c, sql_create_modifiers, SQL_NELEM(sql_create_modifiers)))
+            break;
     }
-    for (size_t i = 0; i < sizeof(sql_ddl_objects) / sizeof(*sql_ddl_objects); i++) {
+    for (size_t i = 0; i < SQL_NELEM(sql_ddl_objects); i++) {
         if (sql_cur_accept_object(c, &sql_ddl_objects[i])) {
             sql_verb_str(v, " ");
             sql_verb_str(v, sql_ddl_objects[i].tag);
@@ -1011,7 +1017,7 @@ static enum sql_command sql_classify(struct sql_cursor *c, struct sql_verb *v)
     if (t.type != SQL_TOK_IDENT)
         return SQL_CMD_OTHER;
 
-    for (size_t i = 0; i < sizeof(sql_fixed_commands) / sizeof(*sql_fixed_commands); i++) {
+    for (size_t i = 0; i < SQL_NELEM(sql_fixed_commands); i++) {
         if (sql_tok_is(lx, &t, sql_fixed_commands[i].word)) {
             sql_verb_str(v, sql_fixed_commands[i].verb);
             return sql_fixed_commands[i].cmd;

@@ -31,4 +31,25 @@
 #define LEASE_F_ERROR 0x01          /* the request ended in an ErrorResponse */
 #define LEASE_F_BROKEN 0x02         /* the backend connection is gone; slot released */
 
+/*
+ * Take an idle slot of 'pool' for (worker, wgen, client): dequeue it from
+ * the pool's free ring and mark it LEASED with its owner.  Returns the slot
+ * index, or UINT32_MAX when none is free.
+ */
+uint32_t lease_acquire(uint32_t pool, uint32_t worker, uint32_t wgen, uint32_t client);
+
+/*
+ * End a lease without the owner's cooperation (its client vanished, or its
+ * worker died): the executor rolls back, discards the rings and requeues
+ * the slot.
+ */
+void lease_abandon(uint32_t slot);
+
+/*
+ * After worker w of generation wgen died: abandon every slot it leased and
+ * free its client entries and queue counts.  Run by the broker only.
+ * Returns the number of leases abandoned.
+ */
+int lease_reclaim_worker(uint32_t w, uint32_t wgen);
+
 #endif

@@ -141,9 +141,24 @@ int shm_pool_put_free(struct shm_pool *p, uint32_t slot)
 
 int shm_pool_get_free(struct shm_pool *p, struct shm_slotref *out)
 {
-    return ck_ring_trydequeue_mpmc_slotref(&p->free, (struct shm_slotref *)shm_pool_free_buf(p), out)
+    /* Not trydequeue: that fails spuriously when another worker wins the race, leaving a waiter stuck. */
+    return ck_ring_dequeue_mpmc_slotref(&p->free, (struct shm_slotref *)shm_pool_free_buf(p), out)
                ? 0
                : -1;
+}
+
+int shm_pool_holds(struct shm_pool *p, struct shm_slotref ref)
+{
+    const struct shm_slotref *buf = (const struct shm_slotref *)shm_pool_free_buf(p);
+    unsigned int c = ck_pr_load_uint(&p->free.c_head);
+    unsigned int t = ck_pr_load_uint(&p->free.p_tail);
+    ck_pr_fence_load();
+    for (unsigned int pos = c; pos != t; pos++) {
+        const struct shm_slotref *e = &buf[pos & p->free.mask];
+        if (e->idx == ref.idx && e->ticket == ref.ticket)
+            return 1;
+    }
+    return 0;
 }
 
 uint32_t shm_client_claim(uint32_t worker, uint32_t wgen)

@@ -202,6 +202,8 @@ uint32_t shm_pool_find(const char *name);
  */
 int shm_pool_put_free(struct shm_pool *p, uint32_t slot);
 int shm_pool_get_free(struct shm_pool *p, struct shm_slotref *out);
+/* 1 if ref is queued in p's free ring now (a scan; for recovery, not the fast path). */
+int shm_pool_holds(struct shm_pool *p, struct shm_slotref ref);
 
 /* Claim a free client entry for worker w (CAS); SHM_NONE when the table is full. */
 uint32_t shm_client_claim(uint32_t worker, uint32_t wgen);

@@ -100,9 +100,7 @@ static void session_free(struct session *s)
         TAILQ_REMOVE(&session_running, s, run_link);
     if (s->slot != SHM_NONE) {
         /* The executor rolls back, drops whatever is in the rings and requeues the slot. */
-        struct shm_slot *slot = shm_slot(s->slot);
-        ck_pr_store_32(&slot->reclaim, 1);
-        wake_futex_bump(&slot->futex);
+        lease_abandon(s->slot);
         s->slot = SHM_NONE;
     }
     if (s->client != SHM_NONE) {
@@ -241,7 +239,7 @@ static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
     TAILQ_REMOVE(&worker.waitq[s->pool], s, wait_link);
     ck_pr_dec_32(&p->waiting[worker.index]);
     session_stats(s)->wait_us += (uint64_t)(shm_now_us() - s->wait_start_us);
-    s->state = SESSION_IDLE;
+    session_set_state(s, SESSION_IDLE);
     char msg[300];
     snprintf(msg, sizeof(msg),
              "no backend connection available for database \"%s\" within query_wait_timeout (%gs)",
@@ -481,24 +479,9 @@ static void session_auth_message(struct session *s, const uint8_t *body, size_t 
 
 static int session_lease(struct session *s)
 {
-    struct shm_pool *p = shm_pool(s->pool);
-    struct shm_worker *w = shm_worker(worker.index);
-    ck_pr_store_32(&w->dequeuing, s->pool + 1);
-    ck_pr_fence_store();
-    if (shm_pool_get_free(p, &w->pending) < 0) {
-        ck_pr_store_32(&w->dequeuing, 0);
+    uint32_t idx = lease_acquire(s->pool, worker.index, worker.gen, s->client);
+    if (idx == SHM_NONE)
         return -1;
-    }
-    uint32_t idx = w->pending.idx;
-    struct shm_slot *slot = shm_slot(idx);
-    slot->owner_worker = worker.index;
-    slot->owner_wgen = worker.gen;
-    slot->owner_client = s->client;
-    slot->lease_gen++;
-    /* Owner fields first: the broker trusts them once it sees LEASED. */
-    ck_pr_fence_store();
-    ck_pr_store_32(&slot->state, SHM_SLOT_LEASED);
-    ck_pr_store_32(&w->dequeuing, 0);
     s->slot = idx;
     s->msg_left = 0;
     shm_client(s->client)->slot = idx;
@@ -512,8 +495,7 @@ static void session_release(struct session *s)
     uint8_t rec[5] = { LEASE_REQ_RELEASE, 0, 0, 0, 4 };
     /* Nothing else is in the request ring at a statement boundary, so this always fits. */
     if (ring_write(&slot->req, rec, sizeof(rec)) != sizeof(rec)) {
-        ck_pr_store_32(&slot->reclaim, 1);
-        wake_futex_bump(&slot->futex);
+        lease_abandon(s->slot);
     } else {
         ck_pr_fence_memory();
         if (ck_pr_load_32(&slot->req.consumer_waiting) && ck_pr_cas_32(&slot->req.consumer_waiting, 1, 0))
@@ -592,7 +574,7 @@ void session_serve_waiters(void)
             ck_pr_dec_32(&p->waiting[worker.index]);
             event_del(s->timer);
             session_stats(s)->wait_us += (uint64_t)(shm_now_us() - s->wait_start_us);
-            s->state = SESSION_IDLE;
+            session_set_state(s, SESSION_IDLE);
             if (unreachable) {
                 session_wait_failed(s);
                 session_next(s);

@@ -219,14 +219,19 @@ def postgres(demo_db):
 
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory):
-    """var/demo.db, or a fresh build of etc/demo.sql when it is missing."""
-    path = REPO_ROOT / "var" / "demo.db"
-    if path.exists():
-        return path
+    """A private copy of var/demo.db (built from etc/demo.sql when missing).
+
+    Even reading a WAL database creates files beside it, so the tests never
+    open var/demo.db itself.
+    """
     path = tmp_path_factory.mktemp("demo") / "demo.db"
-    with open(REPO_ROOT / "etc" / "demo.sql", "rb") as sql:
-        subprocess.run(["sqlite3", str(path)], stdin=sql, check=True,
-                       stdout=subprocess.DEVNULL, timeout=60)
+    built = REPO_ROOT / "var" / "demo.db"
+    if built.exists():
+        shutil.copyfile(built, path)
+    else:
+        with open(REPO_ROOT / "etc" / "demo.sql", "rb") as sql:
+            subprocess.run(["sqlite3", str(path)], stdin=sql, check=True,
+                           stdout=subprocess.DEVNULL, timeout=60)
     return path
 
 

@@ -190,7 +190,7 @@ class Conn:
                 else:
                     raise ProtocolError("unsupported authentication request %d" % code)
             elif t == b"S":
-                key, value = payload.rstrip(b"\0").split(b"\0", 1)
+                key, value = payload.split(b"\0")[:2]
                 self.params[key.decode()] = value.decode()
             elif t == b"K":
                 self.backend_key = struct.unpack("!ii", payload)
@@ -236,6 +236,64 @@ class Conn:
                 continue
             else:
                 raise ProtocolError("unexpected message %r" % t)
+
+
+    def stream_query(self, sql, recv_size=65536, timeout=None):
+        """Run a simple query and yield each DataRow's values (bytes or None)
+        as the bytes arrive, without keeping the result.  Raises ServerError
+        if the server reports an error; returns at ReadyForQuery.
+        """
+        self.send(query_message(sql))
+        timeout = timeout or self.timeout
+        buf = bytearray(self.buf)
+        self.buf = b""
+        pos = 0
+        unpack_header = struct.Struct("!cI").unpack_from
+        unpack_count = struct.Struct("!H").unpack_from
+        unpack_len = struct.Struct("!i").unpack_from
+        error = None
+        self.sock.settimeout(timeout)
+        while True:
+            if len(buf) - pos < 5:
+                chunk = self.sock.recv(recv_size)
+                if not chunk:
+                    raise EOFError("connection closed by the server")
+                del buf[:pos]
+                pos = 0
+                buf += chunk
+                continue
+            t, length = unpack_header(buf, pos)
+            end = pos + 1 + length
+            if end > len(buf):
+                chunk = self.sock.recv(max(recv_size, end - len(buf)))
+                if not chunk:
+                    raise EOFError("connection closed by the server")
+                del buf[:pos]
+                pos = 0
+                buf += chunk
+                continue
+            if t == b"D":
+                (count,) = unpack_count(buf, pos + 5)
+                p = pos + 7
+                values = []
+                for _ in range(count):
+                    (n,) = unpack_len(buf, p)
+                    p += 4
+                    if n < 0:
+                        values.append(None)
+                    else:
+                        values.append(bytes(buf[p:p + n]))
+                        p += n
+                yield values
+            elif t == b"E":
+                error = ServerError(parse_error_fields(bytes(buf[pos + 5:end])))
+            elif t == b"Z":
+                self.txn_status = bytes(buf[pos + 5:end])
+                self.buf = bytes(buf[end:])
+                if error:
+                    raise error
+                return
+            pos = end
 
 
 def parse_row_description(payload):

@@ -1,21 +1,30 @@
 """A result far larger than any buffer: two million rows read by a client
-that consumes them as they arrive.  Every row must be right, and no pgiris
-process may grow past a fixed memory bound while it streams."""
+that consumes them as they arrive (and stops reading for a while in the
+middle).  Every row must be right, and no pgiris process may grow past a
+fixed memory bound while it streams.
+
+The two-million-row read uses the raw protocol client: psycopg's
+cursor.stream() (single-row mode, pure-Python build) needs about 25 s for
+that many rows, so it streams a smaller result instead.
+"""
 
 import threading
+import time
 
 import pytest
 
+import pgwire
 from conftest import PGIRIS_BIN, is_sanitized_binary, rss_kb
 
 ROWS = 2_000_000
 RSS_LIMIT_KB = 64 * 1024
 
-SQL = {
-    "demo": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < %d)"
-            " SELECT x, 'row number ' || x FROM c" % ROWS,
-    "pg": "SELECT x, 'row number ' || x FROM generate_series(1, %d) AS x" % ROWS,
-}
+
+def sql(backend, rows):
+    if backend == "demo":
+        return ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < %d)"
+                " SELECT x, 'row number ' || x FROM c" % rows)
+    return "SELECT x, 'row number ' || x FROM generate_series(1, %d) AS x" % rows
 
 
 class RssSampler(threading.Thread):
@@ -39,34 +48,80 @@ class RssSampler(threading.Thread):
                 self.peak[pid] = max(self.peak.get(pid, 0), rss)
         self.samples += 1
 
+    def __enter__(self):
+        self.sample()
+        self.start()
+        return self
 
-def test_two_million_rows_stream_in_bounded_memory(pgiris, backend):
-    sampler = RssSampler(pgiris)
-    sampler.sample()
-    sampler.start()
-    count = total = 0
-    try:
-        with pgiris.connect(backend) as conn:
-            cur = conn.cursor()
-            expected = 1
-            for x, text in cur.stream(SQL[backend]):
-                if x != expected or text != "row number %d" % x:
-                    pytest.fail("row %d is (%r, %r)" % (expected, x, text))
-                expected += 1
-                count += 1
-                total += x
-            # The connection is usable afterwards.
-            assert conn.execute("SELECT 1").fetchone() == (1,)
-    finally:
-        sampler.done.set()
-        sampler.join(5)
+    def __exit__(self, *exc):
+        self.done.set()
+        self.join(5)
 
-    assert count == ROWS
-    assert total == ROWS * (ROWS + 1) // 2
-    assert sampler.samples >= 5
+
+def check_rss(sampler, min_samples):
+    assert sampler.samples >= min_samples
     assert len(sampler.peak) >= 3, "expected the broker and its workers: %s" % sampler.peak
     if is_sanitized_binary(PGIRIS_BIN):
-        pytest.skip("memory bound not checked for a sanitizer build (shadow memory)")
+        return  # shadow memory makes RSS meaningless for a sanitizer build
     over = {pid: kb for pid, kb in sampler.peak.items() if kb >= RSS_LIMIT_KB}
     assert not over, "pgiris processes over %d kB RSS: %s (all: %s)" % (
         RSS_LIMIT_KB, over, sampler.peak)
+
+
+def test_two_million_rows_stream_in_bounded_memory(pgiris, backend):
+    count = total = 0
+    with RssSampler(pgiris) as sampler, pgwire.Conn(pgiris.port, timeout=60) as c:
+        c.startup("demo", backend, pgiris.users["demo"])
+        expected = 1
+        for x, text in c.stream_query(sql(backend, ROWS), recv_size=16384):
+            value = int(x)
+            if value != expected or text != b"row number %d" % value:
+                pytest.fail("row %d is (%r, %r)" % (expected, x, text))
+            if value == 100_000:
+                # Stop reading: the socket buffers fill up and pgiris must
+                # stop pulling rows from the backend instead of buffering.
+                time.sleep(1.5)
+            expected += 1
+            count += 1
+            total += value
+        assert c.simple_query("SELECT 1")[0][1] == [["1"]]
+
+    assert count == ROWS
+    assert total == ROWS * (ROWS + 1) // 2
+    check_rss(sampler, 5)
+
+
+def test_psycopg_stream(pgiris, backend):
+    rows = 100_000
+    with RssSampler(pgiris) as sampler, pgiris.connect(backend) as conn:
+        cur = conn.cursor()
+        count = total = 0
+        for x, text in cur.stream(sql(backend, rows)):
+            assert type(x) is int
+            if text != "row number %d" % x:
+                pytest.fail("row %d is (%r, %r)" % (count + 1, x, text))
+            count += 1
+            total += x
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert count == rows
+    assert total == rows * (rows + 1) // 2
+    check_rss(sampler, 1)
+
+
+def test_client_leaves_in_the_middle_of_a_big_result(pgiris, backend):
+    # The backend connection must be released (and usable) even though the
+    # client went away with a million rows still to come.
+    with pgwire.Conn(pgiris.port, timeout=30) as c:
+        c.startup("demo", backend, pgiris.users["demo"])
+        rows = c.stream_query(sql(backend, 1_000_000))
+        for _ in range(1000):
+            next(rows)
+    deadline = time.monotonic() + 15
+    while True:
+        pools = [p for p in pgiris.show("POOLS") if p["database"] == backend]
+        if pools and all(int(p["sv_active"]) == 0 for p in pools):
+            break
+        assert time.monotonic() < deadline, "backend connection still leased: %s" % pools
+        time.sleep(0.2)
+    with pgiris.connect(backend) as conn:
+        assert conn.execute("SELECT count(*) FROM customers").fetchone() == (300,)
