@@ -80,11 +80,12 @@ static void lease_recover_pending(uint32_t w, uint32_t wgen)
         return;
     if (shm_pool_holds(shm_pool(pool), ref) || lease_other_taking(w, ref))
         return;
+    /* A live worker that took it after all has marked it LEASED by now; then the CAS fails. */
+    if (!ck_pr_cas_32(&s->state, SHM_SLOT_IDLE, SHM_SLOT_LEASED))
+        return;
     s->owner_worker = w;
     s->owner_wgen = wgen;
     ck_pr_fence_store();
-    /* A live worker that took it after all has marked it LEASED by now; then this CAS fails. */
-    ck_pr_cas_32(&s->state, SHM_SLOT_IDLE, SHM_SLOT_LEASED);
 }
 
 int lease_reclaim_worker(uint32_t w, uint32_t wgen)

@@ -41,6 +41,8 @@ void wake_eventfd(int efd)
 
 void wake_worker(uint32_t w)
 {
+    if (w >= shm->nworkers)
+        return;
     struct shm_worker *wk = shm_worker(w);
     if (ck_pr_load_32(&wk->asleep) && ck_pr_cas_32(&wk->asleep, 1, 0))
         wake_eventfd(wk->efd);

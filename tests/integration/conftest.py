@@ -335,14 +335,17 @@ class Pgiris:
                                      stdout=self._stderr, stderr=self._stderr)
         with _LIVE_LOCK:
             _LIVE.append(self)
+        problem = None
         try:
             wait_for(self._login_works, timeout, interval=0.1,
                      message="pgiris on port %d to accept a login" % self.port)
         except AssertionError as exc:
+            problem = str(exc)
+        if problem:
             exited = self.proc.poll()
             self.stop()
             pytest.fail("%s%s\n--- pgiris stderr ---\n%s" % (
-                exc, "" if exited is None else " (pgiris exited with %s)" % exited,
+                problem, "" if exited is None else " (pgiris exited with %s)" % exited,
                 self.stderr_tail()), pytrace=False)
         self._known_children = set(self.children())
         return self
@@ -351,7 +354,8 @@ class Pgiris:
         if self.proc.poll() is not None:
             raise AssertionError("pgiris exited with status %s" % self.proc.returncode)
         with self.connect("demo", connect_timeout=2) as conn:
-            return conn.execute("SELECT 1").fetchone() == (1,)
+            conn.execute("SELECT 1").fetchall()
+        return True
 
     def children(self):
         return child_pids(self.pid)
@@ -359,13 +363,18 @@ class Pgiris:
     def pgiris_pids(self):
         return [self.pid] + self.children()
 
+    def rss(self):
+        """{pid: VmRSS in kB} for the broker and each worker."""
+        sizes = {pid: rss_kb(pid) for pid in self.pgiris_pids()}
+        return {pid: kb for pid, kb in sizes.items() if kb is not None}
+
     def stderr_text(self):
         try:
             return self.stderr_path.read_text(errors="replace")
         except FileNotFoundError:
             return ""
 
-    def stderr_tail(self, lines=80):
+    def stderr_tail(self, lines=50):
         return "\n".join(self.stderr_text().splitlines()[-lines:])
 
     def stop(self, sig=signal.SIGTERM, timeout=10):
@@ -423,6 +432,20 @@ class Pgiris:
             cur = conn.execute("SHOW " + what)
             names = [d.name for d in cur.description]
             return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def pool(self, database, user="demo"):
+        """The SHOW POOLS row serving user on database.
+
+        Pools may be kept per (database, user) or per database alone (the
+        backend login is in the connection string): accept either.
+        """
+        rows = [r for r in self.show("POOLS") if r["database"] == database]
+        mine = [r for r in rows if r["user"] == user]
+        if mine:
+            rows = mine
+        assert len(rows) == 1, "no single pool for %s/%s in SHOW POOLS: %s" % (
+            database, user, rows)
+        return rows[0]
 
     def direct(self, dbname, sql):
         """Run sql on the backend itself, bypassing pgiris."""

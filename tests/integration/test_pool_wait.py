@@ -21,16 +21,16 @@ def test_idle_client_does_not_hold_the_connection(pgiris, backend):
     # connection, so two clients take turns on a pool of one.
     with pgiris.connect(backend) as a, pgiris.connect(backend) as b:
         for i in range(5):
-            assert a.execute("SELECT %d" % i).fetchone() == (i,)
+            assert a.execute("SELECT 'r%d'" % i).fetchone() == ("r%d" % i,)
             started = time.monotonic()
-            assert b.execute("SELECT %d" % (i + 100)).fetchone() == (i + 100,)
+            assert b.execute("SELECT 'b%d'" % i).fetchone() == ("b%d" % i,)
             assert time.monotonic() - started < 0.8
 
 
 def test_query_wait_timeout(pgiris, backend):
     with pgiris.connect(backend) as a, pgiris.connect(backend) as b:
         a.execute("BEGIN")
-        assert a.execute("SELECT 1").fetchone() == (1,)
+        assert a.execute("SELECT 'r1'").fetchone() == ("r1",)
 
         started = time.monotonic()
         with pytest.raises(psycopg.Error) as info:
@@ -41,13 +41,13 @@ def test_query_wait_timeout(pgiris, backend):
         assert "query_wait_timeout" in str(info.value)
 
         # A still owns its transaction and its backend connection.
-        assert a.execute("SELECT 3").fetchone() == (3,)
+        assert a.execute("SELECT 'r3'").fetchone() == ("r3",)
         assert a.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
         a.execute("COMMIT")
 
         # B's connection survived the timeout and works now.
-        assert b.execute("SELECT 4").fetchone() == (4,)
-        assert a.execute("SELECT 5").fetchone() == (5,)
+        assert b.execute("SELECT 'r4'").fetchone() == ("r4",)
+        assert a.execute("SELECT 'r5'").fetchone() == ("r5",)
 
 
 def test_waiting_client_gets_the_connection_when_it_is_returned(pgiris, backend):
@@ -58,7 +58,7 @@ def test_waiting_client_gets_the_connection_when_it_is_returned(pgiris, backend)
         release.start()
         try:
             started = time.monotonic()
-            assert b.execute("SELECT 42").fetchone() == (42,)
+            assert b.execute("SELECT 'r42'").fetchone() == ("r42",)
             waited = time.monotonic() - started
         finally:
             release.join()
@@ -69,21 +69,21 @@ def test_session_pooling_holds_the_connection(pgiris_factory):
     inst = pgiris_factory(settings={"pool_mode": "session", "query_wait_timeout": 1},
                           databases={"demo": {"pool_size": 1}, "pg": None})
     with inst.connect("demo") as a:
-        assert a.execute("SELECT 1").fetchone() == (1,)
+        assert a.execute("SELECT 'r1'").fetchone() == ("r1",)
         with inst.connect("demo") as b:
             # A is idle but keeps its backend connection until it leaves.
             with pytest.raises(psycopg.Error) as info:
                 b.execute("SELECT 2")
             assert info.value.sqlstate == "53300"
             a.close()
-            assert wait_until_works(b) == (3,)
+            assert wait_until_works(b) == ("r3",)
 
 
 def wait_until_works(conn, timeout=5):
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return conn.execute("SELECT 3").fetchone()
+            return conn.execute("SELECT 'r3'").fetchone()
         except psycopg.Error:
             if time.monotonic() > deadline:
                 raise

@@ -75,7 +75,7 @@ def test_error_inside_transaction(pgiris, backend, table):
         assert a.info.transaction_status == IDLE
         assert ids(a, table) == []
         assert ids(b, table) == []
-        assert a.execute("SELECT 1").fetchone() == (1,)
+        assert a.execute("SELECT 'r1'").fetchone() == ("r1",)
 
 
 def test_uncommitted_rows_are_isolated(pgiris, postgres):
@@ -99,9 +99,12 @@ def test_uncommitted_rows_are_isolated(pgiris, postgres):
 def test_transaction_keeps_its_backend_session(pgiris):
     # A temporary table lives in one backend session; inside a transaction
     # every statement must reach the same backend connection.
-    with pgiris.connect("pg") as a:
-        with a.transaction():
-            a.execute("CREATE TEMPORARY TABLE tmp_kept (x integer) ON COMMIT DROP")
-            for i in range(20):
-                a.execute("INSERT INTO tmp_kept VALUES (%d)" % i)
-            assert a.execute("SELECT count(*), sum(x) FROM tmp_kept").fetchone() == (20, 190)
+    with pgiris.connect("pg") as a, pgiris.connect("pg") as b:
+        a.execute("BEGIN")
+        a.execute("CREATE TEMPORARY TABLE tmp_kept (x integer) ON COMMIT DROP")
+        for i in range(20):
+            a.execute("INSERT INTO tmp_kept VALUES (%d)" % i)
+            # Another client's statements in between must not move A.
+            b.execute("SELECT 'b%d'" % i)
+        assert a.execute("SELECT count(*), sum(x) FROM tmp_kept").fetchone() == (20, 190)
+        a.execute("COMMIT")
