@@ -235,6 +235,125 @@ static int exec_send_error(struct exec *e, const char *sqlstate, const char *msg
     return exec_sink_write(shm_slot(e->slot), e->out.data, e->out.len);
 }
 
+/* Parameters of an 'E' request, decoded in place (they point into the request buffer). */
+struct exec_params {
+    struct odbc_param *params;
+    int nparams;
+    int16_t *formats;
+    int nformats;
+    int32_t *oids;
+};
+
+static int exec_params_grow(struct exec_params *ep, int n, int nf)
+{
+    ep->params = calloc((size_t)(n > 0 ? n : 1), sizeof(*ep->params));
+    ep->oids = calloc((size_t)(n > 0 ? n : 1), sizeof(*ep->oids));
+    ep->formats = calloc((size_t)(nf > 0 ? nf : 1), sizeof(*ep->formats));
+    return ep->params && ep->oids && ep->formats ? 0 : -1;
+}
+
+static void exec_params_free(struct exec_params *ep)
+{
+    free(ep->params);
+    free(ep->oids);
+    free(ep->formats);
+}
+
+/*
+ * Decode the parameter part of an 'E' (values) or 'D' (types only) request
+ * from r; the SQL is what remains.  -1 on a malformed request.
+ */
+static int exec_params_read(struct pgproto_reader *r, int with_values, struct exec_params *ep)
+{
+    int16_t n, nf;
+    memset(ep, 0, sizeof(*ep));
+    if (pgproto_get_i16(r, &n) < 0 || n < 0)
+        return -1;
+    size_t mark = r->pos;
+    /* Formats come after the parameters: find their count first by skipping. */
+    for (int i = 0; i < n; i++) {
+        int32_t oid, len = -1;
+        int16_t fmt = 0;
+        const uint8_t *v;
+        if (pgproto_get_i32(r, &oid) < 0)
+            return -1;
+        if (with_values &&
+            (pgproto_get_i16(r, &fmt) < 0 || pgproto_get_i32(r, &len) < 0 ||
+             (len > 0 && pgproto_get_bytes(r, &v, (size_t)len) < 0)))
+            return -1;
+    }
+    if (pgproto_get_i16(r, &nf) < 0 || nf < 0)
+        return -1;
+    if (exec_params_grow(ep, n, nf) < 0)
+        return -1;
+    ep->nparams = n;
+    ep->nformats = nf;
+    for (int i = 0; i < nf; i++)
+        if (pgproto_get_i16(r, &ep->formats[i]) < 0)
+            return -1;
+    size_t end = r->pos;
+    r->pos = mark;
+    for (int i = 0; i < n; i++) {
+        struct odbc_param *p = &ep->params[i];
+        pgproto_get_i32(r, &ep->oids[i]);
+        p->type_oid = ep->oids[i];
+        p->len = -1;
+        if (!with_values)
+            continue;
+        pgproto_get_i16(r, &p->format);
+        pgproto_get_i32(r, &p->len);
+        if (p->len > 0)
+            pgproto_get_bytes(r, &p->value, (size_t)p->len);
+        else if (p->len == 0)
+            p->value = (const uint8_t *)"";
+    }
+    r->pos = end;
+    return r->err ? -1 : 0;
+}
+
+/* The extended-protocol requests: 'E', 'F' and 'D'.  Returns an enum odbc_result. */
+static int exec_run_extended(struct exec *e, uint8_t type, const char *body, size_t len)
+{
+    struct odbc_sink sink = { exec_sink_write, shm_slot(e->slot) };
+    struct pgproto_reader r;
+    struct exec_params ep;
+    int rc;
+
+    if (type == LEASE_REQ_FETCH) {
+        int32_t max_rows = 0;
+        pgproto_reader_init(&r, body, len);
+        pgproto_get_i32(&r, &max_rows);
+        return odbc_fetch_more(e->conn, max_rows, &sink);
+    }
+    if (type == LEASE_REQ_DESCRIBE) {
+        uint8_t with_params = 0;
+        pgproto_reader_init(&r, body, len);
+        if (pgproto_get_u8(&r, &with_params) < 0 || exec_params_read(&r, 0, &ep) < 0) {
+            exec_params_free(&ep);
+            return exec_send_error(e, "08P01", "malformed describe request") == 0 ? ODBC_ERROR : ODBC_ABANDONED;
+        }
+        rc = odbc_describe(e->conn, body + r.pos, len - r.pos, ep.nparams, ep.oids, with_params,
+                           ep.formats, ep.nformats, &sink);
+        exec_params_free(&ep);
+        return rc;
+    }
+    const char *verb = body;
+    size_t vlen = strnlen(body, len);
+    uint8_t flags = 0;
+    int32_t max_rows = 0;
+    pgproto_reader_init(&r, body, len);
+    r.pos = vlen + 1;
+    if (vlen == len || pgproto_get_u8(&r, &flags) < 0 || pgproto_get_i32(&r, &max_rows) < 0 ||
+        exec_params_read(&r, 1, &ep) < 0) {
+        exec_params_free(&ep);
+        return exec_send_error(e, "08P01", "malformed execute request") == 0 ? ODBC_ERROR : ODBC_ABANDONED;
+    }
+    rc = odbc_exec_params(e->conn, body + r.pos, len - r.pos, verb, ep.params, ep.nparams, ep.formats,
+                          ep.nformats, flags, max_rows, &sink);
+    exec_params_free(&ep);
+    return rc;
+}
+
 /* Run one request; returns LEASE_F_* flags, or -1 if the sink was abandoned. */
 static int exec_run(struct exec *e, uint8_t type, const char *body, size_t len)
 {
@@ -268,6 +387,11 @@ static int exec_run(struct exec *e, uint8_t type, const char *body, size_t len)
             break;
         case LEASE_REQ_ROLLBACK:
             rc = odbc_rollback(e->conn, verb, &sink);
+            break;
+        case LEASE_REQ_EXEC_PARAMS:
+        case LEASE_REQ_FETCH:
+        case LEASE_REQ_DESCRIBE:
+            rc = exec_run_extended(e, type, body, len);
             break;
         default:
             rc = odbc_exec(e->conn, sql, sql_len, verb, &sink);

@@ -8,10 +8,23 @@
  * is bounded by that threshold plus the largest single row, whatever the
  * number of rows.  Driver diagnostics become ErrorResponses with PostgreSQL
  * SQLSTATEs and the backend's own words, without the driver decorations.
+ *
+ * The simple protocol runs on one statement handle with SQLExecDirect.  The
+ * extended protocol runs on prepared handles kept per connection by SQL
+ * text (least recently used evicted), each with the parameter types and
+ * result columns the driver described once, at prepare time.  Whatever
+ * format the client sent a parameter in, the driver gets it as a C integer,
+ * double or bit, as raw bytes (bytea), or as character data; binary result
+ * columns are encoded from the driver's character data.  At most one
+ * cursor stays open between calls: the one a row limit suspended.
  */
 #include "broker/odbc.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +42,14 @@
 #define ODBC_NAME_MAX 256
 #define ODBC_MSG_MAX 2048
 #define ODBC_TAG_MAX 128
+#define ODBC_MAX_PREPARED 100
+/*
+ * Character parameters longer than this are bound as SQL_LONGVARCHAR: 8000
+ * bytes is a common ceiling of a driver's plain VARCHAR (SQL Server's, for one).
+ */
+#define ODBC_LONG_TEXT 8000
+/* How much of a bad value an error message quotes. */
+#define ODBC_QUOTE_MAX 200
 
 /* How a column's driver text becomes PostgreSQL's text output. */
 enum odbc_conv {
@@ -41,26 +62,86 @@ enum odbc_conv {
 
 struct odbc_col {
     enum odbc_conv conv;
+    SQLSMALLINT sqltype;    /* as SQLDescribeCol reported it */
+    int32_t oid;
+    size_t name;            /* offset of its NUL-terminated name in odbc_cols.names */
+};
+
+/* The result columns of one statement, as the driver described them. */
+struct odbc_cols {
+    struct odbc_col *v;
+    size_t cap;
+    SQLSMALLINT n;
+    char *names;
+    size_t names_len;
+    size_t names_cap;
+};
+
+/* A statement prepared once per connection and found again by its SQL text. */
+struct odbc_prep {
+    char *sql;
+    size_t len;
+    uint64_t hash;
+    uint64_t used;          /* c->clock at its last use, for LRU eviction */
+    SQLHSTMT stmt;
+    SQLSMALLINT nparams;
+    int32_t *param_oids;    /* from SQLDescribeParam, text where it could not say */
+    struct odbc_cols cols;
+};
+
+/* One parameter made ready for SQLBindParameter; the value lives in c->pbuf. */
+struct odbc_bind {
+    size_t off;
+    SQLLEN ind;             /* byte length, or SQL_NULL_DATA */
+    SQLSMALLINT ctype;
+    SQLSMALLINT sqltype;
+    SQLULEN size;
+    SQLSMALLINT digits;
 };
 
 /* Failures inside the fetch path, before they become an enum odbc_result. */
 enum {
     ODBC_E_DRIVER = -10,    /* the diagnostic is on the statement handle */
-    ODBC_E_NOMEM = -11
+    ODBC_E_NOMEM = -11,
+    ODBC_E_SENT = -12       /* an ErrorResponse is already in c->out */
 };
 
 struct odbc_conn {
     SQLHENV env;
     SQLHDBC dbc;
-    SQLHSTMT stmt;          /* never changes after connect: odbc_cancel reads it */
+    SQLHSTMT stmt;          /* the simple protocol's handle */
     enum cfg_dialect dialect;
     int connected;
     int in_tx;
     struct pgbuf out;       /* encoded messages not yet given to the sink */
     char *val;              /* the column value being read */
     size_t val_cap;
-    struct odbc_col *cols;
-    size_t cols_cap;
+    struct pgbuf bin;       /* one binary numeric value being encoded */
+    struct odbc_cols simple;    /* odbc_exec's columns */
+
+    /* The handle a statement runs on, for odbc_cancel from another thread. */
+    pthread_mutex_t cancel_lock;
+    SQLHSTMT active;
+
+    struct odbc_prep **preps;
+    int npreps;
+    int preps_cap;
+    int max_prepared;
+    uint64_t clock;
+
+    /*
+     * Parameter values as bound.  Drivers may read them after SQLExecute
+     * (SQLite's hands them to sqlite3_bind_* without copying), so they stay
+     * untouched until the next execution has closed the cursor.
+     */
+    struct pgbuf pbuf;
+    struct odbc_bind *binds;
+    int binds_cap;
+
+    /* The cursor a row limit suspended, and its columns' formats. */
+    struct odbc_prep *cur;
+    int16_t *fmt;
+    size_t fmt_cap;
 };
 
 /* One diagnostic record, as the driver wrote it. */
@@ -209,6 +290,9 @@ static void odbc_diag_text(SQLSMALLINT htype, SQLHANDLE h, const char *what, cha
         snprintf(buf, len, "HY000: %s failed without a diagnostic", what);
 }
 
+
+static void odbc_prep_free(struct odbc_prep *p);
+
 int odbc_connect(const char *connstr, enum cfg_dialect dialect, double timeout,
                  struct odbc_conn **out, char *errbuf, size_t errlen)
 {
@@ -222,7 +306,11 @@ int odbc_connect(const char *connstr, enum cfg_dialect dialect, double timeout,
         return -1;
     }
     c->dialect = dialect;
+    c->max_prepared = ODBC_MAX_PREPARED;
     pgbuf_init(&c->out);
+    pgbuf_init(&c->bin);
+    pgbuf_init(&c->pbuf);
+    pthread_mutex_init(&c->cancel_lock, NULL);
 
     rc = SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &c->env);
     if (!SQL_SUCCEEDED(rc)) {
@@ -264,6 +352,7 @@ int odbc_connect(const char *connstr, enum cfg_dialect dialect, double timeout,
                        errlen);
         goto failed;
     }
+    c->active = c->stmt;
     *out = c;
     return 0;
 
@@ -272,10 +361,22 @@ failed:
     return -1;
 }
 
+static void odbc_cols_free(struct odbc_cols *cols)
+{
+    free(cols->v);
+    free(cols->names);
+    memset(cols, 0, sizeof(*cols));
+}
+
 void odbc_disconnect(struct odbc_conn *c)
 {
+    int i;
+
     if (c == NULL)
         return;
+    for (i = 0; i < c->npreps; i++)
+        odbc_prep_free(c->preps[i]);
+    free(c->preps);
     if (c->stmt != SQL_NULL_HSTMT)
         SQLFreeHandle(SQL_HANDLE_STMT, c->stmt);
     if (c->connected) {
@@ -288,9 +389,14 @@ void odbc_disconnect(struct odbc_conn *c)
         SQLFreeHandle(SQL_HANDLE_DBC, c->dbc);
     if (c->env != SQL_NULL_HENV)
         SQLFreeHandle(SQL_HANDLE_ENV, c->env);
+    pthread_mutex_destroy(&c->cancel_lock);
     pgbuf_free(&c->out);
+    pgbuf_free(&c->bin);
+    pgbuf_free(&c->pbuf);
     free(c->val);
-    free(c->cols);
+    odbc_cols_free(&c->simple);
+    free(c->binds);
+    free(c->fmt);
     free(c);
 }
 
@@ -310,6 +416,11 @@ static void odbc_buffers_trim(struct odbc_conn *c)
 {
     if (c->out.cap > ODBC_KEEP_BYTES)
         pgbuf_free(&c->out);
+    if (c->bin.cap > ODBC_KEEP_BYTES)
+        pgbuf_free(&c->bin);
+    /* An open cursor's parameters are still bound to pbuf. */
+    if (c->pbuf.cap > ODBC_KEEP_BYTES && c->cur == NULL)
+        pgbuf_free(&c->pbuf);
     if (c->val_cap > ODBC_KEEP_BYTES) {
         free(c->val);
         c->val = NULL;
@@ -332,6 +443,49 @@ static int odbc_finish(struct odbc_conn *c, struct odbc_sink *sink, int result)
         result = ODBC_ABANDONED;
     odbc_buffers_trim(c);
     return result;
+}
+
+/* Abandoned: whatever is buffered stays unsent. */
+static int odbc_abandon(struct odbc_conn *c)
+{
+    pgbuf_reset(&c->out);
+    odbc_buffers_trim(c);
+    return ODBC_ABANDONED;
+}
+
+/* The handle odbc_cancel() acts on from now on. */
+static void odbc_active_set(struct odbc_conn *c, SQLHSTMT h)
+{
+    pthread_mutex_lock(&c->cancel_lock);
+    c->active = h;
+    pthread_mutex_unlock(&c->cancel_lock);
+}
+
+/*
+ * SQLite's driver (0.9998) steps a SELECT without parameters lazily, and
+ * SQL_CLOSE does not reset it: closed before its last row, the statement
+ * stays active and keeps the database's read lock (other connections
+ * cannot write, this one cannot DROP or ALTER) until its handle prepares
+ * again or is freed.  So a handle whose cursor stopped early is freed.
+ */
+static int odbc_early_close_locks(const struct odbc_conn *c)
+{
+    return c->dialect == CFG_DIALECT_SQLITE;
+}
+
+/* A new simple-protocol handle in place of one left holding a lock. */
+static void odbc_stmt_renew(struct odbc_conn *c)
+{
+    SQLHSTMT fresh, old = c->stmt;
+
+    /* Without a new handle the old one stays, and its lock until it runs again. */
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &fresh)))
+        return;
+    pthread_mutex_lock(&c->cancel_lock);
+    c->stmt = fresh;
+    c->active = fresh;
+    pthread_mutex_unlock(&c->cancel_lock);
+    SQLFreeHandle(SQL_HANDLE_STMT, old);
 }
 
 /*
@@ -391,19 +545,36 @@ static int odbc_error_build(struct odbc_conn *c, SQLSMALLINT htype, SQLHANDLE h)
     return ODBC_ERROR;
 }
 
+/* Append an ErrorResponse of pgiris's own; returns ODBC_E_SENT. */
+static int odbc_error_put(struct odbc_conn *c, const char *state, const char *detail,
+                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int odbc_error_put(struct odbc_conn *c, const char *state, const char *detail,
+                          const char *fmt, ...)
+{
+    char msg[ODBC_MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    pgproto_error(&c->out, 'E', "ERROR", state, msg, detail, NULL);
+    return ODBC_E_SENT;
+}
+
 /*
  * psqlODBC reports the backend's notices (DROP ... IF EXISTS, RAISE NOTICE)
  * as SQL_SUCCESS_WITH_INFO records that start with the severity; a
  * PostgreSQL client expects them as NoticeResponses.  Records without a
  * severity are driver chatter and stay here.
  */
-static void odbc_notices_forward(struct odbc_conn *c)
+static void odbc_notices_forward(struct odbc_conn *c, SQLHSTMT stmt)
 {
     struct odbc_diag d;
     struct odbc_text t;
     SQLSMALLINT rec;
 
-    for (rec = 1; odbc_diag_get(SQL_HANDLE_STMT, c->stmt, rec, &d) == 0; rec++) {
+    for (rec = 1; odbc_diag_get(SQL_HANDLE_STMT, stmt, rec, &d) == 0; rec++) {
         odbc_text_parse(&d, &t);
         if (t.severity == NULL || strcmp(t.severity, "ERROR") == 0 ||
             strcmp(t.severity, "FATAL") == 0 || strcmp(t.severity, "PANIC") == 0)
@@ -434,10 +605,11 @@ static int odbc_val_grow(struct odbc_conn *c, size_t need)
  * Read column col of the current row into c->val, in as many SQLGetData
  * calls as its length needs: a call that truncates (01004) says how much
  * remains, or SQL_NO_TOTAL, and the next call continues where it stopped.
- * Returns 0 with *len and *isnull set, ODBC_E_DRIVER or ODBC_E_NOMEM.
+ * Character data is left NUL-terminated.  Returns 0 with *len and *isnull
+ * set, ODBC_E_DRIVER or ODBC_E_NOMEM.
  */
-static int odbc_value_read(struct odbc_conn *c, SQLUSMALLINT col, SQLSMALLINT ctype,
-                           size_t *len, int *isnull)
+static int odbc_value_read(struct odbc_conn *c, SQLHSTMT stmt, SQLUSMALLINT col,
+                           SQLSMALLINT ctype, size_t *len, int *isnull)
 {
     /* SQL_C_CHAR pieces each end in a NUL that the next piece overwrites. */
     size_t term = ctype == SQL_C_CHAR ? 1 : 0;
@@ -450,7 +622,7 @@ static int odbc_value_read(struct odbc_conn *c, SQLUSMALLINT col, SQLSMALLINT ct
         return ODBC_E_NOMEM;
     for (;;) {
         room = c->val_cap - got - term;
-        rc = SQLGetData(c->stmt, col, ctype, c->val + got, (SQLLEN)(room + term), &ind);
+        rc = SQLGetData(stmt, col, ctype, c->val + got, (SQLLEN)(room + term), &ind);
         if (rc == SQL_NO_DATA)
             break;
         if (!SQL_SUCCEEDED(rc))
@@ -468,6 +640,8 @@ static int odbc_value_read(struct odbc_conn *c, SQLUSMALLINT col, SQLSMALLINT ct
                                                  : got + (size_t)ind - room + term) < 0)
             return ODBC_E_NOMEM;
     }
+    if (term)
+        c->val[got] = '\0';
     *len = got;
     return 0;
 }
@@ -509,44 +683,700 @@ static int odbc_bytea_encode(struct odbc_conn *c, size_t *len)
     return 0;
 }
 
-/* Append one column value of the current row to the open DataRow. */
-static int odbc_value_put(struct odbc_conn *c, SQLUSMALLINT col)
-{
-    enum odbc_conv conv = c->cols[col - 1].conv;
-    size_t len = 0, i;
-    int rc, isnull;
+/*
+ * Conversions between the character data drivers deal in and PostgreSQL's
+ * binary formats.  Dates count days from 2000-01-01, times and timestamps
+ * microseconds (from midnight, from 2000-01-01 00:00:00), all on the
+ * proleptic Gregorian calendar that PostgreSQL uses.
+ */
+#define ODBC_USECS_PER_DAY INT64_C(86400000000)
+#define ODBC_EPOCH_DAYS 10957   /* 1970-01-01 to 2000-01-01 */
 
-    rc = odbc_value_read(c, col, conv == ODBC_CONV_BYTEA ? SQL_C_BINARY : SQL_C_CHAR, &len,
-                         &isnull);
-    if (rc < 0)
-        return rc;
-    if (isnull) {
-        pgproto_data_row_value(&c->out, NULL, -1);
+/* Sign words of the binary numeric format. */
+#define ODBC_NUMERIC_POS 0x0000
+#define ODBC_NUMERIC_NEG 0x4000
+#define ODBC_NUMERIC_NAN 0xC000
+#define ODBC_NUMERIC_PINF 0xD000
+#define ODBC_NUMERIC_NINF 0xF000
+#define ODBC_NUMERIC_DSCALE_MAX 0x3FFF
+/* numeric_in's bound on an exponent. */
+#define ODBC_NUMERIC_EXP_MAX 1000
+
+static void odbc_store_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void odbc_store_u64(uint8_t *p, uint64_t v)
+{
+    pgproto_store_u32(p, (uint32_t)(v >> 32));
+    pgproto_store_u32(p + 4, (uint32_t)v);
+}
+
+static uint16_t odbc_load_u16(const uint8_t *p)
+{
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static uint64_t odbc_load_u64(const uint8_t *p)
+{
+    return ((uint64_t)pgproto_load_u32(p) << 32) | pgproto_load_u32(p + 4);
+}
+
+static int64_t odbc_floordiv(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/*
+ * Days since 1970-01-01 of a civil date and back, by the era arithmetic of
+ * http://howardhinnant.github.io/date_algorithms.html (exact for any year).
+ */
+static int64_t odbc_days_from_civil(int64_t y, int m, int d)
+{
+    int64_t era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void odbc_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    int64_t era, doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int odbc_month_days(int64_t y, int m)
+{
+    static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+    if (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
+        return 29;
+    return days[m - 1];
+}
+
+/* "HH:MM:SS" and the fraction without trailing zeros, as time_out prints. */
+static size_t odbc_time_format(char *buf, size_t len, int64_t us)
+{
+    int64_t secs = us / 1000000, frac = us % 1000000;
+    size_t n;
+    int digits = 6;
+
+    n = (size_t)snprintf(buf, len, "%02d:%02d:%02d", (int)(secs / 3600), (int)(secs / 60 % 60),
+                         (int)(secs % 60));
+    if (frac != 0) {
+        while (frac % 10 == 0) {
+            frac /= 10;
+            digits--;
+        }
+        n += (size_t)snprintf(buf + n, len - n, ".%0*d", digits, (int)frac);
+    }
+    return n;
+}
+
+/* Year 0 and before are PostgreSQL's "BC" years: 0 is 1 BC. */
+static size_t odbc_ymd_format(char *buf, size_t len, int64_t days, int *bc)
+{
+    int64_t y;
+    int m, d;
+
+    odbc_civil_from_days(days + ODBC_EPOCH_DAYS, &y, &m, &d);
+    *bc = y <= 0;
+    return (size_t)snprintf(buf, len, "%04lld-%02d-%02d", (long long)(y <= 0 ? 1 - y : y), m, d);
+}
+
+static size_t odbc_date_format(char *buf, size_t len, int32_t days)
+{
+    size_t n;
+    int bc;
+
+    if (days == INT32_MAX)
+        return (size_t)snprintf(buf, len, "infinity");
+    if (days == INT32_MIN)
+        return (size_t)snprintf(buf, len, "-infinity");
+    n = odbc_ymd_format(buf, len, days, &bc);
+    if (bc)
+        n += (size_t)snprintf(buf + n, len - n, " BC");
+    return n;
+}
+
+/* zone: appended after the time ("+00" for a timestamptz in UTC), or "". */
+static size_t odbc_timestamp_format(char *buf, size_t len, int64_t us, const char *zone)
+{
+    int64_t days;
+    size_t n;
+    int bc;
+
+    if (us == INT64_MAX)
+        return (size_t)snprintf(buf, len, "infinity");
+    if (us == INT64_MIN)
+        return (size_t)snprintf(buf, len, "-infinity");
+    days = odbc_floordiv(us, ODBC_USECS_PER_DAY);
+    n = odbc_ymd_format(buf, len, days, &bc);
+    buf[n++] = ' ';
+    n += odbc_time_format(buf + n, len - n, us - days * ODBC_USECS_PER_DAY);
+    n += (size_t)snprintf(buf + n, len - n, "%s%s", zone, bc ? " BC" : "");
+    return n;
+}
+
+/* A cursor over one value's characters, for the parsers below. */
+struct odbc_scan {
+    const char *p;
+    const char *end;
+};
+
+static void odbc_scan_space(struct odbc_scan *s)
+{
+    while (s->p < s->end && isspace((unsigned char)*s->p))
+        s->p++;
+}
+
+static int odbc_scan_char(struct odbc_scan *s, char ch)
+{
+    if (s->p < s->end && *s->p == ch) {
+        s->p++;
+        return 1;
+    }
+    return 0;
+}
+
+/* Consume word (case-insensitive) if it comes next. */
+static int odbc_scan_word(struct odbc_scan *s, const char *word)
+{
+    size_t n = strlen(word);
+
+    if ((size_t)(s->end - s->p) < n || strncasecmp(s->p, word, n) != 0)
+        return 0;
+    s->p += n;
+    return 1;
+}
+
+/* Between min and max decimal digits; returns how many were read, or -1. */
+static int odbc_scan_digits(struct odbc_scan *s, int min, int max, int64_t *v)
+{
+    int n = 0;
+
+    *v = 0;
+    while (n < max && s->p < s->end && isdigit((unsigned char)*s->p)) {
+        *v = *v * 10 + (*s->p++ - '0');
+        n++;
+    }
+    return n >= min ? n : -1;
+}
+
+static int odbc_scan_done(struct odbc_scan *s)
+{
+    odbc_scan_space(s);
+    return s->p == s->end;
+}
+
+static int odbc_ymd_scan(struct odbc_scan *s, int64_t *y, int *m, int *d)
+{
+    int64_t mm, dd;
+
+    if (odbc_scan_digits(s, 1, 7, y) < 0 || !odbc_scan_char(s, '-') ||
+        odbc_scan_digits(s, 1, 2, &mm) < 0 || !odbc_scan_char(s, '-') ||
+        odbc_scan_digits(s, 1, 2, &dd) < 0)
+        return -1;
+    if (*y < 1 || mm < 1 || mm > 12 || dd < 1 || dd > odbc_month_days(*y, (int)mm))
+        return -1;
+    *m = (int)mm;
+    *d = (int)dd;
+    return 0;
+}
+
+/* "HH:MM[:SS[.fraction]]", up to 24:00:00; fractions round to microseconds. */
+static int odbc_hms_scan(struct odbc_scan *s, int64_t *us)
+{
+    int64_t h, m, sec = 0, frac = 0, digit;
+    int n = 0;
+
+    if (odbc_scan_digits(s, 1, 2, &h) < 0 || !odbc_scan_char(s, ':') ||
+        odbc_scan_digits(s, 2, 2, &m) < 0)
+        return -1;
+    if (odbc_scan_char(s, ':')) {
+        if (odbc_scan_digits(s, 2, 2, &sec) < 0)
+            return -1;
+        if (odbc_scan_char(s, '.')) {
+            while (s->p < s->end && isdigit((unsigned char)*s->p)) {
+                digit = *s->p++ - '0';
+                if (n < 6)
+                    frac = frac * 10 + digit;
+                else if (n == 6 && digit >= 5)
+                    frac++;
+                n++;
+            }
+            if (n == 0)
+                return -1;
+            for (; n < 6; n++)
+                frac *= 10;
+        }
+    }
+    if (m > 59 || sec > 60)
+        return -1;
+    *us = ((h * 60 + m) * 60 + sec) * 1000000 + frac;
+    return *us > ODBC_USECS_PER_DAY ? -1 : 0;
+}
+
+/* An optional zone: "Z", or +/-HH[[:]MM[[:]SS]].  Seconds east of UTC. */
+static int odbc_zone_scan(struct odbc_scan *s, int64_t *east)
+{
+    int64_t h, m = 0, sec = 0;
+    int sign, n;
+
+    *east = 0;
+    odbc_scan_space(s);
+    if (odbc_scan_char(s, 'Z') || odbc_scan_char(s, 'z'))
+        return 0;
+    if (s->p == s->end || (*s->p != '+' && *s->p != '-'))
+        return 0;
+    sign = *s->p++ == '-' ? -1 : 1;
+    if (odbc_scan_digits(s, 1, 2, &h) < 0)
+        return -1;
+    odbc_scan_char(s, ':');
+    n = odbc_scan_digits(s, 0, 2, &m);
+    if (n == 2) {
+        odbc_scan_char(s, ':');
+        n = odbc_scan_digits(s, 0, 2, &sec);
+    }
+    if (n == 1 || h > 15 || m > 59 || sec > 59)
+        return -1;
+    *east = sign * ((h * 60 + m) * 60 + sec);
+    return 0;
+}
+
+/* A trailing " BC" turns year y into 1 - y. */
+static int64_t odbc_era_apply(struct odbc_scan *s, int64_t y)
+{
+    odbc_scan_space(s);
+    return odbc_scan_word(s, "BC") ? 1 - y : y;
+}
+
+/* A driver's date text -> days since 2000-01-01. */
+static int odbc_date_parse(const char *v, size_t n, int32_t *out)
+{
+    struct odbc_scan s = { v, v + n };
+    int64_t y, days;
+    int m, d;
+
+    odbc_scan_space(&s);
+    if (odbc_scan_word(&s, "infinity") || odbc_scan_word(&s, "+infinity")) {
+        *out = INT32_MAX;
+        return odbc_scan_done(&s) ? 0 : -1;
+    }
+    if (odbc_scan_word(&s, "-infinity")) {
+        *out = INT32_MIN;
+        return odbc_scan_done(&s) ? 0 : -1;
+    }
+    if (odbc_ymd_scan(&s, &y, &m, &d) < 0)
+        return -1;
+    y = odbc_era_apply(&s, y);
+    if (!odbc_scan_done(&s))
+        return -1;
+    days = odbc_days_from_civil(y, m, d) - ODBC_EPOCH_DAYS;
+    if (days <= INT32_MIN || days >= INT32_MAX)
+        return -1;
+    *out = (int32_t)days;
+    return 0;
+}
+
+static int odbc_time_parse(const char *v, size_t n, int64_t *us)
+{
+    struct odbc_scan s = { v, v + n };
+
+    odbc_scan_space(&s);
+    return odbc_hms_scan(&s, us) == 0 && odbc_scan_done(&s) ? 0 : -1;
+}
+
+/* A driver's timestamp text -> microseconds since 2000-01-01, in UTC if it had a zone. */
+static int odbc_timestamp_parse(const char *v, size_t n, int64_t *out)
+{
+    struct odbc_scan s = { v, v + n };
+    int64_t y, us = 0, east, days;
+    int m, d;
+
+    odbc_scan_space(&s);
+    if (odbc_scan_word(&s, "infinity") || odbc_scan_word(&s, "+infinity")) {
+        *out = INT64_MAX;
+        return odbc_scan_done(&s) ? 0 : -1;
+    }
+    if (odbc_scan_word(&s, "-infinity")) {
+        *out = INT64_MIN;
+        return odbc_scan_done(&s) ? 0 : -1;
+    }
+    if (odbc_ymd_scan(&s, &y, &m, &d) < 0)
+        return -1;
+    /* The time is optional: "2024-01-02" and "2024-01-02 BC" are midnight. */
+    if (s.end - s.p >= 2 && (s.p[0] == 'T' || s.p[0] == ' ') && isdigit((unsigned char)s.p[1])) {
+        s.p++;
+        if (odbc_hms_scan(&s, &us) < 0)
+            return -1;
+    }
+    if (odbc_zone_scan(&s, &east) < 0)
+        return -1;
+    y = odbc_era_apply(&s, y);
+    if (!odbc_scan_done(&s))
+        return -1;
+    /* PostgreSQL's timestamps end in 294276; this bound keeps microseconds in int64. */
+    days = odbc_days_from_civil(y, m, d) - ODBC_EPOCH_DAYS;
+    if (days < -INT64_C(100000000) || days > INT64_C(100000000))
+        return -1;
+    *out = days * ODBC_USECS_PER_DAY + us - east * 1000000;
+    return 0;
+}
+
+/* Integer text as PostgreSQL's int2in/int4in/int8in accept it: 0, -1 syntax, -2 range. */
+static int odbc_int_parse(const char *v, size_t n, int64_t min, int64_t max, int64_t *out)
+{
+    struct odbc_scan s = { v, v + n };
+    uint64_t acc = 0, limit;
+    int neg = 0, digits = 0, range = 0;
+
+    odbc_scan_space(&s);
+    if (odbc_scan_char(&s, '-'))
+        neg = 1;
+    else
+        odbc_scan_char(&s, '+');
+    limit = neg ? (uint64_t)(-(min + 1)) + 1 : (uint64_t)max;
+    while (s.p < s.end && isdigit((unsigned char)*s.p)) {
+        unsigned dgt = (unsigned)(*s.p++ - '0');
+
+        if (acc > (limit - dgt) / 10)
+            range = 1;
+        else
+            acc = acc * 10 + dgt;
+        digits++;
+    }
+    if (digits == 0 || !odbc_scan_done(&s))
+        return -1;
+    if (range)
+        return -2;
+    *out = neg ? (acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc) : (int64_t)acc;
+    return 0;
+}
+
+/*
+ * Float text (NUL-terminated) as float4in/float8in accept it, which is
+ * strtod's syntax: 0, -1 syntax, -2 out of range.
+ */
+static int odbc_float_parse(const char *v, int single, double *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = single ? (double)strtof(v, &end) : strtod(v, &end);
+    if (end == v)
+        return -1;
+    while (isspace((unsigned char)*end))
+        end++;
+    if (*end != '\0')
+        return -1;
+    if (errno == ERANGE && (*out == 0 || isinf(*out)))
+        return -2;
+    return 0;
+}
+
+/* boolin's words, any prefix that is unambiguous: 1 true, 0 false, -1 neither. */
+static int odbc_bool_parse(const char *v, size_t n)
+{
+    static const struct {
+        const char *word;
+        size_t min;
+        int value;
+    } words[] = {
+        { "true", 1, 1 }, { "false", 1, 0 }, { "yes", 1, 1 }, { "no", 1, 0 },
+        { "on", 2, 1 },   { "off", 2, 0 },   { "1", 1, 1 },   { "0", 1, 0 },
+    };
+    size_t i;
+
+    while (n > 0 && isspace((unsigned char)*v)) {
+        v++;
+        n--;
+    }
+    while (n > 0 && isspace((unsigned char)v[n - 1]))
+        n--;
+    for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (n >= words[i].min && n <= strlen(words[i].word) &&
+            strncasecmp(v, words[i].word, n) == 0)
+            return words[i].value;
+    return -1;
+}
+
+/* uuid_in's forms: 32 hex digits, hyphens anywhere between pairs, optional braces. */
+static int odbc_uuid_parse(const char *v, size_t n, uint8_t out[16])
+{
+    size_t i = 0, got = 0;
+    int hi = -1, x;
+
+    if (n >= 2 && v[0] == '{' && v[n - 1] == '}') {
+        v++;
+        n -= 2;
+    }
+    for (i = 0; i < n; i++) {
+        if (v[i] == '-' && hi < 0 && got > 0 && i + 1 < n)
+            continue;
+        if (!isxdigit((unsigned char)v[i]) || got == 16)
+            return -1;
+        x = isdigit((unsigned char)v[i]) ? v[i] - '0' : tolower((unsigned char)v[i]) - 'a' + 10;
+        if (hi < 0) {
+            hi = x;
+        } else {
+            out[got++] = (uint8_t)(hi << 4 | x);
+            hi = -1;
+        }
+    }
+    return got == 16 && hi < 0 ? 0 : -1;
+}
+
+static void odbc_uuid_format(const uint8_t in[16], char out[37])
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, n = 0;
+
+    for (i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[n++] = '-';
+        out[n++] = hex[in[i] >> 4];
+        out[n++] = hex[in[i] & 15];
+    }
+    out[n] = '\0';
+}
+
+/* Numeric text taken apart: integer and fraction digits, exponent, sign word. */
+struct odbc_num {
+    uint16_t sign;
+    const char *ip;
+    size_t in;
+    const char *fp;
+    size_t fn;
+    long exp;
+};
+
+/* numeric_in's syntax: 0, or -1. */
+static int odbc_num_parse(const char *v, size_t n, struct odbc_num *num)
+{
+    struct odbc_scan s = { v, v + n };
+    int64_t e;
+    int eneg;
+
+    memset(num, 0, sizeof(*num));
+    odbc_scan_space(&s);
+    if (odbc_scan_word(&s, "NaN")) {
+        num->sign = ODBC_NUMERIC_NAN;
+        return odbc_scan_done(&s) ? 0 : -1;
+    }
+    if (odbc_scan_char(&s, '-'))
+        num->sign = ODBC_NUMERIC_NEG;
+    else
+        odbc_scan_char(&s, '+');
+    if (odbc_scan_word(&s, "Infinity") || odbc_scan_word(&s, "inf")) {
+        num->sign = num->sign == ODBC_NUMERIC_NEG ? ODBC_NUMERIC_NINF : ODBC_NUMERIC_PINF;
+        return odbc_scan_done(&s) ? 0 : -1;
+    }
+    num->ip = s.p;
+    while (s.p < s.end && isdigit((unsigned char)*s.p))
+        s.p++;
+    num->in = (size_t)(s.p - num->ip);
+    if (odbc_scan_char(&s, '.')) {
+        num->fp = s.p;
+        while (s.p < s.end && isdigit((unsigned char)*s.p))
+            s.p++;
+        num->fn = (size_t)(s.p - num->fp);
+    }
+    if (num->in + num->fn == 0)
+        return -1;
+    if (odbc_scan_char(&s, 'e') || odbc_scan_char(&s, 'E')) {
+        eneg = odbc_scan_char(&s, '-');
+        if (!eneg)
+            odbc_scan_char(&s, '+');
+        if (odbc_scan_digits(&s, 1, 5, &e) < 0 || e > ODBC_NUMERIC_EXP_MAX)
+            return -1;
+        num->exp = eneg ? -(long)e : (long)e;
+    }
+    return odbc_scan_done(&s) ? 0 : -1;
+}
+
+/* The k-th decimal digit of a parsed numeric, integer digits first. */
+static int odbc_num_digit(const struct odbc_num *num, int64_t k)
+{
+    if (k < 0 || (size_t)k >= num->in + num->fn)
+        return 0;
+    return (size_t)k < num->in ? num->ip[k] - '0' : num->fp[k - (int64_t)num->in] - '0';
+}
+
+/*
+ * numeric_send's format: ndigits, weight, sign, dscale (int16 each), then
+ * ndigits base-10000 digits, the first worth 10000^weight, with no leading
+ * or trailing zero digits.  Returns 0, or -1 if the value does not fit.
+ */
+static int odbc_numeric_encode(struct pgbuf *b, const struct odbc_num *num)
+{
+    int64_t nd = (int64_t)(num->in + num->fn), dexp = (int64_t)num->in + num->exp;
+    int64_t first = 0, last = nd - 1, wfirst, wlast, g, pw;
+    int64_t dscale = (int64_t)num->fn - num->exp;
+    uint8_t head[8], dig[2];
+    int val;
+
+    if (dscale < 0)
+        dscale = 0;
+    if (num->sign != ODBC_NUMERIC_POS && num->sign != ODBC_NUMERIC_NEG) {
+        memset(head, 0, sizeof(head));
+        odbc_store_u16(head + 4, num->sign);
+        pgproto_put_bytes(b, head, sizeof(head));
         return 0;
     }
-    switch (conv) {
-    case ODBC_CONV_BOOL:
-        if (len == 1 && (c->val[0] == '1' || c->val[0] == '0'))
-            c->val[0] = c->val[0] == '1' ? 't' : 'f';
-        break;
-    case ODBC_CONV_BYTEA:
-        if (odbc_bytea_encode(c, &len) < 0)
-            return ODBC_E_NOMEM;
-        break;
-    case ODBC_CONV_DATETIME:
-        len = odbc_datetime_trim(c->val, len);
-        break;
-    case ODBC_CONV_GUID:
-        for (i = 0; i < len; i++)
-            c->val[i] = (char)tolower((unsigned char)c->val[i]);
-        break;
-    case ODBC_CONV_TEXT:
-        break;
+    if (dscale > ODBC_NUMERIC_DSCALE_MAX)
+        return -1;
+    while (first < nd && odbc_num_digit(num, first) == 0)
+        first++;
+    while (last >= first && odbc_num_digit(num, last) == 0)
+        last--;
+    if (first > last) {
+        /* Zero: no digits, weight 0, positive, whatever the input's sign. */
+        memset(head, 0, sizeof(head));
+        odbc_store_u16(head + 6, (uint16_t)dscale);
+        pgproto_put_bytes(b, head, sizeof(head));
+        return 0;
     }
-    if (len > INT32_MAX)
-        return ODBC_E_NOMEM;
-    pgproto_data_row_value(&c->out, c->val, (int32_t)len);
+    /* Digit k stands for 10^(dexp - 1 - k); groups of four powers make one base-10000 digit. */
+    wfirst = odbc_floordiv(dexp - 1 - first, 4);
+    wlast = odbc_floordiv(dexp - 1 - last, 4);
+    if (wfirst > INT16_MAX || wlast < INT16_MIN || wfirst - wlast + 1 > INT16_MAX)
+        return -1;
+    odbc_store_u16(head, (uint16_t)(wfirst - wlast + 1));
+    odbc_store_u16(head + 2, (uint16_t)(int16_t)wfirst);
+    odbc_store_u16(head + 4, num->sign);
+    odbc_store_u16(head + 6, (uint16_t)dscale);
+    pgproto_put_bytes(b, head, sizeof(head));
+    for (g = wfirst; g >= wlast; g--) {
+        val = 0;
+        for (pw = 4 * g + 3; pw >= 4 * g; pw--)
+            val = val * 10 + odbc_num_digit(num, dexp - 1 - pw);
+        odbc_store_u16(dig, (uint16_t)val);
+        pgproto_put_bytes(b, dig, sizeof(dig));
+    }
     return 0;
+}
+
+/* numeric_recv's input -> numeric_out's text, appended to b.  0, or -1 if malformed. */
+static int odbc_numeric_decode(struct pgbuf *b, const uint8_t *p, size_t n)
+{
+    int ndigits, weight, dscale, g, k, dgt;
+    uint16_t sign;
+    char buf[8];
+
+    if (n < 8)
+        return -1;
+    ndigits = (int16_t)odbc_load_u16(p);
+    weight = (int16_t)odbc_load_u16(p + 2);
+    sign = odbc_load_u16(p + 4);
+    dscale = (int16_t)odbc_load_u16(p + 6);
+    if (ndigits < 0 || n != 8 + 2 * (size_t)ndigits || dscale < 0 ||
+        dscale > ODBC_NUMERIC_DSCALE_MAX)
+        return -1;
+    for (g = 0; g < ndigits; g++)
+        if (odbc_load_u16(p + 8 + 2 * g) > 9999)
+            return -1;
+    switch (sign) {
+    case ODBC_NUMERIC_NAN:
+        pgproto_put_bytes(b, "NaN", 3);
+        return 0;
+    case ODBC_NUMERIC_PINF:
+        pgproto_put_bytes(b, "Infinity", 8);
+        return 0;
+    case ODBC_NUMERIC_NINF:
+        pgproto_put_bytes(b, "-Infinity", 9);
+        return 0;
+    case ODBC_NUMERIC_NEG:
+        pgproto_put_bytes(b, "-", 1);
+        break;
+    case ODBC_NUMERIC_POS:
+        break;
+    default:
+        return -1;
+    }
+    /* Group g (0 = first digit) is worth 10000^(weight - g). */
+    if (weight < 0) {
+        pgproto_put_bytes(b, "0", 1);
+    } else {
+        for (g = 0; g <= weight; g++) {
+            dgt = g < ndigits ? odbc_load_u16(p + 8 + 2 * g) : 0;
+            pgproto_put_bytes(b, buf, (size_t)snprintf(buf, sizeof(buf), g == 0 ? "%d" : "%04d",
+                                                       dgt));
+        }
+    }
+    if (dscale > 0) {
+        pgproto_put_bytes(b, ".", 1);
+        for (k = 0; k < dscale; k += 4) {
+            g = weight + 1 + k / 4;
+            dgt = g >= 0 && g < ndigits ? odbc_load_u16(p + 8 + 2 * g) : 0;
+            snprintf(buf, sizeof(buf), "%04d", dgt);
+            pgproto_put_bytes(b, buf, dscale - k < 4 ? (size_t)(dscale - k) : 4);
+        }
+    }
+    return 0;
+}
+
+/*
+ * byteain's two forms: "\x" and hex digit pairs (white space between
+ * pairs), or the escape form ("\\" and "\ooo" octal escapes, other bytes
+ * as they are).  Decoded bytes are appended to b.  Returns 0, or a message.
+ */
+static const char *odbc_bytea_decode(struct pgbuf *b, const char *v, size_t n)
+{
+    size_t i;
+    int hi = -1, x;
+    uint8_t byte;
+
+    if (n >= 2 && v[0] == '\\' && v[1] == 'x') {
+        for (i = 2; i < n; i++) {
+            if (hi < 0 && isspace((unsigned char)v[i]))
+                continue;
+            if (!isxdigit((unsigned char)v[i]))
+                return "invalid hexadecimal digit";
+            x = isdigit((unsigned char)v[i]) ? v[i] - '0' : tolower((unsigned char)v[i]) - 'a' + 10;
+            if (hi < 0) {
+                hi = x;
+                continue;
+            }
+            byte = (uint8_t)(hi << 4 | x);
+            pgproto_put_bytes(b, &byte, 1);
+            hi = -1;
+        }
+        return hi < 0 ? NULL : "invalid hexadecimal data: odd number of digits";
+    }
+    for (i = 0; i < n; i++) {
+        if (v[i] != '\\') {
+            pgproto_put_bytes(b, v + i, 1);
+        } else if (i + 1 < n && v[i + 1] == '\\') {
+            pgproto_put_bytes(b, v + i, 1);
+            i++;
+        } else if (i + 3 < n && v[i + 1] >= '0' && v[i + 1] <= '3' && v[i + 2] >= '0' &&
+                   v[i + 2] <= '7' && v[i + 3] >= '0' && v[i + 3] <= '7') {
+            byte = (uint8_t)((v[i + 1] - '0') << 6 | (v[i + 2] - '0') << 3 | (v[i + 3] - '0'));
+            pgproto_put_bytes(b, &byte, 1);
+            i += 3;
+        } else {
+            return "invalid input syntax for type bytea";
+        }
+    }
+    return NULL;
 }
 
 static enum odbc_conv odbc_type_conv(SQLSMALLINT sqltype)
@@ -592,6 +1422,39 @@ static int16_t odbc_type_len(int32_t oid)
         return 16;
     default:
         return -1;
+    }
+}
+
+/* The type's name as PostgreSQL's messages spell it. */
+static const char *odbc_type_name(int32_t oid)
+{
+    switch (oid) {
+    case PG_OID_BOOL:
+        return "boolean";
+    case PG_OID_INT2:
+        return "smallint";
+    case PG_OID_INT4:
+        return "integer";
+    case PG_OID_INT8:
+        return "bigint";
+    case PG_OID_FLOAT4:
+        return "real";
+    case PG_OID_FLOAT8:
+        return "double precision";
+    case PG_OID_NUMERIC:
+        return "numeric";
+    case PG_OID_DATE:
+        return "date";
+    case PG_OID_TIME:
+        return "time without time zone";
+    case PG_OID_TIMESTAMP:
+        return "timestamp without time zone";
+    case PG_OID_TIMESTAMPTZ:
+        return "timestamp with time zone";
+    case PG_OID_UUID:
+        return "uuid";
+    default:
+        return "text";
     }
 }
 
@@ -641,53 +1504,333 @@ int32_t odbc_type_oid(int sqltype)
     }
 }
 
-/* RowDescription from SQLDescribeCol, remembering how to convert each column. */
-static int odbc_describe(struct odbc_conn *c, SQLSMALLINT ncols)
+/*
+ * Whether a column of this ODBC type can be sent in binary.  Types that
+ * odbc_type_oid only reports as text for want of a better name (intervals,
+ * driver-specific types) cannot: their character data is the driver's
+ * rendering of some other type, and a client asking for binary expects
+ * that type's format, not text.  Long character types really are text.
+ */
+static int odbc_type_binary(SQLSMALLINT sqltype)
+{
+    if (sqltype == SQL_LONGVARCHAR || sqltype == SQL_WLONGVARCHAR)
+        return 1;
+    return odbc_type_oid(sqltype) != PG_OID_TEXT;
+}
+
+/* Describe ncols result columns of stmt into cols.  0, ODBC_E_DRIVER or ODBC_E_NOMEM. */
+static int odbc_cols_load(SQLHSTMT stmt, SQLSMALLINT ncols, struct odbc_cols *cols)
 {
     SQLCHAR name[ODBC_NAME_MAX];
     SQLSMALLINT namelen, type, digits, nullable;
     SQLULEN size;
     SQLUSMALLINT i;
-    int32_t oid;
+    size_t n;
 
-    if ((size_t)ncols > c->cols_cap) {
-        struct odbc_col *cols = realloc(c->cols, (size_t)ncols * sizeof(*cols));
+    cols->n = 0;
+    cols->names_len = 0;
+    if ((size_t)ncols > cols->cap) {
+        struct odbc_col *v = realloc(cols->v, (size_t)ncols * sizeof(*v));
 
-        if (cols == NULL)
+        if (v == NULL)
             return ODBC_E_NOMEM;
-        c->cols = cols;
-        c->cols_cap = (size_t)ncols;
+        cols->v = v;
+        cols->cap = (size_t)ncols;
     }
-    pgproto_row_description_begin(&c->out, ncols);
     for (i = 1; i <= (SQLUSMALLINT)ncols; i++) {
-        if (!SQL_SUCCEEDED(SQLDescribeCol(c->stmt, i, name, (SQLSMALLINT)sizeof(name), &namelen,
+        if (!SQL_SUCCEEDED(SQLDescribeCol(stmt, i, name, (SQLSMALLINT)sizeof(name), &namelen,
                                           &type, &size, &digits, &nullable)))
             return ODBC_E_DRIVER;
-        oid = odbc_type_oid(type);
-        c->cols[i - 1].conv = odbc_type_conv(type);
-        pgproto_row_description_field(&c->out, (const char *)name, oid, odbc_type_len(oid), -1, 0);
+        n = strlen((const char *)name) + 1;
+        if (cols->names_len + n > cols->names_cap) {
+            size_t cap = cols->names_cap ? cols->names_cap : 256;
+            char *p;
+
+            while (cap < cols->names_len + n)
+                cap *= 2;
+            p = realloc(cols->names, cap);
+            if (p == NULL)
+                return ODBC_E_NOMEM;
+            cols->names = p;
+            cols->names_cap = cap;
+        }
+        memcpy(cols->names + cols->names_len, name, n);
+        cols->v[i - 1].conv = odbc_type_conv(type);
+        cols->v[i - 1].sqltype = type;
+        cols->v[i - 1].oid = odbc_type_oid(type);
+        cols->v[i - 1].name = cols->names_len;
+        cols->names_len += n;
     }
+    cols->n = ncols;
+    return 0;
+}
+
+static const char *odbc_col_name(const struct odbc_cols *cols, int i)
+{
+    return cols->names + cols->v[i].name;
+}
+
+/* Column i's format under Bind's rules: no codes, one for all, or one each. */
+static int16_t odbc_format_at(const int16_t *formats, int nformats, int i)
+{
+    if (nformats == 0)
+        return 0;
+    return formats[nformats == 1 ? 0 : i];
+}
+
+/* Reject result formats as PostgreSQL's Bind does.  0, or ODBC_E_SENT. */
+static int odbc_formats_check(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_cols *cols,
+                              const int16_t *formats, int nformats)
+{
+    char tname[ODBC_NAME_MAX];
+    SQLSMALLINT tlen = 0;
+    int i;
+    int16_t f;
+
+    if (nformats != 0 && nformats != 1 && nformats != cols->n)
+        return odbc_error_put(c, "08P01", NULL,
+                              "bind message has %d result formats but query has %d columns",
+                              nformats, (int)cols->n);
+    for (i = 0; i < cols->n; i++) {
+        f = odbc_format_at(formats, nformats, i);
+        if (f != 0 && f != 1)
+            return odbc_error_put(c, "22023", NULL, "unsupported format code: %d", f);
+        if (f == 0 || odbc_type_binary(cols->v[i].sqltype))
+            continue;
+        if (!SQL_SUCCEEDED(SQLColAttribute(stmt, (SQLUSMALLINT)(i + 1), SQL_DESC_TYPE_NAME,
+                                           tname, (SQLSMALLINT)sizeof(tname), &tlen, NULL)) ||
+            tname[0] == '\0')
+            snprintf(tname, sizeof(tname), "unknown");
+        return odbc_error_put(c, "0A000", NULL,
+                              "binary format is not supported for column \"%s\" of type %s "
+                              "(ODBC SQL type %d)",
+                              odbc_col_name(cols, i), tname, (int)cols->v[i].sqltype);
+    }
+    return 0;
+}
+
+/* RowDescription for cols with the formats Bind gave (NULL: all text). */
+static void odbc_rowdesc_put(struct odbc_conn *c, const struct odbc_cols *cols,
+                             const int16_t *formats, int nformats)
+{
+    int i;
+
+    pgproto_row_description_begin(&c->out, cols->n);
+    for (i = 0; i < cols->n; i++)
+        pgproto_row_description_field(&c->out, odbc_col_name(cols, i), cols->v[i].oid,
+                                      odbc_type_len(cols->v[i].oid), -1,
+                                      odbc_format_at(formats, nformats, i));
     pgproto_end(&c->out);
+}
+
+static void odbc_nodata_put(struct odbc_conn *c)
+{
+    pgproto_begin(&c->out, 'n');
+    pgproto_end(&c->out);
+}
+
+/* How much of a value an error message quotes: whole UTF-8 characters only. */
+static int odbc_quote_len(const char *s, size_t n)
+{
+    if (n <= ODBC_QUOTE_MAX)
+        return (int)n;
+    n = ODBC_QUOTE_MAX;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return (int)n;
+}
+
+/*
+ * A value the driver returned does not read as the column's type, so it has
+ * no binary form (SQLite stores anything in any column).  The half-built
+ * DataRow goes; the rows before it stay.
+ */
+static int odbc_value_reject(struct odbc_conn *c, const struct odbc_cols *cols, int col,
+                             size_t len, int range)
+{
+    char detail[ODBC_NAME_MAX + 64];
+    int32_t oid = cols->v[col].oid;
+
+    c->out.len = c->out.msg_start;
+    snprintf(detail, sizeof(detail), "The backend returned it for column \"%s\", requested in "
+             "binary format.", odbc_col_name(cols, col));
+    if (range)
+        return odbc_error_put(c, "22003", detail, "value \"%.*s\" is out of range for type %s",
+                              odbc_quote_len(c->val, len), c->val, odbc_type_name(oid));
+    return odbc_error_put(c, "22P02", detail, "invalid input syntax for type %s: \"%.*s\"",
+                          odbc_type_name(oid), odbc_quote_len(c->val, len), c->val);
+}
+
+/* Column col's value (NUL-terminated text in c->val) in its type's binary format. */
+static int odbc_binary_put(struct odbc_conn *c, const struct odbc_cols *cols, int col,
+                           size_t len)
+{
+    uint8_t b[16];
+    struct odbc_num num;
+    int64_t i64;
+    int32_t i32;
+    double d;
+    float f;
+    uint32_t u32;
+    uint64_t u64;
+    int rc;
+
+    switch (cols->v[col].oid) {
+    case PG_OID_INT2:
+        if ((rc = odbc_int_parse(c->val, len, INT16_MIN, INT16_MAX, &i64)) < 0)
+            return odbc_value_reject(c, cols, col, len, rc == -2);
+        odbc_store_u16(b, (uint16_t)i64);
+        pgproto_data_row_value(&c->out, b, 2);
+        return 0;
+    case PG_OID_INT4:
+        if ((rc = odbc_int_parse(c->val, len, INT32_MIN, INT32_MAX, &i64)) < 0)
+            return odbc_value_reject(c, cols, col, len, rc == -2);
+        pgproto_store_u32(b, (uint32_t)i64);
+        pgproto_data_row_value(&c->out, b, 4);
+        return 0;
+    case PG_OID_INT8:
+        if ((rc = odbc_int_parse(c->val, len, INT64_MIN, INT64_MAX, &i64)) < 0)
+            return odbc_value_reject(c, cols, col, len, rc == -2);
+        odbc_store_u64(b, (uint64_t)i64);
+        pgproto_data_row_value(&c->out, b, 8);
+        return 0;
+    case PG_OID_FLOAT4:
+        if ((rc = odbc_float_parse(c->val, 1, &d)) < 0)
+            return odbc_value_reject(c, cols, col, len, rc == -2);
+        f = (float)d;
+        memcpy(&u32, &f, sizeof(u32));
+        pgproto_store_u32(b, u32);
+        pgproto_data_row_value(&c->out, b, 4);
+        return 0;
+    case PG_OID_FLOAT8:
+        if ((rc = odbc_float_parse(c->val, 0, &d)) < 0)
+            return odbc_value_reject(c, cols, col, len, rc == -2);
+        memcpy(&u64, &d, sizeof(u64));
+        odbc_store_u64(b, u64);
+        pgproto_data_row_value(&c->out, b, 8);
+        return 0;
+    case PG_OID_BOOL:
+        if ((rc = odbc_bool_parse(c->val, len)) < 0)
+            return odbc_value_reject(c, cols, col, len, 0);
+        b[0] = (uint8_t)rc;
+        pgproto_data_row_value(&c->out, b, 1);
+        return 0;
+    case PG_OID_DATE:
+        if (odbc_date_parse(c->val, len, &i32) < 0)
+            return odbc_value_reject(c, cols, col, len, 0);
+        pgproto_store_u32(b, (uint32_t)i32);
+        pgproto_data_row_value(&c->out, b, 4);
+        return 0;
+    case PG_OID_TIME:
+        if (odbc_time_parse(c->val, len, &i64) < 0)
+            return odbc_value_reject(c, cols, col, len, 0);
+        odbc_store_u64(b, (uint64_t)i64);
+        pgproto_data_row_value(&c->out, b, 8);
+        return 0;
+    case PG_OID_TIMESTAMP:
+    case PG_OID_TIMESTAMPTZ:
+        if (odbc_timestamp_parse(c->val, len, &i64) < 0)
+            return odbc_value_reject(c, cols, col, len, 0);
+        odbc_store_u64(b, (uint64_t)i64);
+        pgproto_data_row_value(&c->out, b, 8);
+        return 0;
+    case PG_OID_UUID:
+        if (odbc_uuid_parse(c->val, len, b) < 0)
+            return odbc_value_reject(c, cols, col, len, 0);
+        pgproto_data_row_value(&c->out, b, 16);
+        return 0;
+    case PG_OID_NUMERIC:
+        pgbuf_reset(&c->bin);
+        if (odbc_num_parse(c->val, len, &num) < 0)
+            return odbc_value_reject(c, cols, col, len, 0);
+        if (odbc_numeric_encode(&c->bin, &num) < 0)
+            return odbc_value_reject(c, cols, col, len, 1);
+        if (c->bin.oom)
+            return ODBC_E_NOMEM;
+        pgproto_data_row_value(&c->out, c->bin.data, (int32_t)c->bin.len);
+        return 0;
+    default:
+        /* bytea's raw bytes, text's characters: the binary form is the value itself. */
+        if (len > INT32_MAX)
+            return ODBC_E_NOMEM;
+        pgproto_data_row_value(&c->out, c->val, (int32_t)len);
+        return 0;
+    }
+}
+
+/* Append column col (1-based) of the current row to the open DataRow. */
+static int odbc_value_put(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_cols *cols,
+                          SQLUSMALLINT col, int binary)
+{
+    enum odbc_conv conv = cols->v[col - 1].conv;
+    size_t len = 0, i;
+    int rc, isnull;
+
+    rc = odbc_value_read(c, stmt, col, conv == ODBC_CONV_BYTEA ? SQL_C_BINARY : SQL_C_CHAR,
+                         &len, &isnull);
+    if (rc < 0)
+        return rc;
+    if (isnull) {
+        pgproto_data_row_value(&c->out, NULL, -1);
+        return 0;
+    }
+    if (binary)
+        return odbc_binary_put(c, cols, col - 1, len);
+    switch (conv) {
+    case ODBC_CONV_BOOL:
+        if (len == 1 && (c->val[0] == '1' || c->val[0] == '0'))
+            c->val[0] = c->val[0] == '1' ? 't' : 'f';
+        break;
+    case ODBC_CONV_BYTEA:
+        if (odbc_bytea_encode(c, &len) < 0)
+            return ODBC_E_NOMEM;
+        break;
+    case ODBC_CONV_DATETIME:
+        len = odbc_datetime_trim(c->val, len);
+        break;
+    case ODBC_CONV_GUID:
+        for (i = 0; i < len; i++)
+            c->val[i] = (char)tolower((unsigned char)c->val[i]);
+        break;
+    case ODBC_CONV_TEXT:
+        break;
+    }
+    if (len > INT32_MAX)
+        return ODBC_E_NOMEM;
+    pgproto_data_row_value(&c->out, c->val, (int32_t)len);
     return 0;
 }
 
 /*
- * Fetch every row of the open result set into DataRows.  Returns 0 with
- * *rows set, ODBC_ABANDONED, or ODBC_E_DRIVER/ODBC_E_NOMEM with the rows
- * encoded so far still buffered.
+ * Fetch rows of the open result set into DataRows: all of them, or
+ * max_rows (> 0) and then *suspended is set.  fmt holds each column's
+ * format (NULL: all text).  Returns 0 with *rows set, ODBC_ABANDONED, or
+ * ODBC_E_DRIVER/ODBC_E_NOMEM/ODBC_E_SENT with the rows encoded so far
+ * still buffered.
  */
-static int odbc_rows_stream(struct odbc_conn *c, SQLSMALLINT ncols, struct odbc_sink *sink,
-                            SQLLEN *rows)
+static int odbc_rows_stream(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_cols *cols,
+                            const int16_t *fmt, long max_rows, struct odbc_sink *sink,
+                            SQLLEN *rows, int *suspended)
 {
     SQLRETURN rc;
     SQLUSMALLINT i;
     int err;
 
     *rows = 0;
-    while (SQL_SUCCEEDED(rc = SQLFetch(c->stmt))) {
-        pgproto_data_row_begin(&c->out, ncols);
-        for (i = 1; i <= (SQLUSMALLINT)ncols; i++) {
-            err = odbc_value_put(c, i);
+    *suspended = 0;
+    for (;;) {
+        if (max_rows > 0 && *rows >= max_rows) {
+            *suspended = 1;
+            return 0;
+        }
+        rc = SQLFetch(stmt);
+        if (!SQL_SUCCEEDED(rc))
+            break;
+        pgproto_data_row_begin(&c->out, cols->n);
+        for (i = 1; i <= (SQLUSMALLINT)cols->n; i++) {
+            err = odbc_value_put(c, stmt, cols, i, fmt != NULL && fmt[i - 1] == 1);
+            if (err == ODBC_E_SENT)
+                return err;
             if (err < 0) {
                 /* Drop the half-built row; the rows before it are whole. */
                 c->out.len = c->out.msg_start;
@@ -718,6 +1861,23 @@ static void odbc_tag(char *tag, size_t len, const char *verb, int result_set, SQ
         snprintf(tag, len, "%s", verb);
 }
 
+/* A failure of the fetch path as the client sees it; the statement handle holds any diagnostic. */
+static int odbc_stream_error(struct odbc_conn *c, SQLHSTMT stmt, int err)
+{
+    switch (err) {
+    case ODBC_ABANDONED:
+        return ODBC_ABANDONED;
+    case ODBC_E_DRIVER:
+        return odbc_error_build(c, SQL_HANDLE_STMT, stmt);
+    case ODBC_E_SENT:
+        return ODBC_ERROR;
+    default:
+        /* odbc_finish turns this into an ErrorResponse. */
+        c->out.oom = 1;
+        return ODBC_ERROR;
+    }
+}
+
 int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb,
               struct odbc_sink *sink)
 {
@@ -725,11 +1885,12 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
     SQLLEN rows = 0;
     SQLRETURN rc;
     char tag[ODBC_TAG_MAX];
-    int result = ODBC_OK, err;
+    int result = ODBC_OK, err, suspended, early = 0;
 
     if (verb == NULL)
         verb = "";
     pgbuf_reset(&c->out);
+    odbc_close_cursor(c);
     SQLFreeStmt(c->stmt, SQL_CLOSE);
     if (len > INT32_MAX) {
         pgproto_error(&c->out, 'E', "ERROR", "54000", "statement is too long", NULL, NULL);
@@ -748,27 +1909,21 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
         goto done;
     }
     if (rc == SQL_SUCCESS_WITH_INFO)
-        odbc_notices_forward(c);
+        odbc_notices_forward(c, c->stmt);
 
     if (!SQL_SUCCEEDED(SQLNumResultCols(c->stmt, &ncols))) {
         result = odbc_error_build(c, SQL_HANDLE_STMT, c->stmt);
         goto done;
     }
     if (ncols > 0) {
-        err = odbc_describe(c, ncols);
-        if (err == 0)
-            err = odbc_rows_stream(c, ncols, sink, &rows);
-        if (err == ODBC_ABANDONED) {
-            result = ODBC_ABANDONED;
-            goto done;
+        err = odbc_cols_load(c->stmt, ncols, &c->simple);
+        if (err == 0) {
+            odbc_rowdesc_put(c, &c->simple, NULL, 0);
+            err = odbc_rows_stream(c, c->stmt, &c->simple, NULL, 0, sink, &rows, &suspended);
         }
-        if (err == ODBC_E_DRIVER) {
-            result = odbc_error_build(c, SQL_HANDLE_STMT, c->stmt);
-            goto done;
-        }
-        if (err == ODBC_E_NOMEM) {
-            /* odbc_finish turns this into an ErrorResponse. */
-            c->out.oom = 1;
+        if (err != 0) {
+            result = odbc_stream_error(c, c->stmt, err);
+            early = 1;
             goto done;
         }
     } else if (!SQL_SUCCEEDED(SQLRowCount(c->stmt, &rows))) {
@@ -780,12 +1935,730 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
 done:
     /* Closed at once: an open SQLite cursor holds a lock that blocks writers. */
     SQLFreeStmt(c->stmt, SQL_CLOSE);
-    if (result == ODBC_ABANDONED) {
-        pgbuf_reset(&c->out);
-        odbc_buffers_trim(c);
-        return ODBC_ABANDONED;
-    }
+    if (early && odbc_early_close_locks(c))
+        odbc_stmt_renew(c);
+    if (result == ODBC_ABANDONED)
+        return odbc_abandon(c);
     return odbc_finish(c, sink, result);
+}
+
+/* FNV-1a: statement texts are short and a miss costs a prepare anyway. */
+static uint64_t odbc_hash(const char *s, size_t n)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+static void odbc_prep_free(struct odbc_prep *p)
+{
+    if (p->stmt != SQL_NULL_HSTMT) {
+        /* psqlODBC frees the description of a never-executed statement only on close. */
+        SQLFreeStmt(p->stmt, SQL_CLOSE);
+        SQLFreeHandle(SQL_HANDLE_STMT, p->stmt);
+    }
+    free(p->sql);
+    free(p->param_oids);
+    odbc_cols_free(&p->cols);
+    free(p);
+}
+
+static void odbc_prep_drop(struct odbc_conn *c, struct odbc_prep *p)
+{
+    int i;
+
+    for (i = 0; i < c->npreps; i++) {
+        if (c->preps[i] == p) {
+            c->preps[i] = c->preps[--c->npreps];
+            odbc_prep_free(p);
+            return;
+        }
+    }
+}
+
+/* Close p's cursor; early: before its last row (see odbc_early_close_locks). */
+static void odbc_cursor_close(struct odbc_conn *c, struct odbc_prep *p, int early)
+{
+    SQLFreeStmt(p->stmt, SQL_CLOSE);
+    if (early && odbc_early_close_locks(c))
+        odbc_prep_drop(c, p);
+}
+
+/* Evict least recently used statements until at most keep remain; the open cursor's stays. */
+static void odbc_preps_trim(struct odbc_conn *c, int keep)
+{
+    int i, victim;
+
+    while (c->npreps > keep) {
+        victim = -1;
+        for (i = 0; i < c->npreps; i++)
+            if (c->preps[i] != c->cur &&
+                (victim < 0 || c->preps[i]->used < c->preps[victim]->used))
+                victim = i;
+        if (victim < 0)
+            return;
+        odbc_prep_free(c->preps[victim]);
+        c->preps[victim] = c->preps[--c->npreps];
+    }
+}
+
+/*
+ * Prepare a statement and learn what it takes and returns.  psqlODBC (with
+ * UseServerSidePrepare=1, its default) answers SQLNumResultCols,
+ * SQLDescribeCol and SQLDescribeParam before execution by sending Parse and
+ * Describe to the server and reading the catalog, so nothing runs; SQLite
+ * knows from sqlite3_prepare.  SQLite's driver describes every parameter
+ * as SQL_LONGVARCHAR, i.e. text.  Returns an enum odbc_result, with the
+ * ErrorResponse built on failure.
+ */
+static int odbc_prep_new(struct odbc_conn *c, const char *sql, size_t len, uint64_t hash,
+                         struct odbc_prep **out)
+{
+    struct odbc_prep *p;
+    SQLSMALLINT ncols = 0, type, digits, nullable;
+    SQLULEN size;
+    int result = ODBC_ERROR, err, i;
+
+    p = calloc(1, sizeof(*p));
+    if (p == NULL || (p->sql = malloc(len ? len : 1)) == NULL) {
+        free(p);
+        pgproto_error(&c->out, 'E', "ERROR", "53200", "out of memory", NULL, NULL);
+        return ODBC_ERROR;
+    }
+    memcpy(p->sql, sql, len);
+    p->len = len;
+    p->hash = hash;
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &p->stmt))) {
+        p->stmt = SQL_NULL_HSTMT;
+        result = odbc_error_build(c, SQL_HANDLE_DBC, c->dbc);
+        goto failed;
+    }
+    odbc_active_set(c, p->stmt);
+    if (!SQL_SUCCEEDED(SQLPrepare(p->stmt, (SQLCHAR *)sql, (SQLINTEGER)len)) ||
+        !SQL_SUCCEEDED(SQLNumParams(p->stmt, &p->nparams)) ||
+        !SQL_SUCCEEDED(SQLNumResultCols(p->stmt, &ncols))) {
+        result = odbc_error_build(c, SQL_HANDLE_STMT, p->stmt);
+        goto failed;
+    }
+    if (ncols > 0) {
+        err = odbc_cols_load(p->stmt, ncols, &p->cols);
+        if (err == ODBC_E_DRIVER) {
+            result = odbc_error_build(c, SQL_HANDLE_STMT, p->stmt);
+            goto failed;
+        }
+        if (err < 0)
+            goto nomem;
+    }
+    if (p->nparams > 0) {
+        p->param_oids = malloc((size_t)p->nparams * sizeof(*p->param_oids));
+        if (p->param_oids == NULL)
+            goto nomem;
+    }
+    for (i = 0; i < p->nparams; i++)
+        p->param_oids[i] = SQL_SUCCEEDED(SQLDescribeParam(p->stmt, (SQLUSMALLINT)(i + 1), &type,
+                                                          &size, &digits, &nullable))
+                               ? odbc_type_oid(type)
+                               : PG_OID_TEXT;
+    odbc_active_set(c, c->stmt);
+    *out = p;
+    return ODBC_OK;
+
+nomem:
+    pgproto_error(&c->out, 'E', "ERROR", "53200", "out of memory", NULL, NULL);
+failed:
+    odbc_active_set(c, c->stmt);
+    odbc_prep_free(p);
+    return result;
+}
+
+/* The cached statement for this SQL text, prepared now if need be. */
+static int odbc_prep_get(struct odbc_conn *c, const char *sql, size_t len,
+                         struct odbc_prep **out)
+{
+    uint64_t hash = odbc_hash(sql, len);
+    struct odbc_prep *p = NULL;
+    int i, result;
+
+    for (i = 0; i < c->npreps; i++) {
+        p = c->preps[i];
+        if (p->hash == hash && p->len == len && memcmp(p->sql, sql, len) == 0) {
+            p->used = ++c->clock;
+            *out = p;
+            return ODBC_OK;
+        }
+    }
+    if (len > INT32_MAX) {
+        pgproto_error(&c->out, 'E', "ERROR", "54000", "statement is too long", NULL, NULL);
+        return ODBC_ERROR;
+    }
+    if (c->npreps == c->preps_cap) {
+        int cap = c->preps_cap ? c->preps_cap * 2 : 16;
+        struct odbc_prep **v = realloc(c->preps, (size_t)cap * sizeof(*v));
+
+        if (v == NULL) {
+            pgproto_error(&c->out, 'E', "ERROR", "53200", "out of memory", NULL, NULL);
+            return ODBC_ERROR;
+        }
+        c->preps = v;
+        c->preps_cap = cap;
+    }
+    result = odbc_prep_new(c, sql, len, hash, &p);
+    if (result != ODBC_OK)
+        return result;
+    /* Only now: a statement that fails to prepare evicts nothing. */
+    odbc_preps_trim(c, c->max_prepared - 1);
+    p->used = ++c->clock;
+    c->preps[c->npreps++] = p;
+    *out = p;
+    return ODBC_OK;
+}
+
+/*
+ * The ODBC type a parameter is bound as, and its column size and decimal
+ * digits, from its PostgreSQL type and its character form v (NULL for SQL
+ * NULL).  psqlODBC parses date and time character data itself when bound
+ * as SQL_TYPE_*, and loses what it does not understand: "infinity" fails,
+ * "2024-01-02T03:04:05" becomes midnight, a zone offset is dropped.  As
+ * SQL_VARCHAR it sends the text untyped and the server reads it as
+ * PostgreSQL would, so that is how the postgres dialect binds them.
+ */
+static void odbc_param_type(struct odbc_conn *c, int32_t oid, const char *v, size_t n,
+                            struct odbc_bind *b)
+{
+    struct odbc_num num;
+    const char *dot;
+
+    b->digits = 0;
+    b->size = n > 0 ? n : 1;
+    switch (oid) {
+    case PG_OID_INT2:
+        b->sqltype = SQL_SMALLINT;
+        return;
+    case PG_OID_INT4:
+        b->sqltype = SQL_INTEGER;
+        return;
+    case PG_OID_INT8:
+        b->sqltype = SQL_BIGINT;
+        return;
+    case PG_OID_FLOAT4:
+        b->sqltype = SQL_REAL;
+        return;
+    case PG_OID_FLOAT8:
+        b->sqltype = SQL_DOUBLE;
+        return;
+    case PG_OID_BOOL:
+        b->sqltype = SQL_BIT;
+        return;
+    case PG_OID_BYTEA:
+        b->sqltype = SQL_VARBINARY;
+        return;
+    case PG_OID_NUMERIC:
+        b->sqltype = SQL_NUMERIC;
+        if (v != NULL && odbc_num_parse(v, n, &num) == 0 && num.in + num.fn > 0) {
+            b->size = num.in + num.fn;
+            b->digits = (SQLSMALLINT)(num.fn < INT16_MAX ? num.fn : INT16_MAX);
+        }
+        return;
+    case PG_OID_DATE:
+    case PG_OID_TIME:
+    case PG_OID_TIMESTAMP:
+    case PG_OID_TIMESTAMPTZ:
+        if (c->dialect == CFG_DIALECT_POSTGRES)
+            break;
+        b->sqltype = oid == PG_OID_DATE ? SQL_TYPE_DATE
+                     : oid == PG_OID_TIME ? SQL_TYPE_TIME : SQL_TYPE_TIMESTAMP;
+        b->size = oid == PG_OID_DATE ? 10 : oid == PG_OID_TIME ? 8 : 19;
+        dot = v != NULL && oid != PG_OID_DATE ? memrchr(v, '.', n) : NULL;
+        if (dot != NULL) {
+            while (dot + 1 + b->digits < v + n && isdigit((unsigned char)dot[1 + b->digits]))
+                b->digits++;
+            if (b->digits > 0)
+                b->size += 1 + (SQLULEN)b->digits;
+        }
+        return;
+    default:
+        break;
+    }
+    b->sqltype = n > ODBC_LONG_TEXT ? SQL_LONGVARCHAR : SQL_VARCHAR;
+}
+
+/*
+ * Numbers and booleans are bound as C integers, doubles and bits rather
+ * than as characters: SQLite's driver binds character data as text
+ * whatever the SQL type, and text compares greater than any number there
+ * ("x < ?" would always hold).  psqlODBC prints doubles with 17
+ * significant digits, which reads back to the same value.
+ */
+static void odbc_param_put(struct odbc_conn *c, struct odbc_bind *b, SQLSMALLINT ctype,
+                           const void *v, size_t n)
+{
+    static const uint8_t zeros[8];
+
+    /* The driver loads the value through a pointer of its C type. */
+    if (c->pbuf.len % 8 != 0)
+        pgproto_put_bytes(&c->pbuf, zeros, 8 - c->pbuf.len % 8);
+    b->off = c->pbuf.len;
+    b->ctype = ctype;
+    b->ind = (SQLLEN)n;
+    pgproto_put_bytes(&c->pbuf, v, n);
+}
+
+static void odbc_param_int(struct odbc_conn *c, struct odbc_bind *b, int64_t v)
+{
+    SQLBIGINT i = (SQLBIGINT)v;
+
+    odbc_param_put(c, b, SQL_C_SBIGINT, &i, sizeof(i));
+}
+
+static void odbc_param_double(struct odbc_conn *c, struct odbc_bind *b, double v)
+{
+    SQLDOUBLE d = v;
+
+    odbc_param_put(c, b, SQL_C_DOUBLE, &d, sizeof(d));
+}
+
+static void odbc_param_bool(struct odbc_conn *c, struct odbc_bind *b, int v)
+{
+    uint8_t bit = v != 0;
+
+    odbc_param_put(c, b, SQL_C_BIT, &bit, 1);
+}
+
+/* ErrorResponse for a parameter's text that its type does not accept. */
+static int odbc_param_reject(struct odbc_conn *c, int32_t oid, const char *v, size_t n, int range)
+{
+    if (range)
+        return odbc_error_put(c, "22003", NULL, "value \"%.*s\" is out of range for type %s",
+                              odbc_quote_len(v, n), v, odbc_type_name(oid));
+    return odbc_error_put(c, "22P02", NULL, "invalid input syntax for type %s: \"%.*s\"",
+                          odbc_type_name(oid), odbc_quote_len(v, n), v);
+}
+
+/*
+ * A text-format parameter into c->pbuf, checked as PostgreSQL's input
+ * function for its type would check it (SQLite would store anything).
+ */
+static int odbc_param_text(struct odbc_conn *c, int32_t oid, const char *v, size_t n,
+                           struct odbc_bind *b)
+{
+    struct odbc_num num;
+    const char *msg, *copy;
+    int64_t i64;
+    double d;
+    int rc;
+
+    switch (oid) {
+    case PG_OID_INT2:
+    case PG_OID_INT4:
+    case PG_OID_INT8:
+        rc = odbc_int_parse(v, n, oid == PG_OID_INT2 ? INT16_MIN : oid == PG_OID_INT4 ? INT32_MIN
+                                                                                    : INT64_MIN,
+                            oid == PG_OID_INT2 ? INT16_MAX : oid == PG_OID_INT4 ? INT32_MAX
+                                                                              : INT64_MAX,
+                            &i64);
+        if (rc < 0)
+            return odbc_param_reject(c, oid, v, n, rc == -2);
+        odbc_param_int(c, b, i64);
+        return 0;
+    case PG_OID_FLOAT4:
+    case PG_OID_FLOAT8:
+        /* strtod wants a terminated string: the copy at the end of pbuf gets one. */
+        pgproto_put_bytes(&c->pbuf, v, n);
+        pgproto_put_u8(&c->pbuf, 0);
+        if (c->pbuf.oom)
+            return ODBC_E_NOMEM;
+        copy = (const char *)c->pbuf.data + b->off;
+        rc = odbc_float_parse(copy, oid == PG_OID_FLOAT4, &d);
+        if (rc < 0)
+            return odbc_param_reject(c, oid, v, n, rc == -2);
+        /* The decimal's nearest double: a float4 column rounds it as float4in would. */
+        d = strtod(copy, NULL);
+        c->pbuf.len = b->off;
+        odbc_param_double(c, b, d);
+        return 0;
+    case PG_OID_NUMERIC:
+        if (odbc_num_parse(v, n, &num) < 0)
+            return odbc_param_reject(c, oid, v, n, 0);
+        break;
+    case PG_OID_BOOL:
+        if ((rc = odbc_bool_parse(v, n)) < 0)
+            return odbc_param_reject(c, oid, v, n, 0);
+        odbc_param_bool(c, b, rc);
+        return 0;
+    case PG_OID_BYTEA:
+        if ((msg = odbc_bytea_decode(&c->pbuf, v, n)) != NULL)
+            return odbc_error_put(c, "22P02", NULL, "%s", msg);
+        b->ctype = SQL_C_BINARY;
+        b->ind = (SQLLEN)(c->pbuf.len - b->off);
+        return 0;
+    default:
+        break;
+    }
+    pgproto_put_bytes(&c->pbuf, v, n);
+    b->ind = (SQLLEN)n;
+    return 0;
+}
+
+/* Fixed sizes of the binary formats decoded here; 0 where any size goes. */
+static size_t odbc_binary_size(int32_t oid)
+{
+    switch (oid) {
+    case PG_OID_NUMERIC:
+    case PG_OID_BYTEA:
+    case PG_OID_TEXT:
+    case PG_OID_VARCHAR:
+    case PG_OID_BPCHAR:
+        return 0;
+    default:
+        return (size_t)odbc_type_len(oid);
+    }
+}
+
+/*
+ * A binary-format parameter into c->pbuf, as it is bound: numbers and
+ * booleans as C values, bytea as raw bytes, the rest as character data.  A
+ * timestamptz is rendered in UTC; the postgres dialect gets the "+00" too,
+ * since the server would otherwise read it in the session's time zone.
+ */
+static int odbc_param_binary(struct odbc_conn *c, int32_t oid, int index, const uint8_t *v,
+                             size_t n, struct odbc_bind *b)
+{
+    char buf[64];
+    size_t len = 0, want = odbc_binary_size(oid);
+    uint32_t u32;
+    uint64_t u64;
+    float f;
+    double d;
+
+    if (want == (size_t)-1)
+        return odbc_error_put(c, "0A000", NULL,
+                              "binary format is not supported for bind parameter %d (type OID %d)",
+                              index + 1, (int)oid);
+    if (want != 0 && n != want)
+        goto bad;
+    switch (oid) {
+    case PG_OID_INT2:
+        odbc_param_int(c, b, (int16_t)odbc_load_u16(v));
+        return 0;
+    case PG_OID_INT4:
+        odbc_param_int(c, b, (int32_t)pgproto_load_u32(v));
+        return 0;
+    case PG_OID_INT8:
+        odbc_param_int(c, b, (int64_t)odbc_load_u64(v));
+        return 0;
+    case PG_OID_FLOAT4:
+        u32 = pgproto_load_u32(v);
+        memcpy(&f, &u32, sizeof(f));
+        odbc_param_double(c, b, f);
+        return 0;
+    case PG_OID_FLOAT8:
+        u64 = odbc_load_u64(v);
+        memcpy(&d, &u64, sizeof(d));
+        odbc_param_double(c, b, d);
+        return 0;
+    case PG_OID_BOOL:
+        odbc_param_bool(c, b, v[0]);
+        return 0;
+    case PG_OID_DATE:
+        len = odbc_date_format(buf, sizeof(buf), (int32_t)pgproto_load_u32(v));
+        break;
+    case PG_OID_TIME:
+        u64 = odbc_load_u64(v);
+        if ((int64_t)u64 < 0 || (int64_t)u64 > ODBC_USECS_PER_DAY)
+            goto bad;
+        len = odbc_time_format(buf, sizeof(buf), (int64_t)u64);
+        break;
+    case PG_OID_TIMESTAMP:
+    case PG_OID_TIMESTAMPTZ:
+        len = odbc_timestamp_format(buf, sizeof(buf), (int64_t)odbc_load_u64(v),
+                                    oid == PG_OID_TIMESTAMPTZ && c->dialect == CFG_DIALECT_POSTGRES
+                                        ? "+00"
+                                        : "");
+        break;
+    case PG_OID_UUID:
+        odbc_uuid_format(v, buf);
+        len = 36;
+        break;
+    case PG_OID_NUMERIC:
+        if (odbc_numeric_decode(&c->pbuf, v, n) < 0)
+            goto bad;
+        b->ind = (SQLLEN)(c->pbuf.len - b->off);
+        return 0;
+    case PG_OID_BYTEA:
+        b->ctype = SQL_C_BINARY;
+        pgproto_put_bytes(&c->pbuf, v, n);
+        b->ind = (SQLLEN)n;
+        return 0;
+    default:
+        /* text, varchar, bpchar: the characters themselves. */
+        pgproto_put_bytes(&c->pbuf, v, n);
+        b->ind = (SQLLEN)n;
+        return 0;
+    }
+    pgproto_put_bytes(&c->pbuf, buf, len);
+    b->ind = (SQLLEN)len;
+    return 0;
+
+bad:
+    return odbc_error_put(c, "22P03", NULL, "incorrect binary data format in bind parameter %d",
+                          index + 1);
+}
+
+/* Where b's value is; empty values of an empty pbuf still need an address. */
+static const char *odbc_param_value(const struct odbc_conn *c, const struct odbc_bind *b)
+{
+    return c->pbuf.data != NULL ? (const char *)c->pbuf.data + b->off : "";
+}
+
+/*
+ * Decode every parameter into c->pbuf, then bind them all (c->pbuf may move
+ * while it grows).  Returns 0, ODBC_E_SENT, ODBC_E_NOMEM, or ODBC_E_DRIVER
+ * with the diagnostic on p->stmt.
+ */
+static int odbc_params_bind(struct odbc_conn *c, struct odbc_prep *p,
+                            const struct odbc_param *params, int nparams)
+{
+    const struct odbc_param *in;
+    struct odbc_bind *b;
+    int32_t oid;
+    int i, rc;
+
+    if (nparams > c->binds_cap) {
+        struct odbc_bind *v = realloc(c->binds, (size_t)nparams * sizeof(*v));
+
+        if (v == NULL)
+            return ODBC_E_NOMEM;
+        c->binds = v;
+        c->binds_cap = nparams;
+    }
+    pgbuf_reset(&c->pbuf);
+    for (i = 0; i < nparams; i++) {
+        in = &params[i];
+        b = &c->binds[i];
+        memset(b, 0, sizeof(*b));
+        b->off = c->pbuf.len;
+        b->ctype = SQL_C_CHAR;
+        /* A binary value needs a type to be read by: the driver's guess when Parse gave none. */
+        oid = in->type_oid == 0 && in->format == 1 ? p->param_oids[i] : in->type_oid;
+        if (in->value == NULL || in->len < 0) {
+            b->ind = SQL_NULL_DATA;
+            odbc_param_type(c, oid, NULL, 0, b);
+            continue;
+        }
+        if (in->format == 0)
+            rc = odbc_param_text(c, oid, (const char *)in->value, (size_t)in->len, b);
+        else if (in->format == 1)
+            rc = odbc_param_binary(c, oid, i, in->value, (size_t)in->len, b);
+        else
+            rc = odbc_error_put(c, "22023", NULL, "unsupported format code: %d", in->format);
+        if (rc < 0)
+            return rc;
+        if (c->pbuf.oom)
+            return ODBC_E_NOMEM;
+        odbc_param_type(c, oid, odbc_param_value(c, b), (size_t)b->ind, b);
+    }
+    for (i = 0; i < nparams; i++) {
+        b = &c->binds[i];
+        if (!SQL_SUCCEEDED(SQLBindParameter(p->stmt, (SQLUSMALLINT)(i + 1), SQL_PARAM_INPUT,
+                                            b->ctype, b->sqltype, b->size, b->digits,
+                                            (SQLPOINTER)odbc_param_value(c, b),
+                                            b->ind > 0 ? b->ind : 0, &b->ind)))
+            return ODBC_E_DRIVER;
+    }
+    return 0;
+}
+
+/* PortalSuspended: the row limit was reached and the cursor stays open. */
+static void odbc_suspended_put(struct odbc_conn *c)
+{
+    pgproto_begin(&c->out, 's');
+    pgproto_end(&c->out);
+}
+
+int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const char *verb,
+                     const struct odbc_param *params, int nparams, const int16_t *result_formats,
+                     int nformats, int flags, long max_rows, struct odbc_sink *sink)
+{
+    struct odbc_prep *p;
+    SQLLEN rows = 0;
+    SQLRETURN rc;
+    char tag[ODBC_TAG_MAX];
+    int result, err, suspended = 0, early = 0, i;
+
+    if (verb == NULL)
+        verb = "";
+    pgbuf_reset(&c->out);
+    odbc_close_cursor(c);
+    result = odbc_prep_get(c, sql, len, &p);
+    if (result != ODBC_OK)
+        return odbc_finish(c, sink, result);
+    if (nparams != p->nparams) {
+        odbc_error_put(c, "08P01", NULL,
+                       "bind message supplies %d parameters, but the statement requires %d",
+                       nparams, (int)p->nparams);
+        return odbc_finish(c, sink, ODBC_ERROR);
+    }
+    if (odbc_formats_check(c, p->stmt, &p->cols, result_formats, nformats) < 0)
+        return odbc_finish(c, sink, ODBC_ERROR);
+    if ((size_t)p->cols.n > c->fmt_cap) {
+        int16_t *fmt = realloc(c->fmt, (size_t)p->cols.n * sizeof(*fmt));
+
+        if (fmt == NULL) {
+            c->out.oom = 1;
+            return odbc_finish(c, sink, ODBC_ERROR);
+        }
+        c->fmt = fmt;
+        c->fmt_cap = (size_t)p->cols.n;
+    }
+    for (i = 0; i < p->cols.n; i++)
+        c->fmt[i] = odbc_format_at(result_formats, nformats, i);
+
+    /* A cached handle is reused: no cursor or earlier bindings may survive. */
+    SQLFreeStmt(p->stmt, SQL_CLOSE);
+    SQLFreeStmt(p->stmt, SQL_RESET_PARAMS);
+    err = odbc_params_bind(c, p, params, nparams);
+    if (err != 0)
+        return odbc_finish(c, sink, odbc_stream_error(c, p->stmt, err));
+
+    /* Describe comes before Execute in PostgreSQL too: an error then follows it. */
+    if (flags & ODBC_F_DESCRIBE) {
+        if (p->cols.n > 0)
+            odbc_rowdesc_put(c, &p->cols, result_formats, nformats);
+        else
+            odbc_nodata_put(c);
+    }
+
+    odbc_active_set(c, p->stmt);
+    rc = SQLExecute(p->stmt);
+    if (rc == SQL_NO_DATA) {
+        odbc_tag(tag, sizeof(tag), verb, 0, 0);
+        pgproto_command_complete(&c->out, tag);
+        goto done;
+    }
+    if (!SQL_SUCCEEDED(rc)) {
+        result = odbc_error_build(c, SQL_HANDLE_STMT, p->stmt);
+        goto done;
+    }
+    if (rc == SQL_SUCCESS_WITH_INFO)
+        odbc_notices_forward(c, p->stmt);
+    if (p->cols.n > 0) {
+        err = odbc_rows_stream(c, p->stmt, &p->cols, c->fmt, max_rows, sink, &rows, &suspended);
+        if (err != 0) {
+            result = odbc_stream_error(c, p->stmt, err);
+            early = 1;
+            goto done;
+        }
+        if (suspended) {
+            odbc_suspended_put(c);
+            c->cur = p;
+            goto done;
+        }
+    } else if (!SQL_SUCCEEDED(SQLRowCount(p->stmt, &rows))) {
+        rows = 0;
+    }
+    odbc_tag(tag, sizeof(tag), verb, p->cols.n > 0, rows);
+    pgproto_command_complete(&c->out, tag);
+
+done:
+    odbc_active_set(c, c->stmt);
+    if (c->cur != p)
+        odbc_cursor_close(c, p, early);
+    if (result == ODBC_ABANDONED)
+        return odbc_abandon(c);
+    result = odbc_finish(c, sink, result);
+    /* Nobody is left to continue a portal the sink refused. */
+    if (result == ODBC_ABANDONED)
+        odbc_close_cursor(c);
+    return result;
+}
+
+int odbc_fetch_more(struct odbc_conn *c, long max_rows, struct odbc_sink *sink)
+{
+    struct odbc_prep *p = c->cur;
+    SQLLEN rows = 0;
+    char tag[ODBC_TAG_MAX];
+    int result = ODBC_OK, err, suspended = 0;
+
+    pgbuf_reset(&c->out);
+    if (p == NULL) {
+        pgproto_command_complete(&c->out, "SELECT 0");
+        return odbc_finish(c, sink, ODBC_OK);
+    }
+    odbc_active_set(c, p->stmt);
+    err = odbc_rows_stream(c, p->stmt, &p->cols, c->fmt, max_rows, sink, &rows, &suspended);
+    odbc_active_set(c, c->stmt);
+    if (suspended) {
+        odbc_suspended_put(c);
+        result = odbc_finish(c, sink, ODBC_OK);
+        if (result == ODBC_ABANDONED)
+            odbc_close_cursor(c);
+        return result;
+    }
+    c->cur = NULL;
+    if (err != 0) {
+        result = odbc_stream_error(c, p->stmt, err);
+    } else {
+        /* As PostgreSQL counts it: the rows of this last Execute only. */
+        snprintf(tag, sizeof(tag), "SELECT %ld", (long)rows);
+        pgproto_command_complete(&c->out, tag);
+    }
+    odbc_cursor_close(c, p, err != 0);
+    if (result == ODBC_ABANDONED)
+        return odbc_abandon(c);
+    return odbc_finish(c, sink, result);
+}
+
+void odbc_close_cursor(struct odbc_conn *c)
+{
+    struct odbc_prep *p = c->cur;
+
+    if (p == NULL)
+        return;
+    c->cur = NULL;
+    odbc_cursor_close(c, p, 1);
+}
+
+int odbc_describe(struct odbc_conn *c, const char *sql, size_t len, int nparams,
+                  const int32_t *param_oids, int with_params, const int16_t *result_formats,
+                  int nformats, struct odbc_sink *sink)
+{
+    struct odbc_prep *p;
+    int result, i;
+    int32_t oid;
+
+    pgbuf_reset(&c->out);
+    result = odbc_prep_get(c, sql, len, &p);
+    if (result != ODBC_OK)
+        return odbc_finish(c, sink, result);
+    if (odbc_formats_check(c, p->stmt, &p->cols, result_formats, nformats) < 0)
+        return odbc_finish(c, sink, ODBC_ERROR);
+    if (with_params) {
+        pgproto_begin(&c->out, 't');
+        pgproto_put_i16(&c->out, (int16_t)nparams);
+        for (i = 0; i < nparams; i++) {
+            oid = param_oids != NULL ? param_oids[i] : 0;
+            if (oid == 0)
+                oid = i < p->nparams ? p->param_oids[i] : PG_OID_TEXT;
+            pgproto_put_i32(&c->out, oid);
+        }
+        pgproto_end(&c->out);
+    }
+    if (p->cols.n > 0)
+        odbc_rowdesc_put(c, &p->cols, result_formats, nformats);
+    else
+        odbc_nodata_put(c);
+    return odbc_finish(c, sink, ODBC_OK);
+}
+
+void odbc_set_max_prepared(struct odbc_conn *c, int max_prepared)
+{
+    c->max_prepared = max_prepared < 1 ? 1 : max_prepared;
+    odbc_preps_trim(c, c->max_prepared);
 }
 
 static int odbc_autocommit(struct odbc_conn *c, int on)
@@ -825,6 +2698,8 @@ static int odbc_end(struct odbc_conn *c, SQLSMALLINT how, const char *tag,
     int result = ODBC_OK;
 
     pgbuf_reset(&c->out);
+    /* Portals end with the transaction, as in PostgreSQL. */
+    odbc_close_cursor(c);
     if (!c->in_tx) {
         pgproto_error(&c->out, 'N', "WARNING", "25P01", "there is no transaction in progress",
                       NULL, NULL);
@@ -859,6 +2734,7 @@ int odbc_reset(struct odbc_conn *c)
 {
     int rc = 0;
 
+    odbc_close_cursor(c);
     SQLFreeStmt(c->stmt, SQL_CLOSE);
     if (c->in_tx) {
         if (!SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK)))
@@ -876,9 +2752,16 @@ int odbc_in_transaction(const struct odbc_conn *c)
     return c->in_tx;
 }
 
+/*
+ * The lock keeps the executor from freeing the handle (an evicted prepared
+ * statement) while SQLCancel uses it; between statements the active handle
+ * is the idle simple-protocol one, where a cancel does nothing.
+ */
 void odbc_cancel(struct odbc_conn *c)
 {
-    SQLCancel(c->stmt);
+    pthread_mutex_lock(&c->cancel_lock);
+    SQLCancel(c->active);
+    pthread_mutex_unlock(&c->cancel_lock);
 }
 
 /* ODBC's own states that have a PostgreSQL counterpart (ODBC 3 and 2 names). */

@@ -53,6 +53,64 @@ void odbc_disconnect(struct odbc_conn *c);
 int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb,
               struct odbc_sink *sink);
 
+/* A parameter value as the client bound it (extended query protocol). */
+struct odbc_param {
+    const uint8_t *value;   /* NULL with len -1 for SQL NULL */
+    int32_t len;
+    int32_t type_oid;       /* from Parse, 0 = unspecified (bind as text) */
+    int16_t format;         /* 0 text, 1 binary */
+};
+
+#define ODBC_F_DESCRIBE 0x01    /* send RowDescription (or NoData) before the rows */
+
+/*
+ * Run a statement whose parameters are ODBC markers ('?', one per bound
+ * parameter, in order) with SQLPrepare / SQLBindParameter / SQLExecute.
+ * Prepared handles are cached per connection keyed by the SQL text (at most
+ * max_prepared, least recently used evicted), so a statement reused across
+ * transactions is prepared once per connection.  Text parameters are bound
+ * as character data; binary ones are decoded per type_oid (int2, int4,
+ * int8, float4, float8, bool, bytea, date, time, timestamp, timestamptz,
+ * numeric, uuid, text/varchar); an undecodable value is an ErrorResponse
+ * 22P03.  result_formats follows Bind's rules (0 entries: all text, 1: for
+ * all columns, n: one per column); binary results are encoded for int2,
+ * int4, int8, float4, float8, bool, bytea, date, time, timestamp,
+ * timestamptz, numeric, uuid and text, and an unsupported one is 0A000.
+ * max_rows > 0 stops after that many rows with PortalSuspended and keeps
+ * the cursor open for odbc_fetch_more(); 0 fetches everything and ends
+ * with CommandComplete.  Returns an enum odbc_result.
+ */
+int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const char *verb,
+                     const struct odbc_param *params, int nparams, const int16_t *result_formats,
+                     int nformats, int flags, long max_rows, struct odbc_sink *sink);
+
+/*
+ * Continue the cursor left open by odbc_exec_params(max_rows > 0): up to
+ * max_rows more rows (0: all), then PortalSuspended or CommandComplete.
+ * With no open cursor, sends CommandComplete as PostgreSQL does for an
+ * exhausted portal.  Returns an enum odbc_result.
+ */
+int odbc_fetch_more(struct odbc_conn *c, long max_rows, struct odbc_sink *sink);
+
+/* Close the cursor left open by a suspended execution, if any. */
+void odbc_close_cursor(struct odbc_conn *c);
+
+/*
+ * Describe a statement without executing it (SQLPrepare, SQLNumParams /
+ * SQLDescribeParam, SQLNumResultCols / SQLDescribeCol): ParameterDescription
+ * with nparams types (param_oids[i] when non-zero, else mapped from
+ * SQLDescribeParam, else text) when with_params is set, then RowDescription
+ * (with result_formats applied as in odbc_exec_params; a statement is
+ * described with none, i.e. text) or NoData.  Uses and fills the same
+ * prepared-handle cache as odbc_exec_params.  Returns an enum odbc_result.
+ */
+int odbc_describe(struct odbc_conn *c, const char *sql, size_t len, int nparams,
+                  const int32_t *param_oids, int with_params, const int16_t *result_formats,
+                  int nformats, struct odbc_sink *sink);
+
+/* Bound the per-connection prepared-handle cache (default 100). */
+void odbc_set_max_prepared(struct odbc_conn *c, int max_prepared);
+
 /*
  * Transaction control through the ODBC API (autocommit off/on and
  * SQLEndTran), never through SQL text.  Each sends CommandComplete with

@@ -353,6 +353,14 @@ static void sv_begin_stop(int how)
         return;
     sv.stopping = how;
     ck_pr_store_32(&shm->shutdown, (uint32_t)how);
+    /* Workers close their copies too, so new clients are refused at once instead of queuing. */
+    for (int k = 0; k < sv.nlisten; k++)
+        close(sv.listen_fds[k]);
+    sv.nlisten = 0;
+    if (sv.unix_path[0]) {
+        unlink(sv.unix_path);
+        sv.unix_path[0] = '\0';
+    }
     if (how == 1) {
         log_info("broker", "graceful shutdown: waiting up to %gs for transactions", sv.cfg->shutdown_timeout);
         sv.stop_deadline_us = shm_now_us() + (int64_t)(sv.cfg->shutdown_timeout * 1e6);

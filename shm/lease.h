@@ -11,6 +11,12 @@
  *   'C'  tag NUL               commit
  *   'R'  tag NUL               roll back
  *   'X'                        end of lease: reset the connection, back to the pool
+ *   'E'  verb NUL flags:u8 max_rows:i32 nparams:i16
+ *        { oid:i32 format:i16 len:i32 bytes } nformats:i16 { format:i16 } sql
+ *                              run with parameters ('?' markers, in order)
+ *   'F'  max_rows:i32          more rows from a suspended execution
+ *   'D'  with_params:u8 nparams:i16 { oid:i32 } nformats:i16 { format:i16 } sql
+ *                              describe without running
  * Responses (executor -> worker): PostgreSQL messages, and after each
  * request but 'X' one LEASE_DONE record:
  *   0x01 txstatus flags        txstatus 'I', 'T' or 'E'
@@ -25,6 +31,9 @@
 #define LEASE_REQ_COMMIT 'C'
 #define LEASE_REQ_ROLLBACK 'R'
 #define LEASE_REQ_RELEASE 'X'
+#define LEASE_REQ_EXEC_PARAMS 'E'
+#define LEASE_REQ_FETCH 'F'
+#define LEASE_REQ_DESCRIBE 'D'
 
 #define LEASE_DONE 0x01
 #define LEASE_DONE_LEN 7            /* type + length + txstatus + flags */

@@ -148,6 +148,25 @@ void params_report_all(const struct params *ps, struct pgbuf *out)
             pgproto_parameter_status(out, ps->e[i].name, ps->e[i].value);
 }
 
+void params_reset(struct params *ps, const char *name, struct pgbuf *out)
+{
+    for (int j = 0; j < ps->n; j++) {
+        struct params_entry *e = &ps->e[j];
+        if (name != NULL && strcasecmp(e->name, name) != 0)
+            continue;
+        const char *rv = e->reset_value ? e->reset_value : "";
+        if (strcmp(e->value, rv) == 0)
+            continue;
+        char *v = strdup(rv);
+        if (v == NULL)
+            continue;
+        free(e->value);
+        e->value = v;
+        if (params_reported(e->name))
+            pgproto_parameter_status(out, e->name, e->value);
+    }
+}
+
 /* Token text into buf, lower-cased for identifiers, unquoted for strings. */
 static void params_token_text(const char *stmt, const struct sql_token *t, char *buf, size_t len)
 {
@@ -253,21 +272,7 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
         if (nt < 2)
             return params_error(out, "42601", "syntax error at end of input%s", "");
         params_token_text(stmt, &t[1], name, sizeof(name));
-        for (int j = 0; j < ps->n; j++) {
-            struct params_entry *e = &ps->e[j];
-            if (strcmp(name, "all") != 0 && strcasecmp(e->name, name) != 0)
-                continue;
-            const char *rv = e->reset_value ? e->reset_value : "";
-            if (strcmp(e->value, rv) != 0) {
-                char *v = strdup(rv);
-                if (v != NULL) {
-                    free(e->value);
-                    e->value = v;
-                    if (params_reported(e->name))
-                        pgproto_parameter_status(out, e->name, e->value);
-                }
-            }
-        }
+        params_reset(ps, strcmp(name, "all") == 0 ? NULL : name, out);
         pgproto_command_complete(out, "RESET");
         return 0;
     }

@@ -34,6 +34,12 @@ const char *params_get(const struct params *ps, const char *name);
 void params_report_all(const struct params *ps, struct pgbuf *out);
 
 /*
+ * RESET name (name NULL: RESET ALL): back to the startup or default value,
+ * with ParameterStatus into out for reported parameters that changed.
+ */
+void params_reset(struct params *ps, const char *name, struct pgbuf *out);
+
+/*
  * Run a SET, SHOW or RESET statement (cmd from sql_command) and append its
  * reply to out: CommandComplete plus ParameterStatus for reported
  * parameters, a row for SHOW, or an ErrorResponse.  Returns 0, or -1 when

@@ -30,6 +30,7 @@
 #include "shm/shm.h"
 #include "shm/wake.h"
 #include "worker/admin.h"
+#include "worker/extended.h"
 #include "worker/worker_internal.h"
 
 #define SESSION_STARTUP_MAX 10000
@@ -79,7 +80,7 @@ static struct evbuffer *session_out(struct session *s)
     return bufferevent_get_output(s->bev);
 }
 
-static void session_send(struct session *s, struct pgbuf *b)
+void session_send(struct session *s, struct pgbuf *b)
 {
     if (b->len > 0)
         evbuffer_add(session_out(s), b->data, b->len);
@@ -118,6 +119,7 @@ static void session_free(struct session *s)
     params_free(&s->params);
     free(s->query);
     free(s->stmts);
+    extended_free(s);
     pgbuf_free(&s->req);
     free(s);
 }
@@ -537,8 +539,8 @@ static void session_start_request(struct session *s)
         s->xact_start_us = s->query_start_us;
     shm_client(s->client)->request_time_us = shm_realtime_us();
     session_set_state(s, SESSION_RUNNING);
+    /* Results are picked up by the worker loop's poll: calling it here would recurse per message. */
     session_flush_request(s);
-    session_poll(s);
 }
 
 /* Fail everyone waiting on a pool that cannot connect at all right now. */
@@ -586,7 +588,7 @@ void session_serve_waiters(void)
 }
 
 /* Run the request in s->req: now if a slot is at hand, else queue for one. */
-static void session_dispatch(struct session *s)
+void session_dispatch(struct session *s)
 {
     if (s->slot != SHM_NONE || session_lease(s) == 0) {
         session_start_request(s);
@@ -639,6 +641,13 @@ static void session_done(struct session *s, char txstatus, int flags)
     }
     if (flags & LEASE_F_ERROR)
         st->errors++;
+    /* The executor lost its backend: hand the slot back so it reconnects, even in session pooling. */
+    if ((flags & LEASE_F_BROKEN) && s->slot != SHM_NONE)
+        session_release(s);
+    if (s->ext_busy) {
+        extended_done(s, txstatus, flags);
+        return;
+    }
     s->txstatus = txstatus;
     if (flags & LEASE_F_ERROR)
         s->stmt_i = s->nstmts;
@@ -741,8 +750,14 @@ static int session_add_stmt(void *arg, const char *stmt, size_t len)
     return 0;
 }
 
-/* End of a Query: give the slot back if the pool mode says so, then ReadyForQuery. */
-static void session_query_end(struct session *s)
+void session_resume(struct session *s)
+{
+    session_set_state(s, SESSION_IDLE);
+    bufferevent_enable(s->bev, EV_READ);
+    session_process_input(s);
+}
+
+void session_end_of_query(struct session *s)
 {
     if (s->slot != SHM_NONE && s->txstatus == 'I' && worker.cfg->pool_mode == CFG_POOL_TRANSACTION)
         session_release(s);
@@ -777,6 +792,19 @@ static void session_next(struct session *s)
             s->stmt_i = rc < 0 ? s->nstmts : s->stmt_i + 1;
             continue;
         }
+        /* Prepared statements are the client's, kept in this worker: so are their removal. */
+        if (cmd == SQL_CMD_DISCARD && strcmp(verb, "DISCARD ALL") == 0 && s->txstatus == 'T') {
+            pgproto_error(&local, 'E', "ERROR", "25001", "DISCARD ALL cannot run inside a transaction block",
+                          NULL, NULL);
+            s->stmt_i = s->nstmts;
+            break;
+        }
+        if ((cmd == SQL_CMD_DISCARD && strcmp(verb, "DISCARD ALL") == 0) || strcmp(verb, "DEALLOCATE") == 0 ||
+            strcmp(verb, "DEALLOCATE ALL") == 0) {
+            int rc = extended_deallocate(s, stmt, len, verb, &local);
+            s->stmt_i = rc < 0 ? s->nstmts : s->stmt_i + 1;
+            continue;
+        }
         session_send(s, &local);
         pgbuf_free(&local);
         char type = LEASE_REQ_EXEC;
@@ -792,7 +820,7 @@ static void session_next(struct session *s)
     }
     session_send(s, &local);
     pgbuf_free(&local);
-    session_query_end(s);
+    session_end_of_query(s);
 }
 
 static void session_query(struct session *s, const uint8_t *body, size_t len)
@@ -848,25 +876,6 @@ static void session_query(struct session *s, const uint8_t *body, size_t len)
     session_next(s);
 }
 
-static void session_extended_refused(struct session *s, char type)
-{
-    if (type == 'S') {
-        s->ext_error = 0;
-        session_ready(s);
-        return;
-    }
-    if (type == 'H' || s->ext_error)
-        return;
-    s->ext_error = 1;
-    struct pgbuf b;
-    pgbuf_init(&b);
-    pgproto_error(&b, 'E', "ERROR", "0A000",
-                  "the extended query protocol is not supported by this pgiris version",
-                  NULL, "Use the simple query protocol (for example psql, or psycopg with prepare_threshold=None).");
-    session_send(s, &b);
-    pgbuf_free(&b);
-}
-
 /* ---- input ---- */
 
 static int session_startup_packet(struct session *s, struct evbuffer *in)
@@ -914,6 +923,24 @@ static int session_startup_packet(struct session *s, struct evbuffer *in)
     return s->state == SESSION_CLOSING ? -1 : 1;
 }
 
+/*
+ * Copy a message body out of the input (NUL-terminated) and drain the whole
+ * message: handlers send, close and re-enter input processing, any of which
+ * invalidates the pulled-up input.  NULL (session closing) when out of memory.
+ */
+static uint8_t *session_take_body(struct session *s, struct evbuffer *in, const uint8_t *body, size_t blen)
+{
+    uint8_t *copy = malloc(blen + 1);
+    if (copy == NULL) {
+        session_fatal(s, "53200", "out of memory");
+        return NULL;
+    }
+    memcpy(copy, body, blen);
+    copy[blen] = 0;
+    evbuffer_drain(in, blen + 5);
+    return copy;
+}
+
 static void session_process_input(struct session *s)
 {
     struct evbuffer *in = bufferevent_get_input(s->bev);
@@ -953,15 +980,9 @@ static void session_process_input(struct session *s)
                 session_fatal(s, "08P01", "expected password response");
                 return;
             }
-            /* Copy out: authentication may send and close, invalidating the pulled-up input. */
-            uint8_t *copy = malloc(blen + 1);
-            if (copy == NULL) {
-                session_fatal(s, "53200", "out of memory");
+            uint8_t *copy = session_take_body(s, in, body, blen);
+            if (copy == NULL)
                 return;
-            }
-            memcpy(copy, body, blen);
-            copy[blen] = 0;
-            evbuffer_drain(in, len + 1);
             session_auth_message(s, copy, blen);
             free(copy);
             continue;
@@ -973,14 +994,9 @@ static void session_process_input(struct session *s)
                 break;
             }
             {
-                uint8_t *copy = malloc(blen + 1);
-                if (copy == NULL) {
-                    session_fatal(s, "53200", "out of memory");
+                uint8_t *copy = session_take_body(s, in, body, blen);
+                if (copy == NULL)
                     return;
-                }
-                memcpy(copy, body, blen);
-                copy[blen] = 0;
-                evbuffer_drain(in, len + 1);
                 session_query(s, copy, blen);
                 free(copy);
             }
@@ -989,10 +1005,26 @@ static void session_process_input(struct session *s)
             evbuffer_drain(in, len + 1);
             session_close(s);
             return;
-        case 'P': case 'B': case 'D': case 'E': case 'C': case 'S': case 'H': case 'F':
-            evbuffer_drain(in, len + 1);
-            session_extended_refused(s, type);
+        case 'P': case 'B': case 'D': case 'E': case 'C': case 'S': case 'H': {
+            if (s->admin) {
+                evbuffer_drain(in, len + 1);
+                if (type == 'S')
+                    session_ready(s);
+                else if (type != 'H')
+                    session_fatal(s, "0A000", "the admin console supports only the simple query protocol");
+                break;
+            }
+            uint8_t *copy = session_take_body(s, in, body, blen);
+            if (copy == NULL)
+                return;
+            extended_message(s, type, copy, blen);
+            free(copy);
             break;
+        }
+        case 'F':
+            evbuffer_drain(in, len + 1);
+            session_fatal(s, "0A000", "the fast-path function call protocol is not supported");
+            return;
         case 'd': case 'c': case 'f':
             /* COPY data outside COPY is ignored, as PostgreSQL does. */
             evbuffer_drain(in, len + 1);

@@ -79,6 +79,11 @@ struct session {
     int64_t query_start_us;
     int64_t xact_start_us;
     int close_when_idle;                /* graceful shutdown asked for it */
+
+    /* extended query protocol (worker/extended.c) */
+    struct extended_state *ext;
+    int ext_busy;                       /* the request on the slot is extended.c's */
+    int ext_describe_next;              /* the next Execute also describes its portal */
 };
 
 TAILQ_HEAD(session_list, session);
@@ -97,6 +102,15 @@ void session_shutdown_idle(void);
 
 /* Number of sessions still open in this worker. */
 int session_count(void);
+
+/* For worker/extended.c: queue bytes for the client. */
+void session_send(struct session *s, struct pgbuf *b);
+/* For worker/extended.c: run the request built in s->req on a slot (now or when one frees up). */
+void session_dispatch(struct session *s);
+/* End of a Query or of an extended-protocol Sync: release the slot if the pool mode says so, ReadyForQuery. */
+void session_end_of_query(struct session *s);
+/* A request finished: back to IDLE and on with buffered input. */
+void session_resume(struct session *s);
 
 /* The running list, for the worker loop's poll before it sleeps. */
 extern struct session_list session_running;

@@ -127,7 +127,7 @@ void worker_main(uint32_t index, struct cfg *cfg, const int *listen_fds, int nli
         _exit(1);
     }
     for (int i = 0; i < nlisten && i < 8; i++) {
-        worker_listeners[i] = evconnlistener_new(worker.base, worker_accept_cb, NULL, LEV_OPT_CLOSE_ON_EXEC, -1,
+        worker_listeners[i] = evconnlistener_new(worker.base, worker_accept_cb, NULL, LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_CLOSE_ON_FREE, -1,
                                                  listen_fds[i]);
         if (worker_listeners[i] == NULL) {
             log_error("worker", "worker=%u evconnlistener_new(fd=%d) failed", index, listen_fds[i]);

@@ -7,6 +7,7 @@ import psycopg
 import pytest
 
 
+
 def test_parameters(pgiris, backend):
     with pgiris.connect(backend) as conn:
         row = conn.execute("SELECT id, name FROM customers WHERE id = %s", (3,)).fetchone()

@@ -7,6 +7,7 @@ import psycopg
 import pytest
 
 import pgwire
+from conftest import SQLITE_UNTYPED
 
 # Both backends accept this recursive CTE unchanged.
 COUNT_TO = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < %d) SELECT x FROM c"
@@ -31,14 +32,18 @@ def test_startup_parameters(pgiris):
         assert info.transaction_status == psycopg.pq.TransactionStatus.IDLE
 
 
-def test_select_one(pgiris, backend):
+def test_select_one(pgiris, backend, request):
+    if backend == "demo":
+        request.applymarker(SQLITE_UNTYPED)
     with pgiris.connect(backend) as conn:
         cur = conn.execute("SELECT 1")
         assert cur.fetchall() == [(1,)]
         assert cur.statusmessage == "SELECT 1"
 
 
-def test_result_types(pgiris, backend):
+def test_result_types(pgiris, backend, request):
+    if backend == "demo":
+        request.applymarker(SQLITE_UNTYPED)
     sql = {
         "demo": "SELECT 42 AS i, 2.5 AS r, 'abc' AS t, NULL AS n",
         "pg": "SELECT 42 AS i, 2.5::float8 AS r, 'abc'::text AS t, NULL AS n",
@@ -73,6 +78,7 @@ def test_real_column(pgiris, backend):
         assert got == pytest.approx(want, rel=1e-6)
 
 
+@SQLITE_UNTYPED
 def test_aggregate_over_demo_data(pgiris):
     sql = ("SELECT c.country, count(*), sum(oi.quantity) FROM customers c"
            " JOIN orders o ON o.customer_id = c.id"
@@ -84,7 +90,9 @@ def test_aggregate_over_demo_data(pgiris):
     assert sum(r[1] for r in rows) == 3000
 
 
-def test_many_rows(pgiris, backend):
+def test_many_rows(pgiris, backend, request):
+    if backend == "demo":
+        request.applymarker(SQLITE_UNTYPED)
     with pgiris.connect(backend) as conn:
         rows = conn.execute(COUNT_TO % 10000).fetchall()
     assert len(rows) == 10000

@@ -7,6 +7,7 @@ import uuid
 import psycopg
 import pytest
 
+
 IDLE = psycopg.pq.TransactionStatus.IDLE
 INTRANS = psycopg.pq.TransactionStatus.INTRANS
 

@@ -199,7 +199,10 @@ static void run_ok(struct odbc_conn *c, const char *sql, const char *verb, const
     struct pgmsg m[MAX_MSGS];
     size_t n;
 
-    assert_int_equal(run(c, &k, sql, verb), ODBC_OK);
+    if (run(c, &k, sql, verb) != ODBC_OK) {
+        n = capture_messages(&k, m, MAX_MSGS);
+        fail_msg("%s: %s", sql, n > 0 && m[n - 1].type == 'E' ? msg_field(&m[n - 1], 'M') : "?");
+    }
     n = capture_messages(&k, m, MAX_MSGS);
     assert_true(n >= 1);
     assert_string_equal(complete_tag(&m[n - 1]), tag);
@@ -612,6 +615,828 @@ static void test_sqlite_cancel(void **state)
     expect_scalar(c, "SELECT 42", "42");
 }
 
+/* ---- Extended query protocol ---- */
+
+#define BYTES(...) (const uint8_t[]){ __VA_ARGS__ }, sizeof((const uint8_t[]){ __VA_ARGS__ })
+
+static struct odbc_param ptext(int32_t oid, const char *s)
+{
+    struct odbc_param p = { (const uint8_t *)s, (int32_t)strlen(s), oid, 0 };
+
+    return p;
+}
+
+static struct odbc_param pbin(int32_t oid, const uint8_t *v, size_t n)
+{
+    struct odbc_param p = { v, (int32_t)n, oid, 1 };
+
+    return p;
+}
+
+static struct odbc_param pnull(int32_t oid, int16_t format)
+{
+    struct odbc_param p = { NULL, -1, oid, format };
+
+    return p;
+}
+
+static const int16_t all_binary[] = { 1 };
+
+static int run_params(struct odbc_conn *c, struct capture *k, const char *sql, const char *verb,
+                      const struct odbc_param *params, int nparams, const int16_t *formats,
+                      int nformats, int flags, long max_rows)
+{
+    struct odbc_sink sink = { capture_write, k };
+
+    capture_reset(k);
+    return odbc_exec_params(c, sql, strlen(sql), verb, params, nparams, formats, nformats, flags,
+                            max_rows, &sink);
+}
+
+/* A parameterised statement that must succeed with one CommandComplete and nothing else. */
+static void params_ok(struct odbc_conn *c, const char *sql, const char *verb,
+                      const struct odbc_param *params, int nparams, const char *tag)
+{
+    struct capture k = { 0 };
+    struct pgmsg m[MAX_MSGS];
+
+    assert_int_equal(run_params(c, &k, sql, verb, params, nparams, NULL, 0, 0, 0), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 1);
+    assert_string_equal(complete_tag(&m[0]), tag);
+    capture_reset(&k);
+}
+
+/* A parameterised statement that must fail with exactly one ErrorResponse. */
+static void params_error(struct odbc_conn *c, const char *sql, const struct odbc_param *params,
+                         int nparams, const char *state, const char *msg)
+{
+    struct capture k = { 0 };
+    struct pgmsg m[MAX_MSGS];
+
+    assert_int_equal(run_params(c, &k, sql, "SELECT", params, nparams, NULL, 0, 0, 0),
+                     ODBC_ERROR);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 1);
+    assert_int_equal(m[0].type, 'E');
+    assert_string_equal(msg_field(&m[0], 'C'), state);
+    if (msg != NULL)
+        assert_string_equal(msg_field(&m[0], 'M'), msg);
+    capture_reset(&k);
+}
+
+/* Column i of a DataRow as it is on the wire: *len -1 for NULL. */
+static const uint8_t *datarow_raw(const struct pgmsg *m, int16_t i, int32_t *len)
+{
+    struct pgproto_reader r;
+    const uint8_t *p = NULL;
+    int16_t n, j;
+
+    assert_int_equal(m->type, 'D');
+    pgproto_reader_init(&r, m->body, m->len);
+    pgproto_get_i16(&r, &n);
+    assert_true(i < n);
+    for (j = 0; j <= i; j++) {
+        pgproto_get_i32(&r, len);
+        if (*len >= 0)
+            pgproto_get_bytes(&r, &p, (size_t)*len);
+    }
+    assert_int_equal(r.err, 0);
+    return p;
+}
+
+/* "SELECT ?" with one parameter: SQLite hands back the text it was bound with. */
+static void expect_bound_text(struct odbc_conn *c, struct odbc_param p, const char *want)
+{
+    struct capture k = { 0 };
+    struct pgmsg m[MAX_MSGS];
+    char buf[256];
+
+    assert_int_equal(run_params(c, &k, "SELECT ?", "SELECT", &p, 1, NULL, 0, 0, 0), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+    assert_string_equal(datarow_value(&m[0], 0, buf, sizeof(buf)), want);
+    capture_reset(&k);
+}
+
+/*
+ * One column of the round trip: the value as a text and as a binary
+ * parameter, and what comes back in each format.
+ */
+struct rt_case {
+    const char *col;
+    int32_t oid;
+    const char *text;
+    const uint8_t *bin;
+    size_t bin_len;
+    const char *out;
+    int32_t res_oid;
+    const uint8_t *res;
+    size_t res_len;
+};
+
+/*
+ * Insert the same values as text parameters (k = 1) and as binary ones
+ * (k = 2), then NULLs typed (k = 3) and untyped (k = 4); read each row back
+ * by a parameter in WHERE, in text and in binary, and compare the bytes.
+ */
+static void roundtrip(struct odbc_conn *c, const char *table, const struct rt_case *cases,
+                      int n)
+{
+    struct capture k = { 0 };
+    struct pgmsg m[MAX_MSGS];
+    struct coldesc cols[32];
+    struct odbc_param params[32];
+    char insert[1024], select[1024], keybuf[16], buf[256];
+    const uint8_t *v;
+    int32_t len;
+    int i, key, fmt;
+    size_t used;
+
+    assert_true(n < 31);
+    used = (size_t)snprintf(insert, sizeof(insert), "INSERT INTO %s (k", table);
+    for (i = 0; i < n; i++)
+        used += (size_t)snprintf(insert + used, sizeof(insert) - used, ", %s", cases[i].col);
+    used += (size_t)snprintf(insert + used, sizeof(insert) - used, ") VALUES (?");
+    for (i = 0; i < n; i++)
+        used += (size_t)snprintf(insert + used, sizeof(insert) - used, ", ?");
+    snprintf(insert + used, sizeof(insert) - used, ")");
+    used = (size_t)snprintf(select, sizeof(select), "SELECT ");
+    for (i = 0; i < n; i++)
+        used += (size_t)snprintf(select + used, sizeof(select) - used, "%s%s", i ? ", " : "",
+                                 cases[i].col);
+    snprintf(select + used, sizeof(select) - used, " FROM %s WHERE k = ?", table);
+
+    for (key = 1; key <= 4; key++) {
+        snprintf(keybuf, sizeof(keybuf), "%d", key);
+        params[0] = ptext(PG_OID_INT4, keybuf);
+        for (i = 0; i < n; i++)
+            params[i + 1] = key == 1   ? ptext(cases[i].oid, cases[i].text)
+                            : key == 2 ? pbin(cases[i].oid, cases[i].bin, cases[i].bin_len)
+                            : key == 3 ? pnull(cases[i].oid, 0)
+                                       : pnull(0, 1);
+        params_ok(c, insert, "INSERT", params, n + 1, "INSERT 0 1");
+    }
+
+    for (key = 1; key <= 4; key++) {
+        for (fmt = 0; fmt <= 1; fmt++) {
+            snprintf(keybuf, sizeof(keybuf), "%d", key);
+            params[0] = ptext(PG_OID_INT4, keybuf);
+            assert_int_equal(run_params(c, &k, select, "SELECT", params, 1,
+                                        fmt ? all_binary : NULL, fmt, ODBC_F_DESCRIBE, 0),
+                             ODBC_OK);
+            assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
+            assert_int_equal(rowdesc_get(&m[0], cols, 32), n);
+            assert_string_equal(complete_tag(&m[2]), "SELECT 1");
+            for (i = 0; i < n; i++) {
+                assert_string_equal(cols[i].name, cases[i].col);
+                if (cols[i].oid != cases[i].res_oid)
+                    fail_msg("column %s: type %d, want %d", cases[i].col, cols[i].oid,
+                             cases[i].res_oid);
+                assert_int_equal(cols[i].format, fmt);
+                v = datarow_raw(&m[1], (int16_t)i, &len);
+                if (key >= 3) {
+                    assert_int_equal(len, -1);
+                } else if (fmt == 0) {
+                    if (strcmp(datarow_value(&m[1], (int16_t)i, buf, sizeof(buf)),
+                               cases[i].out) != 0)
+                        fail_msg("row %d column %s: \"%s\", want \"%s\"", key, cases[i].col, buf,
+                                 cases[i].out);
+                } else if ((size_t)len != cases[i].res_len ||
+                           memcmp(v, cases[i].res, cases[i].res_len) != 0) {
+                    fail_msg("row %d column %s: binary value of %d bytes differs", key,
+                             cases[i].col, len);
+                }
+            }
+            capture_reset(&k);
+        }
+    }
+}
+
+#define TX_UTF8 0x68, 0xc3, 0xa9, 0x6c, 0x6c, 0x6f, 0x20, 0xe2, 0x9c, 0x93
+#define UUID_BYTES                                                                         \
+    0xa0, 0xee, 0xbc, 0x99, 0x9c, 0x0b, 0x4e, 0xf8, 0xbb, 0x6d, 0x6b, 0xb9, 0xbd, 0x38, 0x0a, \
+        0x11
+#define UUID_TEXT "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+#define DATE_BYTES 0x00, 0x00, 0x22, 0x3f                                   /* 2024-01-02 */
+#define TIME_BYTES 0x00, 0x00, 0x00, 0x02, 0x92, 0x57, 0x35, 0x80           /* 03:04:05.123456 */
+#define TS_BYTES 0x00, 0x02, 0xb0, 0xec, 0x85, 0x17, 0xd5, 0x80             /* 2024-01-02 + that */
+#define TZ_BYTES 0x00, 0x02, 0xb0, 0xea, 0xd7, 0xf6, 0x4c, 0x60             /* 01:04:05.5 UTC */
+#define NUMERIC_12_34 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x0c, 0x0d, 0x48
+
+static void test_sqlite_params_roundtrip(void **state)
+{
+    struct odbc_conn *c = *state;
+    const struct rt_case cases[] = {
+        { "i2", PG_OID_INT2, "7", BYTES(0, 7), "7", PG_OID_INT2, BYTES(0, 7) },
+        { "i4", PG_OID_INT4, " -42 ", BYTES(0xff, 0xff, 0xff, 0xd6), "-42", PG_OID_INT4,
+          BYTES(0xff, 0xff, 0xff, 0xd6) },
+        { "i8", PG_OID_INT8, "9000000000", BYTES(0, 0, 0, 2, 0x18, 0x71, 0x1a, 0), "9000000000",
+          PG_OID_INT8, BYTES(0, 0, 0, 2, 0x18, 0x71, 0x1a, 0) },
+        { "f8", PG_OID_FLOAT8, "2.25", BYTES(0x40, 2, 0, 0, 0, 0, 0, 0), "2.25", PG_OID_FLOAT8,
+          BYTES(0x40, 2, 0, 0, 0, 0, 0, 0) },
+        /* SQLite's driver describes numeric columns as double. */
+        { "nu", PG_OID_NUMERIC, "12.34", BYTES(NUMERIC_12_34), "12.34", PG_OID_FLOAT8,
+          BYTES(0x40, 0x28, 0xae, 0x14, 0x7a, 0xe1, 0x47, 0xae) },
+        { "bo", PG_OID_BOOL, "true", BYTES(1), "t", PG_OID_BOOL, BYTES(1) },
+        { "by", PG_OID_BYTEA, "\\x00FF10", BYTES(0, 0xff, 0x10), "\\x00ff10", PG_OID_BYTEA,
+          BYTES(0, 0xff, 0x10) },
+        { "dt", PG_OID_DATE, "2024-01-02", BYTES(DATE_BYTES), "2024-01-02", PG_OID_DATE,
+          BYTES(DATE_BYTES) },
+        { "tm", PG_OID_TIME, "03:04:05.123456", BYTES(TIME_BYTES), "03:04:05.123456",
+          PG_OID_TIME, BYTES(TIME_BYTES) },
+        { "ts", PG_OID_TIMESTAMP, "2024-01-02 03:04:05.123456", BYTES(TS_BYTES),
+          "2024-01-02 03:04:05.123456", PG_OID_TIMESTAMP, BYTES(TS_BYTES) },
+        { "tz", PG_OID_TIMESTAMPTZ, "2024-01-02 01:04:05.5", BYTES(TZ_BYTES),
+          "2024-01-02 01:04:05.5", PG_OID_TIMESTAMP, BYTES(TZ_BYTES) },
+        /* No uuid type in SQLite: the column is varchar and keeps the text. */
+        { "u", PG_OID_UUID, UUID_TEXT, BYTES(UUID_BYTES), UUID_TEXT, PG_OID_VARCHAR,
+          (const uint8_t *)UUID_TEXT, 36 },
+        { "tx", PG_OID_TEXT, "héllo ✓", BYTES(TX_UTF8), "héllo ✓", PG_OID_TEXT, BYTES(TX_UTF8) },
+        { "vc", 0, "vc", BYTES('v', 'c'), "vc", PG_OID_VARCHAR, BYTES('v', 'c') },
+    };
+
+    run_ok(c,
+           "CREATE TABLE rt (k int, i2 smallint, i4 int, i8 bigint, f8 double, "
+           "nu numeric(10,2), bo boolean, by blob, dt date, tm time, ts timestamp, "
+           "tz timestamptz, u uuid, tx text, vc varchar(20))",
+           "CREATE TABLE", "CREATE TABLE");
+    roundtrip(c, "rt", cases, (int)(sizeof(cases) / sizeof(cases[0])));
+    run_ok(c, "DROP TABLE rt", "DROP TABLE", "DROP TABLE");
+}
+
+/* Binary parameters rendered as the character data they are bound as. */
+static void test_sqlite_binary_params(void **state)
+{
+    struct odbc_conn *c = *state;
+
+    expect_bound_text(c, pbin(PG_OID_INT2, BYTES(0x80, 0)), "-32768");
+    expect_bound_text(c, pbin(PG_OID_INT8, BYTES(0x80, 0, 0, 0, 0, 0, 0, 0)),
+                      "-9223372036854775808");
+    expect_bound_text(c, pbin(PG_OID_BOOL, BYTES(2)), "1");
+    expect_bound_text(c, pbin(PG_OID_BOOL, BYTES(0)), "0");
+    expect_bound_text(c, pbin(PG_OID_DATE, BYTES(0xff, 0xff, 0xff, 0xff)), "1999-12-31");
+    expect_bound_text(c, pbin(PG_OID_DATE, BYTES(0x7f, 0xff, 0xff, 0xff)), "infinity");
+    /* -730119 is 0001-01-01; the day before is in 1 BC, PostgreSQL's year 0. */
+    expect_bound_text(c, pbin(PG_OID_DATE, BYTES(0xff, 0xf4, 0xdb, 0xf9)), "0001-01-01");
+    expect_bound_text(c, pbin(PG_OID_DATE, BYTES(0xff, 0xf4, 0xdb, 0xf8)), "0001-12-31 BC");
+    /* 5 BC was a leap year (PostgreSQL's date_send: -731887). */
+    expect_bound_text(c, pbin(PG_OID_DATE, BYTES(0xff, 0xf4, 0xd5, 0x11)), "0005-02-29 BC");
+    expect_bound_text(c, pbin(PG_OID_TIME, BYTES(0, 0, 0, 0x14, 0x1d, 0xd7, 0x60, 0)),
+                      "24:00:00");
+    expect_bound_text(c, pbin(PG_OID_TIME, BYTES(0, 0, 0, 0, 0, 0, 0, 1)), "00:00:00.000001");
+    expect_bound_text(c, pbin(PG_OID_TIMESTAMP, BYTES(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                                      0xff)),
+                      "1999-12-31 23:59:59.999999");
+    expect_bound_text(c, pbin(PG_OID_TIMESTAMP, BYTES(0, 0, 0, 0, 0, 0, 0, 0)),
+                      "2000-01-01 00:00:00");
+    expect_bound_text(c, pbin(PG_OID_TIMESTAMPTZ, BYTES(0x80, 0, 0, 0, 0, 0, 0, 0)),
+                      "-infinity");
+    expect_bound_text(c, pbin(PG_OID_UUID, BYTES(UUID_BYTES)), UUID_TEXT);
+    expect_bound_text(c, pbin(PG_OID_VARCHAR, BYTES('a', 'b', 'c')), "abc");
+    /* numeric_send's bytes (taken from PostgreSQL) back to numeric_out's text. */
+    expect_bound_text(c, pbin(PG_OID_NUMERIC, BYTES(NUMERIC_12_34)), "12.34");
+    expect_bound_text(c, pbin(PG_OID_NUMERIC, BYTES(0, 3, 0, 1, 0x40, 0, 0, 4, 0, 0x7b, 0x11, 0xd7,
+                                                    0, 0x59)),
+                      "-1234567.0089");
+    expect_bound_text(c, pbin(PG_OID_NUMERIC, BYTES(0, 1, 0xff, 0xff, 0, 0, 0, 4, 0, 1)),
+                      "0.0001");
+    expect_bound_text(c, pbin(PG_OID_NUMERIC, BYTES(0, 1, 0xff, 0xfe, 0, 0, 0, 5, 0x03, 0xe8)),
+                      "0.00001");
+    expect_bound_text(c, pbin(PG_OID_NUMERIC, BYTES(0, 0, 0, 0, 0, 0, 0, 2)), "0.00");
+    expect_bound_text(c, pbin(PG_OID_NUMERIC, BYTES(0, 1, 0, 1, 0, 0, 0, 0, 0, 0x0a)), "100000");
+    expect_bound_text(c, pbin(PG_OID_NUMERIC, BYTES(0, 0, 0, 0, 0xc0, 0, 0, 0)), "NaN");
+    expect_bound_text(c, pbin(PG_OID_NUMERIC, BYTES(0, 0, 0, 0, 0xf0, 0, 0, 0x20)), "-Infinity");
+    expect_bound_text(c, pbin(PG_OID_NUMERIC, BYTES(0, 6, 0, 4, 0, 0, 0, 1, 0, 0x0c, 0x0d, 0x80,
+                                                    0x1e, 0xd2, 0x04, 0xd2, 0x16, 0x2e, 0x23,
+                                                    0x28)),
+                      "123456789012345678.9");
+    expect_bound_text(c, ptext(PG_OID_BOOL, " Off "), "0");
+
+    /* Numbers reach SQLite as numbers, whatever the format: as text, 5 < '10' would be false. */
+    {
+        struct capture k = { 0 };
+        struct pgmsg m[MAX_MSGS];
+        const struct odbc_param four[] = { ptext(PG_OID_INT4, "5"), ptext(PG_OID_FLOAT8, "1.5"),
+                                           pbin(PG_OID_BOOL, BYTES(1)), ptext(0, "5") };
+        static const char *const want[] = { "integer", "real", "integer", "text" };
+        char buf[16];
+        int16_t i;
+
+        assert_int_equal(run_params(c, &k, "SELECT typeof(?), typeof(?), typeof(?), typeof(?)",
+                                    "SELECT", four, 4, NULL, 0, 0, 0),
+                         ODBC_OK);
+        assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+        for (i = 0; i < 4; i++)
+            assert_string_equal(datarow_value(&m[0], i, buf, sizeof(buf)), want[i]);
+        capture_reset(&k);
+    }
+
+    /* bytea's escape form, and hex with spaces between the pairs. */
+    run_ok(c, "CREATE TABLE bx (k int, b blob)", "CREATE TABLE", "CREATE TABLE");
+    {
+        struct odbc_param two[2] = { ptext(PG_OID_INT4, "1"),
+                                     ptext(PG_OID_BYTEA, "a\\\\b\\001\\377") };
+
+        params_ok(c, "INSERT INTO bx VALUES (?, ?)", "INSERT", two, 2, "INSERT 0 1");
+        two[0] = ptext(PG_OID_INT4, "2");
+        two[1] = ptext(PG_OID_BYTEA, "\\x 0a 0B ");
+        params_ok(c, "INSERT INTO bx VALUES (?, ?)", "INSERT", two, 2, "INSERT 0 1");
+    }
+    expect_scalar(c, "SELECT hex(b) FROM bx WHERE k = 1", "615C6201FF");
+    expect_scalar(c, "SELECT hex(b) FROM bx WHERE k = 2", "0A0B");
+    run_ok(c, "DROP TABLE bx", "DROP TABLE", "DROP TABLE");
+}
+
+static void test_sqlite_param_errors(void **state)
+{
+    struct odbc_conn *c = *state;
+    struct odbc_param two[2];
+
+    /* A binary value of the wrong size names the parameter, counting from 1. */
+    two[0] = ptext(PG_OID_INT4, "1");
+    two[1] = pbin(PG_OID_INT4, BYTES(0, 0, 1));
+    params_error(c, "SELECT ?, ?", two, 2, "22P03",
+                 "incorrect binary data format in bind parameter 2");
+    two[1] = pbin(PG_OID_UUID, BYTES(1, 2, 3));
+    params_error(c, "SELECT ?, ?", two, 2, "22P03",
+                 "incorrect binary data format in bind parameter 2");
+    two[1] = pbin(PG_OID_BOOL, BYTES(1, 0));
+    params_error(c, "SELECT ?, ?", two, 2, "22P03", NULL);
+    /* ndigits says 2, one digit follows; a base-10000 digit above 9999; a bad sign. */
+    two[1] = pbin(PG_OID_NUMERIC, BYTES(0, 2, 0, 0, 0, 0, 0, 0, 0, 1));
+    params_error(c, "SELECT ?, ?", two, 2, "22P03", NULL);
+    two[1] = pbin(PG_OID_NUMERIC, BYTES(0, 1, 0, 0, 0, 0, 0, 0, 0x27, 0x10));
+    params_error(c, "SELECT ?, ?", two, 2, "22P03", NULL);
+    two[1] = pbin(PG_OID_NUMERIC, BYTES(0, 0, 0, 0, 0x12, 0x34, 0, 0));
+    params_error(c, "SELECT ?, ?", two, 2, "22P03", NULL);
+    two[1] = pbin(PG_OID_TIME, BYTES(0, 0, 0, 0x14, 0x1d, 0xd7, 0x60, 1));
+    params_error(c, "SELECT ?, ?", two, 2, "22P03", NULL);
+    /* json (OID 114) has a binary form, but not one pgiris decodes. */
+    two[1] = pbin(114, BYTES('{', '}'));
+    params_error(c, "SELECT ?, ?", two, 2, "0A000",
+                 "binary format is not supported for bind parameter 2 (type OID 114)");
+
+    /* Text values are held to PostgreSQL's input rules: SQLite would store anything. */
+    two[1] = ptext(PG_OID_INT4, "abc");
+    params_error(c, "SELECT ?, ?", two, 2, "22P02",
+                 "invalid input syntax for type integer: \"abc\"");
+    two[1] = ptext(PG_OID_INT2, "40000");
+    params_error(c, "SELECT ?, ?", two, 2, "22003",
+                 "value \"40000\" is out of range for type smallint");
+    two[1] = ptext(PG_OID_INT8, "9223372036854775808");
+    params_error(c, "SELECT ?, ?", two, 2, "22003", NULL);
+    two[1] = ptext(PG_OID_FLOAT8, "1e999");
+    params_error(c, "SELECT ?, ?", two, 2, "22003",
+                 "value \"1e999\" is out of range for type double precision");
+    two[1] = ptext(PG_OID_FLOAT4, "1.5x");
+    params_error(c, "SELECT ?, ?", two, 2, "22P02",
+                 "invalid input syntax for type real: \"1.5x\"");
+    two[1] = ptext(PG_OID_NUMERIC, "1.2.3");
+    params_error(c, "SELECT ?, ?", two, 2, "22P02",
+                 "invalid input syntax for type numeric: \"1.2.3\"");
+    two[1] = ptext(PG_OID_BOOL, "o");
+    params_error(c, "SELECT ?, ?", two, 2, "22P02",
+                 "invalid input syntax for type boolean: \"o\"");
+    two[1] = ptext(PG_OID_BYTEA, "\\xabc");
+    params_error(c, "SELECT ?, ?", two, 2, "22P02",
+                 "invalid hexadecimal data: odd number of digits");
+    two[1] = ptext(PG_OID_BYTEA, "a\\9");
+    params_error(c, "SELECT ?, ?", two, 2, "22P02", "invalid input syntax for type bytea");
+    two[1] = two[0];
+    two[1].format = 2;
+    params_error(c, "SELECT ?, ?", two, 2, "22023", "unsupported format code: 2");
+
+    /* Parameter and result-format counts must match the statement. */
+    params_error(c, "SELECT ?, ?", two, 1, "08P01",
+                 "bind message supplies 1 parameters, but the statement requires 2");
+    {
+        struct capture k = { 0 };
+        struct pgmsg m[MAX_MSGS];
+        const int16_t formats[] = { 0, 1, 0 }, bad[] = { 3 };
+
+        two[1] = two[0];
+        assert_int_equal(run_params(c, &k, "SELECT ?, ?", "SELECT", two, 2, formats, 3, 0, 0),
+                         ODBC_ERROR);
+        assert_int_equal(capture_messages(&k, m, MAX_MSGS), 1);
+        assert_string_equal(msg_field(&m[0], 'C'), "08P01");
+        assert_string_equal(msg_field(&m[0], 'M'),
+                            "bind message has 3 result formats but query has 2 columns");
+        assert_int_equal(run_params(c, &k, "SELECT ?, ?", "SELECT", two, 2, bad, 1, 0, 0),
+                         ODBC_ERROR);
+        assert_int_equal(capture_messages(&k, m, MAX_MSGS), 1);
+        assert_string_equal(msg_field(&m[0], 'C'), "22023");
+        capture_reset(&k);
+    }
+    /* The backend's own errors come through as from odbc_exec, and the connection goes on. */
+    params_error(c, "SELECT * FROM nope WHERE a = ?", two, 1, "42P01", "no such table: nope");
+    expect_bound_text(c, ptext(0, "after errors"), "after errors");
+}
+
+/* Values SQLite holds that are not what the column's type says have no binary form. */
+static void test_sqlite_binary_results(void **state)
+{
+    struct odbc_conn *c = *state;
+    struct capture k = { 0 };
+    struct pgmsg m[MAX_MSGS];
+    const uint8_t *v;
+    int32_t len;
+
+    run_ok(c, "CREATE TABLE br (i int, d date, t timestamp, t2 timestamp)", "CREATE TABLE",
+           "CREATE TABLE");
+    run_ok(c,
+           "INSERT INTO br VALUES (1, '1999-12-31', '1999-12-31T23:59:59.9999996', "
+           "'0044-03-15 BC'), (2, '0001-12-31 BC', '2024-01-02 03:04:05+02:00', '2024-01-02'), "
+           "(3.5, NULL, NULL, NULL)",
+           "INSERT", "INSERT 0 3");
+    assert_int_equal(run_params(c, &k, "SELECT d, t, t2 FROM br WHERE i < ? ORDER BY i", "SELECT",
+                                (struct odbc_param[]){ ptext(PG_OID_INT4, "3") }, 1, all_binary,
+                                1, 0, 0),
+                     ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
+    v = datarow_raw(&m[0], 0, &len);
+    assert_int_equal(len, 4);
+    assert_int_equal((int32_t)pgproto_load_u32(v), -1);
+    /* A seventh fractional digit rounds, into the next day here. */
+    v = datarow_raw(&m[0], 1, &len);
+    assert_int_equal(len, 8);
+    assert_int_equal(pgproto_load_u32(v), 0);
+    assert_int_equal(pgproto_load_u32(v + 4), 0);
+    v = datarow_raw(&m[1], 0, &len);
+    assert_int_equal((int32_t)pgproto_load_u32(v), -730120);
+    /* An offset in the text is applied: 03:04:05+02 is 01:04:05 UTC. */
+    v = datarow_raw(&m[1], 1, &len);
+    assert_int_equal(((uint64_t)pgproto_load_u32(v) << 32 | pgproto_load_u32(v + 4)),
+                     UINT64_C(757472645000000));
+    /* A timestamp without its time is midnight, BC or not (PostgreSQL: day -746117). */
+    v = datarow_raw(&m[0], 2, &len);
+    assert_int_equal((int64_t)((uint64_t)pgproto_load_u32(v) << 32 | pgproto_load_u32(v + 4)),
+                     INT64_C(-746117) * 86400000000);
+    v = datarow_raw(&m[1], 2, &len);
+    assert_int_equal(((uint64_t)pgproto_load_u32(v) << 32 | pgproto_load_u32(v + 4)),
+                     UINT64_C(8767) * 86400000000);
+
+    /* 3.5 in an int column: the rows before it arrive, then the error. */
+    assert_int_equal(run_params(c, &k, "SELECT i FROM br ORDER BY i", "SELECT", NULL, 0,
+                                all_binary, 1, 0, 0),
+                     ODBC_ERROR);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
+    assert_int_equal(m[0].type, 'D');
+    assert_int_equal(m[1].type, 'D');
+    assert_int_equal(m[2].type, 'E');
+    assert_string_equal(msg_field(&m[2], 'C'), "22P02");
+    assert_string_equal(msg_field(&m[2], 'M'), "invalid input syntax for type integer: \"3.5\"");
+    assert_string_equal(msg_field(&m[2], 'D'),
+                        "The backend returned it for column \"i\", requested in binary format.");
+    capture_reset(&k);
+    run_ok(c, "DROP TABLE br", "DROP TABLE", "DROP TABLE");
+}
+
+static void test_sqlite_describe(void **state)
+{
+    struct odbc_conn *c = *state;
+    struct capture k = { 0 };
+    struct odbc_sink sink = { capture_write, &k };
+    struct pgmsg m[MAX_MSGS];
+    struct coldesc cols[8];
+    struct pgproto_reader r;
+    const char *sel = "SELECT a, b FROM dsc WHERE a = ? AND b = ?";
+    const char *ins = "INSERT INTO dsc VALUES (?, ?)";
+    const int32_t oids[] = { PG_OID_INT4, 0 };
+    const int16_t formats[] = { 1, 0 };
+    int16_t n;
+    int32_t oid;
+
+    run_ok(c, "CREATE TABLE dsc (a int, b text)", "CREATE TABLE", "CREATE TABLE");
+    assert_int_equal(odbc_describe(c, sel, strlen(sel), 2, oids, 1, NULL, 0, &sink), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+    /* Parse's type where given; SQLite's driver says text for the rest. */
+    assert_int_equal(m[0].type, 't');
+    pgproto_reader_init(&r, m[0].body, m[0].len);
+    pgproto_get_i16(&r, &n);
+    assert_int_equal(n, 2);
+    pgproto_get_i32(&r, &oid);
+    assert_int_equal(oid, PG_OID_INT4);
+    pgproto_get_i32(&r, &oid);
+    assert_int_equal(oid, PG_OID_TEXT);
+    assert_int_equal(pgproto_remaining(&r), 0);
+    assert_int_equal(rowdesc_get(&m[1], cols, 8), 2);
+    assert_string_equal(cols[0].name, "a");
+    assert_int_equal(cols[0].oid, PG_OID_INT4);
+    assert_int_equal(cols[0].format, 0);
+    assert_string_equal(cols[1].name, "b");
+    assert_int_equal(cols[1].oid, PG_OID_TEXT);
+
+    /* A portal: no ParameterDescription, its result formats. */
+    capture_reset(&k);
+    assert_int_equal(odbc_describe(c, sel, strlen(sel), 2, NULL, 0, formats, 2, &sink), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 1);
+    rowdesc_get(&m[0], cols, 8);
+    assert_int_equal(cols[0].format, 1);
+    assert_int_equal(cols[1].format, 0);
+
+    capture_reset(&k);
+    assert_int_equal(odbc_describe(c, ins, strlen(ins), 2, NULL, 1, NULL, 0, &sink), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+    assert_int_equal(m[0].type, 't');
+    assert_int_equal(m[1].type, 'n');
+    assert_int_equal(m[1].len, 0);
+
+    /* Execute sends RowDescription or NoData only when asked to. */
+    assert_int_equal(run_params(c, &k, ins, "INSERT",
+                                (struct odbc_param[]){ ptext(0, "1"), ptext(0, "x") }, 2, NULL, 0,
+                                ODBC_F_DESCRIBE, 0),
+                     ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+    assert_int_equal(m[0].type, 'n');
+    assert_string_equal(complete_tag(&m[1]), "INSERT 0 1");
+    assert_int_equal(run_params(c, &k, sel, "SELECT",
+                                (struct odbc_param[]){ ptext(0, "1"), ptext(0, "x") }, 2, NULL, 0,
+                                0, 0),
+                     ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+    assert_int_equal(m[0].type, 'D');
+    assert_string_equal(complete_tag(&m[1]), "SELECT 1");
+    /* A statement that matches nothing: CommandComplete only. */
+    assert_int_equal(run_params(c, &k, "DELETE FROM dsc WHERE a = ?", "DELETE",
+                                (struct odbc_param[]){ ptext(PG_OID_INT4, "99") }, 1, NULL, 0, 0,
+                                0),
+                     ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 1);
+    assert_string_equal(complete_tag(&m[0]), "DELETE 0");
+
+    /* A statement that does not prepare is described by its error. */
+    assert_int_equal(run_params(c, &k, "SELECT nocol FROM dsc", "SELECT", NULL, 0, NULL, 0,
+                                ODBC_F_DESCRIBE, 0),
+                     ODBC_ERROR);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 1);
+    assert_string_equal(msg_field(&m[0], 'C'), "42703");
+    capture_reset(&k);
+    run_ok(c, "DROP TABLE dsc", "DROP TABLE", "DROP TABLE");
+}
+
+/* Describe answers from the cache: a table dropped since preparing shows whether it did. */
+static int describe_result(struct odbc_conn *c, const char *sql)
+{
+    struct capture k = { 0 };
+    struct odbc_sink sink = { capture_write, &k };
+    int rc = odbc_describe(c, sql, strlen(sql), 0, NULL, 0, NULL, 0, &sink);
+
+    capture_reset(&k);
+    return rc;
+}
+
+static void test_sqlite_prepared_cache(void **state)
+{
+    struct odbc_conn *c = *state;
+    struct capture k = { 0 };
+    struct pgmsg m[MAX_MSGS];
+    struct odbc_param key = ptext(PG_OID_INT4, "2");
+    char sql[128], want[32], buf[32];
+    int i;
+
+    run_ok(c, "CREATE TABLE pc (a int)", "CREATE TABLE", "CREATE TABLE");
+    run_ok(c, "INSERT INTO pc VALUES (1), (2), (3)", "INSERT", "INSERT 0 3");
+    params_ok(c, "DELETE FROM pc WHERE a = ?", "DELETE", &key, 1, "DELETE 1");
+    /* The same text again runs the prepared handle, with the new value. */
+    key = ptext(PG_OID_INT4, "3");
+    params_ok(c, "DELETE FROM pc WHERE a = ?", "DELETE", &key, 1, "DELETE 1");
+    run_ok(c, "INSERT INTO pc VALUES (2)", "INSERT", "INSERT 0 1");
+
+    odbc_set_max_prepared(c, 100);
+    key = ptext(PG_OID_INT4, "2");
+    for (i = 0; i < 150; i++) {
+        snprintf(sql, sizeof(sql), "SELECT a + %d FROM pc WHERE a = ?", i);
+        assert_int_equal(run_params(c, &k, sql, "SELECT", &key, 1, NULL, 0, 0, 0), ODBC_OK);
+        assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+        snprintf(want, sizeof(want), "%d", 2 + i);
+        assert_string_equal(datarow_value(&m[0], 0, buf, sizeof(buf)), want);
+    }
+    /* The first was evicted (the cache holds 50..149); it prepares again, evicting 50. */
+    assert_int_equal(run_params(c, &k, "SELECT a + 0 FROM pc WHERE a = ?", "SELECT", &key, 1,
+                                NULL, 0, 0, 0),
+                     ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+    assert_string_equal(datarow_value(&m[0], 0, buf, sizeof(buf)), "2");
+    capture_reset(&k);
+
+    run_ok(c, "DROP TABLE pc", "DROP TABLE", "DROP TABLE");
+    /* Cached statements are described without the backend, which no longer knows pc. */
+    assert_int_equal(describe_result(c, "SELECT a + 0 FROM pc WHERE a = ?"), ODBC_OK);
+    assert_int_equal(describe_result(c, "SELECT a + 51 FROM pc WHERE a = ?"), ODBC_OK);
+    assert_int_equal(describe_result(c, "SELECT a + 149 FROM pc WHERE a = ?"), ODBC_OK);
+    /* Evicted ones are prepared again, which fails now, and evicts nothing. */
+    assert_int_equal(describe_result(c, "SELECT a + 50 FROM pc WHERE a = ?"), ODBC_ERROR);
+    assert_int_equal(describe_result(c, "SELECT a + 1 FROM pc WHERE a = ?"), ODBC_ERROR);
+    assert_int_equal(describe_result(c, "SELECT a + 52 FROM pc WHERE a = ?"), ODBC_OK);
+    /* A smaller bound evicts at once, least recently used first. */
+    odbc_set_max_prepared(c, 2);
+    assert_int_equal(describe_result(c, "SELECT a + 149 FROM pc WHERE a = ?"), ODBC_OK);
+    assert_int_equal(describe_result(c, "SELECT a + 0 FROM pc WHERE a = ?"), ODBC_ERROR);
+    assert_int_equal(describe_result(c, "SELECT a + 52 FROM pc WHERE a = ?"), ODBC_OK);
+    assert_int_equal(describe_result(c, "SELECT a + 51 FROM pc WHERE a = ?"), ODBC_ERROR);
+    odbc_set_max_prepared(c, 100);
+}
+
+static void expect_rows(const struct capture *k, struct pgmsg *m, size_t nmsgs, int first,
+                        int count, char last, const char *tag)
+{
+    char want[16], buf[32];
+    int i;
+
+    assert_int_equal(capture_messages(k, m, MAX_MSGS), nmsgs);
+    assert_int_equal(nmsgs, (size_t)count + 1);
+    for (i = 0; i < count; i++) {
+        snprintf(want, sizeof(want), "%d", first + i);
+        assert_string_equal(datarow_value(&m[i], 0, buf, sizeof(buf)), want);
+    }
+    assert_int_equal(m[count].type, last);
+    if (last == 's')
+        assert_int_equal(m[count].len, 0);
+    else
+        assert_string_equal(complete_tag(&m[count]), tag);
+}
+
+static void test_sqlite_max_rows(void **state)
+{
+    struct odbc_conn *c = *state;
+    struct capture k = { 0 };
+    struct odbc_sink sink = { capture_write, &k };
+    struct pgmsg m[MAX_MSGS];
+    struct odbc_param n10 = ptext(PG_OID_INT4, "10");
+    const char *sql = "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < ?) "
+                      "SELECT x FROM s";
+
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &n10, 1, NULL, 0, ODBC_F_DESCRIBE, 3),
+                     ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 5);
+    assert_int_equal(m[0].type, 'T');
+    assert_int_equal(m[4].type, 's');
+    capture_reset(&k);
+    assert_int_equal(odbc_fetch_more(c, 3, &sink), ODBC_OK);
+    expect_rows(&k, m, 4, 4, 3, 's', NULL);
+    capture_reset(&k);
+    assert_int_equal(odbc_fetch_more(c, 3, &sink), ODBC_OK);
+    expect_rows(&k, m, 4, 7, 3, 's', NULL);
+    capture_reset(&k);
+    /* The last Execute's count, as PostgreSQL reports it. */
+    assert_int_equal(odbc_fetch_more(c, 3, &sink), ODBC_OK);
+    expect_rows(&k, m, 2, 10, 1, 'C', "SELECT 1");
+    capture_reset(&k);
+    /* An exhausted portal. */
+    assert_int_equal(odbc_fetch_more(c, 3, &sink), ODBC_OK);
+    expect_rows(&k, m, 1, 0, 0, 'C', "SELECT 0");
+
+    /* Exactly max_rows rows: suspended all the same, like PostgreSQL; the rest is empty. */
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &n10, 1, NULL, 0, 0, 10), ODBC_OK);
+    expect_rows(&k, m, 11, 1, 10, 's', NULL);
+    capture_reset(&k);
+    assert_int_equal(odbc_fetch_more(c, 0, &sink), ODBC_OK);
+    expect_rows(&k, m, 1, 0, 0, 'C', "SELECT 0");
+
+    /* Zero fetches what remains. */
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &n10, 1, NULL, 0, 0, 4), ODBC_OK);
+    capture_reset(&k);
+    assert_int_equal(odbc_fetch_more(c, 0, &sink), ODBC_OK);
+    expect_rows(&k, m, 7, 5, 6, 'C', "SELECT 6");
+
+    /* Another statement, odbc_close_cursor, a transaction's end: each closes the portal. */
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &n10, 1, NULL, 0, 0, 2), ODBC_OK);
+    expect_scalar(c, "SELECT 'between'", "between");
+    capture_reset(&k);
+    assert_int_equal(odbc_fetch_more(c, 2, &sink), ODBC_OK);
+    expect_rows(&k, m, 1, 0, 0, 'C', "SELECT 0");
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &n10, 1, NULL, 0, 0, 2), ODBC_OK);
+    odbc_close_cursor(c);
+    odbc_close_cursor(c);
+    capture_reset(&k);
+    assert_int_equal(odbc_fetch_more(c, 2, &sink), ODBC_OK);
+    expect_rows(&k, m, 1, 0, 0, 'C', "SELECT 0");
+    capture_reset(&k);
+    assert_int_equal(odbc_begin(c, "BEGIN", &sink), ODBC_OK);
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &n10, 1, NULL, 0, 0, 2), ODBC_OK);
+    capture_reset(&k);
+    assert_int_equal(odbc_commit(c, "COMMIT", &sink), ODBC_OK);
+    capture_reset(&k);
+    assert_int_equal(odbc_fetch_more(c, 2, &sink), ODBC_OK);
+    expect_rows(&k, m, 1, 0, 0, 'C', "SELECT 0");
+
+    /*
+     * A portal outlives other work on the connection: preparing another
+     * statement does not evict it, even past the cache's bound, and its
+     * parameters stay bound.
+     */
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &n10, 1, NULL, 0, 0, 5), ODBC_OK);
+    odbc_set_max_prepared(c, 1);
+    assert_int_equal(describe_result(c, "SELECT 'other'"), ODBC_OK);
+    capture_reset(&k);
+    assert_int_equal(odbc_fetch_more(c, 0, &sink), ODBC_OK);
+    expect_rows(&k, m, 6, 6, 5, 'C', "SELECT 5");
+    capture_reset(&k);
+    odbc_set_max_prepared(c, 100);
+}
+
+static void test_sqlite_params_stream(void **state)
+{
+    struct odbc_conn *c = *state;
+    struct capture k = { 0 };
+    struct odbc_param n = ptext(PG_OID_INT4, "100000");
+    const char *sql = "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < ?) "
+                      "SELECT x, 'row ' || x AS label FROM s";
+    size_t pos = 0, rows = 0;
+
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &n, 1, all_binary, 1, 0, 0), ODBC_OK);
+    assert_true(k.max_write <= 64 * 1024);
+    while (pos < k.len) {
+        rows += k.data[pos] == 'D';
+        pos += 1 + pgproto_load_u32(k.data + pos + 1);
+    }
+    assert_int_equal(rows, 100000);
+    assert_string_equal((const char *)k.data + k.len - 14, "SELECT 100000");
+
+    capture_reset(&k);
+    k.refuse_after = 2;
+    {
+        struct odbc_sink sink = { capture_write, &k };
+
+        assert_int_equal(odbc_exec_params(c, sql, strlen(sql), "SELECT", &n, 1, NULL, 0, 0, 0,
+                                          &sink),
+                         ODBC_ABANDONED);
+        assert_int_equal(k.refused, 1);
+        /* Abandoned while suspended-to-be: nothing stays open. */
+        capture_reset(&k);
+        k.refuse_after = 1;
+        assert_int_equal(odbc_exec_params(c, sql, strlen(sql), "SELECT", &n, 1, NULL, 0, 0, 2000,
+                                          &sink),
+                         ODBC_ABANDONED);
+        capture_reset(&k);
+        assert_int_equal(odbc_fetch_more(c, 0, &sink), ODBC_OK);
+        assert_string_equal((const char *)k.data + 5, "SELECT 0");
+    }
+    capture_reset(&k);
+    expect_bound_text(c, ptext(0, "reusable"), "reusable");
+}
+
+static void test_sqlite_params_cancel(void **state)
+{
+    struct odbc_conn *c = *state;
+    struct capture k = { 0 };
+    struct pgmsg m[MAX_MSGS];
+    struct canceller x = { c, 0 };
+    struct odbc_param n = ptext(PG_OID_INT8, "2000000000");
+    const char *sql = "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < ?) "
+                      "SELECT sum(x) FROM s";
+    pthread_t t;
+    int rc;
+    size_t nm;
+
+    assert_int_equal(pthread_create(&t, NULL, cancel_loop, &x), 0);
+    rc = run_params(c, &k, sql, "SELECT", &n, 1, NULL, 0, 0, 0);
+    x.done = 1;
+    pthread_join(t, NULL);
+    assert_int_equal(rc, ODBC_ERROR);
+    nm = capture_messages(&k, m, MAX_MSGS);
+    assert_string_equal(msg_field(&m[nm - 1], 'C'), "57014");
+    capture_reset(&k);
+    n = ptext(PG_OID_INT8, "3");
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &n, 1, NULL, 0, 0, 0), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+    capture_reset(&k);
+}
+
+/*
+ * SQLite's driver leaves a SELECT it was stepping active when its cursor
+ * closes early, and an active statement locks the table against DROP: an
+ * abandoned, a suspended and a failed stream must each release it.
+ */
+static void test_sqlite_early_close(void **state)
+{
+    struct odbc_conn *c = *state;
+    struct capture k = { 0 };
+    struct odbc_sink sink = { capture_write, &k };
+    const char *sel = "SELECT x, label FROM ec";
+    int round;
+
+    for (round = 0; round < 3; round++) {
+        run_ok(c, "CREATE TABLE ec AS " SERIES(20000), "CREATE TABLE", "CREATE TABLE");
+        capture_reset(&k);
+        k.refuse_after = 1;
+        if (round == 0) {
+            assert_int_equal(odbc_exec(c, sel, strlen(sel), "SELECT", &sink), ODBC_ABANDONED);
+        } else if (round == 1) {
+            k.refuse_after = 0;
+            assert_int_equal(odbc_exec_params(c, sel, strlen(sel), "SELECT", NULL, 0, NULL, 0, 0,
+                                              10, &sink),
+                             ODBC_OK);
+            odbc_close_cursor(c);
+        } else {
+            assert_int_equal(odbc_exec_params(c, sel, strlen(sel), "SELECT", NULL, 0, NULL, 0, 0,
+                                              0, &sink),
+                             ODBC_ABANDONED);
+        }
+        capture_reset(&k);
+        /* On a prepared handle: the simple one would re-prepare, which releases its own. */
+        params_ok(c, "DROP TABLE ec", "DROP TABLE", NULL, 0, "DROP TABLE");
+    }
+}
+
 static void test_connect_failure(void **state)
 {
     struct odbc_conn *c = (struct odbc_conn *)1;
@@ -920,6 +1745,298 @@ static void test_pg_cancel(void **state)
     expect_scalar(c, "SELECT 'after cancel'", "after cancel");
 }
 
+static void test_pg_params_roundtrip(void **state)
+{
+    struct odbc_conn *c = pg_conn(state);
+    const struct rt_case cases[] = {
+        { "i2", PG_OID_INT2, "7", BYTES(0, 7), "7", PG_OID_INT2, BYTES(0, 7) },
+        { "i4", PG_OID_INT4, " -42 ", BYTES(0xff, 0xff, 0xff, 0xd6), "-42", PG_OID_INT4,
+          BYTES(0xff, 0xff, 0xff, 0xd6) },
+        { "i8", PG_OID_INT8, "9000000000", BYTES(0, 0, 0, 2, 0x18, 0x71, 0x1a, 0), "9000000000",
+          PG_OID_INT8, BYTES(0, 0, 0, 2, 0x18, 0x71, 0x1a, 0) },
+        { "f4", PG_OID_FLOAT4, "1.5", BYTES(0x3f, 0xc0, 0, 0), "1.5", PG_OID_FLOAT4,
+          BYTES(0x3f, 0xc0, 0, 0) },
+        /* Every bit survives, both ways. */
+        { "f8", PG_OID_FLOAT8, "0.30000000000000004",
+          BYTES(0x3f, 0xd3, 0x33, 0x33, 0x33, 0x33, 0x33, 0x34), "0.30000000000000004",
+          PG_OID_FLOAT8, BYTES(0x3f, 0xd3, 0x33, 0x33, 0x33, 0x33, 0x33, 0x34) },
+        { "nu", PG_OID_NUMERIC, "12.34", BYTES(NUMERIC_12_34), "12.34", PG_OID_NUMERIC,
+          BYTES(NUMERIC_12_34) },
+        { "bo", PG_OID_BOOL, "true", BYTES(1), "t", PG_OID_BOOL, BYTES(1) },
+        { "by", PG_OID_BYTEA, "\\x00FF10", BYTES(0, 0xff, 0x10), "\\x00ff10", PG_OID_BYTEA,
+          BYTES(0, 0xff, 0x10) },
+        { "dt", PG_OID_DATE, "2024-01-02", BYTES(DATE_BYTES), "2024-01-02", PG_OID_DATE,
+          BYTES(DATE_BYTES) },
+        { "tm", PG_OID_TIME, "03:04:05.123456", BYTES(TIME_BYTES), "03:04:05.123456",
+          PG_OID_TIME, BYTES(TIME_BYTES) },
+        { "ts", PG_OID_TIMESTAMP, "2024-01-02T03:04:05.123456", BYTES(TS_BYTES),
+          "2024-01-02 03:04:05.123456", PG_OID_TIMESTAMP, BYTES(TS_BYTES) },
+        /* The zone is the server's to apply; psqlODBC reports timestamptz as timestamp. */
+        { "tz", PG_OID_TIMESTAMPTZ, "2024-01-02 03:04:05.5+02", BYTES(TZ_BYTES),
+          "2024-01-02 01:04:05.5", PG_OID_TIMESTAMP, BYTES(TZ_BYTES) },
+        { "u", PG_OID_UUID, UUID_TEXT, BYTES(UUID_BYTES), UUID_TEXT, PG_OID_UUID,
+          BYTES(UUID_BYTES) },
+        { "tx", PG_OID_TEXT, "héllo ✓", BYTES(TX_UTF8), "héllo ✓", PG_OID_TEXT, BYTES(TX_UTF8) },
+        { "vc", 0, "vc", BYTES('v', 'c'), "vc", PG_OID_VARCHAR, BYTES('v', 'c') },
+    };
+    struct capture k = { 0 };
+    struct pgmsg m[MAX_MSGS];
+    struct odbc_param p;
+    char buf[64];
+
+    /* psqlODBC renders timestamptz in the session's zone. */
+    run_ok(c, "SET TIME ZONE 'UTC'", "SET", "SET");
+    run_ok(c, "DROP TABLE IF EXISTS pgiris_rt", "DROP TABLE", "DROP TABLE");
+    run_ok(c,
+           "CREATE TABLE pgiris_rt (k int, i2 smallint, i4 int, i8 bigint, f4 real, "
+           "f8 double precision, nu numeric(10,2), bo boolean, by bytea, dt date, tm time, "
+           "ts timestamp, tz timestamptz, u uuid, tx text, vc varchar(20))",
+           "CREATE TABLE", "CREATE TABLE");
+    roundtrip(c, "pgiris_rt", cases, (int)(sizeof(cases) / sizeof(cases[0])));
+
+    /* Booleans bound as SQL_BIT compare as booleans, in either format. */
+    p = ptext(PG_OID_BOOL, "t");
+    assert_int_equal(run_params(c, &k, "SELECT count(*) FROM pgiris_rt WHERE bo = ?", "SELECT",
+                                &p, 1, NULL, 0, 0, 0),
+                     ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+    assert_string_equal(datarow_value(&m[0], 0, buf, sizeof(buf)), "2");
+    p = pbin(PG_OID_BOOL, BYTES(0));
+    assert_int_equal(run_params(c, &k, "SELECT count(*) FROM pgiris_rt WHERE bo = ?", "SELECT",
+                                &p, 1, NULL, 0, 0, 0),
+                     ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+    assert_string_equal(datarow_value(&m[0], 0, buf, sizeof(buf)), "0");
+    capture_reset(&k);
+
+    /*
+     * Dates and times go to the server as text, so all of PostgreSQL's forms
+     * work.  (On the way back psqlODBC turns infinity into 9999-12-31.)
+     */
+    p = ptext(PG_OID_TIMESTAMP, "infinity");
+    assert_int_equal(run_params(c, &k, "SELECT CAST(? AS timestamp) = 'infinity'", "SELECT", &p,
+                                1, NULL, 0, 0, 0),
+                     ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+    assert_string_equal(datarow_value(&m[0], 0, buf, sizeof(buf)), "t");
+    p = pbin(PG_OID_DATE, BYTES(0xff, 0xf4, 0x9d, 0x7b));
+    assert_int_equal(run_params(c, &k, "SELECT CAST(CAST(? AS date) AS text)", "SELECT", &p, 1,
+                                NULL, 0, 0, 0),
+                     ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+    assert_string_equal(datarow_value(&m[0], 0, buf, sizeof(buf)), "0044-03-15 BC");
+    capture_reset(&k);
+    params_error(c, "SELECT 1 / ?", (struct odbc_param[]){ ptext(PG_OID_INT4, "0") }, 1, "22012",
+                 "division by zero");
+    run_ok(c, "DROP TABLE pgiris_rt", "DROP TABLE", "DROP TABLE");
+}
+
+/* numeric's binary form both ways, against numeric_send's own bytes. */
+static void test_pg_numeric_binary(void **state)
+{
+    struct odbc_conn *c = pg_conn(state);
+    static const struct {
+        const char *text;
+        const char *out;
+        uint8_t bytes[24];
+        size_t len;
+    } cases[] = {
+        { "12.34", "12.34", { NUMERIC_12_34 }, 12 },
+        { "-1234567.0089", "-1234567.0089",
+          { 0, 3, 0, 1, 0x40, 0, 0, 4, 0, 0x7b, 0x11, 0xd7, 0, 0x59 }, 14 },
+        { "0.0001", "0.0001", { 0, 1, 0xff, 0xff, 0, 0, 0, 4, 0, 1 }, 10 },
+        { "0.00001", "0.00001", { 0, 1, 0xff, 0xfe, 0, 0, 0, 5, 0x03, 0xe8 }, 10 },
+        { "0", "0", { 0, 0, 0, 0, 0, 0, 0, 0 }, 8 },
+        { "-0.00", "0.00", { 0, 0, 0, 0, 0, 0, 0, 2 }, 8 },
+        { "100000", "100000", { 0, 1, 0, 1, 0, 0, 0, 0, 0, 0x0a }, 10 },
+        { "1.5e3", "1500", { 0, 1, 0, 0, 0, 0, 0, 0, 0x05, 0xdc }, 10 },
+        { "123456789012345678.9", "123456789012345678.9",
+          { 0, 6, 0, 4, 0, 0, 0, 1, 0, 0x0c, 0x0d, 0x80, 0x1e, 0xd2, 0x04, 0xd2, 0x16, 0x2e, 0x23,
+            0x28 },
+          20 },
+        { "NaN", "NaN", { 0, 0, 0, 0, 0xc0, 0, 0, 0 }, 8 },
+        { "-Infinity", "-Infinity", { 0, 0, 0, 0, 0xf0, 0, 0, 0 }, 8 },
+    };
+    struct capture k = { 0 };
+    struct pgmsg m[MAX_MSGS];
+    struct odbc_param p;
+    const uint8_t *v;
+    int32_t len;
+    char buf[64];
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        p = ptext(PG_OID_NUMERIC, cases[i].text);
+        assert_int_equal(run_params(c, &k, "SELECT CAST(? AS numeric) AS n", "SELECT", &p, 1,
+                                    all_binary, 1, 0, 0),
+                         ODBC_OK);
+        assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+        v = datarow_raw(&m[0], 0, &len);
+        if ((size_t)len != cases[i].len || memcmp(v, cases[i].bytes, cases[i].len) != 0)
+            fail_msg("%s: binary result differs", cases[i].text);
+
+        p = pbin(PG_OID_NUMERIC, cases[i].bytes, cases[i].len);
+        assert_int_equal(run_params(c, &k, "SELECT CAST(CAST(? AS numeric) AS text)", "SELECT",
+                                    &p, 1, NULL, 0, 0, 0),
+                         ODBC_OK);
+        assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+        assert_string_equal(datarow_value(&m[0], 0, buf, sizeof(buf)), cases[i].out);
+    }
+    capture_reset(&k);
+}
+
+static void test_pg_describe(void **state)
+{
+    struct odbc_conn *c = pg_conn(state);
+    struct capture k = { 0 };
+    struct odbc_sink sink = { capture_write, &k };
+    struct pgmsg m[MAX_MSGS];
+    struct coldesc cols[8];
+    struct pgproto_reader r;
+    const char *sel = "SELECT a, b, nextval('pgiris_dsc_seq') AS n FROM pgiris_dsc "
+                      "WHERE a = ? AND b = ?";
+    const char *ins = "INSERT INTO pgiris_dsc VALUES (?, ?)";
+    int16_t n;
+    int32_t oid;
+
+    run_ok(c, "DROP TABLE IF EXISTS pgiris_dsc", "DROP TABLE", "DROP TABLE");
+    run_ok(c, "DROP SEQUENCE IF EXISTS pgiris_dsc_seq", "DROP SEQUENCE", "DROP SEQUENCE");
+    run_ok(c, "CREATE TABLE pgiris_dsc (a int, b text)", "CREATE TABLE", "CREATE TABLE");
+    run_ok(c, "CREATE SEQUENCE pgiris_dsc_seq", "CREATE SEQUENCE", "CREATE SEQUENCE");
+    run_ok(c, "INSERT INTO pgiris_dsc VALUES (1, 'x')", "INSERT", "INSERT 0 1");
+
+    /* psqlODBC knows the parameter types from the server's Describe. */
+    assert_int_equal(odbc_describe(c, sel, strlen(sel), 2, NULL, 1, NULL, 0, &sink), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+    assert_int_equal(m[0].type, 't');
+    pgproto_reader_init(&r, m[0].body, m[0].len);
+    pgproto_get_i16(&r, &n);
+    assert_int_equal(n, 2);
+    pgproto_get_i32(&r, &oid);
+    assert_int_equal(oid, PG_OID_INT4);
+    pgproto_get_i32(&r, &oid);
+    assert_int_equal(oid, PG_OID_TEXT);
+    assert_int_equal(rowdesc_get(&m[1], cols, 8), 3);
+    assert_string_equal(cols[0].name, "a");
+    assert_int_equal(cols[0].oid, PG_OID_INT4);
+    assert_string_equal(cols[1].name, "b");
+    assert_int_equal(cols[1].oid, PG_OID_TEXT);
+    assert_string_equal(cols[2].name, "n");
+    assert_int_equal(cols[2].oid, PG_OID_INT8);
+
+    capture_reset(&k);
+    assert_int_equal(odbc_describe(c, ins, strlen(ins), 2, NULL, 1, NULL, 0, &sink), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+    assert_int_equal(m[0].type, 't');
+    assert_int_equal(m[1].type, 'n');
+    capture_reset(&k);
+
+    /* Described without running: nothing was inserted, nextval was never called. */
+    expect_scalar(c, "SELECT count(*) FROM pgiris_dsc", "1");
+    assert_int_equal(run_params(c, &k, sel, "SELECT",
+                                (struct odbc_param[]){ ptext(0, "1"), ptext(0, "x") }, 2, NULL, 0,
+                                0, 0),
+                     ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+    {
+        char buf[16];
+
+        assert_string_equal(datarow_value(&m[0], 2, buf, sizeof(buf)), "1");
+    }
+    capture_reset(&k);
+    run_ok(c, "DROP TABLE pgiris_dsc", "DROP TABLE", "DROP TABLE");
+    run_ok(c, "DROP SEQUENCE pgiris_dsc_seq", "DROP SEQUENCE", "DROP SEQUENCE");
+}
+
+static void test_pg_max_rows(void **state)
+{
+    struct odbc_conn *c = pg_conn(state);
+    struct capture k = { 0 };
+    struct odbc_sink sink = { capture_write, &k };
+    struct pgmsg m[MAX_MSGS];
+    struct odbc_param n = ptext(PG_OID_INT4, "7");
+    const char *sql = "SELECT generate_series(1, ?) AS x";
+
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &n, 1, NULL, 0, 0, 3), ODBC_OK);
+    expect_rows(&k, m, 4, 1, 3, 's', NULL);
+    capture_reset(&k);
+    assert_int_equal(odbc_fetch_more(c, 3, &sink), ODBC_OK);
+    expect_rows(&k, m, 4, 4, 3, 's', NULL);
+    capture_reset(&k);
+    assert_int_equal(odbc_fetch_more(c, 3, &sink), ODBC_OK);
+    expect_rows(&k, m, 2, 7, 1, 'C', "SELECT 1");
+
+    /* A statement on another handle closes the portal. */
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &n, 1, NULL, 0, 0, 3), ODBC_OK);
+    expect_bound_text(c, ptext(0, "between"), "between");
+    capture_reset(&k);
+    assert_int_equal(odbc_fetch_more(c, 3, &sink), ODBC_OK);
+    expect_rows(&k, m, 1, 0, 0, 'C', "SELECT 0");
+    capture_reset(&k);
+}
+
+/* Cancel reaches the statement on its prepared handle. */
+static void test_pg_params_cancel(void **state)
+{
+    struct odbc_conn *c = pg_conn(state);
+    struct capture k = { 0 };
+    struct pgmsg m[MAX_MSGS];
+    struct canceller x = { c, 0 };
+    struct odbc_param secs = ptext(PG_OID_FLOAT8, "30");
+    pthread_t t;
+    int rc;
+    size_t nm;
+
+    assert_int_equal(pthread_create(&t, NULL, cancel_loop, &x), 0);
+    rc = run_params(c, &k, "SELECT pg_sleep(?)", "SELECT", &secs, 1, NULL, 0, 0, 0);
+    x.done = 1;
+    pthread_join(t, NULL);
+    assert_int_equal(rc, ODBC_ERROR);
+    nm = capture_messages(&k, m, MAX_MSGS);
+    assert_string_equal(msg_field(&m[nm - 1], 'C'), "57014");
+    capture_reset(&k);
+    expect_bound_text(c, ptext(0, "after cancel"), "after cancel");
+}
+
+/*
+ * A column of a type pgiris has no binary form for.  psqlODBC reports
+ * bigint as whatever SQL type BI= names; 106 is SQL_INTERVAL_MINUTE, which
+ * pgiris only knows as text.
+ */
+static void test_pg_binary_unsupported(void **state)
+{
+    struct odbc_conn *c;
+    struct capture k = { 0 };
+    struct odbc_sink sink = { capture_write, &k };
+    struct pgmsg m[MAX_MSGS];
+    struct coldesc cols[4];
+    const char *sql = "SELECT 1::int8 AS big";
+    char connstr[512], buf[16];
+
+    pg_conn(state);
+    snprintf(connstr, sizeof(connstr), "%s;BI=106", pg_connstr());
+    c = connect_or_fail(connstr, CFG_DIALECT_POSTGRES);
+    assert_int_equal(run_params(c, &k, sql, "SELECT", NULL, 0, all_binary, 1, ODBC_F_DESCRIBE, 0),
+                     ODBC_ERROR);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 1);
+    assert_string_equal(msg_field(&m[0], 'C'), "0A000");
+    assert_string_equal(msg_field(&m[0], 'M'), "binary format is not supported for column "
+                                               "\"big\" of type int8 (ODBC SQL type 106)");
+    capture_reset(&k);
+    assert_int_equal(odbc_describe(c, sql, strlen(sql), 0, NULL, 0, all_binary, 1, &sink),
+                     ODBC_ERROR);
+    capture_reset(&k);
+    /* In text it is fine. */
+    assert_int_equal(run_params(c, &k, sql, "SELECT", NULL, 0, NULL, 0, ODBC_F_DESCRIBE, 0),
+                     ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
+    rowdesc_get(&m[0], cols, 4);
+    assert_int_equal(cols[0].oid, PG_OID_TEXT);
+    assert_string_equal(datarow_value(&m[1], 0, buf, sizeof(buf)), "1");
+    capture_reset(&k);
+    odbc_disconnect(c);
+}
+
 /* Runs last: it kills the shared connection's backend. */
 static void test_pg_connection_lost(void **state)
 {
@@ -962,6 +2079,16 @@ int main(void)
         cmocka_unit_test(test_sqlite_large_result),
         cmocka_unit_test(test_sqlite_long_values),
         cmocka_unit_test(test_sqlite_cancel),
+        cmocka_unit_test(test_sqlite_params_roundtrip),
+        cmocka_unit_test(test_sqlite_binary_params),
+        cmocka_unit_test(test_sqlite_param_errors),
+        cmocka_unit_test(test_sqlite_binary_results),
+        cmocka_unit_test(test_sqlite_describe),
+        cmocka_unit_test(test_sqlite_prepared_cache),
+        cmocka_unit_test(test_sqlite_max_rows),
+        cmocka_unit_test(test_sqlite_params_stream),
+        cmocka_unit_test(test_sqlite_params_cancel),
+        cmocka_unit_test(test_sqlite_early_close),
     };
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test(test_pg_types),
@@ -969,6 +2096,12 @@ int main(void)
         cmocka_unit_test(test_pg_transactions),
         cmocka_unit_test(test_pg_stream_and_abandon),
         cmocka_unit_test(test_pg_cancel),
+        cmocka_unit_test(test_pg_params_roundtrip),
+        cmocka_unit_test(test_pg_numeric_binary),
+        cmocka_unit_test(test_pg_describe),
+        cmocka_unit_test(test_pg_max_rows),
+        cmocka_unit_test(test_pg_params_cancel),
+        cmocka_unit_test(test_pg_binary_unsupported),
         cmocka_unit_test(test_pg_connection_lost),
     };
     int failed = 0;

@@ -1,0 +1,750 @@
+/*
+ * extended: Parse / Bind / Describe / Execute / Close / Sync (see extended.h).
+ *
+ * Messages are handled strictly in order: while a request is on a slot the
+ * session reads nothing more, so replies never overtake each other.  After
+ * an error everything up to Sync is discarded, as PostgreSQL does.
+ */
+#include "worker/extended.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <ctype.h>
+
+#include <event2/buffer.h>
+
+#include "common/log.h"
+#include "common/pgproto.h"
+#include "common/sql_lexer.h"
+#include "shm/lease.h"
+#include "shm/shm.h"
+#include "worker/session.h"
+#include "worker/worker_internal.h"
+
+#define EXTENDED_MAX_PARAMS 65535
+
+struct extended_stmt {
+    char *name;
+    char *sql;              /* backend text, $n rewritten to '?' */
+    size_t sql_len;
+    char verb[64];
+    enum sql_command cmd;
+    int nparams;            /* highest $n */
+    int32_t *oids;          /* nparams, 0 = unspecified */
+    int nmarkers;
+    uint16_t *marker;       /* for each '?', which parameter (0-based) */
+    int empty;              /* no statement at all */
+};
+
+struct extended_portal {
+    char *name;
+    struct extended_stmt *stmt;     /* owned copy-by-reference: see refs */
+    struct pgbuf values;            /* the Bind message's parameter part, re-encoded per marker */
+    int16_t *formats;               /* result formats */
+    int nformats;
+    int started;                    /* executed once with a row limit: continue with 'F' */
+    int done;
+};
+
+struct extended_state {
+    struct extended_stmt **stmts;
+    int nstmts;
+    struct extended_portal **portals;
+    int nportals;
+};
+
+static struct extended_state *extended_state(struct session *s)
+{
+    if (s->ext == NULL)
+        s->ext = calloc(1, sizeof(*s->ext));
+    return s->ext;
+}
+
+static void extended_stmt_free(struct extended_stmt *st)
+{
+    if (st == NULL)
+        return;
+    free(st->name);
+    free(st->sql);
+    free(st->oids);
+    free(st->marker);
+    free(st);
+}
+
+static void extended_portal_free(struct extended_portal *p)
+{
+    if (p == NULL)
+        return;
+    free(p->name);
+    pgbuf_free(&p->values);
+    free(p->formats);
+    free(p);
+}
+
+/* Statements are shared by portals bound from them; a closed statement stays alive in its portals. */
+static int extended_stmt_used(struct extended_state *x, struct extended_stmt *st)
+{
+    for (int i = 0; i < x->nstmts; i++)
+        if (x->stmts[i] == st)
+            return 1;
+    for (int i = 0; i < x->nportals; i++)
+        if (x->portals[i]->stmt == st)
+            return 1;
+    return 0;
+}
+
+static struct extended_stmt *extended_find_stmt(struct extended_state *x, const char *name, int *idx)
+{
+    for (int i = 0; i < x->nstmts; i++)
+        if (strcmp(x->stmts[i]->name, name) == 0) {
+            if (idx)
+                *idx = i;
+            return x->stmts[i];
+        }
+    return NULL;
+}
+
+static struct extended_portal *extended_find_portal(struct extended_state *x, const char *name, int *idx)
+{
+    for (int i = 0; i < x->nportals; i++)
+        if (strcmp(x->portals[i]->name, name) == 0) {
+            if (idx)
+                *idx = i;
+            return x->portals[i];
+        }
+    return NULL;
+}
+
+static void extended_drop_stmt(struct extended_state *x, int i)
+{
+    struct extended_stmt *st = x->stmts[i];
+    x->stmts[i] = x->stmts[--x->nstmts];
+    if (!extended_stmt_used(x, st))
+        extended_stmt_free(st);
+}
+
+static void extended_drop_portal(struct extended_state *x, int i)
+{
+    struct extended_portal *p = x->portals[i];
+    x->portals[i] = x->portals[--x->nportals];
+    struct extended_stmt *st = p->stmt;
+    extended_portal_free(p);
+    if (!extended_stmt_used(x, st))
+        extended_stmt_free(st);
+}
+
+int extended_deallocate(struct session *s, const char *stmt, size_t len, const char *verb,
+                        struct pgbuf *out)
+{
+    struct extended_state *x = extended_state(s);
+    if (strcmp(verb, "DEALLOCATE") == 0) {
+        struct sql_token t[4];
+        size_t nt = 0, k = 0;
+        struct sql_lex_error err;
+        sql_lex(stmt, len, t, 4, &nt, &err);
+        if (nt > 4)
+            nt = 4;
+        /* DEALLOCATE [PREPARE] name */
+        k = nt > 2 && t[1].len == 7 && strncasecmp(stmt + t[1].off, "prepare", 7) == 0 ? 2 : 1;
+        char name[128] = "";
+        if (k < nt) {
+            const struct sql_token *n = &t[k];
+            int quoted = n->type == SQL_TOK_QIDENT;
+            size_t nl = n->len - (quoted ? 2 : 0);
+            if (nl >= sizeof(name))
+                nl = sizeof(name) - 1;
+            for (size_t i = 0; i < nl; i++) {
+                char c = stmt[n->off + (quoted ? 1 : 0) + i];
+                name[i] = quoted ? c : (char)tolower((unsigned char)c);
+            }
+            name[nl] = '\0';
+        }
+        int idx;
+        if (extended_find_stmt(x, name, &idx) == NULL) {
+            char msg[200];
+            snprintf(msg, sizeof(msg), "prepared statement \"%.100s\" does not exist", name);
+            pgproto_error(out, 'E', "ERROR", "26000", msg, NULL, NULL);
+            return -1;
+        }
+        extended_drop_stmt(x, idx);
+        pgproto_command_complete(out, "DEALLOCATE");
+        return 0;
+    }
+    /* DEALLOCATE ALL and DISCARD ALL drop every statement; DISCARD ALL also resets parameters. */
+    while (x->nportals > 0)
+        extended_drop_portal(x, 0);
+    while (x->nstmts > 0)
+        extended_drop_stmt(x, 0);
+    if (strcmp(verb, "DISCARD ALL") == 0)
+        params_reset(&s->params, NULL, out);
+    pgproto_command_complete(out, verb);
+    return 0;
+}
+
+void extended_free(struct session *s)
+{
+    struct extended_state *x = s->ext;
+    if (x == NULL)
+        return;
+    while (x->nportals > 0)
+        extended_drop_portal(x, 0);
+    while (x->nstmts > 0)
+        extended_drop_stmt(x, 0);
+    free(x->stmts);
+    free(x->portals);
+    free(x);
+    s->ext = NULL;
+}
+
+static void extended_error(struct session *s, const char *sqlstate, const char *msg)
+{
+    struct pgbuf b;
+    pgbuf_init(&b);
+    pgproto_error(&b, 'E', "ERROR", sqlstate, msg, NULL, NULL);
+    session_send(s, &b);
+    pgbuf_free(&b);
+    s->ext_error = 1;
+}
+
+static void extended_reply(struct session *s, char type)
+{
+    struct pgbuf b;
+    pgbuf_init(&b);
+    pgproto_begin(&b, type);
+    pgproto_end(&b);
+    session_send(s, &b);
+    pgbuf_free(&b);
+}
+
+/* Rewrite $n into '?' markers, recording which parameter each marker is. */
+static int extended_rewrite(struct extended_stmt *st, const char *q, size_t len, char *err, size_t errlen)
+{
+    size_t ntok = 0;
+    struct sql_lex_error lerr;
+    if (sql_lex(q, len, NULL, 0, &ntok, &lerr) < 0) {
+        snprintf(err, errlen, "%s at character %u", lerr.message, lerr.off + 1);
+        return -1;
+    }
+    struct sql_token *t = malloc(sizeof(*t) * (ntok ? ntok : 1));
+    st->sql = malloc(len + 1);
+    st->marker = malloc(sizeof(uint16_t) * (ntok ? ntok : 1));
+    if (t == NULL || st->sql == NULL || st->marker == NULL) {
+        free(t);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    sql_lex(q, len, t, ntok, &ntok, &lerr);
+    size_t o = 0, prev = 0;
+    int semis = 0, after_semi = 0;
+    for (size_t i = 0; i < ntok; i++) {
+        if (t[i].type == SQL_TOK_COMMENT)
+            continue;
+        if (t[i].type == SQL_TOK_PUNCT && q[t[i].off] == ';') {
+            semis++;
+            continue;
+        }
+        if (semis > 0)
+            after_semi = 1;
+        if (t[i].type != SQL_TOK_PARAM)
+            continue;
+        long n = strtol(q + t[i].off + 1, NULL, 10);
+        if (n < 1 || n > EXTENDED_MAX_PARAMS) {
+            free(t);
+            snprintf(err, errlen, "there is no parameter $%ld", n);
+            return -1;
+        }
+        memcpy(st->sql + o, q + prev, t[i].off - prev);
+        o += t[i].off - prev;
+        st->sql[o++] = '?';
+        prev = t[i].off + t[i].len;
+        st->marker[st->nmarkers++] = (uint16_t)(n - 1);
+        if (n > st->nparams)
+            st->nparams = (int)n;
+    }
+    free(t);
+    if (after_semi) {
+        snprintf(err, errlen, "cannot insert multiple commands into a prepared statement");
+        return -1;
+    }
+    memcpy(st->sql + o, q + prev, len - prev);
+    o += len - prev;
+    /* Drop a trailing ';' and blanks: drivers reject them in prepared text. */
+    while (o > 0 && (st->sql[o - 1] == ';' || st->sql[o - 1] == ' ' || st->sql[o - 1] == '\n' ||
+                     st->sql[o - 1] == '\t' || st->sql[o - 1] == '\r'))
+        o--;
+    st->sql[o] = '\0';
+    st->sql_len = o;
+    st->cmd = sql_command(st->sql, st->sql_len, st->verb, sizeof(st->verb));
+    st->empty = st->verb[0] == '\0';
+    return 0;
+}
+
+static void extended_parse(struct session *s, const uint8_t *body, size_t len)
+{
+    struct extended_state *x = extended_state(s);
+    struct pgproto_reader r;
+    const char *name, *query;
+    int16_t n;
+    pgproto_reader_init(&r, body, len);
+    if (pgproto_get_cstr(&r, &name) < 0 || pgproto_get_cstr(&r, &query) < 0 || pgproto_get_i16(&r, &n) < 0 ||
+        n < 0) {
+        extended_error(s, "08P01", "invalid Parse message");
+        return;
+    }
+    int idx;
+    if (name[0] != '\0' && extended_find_stmt(x, name, NULL) != NULL) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "prepared statement \"%.100s\" already exists", name);
+        extended_error(s, "42P05", msg);
+        return;
+    }
+    struct extended_stmt *st = calloc(1, sizeof(*st));
+    if (st == NULL || (st->name = strdup(name)) == NULL) {
+        extended_stmt_free(st);
+        extended_error(s, "53200", "out of memory");
+        return;
+    }
+    char err[200];
+    if (extended_rewrite(st, query, strlen(query), err, sizeof(err)) < 0) {
+        extended_stmt_free(st);
+        extended_error(s, "42601", err);
+        return;
+    }
+    int nt = n > st->nparams ? n : st->nparams;
+    st->oids = calloc((size_t)(nt ? nt : 1), sizeof(int32_t));
+    if (st->oids == NULL) {
+        extended_stmt_free(st);
+        extended_error(s, "53200", "out of memory");
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        pgproto_get_i32(&r, &st->oids[i]);
+    st->nparams = nt;
+    if (r.err) {
+        extended_stmt_free(st);
+        extended_error(s, "08P01", "invalid Parse message");
+        return;
+    }
+    if (name[0] == '\0' && extended_find_stmt(x, "", &idx) != NULL)
+        extended_drop_stmt(x, idx);
+    struct extended_stmt **ns = realloc(x->stmts, sizeof(*ns) * (size_t)(x->nstmts + 1));
+    if (ns == NULL) {
+        extended_stmt_free(st);
+        extended_error(s, "53200", "out of memory");
+        return;
+    }
+    x->stmts = ns;
+    x->stmts[x->nstmts++] = st;
+    extended_reply(s, '1');
+}
+
+static void extended_bind(struct session *s, const uint8_t *body, size_t len)
+{
+    struct extended_state *x = extended_state(s);
+    struct pgproto_reader r;
+    const char *portal, *stmt;
+    int16_t nfmt, nval, nres;
+    pgproto_reader_init(&r, body, len);
+    if (pgproto_get_cstr(&r, &portal) < 0 || pgproto_get_cstr(&r, &stmt) < 0 ||
+        pgproto_get_i16(&r, &nfmt) < 0 || nfmt < 0) {
+        extended_error(s, "08P01", "invalid Bind message");
+        return;
+    }
+    struct extended_stmt *st = extended_find_stmt(x, stmt, NULL);
+    if (st == NULL) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "prepared statement \"%.100s\" does not exist", stmt);
+        extended_error(s, "26000", msg);
+        return;
+    }
+    const uint8_t *fmtp;
+    if (pgproto_get_bytes(&r, &fmtp, (size_t)nfmt * 2) < 0 || pgproto_get_i16(&r, &nval) < 0 || nval < 0) {
+        extended_error(s, "08P01", "invalid Bind message");
+        return;
+    }
+    if (nval != st->nparams || (nfmt > 1 && nfmt != nval)) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "bind message supplies %d parameters, but prepared statement \"%.100s\" requires %d",
+                 nval, stmt, st->nparams);
+        extended_error(s, "08P01", msg);
+        return;
+    }
+    /* Values as (offset, length) in the message, to re-encode in marker order. */
+    const uint8_t **vals = calloc((size_t)(nval ? nval : 1), sizeof(*vals));
+    int32_t *lens = calloc((size_t)(nval ? nval : 1), sizeof(*lens));
+    if (vals == NULL || lens == NULL) {
+        free(vals);
+        free(lens);
+        extended_error(s, "53200", "out of memory");
+        return;
+    }
+    for (int i = 0; i < nval; i++) {
+        if (pgproto_get_i32(&r, &lens[i]) < 0 || lens[i] < -1 ||
+            (lens[i] > 0 && pgproto_get_bytes(&r, &vals[i], (size_t)lens[i]) < 0))
+            break;
+    }
+    if (r.err || pgproto_get_i16(&r, &nres) < 0 || nres < 0) {
+        free(vals);
+        free(lens);
+        extended_error(s, "08P01", "invalid Bind message");
+        return;
+    }
+    struct extended_portal *p = calloc(1, sizeof(*p));
+    int16_t *formats = calloc((size_t)(nres ? nres : 1), sizeof(int16_t));
+    if (p == NULL || formats == NULL || (p->name = strdup(portal)) == NULL) {
+        free(p);
+        free(formats);
+        free(vals);
+        free(lens);
+        extended_error(s, "53200", "out of memory");
+        return;
+    }
+    for (int i = 0; i < nres; i++)
+        pgproto_get_i16(&r, &formats[i]);
+    p->formats = formats;
+    p->nformats = nres;
+    p->stmt = st;
+    pgbuf_init(&p->values);
+    /* Encoded as the 'E' request wants them: one entry per marker, in marker order. */
+    pgproto_put_i16(&p->values, (int16_t)st->nmarkers);
+    for (int m = 0; m < st->nmarkers; m++) {
+        int i = st->marker[m];
+        int16_t fmt = nfmt == 0 ? 0 : nfmt == 1 ? (int16_t)((fmtp[0] << 8) | fmtp[1])
+                                                : (int16_t)((fmtp[2 * i] << 8) | fmtp[2 * i + 1]);
+        pgproto_put_i32(&p->values, st->oids[i]);
+        pgproto_put_i16(&p->values, fmt);
+        pgproto_put_i32(&p->values, lens[i]);
+        if (lens[i] > 0)
+            pgproto_put_bytes(&p->values, vals[i], (size_t)lens[i]);
+    }
+    pgproto_put_i16(&p->values, (int16_t)nres);
+    for (int i = 0; i < nres; i++)
+        pgproto_put_i16(&p->values, formats[i]);
+    free(vals);
+    free(lens);
+    if (p->values.oom) {
+        extended_portal_free(p);
+        extended_error(s, "53200", "out of memory");
+        return;
+    }
+    int idx;
+    if (extended_find_portal(x, portal, &idx) != NULL) {
+        if (portal[0] != '\0') {
+            extended_portal_free(p);
+            char msg[200];
+            snprintf(msg, sizeof(msg), "portal \"%.100s\" already exists", portal);
+            extended_error(s, "42P03", msg);
+            return;
+        }
+        extended_drop_portal(x, idx);
+    }
+    struct extended_portal **np = realloc(x->portals, sizeof(*np) * (size_t)(x->nportals + 1));
+    if (np == NULL) {
+        extended_portal_free(p);
+        extended_error(s, "53200", "out of memory");
+        return;
+    }
+    x->portals = np;
+    x->portals[x->nportals++] = p;
+    extended_reply(s, '2');
+}
+
+/* SET / SHOW / RESET and empty statements are answered here, never on a slot. */
+static int extended_deallocates(const struct extended_stmt *st)
+{
+    return strcmp(st->verb, "DISCARD ALL") == 0 || strcmp(st->verb, "DEALLOCATE") == 0 ||
+           strcmp(st->verb, "DEALLOCATE ALL") == 0;
+}
+
+static int extended_local(const struct extended_stmt *st)
+{
+    return st->empty || st->cmd == SQL_CMD_SET || st->cmd == SQL_CMD_SHOW || st->cmd == SQL_CMD_RESET ||
+           extended_deallocates(st);
+}
+
+/* RowDescription (or NoData) of a local statement. */
+static void extended_describe_local(struct session *s, const struct extended_stmt *st)
+{
+    struct pgbuf b;
+    pgbuf_init(&b);
+    if (st->cmd == SQL_CMD_SHOW) {
+        /* A real SHOW gives the row description; run it on a scratch copy of the params. */
+        struct pgbuf tmp;
+        pgbuf_init(&tmp);
+        params_execute(&s->params, st->cmd, st->sql, st->sql_len, &tmp);
+        if (tmp.len > 0 && tmp.data[0] == 'T') {
+            size_t l = 1 + pgproto_load_u32(tmp.data + 1);
+            pgproto_put_bytes(&b, tmp.data, l);
+        } else {
+            pgproto_begin(&b, 'n');
+            pgproto_end(&b);
+        }
+        pgbuf_free(&tmp);
+    } else {
+        pgproto_begin(&b, 'n');
+        pgproto_end(&b);
+    }
+    session_send(s, &b);
+    pgbuf_free(&b);
+}
+
+static void extended_param_description(struct session *s, const struct extended_stmt *st)
+{
+    struct pgbuf b;
+    pgbuf_init(&b);
+    pgproto_begin(&b, 't');
+    pgproto_put_i16(&b, (int16_t)st->nparams);
+    for (int i = 0; i < st->nparams; i++)
+        pgproto_put_i32(&b, st->oids[i] ? st->oids[i] : PG_OID_TEXT);
+    pgproto_end(&b);
+    session_send(s, &b);
+    pgbuf_free(&b);
+}
+
+/* Ask the executor to describe: statement (with params) or portal (with its formats). */
+static void extended_request_describe(struct session *s, const struct extended_stmt *st,
+                                      const struct extended_portal *p)
+{
+    pgbuf_reset(&s->req);
+    pgproto_begin(&s->req, LEASE_REQ_DESCRIBE);
+    pgproto_put_u8(&s->req, p == NULL);
+    pgproto_put_i16(&s->req, (int16_t)st->nparams);
+    for (int i = 0; i < st->nparams; i++)
+        pgproto_put_i32(&s->req, st->oids[i]);
+    pgproto_put_i16(&s->req, (int16_t)(p ? p->nformats : 0));
+    for (int i = 0; p && i < p->nformats; i++)
+        pgproto_put_i16(&s->req, p->formats[i]);
+    pgproto_put_bytes(&s->req, st->sql, st->sql_len);
+    pgproto_end(&s->req);
+    s->ext_busy = 1;
+    session_dispatch(s);
+}
+
+/* 1 if the next buffered client message is Execute of 'portal'. */
+static int extended_execute_follows(struct session *s, const char *portal)
+{
+    struct evbuffer *in = bufferevent_get_input(s->bev);
+    uint8_t hdr[5];
+    if (evbuffer_copyout(in, hdr, 5) < 5 || hdr[0] != 'E')
+        return 0;
+    uint32_t len = pgproto_load_u32(hdr + 1);
+    size_t nl = strlen(portal);
+    if (len < 4 + nl + 1 + 4 || evbuffer_get_length(in) < (size_t)len + 1)
+        return 0;
+    uint8_t *m = evbuffer_pullup(in, (ssize_t)(5 + nl + 1));
+    return memcmp(m + 5, portal, nl + 1) == 0;
+}
+
+static void extended_describe(struct session *s, const uint8_t *body, size_t len)
+{
+    struct extended_state *x = extended_state(s);
+    struct pgproto_reader r;
+    uint8_t kind;
+    const char *name;
+    pgproto_reader_init(&r, body, len);
+    if (pgproto_get_u8(&r, &kind) < 0 || pgproto_get_cstr(&r, &name) < 0 || (kind != 'S' && kind != 'P')) {
+        extended_error(s, "08P01", "invalid Describe message");
+        return;
+    }
+    char msg[200];
+    if (kind == 'S') {
+        struct extended_stmt *st = extended_find_stmt(x, name, NULL);
+        if (st == NULL) {
+            snprintf(msg, sizeof(msg), "prepared statement \"%.100s\" does not exist", name);
+            extended_error(s, "26000", msg);
+            return;
+        }
+        if (extended_local(st) || st->cmd == SQL_CMD_BEGIN || st->cmd == SQL_CMD_COMMIT ||
+            st->cmd == SQL_CMD_ROLLBACK) {
+            extended_param_description(s, st);
+            extended_describe_local(s, st);
+            return;
+        }
+        extended_request_describe(s, st, NULL);
+        return;
+    }
+    struct extended_portal *p = extended_find_portal(x, name, NULL);
+    if (p == NULL) {
+        snprintf(msg, sizeof(msg), "portal \"%.100s\" does not exist", name);
+        extended_error(s, "34000", msg);
+        return;
+    }
+    if (extended_local(p->stmt) || p->stmt->cmd == SQL_CMD_BEGIN || p->stmt->cmd == SQL_CMD_COMMIT ||
+        p->stmt->cmd == SQL_CMD_ROLLBACK) {
+        extended_describe_local(s, p->stmt);
+        return;
+    }
+    /* Most drivers send Describe(portal) right before Execute: answer both with one request. */
+    if (extended_execute_follows(s, name)) {
+        s->ext_describe_next = 1;
+        return;
+    }
+    extended_request_describe(s, p->stmt, p);
+}
+
+/* Run a local statement for Execute: its reply without the RowDescription unless described. */
+static void extended_execute_local(struct session *s, struct extended_portal *p, int describe)
+{
+    struct extended_stmt *st = p->stmt;
+    struct pgbuf b, out;
+    pgbuf_init(&b);
+    pgbuf_init(&out);
+    if (st->empty) {
+        pgproto_empty_query(&out);
+    } else if (extended_deallocates(st)) {
+        /* The portal (and maybe its statement) may be dropped: work on a copy of the text. */
+        char *sql = strndup(st->sql, st->sql_len);
+        char verb[sizeof(st->verb)];
+        memcpy(verb, st->verb, sizeof(verb));
+        if (sql == NULL || extended_deallocate(s, sql, strlen(sql), verb, &out) < 0)
+            s->ext_error = 1;
+        free(sql);
+    } else {
+        int rc = params_execute(&s->params, st->cmd, st->sql, st->sql_len, &b);
+        size_t pos = 0;
+        while (pos + 5 <= b.len) {
+            size_t l = 1 + pgproto_load_u32(b.data + pos + 1);
+            if (b.data[pos] != 'T' || describe)
+                pgproto_put_bytes(&out, b.data + pos, l);
+            pos += l;
+        }
+        if (rc < 0)
+            s->ext_error = 1;
+    }
+    session_send(s, &out);
+    pgbuf_free(&b);
+    pgbuf_free(&out);
+}
+
+static void extended_execute(struct session *s, const uint8_t *body, size_t len)
+{
+    struct extended_state *x = extended_state(s);
+    struct pgproto_reader r;
+    const char *name;
+    int32_t max_rows;
+    int describe = s->ext_describe_next;
+    s->ext_describe_next = 0;
+    pgproto_reader_init(&r, body, len);
+    if (pgproto_get_cstr(&r, &name) < 0 || pgproto_get_i32(&r, &max_rows) < 0) {
+        extended_error(s, "08P01", "invalid Execute message");
+        return;
+    }
+    struct extended_portal *p = extended_find_portal(x, name, NULL);
+    if (p == NULL) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "portal \"%.100s\" does not exist", name);
+        extended_error(s, "34000", msg);
+        return;
+    }
+    struct extended_stmt *st = p->stmt;
+    if (extended_local(st)) {
+        extended_execute_local(s, p, describe);
+        return;
+    }
+    if (s->txstatus == 'E' && st->cmd != SQL_CMD_COMMIT && st->cmd != SQL_CMD_ROLLBACK) {
+        extended_error(s, "25P02",
+                       "current transaction is aborted, commands ignored until end of transaction block");
+        return;
+    }
+    pgbuf_reset(&s->req);
+    if (st->cmd == SQL_CMD_BEGIN || st->cmd == SQL_CMD_COMMIT || st->cmd == SQL_CMD_ROLLBACK) {
+        char type = st->cmd == SQL_CMD_BEGIN ? LEASE_REQ_BEGIN : st->cmd == SQL_CMD_COMMIT ? LEASE_REQ_COMMIT
+                                                                                          : LEASE_REQ_ROLLBACK;
+        if (describe) {
+            struct pgbuf b;
+            pgbuf_init(&b);
+            pgproto_begin(&b, 'n');
+            pgproto_end(&b);
+            session_send(s, &b);
+            pgbuf_free(&b);
+        }
+        pgproto_begin(&s->req, type);
+        pgproto_put_cstr(&s->req, st->verb);
+    } else if (p->started) {
+        pgproto_begin(&s->req, LEASE_REQ_FETCH);
+        pgproto_put_i32(&s->req, max_rows);
+    } else {
+        pgproto_begin(&s->req, LEASE_REQ_EXEC_PARAMS);
+        pgproto_put_cstr(&s->req, st->verb);
+        pgproto_put_u8(&s->req, describe ? 0x01 : 0);
+        pgproto_put_i32(&s->req, max_rows);
+        pgproto_put_bytes(&s->req, p->values.data, p->values.len);
+        pgproto_put_bytes(&s->req, st->sql, st->sql_len);
+        if (max_rows > 0)
+            p->started = 1;
+    }
+    pgproto_end(&s->req);
+    s->ext_busy = 1;
+    session_dispatch(s);
+}
+
+static void extended_close(struct session *s, const uint8_t *body, size_t len)
+{
+    struct extended_state *x = extended_state(s);
+    struct pgproto_reader r;
+    uint8_t kind;
+    const char *name;
+    int idx;
+    pgproto_reader_init(&r, body, len);
+    if (pgproto_get_u8(&r, &kind) < 0 || pgproto_get_cstr(&r, &name) < 0 || (kind != 'S' && kind != 'P')) {
+        extended_error(s, "08P01", "invalid Close message");
+        return;
+    }
+    /* Closing something that does not exist is not an error. */
+    if (kind == 'S' && extended_find_stmt(x, name, &idx) != NULL)
+        extended_drop_stmt(x, idx);
+    else if (kind == 'P' && extended_find_portal(x, name, &idx) != NULL)
+        extended_drop_portal(x, idx);
+    extended_reply(s, '3');
+}
+
+/* Sync: the implicit transaction ends; portals die with it, as in PostgreSQL. */
+static void extended_sync(struct session *s)
+{
+    struct extended_state *x = extended_state(s);
+    s->ext_error = 0;
+    s->ext_describe_next = 0;
+    if (s->txstatus == 'I')
+        while (x->nportals > 0)
+            extended_drop_portal(x, 0);
+    session_end_of_query(s);
+}
+
+void extended_message(struct session *s, char type, const uint8_t *body, size_t len)
+{
+    if (s->ext_error && type != 'S')
+        return;
+    switch (type) {
+    case 'P':
+        extended_parse(s, body, len);
+        break;
+    case 'B':
+        extended_bind(s, body, len);
+        break;
+    case 'D':
+        extended_describe(s, body, len);
+        break;
+    case 'E':
+        extended_execute(s, body, len);
+        break;
+    case 'C':
+        extended_close(s, body, len);
+        break;
+    case 'S':
+        extended_sync(s);
+        break;
+    default:    /* 'H' Flush: replies are written as they are made */
+        break;
+    }
+}
+
+void extended_done(struct session *s, char txstatus, int flags)
+{
+    s->ext_busy = 0;
+    s->txstatus = txstatus;
+    if (flags & LEASE_F_ERROR)
+        s->ext_error = 1;
+    session_resume(s);
+}

@@ -1,0 +1,44 @@
+/*
+ * extended: the extended query protocol for one session: Parse, Bind,
+ * Describe, Execute, Close, Sync and Flush, with named and unnamed
+ * statements and portals.
+ *
+ * Statements belong to the client, not to a backend slot: Parse only
+ * rewrites $n into ODBC markers and remembers the result, so under
+ * transaction pooling a statement runs on whichever slot the client gets
+ * (each executor prepares it once and keeps the handle in its cache).
+ */
+#ifndef PGIRIS_EXTENDED_H
+#define PGIRIS_EXTENDED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/pgproto.h"
+
+struct session;
+struct extended_state;
+
+/*
+ * Handle one extended-protocol message (type and body).  The caller has
+ * already consumed it from the input; a Describe(portal) directly followed by
+ * Execute of the same portal (as most drivers send them) travels to the
+ * executor as one request.
+ */
+void extended_message(struct session *s, char type, const uint8_t *body, size_t len);
+
+/* The executor finished a request this module sent. */
+void extended_done(struct session *s, char txstatus, int flags);
+
+/*
+ * DEALLOCATE [PREPARE] name | ALL and DISCARD ALL sent as SQL: they act on
+ * the client's statements, which live here, not on any backend.  Appends
+ * CommandComplete (or an ErrorResponse) to out; -1 after an error.
+ */
+int extended_deallocate(struct session *s, const char *stmt, size_t len, const char *verb,
+                        struct pgbuf *out);
+
+/* Free all statements and portals of the session. */
+void extended_free(struct session *s);
+
+#endif
