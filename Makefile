@@ -70,7 +70,7 @@ run: deps
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-integration: $(BUILD)/pgiris var/demo.db
+integration: $(BUILD)/pgiris $(BUILD)/tests/test_odbc var/demo.db
 	PGIRIS_BIN=$(abspath $(BUILD)/pgiris) $(PYTHON) -m pytest -q tests/integration
 
 check: deps
