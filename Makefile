@@ -29,7 +29,7 @@ LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run check check-asan unit integration clean distclean demo-db
+.PHONY: all deps run check check-asan unit integration clean distclean demo-db fuzz fuzz-short bench-translate
 
 all: $(BUILD)/pgiris
 
@@ -73,9 +73,33 @@ unit: $(UNIT_BINS)
 integration: $(BUILD)/pgiris $(BUILD)/tests/test_odbc var/demo.db
 	PGIRIS_BIN=$(abspath $(BUILD)/pgiris) $(PYTHON) -m pytest -q tests/integration
 
+TRANSLATE_SRCS = common/sql_lexer.c common/sql_translate.c $(wildcard common/sql_rules_*.c)
+FUZZ_SECONDS ?= 60
+
+# libFuzzer target for the SQL translator (clang); the corpus starts from the golden files.
+$(BUILD)/fuzz_translate: tests/fuzz/fuzz_translate.c $(TRANSLATE_SRCS)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE $(TRANSLATE_SRCS) $< -o $@
+
+fuzz: $(BUILD)/fuzz_translate
+	@rm -rf $(BUILD)/fuzz-corpus && mkdir -p $(BUILD)/fuzz-corpus
+	@for f in tests/sql/*/*.sql; do d=$${f#tests/sql/}; cp $$f $(BUILD)/fuzz-corpus/$${d%%/*}-$${f##*/}; done
+	$(BUILD)/fuzz_translate -max_len=2048 -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz-corpus
+
+fuzz-short:
+	$(MAKE) fuzz FUZZ_SECONDS=15
+
+$(BUILD)/translate_bench: bench/translate_bench.c $(TRANSLATE_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -I. -D_GNU_SOURCE $(TRANSLATE_SRCS) $< -o $@
+
+bench-translate: $(BUILD)/translate_bench
+	$(BUILD)/translate_bench
+
 check: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) fuzz-short
 	$(MAKE) integration
 
 check-asan: deps

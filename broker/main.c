@@ -13,6 +13,8 @@
 #include <event2/event.h>
 
 #include "broker/supervisor.h"
+#include "common/translate_cli.h"
+#include "worker/worker.h"
 #include "common/config.h"
 #include "common/log.h"
 
@@ -22,6 +24,7 @@ static void main_usage(FILE *f)
             "pgiris is a PostgreSQL-protocol connection pooler and proxy for ODBC databases.\n"
             "\n"
             "Usage: pgiris [OPTION]... CONFIG.ini\n"
+            "       pgiris translate [--dialect iris|sqlite|postgres] [--schema NAME] ['SQL']\n"
             "  -d   run in the background as a daemon (logfile must be set)\n"
             "  -q   quiet: log only warnings and errors\n"
             "  -v   verbose: log debug lines too\n"
@@ -69,6 +72,12 @@ static void main_libevent_log(int severity, const char *msg)
 
 int main(int argc, char **argv)
 {
+    event_set_log_callback(main_libevent_log);
+    /* Internal: how the broker starts its workers (fork, then exec of this binary). */
+    if (argc > 1 && strcmp(argv[1], "--worker") == 0)
+        return worker_exec_main(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "translate") == 0)
+        return translate_cli_main(argc - 1, argv + 1);
     int daemonize = 0, quiet = 0, verbose = 0, opt;
     while ((opt = getopt(argc, argv, "dqvVh")) != -1) {
         switch (opt) {
@@ -97,7 +106,6 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    event_set_log_callback(main_libevent_log);
     char err[512];
     struct cfg *cfg = NULL;
     if (cfg_load(argv[optind], &cfg, err, sizeof(err)) < 0) {
@@ -122,6 +130,6 @@ int main(int argc, char **argv)
         cfg_free(cfg);
         return 1;
     }
-    int rc = supervisor_run(cfg);
+    int rc = supervisor_run(cfg, argv[0]);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include "broker/supervisor.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -47,6 +48,7 @@ static struct {
     int64_t stop_deadline_us;
     int exit_status;
     struct event *ev_timer;
+    char *argv0;
 } sv;
 
 static int sv_listen_tcp(const char *addr, int port)
@@ -242,6 +244,12 @@ static void sv_on_broker_wake(evutil_socket_t fd, short what, void *arg)
     sv_pools_tick();
 }
 
+/*
+ * Fork, then exec this binary as a worker.  Executor threads may hold any
+ * lock (the allocator's, OpenSSL's, the time zone's) at the moment of the
+ * fork; a fresh image inherits none of them.  Between fork and exec the
+ * child only clears close-on-exec on the descriptors it keeps.
+ */
 static pid_t sv_spawn_worker(uint32_t i)
 {
     struct shm_worker *w = shm_worker(i);
@@ -249,18 +257,44 @@ static pid_t sv_spawn_worker(uint32_t i)
     w->asleep = 0;
     w->dequeuing = 0;
     w->nclients = 0;
+
+    char a_index[16], a_fd[16], a_addr[32], a_log[3], a_listen[SV_MAX_LISTEN][16];
+    char *args[8 + SV_MAX_LISTEN];
+    int n = 0;
+    snprintf(a_index, sizeof(a_index), "%u", i);
+    snprintf(a_fd, sizeof(a_fd), "%d", shm_fd);
+    snprintf(a_addr, sizeof(a_addr), "%llx", (unsigned long long)(uintptr_t)shm);
+    a_log[0] = (char)('0' + log_get_level());
+    a_log[1] = log_get_quiet() ? '1' : '0';
+    a_log[2] = '\0';
+    args[n++] = sv.argv0;
+    args[n++] = "--worker";
+    args[n++] = a_index;
+    args[n++] = a_fd;
+    args[n++] = a_addr;
+    args[n++] = a_log;
+    args[n++] = sv.cfg->path;
+    for (int k = 0; k < sv.nlisten; k++) {
+        snprintf(a_listen[k], sizeof(a_listen[k]), "%d", sv.listen_fds[k]);
+        args[n++] = a_listen[k];
+    }
+    args[n] = NULL;
+    int keep[4 + SV_MAX_LISTEN], nkeep = 0;
+    keep[nkeep++] = shm_fd;
+    keep[nkeep++] = w->efd;
+    keep[nkeep++] = shm->broker_efd;
+    for (int k = 0; k < sv.nlisten; k++)
+        keep[nkeep++] = sv.listen_fds[k];
+
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old);
     pid_t pid = fork();
     if (pid == 0) {
-        /* The broker's libevent handlers must not fire in the child. */
-        for (int sig = 1; sig < NSIG; sig++)
-            if (sig != SIGKILL && sig != SIGSTOP)
-                signal(sig, SIG_DFL);
-        signal(SIGPIPE, SIG_IGN);
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        worker_main(i, sv.cfg, sv.listen_fds, sv.nlisten);
+        for (int k = 0; k < nkeep; k++)
+            fcntl(keep[k], F_SETFD, 0);
+        execv("/proc/self/exe", args);
+        _exit(127);
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (pid < 0) {
@@ -427,9 +461,10 @@ static int sv_write_pidfile(const char *path)
     return fclose(f);
 }
 
-int supervisor_run(struct cfg *cfg)
+int supervisor_run(struct cfg *cfg, char *argv0)
 {
     sv.cfg = cfg;
+    sv.argv0 = argv0;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     sv.nworkers = cfg->workers > 0 ? (uint32_t)cfg->workers : (uint32_t)(ncpu > 0 ? ncpu : 1);
     if (sv.nworkers > SHM_MAX_WORKERS)

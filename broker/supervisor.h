@@ -12,8 +12,9 @@
 /*
  * Run the broker with the loaded config: create shared memory, open the
  * listeners, start executors and workers, and serve until shutdown.
- * Returns the process exit status.
+ * argv0 is the program name workers are started with.  Returns the
+ * process exit status.
  */
-int supervisor_run(struct cfg *cfg);
+int supervisor_run(struct cfg *cfg, char *argv0);
 
 #endif

@@ -41,6 +41,16 @@ void log_set_quiet(int quiet)
     log_quiet = quiet;
 }
 
+enum log_level log_get_level(void)
+{
+    return log_min;
+}
+
+int log_get_quiet(void)
+{
+    return log_quiet;
+}
+
 void log_write(enum log_level level, const char *component, const char *fmt, ...)
 {
     static const char *const names[] = { "DEBUG", "INFO", "WARNING", "ERROR" };

@@ -14,6 +14,10 @@ void log_set_level(enum log_level level);
 /* Suppress info and debug lines (-q). */
 void log_set_quiet(int quiet);
 
+/* The current settings, to hand them to a worker process. */
+enum log_level log_get_level(void);
+int log_get_quiet(void);
+
 void log_write(enum log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

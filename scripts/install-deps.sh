@@ -7,7 +7,8 @@ PKGS="build-essential autoconf automake pkg-config
 libevent-dev unixodbc unixodbc-dev libck-dev libinih-dev libcmocka-dev libssl-dev
 libsqlite3-dev sqlite3 odbc-postgresql libsqliteodbc
 postgresql postgresql-client pgbouncer
-python3 python3-pytest python3-psycopg"
+python3 python3-pytest python3-psycopg
+clang libclang-rt-dev valgrind"
 
 missing=""
 for p in $PKGS; do

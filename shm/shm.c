@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <ck_pr.h>
@@ -14,6 +16,7 @@
 #include "common/log.h"
 
 struct shm_header *shm;
+int shm_fd = -1;
 
 static size_t shm_align(size_t n)
 {
@@ -52,11 +55,25 @@ int shm_create(uint32_t nworkers, uint32_t npools, uint32_t nslots, uint32_t ncl
     off += ((size_t)ring_size + req_size) * nslots;
     size_t size = shm_align(off);
 
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-        log_error("shm", "mmap(MAP_SHARED|MAP_ANONYMOUS, %zu) failed: %s", size, strerror(errno));
+    /*
+     * A memfd rather than an anonymous mapping: workers are exec'd (so they
+     * inherit no lock held by an executor thread at fork time) and map the
+     * same file again, at the same address.
+     */
+    int fd = memfd_create("pgiris-shm", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
+        log_error("shm", "memfd_create/ftruncate(%zu) failed: %s", size, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        log_error("shm", "mmap(MAP_SHARED, %zu) failed: %s", size, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    shm_fd = fd;
     shm = p;
     shm->magic = SHM_MAGIC;
     shm->layout_version = SHM_LAYOUT_VERSION;
@@ -107,6 +124,35 @@ void shm_destroy(void)
         munmap(shm, shm->size);
         shm = NULL;
     }
+    if (shm_fd >= 0) {
+        close(shm_fd);
+        shm_fd = -1;
+    }
+}
+
+int shm_attach(int fd, void *addr)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        log_error("shm", "fstat(shm fd %d) failed: %s", fd, strerror(errno));
+        return -1;
+    }
+    void *p = mmap(addr, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+    if (p == MAP_FAILED || p != addr) {
+        log_error("shm", "mmap(%p, %zu, MAP_FIXED_NOREPLACE) failed: %s", addr, (size_t)st.st_size,
+                  p == MAP_FAILED ? strerror(errno) : "mapped elsewhere");
+        if (p != MAP_FAILED)
+            munmap(p, (size_t)st.st_size);
+        return -1;
+    }
+    if (shm_check(p) < 0) {
+        log_error("shm", "shared region at %p has a bad header", p);
+        munmap(p, (size_t)st.st_size);
+        return -1;
+    }
+    shm = p;
+    shm_fd = fd;
+    return 0;
 }
 
 int shm_check(const struct shm_header *h)

@@ -155,8 +155,10 @@ struct shm_header {
     size_t workers_off, pools_off, slots_off, clients_off, stats_off, rings_off, free_bufs_off;
 };
 
-/* The mapped region of this process (set by shm_create, inherited by fork). */
+/* The mapped region of this process (set by shm_create or shm_attach). */
 extern struct shm_header *shm;
+/* The memfd behind it, which worker processes map after exec. */
+extern int shm_fd;
 
 /*
  * Create and initialise the region for the given maxima.  Returns 0, or -1
@@ -165,6 +167,11 @@ extern struct shm_header *shm;
 int shm_create(uint32_t nworkers, uint32_t npools, uint32_t nslots, uint32_t nclients,
                uint32_t ring_size);
 void shm_destroy(void);
+/*
+ * Map the region from its memfd at the address the broker mapped it at (a
+ * worker after exec), and check its header.  0, or -1 with a log line.
+ */
+int shm_attach(int fd, void *addr);
 /* 0 if the header is sane (magic, version, mapped at its own address). */
 int shm_check(const struct shm_header *h);
 

@@ -10,6 +10,7 @@
 #include "worker/worker.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,40 @@ static void worker_signal_cb(evutil_socket_t sig, short what, void *arg)
         return;
     }
     worker_exit = 1;
+}
+
+int worker_exec_main(int argc, char **argv)
+{
+    if (argc < 8 || strlen(argv[5]) != 2) {
+        log_error("worker", "bad worker arguments");
+        return 2;
+    }
+    uint32_t index = (uint32_t)strtoul(argv[2], NULL, 10);
+    int fd = atoi(argv[3]);
+    void *addr = (void *)(uintptr_t)strtoull(argv[4], NULL, 16);
+    log_set_level((enum log_level)(argv[5][0] - '0'));
+    log_set_quiet(argv[5][1] == '1');
+    char err[512];
+    struct cfg *cfg = NULL;
+    if (cfg_load(argv[6], &cfg, err, sizeof(err)) < 0) {
+        log_error("worker", "worker=%u cannot start: %s", index, err);
+        return 1;
+    }
+    if (log_open(cfg->logfile) < 0)
+        log_error("worker", "worker=%u cannot open logfile %s: %s", index, cfg->logfile, strerror(errno));
+    if (shm_attach(fd, addr) < 0 || index >= shm->nworkers)
+        return 1;
+    int nlisten = argc - 7;
+    int fds[8];
+    if (nlisten > 8)
+        nlisten = 8;
+    for (int i = 0; i < nlisten; i++)
+        fds[i] = atoi(argv[7 + i]);
+    /* The broker blocked every signal around fork; exec kept the mask. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    worker_main(index, cfg, fds, nlisten);
 }
 
 void worker_main(uint32_t index, struct cfg *cfg, const int *listen_fds, int nlisten)

@@ -18,4 +18,11 @@
 void worker_main(uint32_t index, struct cfg *cfg, const int *listen_fds, int nlisten)
     __attribute__((noreturn));
 
+/*
+ * Entry point of a worker process after exec: "pgiris --worker INDEX SHMFD
+ * SHMADDR LOGFLAGS CONFIG LISTENFD...", as the broker's supervisor builds
+ * it.  Maps the shared region, loads the config and runs worker_main.
+ */
+int worker_exec_main(int argc, char **argv);
+
 #endif

@@ -1,0 +1,26 @@
+-- Reporting and analytics queries.
+SELECT date_trunc('day', created_at) AS day, count(*) AS orders, sum(total) AS revenue FROM orders WHERE created_at >= now() - interval '30 days' GROUP BY date_trunc('day', created_at) ORDER BY day;
+SELECT date_trunc('month', created_at) AS month, count(DISTINCT user_id) FROM orders GROUP BY 1 ORDER BY 1;
+SELECT extract(year FROM created_at) AS y, extract(month FROM created_at) AS m, sum(total) FROM orders GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT p.category, sum(oi.quantity * oi.unit_price) AS revenue FROM order_items oi JOIN products p ON p.id = oi.product_id GROUP BY p.category ORDER BY revenue DESC LIMIT 10;
+SELECT u.country, count(*) FILTER (WHERE o.status = 'paid') AS paid, count(*) AS total FROM users u JOIN orders o ON o.user_id = u.id GROUP BY u.country;
+SELECT user_id, sum(total) AS lifetime_value FROM orders GROUP BY user_id HAVING sum(total) > 1000 ORDER BY lifetime_value DESC LIMIT 100;
+WITH monthly AS (SELECT date_trunc('month', created_at) AS m, sum(total) AS revenue FROM orders GROUP BY 1) SELECT m, revenue, revenue - lag(revenue) OVER (ORDER BY m) AS delta FROM monthly ORDER BY m;
+SELECT product_id, avg(rating)::numeric(3,2) AS avg_rating, count(*) FROM reviews GROUP BY product_id HAVING count(*) >= 10 ORDER BY avg_rating DESC LIMIT 20;
+SELECT count(*) FROM events WHERE at BETWEEN $1 AND $2 AND kind = $3;
+SELECT kind, count(*) FROM events WHERE at > now() - interval '1 hour' GROUP BY kind ORDER BY count(*) DESC;
+SELECT extract(dow FROM created_at) AS dow, avg(total) FROM orders GROUP BY 1 ORDER BY 1;
+SELECT round(avg(extract(epoch FROM shipped_at - created_at))) FROM orders WHERE shipped_at IS NOT NULL;
+SELECT * FROM (SELECT user_id, total, row_number() OVER (PARTITION BY user_id ORDER BY total DESC) AS rn FROM orders) ranked WHERE rn <= 3;
+SELECT s.name, count(o.id) FROM stores s LEFT JOIN orders o ON o.store_id = s.id AND o.created_at > now() - interval '7 days' GROUP BY s.name;
+SELECT greatest(a.updated_at, b.updated_at) FROM a JOIN b ON b.a_id = a.id WHERE a.id = $1;
+SELECT id, concat(first_name, ' ', last_name) AS full_name FROM customers ORDER BY last_name, first_name LIMIT 500;
+SELECT substring(phone from 1 for 3) AS area, count(*) FROM customers GROUP BY 1;
+SELECT position('@' in email) AS at_pos, length(email) FROM customers WHERE email IS NOT NULL LIMIT 10;
+SELECT * FROM metrics WHERE host = $1 AND ts >= date_trunc('hour', now()) ORDER BY ts;
+SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) FROM requests WHERE ts > now() - interval '5 minutes';
+SELECT a.id, b.id FROM a FULL OUTER JOIN b ON a.key = b.key WHERE a.id IS NULL OR b.id IS NULL;
+SELECT count(*) FROM users WHERE created_at::date = current_date;
+SELECT status, count(*) FROM orders WHERE created_at >= $1::timestamptz GROUP BY status;
+SELECT c.name, sum(oi.quantity) FROM categories c JOIN products p ON p.category_id = c.id JOIN order_items oi ON oi.product_id = p.id GROUP BY c.name ORDER BY 2 DESC;
+SELECT t.id FROM tickets t WHERE t.assignee IS DISTINCT FROM $1 AND t.state <> 'closed';

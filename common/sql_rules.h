@@ -1,0 +1,252 @@
+/*
+ * sql_rules: the rewrite machinery shared by the translator's rule sets
+ * (sql_rules_postgres.c, sql_rules_sqlite.c, sql_rules_iris.c).  Not a public
+ * interface: callers use common/sql_translate.h.
+ *
+ * A statement is held as an array of tokens.  A token's text points either
+ * into the caller's statement or into text the rules made (string literals
+ * of this program, or the rewriter's arena), so rewriting never copies the
+ * statement.  Rules find constructs by token type and keyword and replace
+ * token ranges with templates, which are SQL snippets lexed by sql_lex:
+ * "$0".."$9" in a template stand for token ranges given by the rule.
+ */
+#ifndef PGIRIS_SQL_RULES_H
+#define PGIRIS_SQL_RULES_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/sql_lexer.h"
+
+/* Keywords the rules recognise, sorted by spelling (sql_kw_lookup bisects). */
+#define SQL_KEYWORDS(X)\
+    X(ABORT, "abort") X(ALL, "all") X(ALTER, "alter") X(ALWAYS, "always") X(AND, "and")     \
+    X(ANY, "any") X(ARRAY, "array") X(AS, "as") X(ASC, "asc") X(AT, "at")                   \
+    X(ATOMIC, "atomic") X(BEGIN, "begin") X(BETWEEN, "between") X(BTRIM, "btrim")           \
+    X(BY, "by") X(CASE, "case") X(CAST, "cast") X(CHAIN, "chain")                           \
+    X(CHAR_LENGTH, "char_length") X(CHARACTER_LENGTH, "character_length") X(CHECK, "check") \
+    X(CLOCK_TIMESTAMP, "clock_timestamp") X(COLLATE, "collate") X(COLUMN, "column")         \
+    X(COMMIT, "commit") X(COMMITTED, "committed") X(CONCAT, "concat")                       \
+    X(CONFLICT, "conflict") X(CONSTRAINT, "constraint") X(CREATE, "create")                 \
+    X(CROSS, "cross") X(CURRENT_DATE, "current_date") X(CURRENT_ROLE, "current_role")       \
+    X(CURRENT_TIME, "current_time") X(CURRENT_TIMESTAMP, "current_timestamp")               \
+    X(CURRENT_USER, "current_user") X(CURRVAL, "currval") X(DATE_PART, "date_part")         \
+    X(DATE_TRUNC, "date_trunc") X(DEFAULT, "default") X(DEFERRABLE, "deferrable")           \
+    X(DELETE, "delete") X(DESC, "desc") X(DISTINCT, "distinct") X(DO, "do") X(DROP, "drop") \
+    X(ELSE, "else") X(END, "end") X(ESCAPE, "escape") X(EXCEPT, "except")                   \
+    X(EXCLUDE, "exclude") X(EXCLUDED, "excluded") X(EXISTS, "exists") X(EXTRACT, "extract") \
+    X(FALSE, "false") X(FETCH, "fetch") X(FILTER, "filter") X(FIRST, "first") X(FOR, "for") \
+    X(FOREIGN, "foreign") X(FROM, "from") X(FULL, "full")                                   \
+    X(GEN_RANDOM_UUID, "gen_random_uuid") X(GENERATED, "generated") X(GREATEST, "greatest") \
+    X(GROUP, "group") X(HAVING, "having") X(IDENTITY, "identity") X(IF, "if")               \
+    X(ILIKE, "ilike") X(IN, "in") X(INDEX, "index") X(INET_CLIENT_ADDR, "inet_client_addr") \
+    X(INNER, "inner") X(INSERT, "insert") X(INTERSECT, "intersect") X(INTERVAL, "interval") \
+    X(INTO, "into") X(IS, "is") X(ISNULL, "isnull") X(ISOLATION, "isolation")               \
+    X(JOIN, "join") X(KEY, "key") X(LASTVAL, "lastval") X(LATERAL, "lateral")               \
+    X(LEAST, "least") X(LEFT, "left") X(LENGTH, "length") X(LEVEL, "level") X(LIKE, "like") \
+    X(LIMIT, "limit") X(LOCALTIME, "localtime") X(LOCALTIMESTAMP, "localtimestamp")         \
+    X(LTRIM, "ltrim") X(MERGE, "merge") X(NATURAL, "natural") X(NEXT, "next")               \
+    X(NEXTVAL, "nextval") X(NO, "no") X(NOT, "not") X(NOTHING, "nothing")                   \
+    X(NOTNULL, "notnull") X(NOW, "now") X(NULL, "null") X(NULLS, "nulls")                   \
+    X(OFFSET, "offset") X(ON, "on") X(ONLY, "only") X(OR, "or") X(ORDER, "order")           \
+    X(OVER, "over") X(PARTITION, "partition") X(PG_SLEEP, "pg_sleep")                       \
+    X(POSITION, "position") X(PRIMARY, "primary") X(RANDOM, "random") X(RANGE, "range")     \
+    X(READ, "read") X(RECURSIVE, "recursive") X(REFERENCES, "references")                   \
+    X(RELEASE, "release") X(REPEATABLE, "repeatable") X(RETURNING, "returning")             \
+    X(RIGHT, "right") X(ROLLBACK, "rollback") X(ROW, "row") X(ROWS, "rows")                 \
+    X(RTRIM, "rtrim") X(SAVEPOINT, "savepoint") X(SELECT, "select")                         \
+    X(SERIALIZABLE, "serializable") X(SESSION, "session") X(SESSION_USER, "session_user")   \
+    X(SET, "set") X(SETSEED, "setseed") X(SETVAL, "setval") X(SHARE, "share")               \
+    X(SIMILAR, "similar") X(SOME, "some") X(START, "start")                                 \
+    X(STATEMENT_TIMESTAMP, "statement_timestamp") X(SUBSTRING, "substring")                 \
+    X(TABLE, "table") X(TEMP, "temp") X(TEMPORARY, "temporary") X(THEN, "then")             \
+    X(TIES, "ties") X(TIMEOFDAY, "timeofday") X(TO, "to") X(TOP, "top")                     \
+    X(TRANSACTION, "transaction") X(TRANSACTION_TIMESTAMP, "transaction_timestamp")         \
+    X(TRUE, "true") X(TRUNCATE, "truncate") X(TXID_CURRENT, "txid_current")                 \
+    X(UNCOMMITTED, "uncommitted") X(UNION, "union") X(UNIQUE, "unique")                     \
+    X(UNLOGGED, "unlogged") X(UPDATE, "update") X(USER, "user") X(USING, "using")           \
+    X(UUID_GENERATE_V1, "uuid_generate_v1") X(UUID_GENERATE_V4, "uuid_generate_v4")         \
+    X(VALUES, "values") X(VIEW, "view") X(WHEN, "when") X(WHERE, "where")                   \
+    X(WINDOW, "window") X(WITH, "with") X(WORK, "work") X(WRITE, "write")
+
+enum sql_kw {
+    KW_NONE,
+#define SQL_KW_ENUM(id, s) KW_##id,
+    SQL_KEYWORDS(SQL_KW_ENUM)
+#undef SQL_KW_ENUM
+    KW_COUNT_
+};
+
+/* Spelling of keyword kw ("" for KW_NONE); used by the table-order test. */
+const char *sql_kw_name(int kw);
+/* Keyword id of an identifier (any case), or KW_NONE. */
+int sql_kw_lookup(const char *s, size_t len);
+
+struct sql_tk {
+    const char *s;
+    uint32_t len;
+    uint8_t type;               /* enum sql_tok */
+    uint8_t space;              /* white space before it in the output */
+    uint16_t kw;                /* enum sql_kw for SQL_TOK_IDENT */
+};
+
+/* Binding strength of operators, PostgreSQL's precedence table, loosest first. */
+enum sql_level {
+    LV_STOP,                    /* clause keywords, commas: never inside an operand */
+    LV_OR, LV_AND, LV_NOT, LV_IS, LV_CMP, LV_LIKE, LV_OTHER, LV_ADD, LV_MUL, LV_EXP,
+    LV_OPERAND,                 /* not an operator */
+};
+
+/* A token range handed to a template: $k expands to v[0..n). */
+struct sql_arg {
+    const struct sql_tk *v;
+    size_t n;
+};
+
+/* What a cast or a column type becomes; see sql_rw_cast_tmpl. */
+enum sql_type_ctx { SQL_TYPE_CAST, SQL_TYPE_DDL };
+
+struct sql_pgtype {
+    size_t first, last;         /* token extent of the type name */
+    char name[32];              /* lower case, canonical: "varchar", "timestamptz", ... */
+    size_t mod_open, mod_close; /* the (typmod) parentheses, or 0, 0 */
+    bool array;
+};
+
+struct sql_rw;
+
+/*
+ * Dialect hook: the template a cast or a DDL column type becomes, with $0 the
+ * operand (casts only), $1 the typmod with its parentheses (may be empty) and
+ * $2 the typmod without them.  A placeholder must stand apart from a word
+ * ("NUMERIC($2)", not "NUMERIC$1", which lexes as one identifier).  Returns NULL after sql_rw_fail when the type
+ * has no equivalent; a DDL template of "" keeps the type as written.
+ */
+typedef const char *(*sql_type_fn)(struct sql_rw *rw, const struct sql_pgtype *ty,
+                                   enum sql_type_ctx ctx);
+
+struct sql_arena_blk;
+
+struct sql_rw {
+    enum cfg_dialect dialect;
+    const char *schema;         /* what "public" becomes (iris) */
+    sql_type_fn type_tmpl;
+    struct sql_tk *t;
+    size_t n, cap;
+    struct sql_arena_blk *arena;
+    int flags;                  /* SQL_FLAG_* a rule adds to the record */
+    bool failed;
+    char sqlstate[6];
+    char *error;                /* malloc'd */
+};
+
+struct sql_rule {
+    const char *name;
+    int (*apply)(struct sql_rw *rw);    /* 0, or -1 after sql_rw_fail */
+};
+
+extern const struct sql_rule sql_rules_postgres[];
+extern const struct sql_rule sql_rules_sqlite[];
+extern const struct sql_rule sql_rules_iris[];
+extern const size_t sql_rules_postgres_n, sql_rules_sqlite_n, sql_rules_iris_n;
+const char *sql_sqlite_type(struct sql_rw *rw, const struct sql_pgtype *ty, enum sql_type_ctx ctx);
+const char *sql_iris_type(struct sql_rw *rw, const struct sql_pgtype *ty, enum sql_type_ctx ctx);
+
+/* ---- engine (sql_translate.c) ---- */
+
+/* Record an error (first one wins); always returns -1. */
+int sql_rw_fail(struct sql_rw *rw, const char *sqlstate, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Copy len bytes into the rewriter's arena (freed with the rewriter). */
+char *sql_rw_strdup(struct sql_rw *rw, const char *s, size_t len);
+/* Replace t[at .. at+del) by ins[0..nins). */
+int sql_rw_splice(struct sql_rw *rw, size_t at, size_t del, const struct sql_tk *ins, size_t nins);
+/*
+ * Replace t[from..to] (inclusive) by the template fmt (printf-formatted,
+ * then lexed); "$k" expands to args[k].  The first new token takes over the
+ * white space of t[from].  Returns the index just past the new tokens, or 0
+ * after a failure.
+ */
+size_t sql_rw_template(struct sql_rw *rw, size_t from, size_t to, const struct sql_arg *args,
+                       size_t nargs, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* A copy of t[from..to] usable as a template argument (empty if to < from). */
+struct sql_arg sql_rw_range(struct sql_rw *rw, size_t from, size_t to);
+
+static inline bool sql_tk_kw(const struct sql_rw *rw, size_t i, int kw)
+{
+    return i < rw->n && rw->t[i].type == SQL_TOK_IDENT && rw->t[i].kw == kw;
+}
+static inline bool sql_tk_punct(const struct sql_rw *rw, size_t i, char c)
+{
+    return i < rw->n && rw->t[i].type == SQL_TOK_PUNCT && rw->t[i].s[0] == c;
+}
+/* Inline so that strlen of the literal argument folds to a constant. */
+static inline bool sql_tk_op(const struct sql_rw *rw, size_t i, const char *op)
+{
+    size_t n = __builtin_strlen(op);
+    return i < rw->n && rw->t[i].type == SQL_TOK_OP && rw->t[i].len == n &&
+           __builtin_memcmp(rw->t[i].s, op, n) == 0;
+}
+/* Case-insensitive comparison of an identifier token with a lower-case word. */
+static inline bool sql_tk_word(const struct sql_rw *rw, size_t i, const char *word)
+{
+    size_t n = __builtin_strlen(word);
+    if (i >= rw->n || rw->t[i].type != SQL_TOK_IDENT || rw->t[i].len != n)
+        return false;
+    for (size_t k = 0; k < n; k++) {
+        char c = rw->t[i].s[k];
+        if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != word[k])
+            return false;
+    }
+    return true;
+}
+/* The next/previous token that is not a comment (rw->n / SIZE_MAX if none). */
+size_t sql_next(const struct sql_rw *rw, size_t i);
+size_t sql_prev(const struct sql_rw *rw, size_t i);
+
+/* Matching ')' or ']' of the bracket at i (rw->n if unbalanced), and back. */
+size_t sql_match(const struct sql_rw *rw, size_t i);
+size_t sql_match_back(const struct sql_rw *rw, size_t i);
+/* The END of the CASE at i, and the CASE of the END at i. */
+size_t sql_case_end(const struct sql_rw *rw, size_t i);
+size_t sql_case_start(const struct sql_rw *rw, size_t i);
+
+/* How token i binds as a binary operator (LV_OPERAND: it is not one). */
+enum sql_level sql_level_of(const struct sql_rw *rw, size_t i);
+/*
+ * Extent of the operands of a binary operator of strength lv at token op:
+ * the first token of the left operand, the last token of the right one
+ * (op itself when there is none).
+ */
+size_t sql_operand_left(const struct sql_rw *rw, size_t op, enum sql_level lv);
+size_t sql_operand_right(const struct sql_rw *rw, size_t op, enum sql_level lv);
+/* First token of the primary expression (x, t.x, f(..), (..), CASE..END, a[i]) ending at end. */
+size_t sql_primary_start(const struct sql_rw *rw, size_t end);
+/* Parse a PostgreSQL type name starting at i; false if there is none. */
+bool sql_parse_type(const struct sql_rw *rw, size_t i, struct sql_pgtype *ty);
+/*
+ * The comma-separated arguments of the parenthesis at open: writes up to max
+ * (first, last) pairs and returns their count (0 for "()").
+ */
+size_t sql_args(const struct sql_rw *rw, size_t open, size_t first[], size_t last[], size_t max);
+
+/* ---- rules shared by the dialects (sql_rules_common.c) ---- */
+int sql_rule_trim_semicolons(struct sql_rw *rw);
+int sql_rule_plain_strings(struct sql_rw *rw);      /* E'..', $$..$$, continuations -> '..' */
+int sql_rule_casts(struct sql_rw *rw);              /* x::t and CAST(x AS t) via type_tmpl */
+int sql_rule_ddl_types(struct sql_rw *rw);          /* column types in CREATE/ALTER TABLE */
+int sql_rule_booleans(struct sql_rw *rw);           /* TRUE/FALSE -> 1/0 */
+int sql_rule_substring(struct sql_rw *rw);          /* substring(x FROM a FOR b) -> $fn(x, a, b) */
+int sql_rule_concat(struct sql_rw *rw);             /* concat(a, b) -> (COALESCE(a,'') || ...) */
+
+/*
+ * An interval literal INTERVAL '<n> <unit>' at i: the count, and the unit
+ * canonicalised to one of year month week day hour minute second.
+ */
+bool sql_interval_literal(const struct sql_rw *rw, size_t i, char *count, size_t countlen,
+                          const char **unit);
+
+#endif

@@ -1,0 +1,660 @@
+/*
+ * sql_rules_common: rewrite rules more than one dialect uses.  Each works on
+ * tokens (common/sql_rules.h); which dialect runs which rule, and in what
+ * order, is decided by the sql_rules_<dialect>.c pipelines.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sql_rules.h"
+
+/* A statement's trailing semicolons: ODBC drivers reject or misread them. */
+int sql_rule_trim_semicolons(struct sql_rw *rw)
+{
+    for (;;) {
+        size_t last = sql_prev(rw, rw->n);
+        if (last == SIZE_MAX || !sql_tk_punct(rw, last, ';'))
+            return 0;
+        if (sql_rw_splice(rw, last, 1, NULL, 0) != 0)
+            return -1;
+    }
+}
+
+/* ---- string literals --------------------------------------------------- */
+
+struct sql_buf {
+    char *p;
+    size_t n, cap;
+};
+
+static int sql_buf_put(struct sql_buf *b, const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;               /* $$$$: nothing to add, and b->p may still be NULL */
+    if (b->n + n > b->cap) {
+        size_t cap = (b->n + n) * 2 + 16;
+        char *p = realloc(b->p, cap);
+        if (!p)
+            return -1;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    return 0;
+}
+
+static int sql_buf_utf8(struct sql_buf *b, unsigned long cp)
+{
+    char u[4];
+    size_t n;
+
+    if (cp < 0x80)
+        u[0] = (char)cp, n = 1;
+    else if (cp < 0x800)
+        u[0] = (char)(0xC0 | (cp >> 6)), u[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
+    else if (cp < 0x10000)
+        u[0] = (char)(0xE0 | (cp >> 12)), u[1] = (char)(0x80 | ((cp >> 6) & 0x3F)),
+        u[2] = (char)(0x80 | (cp & 0x3F)), n = 3;
+    else
+        u[0] = (char)(0xF0 | (cp >> 18)), u[1] = (char)(0x80 | ((cp >> 12) & 0x3F)),
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F)), n = 4;
+    return sql_buf_put(b, u, n);
+}
+
+static int sql_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Reads up to max hex digits at s[*i]; -1 if there is none. */
+static long sql_hex(const char *s, size_t len, size_t *i, int max)
+{
+    long v = -1;
+    for (int k = 0; k < max && *i < len && sql_hexval((unsigned char)s[*i]) >= 0; k++, (*i)++)
+        v = (v < 0 ? 0 : v * 16) + sql_hexval((unsigned char)s[*i]);
+    return v;
+}
+
+/* The value of an E'...' body: PostgreSQL's backslash escapes. */
+static int sql_decode_escapes(struct sql_rw *rw, const char *s, size_t len, struct sql_buf *b)
+{
+    for (size_t i = 0; i < len;) {
+        char c = s[i++];
+        long v;
+        if (c == '\'') {
+            i++;                                /* '' inside the body */
+            if (sql_buf_put(b, "'", 1) != 0)
+                return -1;
+            continue;
+        }
+        if (c != '\\' || i == len) {
+            if (sql_buf_put(b, &c, 1) != 0)
+                return -1;
+            continue;
+        }
+        c = s[i++];
+        switch (c) {
+        case 'b': v = '\b'; break;
+        case 'f': v = '\f'; break;
+        case 'n': v = '\n'; break;
+        case 'r': v = '\r'; break;
+        case 't': v = '\t'; break;
+        case 'x':
+            if ((v = sql_hex(s, len, &i, 2)) < 0)
+                v = 'x';
+            break;
+        case 'u': case 'U': {
+            size_t start = i;
+            v = sql_hex(s, len, &i, c == 'u' ? 4 : 8);
+            if (i - start != (c == 'u' ? 4u : 8u))
+                return sql_rw_fail(rw, "22025", "invalid Unicode escape in E'' string");
+            if (v >= 0xD800 && v <= 0xDBFF && i + 6 <= len && s[i] == '\\' && s[i + 1] == 'u') {
+                size_t k = i + 2;
+                long lo = sql_hex(s, len, &k, 4);
+                if (k == i + 6 && lo >= 0xDC00 && lo <= 0xDFFF) {
+                    v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
+                    i = k;
+                }
+            }
+            if (v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+                return sql_rw_fail(rw, "22025", "invalid Unicode escape value in E'' string");
+            if (sql_buf_utf8(b, (unsigned long)v) != 0)
+                return -1;
+            continue;
+        }
+        default:
+            if (c >= '0' && c <= '7') {
+                v = c - '0';
+                for (int k = 0; k < 2 && i < len && s[i] >= '0' && s[i] <= '7'; k++)
+                    v = v * 8 + (s[i++] - '0');
+                v &= 0xFF;
+            } else {
+                v = (unsigned char)c;
+            }
+            break;
+        }
+        if (v == 0)
+            return sql_rw_fail(rw, "22021", "invalid byte sequence: E'' string contains \\0");
+        {
+            char ch = (char)v;
+            if (sql_buf_put(b, &ch, 1) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * The value of a '...' / E'...' token, including continuation segments
+ * ('a'<newline>'b').  The lexer guarantees well-formed quoting.
+ */
+static int sql_decode_quoted(struct sql_rw *rw, const struct sql_tk *t, struct sql_buf *b)
+{
+    const char *s = t->s, *end = t->s + t->len;
+    bool esc = t->type == SQL_TOK_ESTRING;
+
+    while (s < end && *s != '\'')
+        s++;                                    /* E / N prefix */
+    while (s < end && *s == '\'') {
+        const char *body = ++s;
+        for (;;) {
+            if (s >= end)
+                return sql_rw_fail(rw, "42601", "unterminated string literal");
+            if (esc && *s == '\\') {
+                s += 2;
+                continue;
+            }
+            if (*s == '\'') {
+                if (s + 1 < end && s[1] == '\'') {
+                    s += 2;
+                    continue;
+                }
+                break;
+            }
+            s++;
+        }
+        if (esc) {
+            if (sql_decode_escapes(rw, body, (size_t)(s - body), b) != 0)
+                return -1;
+        } else {
+            for (const char *p = body; p < s; p++) {
+                if (sql_buf_put(b, p, 1) != 0)
+                    return -1;
+                if (*p == '\'')
+                    p++;
+            }
+        }
+        s++;
+        while (s < end && isspace((unsigned char)*s))
+            s++;
+    }
+    return 0;
+}
+
+/* Token i+1 continues the literal at i (only a newline may separate them). */
+static bool sql_continues(const struct sql_rw *rw, size_t i)
+{
+    return i + 1 < rw->n && (rw->t[i].type == SQL_TOK_STRING || rw->t[i].type == SQL_TOK_ESTRING) &&
+           (rw->t[i + 1].type == SQL_TOK_STRING || rw->t[i + 1].type == SQL_TOK_ESTRING) &&
+           rw->t[i + 1].s[0] == '\'';
+}
+
+int sql_rule_plain_strings(struct sql_rw *rw)
+{
+    struct sql_buf b = { NULL, 0, 0 }, q = { NULL, 0, 0 };
+
+    for (size_t i = 0; i < rw->n; i++) {
+        struct sql_tk *t = &rw->t[i];
+        char *out;
+
+        if (t->type == SQL_TOK_BSTRING || (t->type == SQL_TOK_STRING && t->s[0] == 'U') ||
+            (t->type == SQL_TOK_STRING && t->s[0] == 'u')) {
+            bool hex = t->s[0] == 'X' || t->s[0] == 'x';
+            if (t->type == SQL_TOK_BSTRING && hex && rw->dialect == CFG_DIALECT_SQLITE)
+                continue;                       /* X'..' is a SQLite blob too */
+            free(b.p);
+            free(q.p);
+            return sql_rw_fail(rw, "0A000", "%s literals are not supported by this backend",
+                               t->type == SQL_TOK_BSTRING ? (hex ? "X'' bit string" : "B'' bit string")
+                                                          : "U&'' Unicode escape string");
+        }
+        if (t->type == SQL_TOK_DOLLAR) {
+            size_t tag = 1;
+            while (t->s[tag] != '$')
+                tag++;
+            b.n = 0;
+            if (sql_buf_put(&b, t->s + tag + 1, t->len - 2 * (tag + 1)) != 0)
+                goto oom;
+        } else if ((t->type == SQL_TOK_STRING || t->type == SQL_TOK_ESTRING) &&
+                   (t->s[0] != '\'' || sql_continues(rw, i))) {
+            b.n = 0;
+            if (sql_decode_quoted(rw, t, &b) != 0)
+                goto fail;
+            /* 'a'<newline>'b' is one literal; the lexer gives each part its own token */
+            while (sql_continues(rw, i)) {
+                if (sql_decode_quoted(rw, &rw->t[i + 1], &b) != 0 || sql_rw_splice(rw, i + 1, 1, NULL, 0) != 0)
+                    goto fail;
+                t = &rw->t[i];
+            }
+        } else {
+            continue;
+        }
+        q.n = 0;
+        if (sql_buf_put(&q, "'", 1) != 0)
+            goto oom;
+        for (size_t k = 0; k < b.n; k++)
+            if (sql_buf_put(&q, b.p[k] == '\'' ? "''" : b.p + k, b.p[k] == '\'' ? 2 : 1) != 0)
+                goto oom;
+        if (sql_buf_put(&q, "'", 1) != 0 || !(out = sql_rw_strdup(rw, q.p, q.n)))
+            goto oom;
+        t->s = out;
+        t->len = (uint32_t)q.n;
+        t->type = SQL_TOK_STRING;
+    }
+    free(b.p);
+    free(q.p);
+    return 0;
+fail:
+    free(b.p);
+    free(q.p);
+    return -1;
+oom:
+    free(b.p);
+    free(q.p);
+    return sql_rw_fail(rw, "53200", "out of memory");
+}
+
+/* ---- casts and column types -------------------------------------------- */
+
+static size_t sql_cast_apply(struct sql_rw *rw, size_t from, size_t to, size_t op_first,
+                             size_t op_last, const struct sql_pgtype *ty)
+{
+    const char *tmpl = rw->type_tmpl(rw, ty, SQL_TYPE_CAST);
+    struct sql_arg args[3];
+
+    if (!tmpl)
+        return 0;
+    args[0] = sql_rw_range(rw, op_first, op_last);
+    args[1] = ty->mod_open ? sql_rw_range(rw, ty->mod_open, ty->mod_close) : (struct sql_arg){ 0 };
+    args[2] = ty->mod_open ? sql_rw_range(rw, ty->mod_open + 1, ty->mod_close - 1)
+                           : (struct sql_arg){ 0 };
+    return sql_rw_template(rw, from, to, args, 3, "%s", tmpl);
+}
+
+int sql_rule_casts(struct sql_rw *rw)
+{
+    /* CAST(x AS t) first, innermost first, so the CASTs made from :: are not seen again */
+    for (size_t i = rw->n; i-- > 0;) {
+        size_t close, as = 0;
+        struct sql_pgtype ty;
+        int depth = 0;
+
+        if (!sql_tk_kw(rw, i, KW_CAST) || !sql_tk_punct(rw, i + 1, '('))
+            continue;
+        close = sql_match(rw, i + 1);
+        if (close >= rw->n)
+            return sql_rw_fail(rw, "42601", "unbalanced parentheses in CAST");
+        for (size_t j = i + 2; j < close; j++) {
+            if (sql_tk_punct(rw, j, '(') || sql_tk_punct(rw, j, '['))
+                depth++;
+            else if (sql_tk_punct(rw, j, ')') || sql_tk_punct(rw, j, ']'))
+                depth--;
+            else if (depth == 0 && sql_tk_kw(rw, j, KW_AS))
+                as = j;
+        }
+        if (!as || as == i + 2 || !sql_parse_type(rw, as + 1, &ty) || ty.last != close - 1)
+            return sql_rw_fail(rw, "42601", "CAST needs an expression, AS and a type name");
+        if (!sql_cast_apply(rw, i, close, i + 2, as - 1, &ty))
+            return -1;
+    }
+    for (size_t i = 1; i < rw->n; i++) {
+        struct sql_pgtype ty;
+        size_t start;
+
+        if (!sql_tk_op(rw, i, "::"))
+            continue;
+        start = sql_primary_start(rw, i - 1);
+        if (!sql_parse_type(rw, i + 1, &ty))
+            return sql_rw_fail(rw, "42601", "type name expected after ::");
+        if (!sql_cast_apply(rw, start, ty.last, start, i - 1, &ty))
+            return -1;
+        i = start;      /* x::a::b: the second :: now follows the first's result */
+    }
+    return 0;
+}
+
+/* GENERATED {ALWAYS | BY DEFAULT} AS IDENTITY [( options )] within [from, to]. */
+static bool sql_find_identity(const struct sql_rw *rw, size_t from, size_t to, size_t *g, size_t *end)
+{
+    for (size_t i = from; i <= to && i < rw->n; i++) {
+        size_t j = i + 1;
+        if (!sql_tk_kw(rw, i, KW_GENERATED))
+            continue;
+        if (sql_tk_kw(rw, j, KW_ALWAYS))
+            j++;
+        else if (sql_tk_kw(rw, j, KW_BY) && sql_tk_kw(rw, j + 1, KW_DEFAULT))
+            j += 2;
+        else
+            return false;
+        if (!sql_tk_kw(rw, j, KW_AS) || !sql_tk_kw(rw, j + 1, KW_IDENTITY))
+            return false;
+        j++;
+        if (sql_tk_punct(rw, j + 1, '('))
+            j = sql_match(rw, j + 1);
+        *g = i;
+        *end = j;
+        return true;
+    }
+    return false;
+}
+
+static size_t sql_find_primary_key(const struct sql_rw *rw, size_t from, size_t to)
+{
+    for (size_t i = from; i < to && i + 1 < rw->n; i++)
+        if (sql_tk_kw(rw, i, KW_PRIMARY) && sql_tk_kw(rw, i + 1, KW_KEY))
+            return i + 1;
+    return 0;
+}
+
+static bool sql_is_serial(const char *name)
+{
+    return strcmp(name, "serial") == 0 || strcmp(name, "bigserial") == 0 ||
+           strcmp(name, "smallserial") == 0;
+}
+
+/* One column definition "name type constraints..." ending at t[last]. */
+static int sql_column_def(struct sql_rw *rw, size_t last, size_t type_at)
+{
+    struct sql_pgtype ty;
+    const char *tmpl;
+    char buf[96];
+    size_t g = 0, gend = 0, pk;
+    bool identity;
+    struct sql_arg args[3];
+
+    if (!sql_parse_type(rw, type_at, &ty))
+        return sql_rw_fail(rw, "42601", "column type expected");
+    identity = sql_find_identity(rw, ty.last + 1, last, &g, &gend);
+    pk = sql_find_primary_key(rw, ty.last + 1, last);
+    if (identity) {
+        if (rw->dialect == CFG_DIALECT_SQLITE &&
+            !(pk && (strcmp(ty.name, "integer") == 0 || strcmp(ty.name, "bigint") == 0 ||
+                     strcmp(ty.name, "smallint") == 0)))
+            return sql_rw_fail(rw, "0A000", "GENERATED AS IDENTITY is supported on SQLite only "
+                                            "for an integer PRIMARY KEY column");
+        if (sql_rw_splice(rw, g, gend - g + 1, NULL, 0) != 0)
+            return -1;
+    }
+    tmpl = rw->type_tmpl(rw, &ty, SQL_TYPE_DDL);
+    if (!tmpl)
+        return -1;
+    if (identity && rw->dialect == CFG_DIALECT_SQLITE)
+        tmpl = "INTEGER";       /* only INTEGER PRIMARY KEY is the rowid (lang_createtable.html#rowid) */
+    if (identity && rw->dialect == CFG_DIALECT_IRIS) {
+        snprintf(buf, sizeof(buf), "%s IDENTITY", *tmpl ? tmpl : "BIGINT");
+        tmpl = buf;
+    }
+    /*
+     * SQLite's INTEGER PRIMARY KEY generates keys; AUTOINCREMENT keeps
+     * PostgreSQL's rule that a sequence never hands out a value twice.
+     */
+    if ((sql_is_serial(ty.name) || identity) && rw->dialect == CFG_DIALECT_SQLITE && pk) {
+        /* PRIMARY KEY moved left by the identity clause removal */
+        pk = sql_find_primary_key(rw, ty.last + 1, last - (identity ? gend - g + 1 : 0));
+        if (pk) {
+            size_t at = pk + 1;
+            struct sql_tk ai = { "AUTOINCREMENT", 13, SQL_TOK_IDENT, 1, KW_NONE };
+            while (sql_tk_kw(rw, at, KW_ASC) || sql_tk_kw(rw, at, KW_DESC))
+                at++;
+            if (sql_rw_splice(rw, at, 0, &ai, 1) != 0)
+                return -1;
+        }
+    }
+    if (!*tmpl)
+        return 0;
+    args[0] = (struct sql_arg){ 0 };
+    args[1] = ty.mod_open ? sql_rw_range(rw, ty.mod_open, ty.mod_close) : (struct sql_arg){ 0 };
+    args[2] = ty.mod_open ? sql_rw_range(rw, ty.mod_open + 1, ty.mod_close - 1)
+                          : (struct sql_arg){ 0 };
+    return sql_rw_template(rw, ty.first, ty.last, args, 3, "%s", tmpl) ? 0 : -1;
+}
+
+static bool sql_is_table_constraint(const struct sql_rw *rw, size_t i)
+{
+    return sql_tk_kw(rw, i, KW_CONSTRAINT) || sql_tk_kw(rw, i, KW_PRIMARY) ||
+           sql_tk_kw(rw, i, KW_UNIQUE) || sql_tk_kw(rw, i, KW_FOREIGN) ||
+           sql_tk_kw(rw, i, KW_CHECK) || sql_tk_kw(rw, i, KW_EXCLUDE) || sql_tk_kw(rw, i, KW_LIKE);
+}
+
+int sql_rule_ddl_types(struct sql_rw *rw)
+{
+    size_t i = 1;
+
+    if (sql_tk_kw(rw, 0, KW_CREATE)) {
+        size_t first[256], last[256], n, open;
+        while (i < rw->n && !sql_tk_kw(rw, i, KW_TABLE) && !sql_tk_punct(rw, i, '(') &&
+               (sql_tk_kw(rw, i, KW_TEMP) || sql_tk_kw(rw, i, KW_TEMPORARY) ||
+                sql_tk_kw(rw, i, KW_UNLOGGED) || sql_tk_word(rw, i, "global") ||
+                sql_tk_word(rw, i, "local")))
+            i++;
+        if (!sql_tk_kw(rw, i, KW_TABLE))
+            return 0;
+        for (open = i; open < rw->n && !sql_tk_punct(rw, open, '('); open++)
+            if (sql_tk_kw(rw, open, KW_AS))
+                return 0;       /* CREATE TABLE ... AS query */
+        if (open >= rw->n)
+            return 0;
+        n = sql_args(rw, open, first, last, 256);
+        if (n > 256)
+            return sql_rw_fail(rw, "54011", "tables can have at most 256 columns here");
+        while (n-- > 0) {
+            if (sql_is_table_constraint(rw, first[n]) || last[n] == first[n])
+                continue;
+            if (sql_column_def(rw, last[n], first[n] + 1) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    if (!sql_tk_kw(rw, 0, KW_ALTER) || !sql_tk_kw(rw, 1, KW_TABLE))
+        return 0;
+    for (i = rw->n; i-- > 2;) {
+        size_t at = i + 1, end;
+        int depth = 0;
+        if (sql_tk_word(rw, i, "add")) {
+            if (sql_tk_kw(rw, at, KW_COLUMN))
+                at++;
+            if (sql_tk_kw(rw, at, KW_IF) && sql_tk_kw(rw, at + 1, KW_NOT) && sql_tk_kw(rw, at + 2, KW_EXISTS))
+                at += 3;
+            if (sql_is_table_constraint(rw, at))
+                continue;
+            for (end = at; end + 1 < rw->n; end++) {
+                if (sql_tk_punct(rw, end + 1, '('))
+                    depth++;
+                else if (sql_tk_punct(rw, end + 1, ')'))
+                    depth--;
+                else if (depth == 0 && sql_tk_punct(rw, end + 1, ','))
+                    break;
+            }
+            if (sql_column_def(rw, end, at + 1) != 0)
+                return -1;
+        } else if (sql_tk_word(rw, i, "type") && i >= 3 &&
+                   (sql_tk_kw(rw, i - 2, KW_ALTER) || sql_tk_kw(rw, i - 3, KW_ALTER) ||
+                    sql_tk_word(rw, i - 1, "data"))) {
+            struct sql_pgtype ty;
+            const char *tmpl;
+            size_t kw_first = sql_tk_word(rw, i - 1, "data") ? i - 2 : i;
+            struct sql_arg args[3];
+            if (rw->dialect == CFG_DIALECT_SQLITE)
+                return sql_rw_fail(rw, "0A000", "ALTER COLUMN ... TYPE is not supported by SQLite");
+            if (!sql_parse_type(rw, i + 1, &ty) || !(tmpl = rw->type_tmpl(rw, &ty, SQL_TYPE_DDL)))
+                return rw->failed ? -1 : sql_rw_fail(rw, "42601", "column type expected");
+            args[0] = (struct sql_arg){ 0 };
+            args[1] = ty.mod_open ? sql_rw_range(rw, ty.mod_open, ty.mod_close) : (struct sql_arg){ 0 };
+            args[2] = ty.mod_open ? sql_rw_range(rw, ty.mod_open + 1, ty.mod_close - 1)
+                                  : (struct sql_arg){ 0 };
+            if (!*tmpl)
+                args[0] = sql_rw_range(rw, ty.first, ty.last);
+            /* IRIS: ALTER COLUMN name datatype, without TYPE */
+            if (!sql_rw_template(rw, kw_first, ty.last, args, 3, "%s", *tmpl ? tmpl : "$0"))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- expressions ------------------------------------------------------- */
+
+int sql_rule_booleans(struct sql_rw *rw)
+{
+    static const char one[] = "1", zero[] = "0";
+
+    for (size_t i = 0; i < rw->n; i++) {
+        size_t p;
+        if (!sql_tk_kw(rw, i, KW_TRUE) && !sql_tk_kw(rw, i, KW_FALSE))
+            continue;
+        p = sql_prev(rw, i);
+        if (p != SIZE_MAX && sql_tk_kw(rw, p, KW_NOT))
+            p = sql_prev(rw, p);
+        if (p != SIZE_MAX && sql_tk_kw(rw, p, KW_IS)) {
+            if (rw->dialect == CFG_DIALECT_SQLITE)
+                continue;       /* SQLite has IS TRUE */
+            return sql_rw_fail(rw, "0A000", "IS [NOT] TRUE/FALSE is not supported by this backend; "
+                                            "compare with = instead");
+        }
+        rw->t[i].s = rw->t[i].kw == KW_TRUE ? one : zero;
+        rw->t[i].len = 1;
+        rw->t[i].type = SQL_TOK_NUMBER;
+        rw->t[i].kw = KW_NONE;
+    }
+    return 0;
+}
+
+int sql_rule_substring(struct sql_rw *rw)
+{
+    const char *fn = rw->dialect == CFG_DIALECT_SQLITE ? "substr" : "SUBSTRING";
+
+    for (size_t i = rw->n; i-- > 0;) {
+        size_t close, from = 0, forp = 0;
+        int depth = 0;
+        struct sql_arg a[3];
+
+        if (!sql_tk_kw(rw, i, KW_SUBSTRING) || !sql_tk_punct(rw, i + 1, '('))
+            continue;
+        close = sql_match(rw, i + 1);
+        if (close >= rw->n)
+            return sql_rw_fail(rw, "42601", "unbalanced parentheses in substring");
+        for (size_t j = i + 2; j < close; j++) {
+            if (sql_tk_punct(rw, j, '(') || sql_tk_punct(rw, j, '['))
+                depth++;
+            else if (sql_tk_punct(rw, j, ')') || sql_tk_punct(rw, j, ']'))
+                depth--;
+            else if (depth == 0 && sql_tk_kw(rw, j, KW_FROM) && !from)
+                from = j;
+            else if (depth == 0 && sql_tk_kw(rw, j, KW_FOR) && !forp)
+                forp = j;
+            else if (depth == 0 && sql_tk_kw(rw, j, KW_SIMILAR))
+                return sql_rw_fail(rw, "0A000", "substring(... SIMILAR ...) is not supported");
+        }
+        if (!from && !forp)
+            continue;
+        if (from && (forp ? forp - from : close - from) == 2 &&
+            (rw->t[from + 1].type == SQL_TOK_STRING || rw->t[from + 1].type == SQL_TOK_ESTRING))
+            return sql_rw_fail(rw, "0A000", "substring(x FROM pattern) with a regular expression "
+                                            "is not supported");
+        if ((from && forp && forp < from) || (from ? from : forp) == i + 2)
+            return sql_rw_fail(rw, "42601", "substring needs FROM before FOR");
+        a[0] = sql_rw_range(rw, i + 2, (from ? from : forp) - 1);
+        a[1] = from ? sql_rw_range(rw, from + 1, (forp ? forp : close) - 1) : (struct sql_arg){ 0 };
+        a[2] = forp ? sql_rw_range(rw, forp + 1, close - 1) : (struct sql_arg){ 0 };
+        if (!sql_rw_template(rw, i, close, a, 3,
+                             !from ? "%s($0, 1, $2)" : forp ? "%s($0, $1, $2)" : "%s($0, $1)", fn))
+            return -1;
+    }
+    return 0;
+}
+
+int sql_rule_concat(struct sql_rw *rw)
+{
+    for (size_t i = rw->n; i-- > 0;) {
+        size_t first[10], last[10], n;
+        struct sql_arg a[10];
+        char tmpl[256];
+        size_t used = 0;
+
+        if (!sql_tk_kw(rw, i, KW_CONCAT) || !sql_tk_punct(rw, i + 1, '('))
+            continue;
+        n = sql_args(rw, i + 1, first, last, 10);
+        if (n > 10)
+            return sql_rw_fail(rw, "0A000", "concat() with more than 10 arguments is not supported");
+        if (n == 0)
+            continue;
+        /* concat() skips NULLs where || would return NULL */
+        used += (size_t)snprintf(tmpl, sizeof(tmpl), "(");
+        for (size_t k = 0; k < n; k++) {
+            a[k] = sql_rw_range(rw, first[k], last[k]);
+            used += (size_t)snprintf(tmpl + used, sizeof(tmpl) - used, "%sCOALESCE($%zu, '')",
+                                     k ? " || " : "", k);
+        }
+        snprintf(tmpl + used, sizeof(tmpl) - used, ")");
+        if (!sql_rw_template(rw, i, sql_match(rw, i + 1), a, n, "%s", tmpl))
+            return -1;
+    }
+    return 0;
+}
+
+bool sql_interval_literal(const struct sql_rw *rw, size_t i, char *count, size_t countlen,
+                          const char **unit)
+{
+    static const struct { const char *name; const char *unit; } units[] = {
+        { "year", "year" },     { "years", "year" },     { "yr", "year" },       { "yrs", "year" },
+        { "month", "month" },   { "months", "month" },   { "mon", "month" },     { "mons", "month" },
+        { "week", "week" },     { "weeks", "week" },     { "day", "day" },       { "days", "day" },
+        { "hour", "hour" },     { "hours", "hour" },     { "hr", "hour" },       { "hrs", "hour" },
+        { "minute", "minute" }, { "minutes", "minute" }, { "min", "minute" },    { "mins", "minute" },
+        { "second", "second" }, { "seconds", "second" }, { "sec", "second" },    { "secs", "second" },
+    };
+    char text[64], word[16];
+    const struct sql_tk *t;
+    size_t n = 0, k = 0, p = 0;
+
+    if (!sql_tk_kw(rw, i, KW_INTERVAL) || i + 1 >= rw->n || rw->t[i + 1].type != SQL_TOK_STRING)
+        return false;
+    t = &rw->t[i + 1];
+    if (t->s[0] != '\'' || t->len - 2 >= sizeof(text))
+        return false;
+    memcpy(text, t->s + 1, t->len - 2);
+    text[t->len - 2] = '\0';
+    for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++)
+        if (sql_tk_word(rw, i + 2, units[u].name))
+            return false;       /* INTERVAL '1' DAY: the SQL-standard form is not handled */
+    while (isspace((unsigned char)text[p]))
+        p++;
+    if (text[p] == '+' || text[p] == '-')
+        count[n++] = text[p++];
+    while (isdigit((unsigned char)text[p]) && n + 1 < countlen)
+        count[n++] = text[p++];
+    if (n == 0 || !isdigit((unsigned char)count[n - 1]))
+        return false;
+    count[n] = '\0';
+    while (isspace((unsigned char)text[p]))
+        p++;
+    while (isalpha((unsigned char)text[p]) && k + 1 < sizeof(word))
+        word[k++] = (char)tolower((unsigned char)text[p++]);
+    word[k] = '\0';
+    while (isspace((unsigned char)text[p]))
+        p++;
+    if (text[p] != '\0')
+        return false;           /* several units, fractions, 'P1D' */
+    for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++)
+        if (strcmp(word, units[u].name) == 0) {
+            *unit = units[u].unit;
+            return true;
+        }
+    return false;
+}

@@ -1,0 +1,27 @@
+-- # INSERT ... ON CONFLICT -> INSERT OR UPDATE (RSQL_insertorupdate) where the meaning matches.
+-- in: INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v
+-- out: INSERT OR UPDATE INTO kv (k, v) VALUES ($1, $2)
+-- in: INSERT INTO kv (k, v, updated) VALUES ($1, $2, now()) ON CONFLICT (k) DO UPDATE SET v = excluded.v, updated = excluded.updated
+-- out: INSERT OR UPDATE INTO kv (k, v, updated) VALUES ($1, $2, CURRENT_TIMESTAMP(6))
+-- in: INSERT INTO tags (name) VALUES ($1) ON CONFLICT (name) DO NOTHING
+-- out: INSERT OR UPDATE INTO tags (name) VALUES ($1)
+-- in: INSERT INTO tags (name) VALUES ($1) ON CONFLICT DO NOTHING
+-- error: 0A000 ON CONFLICT DO NOTHING has no IRIS equivalent unless every inserted column is in the conflict target
+-- in: INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO NOTHING
+-- error: 0A000 ON CONFLICT DO NOTHING has no IRIS equivalent unless every inserted column is in the conflict target
+-- in: INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = kv.v + EXCLUDED.v
+-- error: 0A000 ON CONFLICT DO UPDATE is supported on IRIS only as SET column = EXCLUDED.column for the inserted columns
+-- in: INSERT INTO kv (k, v, n) VALUES ($1, $2, 1) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v
+-- error: 0A000 ON CONFLICT DO UPDATE must set every inserted column to EXCLUDED.column to become INSERT OR UPDATE on IRIS
+-- in: INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v WHERE kv.v IS NULL
+-- error: 0A000 ON CONFLICT DO UPDATE ... WHERE is not supported by IRIS
+-- in: INSERT INTO kv VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v
+-- error: 0A000 ON CONFLICT needs an explicit column list on IRIS
+-- in: INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT ON CONSTRAINT kv_pkey DO UPDATE SET k = EXCLUDED.k, v = EXCLUDED.v
+-- out: INSERT OR UPDATE INTO kv (k, v) VALUES ($1, $2)
+-- in: INSERT INTO users (email) VALUES ($1) RETURNING id
+-- error: 0A000 RETURNING is not supported by IRIS; read generated keys with LAST_IDENTITY() or a follow-up SELECT
+-- in: UPDATE users SET name = $1 WHERE id = $2 RETURNING *
+-- error: 0A000 RETURNING is not supported by IRIS; read generated keys with LAST_IDENTITY() or a follow-up SELECT
+-- in: DELETE FROM users WHERE id = $1 RETURNING id
+-- error: 0A000 RETURNING is not supported by IRIS; read generated keys with LAST_IDENTITY() or a follow-up SELECT

@@ -1,0 +1,33 @@
+-- # Functions: CURRENT_TIMESTAMP (RSQL_currenttimestamp), CHAR_LENGTH (RSQL_charlength), TRIM (RSQL_trim),
+
+-- # SUBSTRING (RSQL_substring), POSITION (RSQL_position), MOD (RSQL_mod), POWER (RSQL_power).
+-- in: SELECT now(), CURRENT_TIMESTAMP, LOCALTIMESTAMP, CURRENT_DATE, CURRENT_TIME, CURRENT_TIMESTAMP(3)
+-- out: SELECT CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6), CURRENT_DATE, CURRENT_TIME, CURRENT_TIMESTAMP(3)
+-- in: SELECT transaction_timestamp(), statement_timestamp(), clock_timestamp()
+-- out: SELECT CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6)
+-- in: INSERT INTO log (at, msg) VALUES (now(), $1)
+-- out: INSERT INTO log (at, msg) VALUES (CURRENT_TIMESTAMP(6), $1)
+-- in: SELECT length(name), char_length(name), lower(name), upper(name) FROM t
+-- out: SELECT CHAR_LENGTH(name), char_length(name), lower(name), upper(name) FROM t
+-- in: SELECT btrim(s), btrim(s, 'x'), ltrim(s), ltrim(s, '0'), rtrim(s), rtrim(s, ' .') FROM t
+-- out: SELECT TRIM(BOTH FROM s), TRIM(BOTH 'x' FROM s), TRIM(LEADING FROM s), TRIM(LEADING '0' FROM s), TRIM(TRAILING FROM s), TRIM(TRAILING ' .' FROM s) FROM t
+-- in: SELECT substring(s from 2 for 3), substring(s from 2), substring(s for 3), substring(s, 2, 3) FROM t
+-- out: SELECT SUBSTRING(s, 2, 3), SUBSTRING(s, 2), SUBSTRING(s, 1, 3), substring(s, 2, 3) FROM t
+-- in: SELECT substring(s from '[0-9]+') FROM t
+-- error: 0A000 substring(x FROM pattern) with a regular expression is not supported
+-- in: SELECT position('@' in email), strpos(email, '@') FROM users
+-- out: SELECT position('@' in email), strpos(email, '@') FROM users
+-- in: SELECT concat(first_name, ' ', last_name), first_name || ' ' || last_name FROM users
+-- out: SELECT (COALESCE(first_name, '') || COALESCE(' ', '') || COALESCE(last_name, '')), first_name || ' ' || last_name FROM users
+-- in: SELECT coalesce(nickname, name), nullif(a, ''), greatest(a, b, c), least(a, b) FROM t
+-- out: SELECT coalesce(nickname, name), nullif(a, ''), greatest(a, b, c), least(a, b) FROM t
+-- in: SELECT a % 2, (a + 1) % b, 2 ^ 10, x * y % z FROM t
+-- out: SELECT MOD(a, 2), MOD((a + 1), b), POWER(2, 10), MOD(x * y, z) FROM t
+-- in: SELECT a & b FROM t
+-- error: 0A000 operator & is not supported by IRIS
+-- in: SELECT a # b FROM t
+-- error: 0A000 operator # is not supported by IRIS
+-- in: SELECT doc->>'name' FROM t
+-- error: 0A000 operator ->> is not supported by IRIS
+-- in: SELECT * FROM t WHERE name ~ '^a'
+-- error: 0A000 operator ~ is not supported by IRIS

@@ -1,0 +1,47 @@
+-- # Row limits: TOP (RSQL_top), LIMIT (RSQL_limit), FETCH (RSQL_ansi), ORDER BY in subqueries needs TOP.
+-- in: SELECT * FROM t ORDER BY id LIMIT 10
+-- out: SELECT TOP 10 * FROM t ORDER BY id
+-- in: SELECT DISTINCT name FROM t ORDER BY name LIMIT $1
+-- out: SELECT DISTINCT TOP $1 name FROM t ORDER BY name
+-- in: SELECT * FROM t LIMIT 1
+-- out: SELECT TOP 1 * FROM t
+-- in: SELECT * FROM t ORDER BY id LIMIT 10 OFFSET 20
+-- out: SELECT * FROM t ORDER BY id LIMIT 10 OFFSET 20
+-- in: SELECT * FROM t ORDER BY id OFFSET 20 LIMIT 10
+-- out: SELECT * FROM t ORDER BY id LIMIT 10 OFFSET 20
+-- in: SELECT * FROM t ORDER BY id OFFSET $2 LIMIT $1
+-- out: SELECT * FROM t ORDER BY id LIMIT $1 OFFSET $2
+-- in: SELECT * FROM t ORDER BY id OFFSET 5
+-- out: SELECT * FROM t ORDER BY id LIMIT 2147483647 OFFSET 5
+-- in: SELECT * FROM t LIMIT ALL
+-- out: SELECT * FROM t
+-- in: SELECT * FROM t ORDER BY id FETCH FIRST 5 ROWS ONLY
+-- out: SELECT TOP 5 * FROM t ORDER BY id
+-- in: SELECT * FROM t ORDER BY id FETCH FIRST ROW ONLY
+-- out: SELECT TOP 1 * FROM t ORDER BY id
+-- in: SELECT * FROM t ORDER BY id OFFSET 10 ROWS FETCH NEXT 5 ROWS ONLY
+-- out: SELECT * FROM t ORDER BY id LIMIT 5 OFFSET 10
+-- in: SELECT * FROM t ORDER BY id FETCH FIRST 5 ROWS WITH TIES
+-- error: 0A000 FETCH ... WITH TIES is not supported by IRIS
+-- in: SELECT a FROM t UNION SELECT a FROM u ORDER BY a LIMIT 5
+-- out: SELECT a FROM t UNION SELECT a FROM u ORDER BY a LIMIT 5
+-- in: SELECT * FROM (SELECT * FROM t ORDER BY created DESC LIMIT 10) recent ORDER BY id
+-- out: SELECT * FROM (SELECT TOP 10 * FROM t ORDER BY created DESC) recent ORDER BY id
+-- in: SELECT * FROM (SELECT * FROM t ORDER BY created DESC) x
+-- out: SELECT * FROM (SELECT TOP ALL * FROM t ORDER BY created DESC) x
+-- in: SELECT * FROM t WHERE id IN (SELECT id FROM u ORDER BY score DESC LIMIT 3)
+-- out: SELECT * FROM t WHERE id IN (SELECT TOP 3 id FROM u ORDER BY score DESC)
+-- in: SELECT * FROM (SELECT * FROM t ORDER BY a LIMIT 10 OFFSET 5) x
+-- error: 0A000 OFFSET (or LIMIT on UNION) after ORDER BY in a subquery is not supported by IRIS
+-- in: SELECT count(*) OVER (ORDER BY a), string_agg(b, ',' ORDER BY b) FROM t GROUP BY a
+-- out: SELECT count(*) OVER (ORDER BY a), string_agg(b, ',' ORDER BY b) FROM t GROUP BY a
+-- in: WITH top_users AS (SELECT * FROM users ORDER BY score DESC LIMIT 5) SELECT * FROM top_users
+-- out: WITH top_users AS (SELECT TOP 5 * FROM users ORDER BY score DESC) SELECT * FROM top_users
+-- in: INSERT INTO archive SELECT * FROM t ORDER BY id LIMIT 100
+-- out: INSERT INTO archive SELECT TOP 100 * FROM t ORDER BY id
+-- in: SELECT * FROM t LIMIT 2 + 3
+-- out: SELECT TOP 2 * FROM t
+-- in: SELECT * FROM t ORDER BY id LIMIT 10 FOR UPDATE
+-- error: 0A000 SELECT ... FOR UPDATE/SHARE is not supported by IRIS
+-- in: SELECT DISTINCT ON (a) a, b FROM t
+-- error: 0A000 SELECT DISTINCT ON is not supported by IRIS

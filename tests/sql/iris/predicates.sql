@@ -1,0 +1,25 @@
+-- # ILIKE -> UPPER() LIKE UPPER() (RSQL_upper, RSQL_like); IS DISTINCT FROM as a NULL-safe CASE (RSQL_case).
+-- in: SELECT * FROM users WHERE email ILIKE $1
+-- out: SELECT * FROM users WHERE UPPER(email) LIKE UPPER($1)
+-- in: SELECT * FROM users WHERE name NOT ILIKE '%bot%' AND active
+-- out: SELECT * FROM users WHERE UPPER(name) NOT LIKE UPPER('%bot%') AND active
+-- in: SELECT * FROM users WHERE first_name || ' ' || last_name ILIKE $1
+-- out: SELECT * FROM users WHERE UPPER(first_name || ' ' || last_name) LIKE UPPER($1)
+-- in: SELECT * FROM t WHERE a = 1 AND b ILIKE 'x%' OR c ILIKE lower($2)
+-- out: SELECT * FROM t WHERE a = 1 AND UPPER(b) LIKE UPPER('x%') OR UPPER(c) LIKE UPPER(lower($2))
+-- in: SELECT * FROM t WHERE name ILIKE 'a!%' ESCAPE '!'
+-- out: SELECT * FROM t WHERE UPPER(name) LIKE UPPER('a!%') ESCAPE '!'
+-- in: SELECT * FROM t WHERE a IS DISTINCT FROM b
+-- out: SELECT * FROM t WHERE (CASE WHEN (a) = (b) OR ((a) IS NULL AND (b) IS NULL) THEN 0 ELSE 1 END = 1)
+-- in: SELECT * FROM t WHERE a IS NOT DISTINCT FROM $1
+-- out: SELECT * FROM t WHERE (CASE WHEN (a) = ($1) OR ((a) IS NULL AND ($1) IS NULL) THEN 0 ELSE 1 END = 0)
+-- in: SELECT * FROM t WHERE a + 1 IS DISTINCT FROM b * 2 AND c = 3
+-- out: SELECT * FROM t WHERE (CASE WHEN (a + 1) = (b * 2) OR ((a + 1) IS NULL AND (b * 2) IS NULL) THEN 0 ELSE 1 END = 1) AND c = 3
+-- in: SELECT * FROM public.users JOIN public.orders ON orders.uid = users.id
+-- out: SELECT * FROM SQLUser.users JOIN SQLUser.orders ON orders.uid = users.id
+-- in: SELECT * FROM "public".users
+-- out: SELECT * FROM SQLUser.users
+-- in: SELECT public.users.id FROM public.users
+-- out: SELECT SQLUser.users.id FROM SQLUser.users
+-- in: SELECT 'public.users' FROM t
+-- out: SELECT 'public.users' FROM t

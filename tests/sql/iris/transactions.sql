@@ -1,0 +1,79 @@
+-- # Transaction control: START TRANSACTION (RSQL_starttransaction), SAVEPOINT (RSQL_savepoint),
+
+-- # Transaction Processing (GSQL_modify_transaction). PostgreSQL's default isolation is READ COMMITTED.
+-- in: BEGIN
+-- out: START TRANSACTION ISOLATION LEVEL READ COMMITTED
+-- record: kind=transaction verb=BEGIN params=0 read= write= flags=
+-- in: BEGIN;
+-- out: START TRANSACTION ISOLATION LEVEL READ COMMITTED
+-- record: kind=transaction verb=BEGIN params=0 read= write= flags=
+-- in: BEGIN WORK
+-- out: START TRANSACTION ISOLATION LEVEL READ COMMITTED
+-- record: kind=transaction verb=BEGIN params=0 read= write= flags=
+-- in: BEGIN TRANSACTION READ ONLY
+-- out: START TRANSACTION ISOLATION LEVEL READ COMMITTED, READ ONLY
+-- record: kind=transaction verb=BEGIN params=0 read= write= flags=
+-- in: BEGIN ISOLATION LEVEL READ COMMITTED, READ WRITE
+-- out: START TRANSACTION ISOLATION LEVEL READ COMMITTED, READ WRITE
+-- record: kind=transaction verb=BEGIN params=0 read= write= flags=
+-- in: BEGIN ISOLATION LEVEL READ UNCOMMITTED
+-- out: START TRANSACTION ISOLATION LEVEL READ COMMITTED
+-- record: kind=transaction verb=BEGIN params=0 read= write= flags=
+-- in: START TRANSACTION ISOLATION LEVEL READ COMMITTED
+-- out: START TRANSACTION ISOLATION LEVEL READ COMMITTED
+-- record: kind=transaction verb=START TRANSACTION params=0 read= write= flags=
+-- in: START TRANSACTION ISOLATION LEVEL SERIALIZABLE
+-- error: 0A000 isolation level SERIALIZABLE is not supported by IRIS (READ COMMITTED is)
+-- in: BEGIN ISOLATION LEVEL REPEATABLE READ
+-- error: 0A000 isolation level REPEATABLE READ is not supported by IRIS (READ COMMITTED is)
+-- in: BEGIN READ ONLY DEFERRABLE
+-- error: 0A000 DEFERRABLE transactions are not supported by IRIS
+-- in: SET TRANSACTION ISOLATION LEVEL READ COMMITTED
+-- out: SET TRANSACTION ISOLATION LEVEL READ COMMITTED
+-- record: kind=transaction verb=SET params=0 read= write= flags=
+-- in: SET TRANSACTION READ ONLY
+-- out: SET TRANSACTION ISOLATION LEVEL READ COMMITTED, READ ONLY
+-- record: kind=transaction verb=SET params=0 read= write= flags=
+-- in: COMMIT
+-- out: COMMIT
+-- record: kind=transaction verb=COMMIT params=0 read= write= flags=
+-- in: COMMIT WORK
+-- out: COMMIT
+-- record: kind=transaction verb=COMMIT params=0 read= write= flags=
+-- in: END
+-- out: COMMIT
+-- record: kind=transaction verb=COMMIT params=0 read= write= flags=
+-- in: END TRANSACTION
+-- out: COMMIT
+-- record: kind=transaction verb=COMMIT params=0 read= write= flags=
+-- in: ROLLBACK
+-- out: ROLLBACK
+-- record: kind=transaction verb=ROLLBACK params=0 read= write= flags=
+-- in: ABORT
+-- out: ROLLBACK
+-- record: kind=transaction verb=ROLLBACK params=0 read= write= flags=
+-- in: ROLLBACK TRANSACTION
+-- out: ROLLBACK
+-- record: kind=transaction verb=ROLLBACK params=0 read= write= flags=
+-- in: ROLLBACK TO sp1
+-- out: ROLLBACK TO SAVEPOINT sp1
+-- record: kind=transaction verb=ROLLBACK params=0 read= write= flags=
+-- in: ROLLBACK TO SAVEPOINT sp1
+-- out: ROLLBACK TO SAVEPOINT sp1
+-- record: kind=transaction verb=ROLLBACK params=0 read= write= flags=
+-- in: ROLLBACK WORK TO SAVEPOINT "Sp 1"
+-- out: ROLLBACK TO SAVEPOINT "Sp 1"
+-- record: kind=transaction verb=ROLLBACK params=0 read= write= flags=
+-- in: SAVEPOINT sp1
+-- out: SAVEPOINT sp1
+-- record: kind=transaction verb=SAVEPOINT params=0 read= write= flags=
+-- in: RELEASE sp1
+-- out: 
+-- record: kind=transaction verb=RELEASE params=0 read= write= flags=no-backend
+-- in: RELEASE SAVEPOINT sp1
+-- out: 
+-- record: kind=transaction verb=RELEASE params=0 read= write= flags=no-backend
+-- in: COMMIT AND CHAIN
+-- error: 0A000 AND CHAIN is not supported by IRIS
+-- in: COMMIT PREPARED 'gid'
+-- error: 0A000 two-phase commit is not supported by IRIS

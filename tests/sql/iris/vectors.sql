@@ -1,0 +1,33 @@
+-- # pgvector: VECTOR_COSINE (RSQL_vectorcosine) is a similarity, <=> is the distance 1 - similarity.
+
+-- # VECTOR_DOT_PRODUCT (RSQL_vectordotproduct); TO_VECTOR (RSQL_tovector).
+-- in: SELECT * FROM items ORDER BY embedding <=> '[1,2,3]' LIMIT 5
+-- out: SELECT TOP 5 * FROM items ORDER BY VECTOR_COSINE(embedding, TO_VECTOR('[1,2,3]', DOUBLE)) DESC
+-- in: SELECT id FROM items ORDER BY embedding <=> $1 LIMIT $2
+-- out: SELECT TOP $2 id FROM items ORDER BY VECTOR_COSINE(embedding, TO_VECTOR($1, DOUBLE)) DESC
+-- in: SELECT id, embedding <=> $1 AS distance FROM items ORDER BY distance LIMIT 10
+-- out: SELECT TOP 10 id, (1 - VECTOR_COSINE(embedding, TO_VECTOR($1, DOUBLE))) AS distance FROM items ORDER BY VECTOR_COSINE(embedding, TO_VECTOR($1, DOUBLE)) DESC
+-- in: SELECT id, embedding <=> $1 AS distance FROM items WHERE category = $2 ORDER BY distance ASC LIMIT 10
+-- out: SELECT TOP 10 id, (1 - VECTOR_COSINE(embedding, TO_VECTOR($1, DOUBLE))) AS distance FROM items WHERE category = $2 ORDER BY VECTOR_COSINE(embedding, TO_VECTOR($1, DOUBLE)) DESC
+-- in: SELECT id, 1 - (embedding <=> $1) AS similarity FROM items ORDER BY embedding <=> $1 LIMIT 10
+-- out: SELECT TOP 10 id, 1 - ((1 - VECTOR_COSINE(embedding, TO_VECTOR($1, DOUBLE)))) AS similarity FROM items ORDER BY VECTOR_COSINE(embedding, TO_VECTOR($1, DOUBLE)) DESC
+-- in: SELECT * FROM items ORDER BY embedding <=> $1 DESC LIMIT 3
+-- out: SELECT TOP 3 * FROM items ORDER BY VECTOR_COSINE(embedding, TO_VECTOR($1, DOUBLE)) ASC
+-- in: SELECT * FROM items ORDER BY embedding <#> $1 LIMIT 5
+-- out: SELECT TOP 5 * FROM items ORDER BY VECTOR_DOT_PRODUCT(embedding, TO_VECTOR($1, DOUBLE)) DESC
+-- in: SELECT embedding <#> '[3,1,2]'::vector FROM items
+-- out: SELECT (-VECTOR_DOT_PRODUCT(embedding, TO_VECTOR('[3,1,2]', DOUBLE))) FROM items
+-- in: SELECT * FROM items WHERE embedding <=> $1 < 0.2
+-- out: SELECT * FROM items WHERE (1 - VECTOR_COSINE(embedding, TO_VECTOR($1, DOUBLE))) < 0.2
+-- in: SELECT * FROM items ORDER BY embedding <=> '[1,2,3]'::vector(3), id LIMIT 5
+-- out: SELECT TOP 5 * FROM items ORDER BY VECTOR_COSINE(embedding, TO_VECTOR('[1,2,3]', DOUBLE)) DESC, id
+-- in: SELECT * FROM items ORDER BY embedding <-> '[3,1,2]' LIMIT 5
+-- error: 0A000 vector operator <-> has no IRIS equivalent (IRIS has cosine <=> and inner product <#>)
+-- in: SELECT * FROM items ORDER BY embedding <+> $1 LIMIT 5
+-- error: 0A000 vector operator <+> has no IRIS equivalent (IRIS has cosine <=> and inner product <#>)
+-- in: CREATE TABLE items (id bigserial PRIMARY KEY, content text, embedding vector(1536))
+-- out: CREATE TABLE items (id BIGINT IDENTITY PRIMARY KEY, content VARCHAR(65535), embedding VECTOR(DOUBLE, 1536))
+-- in: INSERT INTO items (content, embedding) VALUES ($1, $2::vector)
+-- out: INSERT INTO items (content, embedding) VALUES ($1, TO_VECTOR($2, DOUBLE))
+-- in: CREATE TABLE items (embedding vector)
+-- error: 0A000 vector columns need a dimension on IRIS

@@ -1,0 +1,76 @@
+-- # The translation record: kind, verb, parameters, tables, flags.
+-- in: SELECT * FROM users WHERE id = $1
+-- out: SELECT * FROM users WHERE id = $1
+-- record: kind=query verb=SELECT params=1 read=users write= flags=read-only,cacheable
+-- in: SELECT u.name, o.total FROM public.users u JOIN orders o ON o.user_id = u.id LEFT JOIN "Line Items" li USING (order_id) WHERE o.id = $1 AND u.id = $2
+-- out: SELECT u.name, o.total FROM public.users u JOIN orders o ON o.user_id = u.id LEFT JOIN "Line Items" li USING (order_id) WHERE o.id = $1 AND u.id = $2
+-- record: kind=query verb=SELECT params=2 read=public.users,orders,Line Items write= flags=read-only,cacheable
+-- in: SELECT * FROM a, b AS bb, (SELECT * FROM c) sub, generate_series(1, 10) g
+-- out: SELECT * FROM a, b AS bb, (SELECT * FROM c) sub, generate_series(1, 10) g
+-- record: kind=query verb=SELECT params=0 read=a,b,c write= flags=read-only,cacheable
+-- in: WITH recent AS (SELECT * FROM orders WHERE created > $1) SELECT * FROM recent JOIN users ON users.id = recent.user_id
+-- out: WITH recent AS (SELECT * FROM orders WHERE created > $1) SELECT * FROM recent JOIN users ON users.id = recent.user_id
+-- record: kind=query verb=SELECT params=1 read=orders,users write= flags=read-only,cacheable
+-- in: WITH moved AS (DELETE FROM inbox WHERE id = $1 RETURNING *) INSERT INTO archive SELECT * FROM moved
+-- out: WITH moved AS (DELETE FROM inbox WHERE id = $1 RETURNING *) INSERT INTO archive SELECT * FROM moved
+-- record: kind=dml verb=INSERT params=1 read= write=inbox,archive flags=
+-- in: SELECT now(), count(*) FROM events
+-- out: SELECT now(), count(*) FROM events
+-- record: kind=query verb=SELECT params=0 read=events write= flags=read-only
+-- in: SELECT * FROM accounts WHERE id = 1 FOR UPDATE
+-- out: SELECT * FROM accounts WHERE id = 1 FOR UPDATE
+-- record: kind=query verb=SELECT params=0 read=accounts write= flags=
+-- in: SELECT nextval('seq')
+-- out: SELECT nextval('seq')
+-- record: kind=query verb=SELECT params=0 read= write= flags=
+-- in: SELECT relname FROM pg_catalog.pg_class
+-- out: SELECT relname FROM pg_catalog.pg_class
+-- record: kind=query verb=SELECT params=0 read=pg_catalog.pg_class write= flags=read-only
+-- in: SELECT extract(year FROM created_at), substring(name FROM 2) FROM t
+-- out: SELECT extract(year FROM created_at), substring(name FROM 2) FROM t
+-- record: kind=query verb=SELECT params=0 read=t write= flags=read-only,cacheable
+-- in: INSERT INTO t (a, b) VALUES ($1, $2)
+-- out: INSERT INTO t (a, b) VALUES ($1, $2)
+-- record: kind=dml verb=INSERT params=2 read= write=t flags=
+-- in: UPDATE accounts SET balance = balance - $1 FROM transfers t WHERE accounts.id = t.src
+-- out: UPDATE accounts SET balance = balance - $1 FROM transfers t WHERE accounts.id = t.src
+-- record: kind=dml verb=UPDATE params=1 read=transfers write=accounts flags=
+-- in: DELETE FROM sessions USING users WHERE sessions.uid = users.id AND users.banned
+-- out: DELETE FROM sessions USING users WHERE sessions.uid = users.id AND users.banned
+-- record: kind=dml verb=DELETE params=0 read=users write=sessions flags=
+-- in: CREATE TABLE IF NOT EXISTS public.items (id serial, embedding vector(3))
+-- out: CREATE TABLE IF NOT EXISTS public.items (id serial, embedding vector(3))
+-- record: kind=ddl verb=CREATE TABLE params=0 read= write=public.items flags=vector
+-- in: DROP TABLE IF EXISTS a, b CASCADE
+-- out: DROP TABLE IF EXISTS a, b CASCADE
+-- record: kind=ddl verb=DROP TABLE params=0 read= write=a,b flags=
+-- in: TRUNCATE TABLE logs
+-- out: TRUNCATE TABLE logs
+-- record: kind=ddl verb=TRUNCATE TABLE params=0 read= write=logs flags=
+-- in: ALTER TABLE ONLY users ADD COLUMN age int
+-- out: ALTER TABLE ONLY users ADD COLUMN age int
+-- record: kind=ddl verb=ALTER TABLE params=0 read= write=users flags=
+-- in: CREATE INDEX ON items USING hnsw (embedding vector_cosine_ops)
+-- out: CREATE INDEX ON items USING hnsw (embedding vector_cosine_ops)
+-- record: kind=ddl verb=CREATE INDEX params=0 read= write=items flags=
+-- in: BEGIN
+-- out: BEGIN
+-- record: kind=transaction verb=BEGIN params=0 read= write= flags=
+-- in: SAVEPOINT s1
+-- out: SAVEPOINT s1
+-- record: kind=transaction verb=SAVEPOINT params=0 read= write= flags=
+-- in: RELEASE SAVEPOINT s1
+-- out: RELEASE SAVEPOINT s1
+-- record: kind=transaction verb=RELEASE params=0 read= write= flags=
+-- in: SET search_path TO app
+-- out: SET search_path TO app
+-- record: kind=session verb=SET params=0 read= write= flags=
+-- in: SHOW server_version
+-- out: SHOW server_version
+-- record: kind=session verb=SHOW params=0 read= write= flags=
+-- in: SELECT * INTO TEMP t2 FROM t
+-- out: SELECT * INTO TEMP t2 FROM t
+-- record: kind=ddl verb=SELECT INTO params=0 read=t write=t2 flags=
+-- in: VALUES (1, 2)
+-- out: VALUES (1, 2)
+-- record: kind=query verb=SELECT params=0 read= write= flags=read-only,cacheable

@@ -1,0 +1,27 @@
+-- # x::type and CAST(x AS type) become SQLite affinities or date functions.
+-- in: SELECT a::int, b::bigint, c::smallint, d::integer FROM t
+-- out: SELECT CAST(a AS INTEGER), CAST(b AS INTEGER), CAST(c AS INTEGER), CAST(d AS INTEGER) FROM t
+-- in: SELECT price::numeric(10,2), ratio::float8, r::real, x::double precision FROM t
+-- out: SELECT CAST(price AS NUMERIC), CAST(ratio AS REAL), CAST(r AS REAL), CAST(x AS REAL) FROM t
+-- in: SELECT id::text, code::varchar(10), c::char(2), n::character varying FROM t
+-- out: SELECT CAST(id AS TEXT), CAST(code AS TEXT), CAST(c AS TEXT), CAST(n AS TEXT) FROM t
+-- in: SELECT flag::boolean, doc::jsonb, u::uuid, b::bytea FROM t
+-- out: SELECT CAST(flag AS INTEGER), CAST(doc AS TEXT), CAST(u AS TEXT), CAST(b AS BLOB) FROM t
+-- in: SELECT '2024-01-31'::date, created_at::timestamp, ts::timestamptz, '10:00'::time FROM t
+-- out: SELECT date('2024-01-31'), datetime(created_at), datetime(ts), time('10:00') FROM t
+-- in: SELECT CAST(a AS integer), CAST(b AS text), CAST(c AS date), CAST(d AS timestamp with time zone) FROM t
+-- out: SELECT CAST(a AS INTEGER), CAST(b AS TEXT), date(c), datetime(d) FROM t
+-- in: SELECT (a + b)::text, f(x)::int, t.col::int, "Quoted"::text, x::int::text FROM t
+-- out: SELECT CAST((a + b) AS TEXT), CAST(f(x) AS INTEGER), CAST(t.col AS INTEGER), CAST("Quoted" AS TEXT), CAST(CAST(x AS INTEGER) AS TEXT) FROM t
+-- in: SELECT a[1]::int, (SELECT max(v) FROM u)::int FROM t
+-- out: SELECT CAST(a[1] AS INTEGER), CAST((SELECT max(v) FROM u) AS INTEGER) FROM t
+-- in: SELECT CAST(CAST(a AS int) AS text) FROM t
+-- out: SELECT CAST(CAST(a AS INTEGER) AS TEXT) FROM t
+-- in: SELECT x::pg_catalog.int4 FROM t
+-- out: SELECT CAST(x AS INTEGER) FROM t
+-- in: SELECT '1 day'::interval
+-- error: 0A000 type interval is not supported by SQLite
+-- in: SELECT tags::text[] FROM t
+-- error: 0A000 array types (text[]) are not supported by SQLite
+-- in: SELECT CAST(x AS int
+-- error: 42601 unbalanced parentheses

@@ -1,0 +1,17 @@
+-- # Date arithmetic, date_trunc, extract.
+-- in: SELECT * FROM events WHERE at > now() - interval '7 days'
+-- out: SELECT * FROM events WHERE at > strftime('%Y-%m-%d %H:%M:%f', strftime('%Y-%m-%d %H:%M:%f', 'now'), '-7 days')
+-- in: SELECT created_at + interval '1 hour', created_at - INTERVAL '30 minutes', d + interval '2 weeks' FROM t
+-- out: SELECT strftime('%Y-%m-%d %H:%M:%f', created_at, '+1 hours'), strftime('%Y-%m-%d %H:%M:%f', created_at, '-30 minutes'), strftime('%Y-%m-%d %H:%M:%f', d, '+14 days') FROM t
+-- in: SELECT ts + interval '1 month' FROM t
+-- error: 0A000 interval arithmetic in months or years differs in SQLite (no end-of-month clamping)
+-- in: SELECT interval '1 day'
+-- error: 0A000 interval values are supported only as x + INTERVAL 'n unit' or x - INTERVAL 'n unit'
+-- in: SELECT date_trunc('day', created_at), date_trunc('month', created_at), date_trunc('hour', created_at), date_trunc('week', created_at) FROM t
+-- out: SELECT datetime(created_at, 'start of day'), datetime(created_at, 'start of month'), strftime('%Y-%m-%d %H:00:00', created_at), datetime(created_at, 'start of day', '-6 days', 'weekday 1') FROM t
+-- in: SELECT date_trunc('quarter', created_at) FROM t
+-- error: 0A000 date_trunc('quarter', ...) is not supported by SQLite
+-- in: SELECT extract(year FROM d), extract(month FROM d), extract(dow FROM d), extract(epoch FROM d), date_part('day', d) FROM t
+-- out: SELECT CAST(strftime('%Y', d) AS INTEGER), CAST(strftime('%m', d) AS INTEGER), CAST(strftime('%w', d) AS INTEGER), ((julianday(d) - 2440587.5) * 86400.0), CAST(strftime('%d', d) AS INTEGER) FROM t
+-- in: SELECT extract(week FROM d) FROM t
+-- error: 0A000 extract('week', ...) is not supported by SQLite

@@ -1,0 +1,23 @@
+-- # Functions with another SQLite spelling.
+-- in: SELECT now(), CURRENT_TIMESTAMP, CURRENT_DATE, CURRENT_TIME, LOCALTIMESTAMP
+-- out: SELECT strftime('%Y-%m-%d %H:%M:%f', 'now'), strftime('%Y-%m-%d %H:%M:%f', 'now'), date('now'), time('now'), strftime('%Y-%m-%d %H:%M:%f', 'now')
+-- in: SELECT transaction_timestamp(), statement_timestamp(), clock_timestamp()
+-- out: SELECT strftime('%Y-%m-%d %H:%M:%f', 'now'), strftime('%Y-%m-%d %H:%M:%f', 'now'), strftime('%Y-%m-%d %H:%M:%f', 'now')
+-- in: INSERT INTO log (at, msg) VALUES (now(), $1)
+-- out: INSERT INTO log (at, msg) VALUES (strftime('%Y-%m-%d %H:%M:%f', 'now'), $1)
+-- in: SELECT concat(first_name, ' ', last_name) FROM users
+-- out: SELECT (COALESCE(first_name, '') || COALESCE(' ', '') || COALESCE(last_name, '')) FROM users
+-- in: SELECT btrim(name), btrim(name, 'x'), ltrim(name), rtrim(name, ' ') FROM t
+-- out: SELECT trim(name), trim(name, 'x'), ltrim(name), rtrim(name, ' ') FROM t
+-- in: SELECT position('@' in email), substring(name from 2 for 3), substring(name from 2), substring(name for 3) FROM t
+-- out: SELECT instr(email, '@'), substr(name, 2, 3), substr(name, 2), substr(name, 1, 3) FROM t
+-- in: SELECT substring(name, 2, 3) FROM t
+-- out: SELECT substring(name, 2, 3) FROM t
+-- in: SELECT substring(name from '[0-9]+') FROM t
+-- error: 0A000 substring(x FROM pattern) with a regular expression is not supported
+-- in: SELECT greatest(a, b, c), least(a, b), greatest(x) FROM t
+-- out: SELECT max(a, b, c), min(a, b), (x) FROM t
+-- in: SELECT char_length(s), character_length(s), length(s), lower(s), upper(s) FROM t
+-- out: SELECT length(s), length(s), length(s), lower(s), upper(s) FROM t
+-- in: SELECT coalesce(a, b), nullif(a, '') FROM t
+-- out: SELECT coalesce(a, b), nullif(a, '') FROM t

@@ -1,0 +1,19 @@
+-- # Row limits and other clauses SQLite shares with PostgreSQL.
+-- in: SELECT * FROM t ORDER BY id LIMIT 10 OFFSET 20
+-- out: SELECT * FROM t ORDER BY id LIMIT 10 OFFSET 20
+-- in: SELECT * FROM t ORDER BY id FETCH FIRST 5 ROWS ONLY
+-- out: SELECT * FROM t ORDER BY id LIMIT 5
+-- in: SELECT * FROM t ORDER BY id OFFSET 10 ROWS FETCH NEXT 5 ROWS ONLY
+-- out: SELECT * FROM t ORDER BY id OFFSET 10 LIMIT 5
+-- in: SELECT * FROM t FETCH FIRST ROW ONLY
+-- out: SELECT * FROM t LIMIT 1
+-- in: SELECT * FROM t ORDER BY id FETCH FIRST 5 ROWS WITH TIES
+-- error: 0A000 FETCH ... WITH TIES is not supported by SQLite
+-- in: INSERT INTO t (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v RETURNING id
+-- out: INSERT INTO t (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v RETURNING id
+-- in: SELECT * FROM items ORDER BY embedding <=> $1 LIMIT 5
+-- error: 0A000 vector operator <=> is not supported by SQLite
+-- in: BEGIN;
+-- out: BEGIN
+-- in: ROLLBACK TO SAVEPOINT a;
+-- out: ROLLBACK TO SAVEPOINT a

@@ -1,0 +1,30 @@
+-- # Booleans, escape strings, dollar quoting, string continuations.
+-- in: SELECT * FROM t WHERE active = true AND deleted = false
+-- out: SELECT * FROM t WHERE active = 1 AND deleted = 0
+-- in: SELECT * FROM t WHERE active IS TRUE OR flag IS NOT FALSE
+-- out: SELECT * FROM t WHERE active IS TRUE OR flag IS NOT FALSE
+-- in: UPDATE t SET active = TRUE WHERE id = $1
+-- out: UPDATE t SET active = 1 WHERE id = $1
+-- in: SELECT E'it\'s\ta test\\', E'\x41\101\u00e9'
+-- out: SELECT 'it''s	a test\', 'AAé'
+-- in: SELECT $$it's$$, $tag$a $$ b$tag$
+-- out: SELECT 'it''s', 'a $$ b'
+-- in: SELECT 'a'
+-- out: SELECT 'a'
+-- in:     'b'
+-- out: 'b'
+-- in: SELECT 'true', "true" FROM t
+-- out: SELECT 'true', "true" FROM t
+-- in: SELECT E'\u0000'
+-- error: 22025 invalid Unicode escape value in E'' string
+-- in: SELECT X'DEADBEEF', B'0101'
+-- error: 0A000 B'' bit string literals are not supported by this backend
+-- in: SELECT U&'d\0061t\+000061'
+-- error: 0A000 U&'' Unicode escape string literals are not supported by this backend
+-- in:
+SELECT 'multi'
+    'line', E'esc\n'
+    'aped'
+-- out:
+SELECT 'multiline', 'esc
+aped'

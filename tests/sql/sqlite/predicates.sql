@@ -1,0 +1,15 @@
+-- # ILIKE, IS DISTINCT FROM, public schema.
+-- in: SELECT * FROM users WHERE email ILIKE $1
+-- out: SELECT * FROM users WHERE email LIKE $1
+-- in: SELECT * FROM users WHERE name NOT ILIKE '%bot%'
+-- out: SELECT * FROM users WHERE name NOT LIKE '%bot%'
+-- in: SELECT * FROM t WHERE a IS DISTINCT FROM b
+-- out: SELECT * FROM t WHERE a IS NOT b
+-- in: SELECT * FROM t WHERE a IS NOT DISTINCT FROM $1
+-- out: SELECT * FROM t WHERE a IS $1
+-- in: SELECT * FROM public.users JOIN public.orders ON orders.uid = users.id
+-- out: SELECT * FROM users JOIN orders ON orders.uid = users.id
+-- in: SELECT public.users.id FROM public.users
+-- out: SELECT users.id FROM users
+-- in: SELECT 'public.users', "public" FROM t
+-- out: SELECT 'public.users', "public" FROM t
