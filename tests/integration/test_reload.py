@@ -4,6 +4,9 @@ pool size at once; a broken file is rejected and the old settings stay."""
 import signal
 import time
 
+import psycopg
+import pytest
+
 from conftest import wait_for
 
 
@@ -118,3 +121,36 @@ def test_sighup_storm(pgiris_factory):
     inst.reload()
     wait_for(lambda: pool_size(inst, "demo") == (8, 8), 5, message="pool_size 8")
     assert len(inst.children()) == 2
+
+
+def test_sighup_adds_and_removes_a_database(pgiris_factory):
+    inst = pgiris_factory()
+    with pytest.raises(psycopg.OperationalError) as info:
+        inst.connect("extra")
+    assert 'database "extra" does not exist' in str(info.value)
+
+    inst.databases["extra"] = dict(inst.databases["demo"], pool_size=2)
+    inst.write_config()
+    inst.reload()
+
+    def extra_works():
+        try:
+            with inst.connect("extra") as conn:
+                return conn.execute("SELECT name FROM customers WHERE id = 3").fetchone() == ("Dmitri Almeida",)
+        except psycopg.OperationalError:
+            return False
+    wait_for(extra_works, 5, message="the added database to accept clients")
+    assert pool_size(inst, "extra") == (2, 2)
+
+    del inst.databases["extra"]
+    inst.write_config()
+    inst.reload()
+
+    def extra_gone():
+        try:
+            inst.connect("extra").close()
+            return False
+        except psycopg.OperationalError as e:
+            return 'database "extra" does not exist' in str(e)
+    wait_for(extra_gone, 5, message="the removed database to refuse new clients")
+    use_pool(inst, "demo")
