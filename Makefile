@@ -84,10 +84,10 @@ $(BUILD)/fuzz_translate: tests/fuzz/fuzz_translate.c $(TRANSLATE_SRCS)
 fuzz: $(BUILD)/fuzz_translate
 	@rm -rf $(BUILD)/fuzz-corpus && mkdir -p $(BUILD)/fuzz-corpus
 	@for f in tests/sql/*/*.sql; do d=$${f#tests/sql/}; cp $$f $(BUILD)/fuzz-corpus/$${d%%/*}-$${f##*/}; done
-	$(BUILD)/fuzz_translate -max_len=2048 -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz-corpus
+	$(BUILD)/fuzz_translate -max_len=2048 -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(BUILD)/ $(FUZZ_FLAGS) $(BUILD)/fuzz-corpus
 
 fuzz-short:
-	$(MAKE) fuzz FUZZ_SECONDS=15
+	$(MAKE) fuzz FUZZ_SECONDS=120 FUZZ_FLAGS="-seed=1 -runs=30000"
 
 $(BUILD)/translate_bench: bench/translate_bench.c $(TRANSLATE_SRCS)
 	@mkdir -p $(dir $@)
