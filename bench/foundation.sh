@@ -18,6 +18,7 @@ ulimit -n 65536 2>/dev/null || true
 
 work=$(mktemp -d /tmp/pgiris-bench.XXXXXX)
 chmod 755 "$work"
+chown postgres "$work"
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PGPORT=$(free_port); BPORT=$(free_port); IPORT=$(free_port)
 pids=()

@@ -89,9 +89,18 @@ struct sql_tk {
     const char *s;
     uint32_t len;
     uint8_t type;               /* enum sql_tok */
-    uint8_t space;              /* white space before it in the output */
+    uint8_t space;              /* enum sql_space: white space before it in the output */
     uint16_t kw;                /* enum sql_kw for SQL_TOK_IDENT */
 };
+
+/*
+ * sql_tk.space: the white space a token is printed after.  A newline is kept
+ * only where it carries meaning, before the continuation of a quoted literal
+ * (comments aside): 'a'<newline>'b' is one literal, whose second part the
+ * lexer scans under the first part's quoting rules.  After a mere blank it
+ * would be a literal of its own, quoted differently.
+ */
+enum sql_space { SQL_SPACE_NONE, SQL_SPACE_BLANK, SQL_SPACE_CONT };
 
 /* Binding strength of operators, PostgreSQL's precedence table, loosest first. */
 enum sql_level {

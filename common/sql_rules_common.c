@@ -197,12 +197,37 @@ static int sql_decode_quoted(struct sql_rw *rw, const struct sql_tk *t, struct s
     return 0;
 }
 
-/* Token i+1 continues the literal at i (only a newline may separate them). */
-static bool sql_continues(const struct sql_rw *rw, size_t i)
+/*
+ * The token that continues the literal at i ('a'<newline>'b', perhaps with
+ * -- comments in between), or 0 if none does.
+ */
+static size_t sql_continuation_of(const struct sql_rw *rw, size_t i)
 {
-    return i + 1 < rw->n && (rw->t[i].type == SQL_TOK_STRING || rw->t[i].type == SQL_TOK_ESTRING) &&
-           (rw->t[i + 1].type == SQL_TOK_STRING || rw->t[i + 1].type == SQL_TOK_ESTRING) &&
-           rw->t[i + 1].s[0] == '\'';
+    size_t k = sql_next(rw, i);
+
+    return k < rw->n && rw->t[k].space == SQL_SPACE_CONT ? k : 0;
+}
+
+/* Join the X'..' blob at i and its continuations into one token; b is scratch. */
+static int sql_join_hex(struct sql_rw *rw, size_t i, struct sql_buf *b)
+{
+    size_t k;
+    char *out;
+
+    b->n = 0;
+    if (sql_buf_put(b, rw->t[i].s, rw->t[i].len - 1) != 0)
+        return sql_rw_fail(rw, "53200", "out of memory");
+    while ((k = sql_continuation_of(rw, i)) != 0) {
+        /* a bit string's body has no quotes: the part is '<body>' */
+        if (sql_buf_put(b, rw->t[k].s + 1, rw->t[k].len - 2) != 0 ||
+            sql_rw_splice(rw, i + 1, k - i, NULL, 0) != 0)
+            return sql_rw_fail(rw, "53200", "out of memory");
+    }
+    if (sql_buf_put(b, "'", 1) != 0 || !(out = sql_rw_strdup(rw, b->p, b->n)))
+        return sql_rw_fail(rw, "53200", "out of memory");
+    rw->t[i].s = out;
+    rw->t[i].len = (uint32_t)b->n;
+    return 0;
 }
 
 int sql_rule_plain_strings(struct sql_rw *rw)
@@ -216,8 +241,12 @@ int sql_rule_plain_strings(struct sql_rw *rw)
         if (t->type == SQL_TOK_BSTRING || (t->type == SQL_TOK_STRING && t->s[0] == 'U') ||
             (t->type == SQL_TOK_STRING && t->s[0] == 'u')) {
             bool hex = t->s[0] == 'X' || t->s[0] == 'x';
-            if (t->type == SQL_TOK_BSTRING && hex && rw->dialect == CFG_DIALECT_SQLITE)
-                continue;                       /* X'..' is a SQLite blob too */
+            if (t->type == SQL_TOK_BSTRING && hex && rw->dialect == CFG_DIALECT_SQLITE) {
+                /* X'..' is a SQLite blob too, but SQLite does not join continuations */
+                if (sql_continuation_of(rw, i) && sql_join_hex(rw, i, &b) != 0)
+                    goto fail;
+                continue;
+            }
             free(b.p);
             free(q.p);
             return sql_rw_fail(rw, "0A000", "%s literals are not supported by this backend",
@@ -232,13 +261,18 @@ int sql_rule_plain_strings(struct sql_rw *rw)
             if (sql_buf_put(&b, t->s + tag + 1, t->len - 2 * (tag + 1)) != 0)
                 goto oom;
         } else if ((t->type == SQL_TOK_STRING || t->type == SQL_TOK_ESTRING) &&
-                   (t->s[0] != '\'' || sql_continues(rw, i))) {
+                   (t->s[0] != '\'' || sql_continuation_of(rw, i))) {
+            size_t k;
             b.n = 0;
             if (sql_decode_quoted(rw, t, &b) != 0)
                 goto fail;
-            /* 'a'<newline>'b' is one literal; the lexer gives each part its own token */
-            while (sql_continues(rw, i)) {
-                if (sql_decode_quoted(rw, &rw->t[i + 1], &b) != 0 || sql_rw_splice(rw, i + 1, 1, NULL, 0) != 0)
+            /*
+             * 'a'<newline>'b' is one literal; the lexer gives each part its
+             * own token.  Comments between the parts go with them.
+             */
+            while ((k = sql_continuation_of(rw, i)) != 0) {
+                if (sql_decode_quoted(rw, &rw->t[k], &b) != 0 ||
+                    sql_rw_splice(rw, i + 1, k - i, NULL, 0) != 0)
                     goto fail;
                 t = &rw->t[i];
             }

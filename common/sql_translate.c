@@ -1027,8 +1027,9 @@ static int sql_print(struct sql_rw *rw, struct sql_translation *out)
         const struct sql_tk *t = &rw->t[i];
         if (i > 0) {
             const struct sql_tk *prev = &rw->t[i - 1];
-            if (prev->type == SQL_TOK_COMMENT && prev->s[0] == '-')
-                *p++ = '\n';    /* a line comment ends at the line's end */
+            /* a line comment ends at the line's end; a continuation needs one before it */
+            if ((prev->type == SQL_TOK_COMMENT && prev->s[0] == '-') || t->space == SQL_SPACE_CONT)
+                *p++ = '\n';
             else if (t->space || sql_needs_space(prev, t))
                 *p++ = ' ';
         }
@@ -1041,6 +1042,28 @@ static int sql_print(struct sql_rw *rw, struct sql_translation *out)
 }
 
 /* ---- driver ------------------------------------------------------------ */
+
+/*
+ * Whether toks[i] continues a quoted literal, as sql_lex decided: it opens
+ * with a bare quote, and only white space holding a newline and -- comments
+ * lie between it and a quoted literal.
+ */
+static bool sql_lex_continues(const char *in, const struct sql_token *toks, size_t i)
+{
+    bool newline = false;
+
+    if (in[toks[i].off] != '\'')
+        return false;
+    while (i-- > 0) {
+        const char *gap = in + toks[i].off + toks[i].len;
+        size_t n = toks[i + 1].off - (toks[i].off + toks[i].len);
+        newline = newline || memchr(gap, '\n', n) || memchr(gap, '\r', n);
+        if (toks[i].type != SQL_TOK_COMMENT || in[toks[i].off] != '-')
+            return newline && (toks[i].type == SQL_TOK_STRING || toks[i].type == SQL_TOK_ESTRING ||
+                               toks[i].type == SQL_TOK_BSTRING);
+    }
+    return false;
+}
 
 static int sql_load(struct sql_rw *rw, const char *in, size_t len)
 {
@@ -1070,6 +1093,8 @@ static int sql_load(struct sql_rw *rw, const char *in, size_t len)
     for (size_t i = 0; i < n; i++) {
         uint32_t end = i > 0 ? toks[i - 1].off + toks[i - 1].len : 0;
         rw->t[i] = sql_tk_make(in, &toks[i], i > 0 && toks[i].off > end);
+        if (sql_lex_continues(in, toks, i))
+            rw->t[i].space = SQL_SPACE_CONT;
     }
     rw->n = n;
     if (toks != stack)

@@ -204,8 +204,8 @@ static inline struct ck_ring_buffer *shm_pool_free_buf(struct shm_pool *p)
 uint32_t shm_pool_find(const char *name);
 
 /*
- * Free ring operations.  Enqueue is for broker threads only (multi-producer
- * within one process); dequeue is safe from any process.
+ * Free ring operations.  Enqueue is for broker threads only (serialised by a
+ * per-pool mutex in the broker process); dequeue is safe from any process.
  */
 int shm_pool_put_free(struct shm_pool *p, uint32_t slot);
 int shm_pool_get_free(struct shm_pool *p, struct shm_slotref *out);

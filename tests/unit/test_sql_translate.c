@@ -300,6 +300,30 @@ static void test_large(void **state)
     free(q);
 }
 
+/*
+ * The second part of E'a'<newline>'b\'c' is scanned under E'' rules; printed
+ * after a blank instead of the newline it was a standard literal ending at
+ * the backslash, and the output no longer lexed (found by fuzz_translate).
+ */
+static void test_continuation_lexes(void **state)
+{
+    static const enum cfg_dialect dialects[] = { CFG_DIALECT_IRIS, CFG_DIALECT_SQLITE,
+                                                 CFG_DIALECT_POSTGRES };
+    static const char *const want[] = { "SELECT 'ab''c'", "SELECT 'ab''c'",
+                                        "SELECT E'a'\n'b\\'c'" };
+    const char *q = "SELECT E'a'\n    'b\\'c'";
+
+    for (size_t k = 0; k < 3; k++) {
+        struct sql_translation t;
+        struct sql_lex_error err;
+        size_t ntok;
+        assert_int_equal(sql_translate(dialects[k], q, strlen(q), &t), 0);
+        assert_string_equal(t.sql, want[k]);
+        assert_int_equal(sql_lex(t.sql, t.len, NULL, 0, &ntok, &err), 0);
+        sql_translation_free(&t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,7 +331,7 @@ int main(void)
         cmocka_unit_test(test_golden_sqlite),   cmocka_unit_test(test_golden_iris),
         cmocka_unit_test(test_params),          cmocka_unit_test(test_errors),
         cmocka_unit_test(test_empty),           cmocka_unit_test(test_schema_option),
-        cmocka_unit_test(test_large),
+        cmocka_unit_test(test_large),           cmocka_unit_test(test_continuation_lexes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,3 +27,10 @@ WHERE a = 1
 -- out: SELECT '', ''
 -- in: SELECT 1 FROM (SELECT 2
 -- error: 42601 unbalanced parentheses
+-- # Continuations join across -- comments, and only across a newline.
+-- in:
+SELECT E'a' -- first part
+    'b\'c'
+-- out: SELECT 'ab''c'
+-- in: SELECT 'a' 'b'
+-- out: SELECT 'a' 'b'

@@ -17,3 +17,15 @@
 -- out: SELECT '1 day'::interval, x IS DISTINCT FROM y
 -- in: CREATE TABLE t (id bigserial PRIMARY KEY, v text[]);
 -- out: CREATE TABLE t (id bigserial PRIMARY KEY, v text[])
+-- # A literal continued on the next line keeps the newline: after a blank,
+-- # 'b\'c' would be a standard literal of its own, and end at \'.
+-- in:
+SELECT 'multi'
+    'line', E'esc\n'
+    'b\'c'
+-- out:
+SELECT 'multi'
+'line', E'esc\n'
+'b\'c'
+-- in: SELECT 'a' 'b'
+-- out: SELECT 'a' 'b'

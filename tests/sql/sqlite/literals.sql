@@ -28,3 +28,14 @@ SELECT 'multi'
 -- out:
 SELECT 'multiline', 'esc
 aped'
+-- # Continuations join across -- comments, and only across a newline.
+-- in:
+SELECT E'a' -- first part
+    'b\'c'
+-- out: SELECT 'ab''c'
+-- in: SELECT 'a' 'b'
+-- out: SELECT 'a' 'b'
+-- in:
+SELECT X'1F'
+    '20'
+-- out: SELECT X'1F20'
