@@ -54,7 +54,9 @@ logfile = $work/pgbouncer.log
 pidfile = $work/pgbouncer.pid
 INI
 chown -R postgres "$work"
-runuser -u postgres -- pgbouncer -d "$work/pgbouncer.ini"
+# Started as root with -u so it keeps this shell's descriptor limit
+# (runuser's PAM session would reset it below what 1,000 clients need).
+pgbouncer -d -u postgres "$work/pgbouncer.ini"
 sleep 0.5
 pids+=("$(cat "$work/pgbouncer.pid")")
 

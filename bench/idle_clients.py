@@ -23,7 +23,7 @@ def main():
     conns = []
     for _ in range(int(n)):
         conns.append(psycopg.connect(host=host, port=int(port), user=user, password=password,
-                                     dbname=db, autocommit=True))
+                                     dbname=db, autocommit=True, connect_timeout=10))
     # Every connection has logged in; one query on each proves they are usable.
     for c in conns[:: max(1, len(conns) // 20)]:
         c.execute("SELECT 1").fetchall()
