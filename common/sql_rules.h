@@ -251,6 +251,16 @@ int sql_rule_booleans(struct sql_rw *rw);           /* TRUE/FALSE -> 1/0 */
 int sql_rule_substring(struct sql_rw *rw);          /* substring(x FROM a FOR b) -> $fn(x, a, b) */
 int sql_rule_concat(struct sql_rw *rw);             /* concat(a, b) -> (COALESCE(a,'') || ...) */
 
+/* One unit of date_trunc / extract / date_part: a template ($0 = the value) for each, NULL if none. */
+struct sql_date_unit {
+    const char *unit;
+    const char *trunc;
+    const char *part;
+};
+/* date_trunc, extract and date_part through a dialect's unit table; 'backend' names it in errors. */
+int sql_rule_date_parts(struct sql_rw *rw, const struct sql_date_unit *units, size_t nunits,
+                        const char *backend);
+
 /*
  * An interval literal INTERVAL '<n> <unit>' at i: the count, and the unit
  * canonicalised to one of year month week day hour minute second.

@@ -692,3 +692,60 @@ bool sql_interval_literal(const struct sql_rw *rw, size_t i, char *count, size_t
         }
     return false;
 }
+
+/* A unit written as a string literal or a bare word, lower-cased. */
+static bool sql_date_unit_name(const struct sql_rw *rw, size_t i, char *unit, size_t size)
+{
+    const struct sql_tk *t = &rw->t[i];
+    size_t n = 0, q = t->type == SQL_TOK_STRING && t->s[0] == '\'';
+
+    if (!q && t->type != SQL_TOK_IDENT)
+        return false;
+    for (size_t k = q; k < t->len - q && n + 1 < size; k++)
+        unit[n++] = (char)(t->s[k] >= 'A' && t->s[k] <= 'Z' ? t->s[k] + 32 : t->s[k]);
+    unit[n] = '\0';
+    return true;
+}
+
+int sql_rule_date_parts(struct sql_rw *rw, const struct sql_date_unit *units, size_t nunits,
+                        const char *backend)
+{
+
+    for (size_t i = rw->n; i-- > 0;) {
+        size_t first[3], last[3], n, close, from = 0;
+        char unit[24];
+        bool trunc = sql_tk_kw(rw, i, KW_DATE_TRUNC), extract = sql_tk_kw(rw, i, KW_EXTRACT);
+        const char *tmpl = NULL;
+        struct sql_arg a;
+
+        if (!(trunc || extract || sql_tk_kw(rw, i, KW_DATE_PART)) || !sql_tk_punct(rw, i + 1, '('))
+            continue;
+        close = sql_match(rw, i + 1);
+        if (extract) {
+            for (size_t j = i + 2; j < close; j++)
+                if (sql_tk_kw(rw, j, KW_FROM)) {
+                    from = j;
+                    break;
+                }
+            if (from != i + 3 || from + 1 >= close || !sql_date_unit_name(rw, i + 2, unit, sizeof(unit)))
+                return sql_rw_fail(rw, "42601", "EXTRACT(field FROM expression) expected");
+            first[1] = from + 1, last[1] = close - 1;
+        } else {
+            n = sql_args(rw, i + 1, first, last, 3);
+            if (n != 2 || first[0] != last[0] || rw->t[first[0]].type != SQL_TOK_STRING ||
+                !sql_date_unit_name(rw, first[0], unit, sizeof(unit)))
+                return sql_rw_fail(rw, "0A000", "%s needs a literal unit and one expression on %s",
+                                   trunc ? "date_trunc" : "date_part", backend);
+        }
+        for (size_t u = 0; u < nunits; u++)
+            if (strcmp(unit, units[u].unit) == 0)
+                tmpl = trunc ? units[u].trunc : units[u].part;
+        if (!tmpl)
+            return sql_rw_fail(rw, "0A000", "%s('%s', ...) is not supported by %s",
+                               trunc ? "date_trunc" : extract ? "extract" : "date_part", unit, backend);
+        a = sql_rw_range(rw, first[1], last[1]);
+        if (!sql_rw_template(rw, i, close, &a, 1, "%s", tmpl))
+            return -1;
+    }
+    return 0;
+}

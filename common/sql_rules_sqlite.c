@@ -170,28 +170,11 @@ static int sqlite_interval(struct sql_rw *rw)
     return 0;
 }
 
-static bool sqlite_unit(const struct sql_rw *rw, size_t i, char *unit, size_t size)
-{
-    const struct sql_tk *t = &rw->t[i];
-    size_t n = 0;
-
-    if (t->type == SQL_TOK_STRING && t->s[0] == '\'') {
-        for (size_t k = 1; k + 1 < t->len && n + 1 < size; k++)
-            unit[n++] = (char)((t->s[k] >= 'A' && t->s[k] <= 'Z') ? t->s[k] + 32 : t->s[k]);
-    } else if (t->type == SQL_TOK_IDENT) {
-        for (size_t k = 0; k < t->len && n + 1 < size; k++)
-            unit[n++] = (char)((t->s[k] >= 'A' && t->s[k] <= 'Z') ? t->s[k] + 32 : t->s[k]);
-    } else {
-        return false;
-    }
-    unit[n] = '\0';
-    return true;
-}
 
 /* date_trunc, extract and date_part with the date functions' modifiers and strftime. */
 static int sqlite_dates(struct sql_rw *rw)
 {
-    static const struct { const char *unit, *trunc, *part; } units[] = {
+    static const struct sql_date_unit units[] = {
         { "second", "strftime('%Y-%m-%d %H:%M:%S', $0)", "CAST(strftime('%f', $0) AS REAL)" },
         { "minute", "strftime('%Y-%m-%d %H:%M:00', $0)", "CAST(strftime('%M', $0) AS INTEGER)" },
         { "hour", "strftime('%Y-%m-%d %H:00:00', $0)", "CAST(strftime('%H', $0) AS INTEGER)" },
@@ -205,43 +188,7 @@ static int sqlite_dates(struct sql_rw *rw)
         { "epoch", NULL, "((julianday($0) - 2440587.5) * 86400.0)" },
     };
 
-    for (size_t i = rw->n; i-- > 0;) {
-        size_t first[3], last[3], n, close, from = 0;
-        char unit[24];
-        bool trunc = sql_tk_kw(rw, i, KW_DATE_TRUNC), extract = sql_tk_kw(rw, i, KW_EXTRACT);
-        const char *tmpl = NULL;
-        struct sql_arg a;
-
-        if (!(trunc || extract || sql_tk_kw(rw, i, KW_DATE_PART)) || !sql_tk_punct(rw, i + 1, '('))
-            continue;
-        close = sql_match(rw, i + 1);
-        if (extract) {
-            for (size_t j = i + 2; j < close; j++)
-                if (sql_tk_kw(rw, j, KW_FROM)) {
-                    from = j;
-                    break;
-                }
-            if (from != i + 3 || from + 1 >= close || !sqlite_unit(rw, i + 2, unit, sizeof(unit)))
-                return sql_rw_fail(rw, "42601", "EXTRACT(field FROM expression) expected");
-            first[1] = from + 1, last[1] = close - 1;
-        } else {
-            n = sql_args(rw, i + 1, first, last, 3);
-            if (n != 2 || first[0] != last[0] || rw->t[first[0]].type != SQL_TOK_STRING ||
-                !sqlite_unit(rw, first[0], unit, sizeof(unit)))
-                return sql_rw_fail(rw, "0A000", "%s needs a literal unit and one expression here",
-                                   trunc ? "date_trunc" : "date_part");
-        }
-        for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++)
-            if (strcmp(unit, units[u].unit) == 0)
-                tmpl = trunc ? units[u].trunc : units[u].part;
-        if (!tmpl)
-            return sql_rw_fail(rw, "0A000", "%s('%s', ...) is not supported by SQLite",
-                               trunc ? "date_trunc" : extract ? "extract" : "date_part", unit);
-        a = sql_rw_range(rw, first[1], last[1]);
-        if (!sql_rw_template(rw, i, close, &a, 1, "%s", tmpl))
-            return -1;
-    }
-    return 0;
+    return sql_rule_date_parts(rw, units, sizeof(units) / sizeof(units[0]), "SQLite");
 }
 
 /* Function renames and argument orders (lang_corefunc.html). */
