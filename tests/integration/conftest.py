@@ -29,6 +29,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+def _sigterm_as_interrupt(signum, frame):
+    # A CI time-out or a killed make sends SIGTERM: turn it into the same
+    # interruption as Ctrl-C, so fixture finalizers still stop the PostgreSQL
+    # and pgiris processes this suite started.
+    raise KeyboardInterrupt("SIGTERM")
+
+
+signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+
 PGIRIS_BIN = Path(os.environ.get("PGIRIS_BIN") or REPO_ROOT / "build" / "pgiris")
 
 USERS = {"demo": "demo", "admin": "admin", "scram": "scram-secret", "alice": "wonderland"}
