@@ -46,7 +46,6 @@ static struct {
     char *connstr[SHM_MAX_POOLS];   /* what each pool's executors connect with */
     int stopping;                   /* 0, 1 graceful, 2 fast */
     int64_t stop_deadline_us;
-    int exit_status;
     struct event *ev_timer;
     char *argv0;
 } sv;
