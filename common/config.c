@@ -46,6 +46,8 @@ enum cfg_kind {
     CFG_KIND_SECONDS,
     CFG_KIND_BYTES,      /* integer with an optional kB, MB or GB suffix */
     CFG_KIND_RING_BYTES, /* bytes, and a power of two */
+    CFG_KIND_TLS_SSLMODE,
+    CFG_KIND_TLS_PROTOCOLS,
 };
 
 struct cfg_key {
@@ -84,6 +86,12 @@ static const struct cfg_key cfg_keys[] = {
     CFG_KEY(logfile, CFG_KIND_STRING, 0, 0, 1, ""),
     CFG_KEY(pidfile, CFG_KIND_STRING, 0, 0, 1, ""),
     CFG_KEY(verbose, CFG_KIND_INT, 0, 2, 1, "0"),
+    CFG_KEY(client_tls_sslmode, CFG_KIND_TLS_SSLMODE, 0, 0, 1, "disable"),
+    CFG_KEY(client_tls_key_file, CFG_KIND_STRING, 0, 0, 1, ""),
+    CFG_KEY(client_tls_cert_file, CFG_KIND_STRING, 0, 0, 1, ""),
+    CFG_KEY(client_tls_ca_file, CFG_KIND_STRING, 0, 0, 1, ""),
+    CFG_KEY(client_tls_protocols, CFG_KIND_TLS_PROTOCOLS, 0, 0, 1, "secure"),
+    CFG_KEY(client_tls_ciphers, CFG_KIND_STRING, 0, 0, 1, "HIGH:!aNULL"),
 };
 
 #define CFG_NKEYS CFG_ARRAY_LEN(cfg_keys)
@@ -113,6 +121,20 @@ static const char *const cfg_dialect_names[] = {
     [CFG_DIALECT_SQLITE] = "sqlite",
     [CFG_DIALECT_POSTGRES] = "postgres",
     [CFG_DIALECT_IRIS] = "iris",
+};
+
+static const char *const cfg_tls_sslmode_names[] = {
+    [CFG_TLS_DISABLE] = "disable",
+    [CFG_TLS_ALLOW] = "allow",
+    [CFG_TLS_PREFER] = "prefer",
+    [CFG_TLS_REQUIRE] = "require",
+};
+
+static const char *const cfg_tls_protocols_names[] = {
+    [CFG_TLS_SECURE] = "secure",
+    [CFG_TLS_ALL] = "all",
+    [CFG_TLS_V1_2] = "tlsv1.2",
+    [CFG_TLS_V1_3] = "tlsv1.3",
 };
 
 enum cfg_section { CFG_SECTION_NONE, CFG_SECTION_PGIRIS, CFG_SECTION_DATABASE };
@@ -314,6 +336,18 @@ static int cfg_key_set(struct cfg *cfg, const struct cfg_key *k, const char *v,
             return -1;
         *(enum cfg_auth_type *)field = (enum cfg_auth_type)e;
         break;
+    case CFG_KIND_TLS_SSLMODE:
+        if (cfg_parse_enum(v, cfg_tls_sslmode_names, CFG_ARRAY_LEN(cfg_tls_sslmode_names),
+                           &e, why, whylen) < 0)
+            return -1;
+        *(enum cfg_tls_sslmode *)field = (enum cfg_tls_sslmode)e;
+        break;
+    case CFG_KIND_TLS_PROTOCOLS:
+        if (cfg_parse_enum(v, cfg_tls_protocols_names, CFG_ARRAY_LEN(cfg_tls_protocols_names),
+                           &e, why, whylen) < 0)
+            return -1;
+        *(enum cfg_tls_protocols *)field = (enum cfg_tls_protocols)e;
+        break;
     case CFG_KIND_SECONDS:
         if (cfg_parse_seconds(v, (double *)field, why, whylen) < 0)
             return -1;
@@ -349,6 +383,10 @@ static const char *cfg_key_format(const struct cfg *cfg, const struct cfg_key *k
         return cfg_pool_mode_name(*(const enum cfg_pool_mode *)field);
     case CFG_KIND_AUTH_TYPE:
         return cfg_auth_type_name(*(const enum cfg_auth_type *)field);
+    case CFG_KIND_TLS_SSLMODE:
+        return cfg_tls_sslmode_name(*(const enum cfg_tls_sslmode *)field);
+    case CFG_KIND_TLS_PROTOCOLS:
+        return cfg_tls_protocols_name(*(const enum cfg_tls_protocols *)field);
     case CFG_KIND_SECONDS:
         /* %.15g: "120" and "0.5", yet every value typed in reads back as typed. */
         snprintf(buf, len, "%.15g", *(const double *)field);
@@ -361,14 +399,23 @@ static const char *cfg_key_format(const struct cfg *cfg, const struct cfg_key *k
     return buf;
 }
 
-static int cfg_set_pgiris(struct cfg_parser *p, const char *name, const char *value)
+/* The index of the [pgiris] key 'name' in cfg_keys, or CFG_NKEYS. */
+static size_t cfg_key_index(const char *name)
 {
-    char why[256];
     size_t i;
 
     for (i = 0; i < CFG_NKEYS; i++)
         if (strcmp(cfg_keys[i].name, name) == 0)
             break;
+    return i;
+}
+
+static int cfg_set_pgiris(struct cfg_parser *p, const char *name, const char *value)
+{
+    char why[256];
+    size_t i;
+
+    i = cfg_key_index(name);
     if (i == CFG_NKEYS)
         return cfg_fail(p, p->lineno, "key '%s': unknown key in [pgiris]", name);
     if (p->key_line[i] != 0)
@@ -559,8 +606,9 @@ static int cfg_validate(struct cfg_parser *p)
 {
     const struct cfg *cfg = p->cfg;
     const struct cfg_database *db;
+    const char *mode;
     long total = 0;
-    int i, size, min;
+    int i, size, min, line;
 
     if (cfg->ndatabases == 0)
         return cfg_fail(p, 0, "no [database NAME] section");
@@ -587,6 +635,17 @@ static int cfg_validate(struct cfg_parser *p)
     if (cfg->listen_addr[0] == '\0' && cfg->unix_socket_dir[0] == '\0')
         return cfg_fail(p, 0, "listen_addr and unix_socket_dir are both empty: "
                         "nothing to listen on");
+    if (cfg->client_tls_sslmode != CFG_TLS_DISABLE) {
+        /* Only a key set in the file can enable TLS, so it has a line. */
+        line = p->key_line[cfg_key_index("client_tls_sslmode")];
+        mode = cfg_tls_sslmode_name(cfg->client_tls_sslmode);
+        if (cfg->client_tls_key_file[0] == '\0')
+            return cfg_fail(p, line, "key 'client_tls_sslmode': %s needs client_tls_key_file",
+                            mode);
+        if (cfg->client_tls_cert_file[0] == '\0')
+            return cfg_fail(p, line, "key 'client_tls_sslmode': %s needs client_tls_cert_file",
+                            mode);
+    }
     return 0;
 }
 
@@ -701,6 +760,18 @@ const char *cfg_auth_type_name(enum cfg_auth_type a)
 const char *cfg_dialect_name(enum cfg_dialect d)
 {
     return (size_t)d < CFG_ARRAY_LEN(cfg_dialect_names) ? cfg_dialect_names[d] : "unknown";
+}
+
+const char *cfg_tls_sslmode_name(enum cfg_tls_sslmode m)
+{
+    return (size_t)m < CFG_ARRAY_LEN(cfg_tls_sslmode_names) ? cfg_tls_sslmode_names[m]
+                                                             : "unknown";
+}
+
+const char *cfg_tls_protocols_name(enum cfg_tls_protocols p)
+{
+    return (size_t)p < CFG_ARRAY_LEN(cfg_tls_protocols_names) ? cfg_tls_protocols_names[p]
+                                                               : "unknown";
 }
 
 int cfg_user_in_list(const char *list, const char *user)

@@ -16,6 +16,10 @@
 enum cfg_pool_mode { CFG_POOL_SESSION, CFG_POOL_TRANSACTION };
 enum cfg_auth_type { CFG_AUTH_TRUST, CFG_AUTH_MD5, CFG_AUTH_SCRAM };
 enum cfg_dialect { CFG_DIALECT_SQLITE, CFG_DIALECT_POSTGRES, CFG_DIALECT_IRIS };
+/* pgbouncer's client_tls_sslmode, without verify-ca and verify-full. */
+enum cfg_tls_sslmode { CFG_TLS_DISABLE, CFG_TLS_ALLOW, CFG_TLS_PREFER, CFG_TLS_REQUIRE };
+/* secure: TLSv1.2 and TLSv1.3; all: TLSv1.0 and later; or just one version. */
+enum cfg_tls_protocols { CFG_TLS_SECURE, CFG_TLS_ALL, CFG_TLS_V1_2, CFG_TLS_V1_3 };
 
 struct cfg_database {
     char name[CFG_NAME_MAX];        /* the name clients connect to */
@@ -54,6 +58,13 @@ struct cfg {
     char *pidfile;                  /* "" = none */
     int verbose;                    /* 0 = info, 1 = debug */
 
+    enum cfg_tls_sslmode client_tls_sslmode;
+    char *client_tls_key_file;      /* PEM; "" = unset (required unless disable) */
+    char *client_tls_cert_file;     /* PEM, may hold the chain after the certificate */
+    char *client_tls_ca_file;       /* "" = do not ask clients for certificates */
+    enum cfg_tls_protocols client_tls_protocols;
+    char *client_tls_ciphers;       /* OpenSSL cipher list for TLSv1.2 and older */
+
     int ndatabases;
     struct cfg_database databases[CFG_MAX_DATABASES];
 };
@@ -61,8 +72,9 @@ struct cfg {
 /*
  * Parse 'path' into a freshly allocated *out.  On failure returns -1, leaves
  * *out NULL and writes "FILE:LINE: key 'KEY': what is wrong" (or a message
- * naming the section) into errbuf.  Relative auth_file, logfile and pidfile
- * paths are kept as written (relative to the working directory).
+ * naming the section) into errbuf.  Relative auth_file, logfile, pidfile and
+ * client_tls_*_file paths are kept as written (relative to the working
+ * directory).  Whether the TLS files can be read is tls_check's business.
  */
 int cfg_load(const char *path, struct cfg **out, char *errbuf, size_t errlen);
 
@@ -80,6 +92,8 @@ int cfg_db_min_pool_size(const struct cfg *cfg, const struct cfg_database *db);
 const char *cfg_pool_mode_name(enum cfg_pool_mode m);
 const char *cfg_auth_type_name(enum cfg_auth_type a);
 const char *cfg_dialect_name(enum cfg_dialect d);
+const char *cfg_tls_sslmode_name(enum cfg_tls_sslmode m);
+const char *cfg_tls_protocols_name(enum cfg_tls_protocols p);
 
 /* 1 if 'user' is listed in the comma-separated 'list' (spaces ignored). */
 int cfg_user_in_list(const char *list, const char *user);

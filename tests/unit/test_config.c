@@ -97,6 +97,7 @@ static void test_sample_file(void **state)
     assert_true(cfg_user_in_list(cfg->admin_users, "admin"));
     assert_int_equal(cfg->max_backend_slots, 256);
     assert_int_equal(cfg->ring_size, 262144);
+    assert_int_equal(cfg->client_tls_sslmode, CFG_TLS_DISABLE);
 
     assert_int_equal(cfg->ndatabases, 1);
     db = cfg_find_database(cfg, "demo");
@@ -136,6 +137,12 @@ static void test_defaults(void **state)
     assert_string_equal(cfg->logfile, "");
     assert_string_equal(cfg->pidfile, "");
     assert_int_equal(cfg->verbose, 0);
+    assert_int_equal(cfg->client_tls_sslmode, CFG_TLS_DISABLE);
+    assert_string_equal(cfg->client_tls_key_file, "");
+    assert_string_equal(cfg->client_tls_cert_file, "");
+    assert_string_equal(cfg->client_tls_ca_file, "");
+    assert_int_equal(cfg->client_tls_protocols, CFG_TLS_SECURE);
+    assert_string_equal(cfg->client_tls_ciphers, "HIGH:!aNULL");
 
     assert_int_equal(cfg->ndatabases, 1);
     assert_string_equal(db->name, "d");
@@ -244,11 +251,90 @@ static void test_bad_values(void **state)
         { MINIMAL_DB "pool_size = ten\n", 4, "key 'pool_size': 'ten' is not an integer" },
         { MINIMAL_DB "min_pool_size = 10001\n", 4, "key 'min_pool_size'" },
         { MINIMAL_DB "min_pool_size =\n", 4, "key 'min_pool_size': value is empty" },
+        { "[pgiris]\nclient_tls_sslmode = verify-full\n" MINIMAL_DB, 2,
+          "key 'client_tls_sslmode': 'verify-full' is not one of disable, allow, prefer, require" },
+        { "[pgiris]\nclient_tls_sslmode = on\n" MINIMAL_DB, 2, "key 'client_tls_sslmode': 'on'" },
+        { "[pgiris]\nclient_tls_sslmode =\n" MINIMAL_DB, 2,
+          "key 'client_tls_sslmode': value is empty" },
+        { "[pgiris]\nclient_tls_protocols = tlsv1.1\n" MINIMAL_DB, 2,
+          "key 'client_tls_protocols': 'tlsv1.1' is not one of secure, all, tlsv1.2, tlsv1.3" },
+        { "[pgiris]\nclient_tls_protocols = tlsv1.2,tlsv1.3\n" MINIMAL_DB, 2,
+          "key 'client_tls_protocols'" },
+        { "[pgiris]\nclient_tls_cert_file = a\nclient_tls_cert_file = b\n" MINIMAL_DB, 3,
+          "key 'client_tls_cert_file': already set at line 2" },
     };
     size_t i;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         load_fails(cases[i].text, cases[i].line, cases[i].needle);
+}
+
+static void test_tls_keys(void **state)
+{
+    static const struct {
+        const char *value;
+        enum cfg_tls_sslmode mode;
+    } modes[] = {
+        { "disable", CFG_TLS_DISABLE },
+        { "allow", CFG_TLS_ALLOW },
+        { "prefer", CFG_TLS_PREFER },
+        { "Require", CFG_TLS_REQUIRE },
+    };
+    static const struct {
+        const char *value;
+        enum cfg_tls_protocols protocols;
+    } protocols[] = {
+        { "secure", CFG_TLS_SECURE },
+        { "all", CFG_TLS_ALL },
+        { "tlsv1.2", CFG_TLS_V1_2 },
+        { "TLSv1.3", CFG_TLS_V1_3 },
+    };
+    char text[512];
+    struct cfg *cfg;
+    size_t i;
+
+    /* The files are not opened here: that is tls_check's job. */
+    cfg = load_ok("[pgiris]\n"
+                  "client_tls_sslmode = require\n"
+                  "client_tls_key_file = /nonexistent/server.key\n"
+                  "client_tls_cert_file = etc/server.crt\n"
+                  "client_tls_ca_file = etc/root.crt\n"
+                  "client_tls_protocols = tlsv1.3\n"
+                  "client_tls_ciphers = ECDHE+AESGCM:!aNULL\n" MINIMAL_DB);
+    assert_int_equal(cfg->client_tls_sslmode, CFG_TLS_REQUIRE);
+    assert_string_equal(cfg->client_tls_key_file, "/nonexistent/server.key");
+    assert_string_equal(cfg->client_tls_cert_file, "etc/server.crt");
+    assert_string_equal(cfg->client_tls_ca_file, "etc/root.crt");
+    assert_int_equal(cfg->client_tls_protocols, CFG_TLS_V1_3);
+    assert_string_equal(cfg->client_tls_ciphers, "ECDHE+AESGCM:!aNULL");
+    cfg_free(cfg);
+
+    for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        snprintf(text, sizeof(text), "[pgiris]\nclient_tls_sslmode = %s\nclient_tls_key_file = k\n"
+                 "client_tls_cert_file = c\n" MINIMAL_DB, modes[i].value);
+        cfg = load_ok(text);
+        assert_int_equal(cfg->client_tls_sslmode, modes[i].mode);
+        cfg_free(cfg);
+    }
+    for (i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {
+        snprintf(text, sizeof(text), "[pgiris]\nclient_tls_protocols = %s\n" MINIMAL_DB,
+                 protocols[i].value);
+        cfg = load_ok(text);
+        assert_int_equal(cfg->client_tls_protocols, protocols[i].protocols);
+        cfg_free(cfg);
+    }
+
+    /* disable needs no files; anything else needs both. */
+    cfg = load_ok("[pgiris]\nclient_tls_sslmode = disable\n" MINIMAL_DB);
+    cfg_free(cfg);
+    load_fails("[pgiris]\nlisten_port = 6432\nclient_tls_sslmode = require\n"
+               "client_tls_key_file = k.pem\n" MINIMAL_DB,
+               3, "key 'client_tls_sslmode': require needs client_tls_cert_file");
+    load_fails("[pgiris]\nclient_tls_sslmode = allow\nclient_tls_cert_file = c.pem\n" MINIMAL_DB,
+               2, "key 'client_tls_sslmode': allow needs client_tls_key_file");
+    load_fails("[pgiris]\nclient_tls_sslmode = prefer\nclient_tls_key_file =\n"
+               "client_tls_cert_file = c.pem\n" MINIMAL_DB,
+               2, "key 'client_tls_sslmode': prefer needs client_tls_key_file");
 }
 
 static void test_unknown_keys_and_sections(void **state)
@@ -414,6 +500,14 @@ static void test_enum_names(void **state)
     assert_string_equal(cfg_dialect_name(CFG_DIALECT_SQLITE), "sqlite");
     assert_string_equal(cfg_dialect_name(CFG_DIALECT_POSTGRES), "postgres");
     assert_string_equal(cfg_dialect_name(CFG_DIALECT_IRIS), "iris");
+    assert_string_equal(cfg_tls_sslmode_name(CFG_TLS_DISABLE), "disable");
+    assert_string_equal(cfg_tls_sslmode_name(CFG_TLS_ALLOW), "allow");
+    assert_string_equal(cfg_tls_sslmode_name(CFG_TLS_PREFER), "prefer");
+    assert_string_equal(cfg_tls_sslmode_name(CFG_TLS_REQUIRE), "require");
+    assert_string_equal(cfg_tls_protocols_name(CFG_TLS_SECURE), "secure");
+    assert_string_equal(cfg_tls_protocols_name(CFG_TLS_ALL), "all");
+    assert_string_equal(cfg_tls_protocols_name(CFG_TLS_V1_2), "tlsv1.2");
+    assert_string_equal(cfg_tls_protocols_name(CFG_TLS_V1_3), "tlsv1.3");
 }
 
 struct collected {
@@ -462,6 +556,12 @@ static void test_foreach(void **state)
         { "logfile", "", 1 },
         { "pidfile", "var/pgiris.pid", 1 },
         { "verbose", "1", 1 },
+        { "client_tls_sslmode", "prefer", 1 },
+        { "client_tls_key_file", "etc/server.key", 1 },
+        { "client_tls_cert_file", "etc/server.crt", 1 },
+        { "client_tls_ca_file", "", 1 },
+        { "client_tls_protocols", "tlsv1.2", 1 },
+        { "client_tls_ciphers", "HIGH:!aNULL", 1 },
     };
     struct collected *c = calloc(1, sizeof(*c));
     struct cfg *cfg;
@@ -470,7 +570,9 @@ static void test_foreach(void **state)
     cfg = load_ok("[pgiris]\nlisten_addr = 0.0.0.0\nworkers = 4\npool_mode = session\n"
                   "auth_type = trust\nadmin_users = admin, ops\nquery_wait_timeout = 0.5\n"
                   "server_connect_timeout = 1234.5678\nmax_message_size = 1MB\n"
-                  "pidfile = var/pgiris.pid\nverbose = 1\n" MINIMAL_DB);
+                  "pidfile = var/pgiris.pid\nverbose = 1\nclient_tls_sslmode = PREFER\n"
+                  "client_tls_key_file = etc/server.key\nclient_tls_cert_file = etc/server.crt\n"
+                  "client_tls_protocols = TLSv1.2\n" MINIMAL_DB);
     cfg_foreach(cfg, collect, c);
     assert_int_equal(c->n, sizeof(want) / sizeof(want[0]));
     for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -488,6 +590,8 @@ static void test_foreach(void **state)
     assert_string_equal(c->value[3], "auto");
     assert_string_equal(c->value[13], "120");
     assert_string_equal(c->value[9], "scram-sha-256");
+    assert_string_equal(c->value[22], "disable");
+    assert_string_equal(c->value[26], "secure");
     cfg_free(cfg);
     free(c);
 }
@@ -499,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_tls_keys),
         cmocka_unit_test(test_unknown_keys_and_sections),
         cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_missing_and_totals),
