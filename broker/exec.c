@@ -38,14 +38,21 @@ struct exec {
     int64_t xact_start_us;
     uint8_t *req;               /* the request being processed */
     size_t req_cap;
+    uint8_t *copy;              /* the CopyData message being loaded */
+    size_t copy_cap;
     struct pgbuf out;           /* small messages the executor writes itself */
 };
 
 static pthread_mutex_t exec_conf_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct exec_pool_conf exec_conf[SHM_MAX_POOLS];
 static struct odbc_conn *exec_conns[65536];     /* by slot, for cancel */
+/* The lease a cancel may reach, by slot: its lease_gen while served, else UINT32_MAX. */
+static uint32_t exec_cancel_gen[65536];
 static size_t exec_max_request = 64 * 1024 * 1024;
 static int exec_nrunning;
+
+/* exec_run's answer for a request that gets no reply at all. */
+#define EXEC_NO_REPLY 0x100
 
 void exec_pool_configure(uint32_t pool, const char *connstr, enum cfg_dialect dialect,
                          double connect_timeout)
@@ -68,12 +75,22 @@ int exec_running(void)
     return (int)ck_pr_load_int(&exec_nrunning);
 }
 
-void exec_cancel(uint32_t slot)
+void exec_cancel(uint32_t slot, int timeout, uint32_t lease_gen)
 {
     pthread_mutex_lock(&exec_conf_lock);
-    if (exec_conns[slot] != NULL)
-        odbc_cancel(exec_conns[slot]);
+    if (exec_conns[slot] != NULL && (lease_gen == EXEC_ANY_LEASE || exec_cancel_gen[slot] == lease_gen))
+        odbc_cancel(exec_conns[slot], timeout);
     pthread_mutex_unlock(&exec_conf_lock);
+}
+
+/* Let cancels reach lease gen of the slot from now on (UINT32_MAX: none), and forget older ones. */
+static void exec_cancel_gate(struct exec *e, uint32_t gen)
+{
+    pthread_mutex_lock(&exec_conf_lock);
+    exec_cancel_gen[e->slot] = gen;
+    pthread_mutex_unlock(&exec_conf_lock);
+    if (e->conn != NULL)
+        odbc_cancel_clear(e->conn);
 }
 
 static void exec_set_conn(struct exec *e, struct odbc_conn *c)
@@ -354,6 +371,47 @@ static int exec_run_extended(struct exec *e, uint8_t type, const char *body, siz
     return rc;
 }
 
+/* odbc_copy_source: the next 'd', 'c' or 'f' message the worker forwarded. */
+static int exec_copy_next(void *arg, char *type, const uint8_t **body, size_t *len)
+{
+    struct exec *e = arg;
+    struct shm_slot *s = shm_slot(e->slot);
+    uint8_t hdr[5];
+
+    if (exec_read_request(s, hdr, sizeof(hdr)) < 0)
+        return -1;
+    uint32_t n = pgproto_load_u32(hdr + 1);
+    if (n < 4 || n - 4 > exec_max_request)
+        return -1;
+    size_t blen = n - 4;
+    if (blen + 1 > e->copy_cap) {
+        uint8_t *nb = realloc(e->copy, blen + 1);
+        if (nb == NULL)
+            return -1;
+        e->copy = nb;
+        e->copy_cap = blen + 1;
+    }
+    if (exec_read_request(s, e->copy, blen) < 0)
+        return -1;
+    e->copy[blen] = '\0';
+    *type = (char)hdr[0];
+    *body = e->copy;
+    *len = blen;
+    return 0;
+}
+
+static int exec_copy(struct exec *e, const char *sql, size_t len, struct odbc_sink *sink)
+{
+    struct odbc_copy_source src = { exec_copy_next, e };
+    int rc = odbc_copy(e->conn, sql, len, &src, sink);
+    if (e->copy_cap > 64 * 1024) {
+        free(e->copy);
+        e->copy = NULL;
+        e->copy_cap = 0;
+    }
+    return rc;
+}
+
 /* Run one request; returns LEASE_F_* flags, or -1 if the sink was abandoned. */
 static int exec_run(struct exec *e, uint8_t type, const char *body, size_t len)
 {
@@ -369,7 +427,18 @@ static int exec_run(struct exec *e, uint8_t type, const char *body, size_t len)
 
     if (e->conn == NULL) {
         rc = exec_send_error(e, "08006", "backend connection lost") == 0 ? ODBC_BROKEN : ODBC_ABANDONED;
-    } else if (e->tx_failed && type != LEASE_REQ_COMMIT && type != LEASE_REQ_ROLLBACK) {
+    } else if (type == LEASE_REQ_COPY_DATA || type == LEASE_REQ_COPY_DONE || type == LEASE_REQ_COPY_FAIL) {
+        return EXEC_NO_REPLY;
+    } else if (type == LEASE_REQ_SAVEPOINT && !was_in_tx) {
+        char msg[80];
+        snprintf(msg, sizeof(msg), "%s can only be used in transaction blocks",
+                 strcmp(verb, "SAVEPOINT") == 0 ? "SAVEPOINT"
+                 : strcmp(verb, "RELEASE") == 0 ? "RELEASE SAVEPOINT" : "ROLLBACK TO SAVEPOINT");
+        if (exec_send_error(e, "25P01", msg) < 0)
+            return -1;
+        return LEASE_F_ERROR;
+    } else if (e->tx_failed && type != LEASE_REQ_COMMIT && type != LEASE_REQ_ROLLBACK &&
+               !(type == LEASE_REQ_SAVEPOINT && strcmp(verb, "ROLLBACK") == 0)) {
         if (exec_send_error(e, "25P02",
                             "current transaction is aborted, commands ignored until end of "
                             "transaction block") < 0)
@@ -378,7 +447,16 @@ static int exec_run(struct exec *e, uint8_t type, const char *body, size_t len)
     } else {
         switch (type) {
         case LEASE_REQ_BEGIN:
-            rc = odbc_begin(e->conn, verb, &sink);
+            rc = odbc_begin(e->conn, verb, sql, sql_len, &sink);
+            break;
+        case LEASE_REQ_SAVEPOINT:
+            rc = odbc_exec(e->conn, sql, sql_len, verb, &sink);
+            /* ROLLBACK TO undoes the error as well as the work. */
+            if (rc == ODBC_OK && strcmp(verb, "ROLLBACK") == 0)
+                e->tx_failed = 0;
+            break;
+        case LEASE_REQ_COPY:
+            rc = exec_copy(e, sql, sql_len, &sink);
             break;
         case LEASE_REQ_COMMIT:
             /* COMMIT of a failed transaction rolls back, and says so, as PostgreSQL does. */
@@ -441,6 +519,7 @@ static int exec_release(struct exec *e)
     struct shm_slot *s = shm_slot(e->slot);
     struct shm_pool *p = shm_pool(e->pool);
 
+    exec_cancel_gate(e, UINT32_MAX);
     if (e->conn != NULL && odbc_reset(e->conn) < 0) {
         log_warning("exec", "slot=%u db=%s reset failed; reconnecting", e->slot, p->name);
         exec_disconnect(e);
@@ -475,6 +554,7 @@ static int exec_release(struct exec *e)
 static int exec_serve_lease(struct exec *e)
 {
     struct shm_slot *s = shm_slot(e->slot);
+    exec_cancel_gate(e, ck_pr_load_32(&s->lease_gen));
     for (;;) {
         uint8_t hdr[5];
         if (exec_read_request(s, hdr, sizeof(hdr)) < 0)
@@ -500,8 +580,13 @@ static int exec_serve_lease(struct exec *e)
         if (hdr[0] == LEASE_REQ_RELEASE)
             return exec_release(e);
         int flags = exec_run(e, hdr[0], (const char *)e->req, body_len);
+        if (flags == EXEC_NO_REPLY)
+            continue;
         if (flags < 0 || exec_send_done(e, flags) < 0)
             return exec_release(e);
+        /* A cancel reaches the request it came during, not the next one. */
+        if (e->conn != NULL)
+            odbc_cancel_clear(e->conn);
         if (e->req_cap > 1024 * 1024) {
             free(e->req);
             e->req = NULL;
@@ -540,6 +625,7 @@ static void *exec_main(void *arg)
     exec_disconnect(e);
     pgbuf_free(&e->out);
     free(e->req);
+    free(e->copy);
     ck_pr_store_32(&s->close, 0);
     ck_pr_store_32(&s->reclaim, 0);
     s->pool = SHM_NONE;

@@ -31,8 +31,14 @@ void exec_set_max_request(size_t bytes);
  */
 int exec_start(uint32_t slot, uint32_t pool);
 
-/* Ask the statement running on 'slot' to stop (SQLCancel), from any broker thread. */
-void exec_cancel(uint32_t slot);
+/*
+ * Ask the statement running on 'slot' to stop (SQLCancel), from any broker
+ * thread: only while the slot serves lease number lease_gen (its shm_slot
+ * lease_gen), or whatever it serves with EXEC_ANY_LEASE.  timeout says
+ * that statement_timeout asked, for the error message.
+ */
+#define EXEC_ANY_LEASE UINT32_MAX
+void exec_cancel(uint32_t slot, int timeout, uint32_t lease_gen);
 
 /* Number of executor threads still running (for shutdown). */
 int exec_running(void);

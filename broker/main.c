@@ -17,6 +17,7 @@
 #include "worker/worker.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "worker/tls.h"
 
 static void main_usage(FILE *f)
 {
@@ -110,6 +111,11 @@ int main(int argc, char **argv)
     struct cfg *cfg = NULL;
     if (cfg_load(argv[optind], &cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "pgiris: %s\n", err);
+        return 1;
+    }
+    if (tls_check(cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "pgiris: %s: %s\n", cfg->path, err);
+        cfg_free(cfg);
         return 1;
     }
     if (verbose || cfg->verbose > 0)

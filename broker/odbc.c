@@ -33,131 +33,9 @@
 #include <sql.h>
 #include <sqlext.h>
 
+#include "broker/odbc_int.h"
 #include "common/pgproto.h"
-
-#define ODBC_FLUSH_BYTES (32 * 1024)
-/* Buffers grown past this by one huge value are given back after the statement. */
-#define ODBC_KEEP_BYTES (256 * 1024)
-#define ODBC_VALUE_MIN 4096
-#define ODBC_NAME_MAX 256
-#define ODBC_MSG_MAX 2048
-#define ODBC_TAG_MAX 128
-#define ODBC_MAX_PREPARED 100
-/*
- * Character parameters longer than this are bound as SQL_LONGVARCHAR: 8000
- * bytes is a common ceiling of a driver's plain VARCHAR (SQL Server's, for one).
- */
-#define ODBC_LONG_TEXT 8000
-/* How much of a bad value an error message quotes. */
-#define ODBC_QUOTE_MAX 200
-
-/* How a column's driver text becomes PostgreSQL's text output. */
-enum odbc_conv {
-    ODBC_CONV_TEXT,     /* as the driver gives it */
-    ODBC_CONV_BOOL,     /* '1'/'0' -> 't'/'f' */
-    ODBC_CONV_BYTEA,    /* raw bytes -> "\x0a1b..." */
-    ODBC_CONV_DATETIME, /* trailing zeros of the fraction dropped */
-    ODBC_CONV_GUID      /* lower case, as uuid_out prints */
-};
-
-struct odbc_col {
-    enum odbc_conv conv;
-    SQLSMALLINT sqltype;    /* as SQLDescribeCol reported it */
-    int32_t oid;
-    size_t name;            /* offset of its NUL-terminated name in odbc_cols.names */
-};
-
-/* The result columns of one statement, as the driver described them. */
-struct odbc_cols {
-    struct odbc_col *v;
-    size_t cap;
-    SQLSMALLINT n;
-    char *names;
-    size_t names_len;
-    size_t names_cap;
-};
-
-/* A statement prepared once per connection and found again by its SQL text. */
-struct odbc_prep {
-    char *sql;
-    size_t len;
-    uint64_t hash;
-    uint64_t used;          /* c->clock at its last use, for LRU eviction */
-    SQLHSTMT stmt;
-    SQLSMALLINT nparams;
-    int32_t *param_oids;    /* from SQLDescribeParam, text where it could not say */
-    struct odbc_cols cols;
-};
-
-/* One parameter made ready for SQLBindParameter; the value lives in c->pbuf. */
-struct odbc_bind {
-    size_t off;
-    SQLLEN ind;             /* byte length, or SQL_NULL_DATA */
-    SQLSMALLINT ctype;
-    SQLSMALLINT sqltype;
-    SQLULEN size;
-    SQLSMALLINT digits;
-};
-
-/* Failures inside the fetch path, before they become an enum odbc_result. */
-enum {
-    ODBC_E_DRIVER = -10,    /* the diagnostic is on the statement handle */
-    ODBC_E_NOMEM = -11,
-    ODBC_E_SENT = -12       /* an ErrorResponse is already in c->out */
-};
-
-struct odbc_conn {
-    SQLHENV env;
-    SQLHDBC dbc;
-    SQLHSTMT stmt;          /* the simple protocol's handle */
-    enum cfg_dialect dialect;
-    int connected;
-    int in_tx;
-    struct pgbuf out;       /* encoded messages not yet given to the sink */
-    char *val;              /* the column value being read */
-    size_t val_cap;
-    struct pgbuf bin;       /* one binary numeric value being encoded */
-    struct odbc_cols simple;    /* odbc_exec's columns */
-
-    /* The handle a statement runs on, for odbc_cancel from another thread. */
-    pthread_mutex_t cancel_lock;
-    SQLHSTMT active;
-
-    struct odbc_prep **preps;
-    int npreps;
-    int preps_cap;
-    int max_prepared;
-    uint64_t clock;
-
-    /*
-     * Parameter values as bound.  Drivers may read them after SQLExecute
-     * (SQLite's hands them to sqlite3_bind_* without copying), so they stay
-     * untouched until the next execution has closed the cursor.
-     */
-    struct pgbuf pbuf;
-    struct odbc_bind *binds;
-    int binds_cap;
-
-    /* The cursor a row limit suspended, and its columns' formats. */
-    struct odbc_prep *cur;
-    int16_t *fmt;
-    size_t fmt_cap;
-};
-
-/* One diagnostic record, as the driver wrote it. */
-struct odbc_diag {
-    char state[6];
-    SQLINTEGER native;
-    char msg[ODBC_MSG_MAX];
-};
-
-/* A diagnostic message taken apart: pointers into odbc_diag.msg. */
-struct odbc_text {
-    const char *severity;   /* "ERROR", "NOTICE", ... when the backend said so */
-    const char *message;
-    const char *detail;
-    const char *hint;
-};
+#include "common/sql_lexer.h"
 
 static int odbc_diag_get(SQLSMALLINT htype, SQLHANDLE h, SQLSMALLINT rec, struct odbc_diag *d)
 {
@@ -345,6 +223,8 @@ int odbc_connect(const char *connstr, enum cfg_dialect dialect, double timeout,
         goto failed;
     }
     c->connected = 1;
+    if (!SQL_SUCCEEDED(SQLGetConnectAttr(c->dbc, SQL_ATTR_TXN_ISOLATION, &c->default_isolation, 0, NULL)))
+        c->default_isolation = SQL_TXN_READ_COMMITTED;
     rc = SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &c->stmt);
     if (!SQL_SUCCEEDED(rc)) {
         c->stmt = SQL_NULL_HSTMT;
@@ -401,7 +281,7 @@ void odbc_disconnect(struct odbc_conn *c)
 }
 
 /* Hand the buffered messages to the sink.  0, or ODBC_ABANDONED. */
-static int odbc_flush(struct odbc_conn *c, struct odbc_sink *sink)
+int odbc_flush(struct odbc_conn *c, struct odbc_sink *sink)
 {
     int rc = 0;
 
@@ -412,7 +292,7 @@ static int odbc_flush(struct odbc_conn *c, struct odbc_sink *sink)
 }
 
 /* Give back memory that one outsized value made grow. */
-static void odbc_buffers_trim(struct odbc_conn *c)
+void odbc_buffers_trim(struct odbc_conn *c)
 {
     if (c->out.cap > ODBC_KEEP_BYTES)
         pgbuf_free(&c->out);
@@ -429,7 +309,7 @@ static void odbc_buffers_trim(struct odbc_conn *c)
 }
 
 /* End of every call that answers the client: flush what is buffered. */
-static int odbc_finish(struct odbc_conn *c, struct odbc_sink *sink, int result)
+int odbc_finish(struct odbc_conn *c, struct odbc_sink *sink, int result)
 {
     if (c->out.oom) {
         /* The last message is incomplete; the complete ones before it go too. */
@@ -446,7 +326,7 @@ static int odbc_finish(struct odbc_conn *c, struct odbc_sink *sink, int result)
 }
 
 /* Abandoned: whatever is buffered stays unsent. */
-static int odbc_abandon(struct odbc_conn *c)
+int odbc_abandon(struct odbc_conn *c)
 {
     pgbuf_reset(&c->out);
     odbc_buffers_trim(c);
@@ -454,7 +334,7 @@ static int odbc_abandon(struct odbc_conn *c)
 }
 
 /* The handle odbc_cancel() acts on from now on. */
-static void odbc_active_set(struct odbc_conn *c, SQLHSTMT h)
+void odbc_active_set(struct odbc_conn *c, SQLHSTMT h)
 {
     pthread_mutex_lock(&c->cancel_lock);
     c->active = h;
@@ -468,13 +348,13 @@ static void odbc_active_set(struct odbc_conn *c, SQLHSTMT h)
  * cannot write, this one cannot DROP or ALTER) until its handle prepares
  * again or is freed.  So a handle whose cursor stopped early is freed.
  */
-static int odbc_early_close_locks(const struct odbc_conn *c)
+int odbc_early_close_locks(const struct odbc_conn *c)
 {
     return c->dialect == CFG_DIALECT_SQLITE;
 }
 
 /* A new simple-protocol handle in place of one left holding a lock. */
-static void odbc_stmt_renew(struct odbc_conn *c)
+void odbc_stmt_renew(struct odbc_conn *c)
 {
     SQLHSTMT fresh, old = c->stmt;
 
@@ -518,7 +398,13 @@ static int odbc_is_lost(struct odbc_conn *c, const struct odbc_diag *d)
  * Append the ErrorResponse for the first diagnostic on h.  Must run before
  * any other call on h, which would clear the diagnostics.
  */
-static int odbc_error_build(struct odbc_conn *c, SQLSMALLINT htype, SQLHANDLE h)
+static const char *odbc_cancel_message(const struct odbc_conn *c)
+{
+    return c->cancel_timeout ? "canceling statement due to statement timeout"
+                             : "canceling statement due to user request";
+}
+
+int odbc_error_build(struct odbc_conn *c, SQLSMALLINT htype, SQLHANDLE h)
 {
     struct odbc_diag d;
     struct odbc_text t;
@@ -540,17 +426,16 @@ static int odbc_error_build(struct odbc_conn *c, SQLSMALLINT htype, SQLHANDLE h)
     /* Cancellation reaches clients in PostgreSQL's words, whatever the driver said. */
     if (strcmp(state, "57014") == 0 && strcmp(d.state, "57014") != 0)
         t.message = strcmp(d.state, "HYT00") == 0 ? "canceling statement due to statement timeout"
-                                                  : "canceling statement due to user request";
-    pgproto_error(&c->out, 'E', "ERROR", state, t.message, t.detail, t.hint);
+                                                  : odbc_cancel_message(c);
+    else if (strcmp(state, "57014") == 0 && c->cancel_timeout)
+        t.message = odbc_cancel_message(c);
+    pgproto_error_where(&c->out, 'E', "ERROR", state, t.message, t.detail, t.hint, c->error_where);
     return ODBC_ERROR;
 }
 
 /* Append an ErrorResponse of pgiris's own; returns ODBC_E_SENT. */
-static int odbc_error_put(struct odbc_conn *c, const char *state, const char *detail,
-                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int odbc_error_put(struct odbc_conn *c, const char *state, const char *detail,
-                          const char *fmt, ...)
+int odbc_error_put(struct odbc_conn *c, const char *state, const char *detail,
+                   const char *fmt, ...)
 {
     char msg[ODBC_MSG_MAX];
     va_list ap;
@@ -568,7 +453,7 @@ static int odbc_error_put(struct odbc_conn *c, const char *state, const char *de
  * PostgreSQL client expects them as NoticeResponses.  Records without a
  * severity are driver chatter and stay here.
  */
-static void odbc_notices_forward(struct odbc_conn *c, SQLHSTMT stmt)
+void odbc_notices_forward(struct odbc_conn *c, SQLHSTMT stmt)
 {
     struct odbc_diag d;
     struct odbc_text t;
@@ -669,7 +554,7 @@ static int odbc_bytea_encode(struct odbc_conn *c, size_t *len)
     static const char hex[] = "0123456789abcdef";
     size_t n = *len, i;
 
-    if (odbc_val_grow(c, 2 + 2 * n) < 0)
+    if (odbc_val_grow(c, 3 + 2 * n) < 0)   /* and a NUL */
         return -1;
     for (i = n; i-- > 0;) {
         unsigned char b = (unsigned char)c->val[i];
@@ -1093,7 +978,7 @@ static int odbc_float_parse(const char *v, int single, double *out)
 }
 
 /* boolin's words, any prefix that is unambiguous: 1 true, 0 false, -1 neither. */
-static int odbc_bool_parse(const char *v, size_t n)
+int odbc_bool_parse(const char *v, size_t n)
 {
     static const struct {
         const char *word;
@@ -1338,7 +1223,7 @@ static int odbc_numeric_decode(struct pgbuf *b, const uint8_t *p, size_t n)
  * pairs), or the escape form ("\\" and "\ooo" octal escapes, other bytes
  * as they are).  Decoded bytes are appended to b.  Returns 0, or a message.
  */
-static const char *odbc_bytea_decode(struct pgbuf *b, const char *v, size_t n)
+const char *odbc_bytea_decode(struct pgbuf *b, const char *v, size_t n)
 {
     size_t i;
     int hi = -1, x;
@@ -1519,7 +1404,7 @@ static int odbc_type_binary(SQLSMALLINT sqltype)
 }
 
 /* Describe ncols result columns of stmt into cols.  0, ODBC_E_DRIVER or ODBC_E_NOMEM. */
-static int odbc_cols_load(SQLHSTMT stmt, SQLSMALLINT ncols, struct odbc_cols *cols)
+int odbc_cols_load(SQLHSTMT stmt, SQLSMALLINT ncols, struct odbc_cols *cols)
 {
     SQLCHAR name[ODBC_NAME_MAX];
     SQLSMALLINT namelen, type, digits, nullable;
@@ -1565,7 +1450,7 @@ static int odbc_cols_load(SQLHSTMT stmt, SQLSMALLINT ncols, struct odbc_cols *co
     return 0;
 }
 
-static const char *odbc_col_name(const struct odbc_cols *cols, int i)
+const char *odbc_col_name(const struct odbc_cols *cols, int i)
 {
     return cols->names + cols->v[i].name;
 }
@@ -1763,19 +1648,44 @@ static int odbc_value_put(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_
                           SQLUSMALLINT col, int binary)
 {
     enum odbc_conv conv = cols->v[col - 1].conv;
-    size_t len = 0, i;
+    size_t len = 0;
     int rc, isnull;
 
-    rc = odbc_value_read(c, stmt, col, conv == ODBC_CONV_BYTEA ? SQL_C_BINARY : SQL_C_CHAR,
-                         &len, &isnull);
+    if (binary) {
+        rc = odbc_value_read(c, stmt, col, conv == ODBC_CONV_BYTEA ? SQL_C_BINARY : SQL_C_CHAR,
+                             &len, &isnull);
+        if (rc < 0)
+            return rc;
+        if (isnull) {
+            pgproto_data_row_value(&c->out, NULL, -1);
+            return 0;
+        }
+        return odbc_binary_put(c, cols, col - 1, len);
+    }
+    rc = odbc_value_text(c, stmt, cols, col, &len, &isnull);
     if (rc < 0)
         return rc;
     if (isnull) {
         pgproto_data_row_value(&c->out, NULL, -1);
         return 0;
     }
-    if (binary)
-        return odbc_binary_put(c, cols, col - 1, len);
+    if (len > INT32_MAX)
+        return ODBC_E_NOMEM;
+    pgproto_data_row_value(&c->out, c->val, (int32_t)len);
+    return 0;
+}
+
+int odbc_value_text(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_cols *cols,
+                    SQLUSMALLINT col, size_t *lenp, int *isnull)
+{
+    enum odbc_conv conv = cols->v[col - 1].conv;
+    size_t len = 0, i;
+    int rc;
+
+    rc = odbc_value_read(c, stmt, col, conv == ODBC_CONV_BYTEA ? SQL_C_BINARY : SQL_C_CHAR,
+                         &len, isnull);
+    if (rc < 0 || *isnull)
+        return rc;
     switch (conv) {
     case ODBC_CONV_BOOL:
         if (len == 1 && (c->val[0] == '1' || c->val[0] == '0'))
@@ -1795,9 +1705,8 @@ static int odbc_value_put(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_
     case ODBC_CONV_TEXT:
         break;
     }
-    if (len > INT32_MAX)
-        return ODBC_E_NOMEM;
-    pgproto_data_row_value(&c->out, c->val, (int32_t)len);
+    c->val[len] = '\0';
+    *lenp = len;
     return 0;
 }
 
@@ -1823,6 +1732,8 @@ static int odbc_rows_stream(struct odbc_conn *c, SQLHSTMT stmt, const struct odb
             *suspended = 1;
             return 0;
         }
+        if (odbc_cancel_check(c) < 0)
+            return ODBC_E_SENT;
         rc = SQLFetch(stmt);
         if (!SQL_SUCCEEDED(rc))
             break;
@@ -1846,7 +1757,7 @@ static int odbc_rows_stream(struct odbc_conn *c, SQLHSTMT stmt, const struct odb
     return rc == SQL_NO_DATA ? 0 : ODBC_E_DRIVER;
 }
 
-static void odbc_tag(char *tag, size_t len, const char *verb, int result_set, SQLLEN rows)
+void odbc_tag(char *tag, size_t len, const char *verb, int result_set, SQLLEN rows)
 {
     long n = rows < 0 ? 0 : (long)rows;
 
@@ -1897,6 +1808,8 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
         return odbc_finish(c, sink, ODBC_ERROR);
     }
 
+    if (odbc_cancel_check(c) < 0)
+        return odbc_finish(c, sink, ODBC_ERROR);
     rc = SQLExecDirect(c->stmt, (SQLCHAR *)sql, (SQLINTEGER)len);
     if (rc == SQL_NO_DATA) {
         /* An UPDATE or DELETE that matched nothing. */
@@ -2534,6 +2447,10 @@ int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const cha
     }
 
     odbc_active_set(c, p->stmt);
+    if (odbc_cancel_check(c) < 0) {
+        result = ODBC_ERROR;
+        goto done;
+    }
     rc = SQLExecute(p->stmt);
     if (rc == SQL_NO_DATA) {
         odbc_tag(tag, sizeof(tag), verb, 0, 0);
@@ -2661,7 +2578,7 @@ void odbc_set_max_prepared(struct odbc_conn *c, int max_prepared)
     odbc_preps_trim(c, c->max_prepared);
 }
 
-static int odbc_autocommit(struct odbc_conn *c, int on)
+int odbc_autocommit(struct odbc_conn *c, int on)
 {
     SQLRETURN rc = SQLSetConnectAttr(c->dbc, SQL_ATTR_AUTOCOMMIT,
                                      (SQLPOINTER)(uintptr_t)(on ? SQL_AUTOCOMMIT_ON
@@ -2671,9 +2588,98 @@ static int odbc_autocommit(struct odbc_conn *c, int on)
     return SQL_SUCCEEDED(rc) ? 0 : -1;
 }
 
-int odbc_begin(struct odbc_conn *c, const char *tag, struct odbc_sink *sink)
+/* Run one statement of pgiris's own on the simple handle, answering nothing.  0, or the ErrorResponse built. */
+static int odbc_exec_quiet(struct odbc_conn *c, const char *sql)
 {
+    SQLRETURN rc = SQLExecDirect(c->stmt, (SQLCHAR *)sql, SQL_NTS);
+
+    SQLFreeStmt(c->stmt, SQL_CLOSE);
+    if (SQL_SUCCEEDED(rc) || rc == SQL_NO_DATA)
+        return 0;
+    return odbc_error_build(c, SQL_HANDLE_STMT, c->stmt);
+}
+
+static const char *const odbc_iso_names[] = {
+    [SQL_ISO_DEFAULT] = "", [SQL_ISO_READ_UNCOMMITTED] = "READ UNCOMMITTED",
+    [SQL_ISO_READ_COMMITTED] = "READ COMMITTED", [SQL_ISO_REPEATABLE_READ] = "REPEATABLE READ",
+    [SQL_ISO_SERIALIZABLE] = "SERIALIZABLE",
+};
+
+/*
+ * Give the transaction just begun (autocommit off) the modes BEGIN asked
+ * for, the way the backend can scope them to this transaction alone.
+ * PostgreSQL: SET TRANSACTION, which psqlODBC sends inside the transaction
+ * it opens.  SQLite: every transaction is serializable, which is at least
+ * what any level asks for; READ ONLY is PRAGMA query_only until the end.
+ * IRIS: its ODBC isolation attribute for the levels it has (READ
+ * UNCOMMITTED, READ COMMITTED); it has no READ ONLY transaction, and a
+ * stricter level it cannot give is refused rather than silently weakened.
+ * Returns 0 or an odbc_result with the ErrorResponse built.
+ */
+static int odbc_tx_modes_apply(struct odbc_conn *c, const struct sql_tx_modes *m)
+{
+    char sql[160];
+
+    switch (c->dialect) {
+    case CFG_DIALECT_POSTGRES:
+        if (m->isolation == SQL_ISO_DEFAULT && !m->read_only && !m->deferrable)
+            return 0;
+        snprintf(sql, sizeof(sql), "SET TRANSACTION%s%s%s%s", m->isolation ? " ISOLATION LEVEL " : "",
+                 odbc_iso_names[m->isolation], m->read_only ? " READ ONLY" : "",
+                 m->deferrable ? " DEFERRABLE" : "");
+        return odbc_exec_quiet(c, sql);
+    case CFG_DIALECT_SQLITE:
+        if (!m->read_only)
+            return 0;
+        c->tx_read_only = 1;
+        return odbc_exec_quiet(c, "PRAGMA query_only = ON");
+    default:
+        if (m->read_only)
+            return odbc_error_put(c, "0A000", NULL, "READ ONLY transactions are not supported by the %s backend",
+                                  cfg_dialect_name(c->dialect));
+        if (m->isolation == SQL_ISO_REPEATABLE_READ || m->isolation == SQL_ISO_SERIALIZABLE)
+            return odbc_error_put(c, "0A000", NULL, "isolation level %s is not supported by the %s backend",
+                                  odbc_iso_names[m->isolation], cfg_dialect_name(c->dialect));
+        if (m->isolation == SQL_ISO_DEFAULT)
+            return 0;
+        if (!SQL_SUCCEEDED(SQLSetConnectAttr(c->dbc, SQL_ATTR_TXN_ISOLATION,
+                                             (SQLPOINTER)(uintptr_t)(m->isolation == SQL_ISO_READ_COMMITTED
+                                                                         ? SQL_TXN_READ_COMMITTED
+                                                                         : SQL_TXN_READ_UNCOMMITTED),
+                                             SQL_IS_UINTEGER)))
+            return odbc_error_build(c, SQL_HANDLE_DBC, c->dbc);
+        c->tx_isolation_set = 1;
+        return 0;
+    }
+}
+
+/* Undo what odbc_tx_modes_apply set beyond the transaction's end. */
+static void odbc_tx_modes_reset(struct odbc_conn *c)
+{
+    if (c->tx_read_only) {
+        c->tx_read_only = 0;
+        SQLExecDirect(c->stmt, (SQLCHAR *)"PRAGMA query_only = OFF", SQL_NTS);
+        SQLFreeStmt(c->stmt, SQL_CLOSE);
+    }
+    if (c->tx_isolation_set) {
+        c->tx_isolation_set = 0;
+        SQLSetConnectAttr(c->dbc, SQL_ATTR_TXN_ISOLATION, (SQLPOINTER)(uintptr_t)c->default_isolation,
+                          SQL_IS_UINTEGER);
+    }
+}
+
+int odbc_begin(struct odbc_conn *c, const char *tag, const char *sql, size_t len, struct odbc_sink *sink)
+{
+    struct sql_tx_modes modes;
+    char msg[200];
+    int rc;
+
     pgbuf_reset(&c->out);
+    memset(&modes, 0, sizeof(modes));
+    if (sql != NULL && len > 0 && sql_tx_modes(sql, len, &modes, msg, sizeof(msg)) < 0) {
+        pgproto_error(&c->out, 'E', "ERROR", "42601", msg, NULL, NULL);
+        return odbc_finish(c, sink, ODBC_ERROR);
+    }
     if (c->in_tx) {
         pgproto_error(&c->out, 'N', "WARNING", "25001",
                       "there is already a transaction in progress", NULL, NULL);
@@ -2681,6 +2687,19 @@ int odbc_begin(struct odbc_conn *c, const char *tag, struct odbc_sink *sink)
         if (odbc_autocommit(c, 0) < 0)
             return odbc_finish(c, sink, odbc_error_build(c, SQL_HANDLE_DBC, c->dbc));
         c->in_tx = 1;
+        rc = odbc_tx_modes_apply(c, &modes);
+        if (rc != 0) {
+            /* No transaction after all: as if BEGIN had failed. */
+            if (rc == ODBC_E_SENT)
+                rc = ODBC_ERROR;
+            if (rc != ODBC_BROKEN) {
+                SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
+                odbc_tx_modes_reset(c);
+                odbc_autocommit(c, 1);
+            }
+            c->in_tx = 0;
+            return odbc_finish(c, sink, rc);
+        }
     }
     pgproto_command_complete(&c->out, tag);
     return odbc_finish(c, sink, ODBC_OK);
@@ -2713,6 +2732,8 @@ static int odbc_end(struct odbc_conn *c, SQLSMALLINT how, const char *tag,
             SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
     }
     c->in_tx = 0;
+    if (result != ODBC_BROKEN)
+        odbc_tx_modes_reset(c);
     if (result != ODBC_BROKEN && odbc_autocommit(c, 1) < 0 && result == ODBC_OK)
         result = odbc_error_build(c, SQL_HANDLE_DBC, c->dbc);
     if (result == ODBC_OK)
@@ -2741,6 +2762,7 @@ int odbc_reset(struct odbc_conn *c)
             rc = -1;
         c->in_tx = 0;
     }
+    odbc_tx_modes_reset(c);
     if (odbc_autocommit(c, 1) < 0)
         rc = -1;
     pgbuf_reset(&c->out);
@@ -2757,11 +2779,28 @@ int odbc_in_transaction(const struct odbc_conn *c)
  * statement) while SQLCancel uses it; between statements the active handle
  * is the idle simple-protocol one, where a cancel does nothing.
  */
-void odbc_cancel(struct odbc_conn *c)
+void odbc_cancel(struct odbc_conn *c, int timeout)
 {
     pthread_mutex_lock(&c->cancel_lock);
+    c->cancel_timeout = timeout;
+    __atomic_store_n(&c->cancel_pending, 1, __ATOMIC_RELEASE);
     SQLCancel(c->active);
     pthread_mutex_unlock(&c->cancel_lock);
+}
+
+void odbc_cancel_clear(struct odbc_conn *c)
+{
+    pthread_mutex_lock(&c->cancel_lock);
+    __atomic_store_n(&c->cancel_pending, 0, __ATOMIC_RELEASE);
+    c->cancel_timeout = 0;
+    pthread_mutex_unlock(&c->cancel_lock);
+}
+
+int odbc_cancel_check(struct odbc_conn *c)
+{
+    if (!__atomic_load_n(&c->cancel_pending, __ATOMIC_ACQUIRE))
+        return 0;
+    return odbc_error_put(c, "57014", NULL, "%s", odbc_cancel_message(c));
 }
 
 /* ODBC's own states that have a PostgreSQL counterpart (ODBC 3 and 2 names). */
@@ -2790,6 +2829,8 @@ static const struct {
     const char *pg;
 } odbc_text_map[] = {
     { ODBC_DIALECT(CFG_DIALECT_SQLITE), "no such table", "42P01" },
+    { ODBC_DIALECT(CFG_DIALECT_SQLITE), "attempt to write a readonly database", "25006" },
+    { ODBC_DIALECT(CFG_DIALECT_SQLITE), "no such savepoint", "3B001" },
     { ODBC_DIALECT(CFG_DIALECT_SQLITE), "no such column", "42703" },
     { ODBC_DIALECT(CFG_DIALECT_SQLITE), "no such function", "42883" },
     { ODBC_DIALECT(CFG_DIALECT_SQLITE), "no such index", "42704" },

@@ -115,8 +115,10 @@ void odbc_set_max_prepared(struct odbc_conn *c, int max_prepared);
  * Transaction control through the ODBC API (autocommit off/on and
  * SQLEndTran), never through SQL text.  Each sends CommandComplete with
  * 'tag' (or an ErrorResponse) into sink and returns an enum odbc_result.
+ * odbc_begin's sql (len 0: none) is the BEGIN statement whose transaction
+ * modes (isolation level, READ ONLY) the transaction gets.
  */
-int odbc_begin(struct odbc_conn *c, const char *tag, struct odbc_sink *sink);
+int odbc_begin(struct odbc_conn *c, const char *tag, const char *sql, size_t len, struct odbc_sink *sink);
 int odbc_commit(struct odbc_conn *c, const char *tag, struct odbc_sink *sink);
 int odbc_rollback(struct odbc_conn *c, const char *tag, struct odbc_sink *sink);
 /* Roll back whatever is open and return to autocommit, sending nothing. 0/-1. */
@@ -124,8 +126,34 @@ int odbc_reset(struct odbc_conn *c);
 /* 1 while a transaction begun with odbc_begin is open. */
 int odbc_in_transaction(const struct odbc_conn *c);
 
+/* Where COPY FROM STDIN reads the client's messages. */
+struct odbc_copy_source {
+    /*
+     * The next message: type 'd' (CopyData), 'c' (CopyDone), 'f' (CopyFail)
+     * or anything else (a protocol error), with its body, valid until the
+     * next call.  -1 when the client is gone.
+     */
+    int (*next)(void *arg, char *type, const uint8_t **body, size_t *len);
+    void *arg;
+};
+
+/*
+ * Run a COPY statement: TO STDOUT streams CopyOutResponse, CopyData rows,
+ * CopyDone and CommandComplete into sink; FROM STDIN sends CopyInResponse,
+ * then loads what src delivers up to CopyDone (or fails at CopyFail or at
+ * the first bad row).  Returns an enum odbc_result.
+ */
+int odbc_copy(struct odbc_conn *c, const char *sql, size_t len, struct odbc_copy_source *src,
+              struct odbc_sink *sink);
+
 /* Ask the driver to cancel the statement running on c (any thread). */
-void odbc_cancel(struct odbc_conn *c);
+void odbc_cancel(struct odbc_conn *c, int timeout);
+/*
+ * Forget a cancel: the executor calls it once a request is answered, so a
+ * cancel reaches only the statement that was running (or about to run)
+ * when it came.  Until then every statement and fetch fails with 57014.
+ */
+void odbc_cancel_clear(struct odbc_conn *c);
 
 /* PostgreSQL type OID for an ODBC SQL data type (SQL_INTEGER, ...). */
 int32_t odbc_type_oid(int sqltype);

@@ -28,6 +28,7 @@
 
 #include "broker/exec.h"
 #include "common/log.h"
+#include "worker/tls.h"
 #include "shm/lease.h"
 #include "shm/shm.h"
 #include "shm/wake.h"
@@ -235,11 +236,38 @@ static void sv_pools_tick(void)
     }
 }
 
+/*
+ * Pass the cancels workers asked for to the executors (SQLCancel needs the
+ * broker's ODBC handle).  A cancel reaches its slot only while the client
+ * that asked still holds it, and only that lease.
+ */
+static void sv_pass_cancels(void)
+{
+    if (ck_pr_fas_32(&shm->cancels, 0) == 0)
+        return;
+    for (uint32_t k = 0; k < shm->nslots; k++) {
+        struct shm_slot *s = shm_slot(k);
+        uint32_t v = ck_pr_load_32(&s->cancel);
+        if (v == 0)
+            continue;
+        v = ck_pr_fas_32(&s->cancel, 0);
+        uint32_t client = (v & ~SHM_CANCEL_TIMEOUT) - 1;
+        uint32_t gen = ck_pr_load_32(&s->lease_gen);
+        ck_pr_fence_load();
+        if (ck_pr_load_32(&s->state) != SHM_SLOT_LEASED || ck_pr_load_32(&s->owner_client) != client)
+            continue;
+        log_debug("broker", "slot=%u client=%u cancel%s", k, client,
+                  (v & SHM_CANCEL_TIMEOUT) ? " (statement_timeout)" : "");
+        exec_cancel(k, (v & SHM_CANCEL_TIMEOUT) != 0, gen);
+    }
+}
+
 static void sv_on_broker_wake(evutil_socket_t fd, short what, void *arg)
 {
     uint64_t v;
     ssize_t n = read(fd, &v, sizeof(v));
     (void)n;
+    sv_pass_cancels();
     sv_pools_tick();
 }
 
@@ -328,7 +356,7 @@ static void sv_reap(void)
             int leases = lease_reclaim_worker(i, w->gen);
             for (uint32_t k = 0; k < shm->nslots; k++)
                 if (shm_slot(k)->owner_worker == i && ck_pr_load_32(&shm_slot(k)->reclaim))
-                    exec_cancel(k);
+                    exec_cancel(k, 0, EXEC_ANY_LEASE);
             log_info("broker", "worker=%u reclaimed leases=%d", i, leases);
             /* A worker that keeps dying at once is respawned by the timer, a second later. */
             if (!sv.stopping && shm_now_us() - sv.spawned_us[i] > 1000000)
@@ -359,6 +387,11 @@ static void sv_reload(void)
     struct cfg *ncfg = NULL;
     if (cfg_load(sv.cfg->path, &ncfg, err, sizeof(err)) < 0) {
         log_error("broker", "reload rejected, keeping the old settings: %s", err);
+        return;
+    }
+    if (tls_check(ncfg, err, sizeof(err)) < 0) {
+        log_error("broker", "reload rejected, keeping the old settings: %s: %s", ncfg->path, err);
+        cfg_free(ncfg);
         return;
     }
     struct cfg *o = sv.cfg;

@@ -189,6 +189,12 @@ void pgproto_error(struct pgbuf *b, char type, const char *severity,
                    const char *sqlstate, const char *message,
                    const char *detail, const char *hint)
 {
+    pgproto_error_where(b, type, severity, sqlstate, message, detail, hint, NULL);
+}
+
+void pgproto_error_where(struct pgbuf *b, char type, const char *severity, const char *sqlstate,
+                         const char *message, const char *detail, const char *hint, const char *where)
+{
     pgproto_begin(b, type);
     pgproto_put_field(b, 'S', severity);
     pgproto_put_field(b, 'V', severity);
@@ -198,6 +204,8 @@ void pgproto_error(struct pgbuf *b, char type, const char *severity,
         pgproto_put_field(b, 'D', detail);
     if (hint != NULL)
         pgproto_put_field(b, 'H', hint);
+    if (where != NULL)
+        pgproto_put_field(b, 'W', where);
     pgproto_put_u8(b, 0);
     pgproto_end(b);
 }

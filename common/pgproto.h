@@ -74,6 +74,9 @@ void pgproto_empty_query(struct pgbuf *b);
 void pgproto_error(struct pgbuf *b, char type, const char *severity,
                    const char *sqlstate, const char *message,
                    const char *detail, const char *hint);
+/* The same with a CONTEXT line ('W'), e.g. "COPY t, line 3"; where may be NULL. */
+void pgproto_error_where(struct pgbuf *b, char type, const char *severity, const char *sqlstate,
+                         const char *message, const char *detail, const char *hint, const char *where);
 
 /* RowDescription helpers: begin with the column count, then one field each. */
 void pgproto_row_description_begin(struct pgbuf *b, int16_t ncols);

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 enum {
@@ -947,7 +948,7 @@ static enum sql_command sql_cmd_rollback(struct sql_cursor *c, struct sql_verb *
     sql_verb_str(v, "ROLLBACK");
     if (!sql_cur_accept(c, "WORK"))
         sql_cur_accept(c, "TRANSACTION");
-    return sql_cur_accept(c, "TO") ? SQL_CMD_OTHER : SQL_CMD_ROLLBACK;
+    return sql_cur_accept(c, "TO") ? SQL_CMD_SAVEPOINT : SQL_CMD_ROLLBACK;
 }
 
 static enum sql_command sql_cmd_discard(struct sql_cursor *c, struct sql_verb *v)
@@ -992,8 +993,9 @@ static const struct sql_fixed_command {
     { "RESET", SQL_CMD_RESET, "RESET" },
     { "TRUNCATE", SQL_CMD_DDL, "TRUNCATE TABLE" },
     { "COMMENT", SQL_CMD_DDL, "COMMENT" },
-    { "SAVEPOINT", SQL_CMD_OTHER, "SAVEPOINT" },
-    { "RELEASE", SQL_CMD_OTHER, "RELEASE" },
+    { "SAVEPOINT", SQL_CMD_SAVEPOINT, "SAVEPOINT" },
+    { "RELEASE", SQL_CMD_SAVEPOINT, "RELEASE" },
+    { "COPY", SQL_CMD_COPY, "COPY" },
     { "EXECUTE", SQL_CMD_OTHER, "EXECUTE" },
     { "LOCK", SQL_CMD_OTHER, "LOCK TABLE" },
     { "DECLARE", SQL_CMD_OTHER, "DECLARE CURSOR" },
@@ -1093,4 +1095,66 @@ enum sql_command sql_command(const char *stmt, size_t len, char *verb, size_t ve
         v.buf[0] = '\0';
     sql_lexer_init(&c.lx, stmt, len);
     return sql_classify(&c, &v);
+}
+
+static int sql_tx_modes_fail(const struct sql_cursor *c, const struct sql_lexeme *t, char *msg, size_t msglen)
+{
+    if (t == NULL)
+        snprintf(msg, msglen, "syntax error at end of input");
+    else
+        snprintf(msg, msglen, "syntax error at or near \"%.*s\"", (int)(t->len > 60 ? 60 : t->len),
+                 c->lx.s + t->off);
+    return -1;
+}
+
+int sql_tx_modes(const char *stmt, size_t len, struct sql_tx_modes *out, char *msg, size_t msglen)
+{
+    struct sql_cursor c;
+    struct sql_lexeme t;
+
+    memset(out, 0, sizeof(*out));
+    sql_lexer_init(&c.lx, stmt, len);
+    if (sql_cur_accept(&c, "START")) {
+        if (!sql_cur_accept(&c, "TRANSACTION"))
+            return sql_tx_modes_fail(&c, NULL, msg, msglen);
+    } else if (sql_cur_accept(&c, "BEGIN")) {
+        if (!sql_cur_accept(&c, "WORK"))
+            sql_cur_accept(&c, "TRANSACTION");
+    } else {
+        return sql_tx_modes_fail(&c, NULL, msg, msglen);
+    }
+    for (int first = 1;; first = 0) {
+        int comma = !first && sql_cur_accept_punct(&c, ',');
+        if (sql_cur_accept_punct(&c, ';') || !sql_cur_next(&c, &t))
+            return comma ? sql_tx_modes_fail(&c, NULL, msg, msglen) : 0;
+        if (sql_tok_is(&c.lx, &t, "ISOLATION")) {
+            if (!sql_cur_accept(&c, "LEVEL"))
+                return sql_tx_modes_fail(&c, NULL, msg, msglen);
+            if (sql_cur_accept(&c, "SERIALIZABLE"))
+                out->isolation = SQL_ISO_SERIALIZABLE;
+            else if (sql_cur_accept(&c, "REPEATABLE") && sql_cur_accept(&c, "READ"))
+                out->isolation = SQL_ISO_REPEATABLE_READ;
+            else if (sql_cur_accept(&c, "READ") && sql_cur_accept(&c, "COMMITTED"))
+                out->isolation = SQL_ISO_READ_COMMITTED;
+            else if (sql_cur_accept(&c, "UNCOMMITTED"))
+                out->isolation = SQL_ISO_READ_UNCOMMITTED;
+            else {
+                struct sql_cursor at = c;
+                return sql_tx_modes_fail(&c, sql_cur_next(&at, &t) ? &t : NULL, msg, msglen);
+            }
+        } else if (sql_tok_is(&c.lx, &t, "READ")) {
+            if (sql_cur_accept(&c, "ONLY"))
+                out->read_only = 1;
+            else if (sql_cur_accept(&c, "WRITE"))
+                out->read_only = 0;
+            else
+                return sql_tx_modes_fail(&c, NULL, msg, msglen);
+        } else if (sql_tok_is(&c.lx, &t, "DEFERRABLE")) {
+            out->deferrable = 1;
+        } else if (sql_tok_is(&c.lx, &t, "NOT") && sql_cur_accept(&c, "DEFERRABLE")) {
+            out->deferrable = 0;
+        } else {
+            return sql_tx_modes_fail(&c, &t, msg, msglen);
+        }
+    }
 }

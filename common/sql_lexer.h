@@ -72,6 +72,8 @@ enum sql_command {
     SQL_CMD_RESET,
     SQL_CMD_DISCARD,
     SQL_CMD_DDL,        /* CREATE, ALTER, DROP, TRUNCATE, COMMENT, GRANT, REVOKE */
+    SQL_CMD_SAVEPOINT,  /* SAVEPOINT, RELEASE [SAVEPOINT], ROLLBACK [WORK|TRANSACTION] TO */
+    SQL_CMD_COPY,       /* COPY */
 };
 
 /*
@@ -82,5 +84,28 @@ enum sql_command {
  * its main statement.  An empty statement is SQL_CMD_OTHER with verb "".
  */
 enum sql_command sql_command(const char *stmt, size_t len, char *verb, size_t verblen);
+
+/* The transaction modes of BEGIN / START TRANSACTION, as PostgreSQL accepts them. */
+enum sql_isolation {
+    SQL_ISO_DEFAULT,
+    SQL_ISO_READ_UNCOMMITTED,
+    SQL_ISO_READ_COMMITTED,
+    SQL_ISO_REPEATABLE_READ,
+    SQL_ISO_SERIALIZABLE,
+};
+
+struct sql_tx_modes {
+    enum sql_isolation isolation;
+    int read_only;      /* 1 READ ONLY, 0 READ WRITE or not said */
+    int deferrable;     /* 1 DEFERRABLE, 0 NOT DEFERRABLE or not said */
+};
+
+/*
+ * Parse the modes of a BEGIN [WORK|TRANSACTION] or START TRANSACTION
+ * statement: ISOLATION LEVEL ..., READ ONLY | READ WRITE, [NOT] DEFERRABLE,
+ * separated by commas or spaces.  0, or -1 with a message naming the token
+ * that is not a mode (SQLSTATE 42601).
+ */
+int sql_tx_modes(const char *stmt, size_t len, struct sql_tx_modes *out, char *msg, size_t msglen);
 
 #endif

@@ -949,7 +949,9 @@ static enum sql_kind sql_kind_of(enum sql_command cmd, const char *verb)
     case SQL_CMD_SELECT: return SQL_KIND_QUERY;
     case SQL_CMD_INSERT: case SQL_CMD_UPDATE: case SQL_CMD_DELETE: return SQL_KIND_DML;
     case SQL_CMD_DDL: return SQL_KIND_DDL;
-    case SQL_CMD_BEGIN: case SQL_CMD_COMMIT: case SQL_CMD_ROLLBACK: return SQL_KIND_TXN;
+    case SQL_CMD_BEGIN: case SQL_CMD_COMMIT: case SQL_CMD_ROLLBACK: case SQL_CMD_SAVEPOINT:
+        return SQL_KIND_TXN;
+    case SQL_CMD_COPY: return SQL_KIND_DML;
     case SQL_CMD_SET: case SQL_CMD_SHOW: case SQL_CMD_RESET: case SQL_CMD_DISCARD:
         return SQL_KIND_SESSION;
     case SQL_CMD_OTHER:

@@ -8,7 +8,15 @@ libevent-dev unixodbc unixodbc-dev libck-dev libinih-dev libcmocka-dev libssl-de
 libsqlite3-dev sqlite3 odbc-postgresql libsqliteodbc
 postgresql postgresql-client pgbouncer
 python3 python3-pytest python3-psycopg
-clang libclang-rt-dev valgrind"
+clang libclang-rt-dev valgrind openssl
+python3-psycopg2 default-jre-headless default-jdk-headless libpostgresql-jdbc-java
+ruby-pg libdbd-pg-perl golang-go golang-github-jackc-pgx-v4-dev gnuplot-nox"
+
+# node-postgres comes from npm; Debian's nodejs and npm are installed unless
+# some other Node.js (with its own npm) is already on the machine.
+if ! command -v npm >/dev/null 2>&1; then
+    PKGS="$PKGS nodejs npm"
+fi
 
 missing=""
 for p in $PKGS; do

@@ -7,9 +7,15 @@
  *
  * Requests (worker -> executor):
  *   'Q'  verb NUL sql          run one statement (verb names its command tag)
- *   'B'  tag NUL               begin a transaction
+ *   'B'  tag NUL [sql]         begin a transaction (with the modes sql names)
  *   'C'  tag NUL               commit
  *   'R'  tag NUL               roll back
+ *   'S'  tag NUL sql           SAVEPOINT, RELEASE or ROLLBACK TO
+ *   'Y'  tag NUL sql           COPY; FROM STDIN is answered with CopyInResponse
+ *                              and then reads 'd' CopyData messages up to a
+ *                              'c' CopyDone or 'f' CopyFail (PostgreSQL's)
+ *   'd' 'c' 'f'                outside a COPY: ignored, answered with nothing
+ *                              (what a worker sent after the COPY failed)
  *   'X'                        end of lease: reset the connection, back to the pool
  *   'E'  verb NUL flags:u8 max_rows:i32 nparams:i16
  *        { oid:i32 format:i16 len:i32 bytes } nformats:i16 { format:i16 } sql
@@ -34,6 +40,11 @@
 #define LEASE_REQ_EXEC_PARAMS 'E'
 #define LEASE_REQ_FETCH 'F'
 #define LEASE_REQ_DESCRIBE 'D'
+#define LEASE_REQ_SAVEPOINT 'S'
+#define LEASE_REQ_COPY 'Y'
+#define LEASE_REQ_COPY_DATA 'd'
+#define LEASE_REQ_COPY_DONE 'c'
+#define LEASE_REQ_COPY_FAIL 'f'
 
 #define LEASE_DONE 0x01
 #define LEASE_DONE_LEN 7            /* type + length + txstatus + flags */

@@ -248,6 +248,8 @@ void shm_client_release(uint32_t idx)
     struct shm_client *c = shm_client(idx);
     c->slot = SHM_NONE;
     c->cancel_key = 0;
+    c->running = 0;
+    c->cancel_req = 0;
     /* Readers of SHOW CLIENTS may see a half-cleared entry; the state flips last. */
     ck_pr_fence_store();
     ck_pr_store_32(&c->state, SHM_CLIENT_FREE);

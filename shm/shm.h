@@ -28,10 +28,11 @@
 #include "shm/ring.h"
 
 #define SHM_MAGIC 0x7067697269730001ULL
-#define SHM_LAYOUT_VERSION 1
+#define SHM_LAYOUT_VERSION 2
 #define SHM_MAX_WORKERS 64
 #define SHM_MAX_POOLS CFG_MAX_DATABASES
 #define SHM_NONE UINT32_MAX
+#define SHM_CANCEL_TIMEOUT 0x80000000u  /* in shm_slot.cancel: statement_timeout asked */
 
 /* What the free ring carries: a slot and the ticket it was queued with. */
 struct shm_slotref {
@@ -51,6 +52,7 @@ struct shm_worker {
     uint32_t dequeuing;         /* pool + 1 while inside a free-ring dequeue */
     struct shm_slotref pending; /* what the last dequeue returned */
     uint32_t nclients;
+    uint32_t cancels;           /* 1: some waiting client of this worker has cancel_req set */
 } CK_CC_CACHELINE;
 
 struct shm_pool {
@@ -89,7 +91,7 @@ struct shm_slot {
     uint32_t owner_client;
     uint32_t reclaim;           /* owner is gone: end the lease, roll back */
     uint32_t close;             /* disconnect and stop the executor */
-    uint32_t cancel;            /* cancel the running statement */
+    uint32_t cancel;            /* cancel asked: client + 1, | SHM_CANCEL_TIMEOUT (broker acts) */
     uint32_t futex;             /* the executor sleeps on this word */
     uint32_t conn_gen;          /* pool conn_gen this connection was made with */
     char txstatus;              /* 'I', 'T' or 'E' as last reported */
@@ -112,12 +114,15 @@ struct shm_client {
     uint32_t pool;              /* SHM_NONE for the admin console */
     int32_t cancel_key;
     uint32_t slot;              /* SHM_NONE when it holds none */
+    uint32_t running;           /* 1 while a request of it is on its slot */
+    uint32_t cancel_req;        /* a CancelRequest came while it waited for a slot */
     char status;                /* 'a' active, 'w' waiting, 'i' idle */
     uint16_t port;
     char addr[46];
     char user[CFG_NAME_MAX];
     char database[CFG_NAME_MAX];
     char application_name[CFG_NAME_MAX];
+    char tls[48];               /* "TLSv1.3/TLS_AES_256_GCM_SHA384", "" for plain */
     int64_t connect_time_us;
     int64_t request_time_us;
     int64_t wait_start_us;      /* monotonic, while waiting */
@@ -151,6 +156,7 @@ struct shm_header {
     uint32_t broker_pid;
     uint32_t shutdown;          /* 1 graceful, 2 fast */
     uint32_t config_gen;        /* bumped by every successful reload */
+    uint32_t cancels;           /* 1: some slot has a cancel for the broker to pass on */
     int64_t start_time_us;
     size_t workers_off, pools_off, slots_off, clients_off, stats_off, rings_off, free_bufs_off;
 };

@@ -276,7 +276,7 @@ static void admin_show_clients(struct admin_ctx *ctx)
     for (uint32_t i = 0; i < shm->nclients; i++) {
         struct shm_client *c = shm_client(i);
         char user[CFG_NAME_MAX], database[CFG_NAME_MAX], appname[CFG_NAME_MAX];
-        char addr[sizeof(c->addr)];
+        char addr[sizeof(c->addr)], tls[sizeof(c->tls)];
         int64_t wait;
 
         if (ck_pr_load_32(&c->state) != SHM_CLIENT_USED)
@@ -285,6 +285,7 @@ static void admin_show_clients(struct admin_ctx *ctx)
         admin_copy_name(database, c->database, sizeof(database));
         admin_copy_name(appname, c->application_name, sizeof(appname));
         admin_copy_name(addr, c->addr, sizeof(addr));
+        admin_copy_name(tls, c->tls, sizeof(tls));
         wait = admin_client_wait(c, now);
 
         pgproto_data_row_begin(out, (int16_t)ADMIN_ARRAY_LEN(admin_socket_cols));
@@ -304,7 +305,7 @@ static void admin_show_clients(struct admin_ctx *ctx)
         admin_index(out, i);
         admin_index(out, ck_pr_load_32(&c->slot));
         admin_int(out, 0);
-        admin_text(out, "");
+        admin_text(out, tls);
         admin_text(out, appname);
         pgproto_end(out);
     }

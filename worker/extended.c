@@ -464,6 +464,13 @@ static int extended_local(const struct extended_stmt *st)
            extended_deallocates(st);
 }
 
+/* Statements the executor runs without preparing them: no rows to describe. */
+static int extended_control(const struct extended_stmt *st)
+{
+    return st->cmd == SQL_CMD_BEGIN || st->cmd == SQL_CMD_COMMIT || st->cmd == SQL_CMD_ROLLBACK ||
+           st->cmd == SQL_CMD_SAVEPOINT || st->cmd == SQL_CMD_COPY;
+}
+
 /* RowDescription (or NoData) of a local statement. */
 static void extended_describe_local(struct session *s, const struct extended_stmt *st)
 {
@@ -556,8 +563,7 @@ static void extended_describe(struct session *s, const uint8_t *body, size_t len
             extended_error(s, "26000", msg);
             return;
         }
-        if (extended_local(st) || st->cmd == SQL_CMD_BEGIN || st->cmd == SQL_CMD_COMMIT ||
-            st->cmd == SQL_CMD_ROLLBACK) {
+        if (extended_local(st) || extended_control(st)) {
             extended_param_description(s, st);
             extended_describe_local(s, st);
             return;
@@ -571,8 +577,7 @@ static void extended_describe(struct session *s, const uint8_t *body, size_t len
         extended_error(s, "34000", msg);
         return;
     }
-    if (extended_local(p->stmt) || p->stmt->cmd == SQL_CMD_BEGIN || p->stmt->cmd == SQL_CMD_COMMIT ||
-        p->stmt->cmd == SQL_CMD_ROLLBACK) {
+    if (extended_local(p->stmt) || extended_control(p->stmt)) {
         extended_describe_local(s, p->stmt);
         return;
     }
@@ -643,15 +648,19 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
         extended_execute_local(s, p, describe);
         return;
     }
-    if (s->txstatus == 'E' && st->cmd != SQL_CMD_COMMIT && st->cmd != SQL_CMD_ROLLBACK) {
+    if (s->txstatus == 'E' && st->cmd != SQL_CMD_COMMIT && st->cmd != SQL_CMD_ROLLBACK &&
+        !(st->cmd == SQL_CMD_SAVEPOINT && strcmp(st->verb, "ROLLBACK") == 0)) {
         extended_error(s, "25P02",
                        "current transaction is aborted, commands ignored until end of transaction block");
         return;
     }
     pgbuf_reset(&s->req);
-    if (st->cmd == SQL_CMD_BEGIN || st->cmd == SQL_CMD_COMMIT || st->cmd == SQL_CMD_ROLLBACK) {
-        char type = st->cmd == SQL_CMD_BEGIN ? LEASE_REQ_BEGIN : st->cmd == SQL_CMD_COMMIT ? LEASE_REQ_COMMIT
-                                                                                          : LEASE_REQ_ROLLBACK;
+    if (extended_control(st)) {
+        char type = st->cmd == SQL_CMD_BEGIN      ? LEASE_REQ_BEGIN
+                    : st->cmd == SQL_CMD_COMMIT   ? LEASE_REQ_COMMIT
+                    : st->cmd == SQL_CMD_ROLLBACK ? LEASE_REQ_ROLLBACK
+                    : st->cmd == SQL_CMD_COPY     ? LEASE_REQ_COPY
+                                                  : LEASE_REQ_SAVEPOINT;
         if (describe) {
             struct pgbuf b;
             pgbuf_init(&b);
@@ -662,6 +671,8 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
         }
         pgproto_begin(&s->req, type);
         pgproto_put_cstr(&s->req, st->verb);
+        if (type != LEASE_REQ_COMMIT && type != LEASE_REQ_ROLLBACK)
+            pgproto_put_bytes(&s->req, st->sql, st->sql_len);
     } else if (p->started) {
         pgproto_begin(&s->req, LEASE_REQ_FETCH);
         pgproto_put_i32(&s->req, max_rows);

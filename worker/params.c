@@ -63,6 +63,48 @@ const char *params_get(const struct params *ps, const char *name)
     return e ? e->value : NULL;
 }
 
+int64_t params_parse_ms(const char *value)
+{
+    static const struct {
+        const char *unit;
+        double ms;
+    } units[] = { { "", 1 }, { "us", 0.001 }, { "ms", 1 }, { "s", 1000 }, { "min", 60000 },
+                  { "h", 3600000 }, { "d", 86400000 } };
+    char *end;
+    while (isspace((unsigned char)*value))
+        value++;
+    if (!isdigit((unsigned char)*value) && *value != '.')
+        return -1;
+    double v = strtod(value, &end);
+    if (end == value)
+        return -1;
+    while (isspace((unsigned char)*end))
+        end++;
+    size_t n = strlen(end);
+    while (n > 0 && isspace((unsigned char)end[n - 1]))
+        n--;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strlen(units[i].unit) == n && strncmp(end, units[i].unit, n) == 0) {
+            double ms = v * units[i].ms;
+            /* PostgreSQL's bound: INT_MAX milliseconds. */
+            if (ms > 2147483647.0)
+                return -1;
+            /* A positive value below a millisecond still means "some limit". */
+            return ms > 0 && ms < 1 ? 1 : (int64_t)(ms + 0.5);
+        }
+    }
+    return -1;
+}
+
+/* Keep what the worker reads per statement in parsed form. */
+static void params_changed(struct params *ps, const struct params_entry *e)
+{
+    if (strcasecmp(e->name, "statement_timeout") == 0) {
+        int64_t ms = params_parse_ms(e->value);
+        ps->statement_timeout_ms = ms < 0 ? 0 : ms;
+    }
+}
+
 static int params_put(struct params *ps, const char *name, const char *value, int is_reset_value)
 {
     struct params_entry *e = params_find(ps, name);
@@ -87,6 +129,7 @@ static int params_put(struct params *ps, const char *name, const char *value, in
         free(e->reset_value);
         e->reset_value = strdup(value);
     }
+    params_changed(ps, e);
     return 0;
 }
 
@@ -162,6 +205,7 @@ void params_reset(struct params *ps, const char *name, struct pgbuf *out)
             continue;
         free(e->value);
         e->value = v;
+        params_changed(ps, e);
         if (params_reported(e->name))
             pgproto_parameter_status(out, e->name, e->value);
     }
@@ -226,6 +270,8 @@ static int params_assign(struct params *ps, const char *name, const char *value,
 {
     if (strcasecmp(name, "client_encoding") == 0 && !params_encoding_ok(value))
         return params_error(out, "22023", "pgiris supports only UTF8 as client_encoding, not \"%s\"", value);
+    if (strcasecmp(name, "statement_timeout") == 0 && params_parse_ms(value) < 0)
+        return params_error(out, "22023", "invalid value for parameter \"statement_timeout\": \"%s\"", value);
     if (params_put(ps, name, value, 0) < 0)
         return params_error(out, "54000", "too many session parameters set (%s)", name);
     return 0;

@@ -8,6 +8,7 @@
 #define PGIRIS_PARAMS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/pgproto.h"
 #include "common/sql_lexer.h"
@@ -23,7 +24,15 @@ struct params_entry {
 struct params {
     int n;
     struct params_entry e[PARAMS_MAX];
+    int64_t statement_timeout_ms;   /* statement_timeout's value, parsed; 0 = none */
 };
+
+/*
+ * A time setting's value in milliseconds, as PostgreSQL reads one: a
+ * number, then optionally us, ms, s, min, h or d (ms when none).  -1 if
+ * it is not one.
+ */
+int64_t params_parse_ms(const char *value);
 
 /* The server defaults, then each startup-packet "name\0value\0" pair (user, database, options, replication skipped). */
 int params_init(struct params *ps, const char *startup_pairs, size_t len);

@@ -23,6 +23,7 @@
 
 #include <ck_pr.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 
 #include "common/log.h"
 #include "common/sql_lexer.h"
@@ -31,11 +32,13 @@
 #include "shm/wake.h"
 #include "worker/admin.h"
 #include "worker/extended.h"
+#include "worker/tls.h"
 #include "worker/worker_internal.h"
 
 #define SESSION_STARTUP_MAX 10000
 #define SESSION_OUT_HIGH (256 * 1024)   /* stop forwarding above this much unsent */
 #define SESSION_OUT_LOW (64 * 1024)     /* and resume below this */
+#define SESSION_COPY_CHUNK (16 * 1024)  /* CopyData payload per request-ring message */
 
 struct session_list session_running = TAILQ_HEAD_INITIALIZER(session_running);
 static int session_n;
@@ -45,6 +48,7 @@ static void session_write_cb(struct bufferevent *bev, void *arg);
 static void session_event_cb(struct bufferevent *bev, short what, void *arg);
 static void session_next(struct session *s);
 static void session_process_input(struct session *s);
+static int session_start_tls(struct session *s);
 
 int session_count(void)
 {
@@ -72,6 +76,7 @@ static void session_set_state(struct session *s, enum session_state st)
     if (s->client != SHM_NONE) {
         struct shm_client *c = shm_client(s->client);
         c->status = st == SESSION_WAITING ? 'w' : s->slot != SHM_NONE ? 'a' : 'i';
+        ck_pr_store_32(&c->running, st == SESSION_RUNNING);
     }
 }
 
@@ -89,6 +94,40 @@ void session_send(struct session *s, struct pgbuf *b)
 static struct shm_stats *session_stats(struct session *s)
 {
     return shm_stats(worker.index, s->pool == SHM_NONE ? 0 : s->pool);
+}
+
+static void session_linger_write_cb(struct bufferevent *bev, void *arg)
+{
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        bufferevent_free(bev);
+}
+
+static void session_linger_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    bufferevent_free(bev);
+}
+
+/*
+ * Free a TLS connection.  What the filter encrypted last (a FATAL, the
+ * close_notify) may still sit in the socket's own bufferevent: that one
+ * lives on until it has written it, five seconds at most.
+ */
+static void session_free_tls(struct bufferevent *filter)
+{
+    struct bufferevent *under = bufferevent_get_underlying(filter);
+    SSL *ssl = bufferevent_openssl_get_ssl(filter);
+    bufferevent_free(filter);
+    SSL_free(ssl);
+    if (evbuffer_get_length(bufferevent_get_output(under)) == 0) {
+        bufferevent_free(under);
+        return;
+    }
+    struct timeval tv = { 5, 0 };
+    bufferevent_setcb(under, NULL, session_linger_write_cb, session_linger_event_cb, NULL);
+    bufferevent_setwatermark(under, EV_WRITE, 0, 0);
+    bufferevent_set_timeouts(under, NULL, &tv);
+    bufferevent_disable(under, EV_READ);
+    bufferevent_enable(under, EV_WRITE);
 }
 
 static void session_free(struct session *s)
@@ -112,7 +151,10 @@ static void session_free(struct session *s)
     session_n--;
     if (s->timer)
         event_free(s->timer);
-    bufferevent_free(s->bev);
+    if (s->tls)
+        session_free_tls(s->bev);
+    else
+        bufferevent_free(s->bev);
     if (s->scram_active)
         auth_scram_free(&s->scram);
     free(s->secret);
@@ -217,7 +259,7 @@ void session_accept(int fd, const struct sockaddr *sa, int salen)
     c->status = 'i';
     c->port = s->port;
     snprintf(c->addr, sizeof(c->addr), "%s", s->addr);
-    c->user[0] = c->database[0] = c->application_name[0] = '\0';
+    c->user[0] = c->database[0] = c->application_name[0] = c->tls[0] = '\0';
     c->connect_time_us = shm_realtime_us();
     c->request_time_us = c->connect_time_us;
     if (worker.cfg->client_login_timeout > 0) {
@@ -228,6 +270,47 @@ void session_accept(int fd, const struct sockaddr *sa, int salen)
     }
 }
 
+/* Ask the broker to cancel what runs on our slot for this client. */
+static void session_cancel_running(uint32_t client, uint32_t slot, int timeout)
+{
+    uint32_t v = (client + 1) | (timeout ? SHM_CANCEL_TIMEOUT : 0);
+    ck_pr_store_32(&shm_slot(slot)->cancel, v);
+    ck_pr_fence_store();
+    ck_pr_store_32(&shm->cancels, 1);
+    wake_broker();
+}
+
+/* Leave the wait queue without a slot. */
+static void session_unwait(struct session *s)
+{
+    TAILQ_REMOVE(&worker.waitq[s->pool], s, wait_link);
+    ck_pr_dec_32(&shm_pool(s->pool)->waiting[worker.index]);
+    event_del(s->timer);
+    session_stats(s)->wait_us += (uint64_t)(shm_now_us() - s->wait_start_us);
+    session_set_state(s, SESSION_IDLE);
+}
+
+/* The request never reached a slot; its ErrorResponse is sent.  On with the rest of the input. */
+static void session_request_failed(struct session *s)
+{
+    if (s->ext_busy) {
+        extended_done(s, s->txstatus, LEASE_F_ERROR);
+        return;
+    }
+    s->stmt_i = s->nstmts;
+    session_next(s);
+}
+
+static void session_error(struct session *s, const char *sqlstate, const char *msg, const char *detail,
+                          const char *hint)
+{
+    struct pgbuf b;
+    pgbuf_init(&b);
+    pgproto_error(&b, 'E', "ERROR", sqlstate, msg, detail, hint);
+    session_send(s, &b);
+    pgbuf_free(&b);
+}
+
 static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct session *s = arg;
@@ -235,26 +318,66 @@ static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
         session_fatal(s, "08006", "client_login_timeout: authentication took too long");
         return;
     }
+    if (s->state == SESSION_RUNNING && s->timer_statement && s->slot != SHM_NONE) {
+        s->timer_statement = 0;
+        log_debug("session", "client=%u statement_timeout", s->client);
+        session_cancel_running(s->client, s->slot, 1);
+        return;
+    }
     if (s->state != SESSION_WAITING)
         return;
     struct shm_pool *p = shm_pool(s->pool);
-    TAILQ_REMOVE(&worker.waitq[s->pool], s, wait_link);
-    ck_pr_dec_32(&p->waiting[worker.index]);
-    session_stats(s)->wait_us += (uint64_t)(shm_now_us() - s->wait_start_us);
-    session_set_state(s, SESSION_IDLE);
+    session_unwait(s);
     char msg[300];
     snprintf(msg, sizeof(msg),
              "no backend connection available for database \"%s\" within query_wait_timeout (%gs)",
              s->database, worker.cfg->query_wait_timeout);
-    struct pgbuf b;
-    pgbuf_init(&b);
-    pgproto_error(&b, 'E', "ERROR", "53300", msg,
-                  p->last_connect_fail_us ? p->last_connect_error : NULL,
+    session_error(s, "53300", msg, p->last_connect_fail_us ? p->last_connect_error : NULL,
                   "All backend connections of the pool are busy; raise pool_size or retry.");
-    session_send(s, &b);
-    pgbuf_free(&b);
-    s->stmt_i = s->nstmts;
-    session_next(s);
+    session_request_failed(s);
+}
+
+void session_check_cancels(void)
+{
+    for (uint32_t i = 0; i < shm->npools; i++) {
+        struct session *s, *next;
+        for (s = TAILQ_FIRST(&worker.waitq[i]); s != NULL; s = next) {
+            next = TAILQ_NEXT(s, wait_link);
+            if (ck_pr_load_32(&shm_client(s->client)->cancel_req) == 0 ||
+                ck_pr_fas_32(&shm_client(s->client)->cancel_req, 0) == 0)
+                continue;
+            session_unwait(s);
+            session_error(s, "57014", "canceling statement due to user request", NULL, NULL);
+            session_request_failed(s);
+        }
+    }
+}
+
+/*
+ * A CancelRequest, on a connection of its own, for a client of any worker:
+ * only with the right key, and only while that client has a statement
+ * running or waiting, as PostgreSQL does.
+ */
+static void session_cancel_request(uint32_t pid, int32_t key)
+{
+    if (pid == 0 || pid > shm->nclients)
+        return;
+    uint32_t idx = pid - 1;
+    struct shm_client *c = shm_client(idx);
+    if (ck_pr_load_32(&c->state) != SHM_CLIENT_USED || c->cancel_key != key)
+        return;
+    log_debug("session", "cancel request for client=%u", idx);
+    if (c->status == 'w') {
+        uint32_t w = c->worker;
+        ck_pr_store_32(&c->cancel_req, 1);
+        ck_pr_fence_store();
+        ck_pr_store_32(&shm_worker(w)->cancels, 1);
+        wake_worker(w);
+        return;
+    }
+    uint32_t slot = ck_pr_load_32(&c->slot);
+    if (slot != SHM_NONE && ck_pr_load_32(&c->running))
+        session_cancel_running(idx, slot, 0);
 }
 
 /* ---- startup and authentication ---- */
@@ -279,6 +402,8 @@ static void session_login_ok(struct session *s)
     snprintf(c->database, sizeof(c->database), "%s", s->database);
     const char *app = params_get(&s->params, "application_name");
     snprintf(c->application_name, sizeof(c->application_name), "%s", app ? app : "");
+    if (s->tls)
+        tls_describe(bufferevent_openssl_get_ssl(s->bev), c->tls, sizeof(c->tls));
     event_del(s->timer);
 
     struct pgbuf b;
@@ -326,6 +451,13 @@ static void session_startup(struct session *s, const uint8_t *body, size_t len)
     }
     if (user == NULL || user[0] == '\0') {
         session_fatal(s, "28000", "no PostgreSQL user name specified in startup packet");
+        return;
+    }
+    if (tls_mode() == TLS_REQUIRE && !s->tls && strcmp(s->addr, "unix") != 0) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "SSL required: client_tls_sslmode is require, and user \"%.63s\" "
+                 "connected without SSL", user);
+        session_fatal(s, "28000", msg);
         return;
     }
     if (database == NULL || database[0] == '\0')
@@ -538,7 +670,15 @@ static void session_start_request(struct session *s)
     if (s->txstatus == 'I')
         s->xact_start_us = s->query_start_us;
     shm_client(s->client)->request_time_us = shm_realtime_us();
+    /* A cancel meant for the wait is spent. */
+    ck_pr_store_32(&shm_client(s->client)->cancel_req, 0);
     session_set_state(s, SESSION_RUNNING);
+    if (s->params.statement_timeout_ms > 0) {
+        int64_t ms = s->params.statement_timeout_ms;
+        struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+        s->timer_statement = 1;
+        evtimer_add(s->timer, &tv);
+    }
     /* Results are picked up by the worker loop's poll: calling it here would recurse per message. */
     session_flush_request(s);
 }
@@ -560,7 +700,6 @@ static void session_wait_failed(struct session *s)
     pgproto_error(&b, 'E', "ERROR", "08001", msg, p->last_connect_error, NULL);
     session_send(s, &b);
     pgbuf_free(&b);
-    s->stmt_i = s->nstmts;
 }
 
 void session_serve_waiters(void)
@@ -572,14 +711,10 @@ void session_serve_waiters(void)
             int unreachable = session_pool_unreachable(p);
             if (!unreachable && session_lease(s) < 0)
                 break;
-            TAILQ_REMOVE(&worker.waitq[i], s, wait_link);
-            ck_pr_dec_32(&p->waiting[worker.index]);
-            event_del(s->timer);
-            session_stats(s)->wait_us += (uint64_t)(shm_now_us() - s->wait_start_us);
-            session_set_state(s, SESSION_IDLE);
+            session_unwait(s);
             if (unreachable) {
                 session_wait_failed(s);
-                session_next(s);
+                session_request_failed(s);
             } else {
                 session_start_request(s);
             }
@@ -597,7 +732,7 @@ void session_dispatch(struct session *s)
     struct shm_pool *p = shm_pool(s->pool);
     if (session_pool_unreachable(p)) {
         session_wait_failed(s);
-        session_next(s);
+        session_request_failed(s);
         return;
     }
     TAILQ_INSERT_TAIL(&worker.waitq[s->pool], s, wait_link);
@@ -632,6 +767,17 @@ static void session_build_request(struct session *s, char type, const char *verb
 static void session_done(struct session *s, char txstatus, int flags)
 {
     struct shm_stats *st = session_stats(s);
+    if (s->timer_statement) {
+        s->timer_statement = 0;
+        event_del(s->timer);
+    }
+    if (s->copy_in) {
+        /* Whatever CopyData the client still sends is dropped, as PostgreSQL does. */
+        s->copy_skip = s->copy_left;
+        s->copy_left = 0;
+        s->copy_in = 0;
+        s->input_paused = 0;
+    }
     int64_t now = shm_now_us();
     st->query_count++;
     st->query_us += (uint64_t)(now - s->query_start_us);
@@ -692,6 +838,8 @@ void session_poll(struct session *s)
             }
             if (n - fwd < 5 || p[fwd] == LEASE_DONE)
                 break;
+            if (p[fwd] == 'G')
+                s->copy_in = 1;
             s->msg_left = 1 + (size_t)pgproto_load_u32(p + fwd + 1);
         }
         if (fwd > 0) {
@@ -705,6 +853,8 @@ void session_poll(struct session *s)
         if (ring_peek_copy(&slot->resp, hdr, 5) < 0)
             continue;
         if (hdr[0] != LEASE_DONE) {
+            if (hdr[0] == 'G')
+                s->copy_in = 1;
             s->msg_left = 1 + (size_t)pgproto_load_u32(hdr + 1);
             size_t take = s->msg_left < 5 ? s->msg_left : 5;
             evbuffer_add(out, hdr, take);
@@ -729,6 +879,118 @@ void session_poll(struct session *s)
         if (ck_pr_load_32(&slot->resp.producer_waiting) && ck_pr_cas_32(&slot->resp.producer_waiting, 1, 0))
             wake_futex_bump(&slot->futex);
     }
+    /* COPY FROM STDIN: the client's data goes on as the request ring makes room. */
+    if (s->copy_in == 1 && (!s->input_paused || ring_writable(&slot->req) >= SESSION_COPY_CHUNK + 5)) {
+        s->input_paused = 0;
+        bufferevent_enable(s->bev, EV_READ);
+        session_process_input(s);
+    }
+}
+
+/* Whether the slot's request ring has room for n bytes; if not, ask to be woken when it has. */
+static int session_ring_room(struct session *s, size_t n)
+{
+    struct shm_slot *slot = shm_slot(s->slot);
+    if (ring_writable(&slot->req) >= n)
+        return 1;
+    ck_pr_store_32(&slot->req.producer_waiting, 1);
+    ck_pr_fence_memory();
+    return ring_writable(&slot->req) >= n;
+}
+
+/* Write one whole message that session_ring_room() made room for. */
+static void session_ring_push(struct session *s, const uint8_t *msg, size_t n)
+{
+    struct shm_slot *slot = shm_slot(s->slot);
+    ring_write(&slot->req, msg, n);
+    ck_pr_fence_memory();
+    if (ck_pr_load_32(&slot->req.consumer_waiting) && ck_pr_cas_32(&slot->req.consumer_waiting, 1, 0))
+        wake_futex_bump(&slot->futex);
+}
+
+/*
+ * Copy-in: move the client's CopyData to the executor.  The payload goes in
+ * CopyData messages of at most SESSION_COPY_CHUNK bytes, each written whole
+ * once the ring has room for it, so a COPY that ends early (an error)
+ * never leaves half a message in the ring.  CopyDone and CopyFail end it;
+ * Flush and Sync are ignored, as PostgreSQL does during COPY.
+ */
+static void session_copy_input(struct session *s, struct evbuffer *in)
+{
+    static uint8_t chunk[SESSION_COPY_CHUNK + 5];
+    while (s->copy_in == 1) {
+        if (s->copy_left > 0) {
+            size_t n = evbuffer_get_length(in);
+            if (n == 0)
+                return;
+            if (n > s->copy_left)
+                n = s->copy_left;
+            if (n > SESSION_COPY_CHUNK)
+                n = SESSION_COPY_CHUNK;
+            if (!session_ring_room(s, n + 5))
+                goto paused;
+            chunk[0] = 'd';
+            pgproto_store_u32(chunk + 1, (uint32_t)n + 4);
+            evbuffer_remove(in, chunk + 5, n);
+            session_ring_push(s, chunk, n + 5);
+            s->copy_left -= n;
+            session_stats(s)->bytes_received += n;
+            continue;
+        }
+        uint8_t hdr[5];
+        if (evbuffer_copyout(in, hdr, 5) < 5)
+            return;
+        uint32_t len = pgproto_load_u32(hdr + 1);
+        if (len < 4 || (size_t)len - 4 > worker.cfg->max_message_size) {
+            session_fatal(s, "08P01", "invalid message length during COPY from stdin");
+            return;
+        }
+        switch (hdr[0]) {
+        case 'd':
+            evbuffer_drain(in, 5);
+            s->copy_left = len - 4;
+            session_stats(s)->bytes_received += 5;
+            break;
+        case 'c':
+        case 'f': {
+            if (evbuffer_get_length(in) < (size_t)len + 1)
+                return;
+            if ((size_t)len + 1 > sizeof(chunk)) {
+                session_fatal(s, "08P01", "CopyFail message too long");
+                return;
+            }
+            if (!session_ring_room(s, (size_t)len + 1))
+                goto paused;
+            evbuffer_remove(in, chunk, len + 1);
+            session_ring_push(s, chunk, len + 1);
+            session_stats(s)->bytes_received += len + 1;
+            /* The rest of the input waits for the COPY's result. */
+            s->copy_in = 2;
+            bufferevent_disable(s->bev, EV_READ);
+            return;
+        }
+        case 'H':
+        case 'S':
+            if (evbuffer_get_length(in) < (size_t)len + 1)
+                return;
+            evbuffer_drain(in, len + 1);
+            break;
+        case 'X':
+            session_close(s);
+            return;
+        default: {
+            char m[80];
+            snprintf(m, sizeof(m), "unexpected message type 0x%02X during COPY from stdin", hdr[0]);
+            session_fatal(s, "08P01", m);
+            return;
+        }
+        }
+    }
+    return;
+paused:
+    /* The executor wakes us when it has read; session_poll resumes. */
+    s->input_paused = 1;
+    bufferevent_disable(s->bev, EV_READ);
 }
 
 /* ---- queries ---- */
@@ -814,7 +1076,12 @@ static void session_next(struct session *s)
             type = LEASE_REQ_COMMIT;
         else if (cmd == SQL_CMD_ROLLBACK)
             type = LEASE_REQ_ROLLBACK;
-        session_build_request(s, type, verb, type == LEASE_REQ_EXEC ? stmt : NULL, len);
+        else if (cmd == SQL_CMD_SAVEPOINT)
+            type = LEASE_REQ_SAVEPOINT;
+        else if (cmd == SQL_CMD_COPY)
+            type = LEASE_REQ_COPY;
+        session_build_request(s, type, verb,
+                              type == LEASE_REQ_COMMIT || type == LEASE_REQ_ROLLBACK ? NULL : stmt, len);
         session_dispatch(s);
         return;
     }
@@ -892,12 +1159,28 @@ static int session_startup_packet(struct session *s, struct evbuffer *in)
         return 0;
     uint8_t *pkt = evbuffer_pullup(in, len);
     uint32_t code = pgproto_load_u32(pkt + 4);
+    if (code == PGPROTO_SSL_REQUEST && s->tls) {
+        evbuffer_drain(in, len);
+        session_fatal(s, "08P01", "SSL negotiation requested on a connection that is already encrypted");
+        return -1;
+    }
+    if (code == PGPROTO_SSL_REQUEST && tls_mode() != TLS_DISABLE && strcmp(s->addr, "unix") != 0) {
+        evbuffer_drain(in, len);
+        /* The input must be empty: bytes after SSLRequest would be read as plain text (CVE-2021-23222). */
+        if (evbuffer_get_length(in) > 0) {
+            session_fatal(s, "08P01", "received unencrypted data after SSL request");
+            return -1;
+        }
+        return session_start_tls(s);
+    }
     if (code == PGPROTO_SSL_REQUEST || code == PGPROTO_GSSENC_REQUEST) {
         evbuffer_drain(in, len);
         bufferevent_write(s->bev, "N", 1);
         return 1;
     }
     if (code == PGPROTO_CANCEL_REQUEST) {
+        if (len == 16)
+            session_cancel_request(pgproto_load_u32(pkt + 8), (int32_t)pgproto_load_u32(pkt + 12));
         evbuffer_drain(in, len);
         session_close(s);
         return -1;
@@ -921,6 +1204,37 @@ static int session_startup_packet(struct session *s, struct evbuffer *in)
     session_startup(s, body, len - 8);
     free(body);
     return s->state == SESSION_CLOSING ? -1 : 1;
+}
+
+/*
+ * Answer 'S' and go on in TLS: a filter bufferevent over the socket's one.
+ * Returns 0 so that input processing stops: what follows arrives through
+ * the filter, decrypted, in another read callback.
+ */
+static int session_start_tls(struct session *s)
+{
+    SSL *ssl = tls_new_ssl();
+    if (ssl == NULL) {
+        bufferevent_write(s->bev, "N", 1);
+        return 1;
+    }
+    bufferevent_write(s->bev, "S", 1);
+    /* Not BEV_OPT_CLOSE_ON_FREE: session_free_tls lets the socket finish writing first. */
+    struct bufferevent *tb = bufferevent_openssl_filter_new(worker.base, s->bev, ssl,
+                                                            BUFFEREVENT_SSL_ACCEPTING, 0);
+    if (tb == NULL) {
+        SSL_free(ssl);
+        session_close(s);
+        return -1;
+    }
+    /* Clients often close without close_notify; that is not an error worth a log line. */
+    bufferevent_openssl_set_allow_dirty_shutdown(tb, 1);
+    s->bev = tb;
+    s->tls = 1;
+    bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
+    bufferevent_setwatermark(s->bev, EV_WRITE, SESSION_OUT_LOW, 0);
+    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+    return 0;
 }
 
 /*
@@ -950,8 +1264,22 @@ static void session_process_input(struct session *s)
                 return;
             continue;
         }
+        if (s->state == SESSION_RUNNING && s->copy_in == 1) {
+            session_copy_input(s, in);
+            return;
+        }
         if (s->state == SESSION_WAITING || s->state == SESSION_RUNNING)
             return;
+        if (s->copy_skip > 0) {
+            size_t n = evbuffer_get_length(in);
+            if (n == 0)
+                return;
+            if (n > s->copy_skip)
+                n = s->copy_skip;
+            evbuffer_drain(in, n);
+            s->copy_skip -= n;
+            continue;
+        }
         uint8_t hdr[5];
         if (evbuffer_copyout(in, hdr, 5) < 5)
             return;

@@ -49,6 +49,7 @@ struct session {
     char database[CFG_NAME_MAX];
     char addr[46];
     uint16_t port;
+    int tls;                            /* the connection is in TLS */
 
     /* authentication */
     char *secret;
@@ -84,6 +85,13 @@ struct session {
     struct extended_state *ext;
     int ext_busy;                       /* the request on the slot is extended.c's */
     int ext_describe_next;              /* the next Execute also describes its portal */
+
+    /* COPY FROM STDIN: 1 while client CopyData goes to the slot, 2 after CopyDone/CopyFail */
+    int copy_in;
+    size_t copy_left;                   /* payload of the client's current CopyData not yet moved */
+    size_t copy_skip;                   /* input bytes to drop: the rest of a CopyData after the COPY ended */
+    int input_paused;                   /* reading stopped until the request ring drains */
+    int timer_statement;                /* s->timer runs statement_timeout */
 };
 
 TAILQ_HEAD(session_list, session);
@@ -111,6 +119,9 @@ void session_dispatch(struct session *s);
 void session_end_of_query(struct session *s);
 /* A request finished: back to IDLE and on with buffered input. */
 void session_resume(struct session *s);
+
+/* CancelRequests for clients of this worker that wait for a slot (shm_worker.cancels). */
+void session_check_cancels(void);
 
 /* The running list, for the worker loop's poll before it sleeps. */
 extern struct session_list session_running;

@@ -22,6 +22,7 @@
 #include <event2/listener.h>
 
 #include "common/log.h"
+#include "worker/tls.h"
 #include "shm/shm.h"
 #include "shm/wake.h"
 #include "worker/session.h"
@@ -64,6 +65,9 @@ static void worker_accept_error_cb(struct evconnlistener *l, void *arg)
 
 static void worker_poll_sessions(void)
 {
+    struct shm_worker *self = shm_worker(worker.index);
+    if (ck_pr_load_32(&self->cancels) && ck_pr_fas_32(&self->cancels, 0))
+        session_check_cancels();
     struct session *s, *next;
     for (s = TAILQ_FIRST(&session_running); s != NULL; s = next) {
         next = TAILQ_NEXT(s, run_link);
@@ -95,6 +99,8 @@ static void worker_signal_cb(evutil_socket_t sig, short what, void *arg)
             log_error("worker", "worker=%u reload rejected: %s", worker.index, err);
             return;
         }
+        if (tls_configure(ncfg, err, sizeof(err)) < 0)
+            log_error("worker", "worker=%u keeps its TLS settings: %s", worker.index, err);
         cfg_free(worker.cfg);
         worker.cfg = ncfg;
         worker_load_users();
@@ -155,6 +161,9 @@ void worker_main(uint32_t index, struct cfg *cfg, const int *listen_fds, int nli
     for (int i = 0; i < SHM_MAX_POOLS; i++)
         TAILQ_INIT(&worker.waitq[i]);
     worker_load_users();
+    char err[512];
+    if (tls_configure(cfg, err, sizeof(err)) < 0)
+        log_error("worker", "worker=%u TLS disabled: %s", index, err);
 
     worker.base = event_base_new();
     if (worker.base == NULL) {

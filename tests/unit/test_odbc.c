@@ -406,7 +406,7 @@ static void test_sqlite_transactions(void **state)
 
     run_ok(c, "CREATE TABLE tx (a int)", "CREATE TABLE", "CREATE TABLE");
 
-    assert_int_equal(odbc_begin(c, "BEGIN", &sink), ODBC_OK);
+    assert_int_equal(odbc_begin(c, "BEGIN", NULL, 0, &sink), ODBC_OK);
     assert_int_equal(capture_messages(&k, m, MAX_MSGS), 1);
     assert_string_equal(complete_tag(&m[0]), "BEGIN");
     assert_int_equal(odbc_in_transaction(c), 1);
@@ -419,11 +419,11 @@ static void test_sqlite_transactions(void **state)
     expect_scalar(other, "SELECT count(*) FROM tx", "0");
 
     capture_reset(&k);
-    assert_int_equal(odbc_begin(c, "BEGIN", &sink), ODBC_OK);
+    assert_int_equal(odbc_begin(c, "BEGIN", NULL, 0, &sink), ODBC_OK);
     run_ok(c, "INSERT INTO tx VALUES (2)", "INSERT", "INSERT 0 1");
     /* BEGIN inside a transaction warns and stays in it. */
     capture_reset(&k);
-    assert_int_equal(odbc_begin(c, "BEGIN", &sink), ODBC_OK);
+    assert_int_equal(odbc_begin(c, "BEGIN", NULL, 0, &sink), ODBC_OK);
     assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
     assert_int_equal(m[0].type, 'N');
     assert_string_equal(msg_field(&m[0], 'S'), "WARNING");
@@ -454,7 +454,7 @@ static void test_sqlite_transactions(void **state)
 
     /* odbc_reset rolls back what a vanished client left open. */
     capture_reset(&k);
-    assert_int_equal(odbc_begin(c, "BEGIN", &sink), ODBC_OK);
+    assert_int_equal(odbc_begin(c, "BEGIN", NULL, 0, &sink), ODBC_OK);
     run_ok(c, "INSERT INTO tx VALUES (3)", "INSERT", "INSERT 0 1");
     assert_int_equal(odbc_reset(c), 0);
     assert_int_equal(odbc_in_transaction(c), 0);
@@ -573,7 +573,7 @@ static void *cancel_loop(void *arg)
 
     while (!x->done) {
         nanosleep(&ts, NULL);
-        odbc_cancel(x->c);
+        odbc_cancel(x->c, 0);
     }
     return NULL;
 }
@@ -589,6 +589,8 @@ static int run_cancelled(struct odbc_conn *c, struct capture *k, const char *sql
     rc = run(c, k, sql, "SELECT");
     x.done = 1;
     pthread_join(t, NULL);
+    /* As the executor does once the request is answered. */
+    odbc_cancel_clear(c);
     return rc;
 }
 
@@ -599,9 +601,23 @@ static void test_sqlite_cancel(void **state)
     struct pgmsg m[MAX_MSGS];
     size_t n;
 
-    /* A cancel that finds nothing running must not hit the next statement. */
-    odbc_cancel(c);
+    /* A cancel that comes before its statement starts still stops it ... */
+    odbc_cancel(c, 0);
+    assert_int_equal(run(c, &k, "SELECT 'early cancel'", "SELECT"), ODBC_ERROR);
+    n = capture_messages(&k, m, MAX_MSGS);
+    assert_string_equal(msg_field(&m[n - 1], 'C'), "57014");
+    capture_reset(&k);
+    /* ... and once cleared, it does not hit the next one. */
+    odbc_cancel_clear(c);
     expect_scalar(c, "SELECT 'idle cancel'", "idle cancel");
+    /* statement_timeout's cancel says so. */
+    odbc_cancel(c, 1);
+    assert_int_equal(run(c, &k, "SELECT 1", "SELECT"), ODBC_ERROR);
+    n = capture_messages(&k, m, MAX_MSGS);
+    assert_string_equal(msg_field(&m[n - 1], 'C'), "57014");
+    assert_string_equal(msg_field(&m[n - 1], 'M'), "canceling statement due to statement timeout");
+    capture_reset(&k);
+    odbc_cancel_clear(c);
 
     assert_int_equal(run_cancelled(c, &k,
                                    "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
@@ -1310,7 +1326,7 @@ static void test_sqlite_max_rows(void **state)
     assert_int_equal(odbc_fetch_more(c, 2, &sink), ODBC_OK);
     expect_rows(&k, m, 1, 0, 0, 'C', "SELECT 0");
     capture_reset(&k);
-    assert_int_equal(odbc_begin(c, "BEGIN", &sink), ODBC_OK);
+    assert_int_equal(odbc_begin(c, "BEGIN", NULL, 0, &sink), ODBC_OK);
     assert_int_equal(run_params(c, &k, sql, "SELECT", &n10, 1, NULL, 0, 0, 2), ODBC_OK);
     capture_reset(&k);
     assert_int_equal(odbc_commit(c, "COMMIT", &sink), ODBC_OK);
@@ -1391,6 +1407,7 @@ static void test_sqlite_params_cancel(void **state)
     rc = run_params(c, &k, sql, "SELECT", &n, 1, NULL, 0, 0, 0);
     x.done = 1;
     pthread_join(t, NULL);
+    odbc_cancel_clear(c);
     assert_int_equal(rc, ODBC_ERROR);
     nm = capture_messages(&k, m, MAX_MSGS);
     assert_string_equal(msg_field(&m[nm - 1], 'C'), "57014");
@@ -1677,7 +1694,7 @@ static void test_pg_transactions(void **state)
 
     run_ok(c, "DROP TABLE IF EXISTS pgiris_tx", "DROP TABLE", "DROP TABLE");
     run_ok(c, "CREATE TABLE pgiris_tx (a int)", "CREATE TABLE", "CREATE TABLE");
-    assert_int_equal(odbc_begin(c, "BEGIN", &sink), ODBC_OK);
+    assert_int_equal(odbc_begin(c, "BEGIN", NULL, 0, &sink), ODBC_OK);
     run_ok(c, "INSERT INTO pgiris_tx VALUES (1)", "INSERT", "INSERT 0 1");
     expect_scalar(other, "SELECT count(*) FROM pgiris_tx", "0");
     capture_reset(&k);
@@ -1685,14 +1702,14 @@ static void test_pg_transactions(void **state)
     expect_scalar(other, "SELECT count(*) FROM pgiris_tx", "0");
 
     capture_reset(&k);
-    assert_int_equal(odbc_begin(c, "BEGIN", &sink), ODBC_OK);
+    assert_int_equal(odbc_begin(c, "BEGIN", NULL, 0, &sink), ODBC_OK);
     run_ok(c, "INSERT INTO pgiris_tx VALUES (2)", "INSERT", "INSERT 0 1");
     capture_reset(&k);
     assert_int_equal(odbc_commit(c, "COMMIT", &sink), ODBC_OK);
     expect_scalar(other, "SELECT a FROM pgiris_tx", "2");
 
     capture_reset(&k);
-    assert_int_equal(odbc_begin(c, "BEGIN", &sink), ODBC_OK);
+    assert_int_equal(odbc_begin(c, "BEGIN", NULL, 0, &sink), ODBC_OK);
     run_ok(c, "INSERT INTO pgiris_tx VALUES (3)", "INSERT", "INSERT 0 1");
     assert_int_equal(odbc_reset(c), 0);
     expect_scalar(other, "SELECT count(*) FROM pgiris_tx", "1");
@@ -1734,7 +1751,8 @@ static void test_pg_cancel(void **state)
     struct pgmsg m[MAX_MSGS];
     size_t n;
 
-    odbc_cancel(c);
+    odbc_cancel(c, 0);
+    odbc_cancel_clear(c);
     expect_scalar(c, "SELECT 'idle cancel'", "idle cancel");
 
     assert_int_equal(run_cancelled(c, &k, "SELECT pg_sleep(30)"), ODBC_ERROR);
@@ -1991,6 +2009,7 @@ static void test_pg_params_cancel(void **state)
     rc = run_params(c, &k, "SELECT pg_sleep(?)", "SELECT", &secs, 1, NULL, 0, 0, 0);
     x.done = 1;
     pthread_join(t, NULL);
+    odbc_cancel_clear(c);
     assert_int_equal(rc, ODBC_ERROR);
     nm = capture_messages(&k, m, MAX_MSGS);
     assert_string_equal(msg_field(&m[nm - 1], 'C'), "57014");

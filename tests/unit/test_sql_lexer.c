@@ -458,9 +458,9 @@ static void test_command(void **state)
         { "ROLLBACK", SQL_CMD_ROLLBACK, "ROLLBACK" },
         { "ABORT", SQL_CMD_ROLLBACK, "ROLLBACK" },
         { "rollback work", SQL_CMD_ROLLBACK, "ROLLBACK" },
-        { "ROLLBACK TO SAVEPOINT s", SQL_CMD_OTHER, "ROLLBACK" },
-        { "ROLLBACK TRANSACTION TO s", SQL_CMD_OTHER, "ROLLBACK" },
-        { "rollback to s", SQL_CMD_OTHER, "ROLLBACK" },
+        { "ROLLBACK TO SAVEPOINT s", SQL_CMD_SAVEPOINT, "ROLLBACK" },
+        { "ROLLBACK TRANSACTION TO s", SQL_CMD_SAVEPOINT, "ROLLBACK" },
+        { "rollback to s", SQL_CMD_SAVEPOINT, "ROLLBACK" },
         { "ROLLBACK PREPARED 'gid'", SQL_CMD_OTHER, "ROLLBACK PREPARED" },
         { "SET search_path = a, b", SQL_CMD_SET, "SET" },
         { "SET LOCAL statement_timeout = 0", SQL_CMD_SET, "SET" },
@@ -526,8 +526,8 @@ static void test_command(void **state)
         { "GRANT admins TO bob", SQL_CMD_DDL, "GRANT ROLE" },
         { "REVOKE ALL ON t FROM bob", SQL_CMD_DDL, "REVOKE" },
         { "REVOKE admins FROM bob", SQL_CMD_DDL, "REVOKE ROLE" },
-        { "SAVEPOINT s", SQL_CMD_OTHER, "SAVEPOINT" },
-        { "RELEASE SAVEPOINT s", SQL_CMD_OTHER, "RELEASE" },
+        { "SAVEPOINT s", SQL_CMD_SAVEPOINT, "SAVEPOINT" },
+        { "RELEASE SAVEPOINT s", SQL_CMD_SAVEPOINT, "RELEASE" },
         { "PREPARE q (int) AS SELECT $1", SQL_CMD_OTHER, "PREPARE" },
         { "PREPARE TRANSACTION 'gid'", SQL_CMD_OTHER, "PREPARE TRANSACTION" },
         { "PREPARE transaction AS SELECT 1", SQL_CMD_OTHER, "PREPARE" },
@@ -537,7 +537,7 @@ static void test_command(void **state)
         { "deallocate prepare all", SQL_CMD_OTHER, "DEALLOCATE ALL" },
         { "EXPLAIN ANALYZE SELECT 1", SQL_CMD_OTHER, "EXPLAIN" },
         { "vacuum analyze t", SQL_CMD_OTHER, "VACUUM" },
-        { "COPY t FROM STDIN", SQL_CMD_OTHER, "COPY" },
+        { "COPY t FROM STDIN", SQL_CMD_COPY, "COPY" },
         { "LISTEN ch", SQL_CMD_OTHER, "LISTEN" },
         { "LOCK TABLE t IN ACCESS EXCLUSIVE MODE", SQL_CMD_OTHER, "LOCK TABLE" },
         { "DECLARE c CURSOR FOR SELECT 1", SQL_CMD_OTHER, "DECLARE CURSOR" },
@@ -587,6 +587,47 @@ static void test_command_bounds(void **state)
     assert_string_equal(verb, "ROLLBACK");
 }
 
+static void test_tx_modes(void **state)
+{
+    static const struct {
+        const char *sql;
+        enum sql_isolation iso;
+        int read_only, deferrable;
+    } ok[] = {
+        { "BEGIN", SQL_ISO_DEFAULT, 0, 0 },
+        { "begin work;", SQL_ISO_DEFAULT, 0, 0 },
+        { "START TRANSACTION ISOLATION LEVEL SERIALIZABLE", SQL_ISO_SERIALIZABLE, 0, 0 },
+        { "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", SQL_ISO_REPEATABLE_READ, 1, 0 },
+        { "BEGIN TRANSACTION READ ONLY ISOLATION LEVEL READ COMMITTED", SQL_ISO_READ_COMMITTED, 1, 0 },
+        { "begin isolation level read uncommitted read write", SQL_ISO_READ_UNCOMMITTED, 0, 0 },
+        { "BEGIN /* c */ ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE", SQL_ISO_SERIALIZABLE, 1, 1 },
+        { "BEGIN NOT DEFERRABLE", SQL_ISO_DEFAULT, 0, 0 },
+    };
+    static const struct {
+        const char *sql;
+        const char *msg;
+    } bad[] = {
+        { "BEGIN ISOLATION LEVEL SOMETIMES", "syntax error at or near \"SOMETIMES\"" },
+        { "BEGIN READ SOMETIMES", "syntax error at end of input" },
+        { "BEGIN FOO", "syntax error at or near \"FOO\"" },
+        { "BEGIN READ ONLY,", "syntax error at end of input" },
+        { "START", "syntax error at end of input" },
+    };
+    struct sql_tx_modes m;
+    char msg[200];
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        assert_int_equal(sql_tx_modes(ok[i].sql, strlen(ok[i].sql), &m, msg, sizeof(msg)), 0);
+        assert_int_equal(m.isolation, ok[i].iso);
+        assert_int_equal(m.read_only, ok[i].read_only);
+        assert_int_equal(m.deferrable, ok[i].deferrable);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(sql_tx_modes(bad[i].sql, strlen(bad[i].sql), &m, msg, sizeof(msg)), -1);
+        assert_string_equal(msg, bad[i].msg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -604,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_split_large),
         cmocka_unit_test(test_command),
         cmocka_unit_test(test_command_bounds),
+        cmocka_unit_test(test_tx_modes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,682 @@
+/*
+ * odbc_copy: PostgreSQL's COPY over an ODBC connection.
+ *
+ * COPY ... TO STDOUT runs the query (SELECT of the table's columns, or the
+ * query written in parentheses) and encodes each row as one CopyData
+ * message in text or CSV format, streamed like any result.
+ *
+ * COPY ... FROM STDIN learns the target columns and their types from
+ * "SELECT cols FROM table WHERE 1=0", prepares one INSERT with a marker
+ * per column, and loads the decoded rows through ODBC parameter arrays
+ * (SQL_ATTR_PARAMSET_SIZE), a batch at a time.  Outside a transaction the
+ * whole COPY is one (autocommit off, then commit), so a bad row leaves
+ * nothing behind, as in PostgreSQL; inside one, an error fails the
+ * transaction.  The first error ends the COPY at once: the executor drops
+ * the CopyData that follows it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/odbc_int.h"
+#include "common/copy.h"
+
+#define COPY_BATCH_ROWS 1000
+#define COPY_BATCH_BYTES (1024 * 1024)
+#define COPY_WHERE_MAX 300
+
+/* The rows of one batch, as the decoder gave them, and the arrays they are bound from. */
+struct copy_batch {
+    struct odbc_conn *c;
+    SQLHSTMT h;
+    int ncols;
+    int max_rows;
+    const char *table;          /* for CONTEXT lines */
+    /* per column */
+    SQLSMALLINT *sqltype;
+    SQLULEN *colsize;
+    SQLSMALLINT *digits;
+    unsigned char *kind;        /* COPY_KIND_* */
+    char **colbuf;
+    size_t *colbuf_cap;
+    SQLLEN **ind;
+    /* per row and column */
+    struct pgbuf data;
+    size_t *off;
+    SQLLEN *len;
+    uint64_t *lines;
+    SQLUSMALLINT *status;
+    int nrows;
+    uint64_t total;
+    int result;                 /* why copy_batch_row stopped the decoder */
+};
+
+enum { COPY_KIND_TEXT, COPY_KIND_BYTEA, COPY_KIND_BOOL };
+
+static void copy_batch_free(struct copy_batch *b)
+{
+    int i;
+
+    for (i = 0; i < b->ncols; i++) {
+        if (b->colbuf != NULL)
+            free(b->colbuf[i]);
+        if (b->ind != NULL)
+            free(b->ind[i]);
+    }
+    free(b->sqltype);
+    free(b->colsize);
+    free(b->digits);
+    free(b->kind);
+    free(b->colbuf);
+    free(b->colbuf_cap);
+    free(b->ind);
+    free(b->off);
+    free(b->len);
+    free(b->lines);
+    free(b->status);
+    pgbuf_free(&b->data);
+}
+
+static int copy_batch_alloc(struct copy_batch *b, int ncols, int max_rows)
+{
+    size_t cells = (size_t)ncols * (size_t)max_rows;
+
+    b->ncols = ncols;
+    b->max_rows = max_rows;
+    pgbuf_init(&b->data);
+    b->sqltype = calloc((size_t)ncols, sizeof(*b->sqltype));
+    b->colsize = calloc((size_t)ncols, sizeof(*b->colsize));
+    b->digits = calloc((size_t)ncols, sizeof(*b->digits));
+    b->kind = calloc((size_t)ncols, sizeof(*b->kind));
+    b->colbuf = calloc((size_t)ncols, sizeof(*b->colbuf));
+    b->colbuf_cap = calloc((size_t)ncols, sizeof(*b->colbuf_cap));
+    b->ind = calloc((size_t)ncols, sizeof(*b->ind));
+    b->off = calloc(cells, sizeof(*b->off));
+    b->len = calloc(cells, sizeof(*b->len));
+    b->lines = calloc((size_t)max_rows, sizeof(*b->lines));
+    b->status = calloc((size_t)max_rows, sizeof(*b->status));
+    if (!b->sqltype || !b->colsize || !b->digits || !b->kind || !b->colbuf || !b->colbuf_cap ||
+        !b->ind || !b->off || !b->len || !b->lines || !b->status)
+        return -1;
+    for (int i = 0; i < ncols; i++)
+        if ((b->ind[i] = calloc((size_t)max_rows, sizeof(SQLLEN))) == NULL)
+            return -1;
+    return 0;
+}
+
+/* The CONTEXT line of an error at a line of the data. */
+static void copy_where(char *buf, size_t len, const char *table, uint64_t line)
+{
+    snprintf(buf, len, "COPY %s, line %llu", table, (unsigned long long)line);
+}
+
+/* Insert the batch's rows with one SQLExecute.  0, or an odbc_result with the ErrorResponse built. */
+static int copy_batch_flush(struct copy_batch *b)
+{
+    struct odbc_conn *c = b->c;
+    SQLULEN processed = 0;
+    SQLRETURN rc;
+    int i, r, bad = -1;
+
+    if (b->nrows == 0)
+        return 0;
+    if (odbc_cancel_check(c) < 0)
+        return ODBC_ERROR;
+    for (i = 0; i < b->ncols; i++) {
+        size_t width = 1;
+        for (r = 0; r < b->nrows; r++) {
+            SQLLEN n = b->len[(size_t)r * b->ncols + i];
+            if (n != SQL_NULL_DATA && (size_t)n + 1 > width)
+                width = (size_t)n + 1;
+        }
+        if (width * (size_t)b->nrows > b->colbuf_cap[i]) {
+            char *p = realloc(b->colbuf[i], width * (size_t)b->nrows);
+            if (p == NULL)
+                return odbc_error_put(c, "53200", NULL, "out of memory"), ODBC_ERROR;
+            b->colbuf[i] = p;
+            b->colbuf_cap[i] = width * (size_t)b->nrows;
+        }
+        for (r = 0; r < b->nrows; r++) {
+            size_t cell = (size_t)r * b->ncols + i;
+            SQLLEN n = b->len[cell];
+            char *dst = b->colbuf[i] + width * (size_t)r;
+            b->ind[i][r] = n;
+            if (n != SQL_NULL_DATA) {
+                memcpy(dst, b->data.data + b->off[cell], (size_t)n);
+                dst[n] = '\0';
+            }
+        }
+        /* A character column's declared size must hold the longest value bound to it. */
+        SQLULEN size = b->colsize[i];
+        if (b->kind[i] != COPY_KIND_BOOL && size < width - 1)
+            size = width - 1;
+        if (size == 0)
+            size = 1;
+        rc = SQLBindParameter(b->h, (SQLUSMALLINT)(i + 1), SQL_PARAM_INPUT,
+                              b->kind[i] == COPY_KIND_BYTEA ? SQL_C_BINARY : SQL_C_CHAR, b->sqltype[i],
+                              size, b->digits[i], b->colbuf[i], (SQLLEN)width, b->ind[i]);
+        if (!SQL_SUCCEEDED(rc))
+            return odbc_error_build(c, SQL_HANDLE_STMT, b->h);
+    }
+    for (r = 0; r < b->nrows; r++)
+        b->status[r] = SQL_PARAM_UNUSED;
+    if (b->max_rows > 1 &&
+        (!SQL_SUCCEEDED(SQLSetStmtAttr(b->h, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)(uintptr_t)b->nrows, 0)) ||
+         !SQL_SUCCEEDED(SQLSetStmtAttr(b->h, SQL_ATTR_PARAM_STATUS_PTR, b->status, 0)) ||
+         !SQL_SUCCEEDED(SQLSetStmtAttr(b->h, SQL_ATTR_PARAMS_PROCESSED_PTR, &processed, 0))))
+        return odbc_error_build(c, SQL_HANDLE_STMT, b->h);
+    rc = SQLExecute(b->h);
+    if (b->max_rows > 1)
+        for (r = 0; r < b->nrows && bad < 0; r++)
+            if (b->status[r] == SQL_PARAM_ERROR)
+                bad = r;
+    if (!SQL_SUCCEEDED(rc) || bad >= 0) {
+        char where[COPY_WHERE_MAX];
+        int result;
+        /* Without a row status, the batch's first line is the best we know. */
+        copy_where(where, sizeof(where), b->table, b->lines[bad >= 0 ? bad : 0]);
+        c->error_where = b->nrows == 1 || bad >= 0 ? where : NULL;
+        result = odbc_error_build(c, SQL_HANDLE_STMT, b->h);
+        c->error_where = NULL;
+        return result;
+    }
+    SQLFreeStmt(b->h, SQL_CLOSE);
+    b->total += (uint64_t)b->nrows;
+    b->nrows = 0;
+    pgbuf_reset(&b->data);
+    return 0;
+}
+
+/*
+ * The decoder's row callback: keep the row in the batch, flush a full
+ * batch.  On failure the ErrorResponse is built, b->result says what
+ * happened, and 1 stops the decoder.
+ */
+static int copy_batch_row(void *arg, char **fields, size_t *lengths, int nfields, uint64_t lineno)
+{
+    struct copy_batch *b = arg;
+    struct odbc_conn *c = b->c;
+    size_t row = (size_t)b->nrows * b->ncols;
+    int i;
+
+    for (i = 0; i < nfields; i++) {
+        const char *v = fields[i];
+        size_t n = lengths[i];
+        b->off[row + i] = b->data.len;
+        if (v == NULL) {
+            b->len[row + i] = SQL_NULL_DATA;
+            continue;
+        }
+        if (b->kind[i] == COPY_KIND_BYTEA) {
+            const char *msg = odbc_bytea_decode(&b->data, v, n);
+            if (msg != NULL) {
+                char where[COPY_WHERE_MAX];
+                copy_where(where, sizeof(where), b->table, lineno);
+                pgproto_error_where(&c->out, 'E', "ERROR", "22P02", msg, NULL, NULL, where);
+                b->result = ODBC_ERROR;
+                return 1;
+            }
+            b->len[row + i] = (SQLLEN)(b->data.len - b->off[row + i]);
+            continue;
+        }
+        /* "t"/"f" and boolin's other spellings as "1"/"0", which every backend takes for a bit. */
+        if (b->kind[i] == COPY_KIND_BOOL) {
+            int bit = odbc_bool_parse(v, n);
+            if (bit >= 0) {
+                v = bit ? "1" : "0";
+                n = 1;
+            }
+        }
+        pgproto_put_bytes(&b->data, v, n);
+        b->len[row + i] = (SQLLEN)n;
+    }
+    if (b->data.oom) {
+        odbc_error_put(c, "53200", NULL, "out of memory");
+        b->result = ODBC_ERROR;
+        return 1;
+    }
+    b->lines[b->nrows] = lineno;
+    b->nrows++;
+    if (b->nrows == b->max_rows || b->data.len >= COPY_BATCH_BYTES) {
+        b->result = copy_batch_flush(b);
+        return b->result != 0;
+    }
+    return 0;
+}
+
+/* The decoder's error as an ErrorResponse. */
+static int copy_decoder_fail(struct odbc_conn *c, struct copy_decoder *d)
+{
+    char state[6];
+    const char *where = NULL;
+    const char *msg = copy_decoder_error(d, state, &where);
+
+    pgproto_error_where(&c->out, 'E', "ERROR", msg ? state : "22P04", msg ? msg : "bad COPY data",
+                        NULL, copy_decoder_hint(d), where);
+    return ODBC_ERROR;
+}
+
+/* "col1, col2" from the COPY's column list, or "*". */
+static int copy_select_list(struct pgbuf *q, const struct copy_spec *spec)
+{
+    int i;
+
+    if (spec->ncolumns == 0) {
+        pgproto_put_bytes(q, "*", 1);
+        return 0;
+    }
+    for (i = 0; i < spec->ncolumns; i++) {
+        if (i > 0)
+            pgproto_put_bytes(q, ", ", 2);
+        pgproto_put_bytes(q, spec->columns[i], strlen(spec->columns[i]));
+    }
+    return 0;
+}
+
+static void copy_put_str(struct pgbuf *q, const char *s)
+{
+    pgproto_put_bytes(q, s, strlen(s));
+}
+
+/* CopyInResponse or CopyOutResponse: text format for every column. */
+static void copy_response_put(struct odbc_conn *c, char type, int ncols)
+{
+    pgproto_begin(&c->out, type);
+    pgproto_put_u8(&c->out, 0);
+    pgproto_put_i16(&c->out, (int16_t)ncols);
+    for (int i = 0; i < ncols; i++)
+        pgproto_put_i16(&c->out, 0);
+    pgproto_end(&c->out);
+}
+
+/* The names of cols as an array into cols->names, for copy_spec_bind_columns. */
+static const char **copy_col_names(const struct odbc_cols *cols)
+{
+    const char **names = calloc((size_t)(cols->n > 0 ? cols->n : 1), sizeof(*names));
+
+    if (names != NULL)
+        for (int i = 0; i < cols->n; i++)
+            names[i] = odbc_col_name(cols, i);
+    return names;
+}
+
+static int copy_bind_names(struct odbc_conn *c, struct copy_spec *spec, const struct odbc_cols *cols)
+{
+    char state[6], msg[300];
+    const char **names;
+    int rc;
+
+    if (spec->ncolumns > 0)
+        return 0;
+    names = copy_col_names(cols);
+    if (names == NULL)
+        return odbc_error_put(c, "53200", NULL, "out of memory");
+    rc = copy_spec_bind_columns(spec, names, cols->n, state, msg, sizeof(msg));
+    free(names);
+    if (rc < 0)
+        return odbc_error_put(c, state, NULL, "%s", msg);
+    return 0;
+}
+
+static int copy_to(struct odbc_conn *c, struct copy_spec *spec, struct odbc_sink *sink)
+{
+    struct pgbuf q, row;
+    struct odbc_cols cols = { 0 };
+    SQLSMALLINT ncols = 0;
+    SQLRETURN rc;
+    const char **values = NULL;
+    size_t *lens = NULL, *offs = NULL;
+    uint64_t nrows = 0;
+    char tag[ODBC_TAG_MAX];
+    int result = ODBC_OK, err, early = 0, i;
+
+    pgbuf_init(&q);
+    pgbuf_init(&row);
+    if (spec->query != NULL) {
+        copy_put_str(&q, spec->query);
+    } else {
+        copy_put_str(&q, "SELECT ");
+        copy_select_list(&q, spec);
+        copy_put_str(&q, " FROM ");
+        copy_put_str(&q, spec->table);
+    }
+    if (q.oom || odbc_cancel_check(c) < 0) {
+        if (q.oom)
+            odbc_error_put(c, "53200", NULL, "out of memory");
+        result = ODBC_ERROR;
+        goto out;
+    }
+    rc = SQLExecDirect(c->stmt, (SQLCHAR *)q.data, (SQLINTEGER)q.len);
+    if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) {
+        result = odbc_error_build(c, SQL_HANDLE_STMT, c->stmt);
+        goto done;
+    }
+    if (!SQL_SUCCEEDED(SQLNumResultCols(c->stmt, &ncols))) {
+        result = odbc_error_build(c, SQL_HANDLE_STMT, c->stmt);
+        goto done;
+    }
+    if (ncols == 0) {
+        odbc_error_put(c, "0A000", NULL, "COPY query must have a result");
+        result = ODBC_ERROR;
+        goto done;
+    }
+    err = odbc_cols_load(c->stmt, ncols, &cols);
+    if (err == ODBC_E_DRIVER) {
+        result = odbc_error_build(c, SQL_HANDLE_STMT, c->stmt);
+        goto done;
+    }
+    values = calloc((size_t)ncols, sizeof(*values));
+    lens = calloc((size_t)ncols, sizeof(*lens));
+    offs = calloc((size_t)ncols, sizeof(*offs));
+    if (err < 0 || values == NULL || lens == NULL || offs == NULL) {
+        odbc_error_put(c, "53200", NULL, "out of memory");
+        result = ODBC_ERROR;
+        goto done;
+    }
+    if (copy_bind_names(c, spec, &cols) < 0) {
+        result = ODBC_ERROR;
+        goto done;
+    }
+    copy_response_put(c, 'H', ncols);
+    if (spec->header) {
+        const char **names = copy_col_names(&cols);
+        pgproto_begin(&c->out, 'd');
+        if (names == NULL || copy_encode_header(spec, &c->out, names, ncols) < 0)
+            c->out.oom = 1;
+        free(names);
+        pgproto_end(&c->out);
+    }
+    for (;;) {
+        if (odbc_cancel_check(c) < 0) {
+            result = ODBC_ERROR;
+            early = 1;
+            break;
+        }
+        rc = SQLFetch(c->stmt);
+        if (rc == SQL_NO_DATA)
+            break;
+        if (!SQL_SUCCEEDED(rc)) {
+            result = odbc_error_build(c, SQL_HANDLE_STMT, c->stmt);
+            early = 1;
+            break;
+        }
+        pgbuf_reset(&row);
+        err = 0;
+        for (i = 0; i < ncols; i++) {
+            size_t n = 0;
+            int isnull = 0;
+            err = odbc_value_text(c, c->stmt, &cols, (SQLUSMALLINT)(i + 1), &n, &isnull);
+            if (err < 0)
+                break;
+            offs[i] = isnull ? SIZE_MAX : row.len;
+            lens[i] = n;
+            if (!isnull)
+                pgproto_put_bytes(&row, c->val, n);
+        }
+        if (err < 0 || row.oom) {
+            result = err == ODBC_E_DRIVER ? odbc_error_build(c, SQL_HANDLE_STMT, c->stmt)
+                                          : (odbc_error_put(c, "53200", NULL, "out of memory"), ODBC_ERROR);
+            early = 1;
+            break;
+        }
+        for (i = 0; i < ncols; i++)
+            values[i] = offs[i] == SIZE_MAX ? NULL : (const char *)row.data + offs[i];
+        pgproto_begin(&c->out, 'd');
+        if (copy_encode_row(spec, &c->out, values, lens, ncols) < 0)
+            c->out.oom = 1;
+        pgproto_end(&c->out);
+        nrows++;
+        if (c->out.oom)
+            break;
+        if (c->out.len >= ODBC_FLUSH_BYTES && odbc_flush(c, sink) < 0) {
+            result = ODBC_ABANDONED;
+            early = 1;
+            break;
+        }
+    }
+    if (result == ODBC_OK && !c->out.oom) {
+        pgproto_begin(&c->out, 'c');
+        pgproto_end(&c->out);
+        snprintf(tag, sizeof(tag), "COPY %llu", (unsigned long long)nrows);
+        pgproto_command_complete(&c->out, tag);
+    }
+
+done:
+    SQLFreeStmt(c->stmt, SQL_CLOSE);
+    if (early && odbc_early_close_locks(c))
+        odbc_stmt_renew(c);
+out:
+    free(values);
+    free(lens);
+    free(offs);
+    free(cols.v);
+    free(cols.names);
+    pgbuf_free(&q);
+    pgbuf_free(&row);
+    if (result == ODBC_ABANDONED)
+        return odbc_abandon(c);
+    return odbc_finish(c, sink, result);
+}
+
+/*
+ * Learn the target columns: their number, names and types.  0, or an
+ * odbc_result with the ErrorResponse built.
+ */
+static int copy_describe_target(struct odbc_conn *c, const struct copy_spec *spec, struct copy_batch *b,
+                                struct odbc_cols *cols, int max_rows)
+{
+    struct pgbuf q;
+    SQLSMALLINT ncols = 0, type, digits, nullable;
+    SQLULEN size;
+    SQLCHAR name[ODBC_NAME_MAX];
+    SQLSMALLINT namelen;
+    int result = 0, err, i;
+
+    pgbuf_init(&q);
+    copy_put_str(&q, "SELECT ");
+    copy_select_list(&q, spec);
+    copy_put_str(&q, " FROM ");
+    copy_put_str(&q, spec->table);
+    copy_put_str(&q, " WHERE 1=0");
+    if (q.oom) {
+        pgbuf_free(&q);
+        odbc_error_put(c, "53200", NULL, "out of memory");
+        return ODBC_ERROR;
+    }
+    if (!SQL_SUCCEEDED(SQLExecDirect(c->stmt, (SQLCHAR *)q.data, (SQLINTEGER)q.len)) ||
+        !SQL_SUCCEEDED(SQLNumResultCols(c->stmt, &ncols))) {
+        result = odbc_error_build(c, SQL_HANDLE_STMT, c->stmt);
+        goto out;
+    }
+    err = odbc_cols_load(c->stmt, ncols, cols);
+    if (err == ODBC_E_DRIVER) {
+        result = odbc_error_build(c, SQL_HANDLE_STMT, c->stmt);
+        goto out;
+    }
+    if (err < 0 || ncols == 0 || copy_batch_alloc(b, ncols, max_rows) < 0) {
+        odbc_error_put(c, "53200", NULL, ncols == 0 ? "COPY target has no columns" : "out of memory");
+        result = ODBC_ERROR;
+        goto out;
+    }
+    for (i = 0; i < ncols; i++) {
+        if (!SQL_SUCCEEDED(SQLDescribeCol(c->stmt, (SQLUSMALLINT)(i + 1), name, sizeof(name), &namelen,
+                                          &type, &size, &digits, &nullable))) {
+            result = odbc_error_build(c, SQL_HANDLE_STMT, c->stmt);
+            goto out;
+        }
+        b->sqltype[i] = type;
+        b->colsize[i] = size;
+        b->digits[i] = digits;
+        b->kind[i] = cols->v[i].conv == ODBC_CONV_BYTEA ? COPY_KIND_BYTEA
+                     : cols->v[i].conv == ODBC_CONV_BOOL ? COPY_KIND_BOOL
+                                                         : COPY_KIND_TEXT;
+    }
+out:
+    SQLFreeStmt(c->stmt, SQL_CLOSE);
+    pgbuf_free(&q);
+    return result;
+}
+
+static int copy_from(struct odbc_conn *c, struct copy_spec *spec, struct odbc_copy_source *src,
+                     struct odbc_sink *sink)
+{
+    struct copy_batch b;
+    struct odbc_cols cols = { 0 };
+    struct copy_decoder *dec = NULL;
+    struct pgbuf ins;
+    SQLHSTMT h = SQL_NULL_HSTMT;
+    int own_tx = !c->in_tx, result = ODBC_OK, rc, i;
+    char tag[ODBC_TAG_MAX];
+
+    memset(&b, 0, sizeof(b));
+    pgbuf_init(&ins);
+    b.c = c;
+    b.table = spec->table;
+    result = copy_describe_target(c, spec, &b, &cols, COPY_BATCH_ROWS);
+    if (result != 0)
+        goto out;
+    if (copy_bind_names(c, spec, &cols) < 0) {
+        result = ODBC_ERROR;
+        goto out;
+    }
+    copy_put_str(&ins, "INSERT INTO ");
+    copy_put_str(&ins, spec->table);
+    if (spec->ncolumns > 0) {
+        copy_put_str(&ins, " (");
+        copy_select_list(&ins, spec);
+        copy_put_str(&ins, ")");
+    }
+    copy_put_str(&ins, " VALUES (");
+    for (i = 0; i < b.ncols; i++)
+        copy_put_str(&ins, i ? ", ?" : "?");
+    copy_put_str(&ins, ")");
+    dec = copy_decoder_new(spec, b.ncols);
+    if (ins.oom || dec == NULL) {
+        odbc_error_put(c, "53200", NULL, "out of memory");
+        result = ODBC_ERROR;
+        goto out;
+    }
+    if (own_tx && odbc_autocommit(c, 0) < 0) {
+        result = odbc_error_build(c, SQL_HANDLE_DBC, c->dbc);
+        own_tx = 0;
+        goto out;
+    }
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &h))) {
+        h = SQL_NULL_HSTMT;
+        result = odbc_error_build(c, SQL_HANDLE_DBC, c->dbc);
+        goto out;
+    }
+    b.h = h;
+    if (!SQL_SUCCEEDED(SQLPrepare(h, (SQLCHAR *)ins.data, (SQLINTEGER)ins.len))) {
+        result = odbc_error_build(c, SQL_HANDLE_STMT, h);
+        goto out;
+    }
+    /* Drivers without parameter arrays load a row at a time. */
+    if (!SQL_SUCCEEDED(SQLSetStmtAttr(h, SQL_ATTR_PARAM_BIND_TYPE, (SQLPOINTER)SQL_PARAM_BIND_BY_COLUMN, 0)) ||
+        !SQL_SUCCEEDED(SQLSetStmtAttr(h, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)(uintptr_t)COPY_BATCH_ROWS, 0)))
+        b.max_rows = 1;
+    odbc_active_set(c, h);
+
+    copy_response_put(c, 'G', b.ncols);
+    if (odbc_flush(c, sink) < 0) {
+        result = ODBC_ABANDONED;
+        goto out;
+    }
+    for (;;) {
+        char type;
+        const uint8_t *body;
+        size_t len;
+
+        if (src->next(src->arg, &type, &body, &len) < 0) {
+            result = ODBC_ABANDONED;
+            break;
+        }
+        if (odbc_cancel_check(c) < 0) {
+            result = ODBC_ERROR;
+            break;
+        }
+        if (type == 'd') {
+            rc = copy_decoder_feed(dec, (const char *)body, len, copy_batch_row, &b);
+            if (rc == -1)
+                result = copy_decoder_fail(c, dec);
+            else if (rc != 0)
+                result = b.result;
+            if (result != ODBC_OK)
+                break;
+            continue;
+        }
+        if (type == 'c') {
+            rc = copy_decoder_finish(dec, copy_batch_row, &b);
+            if (rc == -1)
+                result = copy_decoder_fail(c, dec);
+            else if (rc != 0)
+                result = b.result;
+            else
+                result = copy_batch_flush(&b);
+            break;
+        }
+        if (type == 'f') {
+            char msg[300];
+            snprintf(msg, sizeof(msg), "COPY from stdin failed: %.*s", (int)strnlen((const char *)body, len),
+                     (const char *)body);
+            pgproto_error(&c->out, 'E', "ERROR", "57014", msg, NULL, NULL);
+            result = ODBC_ERROR;
+            break;
+        }
+        odbc_error_put(c, "08P01", NULL, "unexpected message type 0x%02X during COPY from stdin",
+                       (unsigned char)type);
+        result = ODBC_ERROR;
+        break;
+    }
+    if (result == ODBC_E_SENT)
+        result = ODBC_ERROR;
+
+out:
+    odbc_active_set(c, c->stmt);
+    if (h != SQL_NULL_HSTMT)
+        SQLFreeHandle(SQL_HANDLE_STMT, h);
+    if (own_tx && result != ODBC_BROKEN) {
+        if (result == ODBC_OK && !SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_COMMIT))) {
+            result = odbc_error_build(c, SQL_HANDLE_DBC, c->dbc);
+            SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
+        } else if (result != ODBC_OK) {
+            SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
+        }
+        odbc_autocommit(c, 1);
+    }
+    if (result == ODBC_OK) {
+        snprintf(tag, sizeof(tag), "COPY %llu", (unsigned long long)b.total);
+        pgproto_command_complete(&c->out, tag);
+    }
+    if (dec != NULL)
+        copy_decoder_free(dec);
+    copy_batch_free(&b);
+    free(cols.v);
+    free(cols.names);
+    pgbuf_free(&ins);
+    if (result == ODBC_ABANDONED)
+        return odbc_abandon(c);
+    return odbc_finish(c, sink, result);
+}
+
+int odbc_copy(struct odbc_conn *c, const char *sql, size_t len, struct odbc_copy_source *src,
+              struct odbc_sink *sink)
+{
+    struct copy_spec spec;
+    char state[6], msg[300];
+    int result;
+
+    pgbuf_reset(&c->out);
+    odbc_close_cursor(c);
+    SQLFreeStmt(c->stmt, SQL_CLOSE);
+    if (copy_parse(sql, len, &spec, state, msg, sizeof(msg)) < 0) {
+        pgproto_error(&c->out, 'E', "ERROR", state, msg, NULL, NULL);
+        return odbc_finish(c, sink, ODBC_ERROR);
+    }
+    if (spec.dir == COPY_TO)
+        result = copy_to(c, &spec, sink);
+    else
+        result = copy_from(c, &spec, src, sink);
+    copy_spec_free(&spec);
+    return result;
+}

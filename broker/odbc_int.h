@@ -1,0 +1,188 @@
+/*
+ * odbc_int: what broker/odbc.c shares with the modules that extend it
+ * (broker/odbc_copy.c).  Not for anyone else: the rest of the broker uses
+ * broker/odbc.h.
+ */
+#ifndef PGIRIS_ODBC_INT_H
+#define PGIRIS_ODBC_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <sql.h>
+#include <sqlext.h>
+
+#include "broker/odbc.h"
+#include "common/pgproto.h"
+
+#define ODBC_FLUSH_BYTES (32 * 1024)
+/* Buffers grown past this by one huge value are given back after the statement. */
+#define ODBC_KEEP_BYTES (256 * 1024)
+#define ODBC_VALUE_MIN 4096
+#define ODBC_NAME_MAX 256
+#define ODBC_MSG_MAX 2048
+#define ODBC_TAG_MAX 128
+#define ODBC_MAX_PREPARED 100
+/*
+ * Character parameters longer than this are bound as SQL_LONGVARCHAR: 8000
+ * bytes is a common ceiling of a driver's plain VARCHAR (SQL Server's, for one).
+ */
+#define ODBC_LONG_TEXT 8000
+/* How much of a bad value an error message quotes. */
+#define ODBC_QUOTE_MAX 200
+
+/* How a column's driver text becomes PostgreSQL's text output. */
+enum odbc_conv {
+    ODBC_CONV_TEXT,     /* as the driver gives it */
+    ODBC_CONV_BOOL,     /* '1'/'0' -> 't'/'f' */
+    ODBC_CONV_BYTEA,    /* raw bytes -> "\x0a1b..." */
+    ODBC_CONV_DATETIME, /* trailing zeros of the fraction dropped */
+    ODBC_CONV_GUID      /* lower case, as uuid_out prints */
+};
+
+struct odbc_col {
+    enum odbc_conv conv;
+    SQLSMALLINT sqltype;    /* as SQLDescribeCol reported it */
+    int32_t oid;
+    size_t name;            /* offset of its NUL-terminated name in odbc_cols.names */
+};
+
+/* The result columns of one statement, as the driver described them. */
+struct odbc_cols {
+    struct odbc_col *v;
+    size_t cap;
+    SQLSMALLINT n;
+    char *names;
+    size_t names_len;
+    size_t names_cap;
+};
+
+/* A statement prepared once per connection and found again by its SQL text. */
+struct odbc_prep {
+    char *sql;
+    size_t len;
+    uint64_t hash;
+    uint64_t used;          /* c->clock at its last use, for LRU eviction */
+    SQLHSTMT stmt;
+    SQLSMALLINT nparams;
+    int32_t *param_oids;    /* from SQLDescribeParam, text where it could not say */
+    struct odbc_cols cols;
+};
+
+/* One parameter made ready for SQLBindParameter; the value lives in c->pbuf. */
+struct odbc_bind {
+    size_t off;
+    SQLLEN ind;             /* byte length, or SQL_NULL_DATA */
+    SQLSMALLINT ctype;
+    SQLSMALLINT sqltype;
+    SQLULEN size;
+    SQLSMALLINT digits;
+};
+
+/* Failures inside the fetch path, before they become an enum odbc_result. */
+enum {
+    ODBC_E_DRIVER = -10,    /* the diagnostic is on the statement handle */
+    ODBC_E_NOMEM = -11,
+    ODBC_E_SENT = -12       /* an ErrorResponse is already in c->out */
+};
+
+struct odbc_conn {
+    SQLHENV env;
+    SQLHDBC dbc;
+    SQLHSTMT stmt;          /* the simple protocol's handle */
+    enum cfg_dialect dialect;
+    int connected;
+    int in_tx;
+    struct pgbuf out;       /* encoded messages not yet given to the sink */
+    char *val;              /* the column value being read */
+    size_t val_cap;
+    struct pgbuf bin;       /* one binary numeric value being encoded */
+    struct odbc_cols simple;    /* odbc_exec's columns */
+
+    /* The handle a statement runs on, for odbc_cancel from another thread. */
+    pthread_mutex_t cancel_lock;
+    SQLHSTMT active;
+    int cancel_pending;     /* set by odbc_cancel, cleared by odbc_cancel_clear */
+    int cancel_timeout;     /* the pending cancel is statement_timeout's */
+    const char *error_where;    /* CONTEXT for the errors odbc_error_build makes, or NULL */
+    int tx_read_only;       /* SQLite: query_only is on for this transaction */
+    int tx_isolation_set;   /* SQL_ATTR_TXN_ISOLATION changed for this transaction */
+    SQLULEN default_isolation;  /* the connection's own, read at connect */
+
+    struct odbc_prep **preps;
+    int npreps;
+    int preps_cap;
+    int max_prepared;
+    uint64_t clock;
+
+    /*
+     * Parameter values as bound.  Drivers may read them after SQLExecute
+     * (SQLite's hands them to sqlite3_bind_* without copying), so they stay
+     * untouched until the next execution has closed the cursor.
+     */
+    struct pgbuf pbuf;
+    struct odbc_bind *binds;
+    int binds_cap;
+
+    /* The cursor a row limit suspended, and its columns' formats. */
+    struct odbc_prep *cur;
+    int16_t *fmt;
+    size_t fmt_cap;
+};
+
+/* One diagnostic record, as the driver wrote it. */
+struct odbc_diag {
+    char state[6];
+    SQLINTEGER native;
+    char msg[ODBC_MSG_MAX];
+};
+
+/* A diagnostic message taken apart: pointers into odbc_diag.msg. */
+struct odbc_text {
+    const char *severity;   /* "ERROR", "NOTICE", ... when the backend said so */
+    const char *message;
+    const char *detail;
+    const char *hint;
+};
+
+
+/* Hand the buffered messages to the sink.  0, or ODBC_ABANDONED. */
+int odbc_flush(struct odbc_conn *c, struct odbc_sink *sink);
+/* Give back memory that one outsized value made grow. */
+void odbc_buffers_trim(struct odbc_conn *c);
+/* End of every call that answers the client: flush what is buffered. */
+int odbc_finish(struct odbc_conn *c, struct odbc_sink *sink, int result);
+/* Abandoned: whatever is buffered stays unsent. */
+int odbc_abandon(struct odbc_conn *c);
+/* The handle odbc_cancel() acts on from now on. */
+void odbc_active_set(struct odbc_conn *c, SQLHSTMT h);
+/* Whether a cursor closed early keeps a lock (SQLite), and the remedy. */
+int odbc_early_close_locks(const struct odbc_conn *c);
+void odbc_stmt_renew(struct odbc_conn *c);
+/* The handle's diagnostic as an ErrorResponse in c->out: ODBC_ERROR or ODBC_BROKEN. */
+int odbc_error_build(struct odbc_conn *c, SQLSMALLINT htype, SQLHANDLE h);
+/* An ErrorResponse of pgiris's own in c->out; returns ODBC_E_SENT. */
+int odbc_error_put(struct odbc_conn *c, const char *state, const char *detail, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void odbc_notices_forward(struct odbc_conn *c, SQLHSTMT stmt);
+/* Describe ncols result columns of stmt into cols.  0, ODBC_E_DRIVER or ODBC_E_NOMEM. */
+int odbc_cols_load(SQLHSTMT stmt, SQLSMALLINT ncols, struct odbc_cols *cols);
+const char *odbc_col_name(const struct odbc_cols *cols, int i);
+/*
+ * Column col (1-based) of the current row as PostgreSQL's text output, in
+ * c->val (NUL-terminated).  0 with *len and *isnull set, ODBC_E_DRIVER or
+ * ODBC_E_NOMEM.
+ */
+int odbc_value_text(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_cols *cols,
+                    SQLUSMALLINT col, size_t *len, int *isnull);
+int odbc_autocommit(struct odbc_conn *c, int on);
+/* boolin's spellings (t, true, yes, on, 1 ... any case, prefixes): 1, 0, or -1 for none. */
+int odbc_bool_parse(const char *v, size_t n);
+/* bytea's text input (hex or escape format) as bytes appended to b; NULL, or what is wrong. */
+const char *odbc_bytea_decode(struct pgbuf *b, const char *v, size_t n);
+/* A statement's CommandComplete tag. */
+void odbc_tag(char *tag, size_t len, const char *verb, int result_set, SQLLEN rows);
+/* A pending cancel as an ErrorResponse (57014); ODBC_E_SENT, or 0 when none is pending. */
+int odbc_cancel_check(struct odbc_conn *c);
+
+#endif
