@@ -631,6 +631,236 @@ static void test_sqlite_cancel(void **state)
     expect_scalar(c, "SELECT 42", "42");
 }
 
+/* ---- COPY ---- */
+
+/* An odbc_copy_source replaying scripted messages; gone (-1) after the last one if 'vanish'. */
+struct script {
+    const char *types;          /* one type byte per message */
+    const char *const *bodies;
+    size_t i;
+    int vanish;
+    /* or generated rows: "id\tname\n" lines, chunked */
+    long gen_rows;
+    long gen_next;
+    char buf[8192];
+};
+
+static int script_next(void *arg, char *type, const uint8_t **body, size_t *len)
+{
+    struct script *sc = arg;
+
+    if (sc->gen_rows > 0) {
+        size_t n = 0;
+        if (sc->gen_next > sc->gen_rows) {
+            *type = 'c';
+            *body = (const uint8_t *)"";
+            *len = 0;
+            return 0;
+        }
+        while (sc->gen_next <= sc->gen_rows && n + 64 < sizeof(sc->buf)) {
+            n += (size_t)snprintf(sc->buf + n, sizeof(sc->buf) - n, "%ld\tname %ld\n", sc->gen_next,
+                                  sc->gen_next);
+            sc->gen_next++;
+        }
+        *type = 'd';
+        *body = (const uint8_t *)sc->buf;
+        *len = n;
+        return 0;
+    }
+    if (sc->types[sc->i] == '\0') {
+        assert_true(sc->vanish);
+        return -1;
+    }
+    *type = sc->types[sc->i];
+    *body = (const uint8_t *)sc->bodies[sc->i];
+    *len = strlen(sc->bodies[sc->i]);
+    sc->i++;
+    return 0;
+}
+
+static int run_copy(struct odbc_conn *c, struct capture *k, const char *sql, struct script *sc)
+{
+    struct odbc_sink sink = { capture_write, k };
+    struct odbc_copy_source src = { script_next, sc };
+
+    capture_reset(k);
+    return odbc_copy(c, sql, strlen(sql), &src, &sink);
+}
+
+/* The payload of a CopyData message as a string. */
+static const char *copydata(const struct pgmsg *m, char *buf, size_t len)
+{
+    assert_int_equal(m->type, 'd');
+    assert_true(m->len < len);
+    memcpy(buf, m->body, m->len);
+    buf[m->len] = '\0';
+    return buf;
+}
+
+static void test_copy_common(struct odbc_conn *c, struct odbc_conn *other)
+{
+    struct capture k = { 0 };
+    struct pgmsg m[MAX_MSGS];
+    char buf[256];
+    size_t n;
+
+    run_ok(c, "CREATE TABLE cp (id int, name varchar(40), ok boolean, data bytea)", "CREATE TABLE",
+           "CREATE TABLE");
+
+    /* FROM STDIN: CopyInResponse first, then the rows split anywhere, then COPY n. */
+    {
+        static const char *const bodies[] = { "1\tone\tt\t\\\\x0102\n2\t", "\\N\tfalse\t\\N\n",
+                                              "3\ttab\\there\tyes\t\\\\x\n", "" };
+        struct script sc = { "dddc", bodies, 0, 0, 0, 0, { 0 } };
+        assert_int_equal(run_copy(c, &k, "COPY cp FROM STDIN", &sc), ODBC_OK);
+        n = capture_messages(&k, m, MAX_MSGS);
+        assert_int_equal(n, 2);
+        assert_int_equal(m[0].type, 'G');
+        assert_int_equal(m[0].len, 1 + 2 + 4 * 2);
+        assert_string_equal(complete_tag(&m[1]), "COPY 3");
+        capture_reset(&k);
+    }
+    expect_scalar(other, "SELECT count(*) FROM cp WHERE name IS NULL AND id = 2", "1");
+    expect_scalar(other, "SELECT name FROM cp WHERE id = 3", "tab\there");
+
+    /* TO STDOUT: PostgreSQL's text format, row by row. */
+    {
+        struct script sc = { "", NULL, 0, 0, 0, 0, { 0 } };
+        assert_int_equal(run_copy(c, &k, "COPY (SELECT id, name, ok, data FROM cp ORDER BY id) TO STDOUT", &sc),
+                         ODBC_OK);
+        n = capture_messages(&k, m, MAX_MSGS);
+        assert_int_equal(n, 6);
+        assert_int_equal(m[0].type, 'H');
+        assert_string_equal(copydata(&m[1], buf, sizeof(buf)), "1\tone\tt\t\\\\x0102\n");
+        assert_string_equal(copydata(&m[2], buf, sizeof(buf)), "2\t\\N\tf\t\\N\n");
+        assert_string_equal(copydata(&m[3], buf, sizeof(buf)), "3\ttab\\there\tt\t\\\\x\n");
+        assert_int_equal(m[4].type, 'c');
+        assert_string_equal(complete_tag(&m[5]), "COPY 3");
+        capture_reset(&k);
+    }
+    /* CSV with a header and a column list. */
+    {
+        struct script sc = { "", NULL, 0, 0, 0, 0, { 0 } };
+        assert_int_equal(run_copy(c, &k, "COPY cp (id, name) TO STDOUT WITH (FORMAT csv, HEADER)", &sc),
+                         ODBC_OK);
+        n = capture_messages(&k, m, MAX_MSGS);
+        assert_int_equal(n, 7);
+        assert_string_equal(copydata(&m[1], buf, sizeof(buf)), "id,name\n");
+        assert_string_equal(copydata(&m[3], buf, sizeof(buf)), "2,\n");
+        capture_reset(&k);
+    }
+
+    /* A bad row fails the COPY at its line and leaves nothing behind. */
+    {
+        static const char *const bodies[] = { "10\ta\tt\t\\N\n11\tb\tt\t\\N\n12\tc\n", "13\td\tt\t\\N\n", "" };
+        struct script sc = { "ddc", bodies, 0, 0, 0, 0, { 0 } };
+        assert_int_equal(run_copy(c, &k, "COPY cp FROM STDIN", &sc), ODBC_ERROR);
+        n = capture_messages(&k, m, MAX_MSGS);
+        assert_int_equal(m[n - 1].type, 'E');
+        assert_string_equal(msg_field(&m[n - 1], 'C'), "22P04");
+        assert_non_null(strstr(msg_field(&m[n - 1], 'W'), "line 3"));
+        /* It stopped at the bad row: the rest was not read. */
+        assert_int_equal(sc.i, 1);
+        capture_reset(&k);
+        assert_int_equal(odbc_in_transaction(c), 0);
+        expect_scalar(other, "SELECT count(*) FROM cp WHERE id >= 10", "0");
+    }
+    /* CopyFail. */
+    {
+        static const char *const bodies[] = { "20\ta\tt\t\\N\n", "client gave up" };
+        struct script sc = { "df", bodies, 0, 0, 0, 0, { 0 } };
+        assert_int_equal(run_copy(c, &k, "COPY cp FROM STDIN", &sc), ODBC_ERROR);
+        n = capture_messages(&k, m, MAX_MSGS);
+        assert_string_equal(msg_field(&m[n - 1], 'C'), "57014");
+        assert_string_equal(msg_field(&m[n - 1], 'M'), "COPY from stdin failed: client gave up");
+        capture_reset(&k);
+        expect_scalar(other, "SELECT count(*) FROM cp WHERE id = 20", "0");
+    }
+    /* The client vanishes in the middle: nothing loaded, nothing sent after CopyInResponse. */
+    {
+        static const char *const bodies[] = { "30\ta\tt\t\\N\n" };
+        struct script sc = { "d", bodies, 0, 1, 0, 0, { 0 } };
+        assert_int_equal(run_copy(c, &k, "COPY cp FROM STDIN", &sc), ODBC_ABANDONED);
+        capture_reset(&k);
+        assert_int_equal(odbc_in_transaction(c), 0);
+        expect_scalar(other, "SELECT count(*) FROM cp WHERE id = 30", "0");
+    }
+    /* Files and binary are refused before anything starts. */
+    {
+        struct script sc = { "", NULL, 0, 0, 0, 0, { 0 } };
+        assert_int_equal(run_copy(c, &k, "COPY cp FROM '/etc/passwd'", &sc), ODBC_ERROR);
+        n = capture_messages(&k, m, MAX_MSGS);
+        assert_int_equal(n, 1);
+        assert_string_equal(msg_field(&m[0], 'C'), "0A000");
+        capture_reset(&k);
+        assert_int_equal(run_copy(c, &k, "COPY nosuch FROM STDIN", &sc), ODBC_ERROR);
+        n = capture_messages(&k, m, MAX_MSGS);
+        assert_int_equal(n, 1);
+        assert_string_equal(msg_field(&m[0], 'C'), "42P01");
+        capture_reset(&k);
+    }
+    /* Many rows: several parameter-array batches. */
+    run_ok(c, "CREATE TABLE cpbig (id int, name varchar(40))", "CREATE TABLE", "CREATE TABLE");
+    {
+        struct script sc = { "", NULL, 0, 0, 2500, 1, { 0 } };
+        assert_int_equal(run_copy(c, &k, "COPY cpbig FROM STDIN", &sc), ODBC_OK);
+        n = capture_messages(&k, m, MAX_MSGS);
+        assert_string_equal(complete_tag(&m[n - 1]), "COPY 2500");
+        capture_reset(&k);
+    }
+    expect_scalar(other, "SELECT count(*) FROM cpbig", "2500");
+    expect_scalar(other, "SELECT sum(id) FROM cpbig", "3126250");
+    expect_scalar(other, "SELECT name FROM cpbig WHERE id = 1777", "name 1777");
+
+    /* Inside a transaction an error fails it, and leaves it open. */
+    {
+        struct odbc_sink sink = { capture_write, &k };
+        static const char *const bodies[] = { "40\ta\tt\t\\N\n41\n", "" };
+        struct script sc = { "dc", bodies, 0, 0, 0, 0, { 0 } };
+        assert_int_equal(odbc_begin(c, "BEGIN", NULL, 0, &sink), ODBC_OK);
+        assert_int_equal(run_copy(c, &k, "COPY cp FROM STDIN", &sc), ODBC_ERROR);
+        assert_int_equal(odbc_in_transaction(c), 1);
+        capture_reset(&k);
+        assert_int_equal(odbc_rollback(c, "ROLLBACK", &sink), ODBC_OK);
+        capture_reset(&k);
+    }
+    run_ok(c, "DROP TABLE cp", "DROP TABLE", "DROP TABLE");
+    run_ok(c, "DROP TABLE cpbig", "DROP TABLE", "DROP TABLE");
+}
+
+static void test_sqlite_copy(void **state)
+{
+    struct odbc_conn *c = *state, *other = connect_or_fail(sqlite_connstr, CFG_DIALECT_SQLITE);
+
+    test_copy_common(c, other);
+    odbc_disconnect(other);
+}
+
+/* BEGIN's modes hold for that transaction only. */
+static void test_sqlite_tx_modes(void **state)
+{
+    struct odbc_conn *c = *state;
+    struct capture k = { 0 };
+    struct odbc_sink sink = { capture_write, &k };
+    struct pgmsg m[MAX_MSGS];
+    const char *ro = "BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY";
+    const char *bad = "BEGIN ISOLATION LEVEL SOMETIMES";
+
+    run_ok(c, "CREATE TABLE txm (a int)", "CREATE TABLE", "CREATE TABLE");
+    assert_int_equal(odbc_begin(c, "BEGIN", ro, strlen(ro), &sink), ODBC_OK);
+    run_error(c, "INSERT INTO txm VALUES (1)", "25006", NULL);
+    capture_reset(&k);
+    assert_int_equal(odbc_rollback(c, "ROLLBACK", &sink), ODBC_OK);
+    run_ok(c, "INSERT INTO txm VALUES (2)", "INSERT", "INSERT 0 1");
+    capture_reset(&k);
+    assert_int_equal(odbc_begin(c, "BEGIN", bad, strlen(bad), &sink), ODBC_ERROR);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 1);
+    assert_string_equal(msg_field(&m[0], 'C'), "42601");
+    assert_int_equal(odbc_in_transaction(c), 0);
+    capture_reset(&k);
+    run_ok(c, "DROP TABLE txm", "DROP TABLE", "DROP TABLE");
+}
+
 /* ---- Extended query protocol ---- */
 
 #define BYTES(...) (const uint8_t[]){ __VA_ARGS__ }, sizeof((const uint8_t[]){ __VA_ARGS__ })
@@ -2057,6 +2287,33 @@ static void test_pg_binary_unsupported(void **state)
 }
 
 /* Runs last: it kills the shared connection's backend. */
+static void test_pg_copy(void **state)
+{
+    struct odbc_conn *c = pg_conn(state);
+    struct odbc_conn *other = connect_or_fail(pg_connstr(), CFG_DIALECT_POSTGRES);
+
+    test_copy_common(c, other);
+    odbc_disconnect(other);
+}
+
+static void test_pg_tx_modes(void **state)
+{
+    struct odbc_conn *c = pg_conn(state);
+    struct capture k = { 0 };
+    struct odbc_sink sink = { capture_write, &k };
+    const char *rr = "START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
+    assert_int_equal(odbc_begin(c, "START TRANSACTION", rr, strlen(rr), &sink), ODBC_OK);
+    expect_scalar(c, "SELECT current_setting('transaction_isolation')", "repeatable read");
+    expect_scalar(c, "SELECT current_setting('transaction_read_only')", "on");
+    run_error(c, "CREATE TABLE txm_pg (a int)", "25006", NULL);
+    capture_reset(&k);
+    assert_int_equal(odbc_rollback(c, "ROLLBACK", &sink), ODBC_OK);
+    capture_reset(&k);
+    expect_scalar(c, "SELECT current_setting('transaction_isolation')", "read committed");
+    expect_scalar(c, "SELECT current_setting('transaction_read_only')", "off");
+}
+
 static void test_pg_connection_lost(void **state)
 {
     struct odbc_conn *c = pg_conn(state);
@@ -2108,6 +2365,8 @@ int main(void)
         cmocka_unit_test(test_sqlite_params_stream),
         cmocka_unit_test(test_sqlite_params_cancel),
         cmocka_unit_test(test_sqlite_early_close),
+        cmocka_unit_test(test_sqlite_copy),
+        cmocka_unit_test(test_sqlite_tx_modes),
     };
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test(test_pg_types),
@@ -2121,6 +2380,8 @@ int main(void)
         cmocka_unit_test(test_pg_max_rows),
         cmocka_unit_test(test_pg_params_cancel),
         cmocka_unit_test(test_pg_binary_unsupported),
+        cmocka_unit_test(test_pg_copy),
+        cmocka_unit_test(test_pg_tx_modes),
         cmocka_unit_test(test_pg_connection_lost),
     };
     int failed = 0;
