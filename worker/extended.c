@@ -36,6 +36,8 @@ struct extended_stmt {
     int nmarkers;
     uint16_t *marker;       /* for each '?', which parameter (0-based) */
     int empty;              /* no statement at all */
+    struct pgbuf desc;      /* ParameterDescription + RowDescription/NoData the backend gave */
+    int described;          /* desc holds them: Describe is answered without the backend */
 };
 
 struct extended_portal {
@@ -70,6 +72,7 @@ static void extended_stmt_free(struct extended_stmt *st)
     free(st->sql);
     free(st->oids);
     free(st->marker);
+    pgbuf_free(&st->desc);
     free(st);
 }
 
@@ -568,6 +571,14 @@ static void extended_describe(struct session *s, const uint8_t *body, size_t len
             extended_describe_local(s, st);
             return;
         }
+        if (st->described) {
+            session_send(s, &st->desc);
+            return;
+        }
+        /* Keep what the backend says: the statement's description does not change. */
+        pgbuf_reset(&st->desc);
+        s->capture = &st->desc;
+        s->capture_stmt = st;
         extended_request_describe(s, st, NULL);
         return;
     }
@@ -753,6 +764,14 @@ void extended_message(struct session *s, char type, const uint8_t *body, size_t 
 
 void extended_done(struct session *s, char txstatus, int flags)
 {
+    if (s->capture != NULL) {
+        struct extended_stmt *st = s->capture_stmt;
+        st->described = !(flags & LEASE_F_ERROR) && !st->desc.oom;
+        if (!st->described)
+            pgbuf_reset(&st->desc);
+        s->capture = NULL;
+        s->capture_stmt = NULL;
+    }
     s->ext_busy = 0;
     s->txstatus = txstatus;
     if (flags & LEASE_F_ERROR)

@@ -844,6 +844,8 @@ void session_poll(struct session *s)
         }
         if (fwd > 0) {
             evbuffer_add(out, p, fwd);
+            if (s->capture != NULL)
+                pgproto_put_bytes(s->capture, p, fwd);
             ring_consume(&slot->resp, fwd);
             forwarded += fwd;
             continue;
@@ -858,6 +860,8 @@ void session_poll(struct session *s)
             s->msg_left = 1 + (size_t)pgproto_load_u32(hdr + 1);
             size_t take = s->msg_left < 5 ? s->msg_left : 5;
             evbuffer_add(out, hdr, take);
+            if (s->capture != NULL)
+                pgproto_put_bytes(s->capture, hdr, take);
             ring_consume(&slot->resp, take);
             s->msg_left -= take;
             forwarded += take;

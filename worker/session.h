@@ -34,6 +34,8 @@ struct session_stmt {
     uint32_t len;
 };
 
+struct extended_stmt;
+
 struct session {
     TAILQ_ENTRY(session) link;          /* the worker's sessions */
     TAILQ_ENTRY(session) wait_link;     /* its pool's wait queue, while WAITING */
@@ -85,6 +87,8 @@ struct session {
     struct extended_state *ext;
     int ext_busy;                       /* the request on the slot is extended.c's */
     int ext_describe_next;              /* the next Execute also describes its portal */
+    struct pgbuf *capture;              /* also copy what is forwarded here (a Describe to cache) */
+    struct extended_stmt *capture_stmt; /* whose Describe it is */
 
     /* COPY FROM STDIN: 1 while client CopyData goes to the slot, 2 after CopyDone/CopyFail */
     int copy_in;

@@ -47,3 +47,50 @@ def test_error_in_extended_query_keeps_connection(pgiris, backend):
             conn.execute("SELECT * FROM no_such_table WHERE id = %s", (1,))
         assert info.value.sqlstate == "42P01"
         assert conn.execute("SELECT id FROM customers WHERE id = %s", (2,)).fetchone() == (2,)
+
+
+def _query_count(pgiris, backend):
+    rows = [r for r in pgiris.show("STATS") if r["database"] == backend]
+    return int(rows[0]["total_query_count"])
+
+
+def test_repeated_describe_is_answered_without_the_backend(pgiris, backend):
+    """Describe(statement) reaches the backend once; the same description comes back after."""
+    import struct
+    import pgwire
+    parse = pgwire.message(b"P", b"s1\0SELECT id, name FROM customers WHERE id = $1\0" +
+                           struct.pack("!hI", 1, 23))
+    describe = pgwire.message(b"D", b"Ss1\0")
+    sync = pgwire.message(b"S")
+    with pgwire.Conn(pgiris.port) as c:
+        c.startup("demo", backend, pgiris.users["demo"])
+        c.send(parse + describe + sync)
+        first = []
+        while True:
+            t, payload = c.read_message()
+            first.append((t, payload))
+            if t == b"Z":
+                break
+        assert [t for t, _ in first] == [b"1", b"t", b"T", b"Z"]
+        assert struct.unpack("!hI", first[1][1]) == (1, 23)
+        before = _query_count(pgiris, backend)
+        for _ in range(3):
+            c.send(describe + sync)
+            again = []
+            while True:
+                t, payload = c.read_message()
+                again.append((t, payload))
+                if t == b"Z":
+                    break
+            assert again == first[1:]
+        assert _query_count(pgiris, backend) == before
+        # An error in a describe is not kept: a statement on a missing table fails each time.
+        c.send(pgwire.message(b"P", b"s2\0SELECT * FROM no_such_table\0\0\0") +
+               pgwire.message(b"D", b"Ss2\0") + sync)
+        kinds = []
+        while True:
+            t, payload = c.read_message()
+            kinds.append(t)
+            if t == b"Z":
+                break
+        assert b"E" in kinds
