@@ -504,7 +504,7 @@ int supervisor_run(struct cfg *cfg, char *argv0)
     signal(SIGPIPE, SIG_IGN);
 
     if (shm_create(sv.nworkers, SHM_MAX_POOLS, (uint32_t)cfg->max_backend_slots,
-                   (uint32_t)cfg->max_client_conn, (uint32_t)cfg->ring_size) < 0)
+                   (uint32_t)cfg->max_client_conn, (uint32_t)cfg->ring_size, cfg->shared_cache_size) < 0)
         return 1;
     shm->broker_pid = (uint32_t)getpid();
     shm->broker_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -37,6 +37,8 @@
 
 #define CFG_POOL_SIZE_MAX 10000
 
+#define CFG_CACHE_SIZE_MAX (1024LL * 1024 * 1024)
+
 enum cfg_kind {
     CFG_KIND_STRING,
     CFG_KIND_INT,
@@ -83,6 +85,8 @@ static const struct cfg_key cfg_keys[] = {
     CFG_KEY(server_connect_timeout, CFG_KIND_SECONDS, 0, 0, 1, "15"),
     CFG_KEY(max_message_size, CFG_KIND_BYTES, 1024, CFG_MESSAGE_SIZE_MAX, 1, "67108864"),
     CFG_KEY(ring_size, CFG_KIND_RING_BYTES, CFG_RING_SIZE_MIN, CFG_RING_SIZE_MAX, 0, "262144"),
+    CFG_KEY(translate_cache_size, CFG_KIND_BYTES, 0, CFG_CACHE_SIZE_MAX, 1, "4194304"),
+    CFG_KEY(shared_cache_size, CFG_KIND_BYTES, 0, CFG_CACHE_SIZE_MAX, 0, "8388608"),
     CFG_KEY(logfile, CFG_KIND_STRING, 0, 0, 1, ""),
     CFG_KEY(pidfile, CFG_KIND_STRING, 0, 0, 1, ""),
     CFG_KEY(verbose, CFG_KIND_INT, 0, 2, 1, "0"),

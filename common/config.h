@@ -53,6 +53,8 @@ struct cfg {
     double server_connect_timeout;  /* ODBC login timeout, seconds */
     size_t max_message_size;        /* bytes; larger client messages are rejected */
     size_t ring_size;               /* bytes per slot response ring, power of two */
+    size_t translate_cache_size;    /* bytes of translations each worker keeps; 0 = none */
+    size_t shared_cache_size;       /* bytes of the shared translation cache; 0 = none */
 
     char *logfile;                  /* "" = stderr */
     char *pidfile;                  /* "" = none */

@@ -3,6 +3,7 @@
  * more than one module needs (pool lookup, free ring, client claims).
  */
 #include "shm/shm.h"
+#include "shm/qcache.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -34,7 +35,7 @@ static uint32_t shm_pow2_above(uint32_t n)
 }
 
 int shm_create(uint32_t nworkers, uint32_t npools, uint32_t nslots, uint32_t nclients,
-               uint32_t ring_size)
+               uint32_t ring_size, size_t qcache_bytes)
 {
     size_t off = shm_align(sizeof(struct shm_header));
     size_t workers_off = off;
@@ -55,6 +56,9 @@ int shm_create(uint32_t nworkers, uint32_t npools, uint32_t nslots, uint32_t ncl
     /* Request rings are a quarter of the response rings: SQL is smaller than results. */
     uint32_t req_size = ring_size / 4 < 4096 ? 4096 : ring_size / 4;
     off += ((size_t)ring_size + req_size) * nslots;
+    off = shm_align(off);
+    size_t qcache_off = off;
+    off += qcache_region_size(qcache_bytes);
     size_t size = shm_align(off);
 
     /*
@@ -96,6 +100,7 @@ int shm_create(uint32_t nworkers, uint32_t npools, uint32_t nslots, uint32_t ncl
     shm->stats_off = stats_off;
     shm->free_bufs_off = free_bufs_off;
     shm->rings_off = rings_off;
+    qcache_init(qcache_off, qcache_bytes);
 
     for (uint32_t i = 0; i < npools; i++) {
         struct shm_pool *pool = shm_pool(i);

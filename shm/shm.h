@@ -53,6 +53,8 @@ struct shm_worker {
     struct shm_slotref pending; /* what the last dequeue returned */
     uint32_t nclients;
     uint32_t cancels;           /* 1: some waiting client of this worker has cancel_req set */
+    /* its translation cache (worker/xlate.h), for SHOW CACHES */
+    uint64_t xl_lookups, xl_hits, xl_misses, xl_evictions, xl_entries, xl_bytes;
 } CK_CC_CACHELINE;
 
 struct shm_pool {
@@ -159,6 +161,7 @@ struct shm_header {
     uint32_t cancels;           /* 1: some slot has a cancel for the broker to pass on */
     int64_t start_time_us;
     size_t workers_off, pools_off, slots_off, clients_off, stats_off, rings_off, free_bufs_off;
+    size_t qcache_off;          /* the shared translation cache (shm/qcache.h), 0 = none */
 };
 
 /* The mapped region of this process (set by shm_create or shm_attach). */
@@ -171,7 +174,7 @@ extern int shm_fd;
  * with errno set (and a log line naming mmap and the size).
  */
 int shm_create(uint32_t nworkers, uint32_t npools, uint32_t nslots, uint32_t nclients,
-               uint32_t ring_size);
+               uint32_t ring_size, size_t qcache_bytes);
 void shm_destroy(void);
 /*
  * Map the region from its memfd at the address the broker mapped it at (a

@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "common/sql_lexer.h"
+#include "shm/qcache.h"
 #include "shm/shm.h"
 
 #ifndef PGIRIS_VERSION
@@ -567,12 +568,64 @@ static void admin_show_lists(struct admin_ctx *ctx)
     pgproto_command_complete(ctx->out, "SHOW");
 }
 
+/* ---- SHOW CACHES ------------------------------------------------------- */
+
+static const struct admin_col admin_caches_cols[] = {
+    ADMIN_T("cache"), ADMIN_I("worker"), ADMIN_I("entries"), ADMIN_I("bytes"), ADMIN_I("capacity"),
+    ADMIN_I("lookups"), ADMIN_I("hits"), ADMIN_I("misses"), ADMIN_I("evictions"),
+};
+
+static void admin_cache_row(struct pgbuf *out, const char *name, int64_t worker, uint64_t entries,
+                            uint64_t bytes, int64_t capacity, uint64_t lookups, uint64_t hits, uint64_t misses,
+                            uint64_t evictions)
+{
+    pgproto_data_row_begin(out, (int16_t)ADMIN_ARRAY_LEN(admin_caches_cols));
+    admin_text(out, name);
+    if (worker < 0)
+        admin_null(out);
+    else
+        admin_int(out, worker);
+    admin_int(out, (int64_t)entries);
+    admin_int(out, (int64_t)bytes);
+    admin_int(out, capacity);
+    admin_int(out, (int64_t)lookups);
+    admin_int(out, (int64_t)hits);
+    admin_int(out, (int64_t)misses);
+    admin_int(out, (int64_t)evictions);
+    pgproto_end(out);
+}
+
+/*
+ * The translation caches: one row per worker's own cache ("translate",
+ * capacity in bytes) and one for the shared cache ("shared", capacity in
+ * entries; a miss there is a statement translated once for every worker).
+ */
+static void admin_show_caches(struct admin_ctx *ctx)
+{
+    struct qcache_stats q;
+
+    admin_row_description(ctx->out, admin_caches_cols, ADMIN_ARRAY_LEN(admin_caches_cols));
+    for (uint32_t i = 0; i < shm->nworkers; i++) {
+        struct shm_worker *w = shm_worker(i);
+        if (ck_pr_load_32(&w->state) != SHM_WORKER_RUNNING)
+            continue;
+        admin_cache_row(ctx->out, "translate", i, ck_pr_load_64(&w->xl_entries), ck_pr_load_64(&w->xl_bytes),
+                        (int64_t)ctx->cfg->translate_cache_size, ck_pr_load_64(&w->xl_lookups),
+                        ck_pr_load_64(&w->xl_hits), ck_pr_load_64(&w->xl_misses),
+                        ck_pr_load_64(&w->xl_evictions));
+    }
+    qcache_stats(&q);
+    admin_cache_row(ctx->out, "shared", -1, q.entries, q.bytes, qcache_capacity(), q.lookups, q.hits, q.misses,
+                    q.evictions);
+    pgproto_command_complete(ctx->out, "SHOW");
+}
+
 /* ---- SHOW HELP / RELOAD ------------------------------------------------ */
 
 static void admin_show_help(struct admin_ctx *ctx)
 {
     pgproto_error(ctx->out, 'N', "NOTICE", "00000", "Console usage",
-                  "\tSHOW HELP|POOLS|CLIENTS|SERVERS|STATS|DATABASES|CONFIG|LISTS|VERSION\n"
+                  "\tSHOW HELP|POOLS|CLIENTS|SERVERS|STATS|DATABASES|CONFIG|LISTS|CACHES|VERSION\n"
                   "\tRELOAD",
                   NULL);
     pgproto_command_complete(ctx->out, "SHOW");
@@ -617,6 +670,7 @@ static const struct admin_cmd admin_cmds[] = {
     { "SHOW", "CONFIG", 0, admin_show_config },
     { "SHOW", "VERSION", 0, admin_show_version },
     { "SHOW", "LISTS", 0, admin_show_lists },
+    { "SHOW", "CACHES", 0, admin_show_caches },
     { "RELOAD", NULL, 1, admin_reload },
 };
 

@@ -18,9 +18,11 @@
 #include "common/log.h"
 #include "common/pgproto.h"
 #include "common/sql_lexer.h"
+#include "common/sql_translate.h"
 #include "shm/lease.h"
 #include "shm/shm.h"
 #include "worker/session.h"
+#include "worker/xlate.h"
 #include "worker/worker_internal.h"
 
 #define EXTENDED_MAX_PARAMS 65535
@@ -36,6 +38,7 @@ struct extended_stmt {
     int nmarkers;
     uint16_t *marker;       /* for each '?', which parameter (0-based) */
     int empty;              /* no statement at all */
+    int no_backend;         /* nothing to run on this backend: the tag alone (SQL_FLAG_NO_BACKEND) */
     struct pgbuf desc;      /* ParameterDescription + RowDescription/NoData the backend gave */
     int described;          /* desc holds them: Describe is answered without the backend */
 };
@@ -221,8 +224,12 @@ static void extended_reply(struct session *s, char type)
     pgbuf_free(&b);
 }
 
-/* Rewrite $n into '?' markers, recording which parameter each marker is. */
-static int extended_rewrite(struct extended_stmt *st, const char *q, size_t len, char *err, size_t errlen)
+/*
+ * Rewrite $n into '?' markers, recording which parameter each marker is;
+ * the command and its verb are the translation's.
+ */
+static int extended_rewrite(struct extended_stmt *st, const char *q, size_t len, const struct xlate *x,
+                            char *err, size_t errlen)
 {
     size_t ntok = 0;
     struct sql_lex_error lerr;
@@ -279,8 +286,10 @@ static int extended_rewrite(struct extended_stmt *st, const char *q, size_t len,
         o--;
     st->sql[o] = '\0';
     st->sql_len = o;
-    st->cmd = sql_command(st->sql, st->sql_len, st->verb, sizeof(st->verb));
+    st->cmd = x->cmd;
+    snprintf(st->verb, sizeof(st->verb), "%s", x->verb);
     st->empty = st->verb[0] == '\0';
+    st->no_backend = (x->flags & SQL_FLAG_NO_BACKEND) != 0;
     return 0;
 }
 
@@ -310,7 +319,17 @@ static void extended_parse(struct session *s, const uint8_t *body, size_t len)
         return;
     }
     char err[200];
-    if (extended_rewrite(st, query, strlen(query), err, sizeof(err)) < 0) {
+    const struct xlate *xl = xlate_get((enum cfg_dialect)shm_pool(s->pool)->dialect, XLATE_PARSE, query,
+                                       strlen(query));
+    if (xl->error != NULL) {
+        extended_stmt_free(st);
+        extended_error(s, xl->sqlstate, xl->error);
+        return;
+    }
+    /* BEGIN and COPY go as written: the executor reads their options itself. */
+    int as_written = xl->cmd == SQL_CMD_BEGIN || xl->cmd == SQL_CMD_COPY;
+    if (extended_rewrite(st, as_written ? query : xl->sql, as_written ? strlen(query) : xl->len, xl, err,
+                         sizeof(err)) < 0) {
         extended_stmt_free(st);
         extended_error(s, "42601", err);
         return;
@@ -463,7 +482,7 @@ static int extended_deallocates(const struct extended_stmt *st)
 
 static int extended_local(const struct extended_stmt *st)
 {
-    return st->empty || st->cmd == SQL_CMD_SET || st->cmd == SQL_CMD_SHOW || st->cmd == SQL_CMD_RESET ||
+    return st->empty || st->no_backend || st->cmd == SQL_CMD_SET || st->cmd == SQL_CMD_SHOW || st->cmd == SQL_CMD_RESET ||
            extended_deallocates(st);
 }
 
@@ -609,6 +628,8 @@ static void extended_execute_local(struct session *s, struct extended_portal *p,
     pgbuf_init(&out);
     if (st->empty) {
         pgproto_empty_query(&out);
+    } else if (st->no_backend) {
+        pgproto_command_complete(&out, st->verb);
     } else if (extended_deallocates(st)) {
         /* The portal (and maybe its statement) may be dropped: work on a copy of the text. */
         char *sql = strndup(st->sql, st->sql_len);

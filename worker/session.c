@@ -27,12 +27,14 @@
 
 #include "common/log.h"
 #include "common/sql_lexer.h"
+#include "common/sql_translate.h"
 #include "shm/lease.h"
 #include "shm/shm.h"
 #include "shm/wake.h"
 #include "worker/admin.h"
 #include "worker/extended.h"
 #include "worker/tls.h"
+#include "worker/xlate.h"
 #include "worker/worker_internal.h"
 
 #define SESSION_STARTUP_MAX 10000
@@ -1044,8 +1046,20 @@ static void session_next(struct session *s)
     while (s->stmt_i < s->nstmts) {
         const char *stmt = s->query + s->stmts[s->stmt_i].off;
         size_t len = s->stmts[s->stmt_i].len;
-        char verb[64];
-        enum sql_command cmd = sql_command(stmt, len, verb, sizeof(verb));
+        const struct xlate *x = xlate_get((enum cfg_dialect)shm_pool(s->pool)->dialect, XLATE_SPLIT, stmt, len);
+        if (x->error != NULL) {
+            pgproto_error(&local, 'E', "ERROR", x->sqlstate, x->error, NULL, NULL);
+            s->stmt_i = s->nstmts;
+            break;
+        }
+        const char *verb = x->verb;
+        enum sql_command cmd = x->cmd;
+        if (x->flags & SQL_FLAG_NO_BACKEND) {
+            /* Nothing to do on this backend (RELEASE SAVEPOINT on IRIS): the tag alone. */
+            pgproto_command_complete(&local, verb);
+            s->stmt_i++;
+            continue;
+        }
         if (cmd == SQL_CMD_SET || cmd == SQL_CMD_SHOW || cmd == SQL_CMD_RESET) {
             if (s->txstatus == 'E') {
                 pgproto_error(&local, 'E', "ERROR", "25P02",
@@ -1084,8 +1098,13 @@ static void session_next(struct session *s)
             type = LEASE_REQ_SAVEPOINT;
         else if (cmd == SQL_CMD_COPY)
             type = LEASE_REQ_COPY;
-        session_build_request(s, type, verb,
-                              type == LEASE_REQ_COMMIT || type == LEASE_REQ_ROLLBACK ? NULL : stmt, len);
+        /* BEGIN and COPY go as written: the executor reads their options itself. */
+        if (type == LEASE_REQ_COMMIT || type == LEASE_REQ_ROLLBACK)
+            session_build_request(s, type, verb, NULL, 0);
+        else if (type == LEASE_REQ_BEGIN || type == LEASE_REQ_COPY)
+            session_build_request(s, type, verb, stmt, len);
+        else
+            session_build_request(s, type, verb, x->sql, x->len);
         session_dispatch(s);
         return;
     }
@@ -1122,7 +1141,12 @@ static void session_query(struct session *s, const uint8_t *body, size_t len)
     s->nstmts = 0;
     s->stmt_i = 0;
     struct sql_lex_error err;
-    int rc = sql_split(s->query, sl, session_add_stmt, s, &err);
+    int rc;
+    /* A query string seen before as one statement needs no splitting. */
+    if (sl > 0 && xlate_peek((enum cfg_dialect)shm_pool(s->pool)->dialect, s->query, sl) != NULL)
+        rc = session_add_stmt(s, s->query, sl);
+    else
+        rc = sql_split(s->query, sl, session_add_stmt, s, &err);
     if (rc != 0) {
         char msg[200];
         if (rc < 0)

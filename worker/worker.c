@@ -23,6 +23,7 @@
 
 #include "common/log.h"
 #include "worker/tls.h"
+#include "worker/xlate.h"
 #include "shm/shm.h"
 #include "shm/wake.h"
 #include "worker/session.h"
@@ -101,6 +102,7 @@ static void worker_signal_cb(evutil_socket_t sig, short what, void *arg)
         }
         if (tls_configure(ncfg, err, sizeof(err)) < 0)
             log_error("worker", "worker=%u keeps its TLS settings: %s", worker.index, err);
+        xlate_configure(ncfg->translate_cache_size);
         cfg_free(worker.cfg);
         worker.cfg = ncfg;
         worker_load_users();
@@ -164,6 +166,8 @@ void worker_main(uint32_t index, struct cfg *cfg, const int *listen_fds, int nli
     char err[512];
     if (tls_configure(cfg, err, sizeof(err)) < 0)
         log_error("worker", "worker=%u TLS disabled: %s", index, err);
+    xlate_set_worker(index);
+    xlate_configure(cfg->translate_cache_size);
 
     worker.base = event_base_new();
     if (worker.base == NULL) {

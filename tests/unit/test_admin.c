@@ -313,7 +313,7 @@ static int setup(void **state)
         fail_msg("cfg_load: %s", err);
     unlink(path);
 
-    assert_int_equal(shm_create(NWORKERS, SHM_MAX_POOLS, NSLOTS, NCLIENTS, 65536), 0);
+    assert_int_equal(shm_create(NWORKERS, SHM_MAX_POOLS, NSLOTS, NCLIENTS, 65536, 0), 0);
     set_pool(0, "demo", 5, CFG_POOL_TRANSACTION);
     set_pool(1, "other", 7, CFG_POOL_SESSION);
     set_pool(2, "gone", 3, CFG_POOL_TRANSACTION);

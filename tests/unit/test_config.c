@@ -553,6 +553,8 @@ static void test_foreach(void **state)
         { "server_connect_timeout", "1234.5678", 1 },
         { "max_message_size", "1048576", 1 },
         { "ring_size", "262144", 0 },
+        { "translate_cache_size", "1048576", 1 },
+        { "shared_cache_size", "0", 0 },
         { "logfile", "", 1 },
         { "pidfile", "var/pgiris.pid", 1 },
         { "verbose", "1", 1 },
@@ -572,7 +574,8 @@ static void test_foreach(void **state)
                   "server_connect_timeout = 1234.5678\nmax_message_size = 1MB\n"
                   "pidfile = var/pgiris.pid\nverbose = 1\nclient_tls_sslmode = PREFER\n"
                   "client_tls_key_file = etc/server.key\nclient_tls_cert_file = etc/server.crt\n"
-                  "client_tls_protocols = TLSv1.2\n" MINIMAL_DB);
+                  "client_tls_protocols = TLSv1.2\ntranslate_cache_size = 1MB\nshared_cache_size = 0\n"
+                  MINIMAL_DB);
     cfg_foreach(cfg, collect, c);
     assert_int_equal(c->n, sizeof(want) / sizeof(want[0]));
     for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -590,8 +593,11 @@ static void test_foreach(void **state)
     assert_string_equal(c->value[3], "auto");
     assert_string_equal(c->value[13], "120");
     assert_string_equal(c->value[9], "scram-sha-256");
-    assert_string_equal(c->value[22], "disable");
-    assert_string_equal(c->value[26], "secure");
+    assert_string_equal(c->key[19], "translate_cache_size");
+    assert_string_equal(c->value[19], "4194304");
+    assert_string_equal(c->value[20], "8388608");
+    assert_string_equal(c->value[24], "disable");
+    assert_string_equal(c->value[28], "secure");
     cfg_free(cfg);
     free(c);
 }

@@ -38,7 +38,7 @@
 /* A fresh region: pool 0 ("db") with slots 0..3 queued free in order. */
 static int setup(void **state)
 {
-    if (shm_create(NWORKERS, SHM_MAX_POOLS, NSLOTS, NCLIENTS, 4096) != 0)
+    if (shm_create(NWORKERS, SHM_MAX_POOLS, NSLOTS, NCLIENTS, 4096, 0) != 0)
         return -1;
     struct shm_pool *p = shm_pool(0);
     strcpy(p->name, "db");

@@ -1,0 +1,127 @@
+"""Statements go to the backend translated for its dialect, through the
+worker's translation cache and the shared one (SHOW CACHES)."""
+
+import os
+import signal
+import uuid
+
+import psycopg
+import pytest
+
+from conftest import wait_for
+
+
+def caches(inst):
+    rows = inst.show("CACHES")
+    local = [r for r in rows if r["cache"] == "translate"]
+    shared = [r for r in rows if r["cache"] == "shared"]
+    assert len(shared) == 1, rows
+    return local, shared[0]
+
+
+def total(rows, col):
+    return sum(int(r[col]) for r in rows)
+
+
+def test_postgresql_syntax_runs_on_sqlite(pgiris):
+    with pgiris.connect("demo") as conn:
+        row = conn.execute(
+            "SELECT 'x'::text || 'y', 'Ab' ILIKE 'a%', E'a\\tb', $$q'q$$, "
+            "position('b' in 'abc'), substring('hello' from 2 for 3), "
+            "1 IS DISTINCT FROM 2, greatest(1, 3)").fetchone()
+        assert [str(v) for v in row] == ["xy", "1", "a\tb", "q'q", "2", "ell", "1", "3"]
+        # Booleans, casts and parameters through the extended protocol.
+        row = conn.execute("SELECT name FROM customers WHERE id = %s::int AND true", ("7",)).fetchone()
+        assert row == pgiris.direct("demo", "SELECT name FROM customers WHERE id = 7")[0]
+
+
+def test_serial_and_on_conflict_on_sqlite(pgiris):
+    table = "tr_%s" % uuid.uuid4().hex[:8]
+    with pgiris.connect("demo") as conn:
+        conn.execute("CREATE TABLE %s (id serial PRIMARY KEY, v text)" % table)
+        try:
+            conn.execute("INSERT INTO %s (v) VALUES ('a')" % table)
+            conn.execute("INSERT INTO %s (id, v) VALUES (1, 'b') ON CONFLICT (id) DO UPDATE SET v = excluded.v"
+                         % table)
+            conn.execute("INSERT INTO %s (id, v) VALUES (1, 'c') ON CONFLICT DO NOTHING" % table)
+            assert pgiris.direct("demo", "SELECT id, v FROM %s" % table) == [(1, "b")]
+        finally:
+            conn.execute("DROP TABLE %s" % table)
+
+
+def test_translation_failure_is_an_error_naming_the_construct(pgiris_factory):
+    inst = pgiris_factory()
+    with inst.connect("demo") as conn:
+        with pytest.raises(psycopg.Error) as exc:
+            conn.execute("SELECT date '2024-01-01' + interval '1 month'")
+        assert exc.value.sqlstate == "0A000"
+        assert "month" in str(exc.value).lower()
+        # The same failure again comes from the cache, and says the same.
+        with pytest.raises(psycopg.Error) as again:
+            conn.execute("SELECT date '2024-01-01' + interval '1 month'")
+        assert str(again.value) == str(exc.value)
+        assert conn.execute("SELECT 'still fine'").fetchone()[0] == "still fine"
+
+
+def test_show_caches_counts_hits(pgiris_factory):
+    inst = pgiris_factory()
+    sql = "SELECT name FROM customers WHERE id = 11"
+    with inst.connect("demo") as conn:
+        local0, shared0 = caches(inst)
+        want = inst.direct("demo", sql)[0]
+        for _ in range(5):
+            assert conn.execute(sql).fetchone() == want
+        local1, shared1 = caches(inst)
+    # Five lookups: the first missed and was translated (once, for every worker), four hit.
+    assert total(local1, "lookups") - total(local0, "lookups") >= 5
+    assert total(local1, "hits") - total(local0, "hits") >= 4
+    assert int(shared1["entries"]) >= int(shared0["entries"]) + 1
+    assert int(shared1["capacity"]) > 0
+    assert all(int(r["capacity"]) == 4194304 for r in local1)
+
+
+def test_shared_cache_survives_a_worker_restart(pgiris_factory):
+    inst = pgiris_factory(settings={"workers": 1})
+    sql = "SELECT count(*) FROM orders WHERE status = 'shipped' AND id > 17"
+    with inst.connect("demo") as conn:
+        conn.execute(sql).fetchone()
+    _, shared = caches(inst)
+    hits_before = int(shared["hits"])
+    worker = inst.children()[0]
+    os.kill(worker, signal.SIGKILL)
+    wait_for(lambda: inst.children() and inst.children()[0] != worker, 10,
+             message="a new worker")
+
+    def login():
+        try:
+            inst.connect("demo").close()
+            return True
+        except psycopg.OperationalError:
+            return False
+    wait_for(login, 10, message="the new worker to accept clients")
+    with inst.connect("demo") as conn:
+        conn.execute(sql).fetchone()
+    local, shared = caches(inst)
+    # The new worker's own cache missed, the shared one had it.
+    assert int(shared["hits"]) >= hits_before + 1
+    assert total(local, "misses") >= 1
+
+
+def test_caches_can_be_turned_off(pgiris_factory):
+    inst = pgiris_factory(settings={"translate_cache_size": 0, "shared_cache_size": 0})
+    with inst.connect("demo") as conn:
+        for _ in range(3):
+            assert conn.execute("SELECT 'x'::text").fetchone() == ("x",)
+    local, shared = caches(inst)
+    assert total(local, "entries") == 0
+    assert int(shared["capacity"]) == 0 and int(shared["entries"]) == 0
+
+
+def test_small_cache_evicts(pgiris_factory):
+    inst = pgiris_factory(settings={"translate_cache_size": 4096, "workers": 1})
+    with inst.connect("demo") as conn:
+        for i in range(60):
+            conn.execute("SELECT %d + 0 AS n" % i).fetchone()
+    local, _ = caches(inst)
+    assert total(local, "evictions") > 0
+    assert total(local, "bytes") <= 4096
