@@ -601,10 +601,9 @@ static int copy_parse_old_options(struct copy_parser *p, struct copy_opts *o)
         struct copy_opt *opt;
 
         if (copy_accept_kw(p, "BINARY") || copy_accept_kw(p, "CSV")) {
-            const struct sql_token *t = &p->t[p->i - 1];
+            const char *format = copy_tok_kw(p, &p->t[p->i - 1], "CSV") ? "csv" : "binary";
             if (!(opt = copy_opt_add(p, o, "format", 6)) ||
-                copy_opt_set_value(p, opt, COPY_ARG_WORD, copy_tok_kw(p, t, "CSV") ? "csv" : "binary",
-                                   copy_tok_kw(p, t, "CSV") ? 3 : 6) < 0)
+                copy_opt_set_value(p, opt, COPY_ARG_WORD, format, strlen(format)) < 0)
                 return -1;
         } else if (copy_accept_kw(p, "FREEZE")) {
             if (!copy_opt_add(p, o, "freeze", 6))
@@ -1026,7 +1025,8 @@ static int copy_parse_table(struct copy_parser *p, struct copy_spec *spec)
             free(s.p);
             return copy_syntax_error(p);
         }
-        if ((parts && copy_str_add(&s, ".", 1) < 0) || copy_str_add(&s, p->sql + t->off, t->len) < 0) {
+        if ((parts && copy_str_add(&s, ".", 1) < 0) ||
+            copy_str_add(&s, p->sql + t->off, t->len) < 0) {
             free(s.p);
             return copy_oom(p->sqlstate, p->msg, p->msglen);
         }
@@ -1235,7 +1235,6 @@ void copy_spec_free(struct copy_spec *s)
     copy_free_list(s->force_quote, s->nforce_quote);
     copy_free_list(s->force_not_null, s->nforce_not_null);
     copy_free_list(s->force_null, s->nforce_null);
-    free(s->where);
     copy_free_list(s->colnames, s->ncolnames > 0 ? s->ncolnames : 0);
     free(s->colflags);
     memset(s, 0, sizeof(*s));
@@ -1319,29 +1318,10 @@ oom:
 
 int copy_is_copy(const char *sql, size_t len)
 {
-    struct sql_token toks[16], *t = toks;
-    struct sql_lex_error err;
-    size_t n = 0, have, i;
-    int is_copy;
+    char verb[8];
 
-    /* a lexical error later in the text still leaves the tokens before it */
-    sql_lex(sql, len, toks, 16, &n, &err);
-    have = n < 16 ? n : 16;
-    for (i = 0; i < have && toks[i].type == SQL_TOK_COMMENT; i++)
-        ;
-    if (i == have && n > have) {
-        /* more than 16 comments first: take them all */
-        t = malloc(n * sizeof(*t));
-        if (!t)
-            return 0;
-        sql_lex(sql, len, t, n, &have, &err);
-        for (i = 0; i < have && t[i].type == SQL_TOK_COMMENT; i++)
-            ;
-    }
-    is_copy = i < have && t[i].type == SQL_TOK_IDENT && copy_caseeq(sql + t[i].off, t[i].len, "COPY");
-    if (t != toks)
-        free(t);
-    return is_copy;
+    /* sql_command stops at the first keyword, whatever the statement's length */
+    return sql_command(sql, len, verb, sizeof(verb)) == SQL_CMD_COPY;
 }
 
 /* ---- decoder ----------------------------------------------------------- */
@@ -1370,7 +1350,7 @@ struct copy_decoder {
     bool esc;                   /* text: a chunk ended on a backslash, so the next byte is data */
     bool in_quote;              /* CSV */
     bool esc_pending;           /* CSV: a chunk ended on ESCAPE inside quotes */
-    bool skip_lf;               /* a line ended on CR at a chunk's end: a LF next belongs to it */
+    bool cr_pending;            /* d->line ended on CR at a chunk's end: the next byte decides */
     uint64_t lineno;            /* the line being read, from 1 */
     enum copy_dec_state state;
     int stop_rc;                /* what feed returns once failed */
@@ -1649,7 +1629,7 @@ static int copy_split_csv(struct copy_decoder *d, const unsigned char *s, size_t
     for (;;) {
         const unsigned char *start = s, *end;
         unsigned char *ostart = o;
-        bool found_delim = false, saw_quote = false;
+        bool found_delim = false, saw_quote = false, null;
         size_t len;
 
         if (nf == d->ncolumns)
@@ -1691,13 +1671,14 @@ static int copy_split_csv(struct copy_decoder *d, const unsigned char *s, size_t
     endfield:
         len = (size_t)(o - ostart);
         if (!saw_quote && (size_t)(end - start) == d->null_len &&
-            memcmp(start, d->null_str, d->null_len) == 0 &&
-            !(d->colflags[nf] & COPY_COL_FORCE_NOT_NULL)) {
-            d->fields[nf] = NULL;
-            d->lengths[nf] = 0;
-            o = ostart;
-        } else if ((d->colflags[nf] & COPY_COL_FORCE_NULL) && len == d->null_len &&
-                   memcmp(ostart, d->null_str, len) == 0) {
+            memcmp(start, d->null_str, d->null_len) == 0) {
+            /* unquoted null marker: NULL, unless FORCE_NOT_NULL keeps it as the string */
+            null = !(d->colflags[nf] & COPY_COL_FORCE_NOT_NULL);
+        } else {
+            null = (d->colflags[nf] & COPY_COL_FORCE_NULL) && len == d->null_len &&
+                   memcmp(ostart, d->null_str, len) == 0;
+        }
+        if (null) {
             d->fields[nf] = NULL;
             d->lengths[nf] = 0;
             o = ostart;
@@ -1836,23 +1817,23 @@ static int copy_dec_eol_error(struct copy_decoder *d, bool cr, uint64_t lineno)
                                                  : "literal newline found in data");
 }
 
-/* The whole line [start, q): in place, or after what earlier chunks left. */
-static int copy_dec_complete(struct copy_decoder *d, const unsigned char *start,
-                             const unsigned char *q, copy_row_fn *row_cb, void *arg)
+/* Keep [p, end) of a line that goes on in a later chunk. */
+static int copy_dec_keep(struct copy_decoder *d, const unsigned char *p, const unsigned char *end)
 {
-    size_t n = (size_t)(q - start);
-    int rc;
+    size_t n = (size_t)(end - p);
 
-    if (d->line.len == 0) {
-        if (n > d->max_row)
-            return copy_dec_too_long(d);
-        return copy_dec_line(d, start, n, row_cb, arg);
-    }
     if (n > d->max_row - d->line.len)
         return copy_dec_too_long(d);
-    if (copy_str_add(&d->line, start, n) < 0)
+    if (copy_str_add(&d->line, p, n) < 0)
         return copy_dec_oom(d);
-    rc = copy_dec_line(d, (const unsigned char *)d->line.p, d->line.len, row_cb, arg);
+    return 0;
+}
+
+/* The line gathered in d->line is whole. */
+static int copy_dec_kept_line(struct copy_decoder *d, copy_row_fn *row_cb, void *arg)
+{
+    int rc = copy_dec_line(d, (const unsigned char *)d->line.p, d->line.len, row_cb, arg);
+
     d->line.len = 0;
     return rc;
 }
@@ -1869,25 +1850,23 @@ int copy_decoder_feed(struct copy_decoder *d, const char *data, size_t len, copy
         size_t term = 1;
         int rc;
 
-        if (d->skip_lf) {
-            d->skip_lf = false;
+        if (d->cr_pending) {
+            d->cr_pending = false;
             if (*p == '\n') {
                 d->eol = COPY_EOL_CRNL;
                 p++;
-                continue;
+            } else if (d->eol == COPY_EOL_CRNL) {
+                return copy_dec_eol_error(d, true, d->lineno);
+            } else {
+                d->eol = COPY_EOL_CR;
             }
-            if (d->eol == COPY_EOL_CRNL)
-                return copy_dec_eol_error(d, true, d->lineno - 1);
-            d->eol = COPY_EOL_CR;
+            if ((rc = copy_dec_kept_line(d, row_cb, arg)) != 0)
+                return rc;
+            continue;
         }
         q = d->csv ? copy_scan_csv(d, p, end) : copy_scan_text(d, p, end);
-        if (!q) {
-            if ((size_t)(end - p) > d->max_row - d->line.len)
-                return copy_dec_too_long(d);
-            if (copy_str_add(&d->line, p, (size_t)(end - p)) < 0)
-                return copy_dec_oom(d);
-            return 0;
-        }
+        if (!q)
+            return copy_dec_keep(d, p, end);
         /* CopyReadLineText's rules: the first line fixes the newline style */
         if (*q == '\n') {
             if (d->eol == COPY_EOL_CR || d->eol == COPY_EOL_CRNL)
@@ -1896,16 +1875,31 @@ int copy_decoder_feed(struct copy_decoder *d, const char *data, size_t len, copy
         } else if (d->eol == COPY_EOL_NL) {
             return copy_dec_eol_error(d, true, d->lineno);
         } else if (d->eol != COPY_EOL_CR) {
-            if (q + 1 == end)
-                d->skip_lf = true;
-            else if (q[1] == '\n')
+            if (q + 1 == end) {
+                /*
+                 * Whether this CR is a line end, half of one, or an error
+                 * depends on the next byte: hold the line until it comes,
+                 * so that chunking never changes what is delivered.
+                 */
+                d->cr_pending = true;
+                return copy_dec_keep(d, p, q);
+            }
+            if (q[1] == '\n')
                 d->eol = COPY_EOL_CRNL, term = 2;
             else if (d->eol == COPY_EOL_CRNL)
                 return copy_dec_eol_error(d, true, d->lineno);
             else
                 d->eol = COPY_EOL_CR;
         }
-        rc = copy_dec_complete(d, p, q, row_cb, arg);
+        if (d->line.len == 0) {
+            if ((size_t)(q - p) > d->max_row)
+                return copy_dec_too_long(d);
+            rc = copy_dec_line(d, p, (size_t)(q - p), row_cb, arg);
+        } else {
+            rc = copy_dec_keep(d, p, q);
+            if (rc == 0)
+                rc = copy_dec_kept_line(d, row_cb, arg);
+        }
         if (rc)
             return rc;
         p = q + term;
@@ -1919,10 +1913,10 @@ int copy_decoder_finish(struct copy_decoder *d, copy_row_fn *row_cb, void *arg)
 
     if (d->state == COPY_DEC_FAILED)
         return d->stop_rc;
-    if (d->state == COPY_DEC_READING && d->line.len > 0) {
-        /* an open CSV quote shows up as "unterminated CSV quoted field" */
-        rc = copy_dec_line(d, (const unsigned char *)d->line.p, d->line.len, row_cb, arg);
-        d->line.len = 0;
+    /* an open CSV quote shows up here as "unterminated CSV quoted field" */
+    if (d->state == COPY_DEC_READING && (d->line.len > 0 || d->cr_pending)) {
+        d->cr_pending = false;
+        rc = copy_dec_kept_line(d, row_cb, arg);
     }
     if (d->state == COPY_DEC_READING)
         d->state = COPY_DEC_DONE;

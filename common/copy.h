@@ -40,7 +40,7 @@ struct copy_spec {
     char *null_string;      /* "\\N" text, "" csv */
     int header;             /* HEADER true or MATCH (MATCH is taken as true) */
     char quote, escape;     /* csv: '"' and the quote */
-    char **force_quote;     /* COPY TO csv, as written */
+    char **force_quote;     /* COPY TO csv, as written; a string item becomes "quoted" */
     int nforce_quote;
     int force_quote_all;    /* FORCE_QUOTE * */
     char **force_not_null;  /* COPY FROM csv, as written */
@@ -49,7 +49,6 @@ struct copy_spec {
     char **force_null;      /* COPY FROM csv, as written */
     int nforce_null;
     int force_null_all;
-    char *where;            /* always NULL: COPY FROM ... WHERE is refused with 0A000 */
 
     /*
      * The columns the data has, in order, as plain names (for error
@@ -74,7 +73,9 @@ struct copy_spec {
  *         0A000 cases (multi-byte delimiter, QUOTE outside CSV, ...);
  *   42601 syntax errors, unknown or repeated options;
  *   22023 bad option values (delimiter newline or letter, delimiter = quote);
- *   42701 a column listed twice; 42P10 a FORCE_* column not in the list.
+ *   22021/22025/22P06 string constants with \000 or bad Unicode escapes;
+ *   42701 a column listed twice; 42P10 a FORCE_* column not in the list;
+ *   53200 out of memory.
  */
 int copy_parse(const char *sql, size_t len, struct copy_spec *out, char sqlstate[6], char *msg,
                size_t msglen);
@@ -140,13 +141,14 @@ int copy_decoder_finish(struct copy_decoder *d, copy_row_fn *row_cb, void *arg);
 /*
  * The error after feed or finish returned -1: the message, with its
  * SQLSTATE copied into sqlstate and *detail (if detail is not NULL) set to
- * PostgreSQL's CONTEXT line ("COPY t, line 3: "1	2"").  NULL if none.
+ * PostgreSQL's CONTEXT line (COPY t, line 3: "1,2,3").  NULL if none.
  */
 const char *copy_decoder_error(const struct copy_decoder *d, char sqlstate[6], const char **detail);
 
 /* The error's hint ("Use "\r" to represent carriage return."), or NULL. */
 const char *copy_decoder_hint(const struct copy_decoder *d);
 
+/* Free d and its buffers; NULL is allowed. */
 void copy_decoder_free(struct copy_decoder *d);
 
 /*
