@@ -1761,13 +1761,14 @@ void odbc_tag(char *tag, size_t len, const char *verb, int result_set, SQLLEN ro
 {
     long n = rows < 0 ? 0 : (long)rows;
 
-    if (result_set || strcmp(verb, "SELECT") == 0)
-        snprintf(tag, len, "SELECT %ld", n);
-    else if (strcmp(verb, "INSERT") == 0)
+    /* DML with RETURNING has a result set and keeps its own tag, counting the rows returned. */
+    if (strcmp(verb, "INSERT") == 0)
         snprintf(tag, len, "INSERT 0 %ld", n);
     else if (strcmp(verb, "UPDATE") == 0 || strcmp(verb, "DELETE") == 0 ||
              strcmp(verb, "MERGE") == 0)
         snprintf(tag, len, "%s %ld", verb, n);
+    else if (result_set || strcmp(verb, "SELECT") == 0)
+        snprintf(tag, len, "SELECT %ld", n);
     else
         snprintf(tag, len, "%s", verb);
 }

@@ -360,6 +360,18 @@ int sql_rule_casts(struct sql_rw *rw)
             return -1;
         i = start;      /* x::a::b: the second :: now follows the first's result */
     }
+    /* Typed literals of the date and time types: DATE '2024-01-31' is CAST('2024-01-31' AS DATE). */
+    for (size_t i = 0; i < rw->n; i++) {
+        struct sql_pgtype ty;
+
+        if (rw->t[i].type != SQL_TOK_IDENT || (i > 0 && sql_tk_punct(rw, i - 1, '.')) ||
+            !(sql_tk_word(rw, i, "date") || sql_tk_word(rw, i, "time") || sql_tk_word(rw, i, "timestamp") ||
+              sql_tk_word(rw, i, "timestamptz")) ||
+            !sql_parse_type(rw, i, &ty) || ty.last + 1 >= rw->n || rw->t[ty.last + 1].type != SQL_TOK_STRING)
+            continue;
+        if (!sql_cast_apply(rw, i, ty.last + 1, ty.last + 1, ty.last + 1, &ty))
+            return -1;
+    }
     return 0;
 }
 

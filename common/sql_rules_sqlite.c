@@ -298,6 +298,33 @@ static int sqlite_default_parens(struct sql_rw *rw)
     return 0;
 }
 
+/*
+ * INSERT/UPDATE/DELETE ... RETURNING: SQLite has it (lang_returning.html),
+ * but its ODBC driver hands back rows only for statements that start like
+ * a query, so the statement gets an unused WITH in front.
+ */
+static int sqlite_returning(struct sql_rw *rw)
+{
+    size_t first = sql_next(rw, SIZE_MAX);
+    int depth = 0;
+    bool returning = false;
+
+    if (!(sql_tk_kw(rw, first, KW_INSERT) || sql_tk_kw(rw, first, KW_UPDATE) || sql_tk_kw(rw, first, KW_DELETE)))
+        return 0;
+    for (size_t i = first; i < rw->n && !returning; i++) {
+        if (sql_tk_punct(rw, i, '('))
+            depth++;
+        else if (sql_tk_punct(rw, i, ')'))
+            depth--;
+        else if (depth == 0 && sql_tk_kw(rw, i, KW_RETURNING))
+            returning = true;
+    }
+    if (!returning)
+        return 0;
+    struct sql_arg a = sql_rw_range(rw, first, first);
+    return sql_rw_template(rw, first, first, &a, 1, "WITH pgiris_returning AS (SELECT 1) $0") ? 0 : -1;
+}
+
 const struct sql_rule sql_rules_sqlite[] = {
     { "trim_semicolons", sql_rule_trim_semicolons },
     { "plain_strings", sql_rule_plain_strings },
@@ -316,5 +343,6 @@ const struct sql_rule sql_rules_sqlite[] = {
     { "fetch", sqlite_fetch },
     { "booleans", sql_rule_booleans },
     { "default_parens", sqlite_default_parens },
+    { "returning", sqlite_returning },
 };
 const size_t sql_rules_sqlite_n = sizeof(sql_rules_sqlite) / sizeof(sql_rules_sqlite[0]);

@@ -125,3 +125,36 @@ def test_small_cache_evicts(pgiris_factory):
     local, _ = caches(inst)
     assert total(local, "evictions") > 0
     assert total(local, "bytes") <= 4096
+
+
+def test_returning_and_typed_literals_on_sqlite(pgiris):
+    table = "ret_%s" % uuid.uuid4().hex[:8]
+    with pgiris.connect("demo") as conn:
+        conn.execute("CREATE TABLE %s (id integer PRIMARY KEY, v text, d date)" % table)
+        try:
+            cur = conn.execute("INSERT INTO %s (v, d) VALUES ('a', date '2024-01-31'), ('b', NULL) "
+                               "RETURNING id, v" % table)
+            assert cur.fetchall() == [(1, "a"), (2, "b")]
+            assert cur.statusmessage == "INSERT 0 2"
+            cur = conn.execute("UPDATE %s SET v = %%s WHERE id = %%s RETURNING v" % table, ("c", 2))
+            assert cur.fetchall() == [("c",)]
+            assert cur.statusmessage == "UPDATE 1"
+            cur = conn.execute("DELETE FROM %s WHERE d < date '2025-01-01' RETURNING id" % table)
+            assert cur.fetchall() == [(1,)]
+            assert cur.statusmessage == "DELETE 1"
+            row = conn.execute("SELECT date_trunc('month', timestamp '2024-05-06 07:08:09')").fetchone()
+            assert str(row[0]).startswith("2024-05-01 00:00:00")
+        finally:
+            conn.execute("DROP TABLE %s" % table)
+
+
+def test_returning_on_postgres(pgiris):
+    table = "ret_%s" % uuid.uuid4().hex[:8]
+    with pgiris.connect("pg") as conn:
+        conn.execute("CREATE TABLE %s (id serial PRIMARY KEY, v text)" % table)
+        try:
+            cur = conn.execute("INSERT INTO %s (v) VALUES ('a'), ('b') RETURNING id, v" % table)
+            assert cur.fetchall() == [(1, "a"), (2, "b")]
+            assert cur.statusmessage == "INSERT 0 2"
+        finally:
+            conn.execute("DROP TABLE %s" % table)

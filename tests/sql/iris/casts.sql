@@ -27,3 +27,8 @@
 -- error: 0A000 type regclass has no IRIS equivalent in a cast
 -- in: SELECT x::hstore FROM t
 -- error: 0A000 type hstore has no IRIS equivalent in a cast
+-- # Typed literals are casts of their string (CAST (SQL), DOC?KEY=RSQL_cast).
+-- in: SELECT * FROM t WHERE d > date '2020-01-01' AND ts < TIMESTAMP '2024-05-06 07:08:09' AND tm = time '10:00'
+-- out: SELECT * FROM t WHERE d > CAST('2020-01-01' AS DATE) AND ts < CAST('2024-05-06 07:08:09' AS TIMESTAMP) AND tm = CAST('10:00' AS TIME)
+-- in: SELECT t.date, "date", date FROM t WHERE date = '2024-01-01'
+-- out: SELECT t.date, "date", date FROM t WHERE date = '2024-01-01'

@@ -25,3 +25,10 @@
 -- error: 0A000 array types (text[]) are not supported by SQLite
 -- in: SELECT CAST(x AS int
 -- error: 42601 unbalanced parentheses
+-- # Typed literals go through SQLite's date and time functions.
+-- in: SELECT * FROM t WHERE d > date '2020-01-01' AND ts < TIMESTAMP '2024-05-06 07:08:09' AND tm = time '10:00'
+-- out: SELECT * FROM t WHERE d > date('2020-01-01') AND ts < datetime('2024-05-06 07:08:09') AND tm = time('10:00')
+-- in: SELECT date_trunc('day', timestamp '2024-05-06 07:08:09'), timestamp with time zone '2024-01-01 00:00+02'
+-- out: SELECT datetime(datetime('2024-05-06 07:08:09'), 'start of day'), datetime('2024-01-01 00:00+02')
+-- in: SELECT t.date, "date", date FROM t WHERE date = '2024-01-01'
+-- out: SELECT t.date, "date", date FROM t WHERE date = '2024-01-01'

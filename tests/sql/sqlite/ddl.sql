@@ -17,3 +17,10 @@
 -- error: 0A000 ALTER COLUMN ... TYPE is not supported by SQLite
 -- in: CREATE TABLE t2 AS SELECT a::int FROM t
 -- out: CREATE TABLE t2 AS SELECT CAST(a AS INTEGER) FROM t
+-- # RETURNING: SQLite has it; its ODBC driver returns rows only for statements that start like a query.
+-- in: INSERT INTO t (v) VALUES ($1) RETURNING id, v
+-- out: WITH pgiris_returning AS (SELECT 1) INSERT INTO t (v) VALUES ($1) RETURNING id, v
+-- in: DELETE FROM t WHERE id IN (SELECT id FROM u) RETURNING *
+-- out: WITH pgiris_returning AS (SELECT 1) DELETE FROM t WHERE id IN (SELECT id FROM u) RETURNING *
+-- in: UPDATE t SET v = 'x' WHERE id = 1
+-- out: UPDATE t SET v = 'x' WHERE id = 1

@@ -10,7 +10,7 @@
 -- in: SELECT * FROM t ORDER BY id FETCH FIRST 5 ROWS WITH TIES
 -- error: 0A000 FETCH ... WITH TIES is not supported by SQLite
 -- in: INSERT INTO t (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v RETURNING id
--- out: INSERT INTO t (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v RETURNING id
+-- out: WITH pgiris_returning AS (SELECT 1) INSERT INTO t (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v RETURNING id
 -- in: SELECT * FROM items ORDER BY embedding <=> $1 LIMIT 5
 -- error: 0A000 vector operator <=> is not supported by SQLite
 -- in: BEGIN;
