@@ -701,13 +701,30 @@ static void sql_verb_str(struct sql_verb *v, const char *s)
     sql_verb_add(v, (const unsigned char *)s, strlen(s));
 }
 
-/* Comment-free token cursor; copying it is how the classifier looks ahead. */
+/*
+ * Comment-free token cursor; copying it is how the classifier looks ahead.
+ * It lexes as it goes, or walks tokens lexed before (toks).
+ */
 struct sql_cursor {
     struct sql_lexer lx;
+    const struct sql_token *toks;
+    size_t ntoks, ti;
 };
 
 static bool sql_cur_next(struct sql_cursor *c, struct sql_lexeme *t)
 {
+    if (c->toks != NULL) {
+        while (c->ti < c->ntoks) {
+            const struct sql_token *k = &c->toks[c->ti++];
+            if (k->type == SQL_TOK_COMMENT)
+                continue;
+            t->type = k->type;
+            t->off = k->off;
+            t->len = k->len;
+            return true;
+        }
+        return false;
+    }
     while (sql_lex_next(&c->lx, t, NULL) > 0)
         if (t->type != SQL_TOK_COMMENT)
             return true;
@@ -1088,12 +1105,21 @@ static enum sql_command sql_classify(struct sql_cursor *c, struct sql_verb *v)
 
 enum sql_command sql_command(const char *stmt, size_t len, char *verb, size_t verblen)
 {
+    return sql_command_tokens(stmt, len, NULL, 0, verb, verblen);
+}
+
+enum sql_command sql_command_tokens(const char *stmt, size_t len, const struct sql_token *toks, size_t ntoks,
+                                    char *verb, size_t verblen)
+{
     struct sql_cursor c;
     struct sql_verb v = { .buf = verb, .cap = verb ? verblen : 0, .n = 0 };
 
     if (v.cap)
         v.buf[0] = '\0';
     sql_lexer_init(&c.lx, stmt, len);
+    c.toks = toks;
+    c.ntoks = ntoks;
+    c.ti = 0;
     return sql_classify(&c, &v);
 }
 
@@ -1113,6 +1139,7 @@ int sql_tx_modes(const char *stmt, size_t len, struct sql_tx_modes *out, char *m
     struct sql_lexeme t;
 
     memset(out, 0, sizeof(*out));
+    memset(&c, 0, sizeof(c));
     sql_lexer_init(&c.lx, stmt, len);
     if (sql_cur_accept(&c, "START")) {
         if (!sql_cur_accept(&c, "TRANSACTION"))

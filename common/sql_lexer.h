@@ -84,6 +84,9 @@ enum sql_command {
  * its main statement.  An empty statement is SQL_CMD_OTHER with verb "".
  */
 enum sql_command sql_command(const char *stmt, size_t len, char *verb, size_t verblen);
+/* The same over the statement's tokens as sql_lex gave them (a lexer's second pass saved). */
+enum sql_command sql_command_tokens(const char *stmt, size_t len, const struct sql_token *toks, size_t ntoks,
+                                    char *verb, size_t verblen);
 
 /* The transaction modes of BEGIN / START TRANSACTION, as PostgreSQL accepts them. */
 enum sql_isolation {

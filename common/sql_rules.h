@@ -150,6 +150,10 @@ struct sql_rw {
     bool failed;
     char sqlstate[6];
     char *error;                /* malloc'd */
+    struct sql_token *lex;      /* the lexer's tokens of the input (lex_buf or malloc'd) */
+    size_t nlex;
+    struct sql_token *lex_buf;  /* the caller's buffer for them */
+    size_t lex_cap;
 };
 
 struct sql_rule {

@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,27 +38,52 @@ const char *sql_kw_name(int kw)
     return kw >= 0 && kw < KW_COUNT_ ? sql_kw_names[kw] : "";
 }
 
+/*
+ * Keyword lookup runs for every identifier of every statement: an open
+ * addressing table keyed by the lower-cased word, built once.
+ */
+#define SQL_KW_SLOTS 1024       /* a power of two, several times the keyword count */
+
+static uint16_t sql_kw_slots[SQL_KW_SLOTS];
+static uint8_t sql_kw_lens[KW_COUNT_];
+static pthread_once_t sql_kw_once = PTHREAD_ONCE_INIT;
+
+static uint32_t sql_kw_hash(const char *low, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)low[i]) * 16777619u;
+    return h;
+}
+
+static void sql_kw_build(void)
+{
+    for (int kw = 1; kw < KW_COUNT_; kw++) {
+        size_t len = strlen(sql_kw_names[kw]);
+        uint32_t h = sql_kw_hash(sql_kw_names[kw], len) & (SQL_KW_SLOTS - 1);
+        while (sql_kw_slots[h] != KW_NONE)
+            h = (h + 1) & (SQL_KW_SLOTS - 1);
+        sql_kw_slots[h] = (uint16_t)kw;
+        sql_kw_lens[kw] = (uint8_t)len;
+    }
+}
+
 int sql_kw_lookup(const char *s, size_t len)
 {
     char low[24];
-    int lo = 1, hi = KW_COUNT_ - 1;
 
     if (len == 0 || len >= sizeof(low))
         return KW_NONE;
     for (size_t i = 0; i < len; i++)
         low[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
-    low[len] = '\0';
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2;
-        int c = strcmp(low, sql_kw_names[mid]);
-        if (c == 0)
-            return mid;
-        if (c < 0)
-            hi = mid - 1;
-        else
-            lo = mid + 1;
+    pthread_once(&sql_kw_once, sql_kw_build);
+    for (uint32_t h = sql_kw_hash(low, len) & (SQL_KW_SLOTS - 1);; h = (h + 1) & (SQL_KW_SLOTS - 1)) {
+        int kw = sql_kw_slots[h];
+        if (kw == KW_NONE)
+            return KW_NONE;
+        if (sql_kw_lens[kw] == len && memcmp(sql_kw_names[kw], low, len) == 0)
+            return kw;
     }
-    return KW_NONE;
 }
 
 /* ---- arena ------------------------------------------------------------- */
@@ -109,8 +135,11 @@ static void sql_rw_release(struct sql_rw *rw)
     }
     free(rw->t);
     free(rw->error);
+    if (rw->lex != rw->lex_buf)
+        free(rw->lex);
     rw->t = NULL;
     rw->error = NULL;
+    rw->lex = NULL;
 }
 
 int sql_rw_fail(struct sql_rw *rw, const char *sqlstate, const char *fmt, ...)
@@ -973,7 +1002,7 @@ static int sql_record(struct sql_rw *rw, const char *in, size_t len, struct sql_
 
     memset(&sc, 0, sizeof(sc));
     sc.rw = rw;
-    out->cmd = sql_command(in, len, out->verb, sizeof(out->verb));
+    out->cmd = sql_command_tokens(in, len, rw->lex, rw->nlex, out->verb, sizeof(out->verb));
     out->kind = sql_kind_of(out->cmd, out->verb);
     sql_scan_statement(&sc);
     if (out->kind == SQL_KIND_DDL)
@@ -1067,31 +1096,32 @@ static bool sql_lex_continues(const char *in, const struct sql_token *toks, size
     return false;
 }
 
+/*
+ * Lex the statement into rw's tokens.  The lexer's own tokens stay in
+ * rw->lex (the caller's lex_buf, or malloc'd for a long one) for the record's
+ * classification, so nothing is lexed twice.
+ */
 static int sql_load(struct sql_rw *rw, const char *in, size_t len)
 {
-    struct sql_token stack[256], *toks = stack;
     struct sql_lex_error err = { 0, NULL };
+    struct sql_token *toks = rw->lex_buf;
     size_t n = 0;
-    int rc = sql_lex(in, len, toks, SQL_NELEM(stack), &n, &err);
+    int rc = sql_lex(in, len, toks, rw->lex_cap, &n, &err);
 
-    if (rc == 0 && n > SQL_NELEM(stack)) {
+    if (rc == 0 && n > rw->lex_cap) {
         toks = malloc(n * sizeof(*toks));
         if (!toks)
             return sql_rw_fail(rw, "53200", "out of memory");
         rc = sql_lex(in, len, toks, n, &n, &err);
     }
-    if (rc != 0) {
-        if (toks != stack)
-            free(toks);
+    rw->lex = toks;
+    rw->nlex = n;
+    if (rc != 0)
         return sql_rw_fail(rw, "42601", "%s at offset %u", err.message, err.off);
-    }
     rw->cap = n + n / 2 + 16;
     rw->t = malloc(rw->cap * sizeof(*rw->t));
-    if (!rw->t) {
-        if (toks != stack)
-            free(toks);
+    if (!rw->t)
         return sql_rw_fail(rw, "53200", "out of memory");
-    }
     for (size_t i = 0; i < n; i++) {
         uint32_t end = i > 0 ? toks[i - 1].off + toks[i - 1].len : 0;
         rw->t[i] = sql_tk_make(in, &toks[i], i > 0 && toks[i].off > end);
@@ -1099,8 +1129,6 @@ static int sql_load(struct sql_rw *rw, const char *in, size_t len)
             rw->t[i].space = SQL_SPACE_CONT;
     }
     rw->n = n;
-    if (toks != stack)
-        free(toks);
     return 0;
 }
 
@@ -1166,8 +1194,13 @@ int sql_translate_opts(enum cfg_dialect d, const struct sql_translate_opts *opts
     const struct sql_rule *rules;
     size_t nrules;
 
+    /* Room for the tokens of statements up to several kilobytes without a malloc. */
+    struct sql_token lexbuf[1024];
+
     memset(out, 0, sizeof(*out));
     memset(&rw, 0, sizeof(rw));
+    rw.lex_buf = lexbuf;
+    rw.lex_cap = SQL_NELEM(lexbuf);
     rw.dialect = d;
     rw.schema = opts && opts->default_schema ? opts->default_schema : "SQLUser";
     switch (d) {
