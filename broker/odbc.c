@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sql.h>
 #include <sqlext.h>
@@ -233,6 +234,18 @@ int odbc_connect(const char *connstr, enum cfg_dialect dialect, double timeout,
         goto failed;
     }
     c->active = c->stmt;
+    /*
+     * psqlODBC hands timestamptz over in the session's time zone without
+     * the offset: in UTC, pgiris can say which instant it is ("+00").
+     */
+    if (dialect == CFG_DIALECT_POSTGRES) {
+        rc = SQLExecDirect(c->stmt, (SQLCHAR *)"SET TIME ZONE 'UTC'", SQL_NTS);
+        SQLFreeStmt(c->stmt, SQL_CLOSE);
+        if (!SQL_SUCCEEDED(rc)) {
+            odbc_diag_text(SQL_HANDLE_STMT, c->stmt, "SET TIME ZONE", errbuf, errlen);
+            goto failed;
+        }
+    }
     *out = c;
     return 0;
 
@@ -1264,6 +1277,45 @@ const char *odbc_bytea_decode(struct pgbuf *b, const char *v, size_t n)
     return NULL;
 }
 
+static enum odbc_conv odbc_type_conv(SQLSMALLINT sqltype);
+
+/* 'n' numbers, 'd' dates and times, 'b' booleans, 'u' uuid, 0 anything else. */
+static char odbc_type_family(int32_t oid)
+{
+    switch (oid) {
+    case PG_OID_INT2: case PG_OID_INT4: case PG_OID_INT8: case PG_OID_FLOAT4: case PG_OID_FLOAT8:
+    case PG_OID_NUMERIC:
+        return 'n';
+    case PG_OID_DATE: case PG_OID_TIME: case PG_OID_TIMESTAMP: case PG_OID_TIMESTAMPTZ:
+        return 'd';
+    case PG_OID_BOOL:
+        return 'b';
+    case PG_OID_UUID:
+        return 'u';
+    default:
+        return 0;
+    }
+}
+
+/* How a column of this PostgreSQL type (and ODBC type) is turned into text. */
+static enum odbc_conv odbc_oid_conv(int32_t oid, SQLSMALLINT sqltype)
+{
+    switch (oid) {
+    case PG_OID_TIMESTAMPTZ:
+        return ODBC_CONV_TIMESTAMPTZ;
+    case PG_OID_FLOAT4:
+        return ODBC_CONV_FLOAT4;
+    case PG_OID_FLOAT8:
+        return ODBC_CONV_FLOAT8;
+    case PG_OID_DATE:
+    case PG_OID_TIME:
+    case PG_OID_TIMESTAMP:
+        return ODBC_CONV_DATETIME;
+    default:
+        return odbc_type_conv(sqltype);
+    }
+}
+
 static enum odbc_conv odbc_type_conv(SQLSMALLINT sqltype)
 {
     switch (sqltype) {
@@ -1403,6 +1455,56 @@ static int odbc_type_binary(SQLSMALLINT sqltype)
     return odbc_type_oid(sqltype) != PG_OID_TEXT;
 }
 
+/*
+ * The PostgreSQL type of a column whose ODBC type says too little: the
+ * driver's type name tells timestamptz from timestamp, real from double,
+ * numeric from the double SQLite's driver reports for it, int8 from the
+ * int SQLite's driver reports for "int8".  Otherwise odbc_type_oid's.
+ */
+static const struct {
+    const char *name;
+    int32_t oid;
+} odbc_type_names[] = {
+    { "timestamptz", PG_OID_TIMESTAMPTZ }, { "timestamp with time zone", PG_OID_TIMESTAMPTZ },
+    { "real", PG_OID_FLOAT4 },     { "float4", PG_OID_FLOAT4 },   { "float8", PG_OID_FLOAT8 },
+    { "double precision", PG_OID_FLOAT8 }, { "numeric", PG_OID_NUMERIC }, { "decimal", PG_OID_NUMERIC },
+    { "int8", PG_OID_INT8 },       { "bigint", PG_OID_INT8 },     { "int2", PG_OID_INT2 },
+    { "smallint", PG_OID_INT2 },   { "int4", PG_OID_INT4 },       { "integer", PG_OID_INT4 },
+    { "bool", PG_OID_BOOL },       { "boolean", PG_OID_BOOL },    { "bytea", PG_OID_BYTEA },
+    { "uuid", PG_OID_UUID },       { "date", PG_OID_DATE },       { "time", PG_OID_TIME },
+    { "timestamp", PG_OID_TIMESTAMP },
+};
+
+static int32_t odbc_type_refine(SQLHSTMT stmt, SQLUSMALLINT col, SQLSMALLINT sqltype)
+{
+    int32_t oid = odbc_type_oid(sqltype);
+    char name[64];
+    SQLSMALLINT len = 0;
+    size_t n;
+
+    if (oid == PG_OID_TEXT || oid == PG_OID_VARCHAR || oid == PG_OID_BPCHAR || oid == PG_OID_BYTEA)
+        return oid;     /* character and binary data are what they say */
+    if (!SQL_SUCCEEDED(SQLColAttribute(stmt, col, SQL_DESC_TYPE_NAME, name, (SQLSMALLINT)sizeof(name), &len,
+                                       NULL)))
+        return oid;
+    name[sizeof(name) - 1] = '\0';
+    for (n = 0; name[n] != '\0' && name[n] != '('; n++)
+        name[n] = (char)tolower((unsigned char)name[n]);
+    while (n > 0 && name[n - 1] == ' ')
+        n--;
+    name[n] = '\0';
+    for (size_t i = 0; i < sizeof(odbc_type_names) / sizeof(odbc_type_names[0]); i++) {
+        int32_t named = odbc_type_names[i].oid;
+        if (strcmp(name, odbc_type_names[i].name) != 0)
+            continue;
+        /* Only a refinement within the same family: a name never turns a number into a date. */
+        if (odbc_type_family(named) == odbc_type_family(oid))
+            return named;
+        break;
+    }
+    return oid;
+}
+
 /* Describe ncols result columns of stmt into cols.  0, ODBC_E_DRIVER or ODBC_E_NOMEM. */
 int odbc_cols_load(SQLHSTMT stmt, SQLSMALLINT ncols, struct odbc_cols *cols)
 {
@@ -1440,9 +1542,9 @@ int odbc_cols_load(SQLHSTMT stmt, SQLSMALLINT ncols, struct odbc_cols *cols)
             cols->names_cap = cap;
         }
         memcpy(cols->names + cols->names_len, name, n);
-        cols->v[i - 1].conv = odbc_type_conv(type);
         cols->v[i - 1].sqltype = type;
-        cols->v[i - 1].oid = odbc_type_oid(type);
+        cols->v[i - 1].oid = odbc_type_refine(stmt, i, type);
+        cols->v[i - 1].conv = odbc_oid_conv(cols->v[i - 1].oid, type);
         cols->v[i - 1].name = cols->names_len;
         cols->names_len += n;
     }
@@ -1652,8 +1754,12 @@ static int odbc_value_put(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_
     int rc, isnull;
 
     if (binary) {
-        rc = odbc_value_read(c, stmt, col, conv == ODBC_CONV_BYTEA ? SQL_C_BINARY : SQL_C_CHAR,
-                             &len, &isnull);
+        /* Floats are read as doubles: their driver text may have lost digits. */
+        if (conv == ODBC_CONV_FLOAT4 || conv == ODBC_CONV_FLOAT8)
+            rc = odbc_value_text(c, stmt, cols, col, &len, &isnull);
+        else
+            rc = odbc_value_read(c, stmt, col, conv == ODBC_CONV_BYTEA ? SQL_C_BINARY : SQL_C_CHAR,
+                                 &len, &isnull);
         if (rc < 0)
             return rc;
         if (isnull) {
@@ -1675,6 +1781,61 @@ static int odbc_value_put(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_
     return 0;
 }
 
+/* Whether a timestamp's text ends in a zone offset ("+02", "-05:30", "Z"). */
+static int odbc_has_offset(const char *v, size_t n)
+{
+    for (size_t i = n; i-- > 10;) {
+        if (v[i] == '+' || v[i] == '-' || v[i] == 'Z' || v[i] == 'z')
+            return 1;
+        if (v[i] == ' ' || v[i] == 'T' || v[i] == ':')
+            return 0;
+    }
+    return 0;
+}
+
+/*
+ * A float column as PostgreSQL prints it: the fewest digits that read back
+ * as the same value (SQLite's driver would give 15 significant digits),
+ * NaN and Infinity in PostgreSQL's spelling.
+ */
+static int odbc_float_text(struct odbc_conn *c, SQLHSTMT stmt, SQLUSMALLINT col, int single, size_t *lenp,
+                           int *isnull)
+{
+    double d;
+    SQLLEN ind;
+    int n = 0;
+
+    *isnull = 0;
+    if (!SQL_SUCCEEDED(SQLGetData(stmt, col, SQL_C_DOUBLE, &d, sizeof(d), &ind)))
+        return ODBC_E_DRIVER;
+    if (ind == SQL_NULL_DATA) {
+        *isnull = 1;
+        return 0;
+    }
+    if (odbc_val_grow(c, 64) < 0)
+        return ODBC_E_NOMEM;
+    if (isnan(d)) {
+        n = snprintf(c->val, 64, "NaN");
+    } else if (isinf(d)) {
+        n = snprintf(c->val, 64, "%s", d > 0 ? "Infinity" : "-Infinity");
+    } else if (single) {
+        float f = (float)d;
+        for (int p = 6; p <= 9; p++) {
+            n = snprintf(c->val, 64, "%.*g", p, (double)f);
+            if (strtof(c->val, NULL) == f)
+                break;
+        }
+    } else {
+        for (int p = 15; p <= 17; p++) {
+            n = snprintf(c->val, 64, "%.*g", p, d);
+            if (strtod(c->val, NULL) == d)
+                break;
+        }
+    }
+    *lenp = (size_t)n;
+    return 0;
+}
+
 int odbc_value_text(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_cols *cols,
                     SQLUSMALLINT col, size_t *lenp, int *isnull)
 {
@@ -1682,6 +1843,8 @@ int odbc_value_text(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_cols *
     size_t len = 0, i;
     int rc;
 
+    if (conv == ODBC_CONV_FLOAT4 || conv == ODBC_CONV_FLOAT8)
+        return odbc_float_text(c, stmt, col, conv == ODBC_CONV_FLOAT4, lenp, isnull);
     rc = odbc_value_read(c, stmt, col, conv == ODBC_CONV_BYTEA ? SQL_C_BINARY : SQL_C_CHAR,
                          &len, isnull);
     if (rc < 0 || *isnull)
@@ -1698,10 +1861,22 @@ int odbc_value_text(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_cols *
     case ODBC_CONV_DATETIME:
         len = odbc_datetime_trim(c->val, len);
         break;
+    case ODBC_CONV_TIMESTAMPTZ:
+        len = odbc_datetime_trim(c->val, len);
+        /* A driver that drops the offset (psqlODBC) reads the backend's UTC session. */
+        if (!odbc_has_offset(c->val, len)) {
+            if (odbc_val_grow(c, len + 4) < 0)
+                return ODBC_E_NOMEM;
+            memcpy(c->val + len, "+00", 3);
+            len += 3;
+        }
+        break;
     case ODBC_CONV_GUID:
         for (i = 0; i < len; i++)
             c->val[i] = (char)tolower((unsigned char)c->val[i]);
         break;
+    case ODBC_CONV_FLOAT4:      /* handled above */
+    case ODBC_CONV_FLOAT8:
     case ODBC_CONV_TEXT:
         break;
     }
@@ -1921,6 +2096,238 @@ static void odbc_preps_trim(struct odbc_conn *c, int keep)
     }
 }
 
+/* ---- parameter types for SQLite ---------------------------------------- */
+
+/*
+ * SQLite's driver describes every parameter as text, and drivers that
+ * encode arguments by the described type (pgx) then refuse an integer.  The
+ * statement says more: a marker compared with a column, inserted into one,
+ * set into one or used as a LIMIT has that column's (or bigint's) type.
+ * Column types come from the table itself (SELECT * ... LIMIT 0).
+ */
+#define ODBC_INFER_TOKENS 512
+#define ODBC_INFER_TABLES 8
+
+struct odbc_infer {
+    const char *sql;
+    struct sql_token t[ODBC_INFER_TOKENS];
+    size_t n;
+    struct {
+        size_t name, alias;     /* token indexes; alias == name when none */
+    } tables[ODBC_INFER_TABLES];
+    int ntables;
+};
+
+static int odbc_tok_is(const struct odbc_infer *in, size_t i, const char *word)
+{
+    size_t n = strlen(word);
+    return i < in->n && in->t[i].type == SQL_TOK_IDENT && in->t[i].len == n &&
+           strncasecmp(in->sql + in->t[i].off, word, n) == 0;
+}
+
+static int odbc_tok_punct(const struct odbc_infer *in, size_t i, char ch)
+{
+    return i < in->n && in->t[i].type == SQL_TOK_PUNCT && in->sql[in->t[i].off] == ch;
+}
+
+static int odbc_tok_name(const struct odbc_infer *in, size_t i)
+{
+    return i < in->n && (in->t[i].type == SQL_TOK_IDENT || in->t[i].type == SQL_TOK_QIDENT);
+}
+
+/* Tables named after FROM, JOIN, UPDATE and INTO, with their aliases. */
+static void odbc_infer_tables(struct odbc_infer *in)
+{
+    static const char *const not_alias[] = { "where", "set", "join", "on", "values", "inner", "left", "right",
+                                             "full", "cross", "natural", "group", "order", "limit", "using",
+                                             "returning", "default", "select", "union", "offset", "for" };
+    for (size_t i = 0; i + 1 < in->n && in->ntables < ODBC_INFER_TABLES; i++) {
+        if (!(odbc_tok_is(in, i, "from") || odbc_tok_is(in, i, "join") || odbc_tok_is(in, i, "update") ||
+              odbc_tok_is(in, i, "into")) || !odbc_tok_name(in, i + 1))
+            continue;
+        size_t name = i + 1, j = i + 2;
+        if (odbc_tok_punct(in, j, '.') && odbc_tok_name(in, j + 1)) {   /* schema.table */
+            name = j + 1;
+            j += 2;
+        }
+        size_t alias = name;
+        if (odbc_tok_is(in, j, "as"))
+            j++;
+        if (j < in->n && in->t[j].type == SQL_TOK_IDENT) {
+            int kw = 0;
+            for (size_t k = 0; k < sizeof(not_alias) / sizeof(not_alias[0]); k++)
+                kw |= odbc_tok_is(in, j, not_alias[k]);
+            if (!kw)
+                alias = j;
+        }
+        in->tables[in->ntables].name = name;
+        in->tables[in->ntables].alias = alias;
+        in->ntables++;
+    }
+}
+
+/* The type of column (token col, qualified by token qual or not) in the statement's tables; 0 if unknown. */
+static int32_t odbc_infer_column(struct odbc_conn *c, const struct odbc_infer *in, size_t qual, size_t col)
+{
+    for (int k = 0; k < in->ntables; k++) {
+        const struct sql_token *tn = &in->t[in->tables[k].name], *ta = &in->t[in->tables[k].alias];
+        if (qual != SIZE_MAX && !(in->t[qual].len == ta->len &&
+                                  strncasecmp(in->sql + in->t[qual].off, in->sql + ta->off, ta->len) == 0))
+            continue;
+        char q[300];
+        SQLHSTMT h;
+        SQLSMALLINT ncols = 0;
+        int32_t oid = 0;
+        snprintf(q, sizeof(q), "SELECT * FROM %.*s LIMIT 0", (int)tn->len, in->sql + tn->off);
+        if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &h)))
+            return 0;
+        if (SQL_SUCCEEDED(SQLExecDirect(h, (SQLCHAR *)q, SQL_NTS)) && SQL_SUCCEEDED(SQLNumResultCols(h, &ncols))) {
+            for (SQLSMALLINT i = 1; i <= ncols && oid == 0; i++) {
+                SQLCHAR name[ODBC_NAME_MAX];
+                SQLSMALLINT nl, type, digits, nullable;
+                SQLULEN size;
+                const char *want = in->sql + in->t[col].off;
+                size_t wl = in->t[col].len;
+                if (in->t[col].type == SQL_TOK_QIDENT && wl >= 2) {
+                    want++;
+                    wl -= 2;
+                }
+                if (SQL_SUCCEEDED(SQLDescribeCol(h, (SQLUSMALLINT)i, name, sizeof(name), &nl, &type, &size,
+                                                 &digits, &nullable)) &&
+                    strlen((char *)name) == wl && strncasecmp((char *)name, want, wl) == 0)
+                    oid = odbc_type_refine(h, (SQLUSMALLINT)i, type);
+            }
+        }
+        SQLFreeHandle(SQL_HANDLE_STMT, h);
+        if (oid != 0)
+            return oid;
+    }
+    return 0;
+}
+
+/* The column a marker at token m is compared with, inserted into or set into: its (qual, col) tokens. */
+static int odbc_infer_target(const struct odbc_infer *in, size_t m, size_t *qual, size_t *col)
+{
+    static const char *const cmp[] = { "=", "<>", "!=", "<", ">", "<=", ">=" };
+    size_t before = m - 1;      /* the comparison operator */
+    *qual = SIZE_MAX;
+    /* col op ?  (also col LIKE ?, col BETWEEN ? AND ?, col IN (?, ...)) */
+    if (m > 0 && in->t[before].type == SQL_TOK_OP) {
+        int is_cmp = 0;
+        for (size_t k = 0; k < sizeof(cmp) / sizeof(cmp[0]); k++)
+            is_cmp |= in->t[before].len == strlen(cmp[k]) && strncmp(in->sql + in->t[before].off, cmp[k], in->t[before].len) == 0;
+        if (!is_cmp)
+            return -1;
+    } else {
+        if (m == 0)
+            return -1;
+        size_t p = m - 1;
+        /* inside an IN ( ... ) list: walk back to its '(' */
+        while (p > 0 && (odbc_tok_punct(in, p, ',') || (in->t[p].type == SQL_TOK_OP && in->sql[in->t[p].off] == '?')))
+            p--;
+        if (odbc_tok_punct(in, p, '(') && p > 0 && odbc_tok_is(in, p - 1, "in"))
+            before = p - 1;
+        else if (odbc_tok_is(in, p, "like") || odbc_tok_is(in, p, "ilike") || odbc_tok_is(in, p, "between"))
+            before = p;
+        else if (odbc_tok_is(in, p, "and") && p >= 2 && odbc_tok_is(in, p - 2, "between"))
+            before = p - 2;
+        else if (odbc_tok_is(in, p, "limit") || odbc_tok_is(in, p, "offset"))
+            return 1;           /* a row count */
+        else
+            return -1;
+    }
+    if (before == 0 || !odbc_tok_name(in, before - 1))
+        return -1;
+    *col = before - 1;
+    if (*col >= 2 && odbc_tok_punct(in, *col - 1, '.') && odbc_tok_name(in, *col - 2))
+        *qual = *col - 2;
+    return 0;
+}
+
+/* INSERT INTO t (c1, ...) VALUES (..., ?, ...): the column of the marker at token m. */
+static int odbc_infer_insert(const struct odbc_infer *in, size_t m, size_t *col)
+{
+    size_t open = SIZE_MAX, pos = 0;
+    int depth = 0;
+    for (size_t p = m; p-- > 0;) {
+        if (odbc_tok_punct(in, p, ')'))
+            depth++;
+        else if (odbc_tok_punct(in, p, '(') && depth-- == 0) {
+            open = p;
+            break;
+        } else if (depth == 0 && odbc_tok_punct(in, p, ','))
+            pos++;
+    }
+    if (open == SIZE_MAX || open == 0 || !(odbc_tok_is(in, open - 1, "values") || odbc_tok_punct(in, open - 1, ',')))
+        return -1;
+    /* The column list: the parentheses right after INSERT INTO name. */
+    for (size_t i = 0; i + 3 < in->n; i++) {
+        if (!odbc_tok_is(in, i, "into") || !odbc_tok_name(in, i + 1))
+            continue;
+        size_t j = i + 2;
+        if (odbc_tok_punct(in, j, '.'))
+            j += 2;
+        if (!odbc_tok_punct(in, j, '('))
+            return -1;
+        for (size_t k = j + 1, n = 0; k < in->n && !odbc_tok_punct(in, k, ')'); k++) {
+            if (odbc_tok_punct(in, k, ','))
+                n++;
+            else if (n == pos && odbc_tok_name(in, k)) {
+                *col = k;
+                return 0;
+            }
+        }
+        return -1;
+    }
+    return -1;
+}
+
+static void odbc_sqlite_param_types(struct odbc_conn *c, const char *sql, size_t len, struct odbc_prep *p)
+{
+    struct sql_lex_error err;
+    struct odbc_infer *in = calloc(1, sizeof(*in));
+    int marker = 0;
+
+    if (in == NULL)
+        return;
+    in->sql = sql;
+    if (sql_lex(sql, len, in->t, ODBC_INFER_TOKENS, &in->n, &err) != 0 || in->n > ODBC_INFER_TOKENS) {
+        free(in);
+        return;
+    }
+    odbc_infer_tables(in);
+    for (size_t i = 0; i < in->n && marker < p->nparams; i++) {
+        if (in->t[i].type != SQL_TOK_OP)
+            continue;
+        for (uint32_t k = 0; k < in->t[i].len && marker < p->nparams; k++) {
+            if (in->sql[in->t[i].off + k] != '?')
+                continue;
+            size_t qual = SIZE_MAX, col = 0;
+            int rc = -1;
+            if (k > 0) {
+                /* "=?" lexes as one operator: a comparison with what comes before it */
+                if (i > 0 && odbc_tok_name(in, i - 1)) {
+                    col = i - 1;
+                    if (col >= 2 && odbc_tok_punct(in, col - 1, '.') && odbc_tok_name(in, col - 2))
+                        qual = col - 2;
+                    rc = 0;
+                }
+            } else {
+                rc = odbc_infer_target(in, i, &qual, &col);
+            }
+            if (rc < 0 && odbc_infer_insert(in, i, &col) == 0)
+                rc = 0;
+            if (p->param_oids[marker] == PG_OID_TEXT) {
+                int32_t oid = rc == 1 ? PG_OID_INT8 : rc == 0 ? odbc_infer_column(c, in, qual, col) : 0;
+                if (oid != 0)
+                    p->param_oids[marker] = oid;
+            }
+            marker++;
+        }
+    }
+    free(in);
+}
+
 /*
  * Prepare a statement and learn what it takes and returns.  psqlODBC (with
  * UseServerSidePrepare=1, its default) answers SQLNumResultCols,
@@ -1978,6 +2385,8 @@ static int odbc_prep_new(struct odbc_conn *c, const char *sql, size_t len, uint6
                                                           &size, &digits, &nullable))
                                ? odbc_type_oid(type)
                                : PG_OID_TEXT;
+    if (c->dialect == CFG_DIALECT_SQLITE && p->nparams > 0)
+        odbc_sqlite_param_types(c, sql, len, p);
     odbc_active_set(c, c->stmt);
     *out = p;
     return ODBC_OK;
@@ -2359,6 +2768,12 @@ static int odbc_params_bind(struct odbc_conn *c, struct odbc_prep *p,
         b->ctype = SQL_C_CHAR;
         /* A binary value needs a type to be read by: the driver's guess when Parse gave none. */
         oid = in->type_oid == 0 && in->format == 1 ? p->param_oids[i] : in->type_oid;
+        /*
+         * SQLite's guess is text for lack of knowing: raw bytes are then a blob
+         * (node-postgres sends Buffers so), not a string cut at the first NUL.
+         */
+        if (in->type_oid == 0 && in->format == 1 && c->dialect == CFG_DIALECT_SQLITE && oid == PG_OID_TEXT)
+            oid = PG_OID_BYTEA;
         if (in->value == NULL || in->len < 0) {
             b->ind = SQL_NULL_DATA;
             odbc_param_type(c, oid, NULL, 0, b);

@@ -278,6 +278,17 @@ static void copy_put_str(struct pgbuf *q, const char *s)
     pgproto_put_bytes(q, s, strlen(s));
 }
 
+/*
+ * End statement text built in q with a NUL that q->len does not count:
+ * drivers read SQL up to a NUL whatever length they are given (psqlODBC).
+ */
+static void copy_terminate(struct pgbuf *q)
+{
+    pgproto_put_bytes(q, "", 1);
+    if (!q->oom)
+        q->len--;
+}
+
 /* CopyInResponse or CopyOutResponse: text format for every column. */
 static void copy_response_put(struct odbc_conn *c, char type, int ncols)
 {
@@ -340,6 +351,7 @@ static int copy_to(struct odbc_conn *c, struct copy_spec *spec, struct odbc_sink
         copy_put_str(&q, " FROM ");
         copy_put_str(&q, spec->table);
     }
+    copy_terminate(&q);
     if (q.oom || odbc_cancel_check(c) < 0) {
         if (q.oom)
             odbc_error_put(c, "53200", NULL, "out of memory");
@@ -478,6 +490,7 @@ static int copy_describe_target(struct odbc_conn *c, const struct copy_spec *spe
     copy_put_str(&q, " FROM ");
     copy_put_str(&q, spec->table);
     copy_put_str(&q, " WHERE 1=0");
+    copy_terminate(&q);
     if (q.oom) {
         pgbuf_free(&q);
         odbc_error_put(c, "53200", NULL, "out of memory");
@@ -550,6 +563,7 @@ static int copy_from(struct odbc_conn *c, struct copy_spec *spec, struct odbc_co
     for (i = 0; i < b.ncols; i++)
         copy_put_str(&ins, i ? ", ?" : "?");
     copy_put_str(&ins, ")");
+    copy_terminate(&ins);
     dec = copy_decoder_new(spec, b.ncols);
     if (ins.oom || dec == NULL) {
         odbc_error_put(c, "53200", NULL, "out of memory");

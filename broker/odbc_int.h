@@ -37,7 +37,10 @@ enum odbc_conv {
     ODBC_CONV_BOOL,     /* '1'/'0' -> 't'/'f' */
     ODBC_CONV_BYTEA,    /* raw bytes -> "\x0a1b..." */
     ODBC_CONV_DATETIME, /* trailing zeros of the fraction dropped */
-    ODBC_CONV_GUID      /* lower case, as uuid_out prints */
+    ODBC_CONV_TIMESTAMPTZ, /* the same, with "+00" when the driver gave no offset */
+    ODBC_CONV_GUID,     /* lower case, as uuid_out prints */
+    ODBC_CONV_FLOAT4,   /* read as a double, printed with the fewest digits that round-trip */
+    ODBC_CONV_FLOAT8
 };
 
 struct odbc_col {

@@ -41,26 +41,59 @@ static const struct params_default params_defaults[] = {
 
 #define PARAMS_NDEFAULTS (sizeof(params_defaults) / sizeof(params_defaults[0]))
 
-static const struct params_default *params_default_of(const char *name)
+static int params_default_index(const char *name)
 {
     for (size_t i = 0; i < PARAMS_NDEFAULTS; i++)
         if (strcasecmp(params_defaults[i].name, name) == 0)
-            return &params_defaults[i];
-    return NULL;
+            return (int)i;
+    return -1;
+}
+
+static const struct params_default *params_default_of(const char *name)
+{
+    int i = params_default_index(name);
+    return i < 0 ? NULL : &params_defaults[i];
 }
 
 static struct params_entry *params_find(const struct params *ps, const char *name)
 {
     for (int i = 0; i < ps->n; i++)
         if (strcasecmp(ps->e[i].name, name) == 0)
-            return (struct params_entry *)&ps->e[i];
+            return &ps->e[i];
     return NULL;
+}
+
+static const char *params_entry_value(const struct params_entry *e)
+{
+    if (e->value != NULL)
+        return e->value;
+    return e->def >= 0 ? params_defaults[e->def].value : "";
+}
+
+static const char *params_entry_reset(const struct params_entry *e)
+{
+    if (e->reset_value != NULL)
+        return e->reset_value;
+    return e->def >= 0 ? params_defaults[e->def].value : "";
 }
 
 const char *params_get(const struct params *ps, const char *name)
 {
     struct params_entry *e = params_find(ps, name);
-    return e ? e->value : NULL;
+    if (e != NULL)
+        return params_entry_value(e);
+    const struct params_default *d = params_default_of(name);
+    return d ? d->value : NULL;
+}
+
+/* The name as the defaults table spells it (DateStyle), else as given; NULL if unknown. */
+static const char *params_name(const struct params *ps, const char *name)
+{
+    struct params_entry *e = params_find(ps, name);
+    if (e != NULL)
+        return e->name;
+    const struct params_default *d = params_default_of(name);
+    return d ? d->name : NULL;
 }
 
 int64_t params_parse_ms(const char *value)
@@ -100,9 +133,19 @@ int64_t params_parse_ms(const char *value)
 static void params_changed(struct params *ps, const struct params_entry *e)
 {
     if (strcasecmp(e->name, "statement_timeout") == 0) {
-        int64_t ms = params_parse_ms(e->value);
+        int64_t ms = params_parse_ms(params_entry_value(e));
         ps->statement_timeout_ms = ms < 0 ? 0 : ms;
     }
+}
+
+/* A copy of value, or NULL (meaning the default) when it is the default's. */
+static int params_dup(const struct params_entry *e, const char *value, char **out)
+{
+    *out = NULL;
+    if (e->def >= 0 && strcmp(params_defaults[e->def].value, value) == 0)
+        return 0;
+    *out = strdup(value);
+    return *out == NULL ? -1 : 0;
 }
 
 static int params_put(struct params *ps, const char *name, const char *value, int is_reset_value)
@@ -111,23 +154,34 @@ static int params_put(struct params *ps, const char *name, const char *value, in
     if (e == NULL) {
         if (ps->n == PARAMS_MAX)
             return -1;
+        if (ps->n == ps->cap) {
+            uint16_t cap = ps->cap ? (uint16_t)(ps->cap * 2) : 4;
+            struct params_entry *ne = realloc(ps->e, sizeof(*ne) * cap);
+            if (ne == NULL)
+                return -1;
+            ps->e = ne;
+            ps->cap = cap;
+        }
         e = &ps->e[ps->n];
-        const struct params_default *d = params_default_of(name);
-        e->name = strdup(d ? d->name : name);
+        e->def = (int16_t)params_default_index(name);
+        e->name = e->def >= 0 ? params_defaults[e->def].name : strdup(name);
         e->value = NULL;
         e->reset_value = NULL;
         if (e->name == NULL)
             return -1;
         ps->n++;
     }
-    char *v = strdup(value);
-    if (v == NULL)
+    char *v;
+    if (params_dup(e, value, &v) < 0)
         return -1;
     free(e->value);
     e->value = v;
     if (is_reset_value) {
+        char *r;
+        if (params_dup(e, value, &r) < 0)
+            return -1;
         free(e->reset_value);
-        e->reset_value = strdup(value);
+        e->reset_value = r;
     }
     params_changed(ps, e);
     return 0;
@@ -141,9 +195,6 @@ static int params_encoding_ok(const char *v)
 int params_init(struct params *ps, const char *pairs, size_t len)
 {
     memset(ps, 0, sizeof(*ps));
-    for (size_t i = 0; i < PARAMS_NDEFAULTS; i++)
-        if (params_put(ps, params_defaults[i].name, params_defaults[i].value, 1) < 0)
-            return -1;
     size_t pos = 0;
     while (pos < len && pairs[pos] != '\0') {
         const char *name = pairs + pos;
@@ -171,11 +222,14 @@ int params_init(struct params *ps, const char *pairs, size_t len)
 void params_free(struct params *ps)
 {
     for (int i = 0; i < ps->n; i++) {
-        free(ps->e[i].name);
+        if (ps->e[i].def < 0)
+            free((char *)ps->e[i].name);
         free(ps->e[i].value);
         free(ps->e[i].reset_value);
     }
-    ps->n = 0;
+    free(ps->e);
+    ps->e = NULL;
+    ps->n = ps->cap = 0;
 }
 
 static int params_reported(const char *name)
@@ -186,28 +240,28 @@ static int params_reported(const char *name)
 
 void params_report_all(const struct params *ps, struct pgbuf *out)
 {
-    for (int i = 0; i < ps->n; i++)
-        if (params_reported(ps->e[i].name))
-            pgproto_parameter_status(out, ps->e[i].name, ps->e[i].value);
+    for (size_t i = 0; i < PARAMS_NDEFAULTS; i++)
+        if (params_defaults[i].reported)
+            pgproto_parameter_status(out, params_defaults[i].name, params_get(ps, params_defaults[i].name));
 }
 
 void params_reset(struct params *ps, const char *name, struct pgbuf *out)
 {
+    /* A parameter without an entry is at its default, which is its reset value. */
     for (int j = 0; j < ps->n; j++) {
         struct params_entry *e = &ps->e[j];
         if (name != NULL && strcasecmp(e->name, name) != 0)
             continue;
-        const char *rv = e->reset_value ? e->reset_value : "";
-        if (strcmp(e->value, rv) == 0)
+        if (strcmp(params_entry_value(e), params_entry_reset(e)) == 0)
             continue;
-        char *v = strdup(rv);
-        if (v == NULL)
+        char *v;
+        if (params_dup(e, params_entry_reset(e), &v) < 0)
             continue;
         free(e->value);
         e->value = v;
         params_changed(ps, e);
         if (params_reported(e->name))
-            pgproto_parameter_status(out, e->name, e->value);
+            pgproto_parameter_status(out, e->name, params_entry_value(e));
     }
 }
 
@@ -256,10 +310,18 @@ static void params_show_all(const struct params *ps, struct pgbuf *out)
     pgproto_row_description_field(out, "setting", 25, -1, -1, 0);
     pgproto_row_description_field(out, "description", 25, -1, -1, 0);
     pgproto_end(out);
-    for (int i = 0; i < ps->n; i++) {
+    for (size_t i = 0; i < PARAMS_NDEFAULTS + (size_t)ps->n; i++) {
+        const char *name;
+        if (i < PARAMS_NDEFAULTS)
+            name = params_defaults[i].name;
+        else if (ps->e[i - PARAMS_NDEFAULTS].def < 0)
+            name = ps->e[i - PARAMS_NDEFAULTS].name;
+        else
+            continue;
+        const char *value = params_get(ps, name);
         pgproto_data_row_begin(out, 3);
-        pgproto_data_row_value(out, ps->e[i].name, (int32_t)strlen(ps->e[i].name));
-        pgproto_data_row_value(out, ps->e[i].value, (int32_t)strlen(ps->e[i].value));
+        pgproto_data_row_value(out, name, (int32_t)strlen(name));
+        pgproto_data_row_value(out, value, (int32_t)strlen(value));
         pgproto_data_row_value(out, "", 0);
         pgproto_end(out);
     }
@@ -307,10 +369,10 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
             snprintf(name, sizeof(name), "TimeZone");
         else if (strcmp(name, "transaction") == 0)
             snprintf(name, sizeof(name), "transaction_isolation");
-        struct params_entry *e = params_find(ps, name);
-        if (e == NULL)
+        const char *known = params_name(ps, name);
+        if (known == NULL)
             return params_error(out, "42704", "unrecognized configuration parameter \"%s\"", name);
-        params_show_one(out, e->name, e->value);
+        params_show_one(out, known, params_get(ps, known));
         return 0;
     }
 
@@ -381,13 +443,13 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
     if (is_default) {
         struct params_entry *e = params_find(ps, name);
         const struct params_default *d = params_default_of(name);
-        snprintf(value, sizeof(value), "%s", e && e->reset_value ? e->reset_value : d ? d->value : "");
+        snprintf(value, sizeof(value), "%s", e ? params_entry_reset(e) : d ? d->value : "");
     }
     if (params_assign(ps, name, value, out) < 0)
         return -1;
     pgproto_command_complete(out, "SET");
     struct params_entry *e = params_find(ps, name);
     if (e != NULL && params_reported(e->name))
-        pgproto_parameter_status(out, e->name, e->value);
+        pgproto_parameter_status(out, e->name, params_entry_value(e));
     return 0;
 }

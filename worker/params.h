@@ -13,17 +13,23 @@
 #include "common/pgproto.h"
 #include "common/sql_lexer.h"
 
-#define PARAMS_MAX 48
+#define PARAMS_MAX 64        /* parameters a client may hold apart from the defaults */
 
+/*
+ * A parameter whose value or reset value is not the server default.  Every
+ * other parameter is the defaults table's, shared by all clients: an idle
+ * client costs only what it changed.
+ */
 struct params_entry {
-    char *name;
-    char *value;
-    char *reset_value;      /* what RESET goes back to (startup value or default) */
+    const char *name;       /* the default's own name, or malloc'd for a custom one */
+    char *value;            /* NULL: the default */
+    char *reset_value;      /* what RESET goes back to; NULL: the default */
+    int16_t def;            /* index in the defaults table, -1 for a custom parameter */
 };
 
 struct params {
-    int n;
-    struct params_entry e[PARAMS_MAX];
+    struct params_entry *e;
+    uint16_t n, cap;
     int64_t statement_timeout_ms;   /* statement_timeout's value, parsed; 0 = none */
 };
 

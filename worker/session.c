@@ -41,6 +41,7 @@
 #define SESSION_OUT_HIGH (256 * 1024)   /* stop forwarding above this much unsent */
 #define SESSION_OUT_LOW (64 * 1024)     /* and resume below this */
 #define SESSION_COPY_CHUNK (16 * 1024)  /* CopyData payload per request-ring message */
+#define SESSION_CLOSE_WAIT_S 5          /* how long a closing connection may take to flush */
 
 struct session_list session_running = TAILQ_HEAD_INITIALIZER(session_running);
 static int session_n;
@@ -132,6 +133,16 @@ static void session_free_tls(struct bufferevent *filter)
     bufferevent_enable(under, EV_WRITE);
 }
 
+/* The SCRAM state is needed during the exchange only. */
+static void session_scram_end(struct session *s)
+{
+    if (s->scram == NULL)
+        return;
+    auth_scram_free(s->scram);
+    free(s->scram);
+    s->scram = NULL;
+}
+
 static void session_free(struct session *s)
 {
     if (s->state == SESSION_WAITING && s->pool != SHM_NONE) {
@@ -157,8 +168,7 @@ static void session_free(struct session *s)
         session_free_tls(s->bev);
     else
         bufferevent_free(s->bev);
-    if (s->scram_active)
-        auth_scram_free(&s->scram);
+    session_scram_end(s);
     free(s->secret);
     params_free(&s->params);
     free(s->query);
@@ -180,11 +190,17 @@ static void session_close(struct session *s)
     bufferevent_disable(s->bev, EV_READ);
     if (s->timer)
         event_del(s->timer);
-    if (evbuffer_get_length(session_out(s)) == 0) {
+    /* Nothing to flush, or no way to: a TLS handshake that never finished cannot carry it. */
+    if (evbuffer_get_length(session_out(s)) == 0 ||
+        (s->tls && !SSL_is_init_finished(bufferevent_openssl_get_ssl(s->bev)))) {
         session_free(s);
         return;
     }
     bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+    /* A client that reads nothing more does not keep the connection forever. */
+    struct timeval tv = { SESSION_CLOSE_WAIT_S, 0 };
+    if (s->timer)
+        evtimer_add(s->timer, &tv);
 }
 
 static void session_fatal(struct session *s, const char *sqlstate, const char *msg)
@@ -316,6 +332,10 @@ static void session_error(struct session *s, const char *sqlstate, const char *m
 static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct session *s = arg;
+    if (s->state == SESSION_CLOSING) {
+        session_free(s);
+        return;
+    }
     if (s->state < SESSION_IDLE) {
         session_fatal(s, "08006", "client_login_timeout: authentication took too long");
         return;
@@ -397,6 +417,10 @@ static void session_login_ok(struct session *s)
 {
     struct shm_client *c = shm_client(s->client);
     int32_t key;
+    /* What only authentication needed goes now: an idle client costs little. */
+    session_scram_end(s);
+    free(s->secret);
+    s->secret = NULL;
     auth_random(&key, sizeof(key));
     c->cancel_key = key;
     c->pool = s->pool;
@@ -534,11 +558,13 @@ static void session_startup(struct session *s, const uint8_t *body, size_t len)
         free(s->secret);
         s->secret = NULL;
     }
-    if (auth_scram_begin(&s->scram, use) < 0) {
+    s->scram = calloc(1, sizeof(*s->scram));
+    if (s->scram == NULL || auth_scram_begin(s->scram, use) < 0) {
+        free(s->scram);
+        s->scram = NULL;
         session_fatal(s, "XX000", "could not start SCRAM authentication");
         return;
     }
-    s->scram_active = 1;
     static const char mech[] = "SCRAM-SHA-256\0";
     struct pgbuf b;
     pgbuf_init(&b);
@@ -579,7 +605,7 @@ static void session_auth_message(struct session *s, const uint8_t *body, size_t 
             session_fatal(s, "28000", "client selected an invalid SASL authentication mechanism");
             return;
         }
-        int m = auth_scram_client_first(&s->scram, (const char *)data, (size_t)n, out, sizeof(out), err,
+        int m = auth_scram_client_first(s->scram, (const char *)data, (size_t)n, out, sizeof(out), err,
                                         sizeof(err));
         if (m < 0) {
             session_fatal(s, "08P01", err);
@@ -594,7 +620,7 @@ static void session_auth_message(struct session *s, const uint8_t *body, size_t 
         return;
     }
     /* SESSION_AUTH_SASL_FINAL */
-    int ok = auth_scram_client_final(&s->scram, (const char *)body, len, out, sizeof(out), err, sizeof(err));
+    int ok = auth_scram_client_final(s->scram, (const char *)body, len, out, sizeof(out), err, sizeof(err));
     if (ok < 0) {
         session_fatal(s, "08P01", err);
         return;

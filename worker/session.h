@@ -56,8 +56,7 @@ struct session {
     /* authentication */
     char *secret;
     uint8_t md5_salt[4];
-    struct auth_scram scram;
-    int scram_active;
+    struct auth_scram *scram;           /* during a SCRAM exchange only */
 
     struct params params;
 

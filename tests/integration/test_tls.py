@@ -195,3 +195,19 @@ def test_unencrypted_bytes_after_ssl_request_are_refused(pgiris_factory, certs):
     s.close()
     assert data[:1] == b"E"
     assert b"received unencrypted data after SSL request" in data
+
+
+def test_unfinished_handshake_is_closed_at_login_timeout(pgiris_factory, certs):
+    """A client that asks for TLS and then says nothing is disconnected, not kept."""
+    import socket
+    import time
+    settings = tls_settings("prefer", certs["one"])
+    settings["client_login_timeout"] = 1
+    inst = pgiris_factory(settings=settings)
+    s = socket.create_connection(("127.0.0.1", inst.port), timeout=10)
+    s.sendall(b"\x00\x00\x00\x08\x04\xd2\x16\x2f")
+    assert s.recv(1) == b"S"
+    started = time.monotonic()
+    assert s.recv(4096) == b""
+    assert time.monotonic() - started < 5
+    s.close()

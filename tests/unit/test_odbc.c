@@ -286,9 +286,9 @@ static void test_sqlite_types(void **state)
         int16_t len;
     } want_cols[] = {
         { "i", PG_OID_INT4, 4 },         { "b", PG_OID_INT8, 8 },
-        { "r", PG_OID_FLOAT8, 8 },       { "d", PG_OID_FLOAT8, 8 },
+        { "r", PG_OID_FLOAT4, 4 },       { "d", PG_OID_FLOAT8, 8 },
         { "tx", PG_OID_TEXT, -1 },       { "vc", PG_OID_VARCHAR, -1 },
-        { "n", PG_OID_FLOAT8, 8 },       { "dt", PG_OID_DATE, 4 },
+        { "n", PG_OID_NUMERIC, -1 },     { "dt", PG_OID_DATE, 4 },
         { "ts", PG_OID_TIMESTAMP, 8 },   { "bl", PG_OID_BYTEA, -1 },
         { "bo", PG_OID_BOOL, 1 },        { "si", PG_OID_INT2, 2 },
     };
@@ -629,6 +629,27 @@ static void test_sqlite_cancel(void **state)
     assert_string_equal(msg_field(&m[n - 1], 'M'), "canceling statement due to user request");
     capture_reset(&k);
     expect_scalar(c, "SELECT 42", "42");
+}
+
+/*
+ * Floats come back as PostgreSQL prints them: the fewest digits that read
+ * back the same, NaN and Infinity spelled its way.  (SQLite's driver itself
+ * keeps 15 significant digits of a double: that is all there is to print.)
+ */
+static void test_sqlite_float_digits(void **state)
+{
+    struct odbc_conn *c = *state;
+
+    run_ok(c, "CREATE TABLE fl (d double precision, r real)", "CREATE TABLE", "CREATE TABLE");
+    run_ok(c, "INSERT INTO fl VALUES (2.71828182845905, 1.1)", "INSERT", "INSERT 0 1");
+    expect_scalar(c, "SELECT d FROM fl", "2.71828182845905");
+    expect_scalar(c, "SELECT r FROM fl", "1.1");
+    run_ok(c, "UPDATE fl SET d = 1.5e-7, r = 3.4028234e38", "UPDATE", "UPDATE 1");
+    expect_scalar(c, "SELECT d FROM fl", "1.5e-07");
+    expect_scalar(c, "SELECT r FROM fl", "3.4028235e+38");
+    run_ok(c, "UPDATE fl SET d = 1e300 * 1e300", "UPDATE", "UPDATE 1");
+    expect_scalar(c, "SELECT d FROM fl", "Infinity");
+    run_ok(c, "DROP TABLE fl", "DROP TABLE", "DROP TABLE");
 }
 
 /* ---- COPY ---- */
@@ -1078,9 +1099,9 @@ static void test_sqlite_params_roundtrip(void **state)
           PG_OID_INT8, BYTES(0, 0, 0, 2, 0x18, 0x71, 0x1a, 0) },
         { "f8", PG_OID_FLOAT8, "2.25", BYTES(0x40, 2, 0, 0, 0, 0, 0, 0), "2.25", PG_OID_FLOAT8,
           BYTES(0x40, 2, 0, 0, 0, 0, 0, 0) },
-        /* SQLite's driver describes numeric columns as double. */
-        { "nu", PG_OID_NUMERIC, "12.34", BYTES(NUMERIC_12_34), "12.34", PG_OID_FLOAT8,
-          BYTES(0x40, 0x28, 0xae, 0x14, 0x7a, 0xe1, 0x47, 0xae) },
+        /* SQLite's driver describes numeric columns as double; the declared name says numeric. */
+        { "nu", PG_OID_NUMERIC, "12.34", BYTES(NUMERIC_12_34), "12.34", PG_OID_NUMERIC,
+          BYTES(NUMERIC_12_34) },
         { "bo", PG_OID_BOOL, "true", BYTES(1), "t", PG_OID_BOOL, BYTES(1) },
         { "by", PG_OID_BYTEA, "\\x00FF10", BYTES(0, 0xff, 0x10), "\\x00ff10", PG_OID_BYTEA,
           BYTES(0, 0xff, 0x10) },
@@ -1091,7 +1112,7 @@ static void test_sqlite_params_roundtrip(void **state)
         { "ts", PG_OID_TIMESTAMP, "2024-01-02 03:04:05.123456", BYTES(TS_BYTES),
           "2024-01-02 03:04:05.123456", PG_OID_TIMESTAMP, BYTES(TS_BYTES) },
         { "tz", PG_OID_TIMESTAMPTZ, "2024-01-02 01:04:05.5", BYTES(TZ_BYTES),
-          "2024-01-02 01:04:05.5", PG_OID_TIMESTAMP, BYTES(TZ_BYTES) },
+          "2024-01-02 01:04:05.5+00", PG_OID_TIMESTAMPTZ, BYTES(TZ_BYTES) },
         /* No uuid type in SQLite: the column is varchar and keeps the text. */
         { "u", PG_OID_UUID, UUID_TEXT, BYTES(UUID_BYTES), UUID_TEXT, PG_OID_VARCHAR,
           (const uint8_t *)UUID_TEXT, 36 },
@@ -1333,6 +1354,65 @@ static void test_sqlite_binary_results(void **state)
                         "The backend returned it for column \"i\", requested in binary format.");
     capture_reset(&k);
     run_ok(c, "DROP TABLE br", "DROP TABLE", "DROP TABLE");
+}
+
+/* The ParameterDescription of sql, in oids[] (at most max); returns the count. */
+static int describe_params(struct odbc_conn *c, const char *sql, int nparams, int32_t *oids, int max)
+{
+    struct capture k = { 0 };
+    struct odbc_sink sink = { capture_write, &k };
+    struct pgmsg m[MAX_MSGS];
+    struct pgproto_reader r;
+    int16_t n;
+
+    if (odbc_describe(c, sql, strlen(sql), nparams, NULL, 1, NULL, 0, &sink) != ODBC_OK)
+        fail_msg("describe %s failed", sql);
+    assert_true(capture_messages(&k, m, MAX_MSGS) >= 1);
+    assert_int_equal(m[0].type, 't');
+    pgproto_reader_init(&r, m[0].body, m[0].len);
+    pgproto_get_i16(&r, &n);
+    for (int i = 0; i < n && i < max; i++)
+        pgproto_get_i32(&r, &oids[i]);
+    capture_reset(&k);
+    return n;
+}
+
+/* SQLite's driver says text for every parameter; the columns they meet say more. */
+static void test_sqlite_param_inference(void **state)
+{
+    struct odbc_conn *c = *state;
+    int32_t o[8];
+
+    run_ok(c, "CREATE TABLE pt (i integer, b bigint, r real, d double precision, n numeric(10,2), "
+              "bo boolean, ts timestamp, by blob, tx text)", "CREATE TABLE", "CREATE TABLE");
+    assert_int_equal(describe_params(c, "INSERT INTO pt (i, b, r, d, n, bo, ts, by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                     8, o, 8), 8);
+    assert_int_equal(o[0], PG_OID_INT4);
+    assert_int_equal(o[1], PG_OID_INT8);
+    assert_int_equal(o[2], PG_OID_FLOAT4);
+    assert_int_equal(o[3], PG_OID_FLOAT8);
+    assert_int_equal(o[4], PG_OID_NUMERIC);
+    assert_int_equal(o[5], PG_OID_BOOL);
+    assert_int_equal(o[6], PG_OID_TIMESTAMP);
+    assert_int_equal(o[7], PG_OID_BYTEA);
+    assert_int_equal(describe_params(c, "SELECT tx FROM pt x WHERE x.i = ? AND b >= ? AND x.d IN (?, ?) AND tx LIKE ?",
+                                     5, o, 8), 5);
+    assert_int_equal(o[0], PG_OID_INT4);
+    assert_int_equal(o[1], PG_OID_INT8);
+    assert_int_equal(o[2], PG_OID_FLOAT8);
+    assert_int_equal(o[3], PG_OID_FLOAT8);
+    assert_int_equal(o[4], PG_OID_TEXT);
+    assert_int_equal(describe_params(c, "UPDATE pt SET d=? WHERE i BETWEEN ? AND ?", 3, o, 8), 3);
+    assert_int_equal(o[0], PG_OID_FLOAT8);
+    assert_int_equal(o[1], PG_OID_INT4);
+    assert_int_equal(o[2], PG_OID_INT4);
+    assert_int_equal(describe_params(c, "SELECT i FROM pt ORDER BY i LIMIT ? OFFSET ?", 2, o, 8), 2);
+    assert_int_equal(o[0], PG_OID_INT8);
+    assert_int_equal(o[1], PG_OID_INT8);
+    /* Nothing to go by: text, as before. */
+    assert_int_equal(describe_params(c, "SELECT ? || 'x'", 1, o, 8), 1);
+    assert_int_equal(o[0], PG_OID_TEXT);
+    run_ok(c, "DROP TABLE pt", "DROP TABLE", "DROP TABLE");
 }
 
 static void test_sqlite_describe(void **state)
@@ -2021,7 +2101,7 @@ static void test_pg_params_roundtrip(void **state)
           "2024-01-02 03:04:05.123456", PG_OID_TIMESTAMP, BYTES(TS_BYTES) },
         /* The zone is the server's to apply; psqlODBC reports timestamptz as timestamp. */
         { "tz", PG_OID_TIMESTAMPTZ, "2024-01-02 03:04:05.5+02", BYTES(TZ_BYTES),
-          "2024-01-02 01:04:05.5", PG_OID_TIMESTAMP, BYTES(TZ_BYTES) },
+          "2024-01-02 01:04:05.5+00", PG_OID_TIMESTAMPTZ, BYTES(TZ_BYTES) },
         { "u", PG_OID_UUID, UUID_TEXT, BYTES(UUID_BYTES), UUID_TEXT, PG_OID_UUID,
           BYTES(UUID_BYTES) },
         { "tx", PG_OID_TEXT, "héllo ✓", BYTES(TX_UTF8), "héllo ✓", PG_OID_TEXT, BYTES(TX_UTF8) },
@@ -2360,12 +2440,14 @@ int main(void)
         cmocka_unit_test(test_sqlite_param_errors),
         cmocka_unit_test(test_sqlite_binary_results),
         cmocka_unit_test(test_sqlite_describe),
+        cmocka_unit_test(test_sqlite_param_inference),
         cmocka_unit_test(test_sqlite_prepared_cache),
         cmocka_unit_test(test_sqlite_max_rows),
         cmocka_unit_test(test_sqlite_params_stream),
         cmocka_unit_test(test_sqlite_params_cancel),
         cmocka_unit_test(test_sqlite_early_close),
         cmocka_unit_test(test_sqlite_copy),
+        cmocka_unit_test(test_sqlite_float_digits),
         cmocka_unit_test(test_sqlite_tx_modes),
     };
     const struct CMUnitTest pg_tests[] = {
