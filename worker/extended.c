@@ -38,6 +38,9 @@ struct extended_stmt {
     int nmarkers;
     uint16_t *marker;       /* for each '?', which parameter (0-based) */
     int empty;              /* no statement at all */
+    char *source;           /* the text as the client wrote it (for SQL EXECUTE) */
+    char **types;           /* SQL PREPARE's parameter types as written, NULL for Parse */
+    int ntypes;
     int no_backend;         /* nothing to run on this backend: the tag alone (SQL_FLAG_NO_BACKEND) */
     struct pgbuf desc;      /* ParameterDescription + RowDescription/NoData the backend gave */
     int described;          /* desc holds them: Describe is answered without the backend */
@@ -73,6 +76,10 @@ static void extended_stmt_free(struct extended_stmt *st)
         return;
     free(st->name);
     free(st->sql);
+    free(st->source);
+    for (int i = 0; i < st->ntypes; i++)
+        free(st->types[i]);
+    free(st->types);
     free(st->oids);
     free(st->marker);
     pgbuf_free(&st->desc);
@@ -189,6 +196,237 @@ int extended_deallocate(struct session *s, const char *stmt, size_t len, const c
     return 0;
 }
 
+/* ---- SQL PREPARE and EXECUTE ----------------------------------------- */
+
+static int extended_stmt_create(struct session *s, const char *name, const char *query, size_t qlen,
+                                const int32_t *oids, int n, char sqlstate[6], char *msg, size_t msglen);
+
+/* The statement's tokens without comments (malloc'd), or NULL with an error in out. */
+static struct sql_token *extended_sql_tokens(const char *stmt, size_t len, size_t *n, struct pgbuf *out)
+{
+    struct sql_lex_error err;
+    size_t nt = 0, k = 0;
+    if (sql_lex(stmt, len, NULL, 0, &nt, &err) < 0) {
+        pgproto_error(out, 'E', "ERROR", "42601", err.message, NULL, NULL);
+        return NULL;
+    }
+    struct sql_token *t = malloc(sizeof(*t) * (nt ? nt : 1));
+    if (t == NULL) {
+        pgproto_error(out, 'E', "ERROR", "53200", "out of memory", NULL, NULL);
+        return NULL;
+    }
+    sql_lex(stmt, len, t, nt, &nt, &err);
+    for (size_t i = 0; i < nt; i++)
+        if (t[i].type != SQL_TOK_COMMENT && !(t[i].type == SQL_TOK_PUNCT && stmt[t[i].off] == ';'))
+            t[k++] = t[i];
+    *n = k;
+    return t;
+}
+
+/* A statement name as PostgreSQL folds it: quoted as written, else lower case. */
+static void extended_fold_name(const char *stmt, const struct sql_token *t, char *name, size_t size)
+{
+    int quoted = t->type == SQL_TOK_QIDENT;
+    size_t n = t->len - (quoted ? 2 : 0), i;
+    for (i = 0; i < n && i + 1 < size; i++) {
+        char c = stmt[t->off + (quoted ? 1 : 0) + i];
+        name[i] = quoted ? c : (char)tolower((unsigned char)c);
+    }
+    name[i] = '\0';
+}
+
+/*
+ * The comma-separated items inside the parentheses opening at token open:
+ * their (first, last) token indexes.  Returns the count and sets *close,
+ * or -1 when the parentheses do not close.
+ */
+static int extended_paren_items(const char *stmt, const struct sql_token *t, size_t n, size_t open, size_t *first,
+                                size_t *last, int max, size_t *close)
+{
+    int depth = 0, count = 0;
+    size_t start = open + 1;
+    for (size_t i = open; i < n; i++) {
+        char c = t[i].type == SQL_TOK_PUNCT ? stmt[t[i].off] : 0;
+        if (c == '(' || c == '[')
+            depth++;
+        else if (c == ')' || c == ']')
+            depth--;
+        if ((depth == 0 && c == ')') || (depth == 1 && c == ',')) {
+            if (i > start && count < max) {
+                first[count] = start;
+                last[count] = i - 1;
+                count++;
+            } else if (i > start || c == ',') {
+                return -1;
+            }
+            start = i + 1;
+            if (depth == 0) {
+                *close = i;
+                return count;
+            }
+        }
+    }
+    return -1;
+}
+
+/* Type names a PREPARE may give, as the OIDs Parse would carry. */
+static int32_t extended_type_oid(const char *name)
+{
+    static const struct {
+        const char *name;
+        int32_t oid;
+    } types[] = {
+        { "int", PG_OID_INT4 },        { "integer", PG_OID_INT4 },      { "int4", PG_OID_INT4 },
+        { "bigint", PG_OID_INT8 },     { "int8", PG_OID_INT8 },         { "smallint", PG_OID_INT2 },
+        { "int2", PG_OID_INT2 },       { "text", PG_OID_TEXT },         { "varchar", PG_OID_VARCHAR },
+        { "numeric", PG_OID_NUMERIC }, { "decimal", PG_OID_NUMERIC },   { "real", PG_OID_FLOAT4 },
+        { "float4", PG_OID_FLOAT4 },   { "float8", PG_OID_FLOAT8 },     { "double precision", PG_OID_FLOAT8 },
+        { "bool", PG_OID_BOOL },       { "boolean", PG_OID_BOOL },      { "date", PG_OID_DATE },
+        { "time", PG_OID_TIME },       { "timestamp", PG_OID_TIMESTAMP }, { "timestamptz", PG_OID_TIMESTAMPTZ },
+        { "bytea", PG_OID_BYTEA },     { "uuid", PG_OID_UUID },
+    };
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        if (strcasecmp(name, types[i].name) == 0)
+            return types[i].oid;
+    return 0;
+}
+
+#define EXTENDED_SQL_MAX_PARAMS 100
+
+int extended_sql_prepare(struct session *s, const char *stmt, size_t len, struct pgbuf *out)
+{
+    size_t n, first[EXTENDED_SQL_MAX_PARAMS], last[EXTENDED_SQL_MAX_PARAMS], close, i = 2;
+    struct sql_token *t = extended_sql_tokens(stmt, len, &n, out);
+    char name[128], state[6], msg[300];
+    int32_t oids[EXTENDED_SQL_MAX_PARAMS];
+    int ntypes = 0, rc = -1;
+
+    if (t == NULL)
+        return -1;
+    if (n < 4 || (t[1].type != SQL_TOK_IDENT && t[1].type != SQL_TOK_QIDENT)) {
+        pgproto_error(out, 'E', "ERROR", "42601", "syntax error in PREPARE: PREPARE name [ ( type, ... ) ] AS statement",
+                      NULL, NULL);
+        goto done;
+    }
+    extended_fold_name(stmt, &t[1], name, sizeof(name));
+    if (t[2].type == SQL_TOK_PUNCT && stmt[t[2].off] == '(') {
+        ntypes = extended_paren_items(stmt, t, n, 2, first, last, EXTENDED_SQL_MAX_PARAMS, &close);
+        if (ntypes < 0) {
+            pgproto_error(out, 'E', "ERROR", "42601", "syntax error in PREPARE's parameter types", NULL, NULL);
+            goto done;
+        }
+        i = close + 1;
+    }
+    if (i + 1 >= n || t[i].len != 2 || strncasecmp(stmt + t[i].off, "as", 2) != 0) {
+        pgproto_error(out, 'E', "ERROR", "42601", "syntax error in PREPARE: AS expected", NULL, NULL);
+        goto done;
+    }
+    size_t body = t[i + 1].off, end = t[n - 1].off + t[n - 1].len;
+    for (int k = 0; k < ntypes; k++) {
+        char tn[64];
+        size_t tl = t[last[k]].off + t[last[k]].len - t[first[k]].off;
+        snprintf(tn, sizeof(tn), "%.*s", (int)tl, stmt + t[first[k]].off);
+        oids[k] = extended_type_oid(tn);
+    }
+    if (extended_stmt_create(s, name, stmt + body, end - body, oids, ntypes, state, msg, sizeof(msg)) < 0) {
+        pgproto_error(out, 'E', "ERROR", state, msg, NULL, NULL);
+        goto done;
+    }
+    struct extended_stmt *st = extended_find_stmt(extended_state(s), name, NULL);
+    st->types = calloc((size_t)(ntypes ? ntypes : 1), sizeof(*st->types));
+    for (int k = 0; st->types != NULL && k < ntypes; k++) {
+        size_t tl = t[last[k]].off + t[last[k]].len - t[first[k]].off;
+        if ((st->types[k] = strndup(stmt + t[first[k]].off, tl)) != NULL)
+            st->ntypes = k + 1;
+    }
+    pgproto_command_complete(out, "PREPARE");
+    rc = 0;
+done:
+    free(t);
+    return rc;
+}
+
+char *extended_sql_execute(struct session *s, const char *stmt, size_t len, struct pgbuf *out)
+{
+    size_t n, first[EXTENDED_SQL_MAX_PARAMS], last[EXTENDED_SQL_MAX_PARAMS], close = 0;
+    struct sql_token *t = extended_sql_tokens(stmt, len, &n, out), *st_tok = NULL;
+    char name[128], msg[300], detail[100];
+    int nargs = 0;
+    struct pgbuf sql;
+
+    pgbuf_init(&sql);
+    if (t == NULL)
+        return NULL;
+    if (n < 2 || (t[1].type != SQL_TOK_IDENT && t[1].type != SQL_TOK_QIDENT)) {
+        pgproto_error(out, 'E', "ERROR", "42601", "syntax error in EXECUTE: EXECUTE name [ ( argument, ... ) ]",
+                      NULL, NULL);
+        goto failed;
+    }
+    extended_fold_name(stmt, &t[1], name, sizeof(name));
+    if (n > 2) {
+        if (!(t[2].type == SQL_TOK_PUNCT && stmt[t[2].off] == '(') ||
+            (nargs = extended_paren_items(stmt, t, n, 2, first, last, EXTENDED_SQL_MAX_PARAMS, &close)) < 0 ||
+            close + 1 != n) {
+            pgproto_error(out, 'E', "ERROR", "42601", "syntax error in EXECUTE's arguments", NULL, NULL);
+            goto failed;
+        }
+    }
+    struct extended_stmt *st = extended_find_stmt(extended_state(s), name, NULL);
+    if (st == NULL || st->source == NULL) {
+        snprintf(msg, sizeof(msg), "prepared statement \"%.100s\" does not exist", name);
+        pgproto_error(out, 'E', "ERROR", "26000", msg, NULL, NULL);
+        goto failed;
+    }
+    if (nargs != st->nparams) {
+        snprintf(msg, sizeof(msg), "wrong number of parameters for prepared statement \"%.100s\"", name);
+        snprintf(detail, sizeof(detail), "Expected %d parameters but got %d.", st->nparams, nargs);
+        pgproto_error(out, 'E', "ERROR", "42601", msg, detail, NULL);
+        goto failed;
+    }
+    /* The statement's text with each $n replaced by its argument, typed as PREPARE said. */
+    size_t sn, prev = 0;
+    const char *src = st->source;
+    st_tok = extended_sql_tokens(src, strlen(src), &sn, out);
+    if (st_tok == NULL)
+        goto failed;
+    for (size_t i = 0; i < sn; i++) {
+        if (st_tok[i].type != SQL_TOK_PARAM)
+            continue;
+        long k = strtol(src + st_tok[i].off + 1, NULL, 10) - 1;
+        pgproto_put_bytes(&sql, src + prev, st_tok[i].off - prev);
+        prev = st_tok[i].off + st_tok[i].len;
+        if (k < 0 || k >= nargs)
+            continue;
+        const char *arg = stmt + t[first[k]].off;
+        size_t al = t[last[k]].off + t[last[k]].len - t[first[k]].off;
+        if (k < st->ntypes) {
+            pgproto_put_bytes(&sql, "CAST((", 6);
+            pgproto_put_bytes(&sql, arg, al);
+            pgproto_put_bytes(&sql, ") AS ", 5);
+            pgproto_put_bytes(&sql, st->types[k], strlen(st->types[k]));
+            pgproto_put_bytes(&sql, ")", 1);
+        } else {
+            pgproto_put_bytes(&sql, "(", 1);
+            pgproto_put_bytes(&sql, arg, al);
+            pgproto_put_bytes(&sql, ")", 1);
+        }
+    }
+    pgproto_put_bytes(&sql, src + prev, strlen(src) - prev);
+    pgproto_put_bytes(&sql, "", 1);
+    if (sql.oom) {
+        pgproto_error(out, 'E', "ERROR", "53200", "out of memory", NULL, NULL);
+        goto failed;
+    }
+    free(t);
+    free(st_tok);
+    return (char *)sql.data;
+failed:
+    free(t);
+    free(st_tok);
+    pgbuf_free(&sql);
+    return NULL;
+}
+
 void extended_free(struct session *s)
 {
     struct extended_state *x = s->ext;
@@ -293,9 +531,63 @@ static int extended_rewrite(struct extended_stmt *st, const char *q, size_t len,
     return 0;
 }
 
-static void extended_parse(struct session *s, const uint8_t *body, size_t len)
+/*
+ * Create statement 'name' from query (PostgreSQL SQL with $n) and the
+ * parameter types given (n of them, 0 = unspecified), replacing an unnamed
+ * one.  0, or -1 with sqlstate and msg set.
+ */
+static int extended_stmt_create(struct session *s, const char *name, const char *query, size_t qlen,
+                                const int32_t *oids, int n, char sqlstate[6], char *msg, size_t msglen)
 {
     struct extended_state *x = extended_state(s);
+    int idx;
+    if (name[0] != '\0' && extended_find_stmt(x, name, NULL) != NULL) {
+        memcpy(sqlstate, "42P05", 6);
+        snprintf(msg, msglen, "prepared statement \"%.100s\" already exists", name);
+        return -1;
+    }
+    struct extended_stmt *st = calloc(1, sizeof(*st));
+    if (st == NULL || (st->name = strdup(name)) == NULL || (st->source = strndup(query, qlen)) == NULL) {
+        extended_stmt_free(st);
+        memcpy(sqlstate, "53200", 6);
+        snprintf(msg, msglen, "out of memory");
+        return -1;
+    }
+    const struct xlate *xl = xlate_get((enum cfg_dialect)shm_pool(s->pool)->dialect, XLATE_PARSE, query, qlen);
+    if (xl->error != NULL) {
+        extended_stmt_free(st);
+        memcpy(sqlstate, xl->sqlstate, 6);
+        snprintf(msg, msglen, "%s", xl->error);
+        return -1;
+    }
+    /* BEGIN and COPY go as written: the executor reads their options itself. */
+    int as_written = xl->cmd == SQL_CMD_BEGIN || xl->cmd == SQL_CMD_COPY;
+    if (extended_rewrite(st, as_written ? query : xl->sql, as_written ? qlen : xl->len, xl, msg, msglen) < 0) {
+        extended_stmt_free(st);
+        memcpy(sqlstate, "42601", 6);
+        return -1;
+    }
+    int nt = n > st->nparams ? n : st->nparams;
+    st->oids = calloc((size_t)(nt ? nt : 1), sizeof(int32_t));
+    struct extended_stmt **ns = st->oids ? realloc(x->stmts, sizeof(*ns) * (size_t)(x->nstmts + 1)) : NULL;
+    if (ns == NULL) {
+        extended_stmt_free(st);
+        memcpy(sqlstate, "53200", 6);
+        snprintf(msg, msglen, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        st->oids[i] = oids[i];
+    st->nparams = nt;
+    x->stmts = ns;
+    if (name[0] == '\0' && extended_find_stmt(x, "", &idx) != NULL)
+        extended_drop_stmt(x, idx);
+    x->stmts[x->nstmts++] = st;
+    return 0;
+}
+
+static void extended_parse(struct session *s, const uint8_t *body, size_t len)
+{
     struct pgproto_reader r;
     const char *name, *query;
     int16_t n;
@@ -305,60 +597,25 @@ static void extended_parse(struct session *s, const uint8_t *body, size_t len)
         extended_error(s, "08P01", "invalid Parse message");
         return;
     }
-    int idx;
-    if (name[0] != '\0' && extended_find_stmt(x, name, NULL) != NULL) {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "prepared statement \"%.100s\" already exists", name);
-        extended_error(s, "42P05", msg);
-        return;
-    }
-    struct extended_stmt *st = calloc(1, sizeof(*st));
-    if (st == NULL || (st->name = strdup(name)) == NULL) {
-        extended_stmt_free(st);
-        extended_error(s, "53200", "out of memory");
-        return;
-    }
-    char err[200];
-    const struct xlate *xl = xlate_get((enum cfg_dialect)shm_pool(s->pool)->dialect, XLATE_PARSE, query,
-                                       strlen(query));
-    if (xl->error != NULL) {
-        extended_stmt_free(st);
-        extended_error(s, xl->sqlstate, xl->error);
-        return;
-    }
-    /* BEGIN and COPY go as written: the executor reads their options itself. */
-    int as_written = xl->cmd == SQL_CMD_BEGIN || xl->cmd == SQL_CMD_COPY;
-    if (extended_rewrite(st, as_written ? query : xl->sql, as_written ? strlen(query) : xl->len, xl, err,
-                         sizeof(err)) < 0) {
-        extended_stmt_free(st);
-        extended_error(s, "42601", err);
-        return;
-    }
-    int nt = n > st->nparams ? n : st->nparams;
-    st->oids = calloc((size_t)(nt ? nt : 1), sizeof(int32_t));
-    if (st->oids == NULL) {
-        extended_stmt_free(st);
+    int32_t *oids = calloc((size_t)(n ? n : 1), sizeof(int32_t));
+    if (oids == NULL) {
         extended_error(s, "53200", "out of memory");
         return;
     }
     for (int i = 0; i < n; i++)
-        pgproto_get_i32(&r, &st->oids[i]);
-    st->nparams = nt;
+        pgproto_get_i32(&r, &oids[i]);
     if (r.err) {
-        extended_stmt_free(st);
+        free(oids);
         extended_error(s, "08P01", "invalid Parse message");
         return;
     }
-    if (name[0] == '\0' && extended_find_stmt(x, "", &idx) != NULL)
-        extended_drop_stmt(x, idx);
-    struct extended_stmt **ns = realloc(x->stmts, sizeof(*ns) * (size_t)(x->nstmts + 1));
-    if (ns == NULL) {
-        extended_stmt_free(st);
-        extended_error(s, "53200", "out of memory");
+    char state[6], msg[300];
+    int rc = extended_stmt_create(s, name, query, strlen(query), oids, n, state, msg, sizeof(msg));
+    free(oids);
+    if (rc < 0) {
+        extended_error(s, state, msg);
         return;
     }
-    x->stmts = ns;
-    x->stmts[x->nstmts++] = st;
     extended_reply(s, '1');
 }
 

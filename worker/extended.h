@@ -38,6 +38,21 @@ void extended_done(struct session *s, char txstatus, int flags);
 int extended_deallocate(struct session *s, const char *stmt, size_t len, const char *verb,
                         struct pgbuf *out);
 
+/*
+ * SQL-level PREPARE name [ ( type, ... ) ] AS statement: a statement of the
+ * client's like Parse makes (the same names, DEALLOCATE, Bind), so it works
+ * under transaction pooling.  Appends CommandComplete or an ErrorResponse
+ * to out; -1 after an error.
+ */
+int extended_sql_prepare(struct session *s, const char *stmt, size_t len, struct pgbuf *out);
+
+/*
+ * EXECUTE name [ ( argument, ... ) ]: the prepared statement's text with
+ * each $n replaced by its argument (cast to PREPARE's type), to be run as a
+ * statement of its own; malloc'd.  NULL with an ErrorResponse in out.
+ */
+char *extended_sql_execute(struct session *s, const char *stmt, size_t len, struct pgbuf *out);
+
 /* Free all statements and portals of the session. */
 void extended_free(struct session *s);
 

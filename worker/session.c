@@ -173,6 +173,7 @@ static void session_free(struct session *s)
     params_free(&s->params);
     free(s->query);
     free(s->stmts);
+    free(s->exec_sql);
     extended_free(s);
     pgbuf_free(&s->req);
     free(s);
@@ -1080,6 +1081,39 @@ static void session_next(struct session *s)
         }
         const char *verb = x->verb;
         enum sql_command cmd = x->cmd;
+        int sql_prepare = strcmp(verb, "PREPARE") == 0, sql_execute = strcmp(verb, "EXECUTE") == 0;
+        if ((sql_prepare || sql_execute) && s->txstatus == 'E') {
+            pgproto_error(&local, 'E', "ERROR", "25P02",
+                          "current transaction is aborted, commands ignored until end of transaction block",
+                          NULL, NULL);
+            s->stmt_i = s->nstmts;
+            break;
+        }
+        /* SQL PREPARE makes a statement of the client's, as Parse does: it lives here, not on a backend. */
+        if (sql_prepare) {
+            int rc = extended_sql_prepare(s, stmt, len, &local);
+            s->stmt_i = rc < 0 ? s->nstmts : s->stmt_i + 1;
+            continue;
+        }
+        /* EXECUTE runs that statement's text with its arguments in place, on whatever slot. */
+        if (sql_execute) {
+            free(s->exec_sql);
+            s->exec_sql = extended_sql_execute(s, stmt, len, &local);
+            if (s->exec_sql == NULL) {
+                s->stmt_i = s->nstmts;
+                break;
+            }
+            stmt = s->exec_sql;
+            len = strlen(stmt);
+            x = xlate_get((enum cfg_dialect)shm_pool(s->pool)->dialect, XLATE_PARSE, stmt, len);
+            if (x->error != NULL) {
+                pgproto_error(&local, 'E', "ERROR", x->sqlstate, x->error, NULL, NULL);
+                s->stmt_i = s->nstmts;
+                break;
+            }
+            verb = x->verb;
+            cmd = x->cmd;
+        }
         if (x->flags & SQL_FLAG_NO_BACKEND) {
             /* Nothing to do on this backend (RELEASE SAVEPOINT on IRIS): the tag alone. */
             pgproto_command_complete(&local, verb);

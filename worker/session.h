@@ -67,6 +67,7 @@ struct session {
     int nstmts;
     int stmts_cap;
     int stmt_i;
+    char *exec_sql;                     /* what a SQL EXECUTE runs, while it runs */
     int ext_error;                      /* extended-protocol message refused; skip to Sync */
 
     /* the lease */

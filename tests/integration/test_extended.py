@@ -94,3 +94,32 @@ def test_repeated_describe_is_answered_without_the_backend(pgiris, backend):
             if t == b"Z":
                 break
         assert b"E" in kinds
+
+
+def test_sql_prepare_and_execute_survive_transaction_pooling(pgiris, backend):
+    """SQL PREPARE/EXECUTE: the statement is the client's, so it runs on any backend connection."""
+    import pgwire
+    with pgwire.Conn(pgiris.port) as c:
+        c.startup("demo", backend, pgiris.users["demo"])
+        assert c.simple_query("PREPARE byid (int) AS SELECT name FROM customers WHERE id = $1")[0][2] == "PREPARE"
+        want = pgiris.direct(backend, "SELECT name FROM customers WHERE id = 3")[0][0]
+        for _ in range(3):
+            cols, rows, tag = c.simple_query("BEGIN; EXECUTE byid(3); COMMIT")[1]
+            assert [r[0] for r in rows] == [want]
+            assert tag == "SELECT 1"
+        # Without types, and with several parameters.
+        c.simple_query("PREPARE two AS SELECT count(*) FROM customers WHERE id BETWEEN $1 AND $2")
+        assert c.simple_query("EXECUTE two (10, 14)")[0][1] == [["5"]]
+        with pytest.raises(pgwire.ServerError) as exc:
+            c.simple_query("EXECUTE two (10)")
+        assert exc.value.sqlstate == "42601"
+        with pytest.raises(pgwire.ServerError) as exc:
+            c.simple_query("PREPARE two AS SELECT 1")
+        assert exc.value.sqlstate == "42P05"
+        assert c.simple_query("DEALLOCATE two")[0][2] == "DEALLOCATE"
+        with pytest.raises(pgwire.ServerError) as exc:
+            c.simple_query("EXECUTE two (1, 2)")
+        assert exc.value.sqlstate == "26000"
+        # A string argument with a quote in it stays one argument.
+        c.simple_query("PREPARE bymail (text) AS SELECT id FROM customers WHERE email = $1")
+        assert c.simple_query("EXECUTE bymail ('it''s@nowhere, really')")[0][1] == []
