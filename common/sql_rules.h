@@ -167,6 +167,13 @@ extern const struct sql_rule sql_rules_iris[];
 extern const size_t sql_rules_postgres_n, sql_rules_sqlite_n, sql_rules_iris_n;
 const char *sql_sqlite_type(struct sql_rw *rw, const struct sql_pgtype *ty, enum sql_type_ctx ctx);
 const char *sql_iris_type(struct sql_rw *rw, const struct sql_pgtype *ty, enum sql_type_ctx ctx);
+/*
+ * SQLite: a cast of the string literal t[lit] to ty done at translation,
+ * the token rewritten to the value (X'..' for bytea, the normalised text of
+ * a time or timestamp).  1 if done, 0 if the cast is left to sql_sqlite_type,
+ * -1 after sql_rw_fail (bad input, with PostgreSQL's SQLSTATE).
+ */
+int sql_sqlite_cast_literal(struct sql_rw *rw, size_t lit, const struct sql_pgtype *ty);
 
 /* ---- engine (sql_translate.c) ---- */
 

@@ -311,9 +311,20 @@ static size_t sql_cast_apply(struct sql_rw *rw, size_t from, size_t to, size_t o
 {
     const char *tmpl = rw->type_tmpl(rw, ty, SQL_TYPE_CAST);
     struct sql_arg args[3];
+    int done;
 
     if (!tmpl)
         return 0;
+    if (rw->dialect == CFG_DIALECT_SQLITE && op_first == op_last &&
+        rw->t[op_first].type == SQL_TOK_STRING) {
+        if ((done = sql_sqlite_cast_literal(rw, op_first, ty)) < 0)
+            return 0;
+        if (done) {
+            struct sql_tk lit = rw->t[op_first];
+            lit.space = rw->t[from].space;
+            return sql_rw_splice(rw, from, to - from + 1, &lit, 1) == 0 ? from + 1 : 0;
+        }
+    }
     args[0] = sql_rw_range(rw, op_first, op_last);
     args[1] = ty->mod_open ? sql_rw_range(rw, ty->mod_open, ty->mod_close) : (struct sql_arg){ 0 };
     args[2] = ty->mod_open ? sql_rw_range(rw, ty->mod_open + 1, ty->mod_close - 1)
@@ -360,13 +371,13 @@ int sql_rule_casts(struct sql_rw *rw)
             return -1;
         i = start;      /* x::a::b: the second :: now follows the first's result */
     }
-    /* Typed literals of the date and time types: DATE '2024-01-31' is CAST('2024-01-31' AS DATE). */
+    /* Typed literals: DATE '2024-01-31' is CAST('2024-01-31' AS DATE). */
     for (size_t i = 0; i < rw->n; i++) {
         struct sql_pgtype ty;
 
         if (rw->t[i].type != SQL_TOK_IDENT || (i > 0 && sql_tk_punct(rw, i - 1, '.')) ||
             !(sql_tk_word(rw, i, "date") || sql_tk_word(rw, i, "time") || sql_tk_word(rw, i, "timestamp") ||
-              sql_tk_word(rw, i, "timestamptz")) ||
+              sql_tk_word(rw, i, "timestamptz") || sql_tk_word(rw, i, "bytea")) ||
             !sql_parse_type(rw, i, &ty) || ty.last + 1 >= rw->n || rw->t[ty.last + 1].type != SQL_TOK_STRING)
             continue;
         if (!sql_cast_apply(rw, i, ty.last + 1, ty.last + 1, ty.last + 1, &ty))

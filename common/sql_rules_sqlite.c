@@ -9,33 +9,75 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/sql_rules.h"
 
-/* Type affinities (https://www.sqlite.org/datatype3.html section 3.1). */
+/*
+ * Casts go to SQLite's type affinities (datatype3.html section 3.1).  Column
+ * types are spelled so that the SQLite ODBC driver, which maps a column's
+ * declared type by its leading word (sqlite3odbc.c mapsqltype: "int" is
+ * SQL_INTEGER, "smallint", "bigint", "bool", "real"/"double"/"float",
+ * "numeric", "date", "time", "timestamp"), reports the PostgreSQL type:
+ * int2 and int8 would read as "int", decimal as text.  (int and int4 become
+ * INTEGER, so an int PRIMARY KEY is the rowid and never holds NULL.)
+ * timestamptz and timetz keep their names, so the declared type still says
+ * "tz" for the broker, and the driver reads them as "timestamp" and "time".
+ * The time and timestamp types lose their typmod there: PostgreSQL's is the
+ * fractional digits, the driver's the column width.
+ *
+ * The time and timestamp casts use strftime's %f, not time() and datetime(),
+ * which drop the fraction.  %f has three digits ('10:00:00.000' for whole
+ * seconds, '.123' for '.123456'); the rtrim()s take the zeros off again so
+ * that whole seconds read as PostgreSQL prints them and as the literals of
+ * sqlite_datetime_text are written.  Like datetime(), strftime moves a value
+ * with a zone offset to UTC, right for timestamptz, where PostgreSQL's
+ * timestamp would drop the offset.  A string literal is converted at
+ * translation instead, to the microsecond (sql_sqlite_cast_literal).
+ */
+#define SQLITE_TS_CAST "rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', $0), '0'), '.')"
+#define SQLITE_TIME_CAST "rtrim(rtrim(strftime('%H:%M:%f', $0), '0'), '.')"
+
 const char *sql_sqlite_type(struct sql_rw *rw, const struct sql_pgtype *ty, enum sql_type_ctx ctx)
 {
     static const struct { const char *pg, *cast, *ddl; } map[] = {
-        { "smallint", "CAST($0 AS INTEGER)", "" },  { "integer", "CAST($0 AS INTEGER)", "" },
-        { "bigint", "CAST($0 AS INTEGER)", "" },    { "numeric", "CAST($0 AS NUMERIC)", "" },
-        { "real", "CAST($0 AS REAL)", "" },         { "double", "CAST($0 AS REAL)", "" },
-        { "text", "CAST($0 AS TEXT)", "" },         { "varchar", "CAST($0 AS TEXT)", "" },
-        { "char", "CAST($0 AS TEXT)", "" },         { "name", "CAST($0 AS TEXT)", "" },
-        { "citext", "CAST($0 AS TEXT)", "" },       { "boolean", "CAST($0 AS INTEGER)", "" },
-        { "json", "CAST($0 AS TEXT)", "TEXT" },     { "jsonb", "CAST($0 AS TEXT)", "TEXT" },
-        { "uuid", "CAST($0 AS TEXT)", "TEXT" },     { "bytea", "CAST($0 AS BLOB)", "BLOB" },
-        /* dates are ISO-8601 text; date() and friends also validate and normalise */
-        { "date", "date($0)", "" },                 { "timestamp", "datetime($0)", "" },
-        { "timestamptz", "datetime($0)", "" },      { "time", "time($0)", "" },
-        { "timetz", "time($0)", "" },
+        { "smallint", "CAST($0 AS INTEGER)", "SMALLINT" },
+        { "integer", "CAST($0 AS INTEGER)", "INTEGER" },
+        { "bigint", "CAST($0 AS INTEGER)", "BIGINT" },
+        { "numeric", "CAST($0 AS NUMERIC)", "NUMERIC" },
+        { "real", "CAST($0 AS REAL)", "REAL" },
+        { "double", "CAST($0 AS REAL)", "DOUBLE" },
+        { "text", "CAST($0 AS TEXT)", "" },
+        { "varchar", "CAST($0 AS TEXT)", "" },
+        { "char", "CAST($0 AS TEXT)", "" },
+        { "name", "CAST($0 AS TEXT)", "" },
+        { "citext", "CAST($0 AS TEXT)", "" },
+        { "boolean", "CAST($0 AS INTEGER)", "BOOLEAN" },
+        { "json", "CAST($0 AS TEXT)", "TEXT" },
+        { "jsonb", "CAST($0 AS TEXT)", "TEXT" },
+        { "uuid", "CAST($0 AS TEXT)", "TEXT" },
+        { "bytea", "CAST($0 AS BLOB)", "BLOB" },
+        /* dates are ISO-8601 text; date() also validates and normalises */
+        { "date", "date($0)", "DATE" },
+        { "timestamp", SQLITE_TS_CAST, "TIMESTAMP" },
+        { "timestamptz", SQLITE_TS_CAST, "TIMESTAMPTZ" },
+        { "time", SQLITE_TIME_CAST, "TIME" },
+        { "timetz", SQLITE_TIME_CAST, "TIMETZ" },
         /* the rowid alias generates keys (lang_createtable.html#rowid) */
-        { "serial", NULL, "INTEGER" },              { "bigserial", NULL, "INTEGER" },
+        { "serial", NULL, "INTEGER" },
+        { "bigserial", NULL, "INTEGER" },
         { "smallserial", NULL, "INTEGER" },
     };
 
     if (ty->array)
         return sql_rw_fail(rw, "0A000", "array types (%s[]) are not supported by SQLite", ty->name),
                NULL;
+    if (ctx == SQL_TYPE_DDL && ty->mod_open && strcmp(ty->name, "numeric") == 0)
+        return "NUMERIC($2)";
+    if (ctx == SQL_TYPE_DDL && ty->mod_open && strcmp(ty->name, "double") == 0 &&
+        ty->mod_close == ty->mod_open + 2 && rw->t[ty->mod_open + 1].type == SQL_TOK_NUMBER &&
+        strtol(rw->t[ty->mod_open + 1].s, NULL, 10) <= 24)
+        return "REAL";          /* float(p) is real up to 24 bits of precision */
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
         if (strcmp(ty->name, map[i].pg) != 0)
             continue;
@@ -48,6 +90,370 @@ const char *sql_sqlite_type(struct sql_rw *rw, const struct sql_pgtype *ty, enum
     if (ctx == SQL_TYPE_DDL && strcmp(ty->name, "interval") != 0 && strcmp(ty->name, "vector") != 0)
         return "";             /* SQLite accepts any type name and derives an affinity */
     return sql_rw_fail(rw, "0A000", "type %s is not supported by SQLite", ty->name), NULL;
+}
+
+/* ---- literals of bytea and the date and time types ---------------------- */
+
+/* The value of the '...' literal t (quotes undoubled), NUL-terminated; malloc'd. */
+static char *sqlite_literal_value(struct sql_rw *rw, const struct sql_tk *t, size_t *len)
+{
+    char *v = malloc(t->len);
+    size_t n = 0;
+
+    if (!v)
+        return sql_rw_fail(rw, "53200", "out of memory"), NULL;
+    for (size_t k = 1; k + 1 < t->len; k++) {
+        v[n++] = t->s[k];
+        if (t->s[k] == '\'')
+            k++;
+    }
+    v[n] = '\0';
+    *len = n;
+    return v;
+}
+
+static int sqlite_hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+        return (c | 0x20) - 'a' + 10;
+    return -1;
+}
+
+/* Bytes of the UTF-8 character at s, as PostgreSQL quotes one in a message. */
+static int sqlite_mblen(const char *s)
+{
+    unsigned char c = (unsigned char)*s;
+    int n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+
+    for (int k = 1; k < n; k++)
+        if (s[k] == '\0')
+            return k;
+    return n;
+}
+
+/*
+ * Append the bytes that PostgreSQL's hex_decode (encode.c) reads from
+ * v[0..n) to out as hex digits: pairs of digits, white space between pairs.
+ */
+static int sqlite_hex_bytes(struct sql_rw *rw, const char *v, size_t n, char *out, size_t *used)
+{
+    for (size_t i = 0; i < n;) {
+        if (v[i] == ' ' || v[i] == '\n' || v[i] == '\t' || v[i] == '\r') {
+            i++;
+            continue;
+        }
+        for (int k = 0; k < 2; k++, i++) {
+            if (i == n)
+                return sql_rw_fail(rw, "22023", "invalid hexadecimal data: odd number of digits");
+            if (sqlite_hexval((unsigned char)v[i]) < 0)
+                return sql_rw_fail(rw, "22023", "invalid hexadecimal digit: \"%.*s\"",
+                                   sqlite_mblen(v + i), v + i);
+            out[(*used)++] = (char)(v[i] >= 'a' ? v[i] - 32 : v[i]);
+        }
+    }
+    return 0;
+}
+
+/* The same for byteain's escape format: \\ and \ooo (first digit 0-3) are the escapes. */
+static int sqlite_escape_bytes(struct sql_rw *rw, const char *v, size_t n, char *out, size_t *used)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (size_t i = 0; i < n;) {
+        unsigned char b;
+        if (v[i] != '\\') {
+            b = (unsigned char)v[i++];
+        } else if (i + 1 < n && v[i + 1] == '\\') {
+            b = '\\';
+            i += 2;
+        } else if (i + 3 < n && v[i + 1] >= '0' && v[i + 1] <= '3' && v[i + 2] >= '0' &&
+                   v[i + 2] <= '7' && v[i + 3] >= '0' && v[i + 3] <= '7') {
+            b = (unsigned char)((v[i + 1] - '0') * 64 + (v[i + 2] - '0') * 8 + (v[i + 3] - '0'));
+            i += 4;
+        } else {
+            return sql_rw_fail(rw, "22P02", "invalid input syntax for type bytea");
+        }
+        out[(*used)++] = hex[b >> 4];
+        out[(*used)++] = hex[b & 15];
+    }
+    return 0;
+}
+
+/*
+ * Rewrite the literal token t to the blob literal X'..' holding the bytes
+ * v[0..n) denotes in the given format ("hex" without the \x of byteain,
+ * "escape", or "bytea" for byteain's choice between the two).
+ */
+static int sqlite_blob_literal(struct sql_rw *rw, struct sql_tk *t, const char *v, size_t n,
+                               const char *format)
+{
+    char *out = malloc(2 * n + 4), *blob;
+    size_t used = 2;
+    int rc;
+
+    if (!out)
+        return sql_rw_fail(rw, "53200", "out of memory");
+    memcpy(out, "X'", 2);
+    if (strcmp(format, "bytea") == 0 && n >= 2 && v[0] == '\\' && v[1] == 'x')
+        rc = sqlite_hex_bytes(rw, v + 2, n - 2, out, &used);
+    else if (strcmp(format, "hex") == 0)
+        rc = sqlite_hex_bytes(rw, v, n, out, &used);
+    else
+        rc = sqlite_escape_bytes(rw, v, n, out, &used);
+    out[used++] = '\'';
+    blob = rc == 0 ? sql_rw_strdup(rw, out, used) : NULL;
+    free(out);
+    if (!blob)
+        return -1;
+    t->s = blob;
+    t->len = (uint32_t)used;
+    t->type = SQL_TOK_BSTRING;
+    return 0;
+}
+
+/* A date, time or timestamp literal in ISO 8601 form, as far as it was written. */
+struct sqlite_datetime {
+    int year, month, day;
+    long long usec;             /* time of day, microseconds */
+    int zone;                   /* offset east of UTC, seconds */
+    bool has_date, has_time;
+};
+
+/* Digits at *p (at most max, at least min); -1 if fewer. */
+static int sqlite_digits(const char **p, int min, int max)
+{
+    int v = 0, k = 0;
+
+    while (k < max && **p >= '0' && **p <= '9')
+        v = v * 10 + (*(*p)++ - '0'), k++;
+    return k >= min ? v : -1;
+}
+
+static bool sqlite_leap(int y)
+{
+    return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
+
+/*
+ * Parse YYYY-MM-DD, HH:MM[:SS[.f]] or both (blank or T between), then an
+ * optional zone: Z, UTC, +HH, +HHMM or +HH:MM.  Returns 1, 0 for text in any
+ * other form (PostgreSQL's other date styles, 'now', zone names), or -1 after
+ * sql_rw_fail for a field out of range, with PostgreSQL's SQLSTATEs.
+ */
+static int sqlite_parse_datetime(struct sql_rw *rw, const char *v, struct sqlite_datetime *dt)
+{
+    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    const char *p = v, *q;
+    int h = 0, mi = 0, s = 0;
+    long long frac = 0;
+
+    memset(dt, 0, sizeof(*dt));
+    while (*p == ' ')
+        p++;
+    q = p;
+    if (sqlite_digits(&q, 4, 4) >= 0 && *q == '-') {
+        dt->year = sqlite_digits(&p, 4, 4);
+        p++;
+        if ((dt->month = sqlite_digits(&p, 1, 2)) < 0 || *p++ != '-' ||
+            (dt->day = sqlite_digits(&p, 1, 2)) < 0)
+            return 0;
+        dt->has_date = true;
+        q = p;
+        if (*q == 'T' || *q == 't')
+            q++;
+        else
+            while (*q == ' ')
+                q++;
+        if (q == p || !(*q >= '0' && *q <= '9'))
+            q = NULL;           /* no time follows */
+        else
+            p = q;
+    }
+    if (!dt->has_date || q) {
+        if ((h = sqlite_digits(&p, 1, 2)) < 0 || *p++ != ':' || (mi = sqlite_digits(&p, 2, 2)) < 0)
+            return 0;
+        if (*p == ':') {
+            p++;
+            if ((s = sqlite_digits(&p, 2, 2)) < 0)
+                return 0;
+            if (*p == '.') {
+                int k = 0;
+                p++;
+                if (!(*p >= '0' && *p <= '9'))
+                    return 0;
+                for (; *p >= '0' && *p <= '9'; p++, k++) {
+                    if (k < 6)
+                        frac = frac * 10 + (*p - '0');
+                    else if (k == 6 && *p >= '5')
+                        frac++;         /* PostgreSQL rounds to microseconds */
+                }
+                for (; k < 6; k++)
+                    frac *= 10;
+            }
+        }
+        dt->has_time = true;
+        while (*p == ' ')
+            p++;
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if (strncasecmp(p, "utc", 3) == 0) {
+            p += 3;
+        } else if (*p == '+' || *p == '-') {
+            int sign = *p++ == '-' ? -1 : 1, zh, zm = 0;
+            q = p;
+            if ((zh = sqlite_digits(&p, 1, 2)) < 0)
+                return 0;
+            if ((*p == ':' && (p++, (zm = sqlite_digits(&p, 2, 2)) < 0)) ||
+                (p - q == 2 && *p >= '0' && *p <= '9' && (zm = sqlite_digits(&p, 2, 2)) < 0))
+                return 0;       /* +HH:MM, +HHMM */
+            if (zh > 15 || zm > 59)
+                return sql_rw_fail(rw, "22009", "time zone displacement out of range: \"%s\"", v);
+            dt->zone = sign * (zh * 3600 + zm * 60);
+        }
+    }
+    while (*p == ' ')
+        p++;
+    if (*p != '\0')
+        return 0;
+    if (dt->has_date && (dt->month < 1 || dt->month > 12 || dt->day < 1 ||
+                         dt->day > mdays[dt->month - 1] + (dt->month == 2 && sqlite_leap(dt->year))))
+        return sql_rw_fail(rw, "22008", "date/time field value out of range: \"%s\"", v);
+    if (h > 24 || mi > 59 || s > 60 || (h == 24 && (mi || s || frac)))
+        return sql_rw_fail(rw, "22008", "date/time field value out of range: \"%s\"", v);
+    dt->usec = ((h * 60LL + mi) * 60 + s) * 1000000 + frac;
+    return 1;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back (Howard Hinnant's algorithms). */
+static long long sqlite_days_from_civil(int y, int m, int d)
+{
+    long long era;
+    int yoe, doy;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (int)(y - era * 400);
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static void sqlite_civil_from_days(long long z, int *y, int *m, int *d)
+{
+    long long era, doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* ".ffffff" without its trailing zeros, or "" for whole seconds. */
+static void sqlite_fraction(long long usec, char *out, size_t size)
+{
+    size_t n;
+
+    out[0] = '\0';
+    if (usec % 1000000 == 0)
+        return;
+    n = (size_t)snprintf(out, size, ".%06lld", usec % 1000000);
+    while (n > 0 && out[n - 1] == '0')
+        out[--n] = '\0';
+}
+
+/*
+ * The text a time or timestamp literal stands for, as PostgreSQL prints it:
+ * a timestamp drops a zone, a timestamptz is moved to UTC (the sessions'
+ * TimeZone; one without a zone is taken as UTC), a time drops the date and
+ * the zone, a timetz is moved to UTC as time() did; prec (0-5, or -1) rounds
+ * the fraction as a typmod does.  Returns 1 with the text in out, 0 if the
+ * cast is left to SQLite's functions, -1 on failure.
+ */
+static int sqlite_datetime_text(struct sql_rw *rw, const char *v, const char *type, int prec,
+                                char *out, size_t size)
+{
+    struct sqlite_datetime dt;
+    const long long day = 86400LL * 1000000;
+    bool tz = strcmp(type, "timestamptz") == 0 || strcmp(type, "timetz") == 0;
+    bool stamp = strncmp(type, "timestamp", 9) == 0;
+    long long usec, days;
+    char frac[8];
+    int y, m, d, rc = sqlite_parse_datetime(rw, v, &dt);
+
+    if (rc <= 0)
+        return rc;
+    if (stamp ? !dt.has_date : !dt.has_time)
+        return 0;
+    if (prec >= 0 && prec < 6) {
+        long long scale = 1;
+        for (int k = prec; k < 6; k++)
+            scale *= 10;
+        dt.usec = (dt.usec + scale / 2) / scale * scale;
+    }
+    usec = dt.usec - (tz ? dt.zone * 1000000LL : 0);
+    if (!stamp) {
+        if (tz)
+            usec = (usec % day + day) % day;
+        else if (usec > day)
+            return sql_rw_fail(rw, "22008", "date/time field value out of range: \"%s\"", v);
+        sqlite_fraction(usec, frac, sizeof(frac));
+        snprintf(out, size, "%02lld:%02lld:%02lld%s", usec / 3600000000, usec / 60000000 % 60,
+                 usec / 1000000 % 60, frac);
+        return 1;
+    }
+    days = sqlite_days_from_civil(dt.year, dt.month, dt.day) + (usec >= 0 ? usec / day : -1);
+    usec = (usec % day + day) % day;
+    sqlite_civil_from_days(days, &y, &m, &d);
+    if (y < 1 || y > 9999)
+        return 0;
+    sqlite_fraction(usec, frac, sizeof(frac));
+    snprintf(out, size, "%04d-%02d-%02d %02lld:%02lld:%02lld%s", y, m, d, usec / 3600000000,
+             usec / 60000000 % 60, usec / 1000000 % 60, frac);
+    return 1;
+}
+
+int sql_sqlite_cast_literal(struct sql_rw *rw, size_t lit, const struct sql_pgtype *ty)
+{
+    struct sql_tk *t = &rw->t[lit];
+    char text[48], *v, *q;
+    size_t n;
+    int rc, prec = -1;
+
+    if (t->s[0] != '\'' || ty->array ||
+        (strcmp(ty->name, "bytea") != 0 && strcmp(ty->name, "time") != 0 &&
+         strcmp(ty->name, "timetz") != 0 && strcmp(ty->name, "timestamp") != 0 &&
+         strcmp(ty->name, "timestamptz") != 0))
+        return 0;
+    if (!(v = sqlite_literal_value(rw, t, &n)))
+        return -1;
+    if (strcmp(ty->name, "bytea") == 0) {
+        rc = sqlite_blob_literal(rw, t, v, n, "bytea");
+        free(v);
+        return rc == 0 ? 1 : -1;
+    }
+    if (ty->mod_open && ty->mod_close == ty->mod_open + 2 &&
+        rw->t[ty->mod_open + 1].type == SQL_TOK_NUMBER) {
+        long digits = strtol(rw->t[ty->mod_open + 1].s, NULL, 10);
+        prec = digits > 6 ? 6 : (int)digits;
+    }
+    rc = n < 64 ? sqlite_datetime_text(rw, v, ty->name, prec, text + 1, sizeof(text) - 2) : 0;
+    free(v);
+    if (rc <= 0)
+        return rc;
+    text[0] = '\'';
+    n = strlen(text);
+    text[n++] = '\'';
+    if (!(q = sql_rw_strdup(rw, text, n)))
+        return -1;
+    t->s = q;
+    t->len = (uint32_t)n;
+    return 1;
 }
 
 /* public.t -> t: SQLite's only schema is main. */
@@ -191,6 +597,38 @@ static int sqlite_dates(struct sql_rw *rw)
     return sql_rule_date_parts(rw, units, sizeof(units) / sizeof(units[0]), "SQLite");
 }
 
+/* decode('..', 'hex' | 'escape'): a blob literal; SQLite before 3.41 has no unhex(). */
+static int sqlite_decode(struct sql_rw *rw, size_t i)
+{
+    size_t first[3], last[3], n = 0, fn = 0;
+    char *v = NULL, *format = NULL;
+    int rc = -1;
+
+    if (sql_match(rw, i + 1) < rw->n && sql_args(rw, i + 1, first, last, 3) == 2 &&
+        first[0] == last[0] && first[1] == last[1] &&
+        rw->t[first[0]].type == SQL_TOK_STRING && rw->t[first[1]].type == SQL_TOK_STRING) {
+        if (!(v = sqlite_literal_value(rw, &rw->t[first[0]], &n)) ||
+            !(format = sqlite_literal_value(rw, &rw->t[first[1]], &fn)))
+            goto done;
+        for (size_t k = 0; k < fn; k++)
+            format[k] = (char)(format[k] >= 'A' && format[k] <= 'Z' ? format[k] + 32 : format[k]);
+        if (strcmp(format, "hex") == 0 || strcmp(format, "escape") == 0) {
+            struct sql_tk blob = rw->t[first[0]];
+            blob.space = rw->t[i].space;
+            if (sqlite_blob_literal(rw, &blob, v, n, format) == 0 &&
+                sql_rw_splice(rw, i, sql_match(rw, i + 1) - i + 1, &blob, 1) == 0)
+                rc = 0;
+            goto done;
+        }
+    }
+    sql_rw_fail(rw, "0A000", "decode() is supported by SQLite only for a string literal "
+                             "in 'hex' or 'escape' format");
+done:
+    free(v);
+    free(format);
+    return rc;
+}
+
 /* Function renames and argument orders (lang_corefunc.html). */
 static int sqlite_functions(struct sql_rw *rw)
 {
@@ -201,6 +639,11 @@ static int sqlite_functions(struct sql_rw *rw)
         if (rw->t[i].type != SQL_TOK_IDENT || !sql_tk_punct(rw, i + 1, '('))
             continue;
         close = sql_match(rw, i + 1);
+        if (sql_tk_word(rw, i, "decode")) {
+            if (sqlite_decode(rw, i) != 0)
+                return -1;
+            continue;
+        }
         switch (rw->t[i].kw) {
         case KW_BTRIM:
             if (!sql_rw_template(rw, i, i, NULL, 0, "trim"))

@@ -96,7 +96,8 @@ LITERALS = {
     "bool": "true",
     "text": quote(TEXT_VALUES["text"]),
     "varchar": quote(TEXT_VALUES["varchar"]),
-    "bytea": "'\\x00017f80ff5c27'",
+    # Cast: without the column's type, SQLite (and IRIS) would keep an untyped '\x..' as text.
+    "bytea": "'\\x00017f80ff5c27'::bytea",
     "date": "'2024-02-29'",
     "time": "'13:45:30.123456'",
     "timestamp": "'2024-02-29 13:45:30.123456'",

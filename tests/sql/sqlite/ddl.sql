@@ -1,6 +1,6 @@
 -- # Column types in CREATE TABLE and ALTER TABLE.
 -- in: CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL UNIQUE, active boolean DEFAULT true, created timestamptz DEFAULT now())
--- out: CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, email text NOT NULL UNIQUE, active boolean DEFAULT 1, created timestamptz DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now')))
+-- out: CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, email text NOT NULL UNIQUE, active BOOLEAN DEFAULT 1, created TIMESTAMPTZ DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now')))
 -- in: CREATE TABLE t (id bigserial, payload jsonb, blob bytea, uid uuid, PRIMARY KEY (id))
 -- out: CREATE TABLE t (id INTEGER, payload TEXT, blob BLOB, uid TEXT, PRIMARY KEY (id))
 -- in: CREATE TABLE t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text)
@@ -10,9 +10,17 @@
 -- in: CREATE TABLE t (tags text[])
 -- error: 0A000 array types (text[]) are not supported by SQLite
 -- in: CREATE TABLE t (id integer PRIMARY KEY, amount numeric(12,2) CHECK (amount > 0), CONSTRAINT t_u UNIQUE (amount))
--- out: CREATE TABLE t (id integer PRIMARY KEY, amount numeric(12,2) CHECK (amount > 0), CONSTRAINT t_u UNIQUE (amount))
+-- out: CREATE TABLE t (id INTEGER PRIMARY KEY, amount NUMERIC(12,2) CHECK (amount > 0), CONSTRAINT t_u UNIQUE (amount))
 -- in: ALTER TABLE users ADD COLUMN meta jsonb
 -- out: ALTER TABLE users ADD COLUMN meta TEXT
+-- # Column types are spelled as the SQLite ODBC driver maps declared types (int2 would read
+-- # as int, decimal as text); tz stays in the name; the date/time typmod is not a width.
+-- in: CREATE TABLE t (a int2, b int4, c int8, d float4, e float8, f bool, g timestamptz, h timestamp(3) with time zone, i timestamp(3), j time with time zone, k decimal(10,2), l float(10), m double precision, n int, o date, p time(6), q varchar(10), r character varying, s text)
+-- out: CREATE TABLE t (a SMALLINT, b INTEGER, c BIGINT, d REAL, e DOUBLE, f BOOLEAN, g TIMESTAMPTZ, h TIMESTAMPTZ, i TIMESTAMP, j TIMETZ, k NUMERIC(10,2), l REAL, m DOUBLE, n INTEGER, o DATE, p TIME, q varchar(10), r character varying, s text)
+-- in: ALTER TABLE t ADD COLUMN big int8 NOT NULL DEFAULT 0
+-- out: ALTER TABLE t ADD COLUMN big BIGINT NOT NULL DEFAULT 0
+-- in: ALTER TABLE t ADD at timestamptz DEFAULT '2024-01-01 10:00:00.5+02'::timestamptz
+-- out: ALTER TABLE t ADD at TIMESTAMPTZ DEFAULT '2024-01-01 08:00:00.5'
 -- in: ALTER TABLE users ALTER COLUMN age TYPE bigint
 -- error: 0A000 ALTER COLUMN ... TYPE is not supported by SQLite
 -- in: CREATE TABLE t2 AS SELECT a::int FROM t

@@ -1,0 +1,32 @@
+-- # bytea literals become blob literals: byteain's hex format (\x, white space between pairs)
+-- # and its escape format (\\ and \ooo).
+-- in: SELECT '\x0102ff'::bytea, CAST('\x0102ff' AS bytea), bytea '\x0102FF', '\x'::bytea, ''::bytea
+-- out: SELECT X'0102FF', X'0102FF', X'0102FF', X'', X''
+-- in: SELECT E'\\x01 02\n03'::bytea, 'abc\000'::bytea, 'a\101\\b'::bytea, E'\\xdead'::bytea
+-- out: SELECT X'010203', X'61626300', X'61415C62', X'DEAD'
+-- in: INSERT INTO t (b) VALUES ('\xdeadbeef'::bytea), ($1::bytea)
+-- out: INSERT INTO t (b) VALUES (X'DEADBEEF'), (CAST($1 AS BLOB))
+-- in: SELECT * FROM t WHERE b = '\x00'::bytea OR c || 'x'::bytea = b
+-- out: SELECT * FROM t WHERE b = X'00' OR c || X'78' = b
+-- # Errors as PostgreSQL's byteain raises them.
+-- in: SELECT '\xzz'::bytea
+-- error: 22023 invalid hexadecimal digit: "z"
+-- in: SELECT '\x012'::bytea
+-- error: 22023 invalid hexadecimal data: odd number of digits
+-- in: SELECT '\x0 1'::bytea
+-- error: 22023 invalid hexadecimal digit: " "
+-- in: SELECT '\xé1'::bytea
+-- error: 22023 invalid hexadecimal digit: "é"
+-- in: SELECT 'a\q'::bytea
+-- error: 22P02 invalid input syntax for type bytea
+-- in: SELECT 'a\400'::bytea
+-- error: 22P02 invalid input syntax for type bytea
+-- # decode() of a literal; SQLite 3.40 has no unhex() for the rest.
+-- in: SELECT decode('0102', 'hex'), decode('0A 0b', 'HEX'), decode('a\000', 'escape'), x || decode('ff', 'hex') FROM t
+-- out: SELECT X'0102', X'0A0B', X'6100', x || X'FF' FROM t
+-- in: SELECT decode(c, 'hex') FROM t
+-- error: 0A000 decode() is supported by SQLite only for a string literal in 'hex' or 'escape' format
+-- in: SELECT decode('aGk=', 'base64')
+-- error: 0A000 decode() is supported by SQLite only
+-- in: SELECT decode('0g', 'hex')
+-- error: 22023 invalid hexadecimal digit: "g"
