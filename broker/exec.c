@@ -425,10 +425,11 @@ static int exec_run(struct exec *e, uint8_t type, const char *body, size_t len)
     int64_t t0 = shm_now_us();
     int rc;
 
-    if (e->conn == NULL) {
-        rc = exec_send_error(e, "08006", "backend connection lost") == 0 ? ODBC_BROKEN : ODBC_ABANDONED;
-    } else if (type == LEASE_REQ_COPY_DATA || type == LEASE_REQ_COPY_DONE || type == LEASE_REQ_COPY_FAIL) {
+    /* What a worker sent after the COPY ended gets no reply, whatever became of the connection. */
+    if (type == LEASE_REQ_COPY_DATA || type == LEASE_REQ_COPY_DONE || type == LEASE_REQ_COPY_FAIL) {
         return EXEC_NO_REPLY;
+    } else if (e->conn == NULL) {
+        rc = exec_send_error(e, "08006", "backend connection lost") == 0 ? ODBC_BROKEN : ODBC_ABANDONED;
     } else if (type == LEASE_REQ_SAVEPOINT && !was_in_tx) {
         char msg[80];
         snprintf(msg, sizeof(msg), "%s can only be used in transaction blocks",

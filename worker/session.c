@@ -52,6 +52,7 @@ static void session_event_cb(struct bufferevent *bev, short what, void *arg);
 static void session_next(struct session *s);
 static void session_process_input(struct session *s);
 static int session_start_tls(struct session *s);
+static int session_ring_room(struct session *s, size_t n);
 
 int session_count(void)
 {
@@ -913,7 +914,11 @@ void session_poll(struct session *s)
             wake_futex_bump(&slot->futex);
     }
     /* COPY FROM STDIN: the client's data goes on as the request ring makes room. */
-    if (s->copy_in == 1 && (!s->input_paused || ring_writable(&slot->req) >= SESSION_COPY_CHUNK + 5)) {
+    /*
+     * The executor wakes us as soon as it has read anything, maybe before a
+     * whole chunk fits: then ask again to be woken, or both sides sleep.
+     */
+    if (s->copy_in == 1 && (!s->input_paused || session_ring_room(s, SESSION_COPY_CHUNK + 5))) {
         s->input_paused = 0;
         bufferevent_enable(s->bev, EV_READ);
         session_process_input(s);
