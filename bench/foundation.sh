@@ -8,77 +8,16 @@
 #   bench/foundation.sh [SECONDS]        (default 20 s per pgbench run)
 #
 # Prints a table and writes it to bench/results/foundation-<date>.txt.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 T=${1:-20}
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-PGIRIS=${PGIRIS_BIN:-$PWD/build/pgiris}
-[ -x "$PGIRIS" ] || make -s all
-ulimit -n 65536 2>/dev/null || true
-
-work=$(mktemp -d /tmp/pgiris-bench.XXXXXX)
-chmod 755 "$work"
-chown postgres "$work"
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+build_pgiris
+make_workdir
 PGPORT=$(free_port); BPORT=$(free_port); IPORT=$(free_port)
-pids=()
-cleanup() {
-    for p in "${pids[@]:-}"; do [ -n "$p" ] && kill -INT "$p" 2>/dev/null || true; done
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
-    sleep 0.5
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-mkdir "$work/pg" && chown postgres "$work/pg"
-runuser -u postgres -- "$PGBIN/initdb" -D "$work/pg" -A trust -U postgres >/dev/null
-runuser -u postgres -- "$PGBIN/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w start \
-    -o "-p $PGPORT -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" >/dev/null
-pgbench -i -q -s 10 -h 127.0.0.1 -p "$PGPORT" -U postgres postgres >/dev/null 2>&1
-
-printf '"bench" "bench"\n' > "$work/userlist.txt"
-chmod 644 "$work/userlist.txt"
-cat > "$work/pgbouncer.ini" <<INI
-[databases]
-bench = host=127.0.0.1 port=$PGPORT dbname=postgres user=postgres
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $BPORT
-unix_socket_dir =
-auth_type = md5
-auth_file = $work/userlist.txt
-pool_mode = transaction
-default_pool_size = 20
-max_client_conn = 5000
-logfile = $work/pgbouncer.log
-pidfile = $work/pgbouncer.pid
-INI
-chown -R postgres "$work"
-# Started as root with -u so it keeps this shell's descriptor limit
-# (runuser's PAM session would reset it below what 1,000 clients need).
-pgbouncer -d -u postgres "$work/pgbouncer.ini"
-sleep 0.5
-pids+=("$(cat "$work/pgbouncer.pid")")
-
-cat > "$work/pgiris.ini" <<INI
-[pgiris]
-listen_addr = 127.0.0.1
-listen_port = $IPORT
-workers = auto
-pool_mode = transaction
-default_pool_size = 20
-min_pool_size = 20
-max_client_conn = 5000
-auth_type = md5
-auth_file = $work/userlist.txt
-[database bench]
-dialect = postgres
-odbc = Driver=PostgreSQL Unicode;Server=127.0.0.1;Port=$PGPORT;Database=postgres;Uid=postgres;UseDeclareFetch=${USE_DECLARE_FETCH:-1};Fetch=1000;BoolsAsChar=0
-INI
-"$PGIRIS" -q "$work/pgiris.ini" 2> "$work/pgiris.log" &
-pids+=("$!")
-IPID=$!
-sleep 1.5
+start_postgres "$PGPORT"
+pgbench_init "$PGPORT"
+write_userlist
+start_pgbouncer pgbouncer "$BPORT" transaction
+start_pgiris "$IPORT"
 
 export PGPASSWORD=bench
 run() {  # target port user extra-args -> prints tps and connection time

@@ -1,0 +1,171 @@
+# bench/lib.sh: the set-up every benchmark in bench/ shares.  Source it:
+#
+#   . "$(dirname "$0")/lib.sh"
+#
+# On sourcing it turns on `set -Eeuo pipefail`, moves to the repository root
+# and sets PGBIN (newest PostgreSQL bin directory) and PGIRIS (PGIRIS_BIN or
+# build/pgiris).  Then, in this order:
+#
+#   build_pgiris                    make, if the binary is missing
+#   make_workdir                    $work, owned by postgres; stopped and
+#                                   removed on exit, failure or Ctrl-C
+#   P=$(free_port)                  a free loopback TCP port
+#   start_postgres PORT             initdb + pg_ctl (fsync=off,
+#                                   max_connections=300); user postgres, trust
+#   pgbench_init PORT               pgbench -i -s 10 into database postgres
+#   write_userlist                  $work/userlist.txt: user bench, password bench
+#   start_pgbouncer NAME PORT MODE [INI LINE...]
+#                                   pgbouncer serving database bench (=
+#                                   postgres on $PGPORT) in pool mode MODE,
+#                                   default_pool_size 20; extra lines are
+#                                   appended to its [pgbouncer] section
+#   start_pgiris PORT               pgiris (postgres dialect over psqlODBC,
+#                                   UseDeclareFetch=${USE_DECLARE_FETCH:-1})
+#                                   serving database bench; sets IPID
+#
+# start_pgbouncer and start_pgiris read the backend's port from PGPORT.
+#
+# Logs are $work/pg.log, $work/NAME.log and $work/pgiris.log; when the
+# script fails (not when interrupted) their last lines are printed before
+# $work is removed (KEEP_WORK=1 keeps it).
+set -Eeuo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+PGIRIS=${PGIRIS_BIN:-$PWD/build/pgiris}
+ulimit -n 65536 2>/dev/null || true
+pids=()     # processes cleanup stops (pgbouncer, pgiris)
+work=
+
+build_pgiris() { [ -x "$PGIRIS" ] || make -s all; }
+
+as_postgres() { runuser -u postgres -- "$@"; }
+
+free_port() {
+    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() {  # PORT [SECONDS]: until something accepts on 127.0.0.1:PORT
+    local i
+    for ((i = 0; i < ${2:-10} * 10; i++)); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "nothing listens on port $1" >&2
+    return 1
+}
+
+make_workdir() {
+    work=$(mktemp -d /tmp/pgiris-bench.XXXXXX)
+    chmod 755 "$work"
+    chown postgres "$work"
+    trap cleanup EXIT
+    trap 'echo "${BASH_SOURCE[0]}: line $LINENO: failed: $BASH_COMMAND" >&2' ERR
+    trap 'exit 130' INT
+    trap 'exit 143' TERM HUP
+}
+
+show_logs() {  # the end of every log, to stderr
+    local f
+    for f in "$work"/*.log; do
+        [ -s "$f" ] || continue
+        echo "--- last lines of $(basename "$f")" >&2
+        tail -n 15 "$f" >&2
+    done
+}
+
+stop_pids() {  # SIGINT the processes in pids (and their children); KILL stragglers after 5 s
+    local all=() p i
+    for p in "${pids[@]:-}"; do
+        [ -n "$p" ] || continue
+        all+=("$p")
+        all+=($(pgrep -P "$p" || true))
+    done
+    [ ${#all[@]} -gt 0 ] || return 0
+    for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "${all[@]}" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "${all[@]}" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM HUP ERR
+    [ -n "$work" ] || exit "$rc"
+    case $rc in 0|130|143) ;; *) show_logs ;; esac   # not after success or Ctrl-C
+    stop_pids
+    as_postgres "$PGBIN/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
+    sleep 0.5
+    if [ -n "${KEEP_WORK:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+    exit "$rc"
+}
+
+start_postgres() {  # PORT
+    mkdir "$work/pg" && chown postgres "$work/pg"
+    as_postgres "$PGBIN/initdb" -D "$work/pg" -A trust -U postgres >/dev/null
+    as_postgres "$PGBIN/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w start \
+        -o "-p $1 -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" >/dev/null
+}
+
+pgbench_init() {  # PORT
+    pgbench -i -q -s 10 -h 127.0.0.1 -p "$1" -U postgres postgres >/dev/null 2>&1
+}
+
+write_userlist() {
+    printf '"bench" "bench"\n' > "$work/userlist.txt"
+    chmod 644 "$work/userlist.txt"
+}
+
+start_pgbouncer() {  # NAME PORT MODE [INI LINE...]; needs PGPORT and the userlist
+    local name=$1 port=$2 mode=$3 line
+    shift 3
+    {
+        cat <<INI
+[databases]
+bench = host=127.0.0.1 port=$PGPORT dbname=postgres user=postgres
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = md5
+auth_file = $work/userlist.txt
+pool_mode = $mode
+default_pool_size = 20
+max_client_conn = 5000
+logfile = $work/$name.log
+pidfile = $work/$name.pid
+INI
+        for line in "$@"; do echo "$line"; done
+    } > "$work/$name.ini"
+    chown -R postgres "$work"
+    # Started as root with -u so it keeps this shell's descriptor limit
+    # (runuser's PAM session would reset it below what 1,000 clients need).
+    pgbouncer -d -u postgres "$work/$name.ini"
+    sleep 0.5
+    wait_port "$port"
+    pids+=("$(cat "$work/$name.pid")")
+}
+
+start_pgiris() {  # PORT; needs PGPORT and the userlist
+    cat > "$work/pgiris.ini" <<INI
+[pgiris]
+listen_addr = 127.0.0.1
+listen_port = $1
+workers = auto
+pool_mode = transaction
+default_pool_size = 20
+min_pool_size = 20
+max_client_conn = 5000
+auth_type = md5
+auth_file = $work/userlist.txt
+[database bench]
+dialect = postgres
+odbc = Driver=PostgreSQL Unicode;Server=127.0.0.1;Port=$PGPORT;Database=postgres;Uid=postgres;UseDeclareFetch=${USE_DECLARE_FETCH:-1};Fetch=1000;BoolsAsChar=0
+INI
+    "$PGIRIS" -q "$work/pgiris.ini" 2> "$work/pgiris.log" &
+    IPID=$!
+    pids+=("$IPID")
+    sleep 1.5
+    wait_port "$1"
+}
