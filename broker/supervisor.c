@@ -306,10 +306,12 @@ static pid_t sv_spawn_worker(uint32_t i)
         args[n++] = a_listen[k];
     }
     args[n] = NULL;
-    int keep[4 + SV_MAX_LISTEN], nkeep = 0;
+    int keep[3 + SV_MAX_LISTEN + SHM_MAX_WORKERS], nkeep = 0;
     keep[nkeep++] = shm_fd;
-    keep[nkeep++] = w->efd;
     keep[nkeep++] = shm->broker_efd;
+    /* Every worker's eventfd: a worker wakes another one for a cancel it received. */
+    for (uint32_t k = 0; k < sv.nworkers; k++)
+        keep[nkeep++] = shm_worker(k)->efd;
     for (int k = 0; k < sv.nlisten; k++)
         keep[nkeep++] = sv.listen_fds[k];
 
