@@ -768,6 +768,16 @@ static int sqlite_returning(struct sql_rw *rw)
     return sql_rw_template(rw, first, first, &a, 1, "WITH pgiris_returning AS (SELECT 1) $0") ? 0 : -1;
 }
 
+/* ROLLBACK WORK TO s: SQLite knows ROLLBACK [TRANSACTION] TO (lang_savepoint.html), not WORK. */
+static int sqlite_rollback_work(struct sql_rw *rw)
+{
+    size_t first = sql_next(rw, SIZE_MAX), second = sql_next(rw, first);
+
+    if (sql_tk_kw(rw, first, KW_ROLLBACK) && sql_tk_kw(rw, second, KW_WORK))
+        return sql_rw_splice(rw, second, 1, NULL, 0);
+    return 0;
+}
+
 const struct sql_rule sql_rules_sqlite[] = {
     { "trim_semicolons", sql_rule_trim_semicolons },
     { "plain_strings", sql_rule_plain_strings },
@@ -787,5 +797,6 @@ const struct sql_rule sql_rules_sqlite[] = {
     { "booleans", sql_rule_booleans },
     { "default_parens", sqlite_default_parens },
     { "returning", sqlite_returning },
+    { "rollback_work", sqlite_rollback_work },
 };
 const size_t sql_rules_sqlite_n = sizeof(sql_rules_sqlite) / sizeof(sql_rules_sqlite[0]);

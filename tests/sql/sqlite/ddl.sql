@@ -32,3 +32,8 @@
 -- out: WITH pgiris_returning AS (SELECT 1) DELETE FROM t WHERE id IN (SELECT id FROM u) RETURNING *
 -- in: UPDATE t SET v = 'x' WHERE id = 1
 -- out: UPDATE t SET v = 'x' WHERE id = 1
+-- # ROLLBACK WORK TO: SQLite has no WORK there.
+-- in: ROLLBACK WORK TO b
+-- out: ROLLBACK TO b
+-- in: ROLLBACK TRANSACTION TO SAVEPOINT a
+-- out: ROLLBACK TRANSACTION TO SAVEPOINT a
