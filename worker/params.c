@@ -49,6 +49,8 @@ static int params_default_index(const char *name)
     return -1;
 }
 
+static int params_reported(const char *name);
+
 static const struct params_default *params_default_of(const char *name)
 {
     int i = params_default_index(name);
@@ -230,6 +232,58 @@ void params_free(struct params *ps)
     free(ps->e);
     ps->e = NULL;
     ps->n = ps->cap = 0;
+    for (int i = 0; i < ps->nundo; i++) {
+        free(ps->undo[i].name);
+        free(ps->undo[i].value);
+    }
+    free(ps->undo);
+    ps->undo = NULL;
+    ps->nundo = ps->undo_cap = 0;
+}
+
+/* Inside a transaction block: remember what name was before its first change there. */
+static void params_remember(struct params *ps, const char *name, int local)
+{
+    if (!ps->in_tx)
+        return;
+    for (int i = 0; i < ps->nundo; i++)
+        if (strcasecmp(ps->undo[i].name, name) == 0) {
+            ps->undo[i].local &= local;
+            return;
+        }
+    if (ps->nundo == ps->undo_cap) {
+        uint16_t cap = ps->undo_cap ? (uint16_t)(ps->undo_cap * 2) : 4;
+        struct params_undo *u = realloc(ps->undo, sizeof(*u) * cap);
+        if (u == NULL)
+            return;
+        ps->undo = u;
+        ps->undo_cap = cap;
+    }
+    const char *old = params_get(ps, name);
+    struct params_undo *u = &ps->undo[ps->nundo];
+    u->name = strdup(name);
+    u->value = strdup(old ? old : "");
+    u->local = local;
+    if (u->name == NULL || u->value == NULL) {
+        free(u->name);
+        free(u->value);
+        return;
+    }
+    ps->nundo++;
+}
+
+void params_tx_end(struct params *ps, int committed, struct pgbuf *out)
+{
+    for (int i = 0; i < ps->nundo; i++) {
+        struct params_undo *u = &ps->undo[i];
+        const char *now = params_get(ps, u->name);
+        if ((!committed || u->local) && now != NULL && strcmp(now, u->value) != 0 &&
+            params_put(ps, u->name, u->value, 0) == 0 && params_reported(u->name))
+            pgproto_parameter_status(out, params_name(ps, u->name), u->value);
+        free(u->name);
+        free(u->value);
+    }
+    ps->nundo = 0;
 }
 
 static int params_reported(const char *name)
@@ -332,8 +386,25 @@ static int params_assign(struct params *ps, const char *name, const char *value,
 {
     if (strcasecmp(name, "client_encoding") == 0 && !params_encoding_ok(value))
         return params_error(out, "22023", "pgiris supports only UTF8 as client_encoding, not \"%s\"", value);
-    if (strcasecmp(name, "statement_timeout") == 0 && params_parse_ms(value) < 0)
-        return params_error(out, "22023", "invalid value for parameter \"statement_timeout\": \"%s\"", value);
+    char canon[32];
+    if (strcasecmp(name, "statement_timeout") == 0) {
+        int64_t ms = params_parse_ms(value);
+        if (ms < 0)
+            return params_error(out, "22023", "invalid value for parameter \"statement_timeout\": \"%s\"", value);
+        /* Shown as PostgreSQL shows it: in the largest unit that divides it. */
+        static const struct {
+            int64_t ms;
+            const char *unit;
+        } units[] = { { 86400000, "d" }, { 3600000, "h" }, { 60000, "min" }, { 1000, "s" }, { 1, "ms" } };
+        if (ms == 0)
+            snprintf(canon, sizeof(canon), "0");
+        for (size_t k = 0; ms != 0 && k < sizeof(units) / sizeof(units[0]); k++)
+            if (ms % units[k].ms == 0) {
+                snprintf(canon, sizeof(canon), "%lld%s", (long long)(ms / units[k].ms), units[k].unit);
+                break;
+            }
+        value = canon;
+    }
     if (params_put(ps, name, value, 0) < 0)
         return params_error(out, "54000", "too many session parameters set (%s)", name);
     return 0;
@@ -380,16 +451,24 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
         if (nt < 2)
             return params_error(out, "42601", "syntax error at end of input%s", "");
         params_token_text(stmt, &t[1], name, sizeof(name));
+        if (strcmp(name, "all") == 0)
+            for (int k = 0; k < ps->n; k++)
+                params_remember(ps, ps->e[k].name, 0);
+        else
+            params_remember(ps, name, 0);
         params_reset(ps, strcmp(name, "all") == 0 ? NULL : name, out);
         pgproto_command_complete(out, "RESET");
         return 0;
     }
 
     /* SET [SESSION | LOCAL] name { TO | = } value [, ...] | SET TIME ZONE value */
+    int local = 0;
     if (i < nt) {
         params_token_text(stmt, &t[i], word, sizeof(word));
-        if (strcmp(word, "session") == 0 || strcmp(word, "local") == 0)
+        if (strcmp(word, "session") == 0 || strcmp(word, "local") == 0) {
+            local = word[0] == 'l';
             i++;
+        }
     }
     if (i >= nt)
         return params_error(out, "42601", "syntax error at end of input%s", "");
@@ -445,6 +524,13 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
         const struct params_default *d = params_default_of(name);
         snprintf(value, sizeof(value), "%s", e ? params_entry_reset(e) : d ? d->value : "");
     }
+    /* SET LOCAL outside a transaction block does nothing lasting (PostgreSQL warns). */
+    if (local && !ps->in_tx) {
+        pgproto_error(out, 'N', "WARNING", "25P01", "SET LOCAL can only be used in transaction blocks", NULL, NULL);
+        pgproto_command_complete(out, "SET");
+        return 0;
+    }
+    params_remember(ps, name, local);
     if (params_assign(ps, name, value, out) < 0)
         return -1;
     pgproto_command_complete(out, "SET");

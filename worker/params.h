@@ -27,11 +27,28 @@ struct params_entry {
     int16_t def;            /* index in the defaults table, -1 for a custom parameter */
 };
 
+/* A value to put back when the transaction that changed it ends. */
+struct params_undo {
+    char *name;
+    char *value;            /* as before the change */
+    int local;              /* SET LOCAL: back at COMMIT too */
+};
+
 struct params {
     struct params_entry *e;
     uint16_t n, cap;
     int64_t statement_timeout_ms;   /* statement_timeout's value, parsed; 0 = none */
+    int in_tx;                      /* the client is inside a transaction block (set by the session) */
+    struct params_undo *undo;       /* changes made inside it, first change of each name */
+    uint16_t nundo, undo_cap;
 };
+
+/*
+ * The transaction block ended: changes made in it are undone if it rolled
+ * back, SET LOCAL ones in any case (as PostgreSQL does), with
+ * ParameterStatus into out for reported parameters that changed.
+ */
+void params_tx_end(struct params *ps, int committed, struct pgbuf *out);
 
 /*
  * A time setting's value in milliseconds, as PostgreSQL reads one: a

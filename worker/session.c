@@ -820,6 +820,16 @@ static void session_done(struct session *s, char txstatus, int flags)
     /* The executor lost its backend: hand the slot back so it reconnects, even in session pooling. */
     if ((flags & LEASE_F_BROKEN) && s->slot != SHM_NONE)
         session_release(s);
+    /* Session parameters follow the transaction block: SET undone by ROLLBACK, SET LOCAL at its end. */
+    if (s->txstatus != 'I' && txstatus == 'I') {
+        int committed = s->txstatus == 'T' && s->req.len > 0 && s->req.data[0] == LEASE_REQ_COMMIT;
+        struct pgbuf b;
+        pgbuf_init(&b);
+        params_tx_end(&s->params, committed, &b);
+        session_send(s, &b);
+        pgbuf_free(&b);
+    }
+    s->params.in_tx = txstatus != 'I';
     if (s->ext_busy) {
         extended_done(s, txstatus, flags);
         return;

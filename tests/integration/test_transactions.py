@@ -109,3 +109,46 @@ def test_transaction_keeps_its_backend_session(pgiris):
             b.execute("SELECT 'b%d'" % i)
         assert a.execute("SELECT count(*), sum(x) FROM tmp_kept").fetchone() == (20, 190)
         a.execute("COMMIT")
+
+
+def test_set_follows_the_transaction_block(pgiris, backend):
+    """SET undone by ROLLBACK, kept by COMMIT; SET LOCAL gone at either; as PostgreSQL does."""
+    with pgiris.connect(backend) as conn:
+        show = lambda: conn.execute("SHOW application_name").fetchone()[0]
+        conn.execute("SET application_name = 'before'")
+        conn.execute("BEGIN")
+        conn.execute("SET application_name = 'inside'")
+        assert show() == "inside"
+        conn.execute("ROLLBACK")
+        assert show() == "before"
+        assert conn.info.parameter_status("application_name") == "before"
+        conn.execute("BEGIN")
+        conn.execute("SET application_name = 'kept'")
+        conn.execute("COMMIT")
+        assert show() == "kept"
+        conn.execute("BEGIN")
+        conn.execute("SET LOCAL application_name = 'local'")
+        assert show() == "local"
+        conn.execute("COMMIT")
+        assert show() == "kept"
+        # A failed transaction rolls back its SETs too, even when it ends with COMMIT.
+        conn.execute("BEGIN")
+        conn.execute("SET application_name = 'doomed'")
+        with pytest.raises(psycopg.Error):
+            conn.execute("SELECT * FROM no_such_table_here")
+        conn.execute("COMMIT")
+        assert show() == "kept"
+        # RESET inside a rolled-back transaction is undone as well.
+        conn.execute("BEGIN")
+        conn.execute("RESET application_name")
+        assert show() == ""
+        conn.execute("ROLLBACK")
+        assert show() == "kept"
+
+
+def test_statement_timeout_is_shown_in_its_unit(pgiris):
+    with pgiris.connect("demo") as conn:
+        for value, shown in (("1500", "1500ms"), ("'2s'", "2s"), ("'120s'", "2min"), ("0", "0"),
+                             ("'1h'", "1h")):
+            conn.execute("SET statement_timeout = %s" % value)
+            assert conn.execute("SHOW statement_timeout").fetchone()[0] == shown
