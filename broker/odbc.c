@@ -172,6 +172,9 @@ static void odbc_diag_text(SQLSMALLINT htype, SQLHANDLE h, const char *what, cha
 
 static void odbc_prep_free(struct odbc_prep *p);
 
+/* psqlODBC's connection attribute for UseDeclareFetch (its psqlodbc.h). */
+#define ODBC_PSQL_USE_DECLAREFETCH 65539
+
 int odbc_connect(const char *connstr, enum cfg_dialect dialect, double timeout,
                  struct odbc_conn **out, char *errbuf, size_t errlen)
 {
@@ -239,6 +242,9 @@ int odbc_connect(const char *connstr, enum cfg_dialect dialect, double timeout,
      * the offset: in UTC, pgiris can say which instant it is ("+00").
      */
     if (dialect == CFG_DIALECT_POSTGRES) {
+        SQLUINTEGER udf = 0;
+        if (SQL_SUCCEEDED(SQLGetConnectAttr(c->dbc, ODBC_PSQL_USE_DECLAREFETCH, &udf, 0, NULL)) && udf == 1)
+            c->cursor_adaptive = c->cursor_on = 1;
         rc = SQLExecDirect(c->stmt, (SQLCHAR *)"SET TIME ZONE 'UTC'", SQL_NTS);
         SQLFreeStmt(c->stmt, SQL_CLOSE);
         if (!SQL_SUCCEEDED(rc)) {
@@ -1965,6 +1971,73 @@ static int odbc_stream_error(struct odbc_conn *c, SQLHSTMT stmt, int err)
     }
 }
 
+
+/*
+ * A statement's shape: its text with numbers and quoted strings taken out,
+ * so that "... WHERE aid = 17" and "... WHERE aid = 42" learn together.
+ */
+static uint64_t odbc_shape_hash(const char *s, size_t n)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '\'') {
+            for (i++; i < n; i++)
+                if (s[i] == '\'' && !(i + 1 < n && s[i + 1] == '\'' && ++i))
+                    break;
+            i++;
+            ch = '\'';
+        } else if (ch >= '0' && ch <= '9' && !(i > 0 && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '_'))) {
+            while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '.'))
+                i++;
+            ch = '0';
+        } else {
+            i++;
+        }
+        h = (h ^ ch) * UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+static struct odbc_shape *odbc_shape(struct odbc_conn *c, uint64_t hash)
+{
+    struct odbc_shape *sh = &c->shapes[hash % ODBC_SHAPES];
+    if (sh->hash != hash) {
+        sh->hash = hash;
+        sh->small = 0;
+        sh->big = 0;
+    }
+    return sh;
+}
+
+/* Before running the statement with this hash: a cursor unless it has proven small. */
+static void odbc_cursor_choose(struct odbc_conn *c, uint64_t hash)
+{
+    if (!c->cursor_adaptive)
+        return;
+    struct odbc_shape *sh = odbc_shape(c, hash);
+    int want = sh->big || sh->small < ODBC_SMALL_RUNS;
+    if (want != c->cursor_on &&
+        SQL_SUCCEEDED(SQLSetConnectAttr(c->dbc, ODBC_PSQL_USE_DECLAREFETCH, (SQLPOINTER)(uintptr_t)want, 0)))
+        c->cursor_on = want;
+}
+
+/* After it: how many rows it gave (a statement without a result set teaches nothing). */
+static void odbc_cursor_learn(struct odbc_conn *c, uint64_t hash, int result_set, SQLLEN rows)
+{
+    if (!c->cursor_adaptive || !result_set)
+        return;
+    struct odbc_shape *sh = odbc_shape(c, hash);
+    if (rows > ODBC_SMALL_ROWS) {
+        sh->big = 1;
+        sh->small = 0;
+    } else if (sh->small < UINT16_MAX) {
+        sh->small++;
+    }
+}
+
 int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb,
               struct odbc_sink *sink)
 {
@@ -1986,6 +2059,8 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
 
     if (odbc_cancel_check(c) < 0)
         return odbc_finish(c, sink, ODBC_ERROR);
+    uint64_t hash = c->cursor_adaptive ? odbc_shape_hash(sql, len) : 0;
+    odbc_cursor_choose(c, hash);
     rc = SQLExecDirect(c->stmt, (SQLCHAR *)sql, (SQLINTEGER)len);
     if (rc == SQL_NO_DATA) {
         /* An UPDATE or DELETE that matched nothing. */
@@ -2009,6 +2084,7 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
         if (err == 0) {
             odbc_rowdesc_put(c, &c->simple, NULL, 0);
             err = odbc_rows_stream(c, c->stmt, &c->simple, NULL, 0, sink, &rows, &suspended);
+            odbc_cursor_learn(c, hash, 1, rows);
         }
         if (err != 0) {
             result = odbc_stream_error(c, c->stmt, err);
@@ -2867,6 +2943,7 @@ int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const cha
         result = ODBC_ERROR;
         goto done;
     }
+    odbc_cursor_choose(c, p->hash);
     rc = SQLExecute(p->stmt);
     if (rc == SQL_NO_DATA) {
         odbc_tag(tag, sizeof(tag), verb, 0, 0);
@@ -2881,6 +2958,8 @@ int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const cha
         odbc_notices_forward(c, p->stmt);
     if (p->cols.n > 0) {
         err = odbc_rows_stream(c, p->stmt, &p->cols, c->fmt, max_rows, sink, &rows, &suspended);
+        /* A portal read in pieces is taken for a large result. */
+        odbc_cursor_learn(c, p->hash, 1, suspended ? ODBC_SMALL_ROWS + 1 : rows);
         if (err != 0) {
             result = odbc_stream_error(c, p->stmt, err);
             early = 1;
@@ -3004,15 +3083,16 @@ int odbc_autocommit(struct odbc_conn *c, int on)
     return SQL_SUCCEEDED(rc) ? 0 : -1;
 }
 
-/* Run one statement of pgiris's own on the simple handle, answering nothing.  0, or the ErrorResponse built. */
-static int odbc_exec_quiet(struct odbc_conn *c, const char *sql)
+int odbc_exec_quiet(struct odbc_conn *c, const char *sql)
 {
     SQLRETURN rc = SQLExecDirect(c->stmt, (SQLCHAR *)sql, SQL_NTS);
+    int result = 0;
 
+    /* The diagnostic first: closing the handle clears it. */
+    if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA)
+        result = odbc_error_build(c, SQL_HANDLE_STMT, c->stmt);
     SQLFreeStmt(c->stmt, SQL_CLOSE);
-    if (SQL_SUCCEEDED(rc) || rc == SQL_NO_DATA)
-        return 0;
-    return odbc_error_build(c, SQL_HANDLE_STMT, c->stmt);
+    return result;
 }
 
 static const char *const odbc_iso_names[] = {
@@ -3246,6 +3326,7 @@ static const struct {
 } odbc_text_map[] = {
     { ODBC_DIALECT(CFG_DIALECT_SQLITE), "no such table", "42P01" },
     { ODBC_DIALECT(CFG_DIALECT_SQLITE), "attempt to write a readonly database", "25006" },
+    { ODBC_DIALECT(CFG_DIALECT_SQLITE), "cannot store", "22P02" },
     { ODBC_DIALECT(CFG_DIALECT_SQLITE), "no such savepoint", "3B001" },
     { ODBC_DIALECT(CFG_DIALECT_SQLITE), "no such column", "42703" },
     { ODBC_DIALECT(CFG_DIALECT_SQLITE), "no such function", "42883" },

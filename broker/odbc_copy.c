@@ -36,6 +36,8 @@ struct copy_batch {
     SQLSMALLINT *sqltype;
     SQLULEN *colsize;
     SQLSMALLINT *digits;
+    SQLLEN *width;              /* bytes per value in colbuf, this batch */
+    SQLULEN *size;              /* the column size bound, this batch */
     unsigned char *kind;        /* COPY_KIND_* */
     char **colbuf;
     size_t *colbuf_cap;
@@ -66,6 +68,8 @@ static void copy_batch_free(struct copy_batch *b)
     free(b->sqltype);
     free(b->colsize);
     free(b->digits);
+    free(b->width);
+    free(b->size);
     free(b->kind);
     free(b->colbuf);
     free(b->colbuf_cap);
@@ -87,6 +91,8 @@ static int copy_batch_alloc(struct copy_batch *b, int ncols, int max_rows)
     b->sqltype = calloc((size_t)ncols, sizeof(*b->sqltype));
     b->colsize = calloc((size_t)ncols, sizeof(*b->colsize));
     b->digits = calloc((size_t)ncols, sizeof(*b->digits));
+    b->width = calloc((size_t)ncols, sizeof(*b->width));
+    b->size = calloc((size_t)ncols, sizeof(*b->size));
     b->kind = calloc((size_t)ncols, sizeof(*b->kind));
     b->colbuf = calloc((size_t)ncols, sizeof(*b->colbuf));
     b->colbuf_cap = calloc((size_t)ncols, sizeof(*b->colbuf_cap));
@@ -95,7 +101,7 @@ static int copy_batch_alloc(struct copy_batch *b, int ncols, int max_rows)
     b->len = calloc(cells, sizeof(*b->len));
     b->lines = calloc((size_t)max_rows, sizeof(*b->lines));
     b->status = calloc((size_t)max_rows, sizeof(*b->status));
-    if (!b->sqltype || !b->colsize || !b->digits || !b->kind || !b->colbuf || !b->colbuf_cap ||
+    if (!b->sqltype || !b->colsize || !b->digits || !b->width || !b->size || !b->kind || !b->colbuf || !b->colbuf_cap ||
         !b->ind || !b->off || !b->len || !b->lines || !b->status)
         return -1;
     for (int i = 0; i < ncols; i++)
@@ -108,6 +114,49 @@ static int copy_batch_alloc(struct copy_batch *b, int ncols, int max_rows)
 static void copy_where(char *buf, size_t len, const char *table, uint64_t line)
 {
     snprintf(buf, len, "COPY %s, line %llu", table, (unsigned long long)line);
+}
+
+/*
+ * The batch again, one row at a time, after the whole batch failed and was
+ * taken back: 1 when a row failed and its error (naming its line) is built,
+ * 0 when nothing useful came of it (the transaction was gone after all, or
+ * every row went in alone).
+ */
+static int copy_batch_rows(struct copy_batch *b)
+{
+    struct odbc_conn *c = b->c;
+    char where[COPY_WHERE_MAX];
+    int r, i;
+
+    if (!SQL_SUCCEEDED(SQLSetStmtAttr(b->h, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)(uintptr_t)1, 0)))
+        return 0;
+    for (r = 0; r < b->nrows; r++) {
+        for (i = 0; i < b->ncols; i++) {
+            SQLLEN width = b->width[i];
+            SQLRETURN rc = SQLBindParameter(b->h, (SQLUSMALLINT)(i + 1), SQL_PARAM_INPUT,
+                                            b->kind[i] == COPY_KIND_BYTEA ? SQL_C_BINARY : SQL_C_CHAR,
+                                            b->sqltype[i], b->size[i], b->digits[i],
+                                            b->colbuf[i] + (size_t)width * (size_t)r, width, &b->ind[i][r]);
+            if (!SQL_SUCCEEDED(rc))
+                return 0;
+        }
+        if (SQL_SUCCEEDED(SQLExecute(b->h))) {
+            SQLFreeStmt(b->h, SQL_CLOSE);
+            continue;
+        }
+        size_t at = c->out.len;
+        copy_where(where, sizeof(where), b->table, b->lines[r]);
+        c->error_where = where;
+        int result = odbc_error_build(c, SQL_HANDLE_STMT, b->h);
+        c->error_where = NULL;
+        /* An aborted transaction says nothing about the row. */
+        if (result != ODBC_ERROR || memmem(c->out.data + at, c->out.len - at, "C25P02", 7) != NULL) {
+            c->out.len = at;
+            return 0;
+        }
+        return 1;
+    }
+    return 0;
 }
 
 /* Insert the batch's rows with one SQLExecute.  0, or an odbc_result with the ErrorResponse built. */
@@ -152,6 +201,8 @@ static int copy_batch_flush(struct copy_batch *b)
             size = width - 1;
         if (size == 0)
             size = 1;
+        b->width[i] = (SQLLEN)width;
+        b->size[i] = size;
         rc = SQLBindParameter(b->h, (SQLUSMALLINT)(i + 1), SQL_PARAM_INPUT,
                               b->kind[i] == COPY_KIND_BYTEA ? SQL_C_BINARY : SQL_C_CHAR, b->sqltype[i],
                               size, b->digits[i], b->colbuf[i], (SQLLEN)width, b->ind[i]);
@@ -165,21 +216,46 @@ static int copy_batch_flush(struct copy_batch *b)
          !SQL_SUCCEEDED(SQLSetStmtAttr(b->h, SQL_ATTR_PARAM_STATUS_PTR, b->status, 0)) ||
          !SQL_SUCCEEDED(SQLSetStmtAttr(b->h, SQL_ATTR_PARAMS_PROCESSED_PTR, &processed, 0))))
         return odbc_error_build(c, SQL_HANDLE_STMT, b->h);
+    /*
+     * A failed batch is gone through again row by row for the line to
+     * blame.  SQLite needs a savepoint to take the batch back; psqlODBC
+     * takes a failed statement back itself (and with it any savepoint made
+     * since the transaction began).
+     */
+    size_t before = c->out.len;
+    int savepoint = b->max_rows > 1 && b->nrows > 1 && c->dialect == CFG_DIALECT_SQLITE &&
+                    odbc_exec_quiet(c, "SAVEPOINT pgiris_copy") == 0;
+    c->out.len = before;    /* a savepoint refused only costs the retry */
+    int retry = savepoint || (b->max_rows > 1 && b->nrows > 1 && c->dialect == CFG_DIALECT_POSTGRES);
     rc = SQLExecute(b->h);
-    if (b->max_rows > 1)
+    if (SQL_SUCCEEDED(rc) && b->max_rows > 1)
         for (r = 0; r < b->nrows && bad < 0; r++)
             if (b->status[r] == SQL_PARAM_ERROR)
                 bad = r;
     if (!SQL_SUCCEEDED(rc) || bad >= 0) {
         char where[COPY_WHERE_MAX];
         int result;
-        /* Without a row status, the batch's first line is the best we know. */
+        size_t mark = c->out.len;
+        /* Without a row status, the batch's first line is the best we know... */
         copy_where(where, sizeof(where), b->table, b->lines[bad >= 0 ? bad : 0]);
         c->error_where = b->nrows == 1 || bad >= 0 ? where : NULL;
         result = odbc_error_build(c, SQL_HANDLE_STMT, b->h);
         c->error_where = NULL;
+        /* ... unless the batch can be taken back and run again a row at a time. */
+        size_t after = c->out.len;
+        if (result == ODBC_ERROR && retry &&
+            (!savepoint || odbc_exec_quiet(c, "ROLLBACK TO SAVEPOINT pgiris_copy") == 0) &&
+            copy_batch_rows(b) == 1) {
+            /* The row's error replaces the batch's. */
+            memmove(c->out.data + mark, c->out.data + after, c->out.len - after);
+            c->out.len = mark + (c->out.len - after);
+            return ODBC_ERROR;
+        }
+        c->out.len = after;
         return result;
     }
+    if (savepoint && odbc_exec_quiet(c, "RELEASE SAVEPOINT pgiris_copy") != 0)
+        return ODBC_ERROR;
     SQLFreeStmt(b->h, SQL_CLOSE);
     b->total += (uint64_t)b->nrows;
     b->nrows = 0;
@@ -585,8 +661,15 @@ static int copy_from(struct odbc_conn *c, struct copy_spec *spec, struct odbc_co
         result = odbc_error_build(c, SQL_HANDLE_STMT, h);
         goto out;
     }
-    /* Drivers without parameter arrays load a row at a time. */
-    if (!SQL_SUCCEEDED(SQLSetStmtAttr(h, SQL_ATTR_PARAM_BIND_TYPE, (SQLPOINTER)SQL_PARAM_BIND_BY_COLUMN, 0)) ||
+    /*
+     * Drivers without parameter arrays load a row at a time; so does
+     * SQLite's for blobs, whose arrays it reads with the first row's length.
+     */
+    int blobs = 0;
+    for (i = 0; i < b.ncols; i++)
+        blobs |= b.kind[i] == COPY_KIND_BYTEA;
+    if ((blobs && c->dialect == CFG_DIALECT_SQLITE) ||
+        !SQL_SUCCEEDED(SQLSetStmtAttr(h, SQL_ATTR_PARAM_BIND_TYPE, (SQLPOINTER)SQL_PARAM_BIND_BY_COLUMN, 0)) ||
         !SQL_SUCCEEDED(SQLSetStmtAttr(h, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)(uintptr_t)COPY_BATCH_ROWS, 0)))
         b.max_rows = 1;
     odbc_active_set(c, h);

@@ -16,6 +16,10 @@
 #include "common/pgproto.h"
 
 #define ODBC_FLUSH_BYTES (32 * 1024)
+/* Result shapes remembered per connection, and what counts as small (one Fetch block). */
+#define ODBC_SHAPES 256
+#define ODBC_SMALL_ROWS 1000
+#define ODBC_SMALL_RUNS 2
 /* Buffers grown past this by one huge value are given back after the statement. */
 #define ODBC_KEEP_BYTES (256 * 1024)
 #define ODBC_VALUE_MIN 4096
@@ -127,6 +131,19 @@ struct odbc_conn {
     struct odbc_bind *binds;
     int binds_cap;
 
+    /*
+     * Result shapes, for psqlODBC's UseDeclareFetch: a cursor per query
+     * bounds memory for large results but costs round trips for small
+     * ones.  A statement that keeps returning few rows runs without it.
+     */
+    int cursor_adaptive;        /* the connection was made with UseDeclareFetch=1 */
+    int cursor_on;              /* the driver's setting now */
+    struct odbc_shape {
+        uint64_t hash;
+        uint16_t small;         /* consecutive results of at most ODBC_SMALL_ROWS rows */
+        uint8_t big;            /* once larger: always with a cursor */
+    } shapes[ODBC_SHAPES];
+
     /* The cursor a row limit suspended, and its columns' formats. */
     struct odbc_prep *cur;
     int16_t *fmt;
@@ -179,6 +196,8 @@ const char *odbc_col_name(const struct odbc_cols *cols, int i);
 int odbc_value_text(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_cols *cols,
                     SQLUSMALLINT col, size_t *len, int *isnull);
 int odbc_autocommit(struct odbc_conn *c, int on);
+/* Run one statement of pgiris's own on the simple handle, answering nothing.  0, or the ErrorResponse built. */
+int odbc_exec_quiet(struct odbc_conn *c, const char *sql);
 /* boolin's spellings (t, true, yes, on, 1 ... any case, prefixes): 1, 0, or -1 for none. */
 int odbc_bool_parse(const char *v, size_t n);
 /* bytea's text input (hex or escape format) as bytes appended to b; NULL, or what is wrong. */

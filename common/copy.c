@@ -2002,8 +2002,9 @@ static void copy_put_csv(const struct copy_spec *spec, struct pgbuf *out, const 
     /* "\." alone would read back as the end-of-data marker */
     if (!use_quote && single && n == 2 && s[0] == '\\' && s[1] == '.')
         use_quote = true;
+    /* The escape character alone does not call for quotes (it means nothing outside them). */
     for (const unsigned char *t = s; !use_quote && t < e; t++)
-        if (*t == delim || *t == quote || *t == escape || *t == '\n' || *t == '\r')
+        if (*t == delim || *t == quote || *t == '\n' || *t == '\r')
             use_quote = true;
     if (!use_quote) {
         pgproto_put_bytes(out, s, n);

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "broker/odbc.h"
+#include "broker/odbc_int.h"
 #include "common/pgproto.h"
 
 /* A sink that keeps everything it accepts and can refuse after n writes. */
@@ -785,6 +786,23 @@ static void test_copy_common(struct odbc_conn *c, struct odbc_conn *other)
         capture_reset(&k);
         assert_int_equal(odbc_in_transaction(c), 0);
         expect_scalar(other, "SELECT count(*) FROM cp WHERE id >= 10", "0");
+    }
+    /* A value the backend refuses, in a batch: the error names its row's line, once. */
+    {
+        static const char *const bodies[] = { "50\ta\n51\tb\n", "50\tc\n53\td\n", "" };
+        struct script sc = { "ddc", bodies, 0, 0, 0, 0, { 0 } };
+        run_ok(c, "CREATE TABLE cpk (id int PRIMARY KEY, v varchar(10))", "CREATE TABLE", "CREATE TABLE");
+        assert_int_equal(run_copy(c, &k, "COPY cpk FROM STDIN", &sc), ODBC_ERROR);
+        n = capture_messages(&k, m, MAX_MSGS);
+        if (n != 2)
+            fail_msg("%zu messages; the last: %s", n, msg_field(&m[n - 1], 'M'));
+        assert_int_equal(m[0].type, 'G');
+        assert_int_equal(m[1].type, 'E');
+        if (strstr(msg_field(&m[1], 'W'), "line 3") == NULL)
+            fail_msg("context %s, message %s", msg_field(&m[1], 'W'), msg_field(&m[1], 'M'));
+        capture_reset(&k);
+        expect_scalar(other, "SELECT count(*) FROM cpk", "0");
+        run_ok(c, "DROP TABLE cpk", "DROP TABLE", "DROP TABLE");
     }
     /* CopyFail. */
     {
@@ -2371,8 +2389,26 @@ static void test_pg_copy(void **state)
 {
     struct odbc_conn *c = pg_conn(state);
     struct odbc_conn *other = connect_or_fail(pg_connstr(), CFG_DIALECT_POSTGRES);
+    struct capture k = { 0 };
+    struct pgmsg m[MAX_MSGS];
+    size_t n;
 
     test_copy_common(c, other);
+    /* A value the driver or the server cannot convert: one error, naming its line. */
+    {
+        static const char *const bodies[] = { "1\ta\n2\tb\nxx\tc\n4\td\n", "" };
+        struct script sc = { "dc", bodies, 0, 0, 0, 0, { 0 } };
+        run_ok(c, "CREATE TABLE cpi (id int, v text)", "CREATE TABLE", "CREATE TABLE");
+        assert_int_equal(run_copy(c, &k, "COPY cpi FROM STDIN", &sc), ODBC_ERROR);
+        n = capture_messages(&k, m, MAX_MSGS);
+        if (n != 2)
+            fail_msg("%zu messages; the last: %s", n, msg_field(&m[n - 1], 'M'));
+        assert_string_equal(msg_field(&m[1], 'C'), "22P02");
+        if (strstr(msg_field(&m[1], 'W'), "line 3") == NULL)
+            fail_msg("context %s, message %s", msg_field(&m[1], 'W'), msg_field(&m[1], 'M'));
+        capture_reset(&k);
+        run_ok(c, "DROP TABLE cpi", "DROP TABLE", "DROP TABLE");
+    }
     odbc_disconnect(other);
 }
 
@@ -2392,6 +2428,53 @@ static void test_pg_tx_modes(void **state)
     capture_reset(&k);
     expect_scalar(c, "SELECT current_setting('transaction_isolation')", "read committed");
     expect_scalar(c, "SELECT current_setting('transaction_read_only')", "off");
+}
+
+/*
+ * UseDeclareFetch=1: a statement runs with a cursor until it has shown a
+ * small result twice, then without; one large result puts the cursor back.
+ */
+static void test_pg_cursor_adaptive(void **state)
+{
+    struct odbc_conn *c = pg_conn(state);
+    struct capture k = { 0 };
+    const char *small = "SELECT g FROM generate_series(1, 3) g";
+    const char *big = "SELECT g, g FROM generate_series(1, 5000) g";
+
+    assert_int_equal(c->cursor_adaptive, 1);
+    assert_int_equal(c->cursor_on, 1);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(run(c, &k, small, "SELECT"), ODBC_OK);
+        capture_reset(&k);
+        assert_int_equal(c->cursor_on, 1);
+    }
+    assert_int_equal(run(c, &k, small, "SELECT"), ODBC_OK);
+    capture_reset(&k);
+    assert_int_equal(c->cursor_on, 0);
+    /* The shape counts, not the literals: other numbers and strings are the same statement. */
+    assert_int_equal(run(c, &k, "SELECT g FROM generate_series(2, 4) g WHERE 'x''y' <> ''", "SELECT"), ODBC_OK);
+    capture_reset(&k);
+    assert_int_equal(run(c, &k, "SELECT g FROM generate_series(5, 7) g WHERE 'z' <> ''", "SELECT"), ODBC_OK);
+    capture_reset(&k);
+    assert_int_equal(run(c, &k, "SELECT g FROM generate_series(5, 7) g WHERE 'q' <> ''", "SELECT"), ODBC_OK);
+    capture_reset(&k);
+    assert_int_equal(c->cursor_on, 0);
+    /* Another statement starts with the cursor again. */
+    assert_int_equal(run(c, &k, big, "SELECT"), ODBC_OK);
+    capture_reset(&k);
+    assert_int_equal(c->cursor_on, 1);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(run(c, &k, big, "SELECT"), ODBC_OK);
+        assert_int_equal(c->cursor_on, 1);
+        capture_reset(&k);
+    }
+    /* A shape that proved small and then returns many rows: once without the cursor, never again. */
+    assert_int_equal(run(c, &k, "SELECT g FROM generate_series(1, 5000) g", "SELECT"), ODBC_OK);
+    assert_int_equal(c->cursor_on, 0);
+    capture_reset(&k);
+    assert_int_equal(run(c, &k, small, "SELECT"), ODBC_OK);
+    assert_int_equal(c->cursor_on, 1);
+    capture_reset(&k);
 }
 
 static void test_pg_connection_lost(void **state)
@@ -2463,6 +2546,7 @@ int main(void)
         cmocka_unit_test(test_pg_params_cancel),
         cmocka_unit_test(test_pg_binary_unsupported),
         cmocka_unit_test(test_pg_copy),
+        cmocka_unit_test(test_pg_cursor_adaptive),
         cmocka_unit_test(test_pg_tx_modes),
         cmocka_unit_test(test_pg_connection_lost),
     };
