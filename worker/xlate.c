@@ -240,9 +240,31 @@ const struct xlate *xlate_peek(enum cfg_dialect d, const char *stmt, size_t len)
     return &e->x;
 }
 
+/*
+ * PostgreSQL's own dialect needs no rewriting of a simple-protocol
+ * statement (markers are Parse's business): its command and tag are enough.
+ * Caching these would fill the cache with one entry per literal value.
+ */
+static const struct xlate *xlate_passthrough(const char *stmt, size_t len)
+{
+    static char verb[64];
+    static struct xlate x;
+    x.sql = stmt;
+    x.len = len;
+    x.cmd = sql_command(stmt, len, verb, sizeof(verb));
+    x.verb = verb;
+    x.nparams = 0;
+    x.flags = 0;
+    x.sqlstate = NULL;
+    x.error = NULL;
+    return &x;
+}
+
 const struct xlate *xlate_get(enum cfg_dialect d, enum xlate_source src, const char *stmt, size_t len)
 {
     xlate_init();
+    if (d == CFG_DIALECT_POSTGRES && src == XLATE_SPLIT)
+        return xlate_passthrough(stmt, len);
     uint32_t space = xlate_space(d, src);
     uint64_t hash = xlate_hash(stmt, len, space);
     struct xlate_entry *e = xlate_find(hash, space, stmt, len);

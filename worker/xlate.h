@@ -38,7 +38,9 @@ enum xlate_source { XLATE_SPLIT = 0, XLATE_PARSE = 1 };
 
 /*
  * The translation of one statement (len bytes) for dialect d.  Never NULL
- * (out of memory is a failure with 53200).  Valid until the next call.
+ * (out of memory is a failure with 53200).  Valid until the next call; a
+ * simple-protocol statement for PostgreSQL itself is passed through
+ * uncached (sql then points into stmt).
  */
 const struct xlate *xlate_get(enum cfg_dialect d, enum xlate_source src, const char *stmt, size_t len);
 

@@ -102,15 +102,22 @@ static void test_budget_evicts_least_recently_used(void **state)
     xlate_configure(8192);
     for (int i = 0; i < 100; i++) {
         snprintf(sql, sizeof(sql), "SELECT %d AS n", i);
-        xlate_get(CFG_DIALECT_POSTGRES, XLATE_SPLIT, sql, strlen(sql));
+        xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql));
         /* Keep statement 0 in use: it must survive. */
-        xlate_get(CFG_DIALECT_POSTGRES, XLATE_SPLIT, "SELECT 0 AS n", 13);
+        xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, "SELECT 0 AS n", 13);
     }
     xlate_counters(&n);
     assert_true(n.bytes <= 8192);
     assert_true(n.evictions > 0);
-    assert_non_null(xlate_peek(CFG_DIALECT_POSTGRES, "SELECT 0 AS n", 13));
-    assert_null(xlate_peek(CFG_DIALECT_POSTGRES, "SELECT 1 AS n", 13));
+    assert_non_null(xlate_peek(CFG_DIALECT_SQLITE, "SELECT 0 AS n", 13));
+    assert_null(xlate_peek(CFG_DIALECT_SQLITE, "SELECT 1 AS n", 13));
+    /* PostgreSQL's own simple-protocol statements pass through and are not kept. */
+    size_t before = n.entries;
+    const struct xlate *pg = xlate_get(CFG_DIALECT_POSTGRES, XLATE_SPLIT, "SELECT 7 AS n", 13);
+    assert_memory_equal(pg->sql, "SELECT 7 AS n", 13);
+    assert_string_equal(pg->verb, "SELECT");
+    xlate_counters(&n);
+    assert_int_equal(n.entries, before);
     /* A zero budget keeps nothing, and still translates. */
     xlate_configure(0);
     xlate_counters(&n);
