@@ -22,13 +22,18 @@
 #include "common/copy.h"
 
 #define COPY_BATCH_ROWS 1000
+#define COPY_MULTI_MARKERS 30000    /* markers in one multi-row INSERT (ODBC numbers them in 16 bits) */
 #define COPY_BATCH_BYTES (1024 * 1024)
 #define COPY_WHERE_MAX 300
 
 /* The rows of one batch, as the decoder gave them, and the arrays they are bound from. */
 struct copy_batch {
     struct odbc_conn *c;
-    SQLHSTMT h;
+    SQLHSTMT h;                 /* INSERT of one row (with parameter arrays where they work) */
+    SQLHSTMT hm;                /* INSERT of max_rows rows in one VALUES list, or NULL */
+    SQLHSTMT hlast;             /* the same for a shorter last batch */
+    int hlast_rows;
+    const char *insert_head;    /* "INSERT INTO t (cols) VALUES " for the multi-row forms */
     int ncols;
     int max_rows;
     const char *table;          /* for CONTEXT lines */
@@ -54,6 +59,22 @@ struct copy_batch {
 };
 
 enum { COPY_KIND_TEXT, COPY_KIND_BYTEA, COPY_KIND_BOOL };
+
+static void copy_put_str(struct pgbuf *q, const char *s)
+{
+    pgproto_put_bytes(q, s, strlen(s));
+}
+
+/*
+ * End statement text built in q with a NUL that q->len does not count:
+ * drivers read SQL up to a NUL whatever length they are given (psqlODBC).
+ */
+static void copy_terminate(struct pgbuf *q)
+{
+    pgproto_put_bytes(q, "", 1);
+    if (!q->oom)
+        q->len--;
+}
 
 static void copy_batch_free(struct copy_batch *b)
 {
@@ -159,6 +180,91 @@ static int copy_batch_rows(struct copy_batch *b)
     return 0;
 }
 
+/* A prepared INSERT of rows rows in one VALUES list. */
+static SQLHSTMT copy_prepare_multi(struct copy_batch *b, int rows)
+{
+    struct pgbuf q;
+    SQLHSTMT h = SQL_NULL_HSTMT;
+
+    pgbuf_init(&q);
+    copy_put_str(&q, b->insert_head);
+    for (int r = 0; r < rows; r++) {
+        copy_put_str(&q, r ? ", (" : "(");
+        for (int i = 0; i < b->ncols; i++)
+            copy_put_str(&q, i ? ", ?" : "?");
+        copy_put_str(&q, ")");
+    }
+    copy_terminate(&q);
+    if (q.oom || !SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, b->c->dbc, &h)))
+        h = SQL_NULL_HSTMT;
+    else if (!SQL_SUCCEEDED(SQLPrepare(h, (SQLCHAR *)q.data, (SQLINTEGER)q.len))) {
+        SQLFreeHandle(SQL_HANDLE_STMT, h);
+        h = SQL_NULL_HSTMT;
+    }
+    pgbuf_free(&q);
+    return h;
+}
+
+/*
+ * The batch as one multi-row INSERT: one round trip for the rows that
+ * psqlODBC would send one Bind/Execute each for as a parameter array.
+ */
+static int copy_batch_multi(struct copy_batch *b)
+{
+    struct odbc_conn *c = b->c;
+    SQLHSTMT h;
+    int r, i;
+
+    if (b->nrows == b->max_rows) {
+        if (b->hm == SQL_NULL_HSTMT)
+            b->hm = copy_prepare_multi(b, b->nrows);
+        h = b->hm;
+    } else {
+        if (b->hlast != SQL_NULL_HSTMT && b->hlast_rows != b->nrows) {
+            SQLFreeHandle(SQL_HANDLE_STMT, b->hlast);
+            b->hlast = SQL_NULL_HSTMT;
+        }
+        if (b->hlast == SQL_NULL_HSTMT) {
+            b->hlast = copy_prepare_multi(b, b->nrows);
+            b->hlast_rows = b->nrows;
+        }
+        h = b->hlast;
+    }
+    if (h == SQL_NULL_HSTMT)
+        return odbc_error_put(c, "53200", NULL, "could not prepare the COPY's INSERT"), ODBC_ERROR;
+    for (r = 0; r < b->nrows; r++)
+        for (i = 0; i < b->ncols; i++) {
+            SQLRETURN rc = SQLBindParameter(h, (SQLUSMALLINT)(r * b->ncols + i + 1), SQL_PARAM_INPUT,
+                                            b->kind[i] == COPY_KIND_BYTEA ? SQL_C_BINARY : SQL_C_CHAR,
+                                            b->sqltype[i], b->size[i], b->digits[i],
+                                            b->colbuf[i] + (size_t)b->width[i] * (size_t)r, b->width[i],
+                                            &b->ind[i][r]);
+            if (!SQL_SUCCEEDED(rc))
+                return odbc_error_build(c, SQL_HANDLE_STMT, h);
+        }
+    odbc_active_set(c, h);
+    SQLRETURN rc = SQLExecute(h);
+    odbc_active_set(c, b->h);
+    if (!SQL_SUCCEEDED(rc)) {
+        size_t mark = c->out.len;
+        int result = odbc_error_build(c, SQL_HANDLE_STMT, h);
+        size_t after = c->out.len;
+        /* psqlODBC has taken the failed statement back: the rows again, one at a time, for the line. */
+        if (result == ODBC_ERROR && copy_batch_rows(b) == 1) {
+            memmove(c->out.data + mark, c->out.data + after, c->out.len - after);
+            c->out.len = mark + (c->out.len - after);
+            return ODBC_ERROR;
+        }
+        c->out.len = after;
+        return result;
+    }
+    SQLFreeStmt(h, SQL_CLOSE);
+    b->total += (uint64_t)b->nrows;
+    b->nrows = 0;
+    pgbuf_reset(&b->data);
+    return 0;
+}
+
 /* Insert the batch's rows with one SQLExecute.  0, or an odbc_result with the ErrorResponse built. */
 static int copy_batch_flush(struct copy_batch *b)
 {
@@ -209,6 +315,8 @@ static int copy_batch_flush(struct copy_batch *b)
         if (!SQL_SUCCEEDED(rc))
             return odbc_error_build(c, SQL_HANDLE_STMT, b->h);
     }
+    if (b->insert_head != NULL)
+        return copy_batch_multi(b);
     for (r = 0; r < b->nrows; r++)
         b->status[r] = SQL_PARAM_UNUSED;
     if (b->max_rows > 1 &&
@@ -349,21 +457,6 @@ static int copy_select_list(struct pgbuf *q, const struct copy_spec *spec)
     return 0;
 }
 
-static void copy_put_str(struct pgbuf *q, const char *s)
-{
-    pgproto_put_bytes(q, s, strlen(s));
-}
-
-/*
- * End statement text built in q with a NUL that q->len does not count:
- * drivers read SQL up to a NUL whatever length they are given (psqlODBC).
- */
-static void copy_terminate(struct pgbuf *q)
-{
-    pgproto_put_bytes(q, "", 1);
-    if (!q->oom)
-        q->len--;
-}
 
 /* CopyInResponse or CopyOutResponse: text format for every column. */
 static void copy_response_put(struct odbc_conn *c, char type, int ncols)
@@ -615,7 +708,8 @@ static int copy_from(struct odbc_conn *c, struct copy_spec *spec, struct odbc_co
     struct pgbuf ins;
     SQLHSTMT h = SQL_NULL_HSTMT;
     int own_tx = !c->in_tx, result = ODBC_OK, rc, i;
-    char tag[ODBC_TAG_MAX];
+    char tag[ODBC_TAG_MAX], *head = NULL;
+    size_t head_len;
 
     memset(&b, 0, sizeof(b));
     pgbuf_init(&ins);
@@ -668,10 +762,22 @@ static int copy_from(struct odbc_conn *c, struct copy_spec *spec, struct odbc_co
     int blobs = 0;
     for (i = 0; i < b.ncols; i++)
         blobs |= b.kind[i] == COPY_KIND_BYTEA;
-    if ((blobs && c->dialect == CFG_DIALECT_SQLITE) ||
+    if (c->dialect == CFG_DIALECT_POSTGRES) {
+        /* psqlODBC sends a parameter array as a Bind/Execute per row: a VALUES list of many is far cheaper. */
+        head_len = ins.len - (size_t)b.ncols * 3;     /* without "(?, ?, ...)" */
+        b.max_rows = COPY_MULTI_MARKERS / b.ncols < COPY_BATCH_ROWS ? COPY_MULTI_MARKERS / b.ncols
+                                                                    : COPY_BATCH_ROWS;
+        if (b.max_rows < 2)
+            b.max_rows = 1;
+        else if ((head = strndup((const char *)ins.data, head_len)) != NULL)
+            b.insert_head = head;
+        else
+            b.max_rows = 1;
+    } else if ((blobs && c->dialect == CFG_DIALECT_SQLITE) ||
         !SQL_SUCCEEDED(SQLSetStmtAttr(h, SQL_ATTR_PARAM_BIND_TYPE, (SQLPOINTER)SQL_PARAM_BIND_BY_COLUMN, 0)) ||
-        !SQL_SUCCEEDED(SQLSetStmtAttr(h, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)(uintptr_t)COPY_BATCH_ROWS, 0)))
+        !SQL_SUCCEEDED(SQLSetStmtAttr(h, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)(uintptr_t)COPY_BATCH_ROWS, 0))) {
         b.max_rows = 1;
+    }
     odbc_active_set(c, h);
 
     copy_response_put(c, 'G', b.ncols);
@@ -732,6 +838,11 @@ out:
     odbc_active_set(c, c->stmt);
     if (h != SQL_NULL_HSTMT)
         SQLFreeHandle(SQL_HANDLE_STMT, h);
+    if (b.hm != SQL_NULL_HSTMT)
+        SQLFreeHandle(SQL_HANDLE_STMT, b.hm);
+    if (b.hlast != SQL_NULL_HSTMT)
+        SQLFreeHandle(SQL_HANDLE_STMT, b.hlast);
+    free(head);
     if (own_tx && result != ODBC_BROKEN) {
         if (result == ODBC_OK && !SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_COMMIT))) {
             result = odbc_error_build(c, SQL_HANDLE_DBC, c->dbc);
