@@ -2024,6 +2024,13 @@ static void odbc_cursor_choose(struct odbc_conn *c, uint64_t hash)
         c->cursor_on = want;
 }
 
+void odbc_cursor_require(struct odbc_conn *c)
+{
+    if (c->cursor_adaptive && !c->cursor_on &&
+        SQL_SUCCEEDED(SQLSetConnectAttr(c->dbc, ODBC_PSQL_USE_DECLAREFETCH, (SQLPOINTER)(uintptr_t)1, 0)))
+        c->cursor_on = 1;
+}
+
 /* After it: how many rows it gave (a statement without a result set teaches nothing). */
 static void odbc_cursor_learn(struct odbc_conn *c, uint64_t hash, int result_set, SQLLEN rows)
 {

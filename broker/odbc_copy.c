@@ -527,6 +527,8 @@ static int copy_to(struct odbc_conn *c, struct copy_spec *spec, struct odbc_sink
         result = ODBC_ERROR;
         goto out;
     }
+    /* A COPY TO is a large result until proven otherwise: never read whole. */
+    odbc_cursor_require(c);
     rc = SQLExecDirect(c->stmt, (SQLCHAR *)q.data, (SQLINTEGER)q.len);
     if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) {
         result = odbc_error_build(c, SQL_HANDLE_STMT, c->stmt);

@@ -206,5 +206,7 @@ const char *odbc_bytea_decode(struct pgbuf *b, const char *v, size_t n);
 void odbc_tag(char *tag, size_t len, const char *verb, int result_set, SQLLEN rows);
 /* A pending cancel as an ErrorResponse (57014); ODBC_E_SENT, or 0 when none is pending. */
 int odbc_cancel_check(struct odbc_conn *c);
+/* The next statement runs with psqlODBC's cursor (a result of any size): COPY TO. */
+void odbc_cursor_require(struct odbc_conn *c);
 
 #endif

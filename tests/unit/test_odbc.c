@@ -2459,6 +2459,16 @@ static void test_pg_cursor_adaptive(void **state)
     assert_int_equal(run(c, &k, "SELECT g FROM generate_series(5, 7) g WHERE 'q' <> ''", "SELECT"), ODBC_OK);
     capture_reset(&k);
     assert_int_equal(c->cursor_on, 0);
+    /* COPY TO always reads through the cursor, whatever ran before it. */
+    {
+        struct script sc = { "", NULL, 0, 0, 0, 0, { 0 } };
+        assert_int_equal(run_copy(c, &k, "COPY (SELECT g FROM generate_series(1, 3) g) TO STDOUT", &sc), ODBC_OK);
+        capture_reset(&k);
+        assert_int_equal(c->cursor_on, 1);
+        assert_int_equal(run(c, &k, small, "SELECT"), ODBC_OK);
+        capture_reset(&k);
+        assert_int_equal(c->cursor_on, 0);
+    }
     /* Another statement starts with the cursor again. */
     assert_int_equal(run(c, &k, big, "SELECT"), ODBC_OK);
     capture_reset(&k);
