@@ -13,7 +13,7 @@ PYTHON ?= /usr/bin/python3
 
 # The set-up targets run before the libraries (and autoconf) may exist, so
 # only the others need config.mk; make regenerates it and restarts if needed.
-NEEDS_CONFIG := $(filter-out deps check run check-asan clean distclean,$(or $(MAKECMDGOALS),all))
+NEEDS_CONFIG := $(filter-out deps check run check-asan bench clean distclean,$(or $(MAKECMDGOALS),all))
 ifneq ($(NEEDS_CONFIG),)
 -include config.mk
 endif
@@ -29,7 +29,7 @@ LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run check check-asan unit integration clean distclean demo-db fuzz fuzz-short bench-translate
+.PHONY: all deps run check check-asan unit integration clean distclean demo-db fuzz fuzz-short bench-translate bench
 
 all: $(BUILD)/pgiris
 
@@ -97,6 +97,11 @@ $(BUILD)/translate_bench: bench/translate_bench.c $(XLATE_SRCS)
 
 bench-translate: $(BUILD)/translate_bench
 	$(BUILD)/translate_bench
+
+# pgiris, pgbouncer and PostgreSQL side by side (bench/README.md); about ten minutes.
+bench: deps
+	$(MAKE) all $(BUILD)/translate_bench
+	bash bench/suite.sh
 
 check: deps
 	$(MAKE) all

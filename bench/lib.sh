@@ -21,9 +21,15 @@
 #                                   appended to its [pgbouncer] section
 #   start_pgiris PORT               pgiris (postgres dialect over psqlODBC,
 #                                   UseDeclareFetch=${USE_DECLARE_FETCH:-1})
-#                                   serving database bench; sets IPID
+#                                   serving database bench; sets IPID.
+#                                   PGIRIS_EXTRA_INI, if set, is appended to
+#                                   its ini (more [database ...] sections)
+#   rss_kb PID / hwm_kb PID         VmRSS / VmHWM of a process, in kB
+#   reset_hwm PID...                reset VmHWM to the current RSS (clear_refs 5)
 #
-# start_pgbouncer and start_pgiris read the backend's port from PGPORT.
+# start_pgbouncer and start_pgiris read the backend's port from PGPORT;
+# both accept MAX_CLIENT_CONN clients (default 5000).  The descriptor limit
+# is raised to 65536, or to the hard limit where that is lower.
 #
 # Logs are $work/pg.log, $work/NAME.log and $work/pgiris.log; when the
 # script fails (not when interrupted) their last lines are printed before
@@ -32,7 +38,8 @@ set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 PGIRIS=${PGIRIS_BIN:-$PWD/build/pgiris}
-ulimit -n 65536 2>/dev/null || true
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+MAX_CLIENT_CONN=${MAX_CLIENT_CONN:-5000}
 pids=()     # processes cleanup stops (pgbouncer, pgiris)
 work=
 
@@ -132,7 +139,7 @@ auth_type = md5
 auth_file = $work/userlist.txt
 pool_mode = $mode
 default_pool_size = 20
-max_client_conn = 5000
+max_client_conn = $MAX_CLIENT_CONN
 logfile = $work/$name.log
 pidfile = $work/$name.pid
 INI
@@ -156,16 +163,25 @@ workers = auto
 pool_mode = transaction
 default_pool_size = 20
 min_pool_size = 20
-max_client_conn = 5000
+max_client_conn = $MAX_CLIENT_CONN
 auth_type = md5
 auth_file = $work/userlist.txt
 [database bench]
 dialect = postgres
 odbc = Driver=PostgreSQL Unicode;Server=127.0.0.1;Port=$PGPORT;Database=postgres;Uid=postgres;UseDeclareFetch=${USE_DECLARE_FETCH:-1};Fetch=1000;BoolsAsChar=0
 INI
+    [ -z "${PGIRIS_EXTRA_INI:-}" ] || printf '%s\n' "$PGIRIS_EXTRA_INI" >> "$work/pgiris.ini"
     "$PGIRIS" -q "$work/pgiris.ini" 2> "$work/pgiris.log" &
     IPID=$!
     pids+=("$IPID")
     sleep 1.5
     wait_port "$1"
+}
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+reset_hwm() {  # PID...: VmHWM := VmRSS (Linux >= 4.0; root or the owner)
+    local p
+    for p in "$@"; do echo 5 2>/dev/null > "/proc/$p/clear_refs" || true; done
 }
