@@ -9,6 +9,21 @@ import pytest
 from conftest import wait_for
 
 
+SSL_REQUEST = b"\x00\x00\x00\x08\x04\xd2\x16\x2f"
+
+
+def read_until_closed(sock):
+    """Everything the server sends until it closes the connection."""
+    data = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    return data
+
+
 def make_cert(directory, name):
     key = directory / ("%s.key" % name)
     cert = directory / ("%s.crt" % name)
@@ -161,20 +176,14 @@ def test_ssl_request_twice_is_refused(pgiris_factory, certs):
     import ssl
     inst = pgiris_factory(settings=tls_settings("require", certs["one"]))
     raw = socket.create_connection(("127.0.0.1", inst.port), timeout=10)
-    raw.sendall(b"\x00\x00\x00\x08\x04\xd2\x16\x2f")
+    raw.sendall(SSL_REQUEST)
     assert raw.recv(1) == b"S"
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     tls = ctx.wrap_socket(raw)
-    tls.sendall(b"\x00\x00\x00\x08\x04\xd2\x16\x2f")
-    data = b""
-    while True:
-        chunk = tls.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    tls.close()
+    tls.sendall(SSL_REQUEST)
+    data = read_until_closed(tls)
     assert data[:1] == b"E"
     assert b"08P01" in data
 
@@ -185,14 +194,8 @@ def test_unencrypted_bytes_after_ssl_request_are_refused(pgiris_factory, certs):
     s = socket.create_connection(("127.0.0.1", inst.port), timeout=10)
     # SSLRequest with a startup packet glued to it, before the server answered.
     startup = b"\x00\x03\x00\x00user\x00demo\x00\x00"
-    s.sendall(b"\x00\x00\x00\x08\x04\xd2\x16\x2f" + (len(startup) + 4).to_bytes(4, "big") + startup)
-    data = b""
-    while True:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
+    s.sendall(SSL_REQUEST + (len(startup) + 4).to_bytes(4, "big") + startup)
+    data = read_until_closed(s)
     assert data[:1] == b"E"
     assert b"received unencrypted data after SSL request" in data
 
@@ -205,7 +208,7 @@ def test_unfinished_handshake_is_closed_at_login_timeout(pgiris_factory, certs):
     settings["client_login_timeout"] = 1
     inst = pgiris_factory(settings=settings)
     s = socket.create_connection(("127.0.0.1", inst.port), timeout=10)
-    s.sendall(b"\x00\x00\x00\x08\x04\xd2\x16\x2f")
+    s.sendall(SSL_REQUEST)
     assert s.recv(1) == b"S"
     started = time.monotonic()
     assert s.recv(4096) == b""
