@@ -3,7 +3,7 @@
 # (bench/README.md): pgbench -S -c 16 through pgiris with pool_size 2, N runs;
 # when a run does not end, prints SHOW POOLS/SERVERS/CLIENTS and every
 # pgiris thread's stack (gdb), then stops.   bench/pool_stall.sh [RUNS]
-. /work/main/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 set +e
 make_workdir
 PGPORT=$(free_port); IPORT=$(free_port)
