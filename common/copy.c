@@ -1316,14 +1316,6 @@ oom:
     return copy_oom(sqlstate, msg, msglen);
 }
 
-int copy_is_copy(const char *sql, size_t len)
-{
-    char verb[8];
-
-    /* sql_command stops at the first keyword, whatever the statement's length */
-    return sql_command(sql, len, verb, sizeof(verb)) == SQL_CMD_COPY;
-}
-
 /* ---- decoder ----------------------------------------------------------- */
 
 enum copy_eol { COPY_EOL_UNKNOWN, COPY_EOL_NL, COPY_EOL_CR, COPY_EOL_CRNL };

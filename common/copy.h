@@ -94,9 +94,6 @@ void copy_spec_free(struct copy_spec *s);
 int copy_spec_bind_columns(struct copy_spec *s, const char *const *names, int n, char sqlstate[6],
                            char *msg, size_t msglen);
 
-/* 1 if the statement's first keyword is COPY (comments skipped), else 0. */
-int copy_is_copy(const char *sql, size_t len);
-
 /*
  * One decoded row: fields[i] is NULL for SQL NULL, else a NUL-terminated
  * string of lengths[i] bytes (it may hold NUL bytes of its own, from \000).
