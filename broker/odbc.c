@@ -1467,20 +1467,6 @@ static int odbc_type_binary(SQLSMALLINT sqltype)
  * numeric from the double SQLite's driver reports for it, int8 from the
  * int SQLite's driver reports for "int8".  Otherwise odbc_type_oid's.
  */
-static const struct {
-    const char *name;
-    int32_t oid;
-} odbc_type_names[] = {
-    { "timestamptz", PG_OID_TIMESTAMPTZ }, { "timestamp with time zone", PG_OID_TIMESTAMPTZ },
-    { "real", PG_OID_FLOAT4 },     { "float4", PG_OID_FLOAT4 },   { "float8", PG_OID_FLOAT8 },
-    { "double precision", PG_OID_FLOAT8 }, { "numeric", PG_OID_NUMERIC }, { "decimal", PG_OID_NUMERIC },
-    { "int8", PG_OID_INT8 },       { "bigint", PG_OID_INT8 },     { "int2", PG_OID_INT2 },
-    { "smallint", PG_OID_INT2 },   { "int4", PG_OID_INT4 },       { "integer", PG_OID_INT4 },
-    { "bool", PG_OID_BOOL },       { "boolean", PG_OID_BOOL },    { "bytea", PG_OID_BYTEA },
-    { "uuid", PG_OID_UUID },       { "date", PG_OID_DATE },       { "time", PG_OID_TIME },
-    { "timestamp", PG_OID_TIMESTAMP },
-};
-
 static int32_t odbc_type_refine(SQLHSTMT stmt, SQLUSMALLINT col, SQLSMALLINT sqltype)
 {
     int32_t oid = odbc_type_oid(sqltype);
@@ -1494,20 +1480,15 @@ static int32_t odbc_type_refine(SQLHSTMT stmt, SQLUSMALLINT col, SQLSMALLINT sql
                                        NULL)))
         return oid;
     name[sizeof(name) - 1] = '\0';
-    for (n = 0; name[n] != '\0' && name[n] != '('; n++)
-        name[n] = (char)tolower((unsigned char)name[n]);
+    for (n = 0; name[n] != '\0' && name[n] != '('; n++)  /* "numeric(10,2)" is numeric */
+        ;
     while (n > 0 && name[n - 1] == ' ')
         n--;
     name[n] = '\0';
-    for (size_t i = 0; i < sizeof(odbc_type_names) / sizeof(odbc_type_names[0]); i++) {
-        int32_t named = odbc_type_names[i].oid;
-        if (strcmp(name, odbc_type_names[i].name) != 0)
-            continue;
-        /* Only a refinement within the same family: a name never turns a number into a date. */
-        if (odbc_type_family(named) == odbc_type_family(oid))
-            return named;
-        break;
-    }
+    int32_t named = pgproto_type_oid(name);
+    /* Only a refinement within the same family: a name never turns a number into a date. */
+    if (named != 0 && odbc_type_family(named) == odbc_type_family(oid))
+        return named;
     return oid;
 }
 

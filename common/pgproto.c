@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define PGBUF_MIN_CAP 256
 
@@ -326,4 +327,26 @@ int pgproto_get_cstr(struct pgproto_reader *r, const char **s)
 int pgproto_get_bytes(struct pgproto_reader *r, const uint8_t **p, size_t n)
 {
     return pgproto_take(r, n, p);
+}
+
+int32_t pgproto_type_oid(const char *name)
+{
+    static const struct {
+        const char *name;
+        int32_t oid;
+    } types[] = {
+        { "bool", PG_OID_BOOL },         { "boolean", PG_OID_BOOL },         { "bytea", PG_OID_BYTEA },
+        { "int8", PG_OID_INT8 },         { "bigint", PG_OID_INT8 },          { "int2", PG_OID_INT2 },
+        { "smallint", PG_OID_INT2 },     { "int4", PG_OID_INT4 },            { "integer", PG_OID_INT4 },
+        { "int", PG_OID_INT4 },          { "text", PG_OID_TEXT },            { "varchar", PG_OID_VARCHAR },
+        { "real", PG_OID_FLOAT4 },       { "float4", PG_OID_FLOAT4 },        { "float8", PG_OID_FLOAT8 },
+        { "double precision", PG_OID_FLOAT8 }, { "numeric", PG_OID_NUMERIC }, { "decimal", PG_OID_NUMERIC },
+        { "date", PG_OID_DATE },         { "time", PG_OID_TIME },            { "timestamp", PG_OID_TIMESTAMP },
+        { "timestamptz", PG_OID_TIMESTAMPTZ }, { "timestamp with time zone", PG_OID_TIMESTAMPTZ },
+        { "uuid", PG_OID_UUID },
+    };
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        if (strcasecmp(name, types[i].name) == 0)
+            return types[i].oid;
+    return 0;
 }

@@ -37,6 +37,9 @@
 #define PG_OID_NUMERIC 1700
 #define PG_OID_UUID 2950
 
+/* The OID of a type named as SQL spells it ("int8", "double precision", any case), 0 if not one of the above. */
+int32_t pgproto_type_oid(const char *name);
+
 struct pgbuf {
     uint8_t *data;
     size_t len;

@@ -269,28 +269,6 @@ static int extended_paren_items(const char *stmt, const struct sql_token *t, siz
     return -1;
 }
 
-/* Type names a PREPARE may give, as the OIDs Parse would carry. */
-static int32_t extended_type_oid(const char *name)
-{
-    static const struct {
-        const char *name;
-        int32_t oid;
-    } types[] = {
-        { "int", PG_OID_INT4 },        { "integer", PG_OID_INT4 },      { "int4", PG_OID_INT4 },
-        { "bigint", PG_OID_INT8 },     { "int8", PG_OID_INT8 },         { "smallint", PG_OID_INT2 },
-        { "int2", PG_OID_INT2 },       { "text", PG_OID_TEXT },         { "varchar", PG_OID_VARCHAR },
-        { "numeric", PG_OID_NUMERIC }, { "decimal", PG_OID_NUMERIC },   { "real", PG_OID_FLOAT4 },
-        { "float4", PG_OID_FLOAT4 },   { "float8", PG_OID_FLOAT8 },     { "double precision", PG_OID_FLOAT8 },
-        { "bool", PG_OID_BOOL },       { "boolean", PG_OID_BOOL },      { "date", PG_OID_DATE },
-        { "time", PG_OID_TIME },       { "timestamp", PG_OID_TIMESTAMP }, { "timestamptz", PG_OID_TIMESTAMPTZ },
-        { "bytea", PG_OID_BYTEA },     { "uuid", PG_OID_UUID },
-    };
-    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-        if (strcasecmp(name, types[i].name) == 0)
-            return types[i].oid;
-    return 0;
-}
-
 #define EXTENDED_SQL_MAX_PARAMS 100
 
 int extended_sql_prepare(struct session *s, const char *stmt, size_t len, struct pgbuf *out)
@@ -326,7 +304,7 @@ int extended_sql_prepare(struct session *s, const char *stmt, size_t len, struct
         char tn[64];
         size_t tl = t[last[k]].off + t[last[k]].len - t[first[k]].off;
         snprintf(tn, sizeof(tn), "%.*s", (int)tl, stmt + t[first[k]].off);
-        oids[k] = extended_type_oid(tn);
+        oids[k] = pgproto_type_oid(tn);     /* as Parse would carry them */
     }
     if (extended_stmt_create(s, name, stmt + body, end - body, oids, ntypes, state, msg, sizeof(msg)) < 0) {
         pgproto_error(out, 'E', "ERROR", state, msg, NULL, NULL);
