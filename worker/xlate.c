@@ -226,6 +226,9 @@ static uint32_t xlate_space(enum cfg_dialect d, enum xlate_source src)
 const struct xlate *xlate_peek(enum cfg_dialect d, const char *stmt, size_t len)
 {
     xlate_init();
+    /* PostgreSQL's own simple-protocol statements are never kept (xlate_passthrough). */
+    if (d == CFG_DIALECT_POSTGRES)
+        return NULL;
     uint32_t space = xlate_space(d, XLATE_SPLIT);
     struct xlate_entry *e = xlate_find(xlate_hash(stmt, len, space), space, stmt, len);
     if (e == NULL)
