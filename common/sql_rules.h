@@ -273,10 +273,13 @@ int sql_rule_date_parts(struct sql_rw *rw, const struct sql_date_unit *units, si
                         const char *backend);
 
 /*
- * An interval literal INTERVAL '<n> <unit>' at i: the count, and the unit
- * canonicalised to one of year month week day hour minute second.
+ * A dialect's spelling of x + n units, n signed, unit one of year month day
+ * hour minute second (weeks arrive as days): a template with $0 = x into buf,
+ * or NULL after sql_rw_fail when the dialect cannot add that unit.
  */
-bool sql_interval_literal(const struct sql_rw *rw, size_t i, char *count, size_t countlen,
-                          const char **unit);
+typedef const char *(*sql_interval_fn)(struct sql_rw *rw, long n, const char *unit, char *buf,
+                                       size_t len);
+/* x +/- INTERVAL 'n unit' through a dialect's spelling; 'backend' names it in errors. */
+int sql_rule_interval(struct sql_rw *rw, sql_interval_fn spell, const char *backend);
 
 #endif

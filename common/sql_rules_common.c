@@ -665,8 +665,12 @@ int sql_rule_concat(struct sql_rw *rw)
     return 0;
 }
 
-bool sql_interval_literal(const struct sql_rw *rw, size_t i, char *count, size_t countlen,
-                          const char **unit)
+/*
+ * An interval literal INTERVAL '<n> <unit>' at i: the count, and the unit
+ * canonicalised to one of year month week day hour minute second.
+ */
+static bool sql_interval_literal(const struct sql_rw *rw, size_t i, char *count, size_t countlen,
+                                 const char **unit)
 {
     static const struct { const char *name; const char *unit; } units[] = {
         { "year", "year" },     { "years", "year" },     { "yr", "year" },       { "yrs", "year" },
@@ -714,6 +718,39 @@ bool sql_interval_literal(const struct sql_rw *rw, size_t i, char *count, size_t
             return true;
         }
     return false;
+}
+
+int sql_rule_interval(struct sql_rw *rw, sql_interval_fn spell, const char *backend)
+{
+    for (size_t i = 1; i < rw->n; i++) {
+        char count[24], tmpl[128];
+        const char *unit, *form;
+        long n;
+        size_t op = i - 1, ls;
+        struct sql_arg a;
+
+        if (!sql_tk_kw(rw, i, KW_INTERVAL))
+            continue;
+        if (!sql_interval_literal(rw, i, count, sizeof(count), &unit) ||
+            !(sql_tk_op(rw, op, "+") || sql_tk_op(rw, op, "-")) || op == 0)
+            return sql_rw_fail(rw, "0A000", "interval values are supported on %s only as "
+                                            "x + INTERVAL 'n unit' or x - INTERVAL 'n unit'", backend);
+        n = strtol(count, NULL, 10);
+        if (sql_tk_op(rw, op, "-"))
+            n = -n;
+        if (strcmp(unit, "week") == 0)
+            n *= 7, unit = "day";
+        ls = sql_operand_left(rw, op, LV_ADD);
+        if (ls >= op)
+            return sql_rw_fail(rw, "42601", "operand expected before INTERVAL");
+        if (!(form = spell(rw, n, unit, tmpl, sizeof(tmpl))))
+            return -1;
+        a = sql_rw_range(rw, ls, op - 1);
+        if (!sql_rw_template(rw, ls, i + 1, &a, 1, "%s", form))
+            return -1;
+        i = ls;
+    }
+    return 0;
 }
 
 /* A unit written as a string literal or a bare word, lower-cased. */

@@ -553,35 +553,16 @@ static const char *iris_datepart(const char *unit)
  * x +/- INTERVAL 'n unit' -> DATEADD(part, ±n, x) ("DATEADD (SQL)",
  * DOC?KEY=RSQL_dateadd).  Other uses of intervals fail.
  */
+static const char *iris_interval_spell(struct sql_rw *rw, long n, const char *unit, char *buf,
+                                       size_t len)
+{
+    snprintf(buf, len, "DATEADD('%s', %ld, $0)", iris_datepart(unit), n);
+    return buf;
+}
+
 static int iris_interval(struct sql_rw *rw)
 {
-    for (size_t i = 1; i < rw->n; i++) {
-        char count[24];
-        const char *unit;
-        long n;
-        size_t op = i - 1, ls;
-        struct sql_arg a;
-
-        if (!sql_tk_kw(rw, i, KW_INTERVAL))
-            continue;
-        if (!sql_interval_literal(rw, i, count, sizeof(count), &unit) ||
-            !(sql_tk_op(rw, op, "+") || sql_tk_op(rw, op, "-")) || op == 0)
-            return sql_rw_fail(rw, "0A000", "interval values are supported on IRIS only as "
-                                            "x + INTERVAL 'n unit' or x - INTERVAL 'n unit'");
-        n = strtol(count, NULL, 10);
-        if (sql_tk_op(rw, op, "-"))
-            n = -n;
-        if (strcmp(unit, "week") == 0)
-            n *= 7, unit = "day";
-        ls = sql_operand_left(rw, op, LV_ADD);
-        if (ls >= op)
-            return sql_rw_fail(rw, "42601", "operand expected before INTERVAL");
-        a = sql_rw_range(rw, ls, op - 1);
-        if (!sql_rw_template(rw, ls, i + 1, &a, 1, "DATEADD('%s', %ld, $0)", iris_datepart(unit), n))
-            return -1;
-        i = ls;
-    }
-    return 0;
+    return sql_rule_interval(rw, iris_interval_spell, "IRIS");
 }
 
 

@@ -541,39 +541,21 @@ static int sqlite_is_distinct(struct sql_rw *rw)
 }
 
 /* x +/- INTERVAL 'n unit' -> strftime(..., x, '+n units') (lang_datefunc.html#modifiers). */
+static const char *sqlite_interval_spell(struct sql_rw *rw, long n, const char *unit, char *buf,
+                                         size_t len)
+{
+    if (strcmp(unit, "month") == 0 || strcmp(unit, "year") == 0) {
+        sql_rw_fail(rw, "0A000", "interval arithmetic in months or years differs in "
+                                 "SQLite (no end-of-month clamping)");
+        return NULL;
+    }
+    snprintf(buf, len, "strftime('%%Y-%%m-%%d %%H:%%M:%%f', $0, '%+ld %ss')", n, unit);
+    return buf;
+}
+
 static int sqlite_interval(struct sql_rw *rw)
 {
-    for (size_t i = 1; i < rw->n; i++) {
-        char count[24];
-        const char *unit;
-        long n;
-        size_t op = i - 1, ls;
-        struct sql_arg a;
-
-        if (!sql_tk_kw(rw, i, KW_INTERVAL))
-            continue;
-        if (!sql_interval_literal(rw, i, count, sizeof(count), &unit) ||
-            !(sql_tk_op(rw, op, "+") || sql_tk_op(rw, op, "-")) || op == 0)
-            return sql_rw_fail(rw, "0A000", "interval values are supported only as "
-                                            "x + INTERVAL 'n unit' or x - INTERVAL 'n unit'");
-        if (strcmp(unit, "month") == 0 || strcmp(unit, "year") == 0)
-            return sql_rw_fail(rw, "0A000", "interval arithmetic in months or years differs in "
-                                            "SQLite (no end-of-month clamping)");
-        n = strtol(count, NULL, 10);
-        if (sql_tk_op(rw, op, "-"))
-            n = -n;
-        if (strcmp(unit, "week") == 0)
-            n *= 7, unit = "day";
-        ls = sql_operand_left(rw, op, LV_ADD);
-        if (ls >= op)
-            return sql_rw_fail(rw, "42601", "operand expected before INTERVAL");
-        a = sql_rw_range(rw, ls, op - 1);
-        if (!sql_rw_template(rw, ls, i + 1, &a, 1, "strftime('%%Y-%%m-%%d %%H:%%M:%%f', $0, '%+ld %ss')",
-                             n, unit))
-            return -1;
-        i = ls;
-    }
-    return 0;
+    return sql_rule_interval(rw, sqlite_interval_spell, "SQLite");
 }
 
 

@@ -6,7 +6,7 @@
 -- in: SELECT ts + interval '1 month' FROM t
 -- error: 0A000 interval arithmetic in months or years differs in SQLite (no end-of-month clamping)
 -- in: SELECT interval '1 day'
--- error: 0A000 interval values are supported only as x + INTERVAL 'n unit' or x - INTERVAL 'n unit'
+-- error: 0A000 interval values are supported on SQLite only as x + INTERVAL 'n unit' or x - INTERVAL 'n unit'
 -- in: SELECT date_trunc('day', created_at), date_trunc('month', created_at), date_trunc('hour', created_at), date_trunc('week', created_at) FROM t
 -- out: SELECT datetime(created_at, 'start of day'), datetime(created_at, 'start of month'), strftime('%Y-%m-%d %H:00:00', created_at), datetime(created_at, 'start of day', '-6 days', 'weekday 1') FROM t
 -- in: SELECT date_trunc('quarter', created_at) FROM t
