@@ -597,34 +597,29 @@ static int copy_opt_columns(struct copy_parser *p, struct copy_opts *o, const ch
 /* The old option syntax: a run of keywords, as gram.y's copy_opt_item. */
 static int copy_parse_old_options(struct copy_parser *p, struct copy_opts *o)
 {
+    /* Keyword = option name; 'as' says whether AS may come before the string. */
+    static const struct { const char *name; bool as; } strings[] = {
+        { "delimiter", true }, { "null", true }, { "quote", true }, { "escape", true },
+        { "encoding", false },
+    };
+
     for (;;) {
         struct copy_opt *opt;
+        size_t k = 0;
 
-        if (copy_accept_kw(p, "BINARY") || copy_accept_kw(p, "CSV")) {
+        while (k < sizeof(strings) / sizeof(strings[0]) && !copy_accept_kw(p, strings[k].name))
+            k++;
+        if (k < sizeof(strings) / sizeof(strings[0])) {
+            if (copy_opt_sconst(p, o, strings[k].name, strings[k].as) < 0)
+                return -1;
+        } else if (copy_accept_kw(p, "BINARY") || copy_accept_kw(p, "CSV")) {
             const char *format = copy_tok_kw(p, &p->t[p->i - 1], "CSV") ? "csv" : "binary";
             if (!(opt = copy_opt_add(p, o, "format", 6)) ||
                 copy_opt_set_value(p, opt, COPY_ARG_WORD, format, strlen(format)) < 0)
                 return -1;
-        } else if (copy_accept_kw(p, "FREEZE")) {
-            if (!copy_opt_add(p, o, "freeze", 6))
-                return -1;
-        } else if (copy_accept_kw(p, "HEADER")) {
-            if (!copy_opt_add(p, o, "header", 6))
-                return -1;
-        } else if (copy_accept_kw(p, "DELIMITER")) {
-            if (copy_opt_sconst(p, o, "delimiter", true) < 0)
-                return -1;
-        } else if (copy_accept_kw(p, "NULL")) {
-            if (copy_opt_sconst(p, o, "null", true) < 0)
-                return -1;
-        } else if (copy_accept_kw(p, "QUOTE")) {
-            if (copy_opt_sconst(p, o, "quote", true) < 0)
-                return -1;
-        } else if (copy_accept_kw(p, "ESCAPE")) {
-            if (copy_opt_sconst(p, o, "escape", true) < 0)
-                return -1;
-        } else if (copy_accept_kw(p, "ENCODING")) {
-            if (copy_opt_sconst(p, o, "encoding", false) < 0)
+        } else if (copy_accept_kw(p, "FREEZE") || copy_accept_kw(p, "HEADER")) {
+            const char *flag = copy_tok_kw(p, &p->t[p->i - 1], "FREEZE") ? "freeze" : "header";
+            if (!copy_opt_add(p, o, flag, 6))
                 return -1;
         } else if (copy_accept_kw(p, "FORCE")) {
             const char *name;
