@@ -35,6 +35,7 @@
 #include <sqlext.h>
 
 #include "broker/odbc_int.h"
+#include "common/civil.h"
 #include "common/pgproto.h"
 #include "common/sql_lexer.h"
 
@@ -635,37 +636,6 @@ static int64_t odbc_floordiv(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-/*
- * Days since 1970-01-01 of a civil date and back, by the era arithmetic of
- * http://howardhinnant.github.io/date_algorithms.html (exact for any year).
- */
-static int64_t odbc_days_from_civil(int64_t y, int m, int d)
-{
-    int64_t era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void odbc_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    int64_t era, doe, yoe, doy, mp;
-
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 static int odbc_month_days(int64_t y, int m)
 {
     static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
@@ -700,7 +670,7 @@ static size_t odbc_ymd_format(char *buf, size_t len, int64_t days, int *bc)
     int64_t y;
     int m, d;
 
-    odbc_civil_from_days(days + ODBC_EPOCH_DAYS, &y, &m, &d);
+    civil_date_from_days(days + ODBC_EPOCH_DAYS, &y, &m, &d);
     *bc = y <= 0;
     return (size_t)snprintf(buf, len, "%04lld-%02d-%02d", (long long)(y <= 0 ? 1 - y : y), m, d);
 }
@@ -893,7 +863,7 @@ static int odbc_date_parse(const char *v, size_t n, int32_t *out)
     y = odbc_era_apply(&s, y);
     if (!odbc_scan_done(&s))
         return -1;
-    days = odbc_days_from_civil(y, m, d) - ODBC_EPOCH_DAYS;
+    days = civil_days_from_date(y, m, d) - ODBC_EPOCH_DAYS;
     if (days <= INT32_MIN || days >= INT32_MAX)
         return -1;
     *out = (int32_t)days;
@@ -938,7 +908,7 @@ static int odbc_timestamp_parse(const char *v, size_t n, int64_t *out)
     if (!odbc_scan_done(&s))
         return -1;
     /* PostgreSQL's timestamps end in 294276; this bound keeps microseconds in int64. */
-    days = odbc_days_from_civil(y, m, d) - ODBC_EPOCH_DAYS;
+    days = civil_days_from_date(y, m, d) - ODBC_EPOCH_DAYS;
     if (days < -INT64_C(100000000) || days > INT64_C(100000000))
         return -1;
     *out = days * ODBC_USECS_PER_DAY + us - east * 1000000;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/civil.h"
 #include "common/sql_rules.h"
 
 /*
@@ -326,34 +327,6 @@ static int sqlite_parse_datetime(struct sql_rw *rw, const char *v, struct sqlite
     return 1;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date, and back (Howard Hinnant's algorithms). */
-static long long sqlite_days_from_civil(int y, int m, int d)
-{
-    long long era;
-    int yoe, doy;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (int)(y - era * 400);
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
-static void sqlite_civil_from_days(long long z, int *y, int *m, int *d)
-{
-    long long era, doe, yoe, doy, mp;
-
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 /* ".ffffff" without its trailing zeros, or "" for whole seconds. */
 static void sqlite_fraction(long long usec, char *out, size_t size)
 {
@@ -384,7 +357,8 @@ static int sqlite_datetime_text(struct sql_rw *rw, const char *v, const char *ty
     bool stamp = strncmp(type, "timestamp", 9) == 0;
     long long usec, days;
     char frac[8];
-    int y, m, d, rc = sqlite_parse_datetime(rw, v, &dt);
+    int64_t y;
+    int m, d, rc = sqlite_parse_datetime(rw, v, &dt);
 
     if (rc <= 0)
         return rc;
@@ -407,13 +381,13 @@ static int sqlite_datetime_text(struct sql_rw *rw, const char *v, const char *ty
                  usec / 1000000 % 60, frac);
         return 1;
     }
-    days = sqlite_days_from_civil(dt.year, dt.month, dt.day) + (usec >= 0 ? usec / day : -1);
+    days = civil_days_from_date(dt.year, dt.month, dt.day) + (usec >= 0 ? usec / day : -1);
     usec = (usec % day + day) % day;
-    sqlite_civil_from_days(days, &y, &m, &d);
+    civil_date_from_days(days, &y, &m, &d);
     if (y < 1 || y > 9999)
         return 0;
     sqlite_fraction(usec, frac, sizeof(frac));
-    snprintf(out, size, "%04d-%02d-%02d %02lld:%02lld:%02lld%s", y, m, d, usec / 3600000000,
+    snprintf(out, size, "%04d-%02d-%02d %02lld:%02lld:%02lld%s", (int)y, m, d, usec / 3600000000,
              usec / 60000000 % 60, usec / 1000000 % 60, frac);
     return 1;
 }
