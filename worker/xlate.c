@@ -223,16 +223,9 @@ static uint32_t xlate_space(enum cfg_dialect d, enum xlate_source src)
     return (uint32_t)d | (src == XLATE_PARSE ? 0x100u : 0);
 }
 
-const struct xlate *xlate_peek(enum cfg_dialect d, const char *stmt, size_t len)
+/* A cache hit: counted, moved to the front of the LRU list. */
+static const struct xlate *xlate_hit(struct xlate_entry *e)
 {
-    xlate_init();
-    /* PostgreSQL's own simple-protocol statements are never kept (xlate_passthrough). */
-    if (d == CFG_DIALECT_POSTGRES)
-        return NULL;
-    uint32_t space = xlate_space(d, XLATE_SPLIT);
-    struct xlate_entry *e = xlate_find(xlate_hash(stmt, len, space), space, stmt, len);
-    if (e == NULL)
-        return NULL;
     xl.n.lookups++;
     xl.n.hits++;
     if (e != TAILQ_FIRST(&xl.lru)) {
@@ -241,6 +234,17 @@ const struct xlate *xlate_peek(enum cfg_dialect d, const char *stmt, size_t len)
     }
     xlate_publish();
     return &e->x;
+}
+
+const struct xlate *xlate_peek(enum cfg_dialect d, const char *stmt, size_t len)
+{
+    xlate_init();
+    /* PostgreSQL's own simple-protocol statements are never kept (xlate_passthrough). */
+    if (d == CFG_DIALECT_POSTGRES)
+        return NULL;
+    uint32_t space = xlate_space(d, XLATE_SPLIT);
+    struct xlate_entry *e = xlate_find(xlate_hash(stmt, len, space), space, stmt, len);
+    return e != NULL ? xlate_hit(e) : NULL;
 }
 
 /*
@@ -271,16 +275,9 @@ const struct xlate *xlate_get(enum cfg_dialect d, enum xlate_source src, const c
     uint32_t space = xlate_space(d, src);
     uint64_t hash = xlate_hash(stmt, len, space);
     struct xlate_entry *e = xlate_find(hash, space, stmt, len);
+    if (e != NULL)
+        return xlate_hit(e);
     xl.n.lookups++;
-    if (e != NULL) {
-        xl.n.hits++;
-        if (e != TAILQ_FIRST(&xl.lru)) {
-            TAILQ_REMOVE(&xl.lru, e, lru);
-            TAILQ_INSERT_HEAD(&xl.lru, e, lru);
-        }
-        xlate_publish();
-        return &e->x;
-    }
     xl.n.misses++;
 
     static char buf[QCACHE_MAX_DATA];
