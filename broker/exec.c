@@ -33,6 +33,7 @@ struct exec_pool_conf {
 struct exec {
     uint32_t slot;
     uint32_t pool;
+    uint32_t lease_gen;         /* the lease being served */
     struct odbc_conn *conn;
     int tx_failed;              /* an error happened inside the open transaction */
     int64_t xact_start_us;
@@ -234,6 +235,16 @@ static char exec_txstatus(struct exec *e)
     if (e->conn == NULL || !odbc_in_transaction(e->conn))
         return 'I';
     return e->tx_failed ? 'E' : 'T';
+}
+
+/*
+ * Whether the worker may end the lease itself after this request: it went
+ * without error and left nothing for exec_release to undo.  Not after a
+ * COPY, whose stray CopyData may still come.
+ */
+static int exec_clean(struct exec *e, uint8_t type, int flags)
+{
+    return flags == 0 && type != LEASE_REQ_COPY && e->conn != NULL && odbc_is_reset(e->conn);
 }
 
 static int exec_send_done(struct exec *e, int flags)
@@ -551,14 +562,49 @@ static int exec_release(struct exec *e)
     return 0;
 }
 
+/* Let cancels reach the lease now on the slot. */
+static void exec_lease_begin(struct exec *e)
+{
+    e->lease_gen = ck_pr_load_32(&shm_slot(e->slot)->lease_gen);
+    exec_cancel_gate(e, e->lease_gen);
+}
+
+/*
+ * Wait for the next request of the lease: 0 when one is there, 1 when the
+ * worker ended the lease itself (lease_release) and nobody leased the slot
+ * again, -1 when the lease was reclaimed.  A worker may end the lease and
+ * another begin the next before we look: the request then belongs to the
+ * new lease (lease_gen moved on), which gets the cancel gate.
+ */
+static int exec_wait_request(struct exec *e)
+{
+    struct shm_slot *s = shm_slot(e->slot);
+    for (;;) {
+        if (ck_pr_load_32(&s->reclaim))
+            return -1;
+        if (ring_readable(&s->req) > 0) {
+            ck_pr_fence_load();
+            if (ck_pr_load_32(&s->lease_gen) != e->lease_gen)
+                exec_lease_begin(e);
+            return 0;
+        }
+        if (!exec_leased(s))
+            return 1;
+        exec_sleep(s, &s->req.consumer_waiting, exec_req_ready);
+    }
+}
+
 /* Serve one lease until the worker releases the slot or goes away. */
 static int exec_serve_lease(struct exec *e)
 {
     struct shm_slot *s = shm_slot(e->slot);
-    exec_cancel_gate(e, ck_pr_load_32(&s->lease_gen));
+    exec_lease_begin(e);
     for (;;) {
         uint8_t hdr[5];
-        if (exec_read_request(s, hdr, sizeof(hdr)) < 0)
+        int w = exec_wait_request(e);
+        if (w > 0)
+            return 0;
+        if (w < 0 || exec_read_request(s, hdr, sizeof(hdr)) < 0)
             return exec_release(e);
         uint32_t len = pgproto_load_u32(hdr + 1);
         if (len < 4 || len - 4 > exec_max_request) {
@@ -583,6 +629,8 @@ static int exec_serve_lease(struct exec *e)
         int flags = exec_run(e, hdr[0], (const char *)e->req, body_len);
         if (flags == EXEC_NO_REPLY)
             continue;
+        if (flags >= 0 && exec_clean(e, hdr[0], flags))
+            flags |= LEASE_F_CLEAN;
         if (flags < 0 || exec_send_done(e, flags) < 0)
             return exec_release(e);
         /* A cancel reaches the request it came during, not the next one. */

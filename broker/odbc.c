@@ -3228,6 +3228,11 @@ int odbc_in_transaction(const struct odbc_conn *c)
     return c->in_tx;
 }
 
+int odbc_is_reset(const struct odbc_conn *c)
+{
+    return !c->in_tx && c->cur == NULL && !c->tx_read_only && !c->tx_isolation_set;
+}
+
 /*
  * The lock keeps the executor from freeing the handle (an evicted prepared
  * statement) while SQLCancel uses it; between statements the active handle

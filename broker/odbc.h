@@ -126,6 +126,9 @@ int odbc_reset(struct odbc_conn *c);
 /* 1 while a transaction begun with odbc_begin is open. */
 int odbc_in_transaction(const struct odbc_conn *c);
 
+/* Whether odbc_reset would have nothing to do: no transaction, cursor or transaction modes. */
+int odbc_is_reset(const struct odbc_conn *c);
+
 /* Where COPY FROM STDIN reads the client's messages. */
 struct odbc_copy_source {
     /*

@@ -2,13 +2,16 @@
  * lease: taking a backend slot and taking it back (see lease.h).
  *
  * A lease begins in the worker with a dequeue from the pool's free ring and
- * ends in the executor, which requeues the slot.  Between the two the slot's
- * owner fields say who holds it, so a dead worker's leases can be found.
+ * ends in the executor, which resets the connection and requeues the slot,
+ * or, when there is nothing to reset, in the worker, which requeues it
+ * without waking the executor.  Between the two the slot's owner fields say
+ * who holds it, so a dead worker's leases can be found.
  */
 #include "shm/lease.h"
 
 #include <ck_pr.h>
 
+#include "common/log.h"
 #include "shm/shm.h"
 #include "shm/wake.h"
 
@@ -35,6 +38,36 @@ uint32_t lease_acquire(uint32_t pool, uint32_t worker, uint32_t wgen, uint32_t c
     ck_pr_fence_store();
     ck_pr_store_32(&w->dequeuing, 0);
     return idx;
+}
+
+int lease_release(uint32_t slot, uint32_t worker)
+{
+    struct shm_slot *s = shm_slot(slot);
+    struct shm_pool *p = shm_pool(s->pool);
+    int over = (int)ck_pr_load_32(&p->nopen) > (int)ck_pr_load_32((uint32_t *)&p->pool_size);
+    if (ck_pr_load_32(&s->reclaim) || ck_pr_load_32(&s->close) || ck_pr_load_32(&shm->shutdown) ||
+        ck_pr_load_32(&p->removed) || over || s->conn_gen != ck_pr_load_32(&p->conn_gen))
+        return -1;
+    struct shm_worker *w = shm_worker(worker);
+    ck_pr_store_32(&w->releasing, slot + 1);
+    ck_pr_fence_store();
+    s->txstatus = 'I';
+    s->owner_worker = SHM_NONE;
+    s->owner_wgen = 0;
+    s->owner_client = SHM_NONE;
+    ck_pr_store_32(&s->cancel, 0);
+    if (shm_pool_put_free(p, slot) < 0) {
+        ck_pr_store_32(&w->releasing, 0);
+        lease_abandon(slot);
+        return 0;
+    }
+    ck_pr_fence_store();
+    ck_pr_store_32(&w->releasing, 0);
+    /* Who waits for a slot in this worker finds it at the end of the loop turn. */
+    for (uint32_t v = 0; v < shm->nworkers; v++)
+        if (v != worker && ck_pr_load_32(&p->waiting[v]) != 0)
+            wake_worker(v);
+    return 0;
 }
 
 void lease_abandon(uint32_t slot)
@@ -88,10 +121,43 @@ static void lease_recover_pending(uint32_t w, uint32_t wgen)
     ck_pr_fence_store();
 }
 
+/*
+ * Worker w died inside lease_release.  A slot still LEASED but with no
+ * owner was being released: nobody else can lease a LEASED slot, so it is
+ * abandoned like any lease of w.  One already IDLE that is neither in the
+ * ring nor being taken by another worker never got there: queue it.
+ * Returns the number of leases abandoned (0 or 1).
+ */
+static int lease_recover_release(uint32_t w)
+{
+    struct shm_worker *wk = shm_worker(w);
+    uint32_t idx = ck_pr_load_32(&wk->releasing) - 1;
+    ck_pr_store_32(&wk->releasing, 0);
+    if (idx >= shm->nslots)
+        return 0;
+    struct shm_slot *s = shm_slot(idx);
+    uint32_t state = ck_pr_load_32(&s->state);
+    if (state == SHM_SLOT_LEASED && s->owner_worker == SHM_NONE) {
+        lease_abandon(idx);
+        return 1;
+    }
+    struct shm_slotref ref = { .idx = idx, .ticket = ck_pr_load_32(&s->ticket) };
+    if (state != SHM_SLOT_IDLE || ck_pr_load_32(&s->pool) >= shm->npools)
+        return 0;
+    struct shm_pool *p = shm_pool(s->pool);
+    if (shm_pool_holds(p, ref) || lease_other_taking(w, ref))
+        return 0;
+    if (shm_pool_put_free(p, idx) < 0)
+        log_error("lease", "slot=%u free ring full", idx);
+    return 0;
+}
+
 int lease_reclaim_worker(uint32_t w, uint32_t wgen)
 {
     int leases = 0;
     struct shm_worker *wk = shm_worker(w);
+    if (ck_pr_load_32(&wk->releasing) != 0)
+        leases += lease_recover_release(w);
     /*
      * A worker killed between its dequeue and marking the slot LEASED leaves
      * the slot IDLE but out of the ring.  Finish the lease for it, so the

@@ -17,6 +17,8 @@
  *   'd' 'c' 'f'                outside a COPY: ignored, answered with nothing
  *                              (what a worker sent after the COPY failed)
  *   'X'                        end of lease: reset the connection, back to the pool
+ *                              (not sent when the worker queues the slot itself:
+ *                              lease_release)
  *   'E'  verb NUL flags:u8 max_rows:i32 nparams:i16
  *        { oid:i32 format:i16 len:i32 bytes } nformats:i16 { format:i16 } sql
  *                              run with parameters ('?' markers, in order)
@@ -25,7 +27,7 @@
  *                              describe without running
  * Responses (executor -> worker): PostgreSQL messages, and after each
  * request but 'X' one LEASE_DONE record:
- *   0x01 txstatus flags        txstatus 'I', 'T' or 'E'
+ *   0x01 txstatus flags        txstatus 'I', 'T' or 'E'; flags LEASE_F_*
  */
 #ifndef PGIRIS_LEASE_H
 #define PGIRIS_LEASE_H
@@ -50,6 +52,7 @@
 #define LEASE_DONE_LEN 7            /* type + length + txstatus + flags */
 #define LEASE_F_ERROR 0x01          /* the request ended in an ErrorResponse */
 #define LEASE_F_BROKEN 0x02         /* the backend connection is gone; slot released */
+#define LEASE_F_CLEAN 0x04          /* nothing to reset: the worker may queue the slot itself */
 
 /*
  * Take an idle slot of 'pool' for (worker, wgen, client): dequeue it from
@@ -57,6 +60,16 @@
  * index, or UINT32_MAX when none is free.
  */
 uint32_t lease_acquire(uint32_t pool, uint32_t worker, uint32_t wgen, uint32_t client);
+
+/*
+ * End worker's lease of slot without waking its executor: after a DONE
+ * that said LEASE_F_CLEAN, and only when the executor has nothing to do at
+ * the end of this lease (close, reconnect, shrink the pool, stop), put the
+ * slot back in the free ring.  The executor, waiting for the next request,
+ * serves whoever leases the slot next.  Returns 0, or -1 when the executor
+ * must end the lease itself ('X').
+ */
+int lease_release(uint32_t slot, uint32_t worker);
 
 /*
  * End a lease without the owner's cooperation (its client vanished, or its

@@ -34,6 +34,21 @@ static uint32_t shm_pow2_above(uint32_t n)
     return p;
 }
 
+/* The free ring's producer lock: see shm_pool_lock. */
+static int shm_pool_lock_init(struct shm_pool *p)
+{
+    pthread_mutexattr_t a;
+    int rc = pthread_mutexattr_init(&a);
+    if (rc == 0)
+        rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    if (rc == 0)
+        rc = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    if (rc == 0)
+        rc = pthread_mutex_init(&p->free_lock, &a);
+    pthread_mutexattr_destroy(&a);
+    return rc == 0 ? 0 : -1;
+}
+
 int shm_create(uint32_t nworkers, uint32_t npools, uint32_t nslots, uint32_t nclients,
                uint32_t ring_size, size_t qcache_bytes)
 {
@@ -106,6 +121,11 @@ int shm_create(uint32_t nworkers, uint32_t npools, uint32_t nslots, uint32_t ncl
         struct shm_pool *pool = shm_pool(i);
         pool->free_buf_off = (int64_t)(free_bufs_off + sizeof(struct shm_slotref) * (size_t)free_ring_size * i);
         ck_ring_init(&pool->free, free_ring_size);
+        if (shm_pool_lock_init(pool) < 0) {
+            log_error("shm", "cannot make the free-ring lock of pool %u", i);
+            shm_destroy();
+            return -1;
+        }
     }
     uint8_t *ring_data = (uint8_t *)shm + rings_off;
     for (uint32_t i = 0; i < nslots; i++) {
@@ -180,16 +200,21 @@ uint32_t shm_pool_find(const char *name)
 }
 
 /*
- * Producers take a mutex and use the single-producer enqueue.  The lock-free
- * multi-producer enqueue makes every producer spin until the one before it
- * publishes; with more executor threads than cores, a producer preempted in
- * that window had the others burn whole time slices (measured: executors at
- * 20% CPU each, throughput down twentyfold).  A mutex sleeps instead.  Only
- * broker threads produce, so a process-private lock is enough.
+ * Producers take the pool's mutex and use the single-producer enqueue.  The
+ * lock-free multi-producer enqueue makes every producer spin until the one
+ * before it publishes; with more executor threads than cores, a producer
+ * preempted in that window had the others burn whole time slices
+ * (measured: executors at 20% CPU each, throughput down twentyfold).  A
+ * mutex sleeps instead.  Executors and workers both produce, so the mutex
+ * is process-shared, and robust: a worker that dies holding it leaves the
+ * ring whole (the enqueue publishes with one store), so the next owner only
+ * marks it consistent.
  */
-static pthread_mutex_t shm_pool_locks[SHM_MAX_POOLS] = {
-    [0 ... SHM_MAX_POOLS - 1] = PTHREAD_MUTEX_INITIALIZER
-};
+static void shm_pool_lock(struct shm_pool *p)
+{
+    if (pthread_mutex_lock(&p->free_lock) == EOWNERDEAD)
+        pthread_mutex_consistent(&p->free_lock);
+}
 
 int shm_pool_put_free(struct shm_pool *p, uint32_t slot)
 {
@@ -199,10 +224,9 @@ int shm_pool_put_free(struct shm_pool *p, uint32_t slot)
     ck_pr_store_32(&s->state, SHM_SLOT_IDLE);
     /* The slot's state and rings must be visible before a worker can dequeue it. */
     ck_pr_fence_store();
-    pthread_mutex_t *lock = &shm_pool_locks[p - shm_pool(0)];
-    pthread_mutex_lock(lock);
+    shm_pool_lock(p);
     bool ok = ck_ring_enqueue_spmc_slotref(&p->free, (struct shm_slotref *)shm_pool_free_buf(p), &ref);
-    pthread_mutex_unlock(lock);
+    pthread_mutex_unlock(&p->free_lock);
     return ok ? 0 : -1;
 }
 

@@ -8,10 +8,12 @@
  * configured maxima (workers, pools, backend slots, clients, ring size).
  *
  * Who writes what:
- *   shm_worker   the worker it describes (asleep, pending), the broker (pid, gen)
+ *   shm_worker   the worker it describes (asleep, pending, releasing), the broker
+ *                (pid, gen)
  *   shm_pool     the broker (settings, nopen); workers (waiting[w], their own)
  *   shm_slot     whoever holds it: the executor while IDLE, the leasing worker
- *                writes only owner_* at lease time; counters by the executor
+ *                writes only owner_* at lease time, and the fields a release
+ *                resets when it queues the slot itself; counters by the executor
  *   shm_client   the worker that claimed it (CAS on state), the broker when
  *                it reclaims a dead worker's entries
  *   shm_stats    one worker each (per worker and pool)
@@ -19,6 +21,7 @@
 #ifndef PGIRIS_SHM_H
 #define PGIRIS_SHM_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,7 +31,7 @@
 #include "shm/ring.h"
 
 #define SHM_MAGIC 0x7067697269730001ULL
-#define SHM_LAYOUT_VERSION 2
+#define SHM_LAYOUT_VERSION 3
 #define SHM_MAX_WORKERS 64
 #define SHM_MAX_POOLS CFG_MAX_DATABASES
 #define SHM_NONE UINT32_MAX
@@ -51,6 +54,7 @@ struct shm_worker {
     int32_t efd;                /* eventfd that wakes it (inherited by every process) */
     uint32_t dequeuing;         /* pool + 1 while inside a free-ring dequeue */
     struct shm_slotref pending; /* what the last dequeue returned */
+    uint32_t releasing;         /* slot + 1 while queueing a slot it released itself */
     uint32_t nclients;
     uint32_t cancels;           /* 1: some waiting client of this worker has cancel_req set */
     /* its translation cache (worker/xlate.h), for SHOW CACHES */
@@ -72,6 +76,7 @@ struct shm_pool {
     char last_connect_error[256];
     uint32_t waiting[SHM_MAX_WORKERS];  /* clients queued for a slot, per worker */
     ck_ring_t free;             /* IDLE slots, FIFO */
+    pthread_mutex_t free_lock;  /* its producers (executors, releasing workers) */
     int64_t free_buf_off;       /* region offset of the ring's buffer */
 };
 

@@ -652,19 +652,30 @@ static int session_lease(struct session *s)
     return 0;
 }
 
-/* Hand the slot back: the executor resets it and queues it again. */
-static void session_release(struct session *s)
+/* Ask the executor to end the lease: it resets the connection and queues the slot. */
+static void session_release_request(struct session *s)
 {
     struct shm_slot *slot = shm_slot(s->slot);
     uint8_t rec[5] = { LEASE_REQ_RELEASE, 0, 0, 0, 4 };
     /* Nothing else is in the request ring at a statement boundary, so this always fits. */
     if (ring_write(&slot->req, rec, sizeof(rec)) != sizeof(rec)) {
         lease_abandon(s->slot);
-    } else {
-        ck_pr_fence_memory();
-        if (ck_pr_load_32(&slot->req.consumer_waiting) && ck_pr_cas_32(&slot->req.consumer_waiting, 1, 0))
-            wake_futex_bump(&slot->futex);
+        return;
     }
+    ck_pr_fence_memory();
+    if (ck_pr_load_32(&slot->req.consumer_waiting) && ck_pr_cas_32(&slot->req.consumer_waiting, 1, 0))
+        wake_futex_bump(&slot->futex);
+}
+
+/*
+ * Hand the slot back.  When the executor said there is nothing to reset,
+ * queue it ourselves: that spares a wake-up of the executor per transaction.
+ */
+static void session_release(struct session *s)
+{
+    if (!s->slot_clean || lease_release(s->slot, worker.index) < 0)
+        session_release_request(s);
+    s->slot_clean = 0;
     s->slot = SHM_NONE;
     shm_client(s->client)->slot = SHM_NONE;
 }
@@ -817,6 +828,7 @@ static void session_done(struct session *s, char txstatus, int flags)
     }
     if (flags & LEASE_F_ERROR)
         st->errors++;
+    s->slot_clean = (flags & LEASE_F_CLEAN) != 0;
     /* The executor lost its backend: hand the slot back so it reconnects, even in session pooling. */
     if ((flags & LEASE_F_BROKEN) && s->slot != SHM_NONE)
         session_release(s);

@@ -73,6 +73,7 @@ struct session {
     /* the lease */
     uint32_t slot;                      /* SHM_NONE when none */
     char txstatus;
+    int slot_clean;                     /* the last DONE said LEASE_F_CLEAN */
     size_t msg_left;                    /* bytes of the current message still to forward */
     int stmt_failed;
     int out_blocked;                    /* client output over the high-water mark */

@@ -7,7 +7,9 @@
  * pending slot must be left alone.  Two stress tests run leases from two
  * threads at once: one checks that no slot is ever held twice, the other
  * that recovering a dead worker's pending slot never takes a live
- * worker's lease away.
+ * worker's lease away.  lease_release: the worker queueing a slot itself,
+ * when it may not, waking the workers whose clients wait, a death at each
+ * step inside it, and the free-ring lock left held by a dead process.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +21,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -660,6 +663,145 @@ static void test_recover_races_live_acquire(void **state)
                  bad_round, bad_idx, bad_owner, bad_reclaim, bad_ret);
 }
 
+/* ---- lease_release: the worker ends the lease itself ---- */
+
+static void test_release_requeues(void **state)
+{
+    assert_int_equal(lease_acquire(0, 1, GEN, 7), 0);
+    struct shm_slot *s = shm_slot(0);
+    uint32_t ticket = s->ticket;
+    s->txstatus = 'T';
+    s->cancel = 8;
+    assert_int_equal(lease_release(0, 1), 0);
+    assert_int_equal(s->state, SHM_SLOT_IDLE);
+    assert_int_equal(s->ticket, ticket + 1);
+    assert_int_equal(s->txstatus, 'I');
+    assert_int_equal(s->cancel, 0);
+    assert_int_equal(shm_worker(1)->releasing, 0);
+    assert_int_equal(s->reclaim, 0);
+    for (uint32_t i = 0; i < NPOOLED; i++)
+        assert_untouched_free(i);
+    /* Behind the slots that were free before it. */
+    assert_int_equal(lease_acquire(0, 0, GEN, 1), 1);
+    assert_int_equal(lease_acquire(0, 0, GEN, 2), 2);
+    assert_int_equal(lease_acquire(0, 0, GEN, 3), 3);
+    assert_int_equal(lease_acquire(0, 0, GEN, 4), 0);
+    assert_leased(0, 0, GEN, 4);
+}
+
+/* Each of these needs the executor at the end of the lease: the slot stays leased. */
+static void test_release_refused(void **state)
+{
+    struct shm_pool *p = shm_pool(0);
+    struct shm_slot *s = shm_slot(0);
+    assert_int_equal(lease_acquire(0, 1, GEN, 7), 0);
+    for (int k = 0; k < 6; k++) {
+        uint32_t *flag = k == 0 ? &s->close : k == 1 ? &s->reclaim : k == 2 ? &shm->shutdown
+                       : k == 3 ? &p->removed : k == 4 ? &p->conn_gen : &p->nopen;
+        uint32_t was = *flag;
+        *flag = k == 5 ? (uint32_t)p->pool_size + 1 : was + 1;
+        assert_int_equal(lease_release(0, 1), -1);
+        assert_leased(0, 1, GEN, 7);
+        assert_int_equal(shm_worker(1)->releasing, 0);
+        *flag = was;
+    }
+    p->nopen = (uint32_t)p->pool_size;
+    assert_int_equal(lease_release(0, 1), 0);
+    assert_untouched_free(0);
+}
+
+static void test_release_wakes_waiting_workers(void **state)
+{
+    int efd[NWORKERS];
+    for (uint32_t w = 0; w < NWORKERS; w++) {
+        efd[w] = eventfd(0, EFD_NONBLOCK);
+        assert_true(efd[w] >= 0);
+        shm_worker(w)->efd = efd[w];
+        shm_worker(w)->asleep = 1;
+    }
+    /* Both workers have clients waiting; the releasing one (0) finds the slot itself. */
+    shm_pool(0)->waiting[0] = 2;
+    shm_pool(0)->waiting[1] = 1;
+    assert_int_equal(lease_acquire(0, 0, GEN, 7), 0);
+    assert_int_equal(lease_release(0, 0), 0);
+    uint64_t v = 0;
+    assert_int_equal(read(efd[1], &v, sizeof(v)), sizeof(v));
+    assert_int_equal(read(efd[0], &v, sizeof(v)), -1);
+    assert_int_equal(shm_worker(0)->asleep, 1);
+    assert_int_equal(shm_worker(1)->asleep, 0);
+    for (uint32_t w = 0; w < NWORKERS; w++)
+        close(efd[w]);
+}
+
+/* Worker 1 died inside lease_release after it cleared the owner, before the slot was IDLE. */
+static void test_recover_inside_release_leased(void **state)
+{
+    assert_int_equal(lease_acquire(0, 1, GEN, 7), 0);
+    struct shm_slot *s = shm_slot(0);
+    shm_worker(1)->releasing = 1;
+    s->owner_worker = SHM_NONE;
+    s->owner_client = SHM_NONE;
+    assert_int_equal(lease_reclaim_worker(1, GEN), 1);
+    assert_int_equal(s->state, SHM_SLOT_LEASED);
+    assert_int_equal(s->reclaim, 1);
+    assert_int_equal(shm_worker(1)->releasing, 0);
+    for (uint32_t i = 1; i < NPOOLED; i++)
+        assert_untouched_free(i);
+}
+
+/* ... after the slot was IDLE, before it was in the ring: it is queued. */
+static void test_recover_inside_release_idle(void **state)
+{
+    assert_int_equal(lease_acquire(0, 1, GEN, 7), 0);
+    struct shm_slot *s = shm_slot(0);
+    shm_worker(1)->releasing = 1;
+    s->owner_worker = SHM_NONE;
+    s->ticket++;
+    s->state = SHM_SLOT_IDLE;
+    assert_false(shm_pool_holds(shm_pool(0), ref_of(0)));
+    assert_int_equal(lease_reclaim_worker(1, GEN), 0);
+    assert_int_equal(shm_worker(1)->releasing, 0);
+    for (uint32_t i = 0; i < NPOOLED; i++)
+        assert_untouched_free(i);
+    assert_int_equal(lease_acquire(0, 0, GEN, 1), 1);
+    assert_int_equal(lease_acquire(0, 0, GEN, 2), 2);
+    assert_int_equal(lease_acquire(0, 0, GEN, 3), 3);
+    assert_int_equal(lease_acquire(0, 0, GEN, 4), 0);
+    assert_int_equal(lease_acquire(0, 0, GEN, 5), SHM_NONE);
+}
+
+/* ... after the slot was queued: nothing more to do, and above all no second copy. */
+static void test_recover_after_release(void **state)
+{
+    assert_int_equal(lease_acquire(0, 1, GEN, 7), 0);
+    assert_int_equal(lease_release(0, 1), 0);
+    shm_worker(1)->releasing = 1;
+    assert_int_equal(lease_reclaim_worker(1, GEN), 0);
+    for (uint32_t i = 0; i < NPOOLED; i++)
+        assert_int_equal(lease_acquire(0, 0, GEN, i), (i + 1) % NPOOLED);
+    assert_int_equal(lease_acquire(0, 0, GEN, 9), SHM_NONE);
+}
+
+/* A process that dies holding the free ring's lock does not stop the others queueing. */
+static void test_free_lock_owner_dies(void **state)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        pthread_mutex_lock(&shm_pool(0)->free_lock);
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    alarm(10);      /* a lock that stayed taken would hang here */
+    assert_int_equal(lease_acquire(0, 0, GEN, 1), 0);
+    assert_int_equal(lease_release(0, 0), 0);
+    assert_int_equal(lease_acquire(0, 0, GEN, 2), 1);
+    alarm(0);
+    assert_untouched_free(0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -678,6 +820,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recover_no_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_cycles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_races_live_acquire, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release_requeues, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release_wakes_waiting_workers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recover_inside_release_leased, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recover_inside_release_idle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recover_after_release, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_free_lock_owner_dies, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
