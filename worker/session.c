@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,6 @@
 
 #include <ck_pr.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
 
 #include "common/log.h"
 #include "common/sql_lexer.h"
@@ -46,9 +46,10 @@
 struct session_list session_running = TAILQ_HEAD_INITIALIZER(session_running);
 static int session_n;
 
-static void session_read_cb(struct bufferevent *bev, void *arg);
-static void session_write_cb(struct bufferevent *bev, void *arg);
-static void session_event_cb(struct bufferevent *bev, short what, void *arg);
+static void session_read_cb(struct conn *c);
+static void session_write_cb(struct conn *c);
+static void session_error_cb(struct conn *c);
+static const struct conn_ops session_conn_ops = { session_read_cb, session_write_cb, session_error_cb };
 static void session_next(struct session *s);
 static void session_process_input(struct session *s);
 static int session_start_tls(struct session *s);
@@ -84,54 +85,15 @@ static void session_set_state(struct session *s, enum session_state st)
     }
 }
 
-static struct evbuffer *session_out(struct session *s)
-{
-    return bufferevent_get_output(s->bev);
-}
-
 void session_send(struct session *s, struct pgbuf *b)
 {
     if (b->len > 0)
-        evbuffer_add(session_out(s), b->data, b->len);
+        conn_write(&s->conn, b->data, b->len);
 }
 
 static struct shm_stats *session_stats(struct session *s)
 {
     return shm_stats(worker.index, s->pool == SHM_NONE ? 0 : s->pool);
-}
-
-static void session_linger_write_cb(struct bufferevent *bev, void *arg)
-{
-    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-        bufferevent_free(bev);
-}
-
-static void session_linger_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-    bufferevent_free(bev);
-}
-
-/*
- * Free a TLS connection.  What the filter encrypted last (a FATAL, the
- * close_notify) may still sit in the socket's own bufferevent: that one
- * lives on until it has written it, five seconds at most.
- */
-static void session_free_tls(struct bufferevent *filter)
-{
-    struct bufferevent *under = bufferevent_get_underlying(filter);
-    SSL *ssl = bufferevent_openssl_get_ssl(filter);
-    bufferevent_free(filter);
-    SSL_free(ssl);
-    if (evbuffer_get_length(bufferevent_get_output(under)) == 0) {
-        bufferevent_free(under);
-        return;
-    }
-    struct timeval tv = { 5, 0 };
-    bufferevent_setcb(under, NULL, session_linger_write_cb, session_linger_event_cb, NULL);
-    bufferevent_setwatermark(under, EV_WRITE, 0, 0);
-    bufferevent_set_timeouts(under, NULL, &tv);
-    bufferevent_disable(under, EV_READ);
-    bufferevent_enable(under, EV_WRITE);
 }
 
 /* The SCRAM state is needed during the exchange only. */
@@ -165,10 +127,7 @@ static void session_free(struct session *s)
     session_n--;
     if (s->timer)
         event_free(s->timer);
-    if (s->tls)
-        session_free_tls(s->bev);
-    else
-        bufferevent_free(s->bev);
+    conn_close(&s->conn);
     session_scram_end(s);
     free(s->secret);
     params_free(&s->params);
@@ -189,16 +148,16 @@ static void session_close(struct session *s)
         s->state = SESSION_IDLE;
     }
     session_set_state(s, SESSION_CLOSING);
-    bufferevent_disable(s->bev, EV_READ);
+    conn_read_enable(&s->conn, 0);
     if (s->timer)
         event_del(s->timer);
     /* Nothing to flush, or no way to: a TLS handshake that never finished cannot carry it. */
-    if (evbuffer_get_length(session_out(s)) == 0 ||
-        (s->tls && !SSL_is_init_finished(bufferevent_openssl_get_ssl(s->bev)))) {
+    SSL *ssl = conn_ssl(&s->conn);
+    if (conn_pending(&s->conn) == 0 || (ssl != NULL && !SSL_is_init_finished(ssl))) {
         session_free(s);
         return;
     }
-    bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+    conn_set_low_water(&s->conn, 0);
     /* A client that reads nothing more does not keep the connection forever. */
     struct timeval tv = { SESSION_CLOSE_WAIT_S, 0 };
     if (s->timer)
@@ -249,25 +208,17 @@ void session_accept(int fd, const struct sockaddr *sa, int salen)
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
-    s->bev = bufferevent_socket_new(worker.base, fd, BEV_OPT_CLOSE_ON_FREE);
     s->timer = evtimer_new(worker.base, session_timer_cb, s);
-    if (s->bev == NULL || s->timer == NULL) {
-        if (s->bev)
-            bufferevent_free(s->bev);
-        else
-            close(fd);
-        if (s->timer)
-            event_free(s->timer);
+    if (s->timer == NULL) {
+        close(fd);
         pgbuf_free(&s->req);
         free(s);
         return;
     }
+    conn_open(&s->conn, worker.base, fd, &session_conn_ops, SESSION_OUT_LOW);
     TAILQ_INSERT_TAIL(&worker.sessions, s, link);
     session_n++;
     s->state = SESSION_STARTUP;
-    bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
-    bufferevent_setwatermark(s->bev, EV_WRITE, SESSION_OUT_LOW, 0);
-    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 
     s->client = shm_client_claim(worker.index, worker.gen);
     if (s->client == SHM_NONE) {
@@ -430,8 +381,7 @@ static void session_login_ok(struct session *s)
     snprintf(c->database, sizeof(c->database), "%s", s->database);
     const char *app = params_get(&s->params, "application_name");
     snprintf(c->application_name, sizeof(c->application_name), "%s", app ? app : "");
-    if (s->tls)
-        tls_describe(bufferevent_openssl_get_ssl(s->bev), c->tls, sizeof(c->tls));
+    tls_describe(conn_ssl(&s->conn), c->tls, sizeof(c->tls));
     event_del(s->timer);
 
     struct pgbuf b;
@@ -481,7 +431,7 @@ static void session_startup(struct session *s, const uint8_t *body, size_t len)
         session_fatal(s, "28000", "no PostgreSQL user name specified in startup packet");
         return;
     }
-    if (tls_mode() == TLS_REQUIRE && !s->tls && strcmp(s->addr, "unix") != 0) {
+    if (tls_mode() == TLS_REQUIRE && conn_ssl(&s->conn) == NULL && strcmp(s->addr, "unix") != 0) {
         char msg[200];
         snprintf(msg, sizeof(msg), "SSL required: client_tls_sslmode is require, and user \"%.63s\" "
                  "connected without SSL", user);
@@ -850,10 +800,9 @@ void session_poll(struct session *s)
     if (s->req_sent < s->req.len && !session_flush_request(s))
         return;
     struct shm_slot *slot = shm_slot(s->slot);
-    struct evbuffer *out = session_out(s);
     size_t forwarded = 0;
     for (;;) {
-        if (evbuffer_get_length(out) > SESSION_OUT_HIGH) {
+        if (conn_pending(&s->conn) > SESSION_OUT_HIGH) {
             s->out_blocked = 1;
             break;
         }
@@ -883,7 +832,7 @@ void session_poll(struct session *s)
             s->msg_left = 1 + (size_t)pgproto_load_u32(p + fwd + 1);
         }
         if (fwd > 0) {
-            evbuffer_add(out, p, fwd);
+            conn_write(&s->conn, p, fwd);
             if (s->capture != NULL)
                 pgproto_put_bytes(s->capture, p, fwd);
             ring_consume(&slot->resp, fwd);
@@ -899,7 +848,7 @@ void session_poll(struct session *s)
                 s->copy_in = 1;
             s->msg_left = 1 + (size_t)pgproto_load_u32(hdr + 1);
             size_t take = s->msg_left < 5 ? s->msg_left : 5;
-            evbuffer_add(out, hdr, take);
+            conn_write(&s->conn, hdr, take);
             if (s->capture != NULL)
                 pgproto_put_bytes(s->capture, hdr, take);
             ring_consume(&slot->resp, take);
@@ -930,7 +879,7 @@ void session_poll(struct session *s)
      */
     if (s->copy_in == 1 && (!s->input_paused || session_ring_room(s, SESSION_COPY_CHUNK + 5))) {
         s->input_paused = 0;
-        bufferevent_enable(s->bev, EV_READ);
+        conn_read_enable(&s->conn, 1);
         session_process_input(s);
     }
 }
@@ -1014,7 +963,7 @@ static void session_copy_input(struct session *s, struct evbuffer *in)
             session_stats(s)->bytes_received += len + 1;
             /* The rest of the input waits for the COPY's result. */
             s->copy_in = 2;
-            bufferevent_disable(s->bev, EV_READ);
+            conn_read_enable(&s->conn, 0);
             return;
         }
         case 'H':
@@ -1038,7 +987,7 @@ static void session_copy_input(struct session *s, struct evbuffer *in)
 paused:
     /* The executor wakes us when it has read; session_poll resumes. */
     s->input_paused = 1;
-    bufferevent_disable(s->bev, EV_READ);
+    conn_read_enable(&s->conn, 0);
 }
 
 /* ---- queries ---- */
@@ -1063,7 +1012,7 @@ static int session_add_stmt(void *arg, const char *stmt, size_t len)
 void session_resume(struct session *s)
 {
     session_set_state(s, SESSION_IDLE);
-    bufferevent_enable(s->bev, EV_READ);
+    conn_read_enable(&s->conn, 1);
     session_process_input(s);
 }
 
@@ -1077,7 +1026,7 @@ void session_end_of_query(struct session *s)
         session_fatal(s, "57P01", "terminating connection due to administrator command");
         return;
     }
-    bufferevent_enable(s->bev, EV_READ);
+    conn_read_enable(&s->conn, 1);
     session_process_input(s);
 }
 
@@ -1242,7 +1191,7 @@ static void session_query(struct session *s, const uint8_t *body, size_t len)
         pgbuf_free(&b);
         return;
     }
-    bufferevent_disable(s->bev, EV_READ);
+    conn_read_enable(&s->conn, 0);
     session_next(s);
 }
 
@@ -1262,7 +1211,7 @@ static int session_startup_packet(struct session *s, struct evbuffer *in)
         return 0;
     uint8_t *pkt = evbuffer_pullup(in, len);
     uint32_t code = pgproto_load_u32(pkt + 4);
-    if (code == PGPROTO_SSL_REQUEST && s->tls) {
+    if (code == PGPROTO_SSL_REQUEST && conn_ssl(&s->conn) != NULL) {
         evbuffer_drain(in, len);
         session_fatal(s, "08P01", "SSL negotiation requested on a connection that is already encrypted");
         return -1;
@@ -1278,7 +1227,7 @@ static int session_startup_packet(struct session *s, struct evbuffer *in)
     }
     if (code == PGPROTO_SSL_REQUEST || code == PGPROTO_GSSENC_REQUEST) {
         evbuffer_drain(in, len);
-        bufferevent_write(s->bev, "N", 1);
+        conn_write(&s->conn, "N", 1);
         return 1;
     }
     if (code == PGPROTO_CANCEL_REQUEST) {
@@ -1310,33 +1259,21 @@ static int session_startup_packet(struct session *s, struct evbuffer *in)
 }
 
 /*
- * Answer 'S' and go on in TLS: a filter bufferevent over the socket's one.
- * Returns 0 so that input processing stops: what follows arrives through
- * the filter, decrypted, in another read callback.
+ * Answer 'S' and go on in TLS.  Returns 0 so that input processing stops:
+ * what follows arrives decrypted, in another read callback.
  */
 static int session_start_tls(struct session *s)
 {
     SSL *ssl = tls_new_ssl();
     if (ssl == NULL) {
-        bufferevent_write(s->bev, "N", 1);
+        conn_write(&s->conn, "N", 1);
         return 1;
     }
-    bufferevent_write(s->bev, "S", 1);
-    /* Not BEV_OPT_CLOSE_ON_FREE: session_free_tls lets the socket finish writing first. */
-    struct bufferevent *tb = bufferevent_openssl_filter_new(worker.base, s->bev, ssl,
-                                                            BUFFEREVENT_SSL_ACCEPTING, 0);
-    if (tb == NULL) {
-        SSL_free(ssl);
+    conn_write(&s->conn, "S", 1);
+    if (conn_start_tls(&s->conn, ssl) < 0) {
         session_close(s);
         return -1;
     }
-    /* Clients often close without close_notify; that is not an error worth a log line. */
-    bufferevent_openssl_set_allow_dirty_shutdown(tb, 1);
-    s->bev = tb;
-    s->tls = 1;
-    bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
-    bufferevent_setwatermark(s->bev, EV_WRITE, SESSION_OUT_LOW, 0);
-    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
     return 0;
 }
 
@@ -1360,8 +1297,11 @@ static uint8_t *session_take_body(struct session *s, struct evbuffer *in, const 
 
 static void session_process_input(struct session *s)
 {
-    struct evbuffer *in = bufferevent_get_input(s->bev);
     while (s->state != SESSION_CLOSING) {
+        /* Fetched anew each time: a handler may have consumed (and so freed) the input. */
+        struct evbuffer *in = conn_input(&s->conn);
+        if (in == NULL)
+            return;
         if (s->state == SESSION_STARTUP) {
             if (session_startup_packet(s, in) <= 0)
                 return;
@@ -1470,16 +1410,21 @@ static void session_process_input(struct session *s)
     }
 }
 
-static void session_read_cb(struct bufferevent *bev, void *arg)
+static struct session *session_of(struct conn *c)
 {
-    session_process_input(arg);
+    return (struct session *)((char *)c - offsetof(struct session, conn));
 }
 
-static void session_write_cb(struct bufferevent *bev, void *arg)
+static void session_read_cb(struct conn *c)
 {
-    struct session *s = arg;
+    session_process_input(session_of(c));
+}
+
+static void session_write_cb(struct conn *c)
+{
+    struct session *s = session_of(c);
     if (s->state == SESSION_CLOSING) {
-        if (evbuffer_get_length(session_out(s)) == 0)
+        if (conn_pending(c) == 0)
             session_free(s);
         return;
     }
@@ -1489,13 +1434,11 @@ static void session_write_cb(struct bufferevent *bev, void *arg)
     }
 }
 
-static void session_event_cb(struct bufferevent *bev, short what, void *arg)
+static void session_error_cb(struct conn *c)
 {
-    struct session *s = arg;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        log_debug("session", "client=%u disconnected", s->client);
-        session_free(s);
-    }
+    struct session *s = session_of(c);
+    log_debug("session", "client=%u disconnected", s->client);
+    session_free(s);
 }
 
 void session_shutdown_idle(void)

@@ -10,12 +10,12 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "common/config.h"
 #include "common/pgproto.h"
 #include "worker/auth.h"
+#include "worker/conn.h"
 #include "worker/params.h"
 
 enum session_state {
@@ -40,7 +40,7 @@ struct session {
     TAILQ_ENTRY(session) link;          /* the worker's sessions */
     TAILQ_ENTRY(session) wait_link;     /* its pool's wait queue, while WAITING */
     TAILQ_ENTRY(session) run_link;      /* the running list, while RUNNING */
-    struct bufferevent *bev;
+    struct conn conn;
     struct event *timer;                /* login timeout, then query_wait_timeout */
     enum session_state state;
     uint32_t client;                    /* shm client entry */
@@ -51,7 +51,6 @@ struct session {
     char database[CFG_NAME_MAX];
     char addr[46];
     uint16_t port;
-    int tls;                            /* the connection is in TLS */
 
     /* authentication */
     char *secret;
