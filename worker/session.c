@@ -96,6 +96,29 @@ static struct shm_stats *session_stats(struct session *s)
     return shm_stats(worker.index, s->pool == SHM_NONE ? 0 : s->pool);
 }
 
+static void session_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+/*
+ * (Re)arm the session's one timer.  It is allocated here and freed by
+ * session_timer_stop: an idle client holds none.
+ */
+static void session_timer_start(struct session *s, double seconds)
+{
+    if (s->timer == NULL && (s->timer = evtimer_new(worker.base, session_timer_cb, s)) == NULL) {
+        log_warning("session", "client=%u no timer set: out of memory", s->client);
+        return;
+    }
+    struct timeval tv = { (time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6) };
+    evtimer_add(s->timer, &tv);
+}
+
+static void session_timer_stop(struct session *s)
+{
+    if (s->timer != NULL)
+        event_free(s->timer);
+    s->timer = NULL;
+}
+
 /* The SCRAM state is needed during the exchange only. */
 static void session_scram_end(struct session *s)
 {
@@ -125,8 +148,7 @@ static void session_free(struct session *s)
     }
     TAILQ_REMOVE(&worker.sessions, s, link);
     session_n--;
-    if (s->timer)
-        event_free(s->timer);
+    session_timer_stop(s);
     conn_close(&s->conn);
     session_scram_end(s);
     free(s->secret);
@@ -149,8 +171,6 @@ static void session_close(struct session *s)
     }
     session_set_state(s, SESSION_CLOSING);
     conn_read_enable(&s->conn, 0);
-    if (s->timer)
-        event_del(s->timer);
     /* Nothing to flush, or no way to: a TLS handshake that never finished cannot carry it. */
     SSL *ssl = conn_ssl(&s->conn);
     if (conn_pending(&s->conn) == 0 || (ssl != NULL && !SSL_is_init_finished(ssl))) {
@@ -159,9 +179,7 @@ static void session_close(struct session *s)
     }
     conn_set_low_water(&s->conn, 0);
     /* A client that reads nothing more does not keep the connection forever. */
-    struct timeval tv = { SESSION_CLOSE_WAIT_S, 0 };
-    if (s->timer)
-        evtimer_add(s->timer, &tv);
+    session_timer_start(s, SESSION_CLOSE_WAIT_S);
 }
 
 static void session_fatal(struct session *s, const char *sqlstate, const char *msg)
@@ -174,8 +192,6 @@ static void session_fatal(struct session *s, const char *sqlstate, const char *m
     log_info("session", "client=%u user=%s db=%s closed: %s", s->client, s->user, s->database, msg);
     session_close(s);
 }
-
-static void session_timer_cb(evutil_socket_t fd, short what, void *arg);
 
 void session_accept(int fd, const struct sockaddr *sa, int salen)
 {
@@ -208,13 +224,6 @@ void session_accept(int fd, const struct sockaddr *sa, int salen)
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
-    s->timer = evtimer_new(worker.base, session_timer_cb, s);
-    if (s->timer == NULL) {
-        close(fd);
-        pgbuf_free(&s->req);
-        free(s);
-        return;
-    }
     conn_open(&s->conn, worker.base, fd, &session_conn_ops, SESSION_OUT_LOW);
     TAILQ_INSERT_TAIL(&worker.sessions, s, link);
     session_n++;
@@ -233,12 +242,8 @@ void session_accept(int fd, const struct sockaddr *sa, int salen)
     c->user[0] = c->database[0] = c->application_name[0] = c->tls[0] = '\0';
     c->connect_time_us = shm_realtime_us();
     c->request_time_us = c->connect_time_us;
-    if (worker.cfg->client_login_timeout > 0) {
-        struct timeval tv = { (time_t)worker.cfg->client_login_timeout,
-                              (suseconds_t)((worker.cfg->client_login_timeout -
-                                             (double)(time_t)worker.cfg->client_login_timeout) * 1e6) };
-        evtimer_add(s->timer, &tv);
-    }
+    if (worker.cfg->client_login_timeout > 0)
+        session_timer_start(s, worker.cfg->client_login_timeout);
 }
 
 /* Ask the broker to cancel what runs on our slot for this client. */
@@ -256,7 +261,7 @@ static void session_unwait(struct session *s)
 {
     TAILQ_REMOVE(&worker.waitq[s->pool], s, wait_link);
     ck_pr_dec_32(&shm_pool(s->pool)->waiting[worker.index]);
-    event_del(s->timer);
+    session_timer_stop(s);
     session_stats(s)->wait_us += (uint64_t)(shm_now_us() - s->wait_start_us);
     session_set_state(s, SESSION_IDLE);
 }
@@ -382,7 +387,7 @@ static void session_login_ok(struct session *s)
     const char *app = params_get(&s->params, "application_name");
     snprintf(c->application_name, sizeof(c->application_name), "%s", app ? app : "");
     tls_describe(conn_ssl(&s->conn), c->tls, sizeof(c->tls));
-    event_del(s->timer);
+    session_timer_stop(s);
 
     struct pgbuf b;
     pgbuf_init(&b);
@@ -654,10 +659,8 @@ static void session_start_request(struct session *s)
     ck_pr_store_32(&shm_client(s->client)->cancel_req, 0);
     session_set_state(s, SESSION_RUNNING);
     if (s->params.statement_timeout_ms > 0) {
-        int64_t ms = s->params.statement_timeout_ms;
-        struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
         s->timer_statement = 1;
-        evtimer_add(s->timer, &tv);
+        session_timer_start(s, (double)s->params.statement_timeout_ms / 1000);
     }
     /* Results are picked up by the worker loop's poll: calling it here would recurse per message. */
     session_flush_request(s);
@@ -720,11 +723,8 @@ void session_dispatch(struct session *s)
     s->wait_start_us = shm_now_us();
     shm_client(s->client)->wait_start_us = s->wait_start_us;
     session_set_state(s, SESSION_WAITING);
-    if (worker.cfg->query_wait_timeout > 0) {
-        double t = worker.cfg->query_wait_timeout;
-        struct timeval tv = { (time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6) };
-        evtimer_add(s->timer, &tv);
-    }
+    if (worker.cfg->query_wait_timeout > 0)
+        session_timer_start(s, worker.cfg->query_wait_timeout);
     if (ck_pr_load_32(&p->nopen) < (uint32_t)ck_pr_load_32((uint32_t *)&p->pool_size))
         wake_broker();
     /* A slot may have been queued between our failed dequeue and the waiting count. */
@@ -747,10 +747,9 @@ static void session_build_request(struct session *s, char type, const char *verb
 static void session_done(struct session *s, char txstatus, int flags)
 {
     struct shm_stats *st = session_stats(s);
-    if (s->timer_statement) {
-        s->timer_statement = 0;
-        event_del(s->timer);
-    }
+    /* The statement timeout, armed or spent: an idle client keeps no timer. */
+    s->timer_statement = 0;
+    session_timer_stop(s);
     if (s->copy_in) {
         /* Whatever CopyData the client still sends is dropped, as PostgreSQL does. */
         s->copy_skip = s->copy_left;

@@ -41,7 +41,7 @@ struct session {
     TAILQ_ENTRY(session) wait_link;     /* its pool's wait queue, while WAITING */
     TAILQ_ENTRY(session) run_link;      /* the running list, while RUNNING */
     struct conn conn;
-    struct event *timer;                /* login timeout, then query_wait_timeout */
+    struct event *timer;                /* login, query wait, statement or close timeout; NULL when none runs */
     enum session_state state;
     uint32_t client;                    /* shm client entry */
     uint32_t pool;                      /* SHM_NONE for the admin console */
