@@ -35,6 +35,7 @@ struct params_undo {
 };
 
 struct params {
+    const char *user;               /* the client's user name (not a copy): session_authorization */
     struct params_entry *e;
     uint16_t n, cap;
     int64_t statement_timeout_ms;   /* statement_timeout's value, parsed; 0 = none */
@@ -57,8 +58,11 @@ void params_tx_end(struct params *ps, int committed, struct pgbuf *out);
  */
 int64_t params_parse_ms(const char *value);
 
-/* The server defaults, then each startup-packet "name\0value\0" pair (user, database, options, replication skipped). */
-int params_init(struct params *ps, const char *startup_pairs, size_t len);
+/*
+ * The server defaults, then each startup-packet "name\0value\0" pair (user,
+ * database, options, replication skipped).  user must outlive ps.
+ */
+int params_init(struct params *ps, const char *user, const char *startup_pairs, size_t len);
 void params_free(struct params *ps);
 const char *params_get(const struct params *ps, const char *name);
 

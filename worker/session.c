@@ -451,7 +451,7 @@ static void session_startup(struct session *s, const uint8_t *body, size_t len)
     }
     snprintf(s->user, sizeof(s->user), "%s", user);
     snprintf(s->database, sizeof(s->database), "%s", database);
-    if (params_init(&s->params, (const char *)body, len) < 0) {
+    if (params_init(&s->params, s->user, (const char *)body, len) < 0) {
         session_fatal(s, "53200", "out of memory");
         return;
     }
