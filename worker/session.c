@@ -91,6 +91,17 @@ void session_send(struct session *s, struct pgbuf *b)
         conn_write(&s->conn, b->data, b->len);
 }
 
+/* The client's names live in its shm entry, where SHOW CLIENTS reads them: the session keeps no copy. */
+static const char *session_user(const struct session *s)
+{
+    return s->client == SHM_NONE ? "" : shm_client(s->client)->user;
+}
+
+static const char *session_database(const struct session *s)
+{
+    return s->client == SHM_NONE ? "" : shm_client(s->client)->database;
+}
+
 static struct shm_stats *session_stats(struct session *s)
 {
     return shm_stats(worker.index, s->pool == SHM_NONE ? 0 : s->pool);
@@ -189,7 +200,8 @@ static void session_fatal(struct session *s, const char *sqlstate, const char *m
     pgproto_error(&b, 'E', "FATAL", sqlstate, msg, NULL, NULL);
     session_send(s, &b);
     pgbuf_free(&b);
-    log_info("session", "client=%u user=%s db=%s closed: %s", s->client, s->user, s->database, msg);
+    log_info("session", "client=%u user=%s db=%s closed: %s", s->client, session_user(s), session_database(s),
+             msg);
     session_close(s);
 }
 
@@ -209,18 +221,21 @@ void session_accept(int fd, const struct sockaddr *sa, int salen)
     s->slot = SHM_NONE;
     s->txstatus = 'I';
     pgbuf_init(&s->req);
+    char addr[sizeof(((struct shm_client *)NULL)->addr)];
+    uint16_t port = 0;
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, s->addr, sizeof(s->addr));
-        s->port = ntohs(in->sin_port);
+        inet_ntop(AF_INET, &in->sin_addr, addr, sizeof(addr));
+        port = ntohs(in->sin_port);
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, s->addr, sizeof(s->addr));
-        s->port = ntohs(in6->sin6_port);
+        inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof(addr));
+        port = ntohs(in6->sin6_port);
     } else {
-        snprintf(s->addr, sizeof(s->addr), "unix");
+        snprintf(addr, sizeof(addr), "unix");
     }
-    if (sa->sa_family != AF_UNIX) {
+    s->unix_socket = sa->sa_family == AF_UNIX;
+    if (!s->unix_socket) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
@@ -237,8 +252,8 @@ void session_accept(int fd, const struct sockaddr *sa, int salen)
     ck_pr_inc_32(&shm_worker(worker.index)->nclients);
     struct shm_client *c = shm_client(s->client);
     c->status = 'i';
-    c->port = s->port;
-    snprintf(c->addr, sizeof(c->addr), "%s", s->addr);
+    c->port = port;
+    snprintf(c->addr, sizeof(c->addr), "%s", addr);
     c->user[0] = c->database[0] = c->application_name[0] = c->tls[0] = '\0';
     c->connect_time_us = shm_realtime_us();
     c->request_time_us = c->connect_time_us;
@@ -311,7 +326,7 @@ static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
     char msg[300];
     snprintf(msg, sizeof(msg),
              "no backend connection available for database \"%s\" within query_wait_timeout (%gs)",
-             s->database, worker.cfg->query_wait_timeout);
+             session_database(s), worker.cfg->query_wait_timeout);
     session_error(s, "53300", msg, p->last_connect_fail_us ? p->last_connect_error : NULL,
                   "All backend connections of the pool are busy; raise pool_size or retry.");
     session_request_failed(s);
@@ -382,8 +397,6 @@ static void session_login_ok(struct session *s)
     auth_random(&key, sizeof(key));
     c->cancel_key = key;
     c->pool = s->pool;
-    snprintf(c->user, sizeof(c->user), "%s", s->user);
-    snprintf(c->database, sizeof(c->database), "%s", s->database);
     const char *app = params_get(&s->params, "application_name");
     snprintf(c->application_name, sizeof(c->application_name), "%s", app ? app : "");
     tls_describe(conn_ssl(&s->conn), c->tls, sizeof(c->tls));
@@ -398,14 +411,13 @@ static void session_login_ok(struct session *s)
     pgbuf_free(&b);
     session_set_state(s, SESSION_IDLE);
     session_ready(s);
-    log_debug("session", "client=%u user=%s db=%s logged in from %s", s->client, s->user, s->database,
-              s->addr);
+    log_debug("session", "client=%u user=%s db=%s logged in from %s", s->client, c->user, c->database, c->addr);
 }
 
 static void session_auth_failed(struct session *s)
 {
     char msg[200];
-    snprintf(msg, sizeof(msg), "password authentication failed for user \"%s\"", s->user);
+    snprintf(msg, sizeof(msg), "password authentication failed for user \"%s\"", session_user(s));
     session_fatal(s, "28P01", msg);
 }
 
@@ -436,7 +448,7 @@ static void session_startup(struct session *s, const uint8_t *body, size_t len)
         session_fatal(s, "28000", "no PostgreSQL user name specified in startup packet");
         return;
     }
-    if (tls_mode() == TLS_REQUIRE && conn_ssl(&s->conn) == NULL && strcmp(s->addr, "unix") != 0) {
+    if (tls_mode() == TLS_REQUIRE && conn_ssl(&s->conn) == NULL && !s->unix_socket) {
         char msg[200];
         snprintf(msg, sizeof(msg), "SSL required: client_tls_sslmode is require, and user \"%.63s\" "
                  "connected without SSL", user);
@@ -445,35 +457,38 @@ static void session_startup(struct session *s, const uint8_t *body, size_t len)
     }
     if (database == NULL || database[0] == '\0')
         database = user;
-    if (strlen(user) >= sizeof(s->user) || strlen(database) >= sizeof(s->database)) {
+    struct shm_client *c = shm_client(s->client);
+    if (strlen(user) >= sizeof(c->user) || strlen(database) >= sizeof(c->database)) {
         session_fatal(s, "42622", "user or database name too long");
         return;
     }
-    snprintf(s->user, sizeof(s->user), "%s", user);
-    snprintf(s->database, sizeof(s->database), "%s", database);
-    if (params_init(&s->params, s->user, (const char *)body, len) < 0) {
+    snprintf(c->user, sizeof(c->user), "%s", user);
+    snprintf(c->database, sizeof(c->database), "%s", database);
+    user = c->user;
+    database = c->database;
+    if (params_init(&s->params, user, (const char *)body, len) < 0) {
         session_fatal(s, "53200", "out of memory");
         return;
     }
-    if (strcmp(s->database, "pgiris") == 0) {
+    if (strcmp(database, "pgiris") == 0) {
         s->admin = 1;
-        if (cfg_user_in_list(worker.cfg->admin_users, s->user))
+        if (cfg_user_in_list(worker.cfg->admin_users, user))
             s->may_modify = 1;
-        else if (!cfg_user_in_list(worker.cfg->stats_users, s->user)) {
+        else if (!cfg_user_in_list(worker.cfg->stats_users, user)) {
             session_fatal(s, "42501", "permission denied: not an admin or stats user of the pgiris console");
             return;
         }
     } else {
-        s->pool = shm_pool_find(s->database);
+        s->pool = shm_pool_find(database);
         if (s->pool == SHM_NONE) {
             char msg[200];
-            snprintf(msg, sizeof(msg), "database \"%s\" does not exist", s->database);
+            snprintf(msg, sizeof(msg), "database \"%s\" does not exist", database);
             session_fatal(s, "3D000", msg);
             return;
         }
     }
 
-    const char *secret = worker.users ? auth_userlist_find(worker.users, s->user) : NULL;
+    const char *secret = worker.users ? auth_userlist_find(worker.users, user) : NULL;
     if (secret != NULL) {
         s->secret = strdup(secret);
         if (s->secret == NULL) {
@@ -485,7 +500,7 @@ static void session_startup(struct session *s, const uint8_t *body, size_t len)
     if (at == CFG_AUTH_TRUST) {
         if (secret == NULL) {
             char msg[200];
-            snprintf(msg, sizeof(msg), "no such user \"%s\" in auth_file", s->user);
+            snprintf(msg, sizeof(msg), "no such user \"%s\" in auth_file", user);
             session_fatal(s, "28000", msg);
             return;
         }
@@ -543,7 +558,7 @@ static void session_auth_message(struct session *s, const uint8_t *body, size_t 
             session_fatal(s, "08P01", "invalid password packet");
             return;
         }
-        if (s->secret != NULL && auth_md5_check(s->secret, s->user, s->md5_salt, resp) == 1)
+        if (s->secret != NULL && auth_md5_check(s->secret, session_user(s), s->md5_salt, resp) == 1)
             session_login_ok(s);
         else
             session_auth_failed(s);
@@ -679,7 +694,8 @@ static void session_wait_failed(struct session *s)
     struct pgbuf b;
     pgbuf_init(&b);
     char msg[300];
-    snprintf(msg, sizeof(msg), "could not connect to the backend of database \"%s\"", s->database);
+    snprintf(msg, sizeof(msg), "could not connect to the backend of database \"%s\"",
+             session_database(s));
     pgproto_error(&b, 'E', "ERROR", "08001", msg, p->last_connect_error, NULL);
     session_send(s, &b);
     pgbuf_free(&b);
@@ -1215,7 +1231,7 @@ static int session_startup_packet(struct session *s, struct evbuffer *in)
         session_fatal(s, "08P01", "SSL negotiation requested on a connection that is already encrypted");
         return -1;
     }
-    if (code == PGPROTO_SSL_REQUEST && tls_mode() != TLS_DISABLE && strcmp(s->addr, "unix") != 0) {
+    if (code == PGPROTO_SSL_REQUEST && tls_mode() != TLS_DISABLE && !s->unix_socket) {
         evbuffer_drain(in, len);
         /* The input must be empty: bytes after SSLRequest would be read as plain text (CVE-2021-23222). */
         if (evbuffer_get_length(in) > 0) {

@@ -47,10 +47,7 @@ struct session {
     uint32_t pool;                      /* SHM_NONE for the admin console */
     int admin;                          /* connected to the console */
     int may_modify;
-    char user[CFG_NAME_MAX];
-    char database[CFG_NAME_MAX];
-    char addr[46];
-    uint16_t port;
+    int unix_socket;                    /* a local client: no TLS to offer or require */
 
     /* authentication */
     char *secret;
