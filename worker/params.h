@@ -37,11 +37,11 @@ struct params_undo {
 struct params {
     const char *user;               /* the client's user name (not a copy): session_authorization */
     struct params_entry *e;
-    uint16_t n, cap;
+    struct params_undo *undo;       /* changes made inside a transaction block, first change of each name */
     int64_t statement_timeout_ms;   /* statement_timeout's value, parsed; 0 = none */
-    int in_tx;                      /* the client is inside a transaction block (set by the session) */
-    struct params_undo *undo;       /* changes made inside it, first change of each name */
+    uint16_t n, cap;
     uint16_t nundo, undo_cap;
+    int in_tx;                      /* the client is inside a transaction block (set by the session) */
 };
 
 /*

@@ -74,9 +74,9 @@ static void session_set_state(struct session *s, enum session_state st)
     log_debug("session", "client=%u %s -> %s", s->client, session_state_name(s->state),
               session_state_name(st));
     if (s->state == SESSION_RUNNING)
-        TAILQ_REMOVE(&session_running, s, run_link);
+        TAILQ_REMOVE(&session_running, s, queue_link);
     if (st == SESSION_RUNNING)
-        TAILQ_INSERT_TAIL(&session_running, s, run_link);
+        TAILQ_INSERT_TAIL(&session_running, s, queue_link);
     s->state = st;
     if (s->client != SHM_NONE) {
         struct shm_client *c = shm_client(s->client);
@@ -143,11 +143,11 @@ static void session_scram_end(struct session *s)
 static void session_free(struct session *s)
 {
     if (s->state == SESSION_WAITING && s->pool != SHM_NONE) {
-        TAILQ_REMOVE(&worker.waitq[s->pool], s, wait_link);
+        TAILQ_REMOVE(&worker.waitq[s->pool], s, queue_link);
         ck_pr_dec_32(&shm_pool(s->pool)->waiting[worker.index]);
     }
     if (s->state == SESSION_RUNNING)
-        TAILQ_REMOVE(&session_running, s, run_link);
+        TAILQ_REMOVE(&session_running, s, queue_link);
     if (s->slot != SHM_NONE) {
         /* The executor rolls back, drops whatever is in the rings and requeues the slot. */
         lease_abandon(s->slot);
@@ -176,7 +176,7 @@ static void session_free(struct session *s)
 static void session_close(struct session *s)
 {
     if (s->state == SESSION_WAITING && s->pool != SHM_NONE) {
-        TAILQ_REMOVE(&worker.waitq[s->pool], s, wait_link);
+        TAILQ_REMOVE(&worker.waitq[s->pool], s, queue_link);
         ck_pr_dec_32(&shm_pool(s->pool)->waiting[worker.index]);
         s->state = SESSION_IDLE;
     }
@@ -274,7 +274,7 @@ static void session_cancel_running(uint32_t client, uint32_t slot, int timeout)
 /* Leave the wait queue without a slot. */
 static void session_unwait(struct session *s)
 {
-    TAILQ_REMOVE(&worker.waitq[s->pool], s, wait_link);
+    TAILQ_REMOVE(&worker.waitq[s->pool], s, queue_link);
     ck_pr_dec_32(&shm_pool(s->pool)->waiting[worker.index]);
     session_timer_stop(s);
     session_stats(s)->wait_us += (uint64_t)(shm_now_us() - s->wait_start_us);
@@ -337,7 +337,7 @@ void session_check_cancels(void)
     for (uint32_t i = 0; i < shm->npools; i++) {
         struct session *s, *next;
         for (s = TAILQ_FIRST(&worker.waitq[i]); s != NULL; s = next) {
-            next = TAILQ_NEXT(s, wait_link);
+            next = TAILQ_NEXT(s, queue_link);
             if (ck_pr_load_32(&shm_client(s->client)->cancel_req) == 0 ||
                 ck_pr_fas_32(&shm_client(s->client)->cancel_req, 0) == 0)
                 continue;
@@ -734,7 +734,7 @@ void session_dispatch(struct session *s)
         session_request_failed(s);
         return;
     }
-    TAILQ_INSERT_TAIL(&worker.waitq[s->pool], s, wait_link);
+    TAILQ_INSERT_TAIL(&worker.waitq[s->pool], s, queue_link);
     ck_pr_inc_32(&p->waiting[worker.index]);
     s->wait_start_us = shm_now_us();
     shm_client(s->client)->wait_start_us = s->wait_start_us;
