@@ -140,6 +140,19 @@ static void session_scram_end(struct session *s)
     s->scram = NULL;
 }
 
+/* What running a query needed: an idle client keeps none of it. */
+static void session_query_free(struct session *s)
+{
+    free(s->query);
+    s->query = NULL;
+    free(s->stmts);
+    s->stmts = NULL;
+    s->nstmts = s->stmts_cap = s->stmt_i = 0;
+    free(s->exec_sql);
+    s->exec_sql = NULL;
+    pgbuf_free(&s->req);
+}
+
 static void session_free(struct session *s)
 {
     if (s->state == SESSION_WAITING && s->pool != SHM_NONE) {
@@ -164,11 +177,8 @@ static void session_free(struct session *s)
     session_scram_end(s);
     free(s->secret);
     params_free(&s->params);
-    free(s->query);
-    free(s->stmts);
-    free(s->exec_sql);
+    session_query_free(s);
     extended_free(s);
-    pgbuf_free(&s->req);
     free(s);
 }
 
@@ -1035,6 +1045,7 @@ void session_end_of_query(struct session *s)
 {
     if (s->slot != SHM_NONE && s->txstatus == 'I' && worker.cfg->pool_mode == CFG_POOL_TRANSACTION)
         session_release(s);
+    session_query_free(s);
     session_set_state(s, SESSION_IDLE);
     session_ready(s);
     if (s->close_when_idle && s->txstatus == 'I') {
