@@ -789,9 +789,9 @@ static void extended_request_describe(struct session *s, const struct extended_s
 /* 1 if the next buffered client message is Execute of 'portal'. */
 static int extended_execute_follows(struct session *s, const char *portal)
 {
-    struct evbuffer *in = bufferevent_get_input(s->bev);
+    struct evbuffer *in = conn_input(&s->conn);
     uint8_t hdr[5];
-    if (evbuffer_copyout(in, hdr, 5) < 5 || hdr[0] != 'E')
+    if (in == NULL || evbuffer_copyout(in, hdr, 5) < 5 || hdr[0] != 'E')
         return 0;
     uint32_t len = pgproto_load_u32(hdr + 1);
     size_t nl = strlen(portal);

@@ -11,7 +11,7 @@
 
 struct params_default {
     const char *name;
-    const char *value;
+    const char *value;      /* NULL: the client's user name */
     int reported;           /* sent as ParameterStatus */
 };
 
@@ -26,7 +26,7 @@ static const struct params_default params_defaults[] = {
     { "is_superuser", "off", 1 },
     { "server_encoding", "UTF8", 1 },
     { "server_version", "15.0 (pgiris " PGIRIS_VERSION ")", 1 },
-    { "session_authorization", "", 1 },
+    { "session_authorization", NULL, 1 },
     { "standard_conforming_strings", "on", 1 },
     { "TimeZone", "UTC", 1 },
     { "extra_float_digits", "1", 0 },
@@ -65,27 +65,31 @@ static struct params_entry *params_find(const struct params *ps, const char *nam
     return NULL;
 }
 
-static const char *params_entry_value(const struct params_entry *e)
+/* session_authorization reports who the client is, as PostgreSQL does, without a copy per client. */
+static const char *params_default_value(const struct params *ps, int def)
 {
-    if (e->value != NULL)
-        return e->value;
-    return e->def >= 0 ? params_defaults[e->def].value : "";
+    if (def < 0)
+        return "";
+    return params_defaults[def].value ? params_defaults[def].value : ps->user;
 }
 
-static const char *params_entry_reset(const struct params_entry *e)
+static const char *params_entry_value(const struct params *ps, const struct params_entry *e)
 {
-    if (e->reset_value != NULL)
-        return e->reset_value;
-    return e->def >= 0 ? params_defaults[e->def].value : "";
+    return e->value != NULL ? e->value : params_default_value(ps, e->def);
+}
+
+static const char *params_entry_reset(const struct params *ps, const struct params_entry *e)
+{
+    return e->reset_value != NULL ? e->reset_value : params_default_value(ps, e->def);
 }
 
 const char *params_get(const struct params *ps, const char *name)
 {
     struct params_entry *e = params_find(ps, name);
     if (e != NULL)
-        return params_entry_value(e);
-    const struct params_default *d = params_default_of(name);
-    return d ? d->value : NULL;
+        return params_entry_value(ps, e);
+    int def = params_default_index(name);
+    return def < 0 ? NULL : params_default_value(ps, def);
 }
 
 /* The name as the defaults table spells it (DateStyle), else as given; NULL if unknown. */
@@ -135,16 +139,16 @@ int64_t params_parse_ms(const char *value)
 static void params_changed(struct params *ps, const struct params_entry *e)
 {
     if (strcasecmp(e->name, "statement_timeout") == 0) {
-        int64_t ms = params_parse_ms(params_entry_value(e));
+        int64_t ms = params_parse_ms(params_entry_value(ps, e));
         ps->statement_timeout_ms = ms < 0 ? 0 : ms;
     }
 }
 
 /* A copy of value, or NULL (meaning the default) when it is the default's. */
-static int params_dup(const struct params_entry *e, const char *value, char **out)
+static int params_dup(const struct params *ps, const struct params_entry *e, const char *value, char **out)
 {
     *out = NULL;
-    if (e->def >= 0 && strcmp(params_defaults[e->def].value, value) == 0)
+    if (e->def >= 0 && strcmp(params_default_value(ps, e->def), value) == 0)
         return 0;
     *out = strdup(value);
     return *out == NULL ? -1 : 0;
@@ -174,13 +178,13 @@ static int params_put(struct params *ps, const char *name, const char *value, in
         ps->n++;
     }
     char *v;
-    if (params_dup(e, value, &v) < 0)
+    if (params_dup(ps, e, value, &v) < 0)
         return -1;
     free(e->value);
     e->value = v;
     if (is_reset_value) {
         char *r;
-        if (params_dup(e, value, &r) < 0)
+        if (params_dup(ps, e, value, &r) < 0)
             return -1;
         free(e->reset_value);
         e->reset_value = r;
@@ -194,9 +198,10 @@ static int params_encoding_ok(const char *v)
     return strcasecmp(v, "UTF8") == 0 || strcasecmp(v, "UTF-8") == 0 || strcasecmp(v, "UNICODE") == 0;
 }
 
-int params_init(struct params *ps, const char *pairs, size_t len)
+int params_init(struct params *ps, const char *user, const char *pairs, size_t len)
 {
     memset(ps, 0, sizeof(*ps));
+    ps->user = user;
     size_t pos = 0;
     while (pos < len && pairs[pos] != '\0') {
         const char *name = pairs + pos;
@@ -206,9 +211,6 @@ int params_init(struct params *ps, const char *pairs, size_t len)
         const char *value = name + nl + 1;
         size_t vl = strnlen(value, len - pos - nl - 1);
         pos += nl + 1 + vl + 1;
-        /* session_authorization reports who the client is, as PostgreSQL does. */
-        if (strcmp(name, "user") == 0 && params_put(ps, "session_authorization", value, 1) < 0)
-            return -1;
         if (strcmp(name, "user") == 0 || strcmp(name, "database") == 0 ||
             strcmp(name, "options") == 0 || strcmp(name, "replication") == 0)
             continue;
@@ -306,16 +308,16 @@ void params_reset(struct params *ps, const char *name, struct pgbuf *out)
         struct params_entry *e = &ps->e[j];
         if (name != NULL && strcasecmp(e->name, name) != 0)
             continue;
-        if (strcmp(params_entry_value(e), params_entry_reset(e)) == 0)
+        if (strcmp(params_entry_value(ps, e), params_entry_reset(ps, e)) == 0)
             continue;
         char *v;
-        if (params_dup(e, params_entry_reset(e), &v) < 0)
+        if (params_dup(ps, e, params_entry_reset(ps, e), &v) < 0)
             continue;
         free(e->value);
         e->value = v;
         params_changed(ps, e);
         if (params_reported(e->name))
-            pgproto_parameter_status(out, e->name, params_entry_value(e));
+            pgproto_parameter_status(out, e->name, params_entry_value(ps, e));
     }
 }
 
@@ -521,8 +523,8 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
         return params_error(out, "22023", "value for parameter \"%s\" is too long", name);
     if (is_default) {
         struct params_entry *e = params_find(ps, name);
-        const struct params_default *d = params_default_of(name);
-        snprintf(value, sizeof(value), "%s", e ? params_entry_reset(e) : d ? d->value : "");
+        int def = params_default_index(name);
+        snprintf(value, sizeof(value), "%s", e ? params_entry_reset(ps, e) : params_default_value(ps, def));
     }
     /* SET LOCAL outside a transaction block does nothing lasting (PostgreSQL warns). */
     if (local && !ps->in_tx) {
@@ -536,6 +538,6 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
     pgproto_command_complete(out, "SET");
     struct params_entry *e = params_find(ps, name);
     if (e != NULL && params_reported(e->name))
-        pgproto_parameter_status(out, e->name, params_entry_value(e));
+        pgproto_parameter_status(out, e->name, params_entry_value(ps, e));
     return 0;
 }

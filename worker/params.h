@@ -35,12 +35,13 @@ struct params_undo {
 };
 
 struct params {
+    const char *user;               /* the client's user name (not a copy): session_authorization */
     struct params_entry *e;
-    uint16_t n, cap;
+    struct params_undo *undo;       /* changes made inside a transaction block, first change of each name */
     int64_t statement_timeout_ms;   /* statement_timeout's value, parsed; 0 = none */
-    int in_tx;                      /* the client is inside a transaction block (set by the session) */
-    struct params_undo *undo;       /* changes made inside it, first change of each name */
+    uint16_t n, cap;
     uint16_t nundo, undo_cap;
+    int in_tx;                      /* the client is inside a transaction block (set by the session) */
 };
 
 /*
@@ -57,8 +58,11 @@ void params_tx_end(struct params *ps, int committed, struct pgbuf *out);
  */
 int64_t params_parse_ms(const char *value);
 
-/* The server defaults, then each startup-packet "name\0value\0" pair (user, database, options, replication skipped). */
-int params_init(struct params *ps, const char *startup_pairs, size_t len);
+/*
+ * The server defaults, then each startup-packet "name\0value\0" pair (user,
+ * database, options, replication skipped).  user must outlive ps.
+ */
+int params_init(struct params *ps, const char *user, const char *startup_pairs, size_t len);
 void params_free(struct params *ps);
 const char *params_get(const struct params *ps, const char *name);
 

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,6 @@
 
 #include <ck_pr.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
 
 #include "common/log.h"
 #include "common/sql_lexer.h"
@@ -46,9 +46,10 @@
 struct session_list session_running = TAILQ_HEAD_INITIALIZER(session_running);
 static int session_n;
 
-static void session_read_cb(struct bufferevent *bev, void *arg);
-static void session_write_cb(struct bufferevent *bev, void *arg);
-static void session_event_cb(struct bufferevent *bev, short what, void *arg);
+static void session_read_cb(struct conn *c);
+static void session_write_cb(struct conn *c);
+static void session_error_cb(struct conn *c);
+static const struct conn_ops session_conn_ops = { session_read_cb, session_write_cb, session_error_cb };
 static void session_next(struct session *s);
 static void session_process_input(struct session *s);
 static int session_start_tls(struct session *s);
@@ -73,9 +74,9 @@ static void session_set_state(struct session *s, enum session_state st)
     log_debug("session", "client=%u %s -> %s", s->client, session_state_name(s->state),
               session_state_name(st));
     if (s->state == SESSION_RUNNING)
-        TAILQ_REMOVE(&session_running, s, run_link);
+        TAILQ_REMOVE(&session_running, s, queue_link);
     if (st == SESSION_RUNNING)
-        TAILQ_INSERT_TAIL(&session_running, s, run_link);
+        TAILQ_INSERT_TAIL(&session_running, s, queue_link);
     s->state = st;
     if (s->client != SHM_NONE) {
         struct shm_client *c = shm_client(s->client);
@@ -84,15 +85,21 @@ static void session_set_state(struct session *s, enum session_state st)
     }
 }
 
-static struct evbuffer *session_out(struct session *s)
-{
-    return bufferevent_get_output(s->bev);
-}
-
 void session_send(struct session *s, struct pgbuf *b)
 {
     if (b->len > 0)
-        evbuffer_add(session_out(s), b->data, b->len);
+        conn_write(&s->conn, b->data, b->len);
+}
+
+/* The client's names live in its shm entry, where SHOW CLIENTS reads them: the session keeps no copy. */
+static const char *session_user(const struct session *s)
+{
+    return s->client == SHM_NONE ? "" : shm_client(s->client)->user;
+}
+
+static const char *session_database(const struct session *s)
+{
+    return s->client == SHM_NONE ? "" : shm_client(s->client)->database;
 }
 
 static struct shm_stats *session_stats(struct session *s)
@@ -100,38 +107,27 @@ static struct shm_stats *session_stats(struct session *s)
     return shm_stats(worker.index, s->pool == SHM_NONE ? 0 : s->pool);
 }
 
-static void session_linger_write_cb(struct bufferevent *bev, void *arg)
-{
-    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-        bufferevent_free(bev);
-}
-
-static void session_linger_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-    bufferevent_free(bev);
-}
+static void session_timer_cb(evutil_socket_t fd, short what, void *arg);
 
 /*
- * Free a TLS connection.  What the filter encrypted last (a FATAL, the
- * close_notify) may still sit in the socket's own bufferevent: that one
- * lives on until it has written it, five seconds at most.
+ * (Re)arm the session's one timer.  It is allocated here and freed by
+ * session_timer_stop: an idle client holds none.
  */
-static void session_free_tls(struct bufferevent *filter)
+static void session_timer_start(struct session *s, double seconds)
 {
-    struct bufferevent *under = bufferevent_get_underlying(filter);
-    SSL *ssl = bufferevent_openssl_get_ssl(filter);
-    bufferevent_free(filter);
-    SSL_free(ssl);
-    if (evbuffer_get_length(bufferevent_get_output(under)) == 0) {
-        bufferevent_free(under);
+    if (s->timer == NULL && (s->timer = evtimer_new(worker.base, session_timer_cb, s)) == NULL) {
+        log_warning("session", "client=%u no timer set: out of memory", s->client);
         return;
     }
-    struct timeval tv = { 5, 0 };
-    bufferevent_setcb(under, NULL, session_linger_write_cb, session_linger_event_cb, NULL);
-    bufferevent_setwatermark(under, EV_WRITE, 0, 0);
-    bufferevent_set_timeouts(under, NULL, &tv);
-    bufferevent_disable(under, EV_READ);
-    bufferevent_enable(under, EV_WRITE);
+    struct timeval tv = { (time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6) };
+    evtimer_add(s->timer, &tv);
+}
+
+static void session_timer_stop(struct session *s)
+{
+    if (s->timer != NULL)
+        event_free(s->timer);
+    s->timer = NULL;
 }
 
 /* The SCRAM state is needed during the exchange only. */
@@ -144,14 +140,27 @@ static void session_scram_end(struct session *s)
     s->scram = NULL;
 }
 
+/* What running a query needed: an idle client keeps none of it. */
+static void session_query_free(struct session *s)
+{
+    free(s->query);
+    s->query = NULL;
+    free(s->stmts);
+    s->stmts = NULL;
+    s->nstmts = s->stmts_cap = s->stmt_i = 0;
+    free(s->exec_sql);
+    s->exec_sql = NULL;
+    pgbuf_free(&s->req);
+}
+
 static void session_free(struct session *s)
 {
     if (s->state == SESSION_WAITING && s->pool != SHM_NONE) {
-        TAILQ_REMOVE(&worker.waitq[s->pool], s, wait_link);
+        TAILQ_REMOVE(&worker.waitq[s->pool], s, queue_link);
         ck_pr_dec_32(&shm_pool(s->pool)->waiting[worker.index]);
     }
     if (s->state == SESSION_RUNNING)
-        TAILQ_REMOVE(&session_running, s, run_link);
+        TAILQ_REMOVE(&session_running, s, queue_link);
     if (s->slot != SHM_NONE) {
         /* The executor rolls back, drops whatever is in the rings and requeues the slot. */
         lease_abandon(s->slot);
@@ -163,20 +172,13 @@ static void session_free(struct session *s)
     }
     TAILQ_REMOVE(&worker.sessions, s, link);
     session_n--;
-    if (s->timer)
-        event_free(s->timer);
-    if (s->tls)
-        session_free_tls(s->bev);
-    else
-        bufferevent_free(s->bev);
+    session_timer_stop(s);
+    conn_close(&s->conn);
     session_scram_end(s);
     free(s->secret);
     params_free(&s->params);
-    free(s->query);
-    free(s->stmts);
-    free(s->exec_sql);
+    session_query_free(s);
     extended_free(s);
-    pgbuf_free(&s->req);
     free(s);
 }
 
@@ -184,25 +186,21 @@ static void session_free(struct session *s)
 static void session_close(struct session *s)
 {
     if (s->state == SESSION_WAITING && s->pool != SHM_NONE) {
-        TAILQ_REMOVE(&worker.waitq[s->pool], s, wait_link);
+        TAILQ_REMOVE(&worker.waitq[s->pool], s, queue_link);
         ck_pr_dec_32(&shm_pool(s->pool)->waiting[worker.index]);
         s->state = SESSION_IDLE;
     }
     session_set_state(s, SESSION_CLOSING);
-    bufferevent_disable(s->bev, EV_READ);
-    if (s->timer)
-        event_del(s->timer);
+    conn_read_enable(&s->conn, 0);
     /* Nothing to flush, or no way to: a TLS handshake that never finished cannot carry it. */
-    if (evbuffer_get_length(session_out(s)) == 0 ||
-        (s->tls && !SSL_is_init_finished(bufferevent_openssl_get_ssl(s->bev)))) {
+    SSL *ssl = conn_ssl(&s->conn);
+    if (conn_pending(&s->conn) == 0 || (ssl != NULL && !SSL_is_init_finished(ssl))) {
         session_free(s);
         return;
     }
-    bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+    conn_set_low_water(&s->conn, 0);
     /* A client that reads nothing more does not keep the connection forever. */
-    struct timeval tv = { SESSION_CLOSE_WAIT_S, 0 };
-    if (s->timer)
-        evtimer_add(s->timer, &tv);
+    session_timer_start(s, SESSION_CLOSE_WAIT_S);
 }
 
 static void session_fatal(struct session *s, const char *sqlstate, const char *msg)
@@ -212,11 +210,10 @@ static void session_fatal(struct session *s, const char *sqlstate, const char *m
     pgproto_error(&b, 'E', "FATAL", sqlstate, msg, NULL, NULL);
     session_send(s, &b);
     pgbuf_free(&b);
-    log_info("session", "client=%u user=%s db=%s closed: %s", s->client, s->user, s->database, msg);
+    log_info("session", "client=%u user=%s db=%s closed: %s", s->client, session_user(s), session_database(s),
+             msg);
     session_close(s);
 }
-
-static void session_timer_cb(evutil_socket_t fd, short what, void *arg);
 
 void session_accept(int fd, const struct sockaddr *sa, int salen)
 {
@@ -234,40 +231,28 @@ void session_accept(int fd, const struct sockaddr *sa, int salen)
     s->slot = SHM_NONE;
     s->txstatus = 'I';
     pgbuf_init(&s->req);
+    char addr[sizeof(((struct shm_client *)NULL)->addr)];
+    uint16_t port = 0;
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, s->addr, sizeof(s->addr));
-        s->port = ntohs(in->sin_port);
+        inet_ntop(AF_INET, &in->sin_addr, addr, sizeof(addr));
+        port = ntohs(in->sin_port);
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, s->addr, sizeof(s->addr));
-        s->port = ntohs(in6->sin6_port);
+        inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof(addr));
+        port = ntohs(in6->sin6_port);
     } else {
-        snprintf(s->addr, sizeof(s->addr), "unix");
+        snprintf(addr, sizeof(addr), "unix");
     }
-    if (sa->sa_family != AF_UNIX) {
+    s->unix_socket = sa->sa_family == AF_UNIX;
+    if (!s->unix_socket) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
-    s->bev = bufferevent_socket_new(worker.base, fd, BEV_OPT_CLOSE_ON_FREE);
-    s->timer = evtimer_new(worker.base, session_timer_cb, s);
-    if (s->bev == NULL || s->timer == NULL) {
-        if (s->bev)
-            bufferevent_free(s->bev);
-        else
-            close(fd);
-        if (s->timer)
-            event_free(s->timer);
-        pgbuf_free(&s->req);
-        free(s);
-        return;
-    }
+    conn_open(&s->conn, worker.base, fd, &session_conn_ops, SESSION_OUT_LOW);
     TAILQ_INSERT_TAIL(&worker.sessions, s, link);
     session_n++;
     s->state = SESSION_STARTUP;
-    bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
-    bufferevent_setwatermark(s->bev, EV_WRITE, SESSION_OUT_LOW, 0);
-    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 
     s->client = shm_client_claim(worker.index, worker.gen);
     if (s->client == SHM_NONE) {
@@ -277,17 +262,13 @@ void session_accept(int fd, const struct sockaddr *sa, int salen)
     ck_pr_inc_32(&shm_worker(worker.index)->nclients);
     struct shm_client *c = shm_client(s->client);
     c->status = 'i';
-    c->port = s->port;
-    snprintf(c->addr, sizeof(c->addr), "%s", s->addr);
+    c->port = port;
+    snprintf(c->addr, sizeof(c->addr), "%s", addr);
     c->user[0] = c->database[0] = c->application_name[0] = c->tls[0] = '\0';
     c->connect_time_us = shm_realtime_us();
     c->request_time_us = c->connect_time_us;
-    if (worker.cfg->client_login_timeout > 0) {
-        struct timeval tv = { (time_t)worker.cfg->client_login_timeout,
-                              (suseconds_t)((worker.cfg->client_login_timeout -
-                                             (double)(time_t)worker.cfg->client_login_timeout) * 1e6) };
-        evtimer_add(s->timer, &tv);
-    }
+    if (worker.cfg->client_login_timeout > 0)
+        session_timer_start(s, worker.cfg->client_login_timeout);
 }
 
 /* Ask the broker to cancel what runs on our slot for this client. */
@@ -303,9 +284,9 @@ static void session_cancel_running(uint32_t client, uint32_t slot, int timeout)
 /* Leave the wait queue without a slot. */
 static void session_unwait(struct session *s)
 {
-    TAILQ_REMOVE(&worker.waitq[s->pool], s, wait_link);
+    TAILQ_REMOVE(&worker.waitq[s->pool], s, queue_link);
     ck_pr_dec_32(&shm_pool(s->pool)->waiting[worker.index]);
-    event_del(s->timer);
+    session_timer_stop(s);
     session_stats(s)->wait_us += (uint64_t)(shm_now_us() - s->wait_start_us);
     session_set_state(s, SESSION_IDLE);
 }
@@ -355,7 +336,7 @@ static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
     char msg[300];
     snprintf(msg, sizeof(msg),
              "no backend connection available for database \"%s\" within query_wait_timeout (%gs)",
-             s->database, worker.cfg->query_wait_timeout);
+             session_database(s), worker.cfg->query_wait_timeout);
     session_error(s, "53300", msg, p->last_connect_fail_us ? p->last_connect_error : NULL,
                   "All backend connections of the pool are busy; raise pool_size or retry.");
     session_request_failed(s);
@@ -366,7 +347,7 @@ void session_check_cancels(void)
     for (uint32_t i = 0; i < shm->npools; i++) {
         struct session *s, *next;
         for (s = TAILQ_FIRST(&worker.waitq[i]); s != NULL; s = next) {
-            next = TAILQ_NEXT(s, wait_link);
+            next = TAILQ_NEXT(s, queue_link);
             if (ck_pr_load_32(&shm_client(s->client)->cancel_req) == 0 ||
                 ck_pr_fas_32(&shm_client(s->client)->cancel_req, 0) == 0)
                 continue;
@@ -426,13 +407,10 @@ static void session_login_ok(struct session *s)
     auth_random(&key, sizeof(key));
     c->cancel_key = key;
     c->pool = s->pool;
-    snprintf(c->user, sizeof(c->user), "%s", s->user);
-    snprintf(c->database, sizeof(c->database), "%s", s->database);
     const char *app = params_get(&s->params, "application_name");
     snprintf(c->application_name, sizeof(c->application_name), "%s", app ? app : "");
-    if (s->tls)
-        tls_describe(bufferevent_openssl_get_ssl(s->bev), c->tls, sizeof(c->tls));
-    event_del(s->timer);
+    tls_describe(conn_ssl(&s->conn), c->tls, sizeof(c->tls));
+    session_timer_stop(s);
 
     struct pgbuf b;
     pgbuf_init(&b);
@@ -443,14 +421,13 @@ static void session_login_ok(struct session *s)
     pgbuf_free(&b);
     session_set_state(s, SESSION_IDLE);
     session_ready(s);
-    log_debug("session", "client=%u user=%s db=%s logged in from %s", s->client, s->user, s->database,
-              s->addr);
+    log_debug("session", "client=%u user=%s db=%s logged in from %s", s->client, c->user, c->database, c->addr);
 }
 
 static void session_auth_failed(struct session *s)
 {
     char msg[200];
-    snprintf(msg, sizeof(msg), "password authentication failed for user \"%s\"", s->user);
+    snprintf(msg, sizeof(msg), "password authentication failed for user \"%s\"", session_user(s));
     session_fatal(s, "28P01", msg);
 }
 
@@ -481,7 +458,7 @@ static void session_startup(struct session *s, const uint8_t *body, size_t len)
         session_fatal(s, "28000", "no PostgreSQL user name specified in startup packet");
         return;
     }
-    if (tls_mode() == TLS_REQUIRE && !s->tls && strcmp(s->addr, "unix") != 0) {
+    if (tls_mode() == TLS_REQUIRE && conn_ssl(&s->conn) == NULL && !s->unix_socket) {
         char msg[200];
         snprintf(msg, sizeof(msg), "SSL required: client_tls_sslmode is require, and user \"%.63s\" "
                  "connected without SSL", user);
@@ -490,35 +467,38 @@ static void session_startup(struct session *s, const uint8_t *body, size_t len)
     }
     if (database == NULL || database[0] == '\0')
         database = user;
-    if (strlen(user) >= sizeof(s->user) || strlen(database) >= sizeof(s->database)) {
+    struct shm_client *c = shm_client(s->client);
+    if (strlen(user) >= sizeof(c->user) || strlen(database) >= sizeof(c->database)) {
         session_fatal(s, "42622", "user or database name too long");
         return;
     }
-    snprintf(s->user, sizeof(s->user), "%s", user);
-    snprintf(s->database, sizeof(s->database), "%s", database);
-    if (params_init(&s->params, (const char *)body, len) < 0) {
+    snprintf(c->user, sizeof(c->user), "%s", user);
+    snprintf(c->database, sizeof(c->database), "%s", database);
+    user = c->user;
+    database = c->database;
+    if (params_init(&s->params, user, (const char *)body, len) < 0) {
         session_fatal(s, "53200", "out of memory");
         return;
     }
-    if (strcmp(s->database, "pgiris") == 0) {
+    if (strcmp(database, "pgiris") == 0) {
         s->admin = 1;
-        if (cfg_user_in_list(worker.cfg->admin_users, s->user))
+        if (cfg_user_in_list(worker.cfg->admin_users, user))
             s->may_modify = 1;
-        else if (!cfg_user_in_list(worker.cfg->stats_users, s->user)) {
+        else if (!cfg_user_in_list(worker.cfg->stats_users, user)) {
             session_fatal(s, "42501", "permission denied: not an admin or stats user of the pgiris console");
             return;
         }
     } else {
-        s->pool = shm_pool_find(s->database);
+        s->pool = shm_pool_find(database);
         if (s->pool == SHM_NONE) {
             char msg[200];
-            snprintf(msg, sizeof(msg), "database \"%s\" does not exist", s->database);
+            snprintf(msg, sizeof(msg), "database \"%s\" does not exist", database);
             session_fatal(s, "3D000", msg);
             return;
         }
     }
 
-    const char *secret = worker.users ? auth_userlist_find(worker.users, s->user) : NULL;
+    const char *secret = worker.users ? auth_userlist_find(worker.users, user) : NULL;
     if (secret != NULL) {
         s->secret = strdup(secret);
         if (s->secret == NULL) {
@@ -530,7 +510,7 @@ static void session_startup(struct session *s, const uint8_t *body, size_t len)
     if (at == CFG_AUTH_TRUST) {
         if (secret == NULL) {
             char msg[200];
-            snprintf(msg, sizeof(msg), "no such user \"%s\" in auth_file", s->user);
+            snprintf(msg, sizeof(msg), "no such user \"%s\" in auth_file", user);
             session_fatal(s, "28000", msg);
             return;
         }
@@ -588,7 +568,7 @@ static void session_auth_message(struct session *s, const uint8_t *body, size_t 
             session_fatal(s, "08P01", "invalid password packet");
             return;
         }
-        if (s->secret != NULL && auth_md5_check(s->secret, s->user, s->md5_salt, resp) == 1)
+        if (s->secret != NULL && auth_md5_check(s->secret, session_user(s), s->md5_salt, resp) == 1)
             session_login_ok(s);
         else
             session_auth_failed(s);
@@ -715,10 +695,8 @@ static void session_start_request(struct session *s)
     ck_pr_store_32(&shm_client(s->client)->cancel_req, 0);
     session_set_state(s, SESSION_RUNNING);
     if (s->params.statement_timeout_ms > 0) {
-        int64_t ms = s->params.statement_timeout_ms;
-        struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
         s->timer_statement = 1;
-        evtimer_add(s->timer, &tv);
+        session_timer_start(s, (double)s->params.statement_timeout_ms / 1000);
     }
     /* Results are picked up by the worker loop's poll: calling it here would recurse per message. */
     session_flush_request(s);
@@ -737,7 +715,8 @@ static void session_wait_failed(struct session *s)
     struct pgbuf b;
     pgbuf_init(&b);
     char msg[300];
-    snprintf(msg, sizeof(msg), "could not connect to the backend of database \"%s\"", s->database);
+    snprintf(msg, sizeof(msg), "could not connect to the backend of database \"%s\"",
+             session_database(s));
     pgproto_error(&b, 'E', "ERROR", "08001", msg, p->last_connect_error, NULL);
     session_send(s, &b);
     pgbuf_free(&b);
@@ -776,16 +755,13 @@ void session_dispatch(struct session *s)
         session_request_failed(s);
         return;
     }
-    TAILQ_INSERT_TAIL(&worker.waitq[s->pool], s, wait_link);
+    TAILQ_INSERT_TAIL(&worker.waitq[s->pool], s, queue_link);
     ck_pr_inc_32(&p->waiting[worker.index]);
     s->wait_start_us = shm_now_us();
     shm_client(s->client)->wait_start_us = s->wait_start_us;
     session_set_state(s, SESSION_WAITING);
-    if (worker.cfg->query_wait_timeout > 0) {
-        double t = worker.cfg->query_wait_timeout;
-        struct timeval tv = { (time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6) };
-        evtimer_add(s->timer, &tv);
-    }
+    if (worker.cfg->query_wait_timeout > 0)
+        session_timer_start(s, worker.cfg->query_wait_timeout);
     if (ck_pr_load_32(&p->nopen) < (uint32_t)ck_pr_load_32((uint32_t *)&p->pool_size))
         wake_broker();
     /* A slot may have been queued between our failed dequeue and the waiting count. */
@@ -808,10 +784,9 @@ static void session_build_request(struct session *s, char type, const char *verb
 static void session_done(struct session *s, char txstatus, int flags)
 {
     struct shm_stats *st = session_stats(s);
-    if (s->timer_statement) {
-        s->timer_statement = 0;
-        event_del(s->timer);
-    }
+    /* The statement timeout, armed or spent: an idle client keeps no timer. */
+    s->timer_statement = 0;
+    session_timer_stop(s);
     if (s->copy_in) {
         /* Whatever CopyData the client still sends is dropped, as PostgreSQL does. */
         s->copy_skip = s->copy_left;
@@ -862,10 +837,9 @@ void session_poll(struct session *s)
     if (s->req_sent < s->req.len && !session_flush_request(s))
         return;
     struct shm_slot *slot = shm_slot(s->slot);
-    struct evbuffer *out = session_out(s);
     size_t forwarded = 0;
     for (;;) {
-        if (evbuffer_get_length(out) > SESSION_OUT_HIGH) {
+        if (conn_pending(&s->conn) > SESSION_OUT_HIGH) {
             s->out_blocked = 1;
             break;
         }
@@ -895,7 +869,7 @@ void session_poll(struct session *s)
             s->msg_left = 1 + (size_t)pgproto_load_u32(p + fwd + 1);
         }
         if (fwd > 0) {
-            evbuffer_add(out, p, fwd);
+            conn_write(&s->conn, p, fwd);
             if (s->capture != NULL)
                 pgproto_put_bytes(s->capture, p, fwd);
             ring_consume(&slot->resp, fwd);
@@ -911,7 +885,7 @@ void session_poll(struct session *s)
                 s->copy_in = 1;
             s->msg_left = 1 + (size_t)pgproto_load_u32(hdr + 1);
             size_t take = s->msg_left < 5 ? s->msg_left : 5;
-            evbuffer_add(out, hdr, take);
+            conn_write(&s->conn, hdr, take);
             if (s->capture != NULL)
                 pgproto_put_bytes(s->capture, hdr, take);
             ring_consume(&slot->resp, take);
@@ -942,7 +916,7 @@ void session_poll(struct session *s)
      */
     if (s->copy_in == 1 && (!s->input_paused || session_ring_room(s, SESSION_COPY_CHUNK + 5))) {
         s->input_paused = 0;
-        bufferevent_enable(s->bev, EV_READ);
+        conn_read_enable(&s->conn, 1);
         session_process_input(s);
     }
 }
@@ -1026,7 +1000,7 @@ static void session_copy_input(struct session *s, struct evbuffer *in)
             session_stats(s)->bytes_received += len + 1;
             /* The rest of the input waits for the COPY's result. */
             s->copy_in = 2;
-            bufferevent_disable(s->bev, EV_READ);
+            conn_read_enable(&s->conn, 0);
             return;
         }
         case 'H':
@@ -1050,7 +1024,7 @@ static void session_copy_input(struct session *s, struct evbuffer *in)
 paused:
     /* The executor wakes us when it has read; session_poll resumes. */
     s->input_paused = 1;
-    bufferevent_disable(s->bev, EV_READ);
+    conn_read_enable(&s->conn, 0);
 }
 
 /* ---- queries ---- */
@@ -1075,7 +1049,7 @@ static int session_add_stmt(void *arg, const char *stmt, size_t len)
 void session_resume(struct session *s)
 {
     session_set_state(s, SESSION_IDLE);
-    bufferevent_enable(s->bev, EV_READ);
+    conn_read_enable(&s->conn, 1);
     session_process_input(s);
 }
 
@@ -1083,13 +1057,14 @@ void session_end_of_query(struct session *s)
 {
     if (s->slot != SHM_NONE && s->txstatus == 'I' && worker.cfg->pool_mode == CFG_POOL_TRANSACTION)
         session_release(s);
+    session_query_free(s);
     session_set_state(s, SESSION_IDLE);
     session_ready(s);
     if (s->close_when_idle && s->txstatus == 'I') {
         session_fatal(s, "57P01", "terminating connection due to administrator command");
         return;
     }
-    bufferevent_enable(s->bev, EV_READ);
+    conn_read_enable(&s->conn, 1);
     session_process_input(s);
 }
 
@@ -1254,7 +1229,7 @@ static void session_query(struct session *s, const uint8_t *body, size_t len)
         pgbuf_free(&b);
         return;
     }
-    bufferevent_disable(s->bev, EV_READ);
+    conn_read_enable(&s->conn, 0);
     session_next(s);
 }
 
@@ -1274,12 +1249,12 @@ static int session_startup_packet(struct session *s, struct evbuffer *in)
         return 0;
     uint8_t *pkt = evbuffer_pullup(in, len);
     uint32_t code = pgproto_load_u32(pkt + 4);
-    if (code == PGPROTO_SSL_REQUEST && s->tls) {
+    if (code == PGPROTO_SSL_REQUEST && conn_ssl(&s->conn) != NULL) {
         evbuffer_drain(in, len);
         session_fatal(s, "08P01", "SSL negotiation requested on a connection that is already encrypted");
         return -1;
     }
-    if (code == PGPROTO_SSL_REQUEST && tls_mode() != TLS_DISABLE && strcmp(s->addr, "unix") != 0) {
+    if (code == PGPROTO_SSL_REQUEST && tls_mode() != TLS_DISABLE && !s->unix_socket) {
         evbuffer_drain(in, len);
         /* The input must be empty: bytes after SSLRequest would be read as plain text (CVE-2021-23222). */
         if (evbuffer_get_length(in) > 0) {
@@ -1290,7 +1265,7 @@ static int session_startup_packet(struct session *s, struct evbuffer *in)
     }
     if (code == PGPROTO_SSL_REQUEST || code == PGPROTO_GSSENC_REQUEST) {
         evbuffer_drain(in, len);
-        bufferevent_write(s->bev, "N", 1);
+        conn_write(&s->conn, "N", 1);
         return 1;
     }
     if (code == PGPROTO_CANCEL_REQUEST) {
@@ -1322,33 +1297,21 @@ static int session_startup_packet(struct session *s, struct evbuffer *in)
 }
 
 /*
- * Answer 'S' and go on in TLS: a filter bufferevent over the socket's one.
- * Returns 0 so that input processing stops: what follows arrives through
- * the filter, decrypted, in another read callback.
+ * Answer 'S' and go on in TLS.  Returns 0 so that input processing stops:
+ * what follows arrives decrypted, in another read callback.
  */
 static int session_start_tls(struct session *s)
 {
     SSL *ssl = tls_new_ssl();
     if (ssl == NULL) {
-        bufferevent_write(s->bev, "N", 1);
+        conn_write(&s->conn, "N", 1);
         return 1;
     }
-    bufferevent_write(s->bev, "S", 1);
-    /* Not BEV_OPT_CLOSE_ON_FREE: session_free_tls lets the socket finish writing first. */
-    struct bufferevent *tb = bufferevent_openssl_filter_new(worker.base, s->bev, ssl,
-                                                            BUFFEREVENT_SSL_ACCEPTING, 0);
-    if (tb == NULL) {
-        SSL_free(ssl);
+    conn_write(&s->conn, "S", 1);
+    if (conn_start_tls(&s->conn, ssl) < 0) {
         session_close(s);
         return -1;
     }
-    /* Clients often close without close_notify; that is not an error worth a log line. */
-    bufferevent_openssl_set_allow_dirty_shutdown(tb, 1);
-    s->bev = tb;
-    s->tls = 1;
-    bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
-    bufferevent_setwatermark(s->bev, EV_WRITE, SESSION_OUT_LOW, 0);
-    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
     return 0;
 }
 
@@ -1372,8 +1335,11 @@ static uint8_t *session_take_body(struct session *s, struct evbuffer *in, const 
 
 static void session_process_input(struct session *s)
 {
-    struct evbuffer *in = bufferevent_get_input(s->bev);
     while (s->state != SESSION_CLOSING) {
+        /* Fetched anew each time: a handler may have consumed (and so freed) the input. */
+        struct evbuffer *in = conn_input(&s->conn);
+        if (in == NULL)
+            return;
         if (s->state == SESSION_STARTUP) {
             if (session_startup_packet(s, in) <= 0)
                 return;
@@ -1482,16 +1448,21 @@ static void session_process_input(struct session *s)
     }
 }
 
-static void session_read_cb(struct bufferevent *bev, void *arg)
+static struct session *session_of(struct conn *c)
 {
-    session_process_input(arg);
+    return (struct session *)((char *)c - offsetof(struct session, conn));
 }
 
-static void session_write_cb(struct bufferevent *bev, void *arg)
+static void session_read_cb(struct conn *c)
 {
-    struct session *s = arg;
+    session_process_input(session_of(c));
+}
+
+static void session_write_cb(struct conn *c)
+{
+    struct session *s = session_of(c);
     if (s->state == SESSION_CLOSING) {
-        if (evbuffer_get_length(session_out(s)) == 0)
+        if (conn_pending(c) == 0)
             session_free(s);
         return;
     }
@@ -1501,13 +1472,11 @@ static void session_write_cb(struct bufferevent *bev, void *arg)
     }
 }
 
-static void session_event_cb(struct bufferevent *bev, short what, void *arg)
+static void session_error_cb(struct conn *c)
 {
-    struct session *s = arg;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        log_debug("session", "client=%u disconnected", s->client);
-        session_free(s);
-    }
+    struct session *s = session_of(c);
+    log_debug("session", "client=%u disconnected", s->client);
+    session_free(s);
 }
 
 void session_shutdown_idle(void)

@@ -10,12 +10,12 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "common/config.h"
 #include "common/pgproto.h"
 #include "worker/auth.h"
+#include "worker/conn.h"
 #include "worker/params.h"
 
 enum session_state {
@@ -38,24 +38,42 @@ struct extended_stmt;
 
 struct session {
     TAILQ_ENTRY(session) link;          /* the worker's sessions */
-    TAILQ_ENTRY(session) wait_link;     /* its pool's wait queue, while WAITING */
-    TAILQ_ENTRY(session) run_link;      /* the running list, while RUNNING */
-    struct bufferevent *bev;
-    struct event *timer;                /* login timeout, then query_wait_timeout */
+    /* its pool's wait queue while WAITING, the running list while RUNNING: never both */
+    TAILQ_ENTRY(session) queue_link;
+    struct conn conn;
+    struct event *timer;                /* login, query wait, statement or close timeout; NULL when none runs */
     enum session_state state;
     uint32_t client;                    /* shm client entry */
     uint32_t pool;                      /* SHM_NONE for the admin console */
-    int admin;                          /* connected to the console */
-    int may_modify;
-    char user[CFG_NAME_MAX];
-    char database[CFG_NAME_MAX];
-    char addr[46];
-    uint16_t port;
-    int tls;                            /* the connection is in TLS */
+
+    /* the lease */
+    uint32_t slot;                      /* SHM_NONE when none */
+    char txstatus;
+    /* Flags are bytes, next to each other: every idle client carries them. */
+    uint8_t admin;                      /* connected to the console */
+    uint8_t may_modify;
+    uint8_t unix_socket;                /* a local client: no TLS to offer or require */
+    uint8_t stmt_failed;
+    uint8_t out_blocked;                /* client output over the high-water mark */
+    uint8_t close_when_idle;            /* graceful shutdown asked for it */
+    uint8_t ext_error;                  /* extended-protocol message refused; skip to Sync */
+    uint8_t ext_busy;                   /* the request on the slot is extended.c's */
+    uint8_t ext_describe_next;          /* the next Execute also describes its portal */
+    /* COPY FROM STDIN: 1 while client CopyData goes to the slot, 2 after CopyDone/CopyFail */
+    uint8_t copy_in;
+    uint8_t input_paused;               /* reading stopped until the request ring drains */
+    uint8_t timer_statement;            /* s->timer runs statement_timeout */
+    uint8_t slot_clean;                 /* the last DONE said LEASE_F_CLEAN */
+    uint8_t md5_salt[4];                /* authentication */
+    size_t msg_left;                    /* bytes of the current message still to forward */
+    struct pgbuf req;                   /* request bytes not yet in the ring */
+    size_t req_sent;
+    int64_t wait_start_us;
+    int64_t query_start_us;
+    int64_t xact_start_us;
 
     /* authentication */
     char *secret;
-    uint8_t md5_salt[4];
     struct auth_scram *scram;           /* during a SCRAM exchange only */
 
     struct params params;
@@ -68,35 +86,15 @@ struct session {
     int stmts_cap;
     int stmt_i;
     char *exec_sql;                     /* what a SQL EXECUTE runs, while it runs */
-    int ext_error;                      /* extended-protocol message refused; skip to Sync */
-
-    /* the lease */
-    uint32_t slot;                      /* SHM_NONE when none */
-    char txstatus;
-    int slot_clean;                     /* the last DONE said LEASE_F_CLEAN */
-    size_t msg_left;                    /* bytes of the current message still to forward */
-    int stmt_failed;
-    int out_blocked;                    /* client output over the high-water mark */
-    struct pgbuf req;                   /* request bytes not yet in the ring */
-    size_t req_sent;
-    int64_t wait_start_us;
-    int64_t query_start_us;
-    int64_t xact_start_us;
-    int close_when_idle;                /* graceful shutdown asked for it */
 
     /* extended query protocol (worker/extended.c) */
     struct extended_state *ext;
-    int ext_busy;                       /* the request on the slot is extended.c's */
-    int ext_describe_next;              /* the next Execute also describes its portal */
     struct pgbuf *capture;              /* also copy what is forwarded here (a Describe to cache) */
     struct extended_stmt *capture_stmt; /* whose Describe it is */
 
-    /* COPY FROM STDIN: 1 while client CopyData goes to the slot, 2 after CopyDone/CopyFail */
-    int copy_in;
+    /* COPY FROM STDIN (copy_in above) */
     size_t copy_left;                   /* payload of the client's current CopyData not yet moved */
     size_t copy_skip;                   /* input bytes to drop: the rest of a CopyData after the COPY ended */
-    int input_paused;                   /* reading stopped until the request ring drains */
-    int timer_statement;                /* s->timer runs statement_timeout */
 };
 
 TAILQ_HEAD(session_list, session);

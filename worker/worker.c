@@ -71,7 +71,7 @@ static void worker_poll_sessions(void)
         session_check_cancels();
     struct session *s, *next;
     for (s = TAILQ_FIRST(&session_running); s != NULL; s = next) {
-        next = TAILQ_NEXT(s, run_link);
+        next = TAILQ_NEXT(s, queue_link);
         session_poll(s);
     }
     session_serve_waiters();

@@ -1,0 +1,255 @@
+/*
+ * conn: a client connection's input and output (see conn.h).
+ *
+ * A plain connection adds its one event for what it waits for: EV_READ
+ * while reading is wanted, EV_WRITE while output is queued.  The epoll
+ * backend is level-triggered, so one callback does one thing, writing or
+ * reading, and the other waits for the next round of the loop: the owner
+ * may free the connection in either.
+ */
+#include "worker/conn.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+
+#define CONN_READ_MAX 16384             /* per read(), as a socket bufferevent reads */
+#define CONN_LINGER_S 5                 /* for a TLS connection's last bytes */
+
+static void conn_event_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Add ev for what the connection waits for now. */
+static void conn_watch(struct conn *c)
+{
+    uint8_t want = (c->reading ? EV_READ : 0) | (c->out != NULL ? EV_WRITE : 0);
+    if (want == c->watching)
+        return;
+    evutil_socket_t fd = event_get_fd(&c->ev);
+    event_del(&c->ev);
+    event_assign(&c->ev, event_get_base(&c->ev), fd, want | EV_PERSIST, conn_event_cb, c);
+    if (want != 0)
+        event_add(&c->ev, NULL);
+    c->watching = want;
+}
+
+void conn_open(struct conn *c, struct event_base *base, int fd, const struct conn_ops *ops, size_t low_water)
+{
+    c->ops = ops;
+    c->bev = NULL;
+    c->in = c->out = NULL;
+    c->low_water = (uint32_t)low_water;
+    c->reading = 1;
+    c->watching = 0;
+    event_assign(&c->ev, base, fd, EV_PERSIST, conn_event_cb, c);
+    conn_watch(c);
+}
+
+static void conn_linger_write_cb(struct bufferevent *bev, void *arg)
+{
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        bufferevent_free(bev);
+}
+
+static void conn_linger_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    bufferevent_free(bev);
+}
+
+/*
+ * Free the bufferevents.  What the filter encrypted last may still sit in
+ * the socket's own bufferevent: that one lives on until it has written it.
+ */
+static void conn_close_bev(struct bufferevent *filter)
+{
+    struct bufferevent *under = bufferevent_get_underlying(filter);
+    if (under == NULL) {
+        bufferevent_free(filter);
+        return;
+    }
+    SSL *ssl = bufferevent_openssl_get_ssl(filter);
+    bufferevent_free(filter);
+    SSL_free(ssl);
+    if (evbuffer_get_length(bufferevent_get_output(under)) == 0) {
+        bufferevent_free(under);
+        return;
+    }
+    struct timeval tv = { CONN_LINGER_S, 0 };
+    bufferevent_setcb(under, NULL, conn_linger_write_cb, conn_linger_event_cb, NULL);
+    bufferevent_setwatermark(under, EV_WRITE, 0, 0);
+    bufferevent_set_timeouts(under, NULL, &tv);
+    bufferevent_disable(under, EV_READ);
+    bufferevent_enable(under, EV_WRITE);
+}
+
+static void conn_free_buffers(struct conn *c)
+{
+    if (c->in != NULL)
+        evbuffer_free(c->in);
+    if (c->out != NULL)
+        evbuffer_free(c->out);
+    c->in = c->out = NULL;
+}
+
+void conn_close(struct conn *c)
+{
+    if (c->bev != NULL) {
+        conn_close_bev(c->bev);
+        return;
+    }
+    event_del(&c->ev);
+    close(event_get_fd(&c->ev));
+    conn_free_buffers(c);
+}
+
+struct evbuffer *conn_input(struct conn *c)
+{
+    if (c->bev != NULL) {
+        struct evbuffer *in = bufferevent_get_input(c->bev);
+        return evbuffer_get_length(in) > 0 ? in : NULL;
+    }
+    if (c->in != NULL && evbuffer_get_length(c->in) == 0) {
+        evbuffer_free(c->in);
+        c->in = NULL;
+    }
+    return c->in;
+}
+
+void conn_write(struct conn *c, const void *data, size_t len)
+{
+    if (c->bev != NULL) {
+        bufferevent_write(c->bev, data, len);
+        return;
+    }
+    if (c->out == NULL && (c->out = evbuffer_new()) == NULL)
+        return;
+    evbuffer_add(c->out, data, len);
+    conn_watch(c);
+}
+
+size_t conn_pending(const struct conn *c)
+{
+    if (c->bev != NULL)
+        return evbuffer_get_length(bufferevent_get_output(c->bev));
+    return c->out != NULL ? evbuffer_get_length(c->out) : 0;
+}
+
+void conn_read_enable(struct conn *c, int on)
+{
+    if (c->bev != NULL) {
+        if (on)
+            bufferevent_enable(c->bev, EV_READ);
+        else
+            bufferevent_disable(c->bev, EV_READ);
+        return;
+    }
+    c->reading = on != 0;
+    conn_watch(c);
+}
+
+void conn_set_low_water(struct conn *c, size_t low_water)
+{
+    c->low_water = (uint32_t)low_water;
+    if (c->bev != NULL)
+        bufferevent_setwatermark(c->bev, EV_WRITE, low_water, 0);
+}
+
+/* Write what the socket takes; 1 when ops->write was called (the connection may be gone). */
+static int conn_flush(struct conn *c, evutil_socket_t fd)
+{
+    if (evbuffer_write(c->out, fd) < 0 && errno != EAGAIN && errno != EINTR) {
+        c->ops->error(c);
+        return 1;
+    }
+    size_t left = evbuffer_get_length(c->out);
+    if (left == 0) {
+        evbuffer_free(c->out);
+        c->out = NULL;
+        conn_watch(c);
+    }
+    if (left > c->low_water)
+        return 0;
+    c->ops->write(c);
+    return 1;
+}
+
+static void conn_read(struct conn *c, evutil_socket_t fd)
+{
+    if (c->in == NULL && (c->in = evbuffer_new()) == NULL)
+        return;
+    int n = evbuffer_read(c->in, fd, CONN_READ_MAX);
+    if (n > 0)
+        c->ops->read(c);
+    else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+        c->ops->error(c);
+}
+
+static void conn_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    if ((what & EV_WRITE) && conn_flush(c, fd))
+        return;
+    if (what & EV_READ)
+        conn_read(c, fd);
+}
+
+static void conn_bev_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    c->ops->read(c);
+}
+
+static void conn_bev_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    c->ops->write(c);
+}
+
+static void conn_bev_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+        c->ops->error(c);
+}
+
+/*
+ * The socket's bufferevent takes over the socket and what is queued; the
+ * filter goes over it.  Not BEV_OPT_CLOSE_ON_FREE for the filter:
+ * conn_close_bev lets the socket finish writing first.
+ */
+int conn_start_tls(struct conn *c, SSL *ssl)
+{
+    struct event_base *base = event_get_base(&c->ev);
+    evutil_socket_t fd = event_get_fd(&c->ev);
+    struct bufferevent *under = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (under == NULL) {
+        SSL_free(ssl);
+        return -1;
+    }
+    event_del(&c->ev);
+    c->watching = 0;
+    if (c->out != NULL)
+        evbuffer_add_buffer(bufferevent_get_output(under), c->out);
+    conn_free_buffers(c);
+    c->bev = under;
+    bufferevent_setcb(under, conn_bev_read_cb, conn_bev_write_cb, conn_bev_event_cb, c);
+    bufferevent_enable(under, EV_READ | EV_WRITE);
+    struct bufferevent *tb = bufferevent_openssl_filter_new(base, under, ssl, BUFFEREVENT_SSL_ACCEPTING, 0);
+    if (tb == NULL) {
+        SSL_free(ssl);
+        return -1;
+    }
+    /* Clients often close without close_notify; that is not an error worth a log line. */
+    bufferevent_openssl_set_allow_dirty_shutdown(tb, 1);
+    c->bev = tb;
+    bufferevent_setcb(tb, conn_bev_read_cb, conn_bev_write_cb, conn_bev_event_cb, c);
+    bufferevent_setwatermark(tb, EV_WRITE, c->low_water, 0);
+    bufferevent_enable(tb, EV_READ | EV_WRITE);
+    return 0;
+}
+
+SSL *conn_ssl(const struct conn *c)
+{
+    return c->bev != NULL ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+}

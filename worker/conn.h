@@ -1,0 +1,82 @@
+/*
+ * conn: the bytes of one client connection, in and out, with a
+ * bufferevent's callbacks and watermark but not its cost.  A plain
+ * connection is its socket, one event and two evbuffers that exist only
+ * while they hold bytes: an idle client costs the event alone.  After an
+ * SSLRequest everything goes through bufferevents (OpenSSL's filter over a
+ * socket bufferevent), which libevent's TLS needs.
+ */
+#ifndef PGIRIS_CONN_H
+#define PGIRIS_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+/* The event is part of the connection, not a malloc of its own (libevent 2.1's layout, fixed by its soname). */
+#include <event2/event_struct.h>
+#include <openssl/ssl.h>
+
+struct conn;
+
+/*
+ * What the owner is told.  The connection may be freed inside any of them:
+ * conn.c touches nothing after calling one.
+ */
+struct conn_ops {
+    void (*read)(struct conn *c);   /* new input */
+    void (*write)(struct conn *c);  /* output written down to the low-water mark */
+    void (*error)(struct conn *c);  /* end of file or a socket error */
+};
+
+struct conn {
+    const struct conn_ops *ops;
+    struct bufferevent *bev;        /* set by conn_start_tls: everything goes through it */
+    struct evbuffer *in;            /* plain: received, not yet consumed; NULL when none */
+    struct evbuffer *out;           /* plain: not yet written; NULL when none */
+    uint32_t low_water;
+    uint8_t reading;                /* input wanted */
+    uint8_t watching;               /* EV_READ / EV_WRITE that ev is added for */
+    struct event ev;                /* plain: the socket */
+};
+
+/* Take fd (accepted, non-blocking) and start reading; low_water as conn_set_low_water. */
+void conn_open(struct conn *c, struct event_base *base, int fd, const struct conn_ops *ops, size_t low_water);
+
+/*
+ * Close the socket and free the buffers.  A TLS connection's last bytes
+ * (a FATAL, the close_notify) get five more seconds to leave.
+ */
+void conn_close(struct conn *c);
+
+/*
+ * The bytes received and not yet consumed (drain what is used), or NULL
+ * when there are none.  A plain connection's empty buffer is freed here,
+ * so do not keep the pointer across anything that may call this again.
+ */
+struct evbuffer *conn_input(struct conn *c);
+
+/* Queue bytes for the client. */
+void conn_write(struct conn *c, const void *data, size_t len);
+
+/* Bytes queued and not yet written. */
+size_t conn_pending(const struct conn *c);
+
+/* Stop or resume reading from the client. */
+void conn_read_enable(struct conn *c, int on);
+
+/* ops->write is called after a write leaves at most this many bytes queued. */
+void conn_set_low_water(struct conn *c, size_t low_water);
+
+/*
+ * Go on in TLS with ssl (taken over) once what is queued has been sent in
+ * plain (the 'S' answering SSLRequest).  The input must be empty.  -1 if
+ * memory is short: the connection then stays usable in plain, to be closed.
+ */
+int conn_start_tls(struct conn *c, SSL *ssl);
+
+/* The connection's SSL, NULL for a plain one. */
+SSL *conn_ssl(const struct conn *c);
+
+#endif
