@@ -49,7 +49,10 @@ int lease_release(uint32_t slot, uint32_t worker)
         ck_pr_load_32(&p->removed) || over || s->conn_gen != ck_pr_load_32(&p->conn_gen))
         return -1;
     struct shm_worker *w = shm_worker(worker);
-    ck_pr_store_32(&w->releasing, slot + 1);
+    w->released.idx = slot;
+    w->released.ticket = s->ticket;
+    ck_pr_fence_store();
+    ck_pr_store_32(&w->releasing, 1);
     ck_pr_fence_store();
     s->txstatus = 'I';
     s->owner_worker = SHM_NONE;
@@ -122,33 +125,37 @@ static void lease_recover_pending(uint32_t w, uint32_t wgen)
 }
 
 /*
- * Worker w died inside lease_release.  A slot still LEASED but with no
- * owner was being released: nobody else can lease a LEASED slot, so it is
- * abandoned like any lease of w.  One already IDLE that is neither in the
- * ring nor being taken by another worker never got there: queue it.
- * Returns the number of leases abandoned (0 or 1).
+ * Worker w died inside lease_release.  The ticket says how far it got, and
+ * that the slot has not moved on to another lease since: still the ticket
+ * of w's lease, LEASED with no owner, it was being released (nobody else
+ * can lease a LEASED slot): abandon it like any lease of w.  The ticket
+ * w's enqueue gave it, IDLE, yet neither in the ring, nor being taken by
+ * another worker, nor taken by the broker to be closed: w died before the
+ * enqueue; queue it.  Returns the number of leases abandoned (0 or 1).
  */
 static int lease_recover_release(uint32_t w)
 {
     struct shm_worker *wk = shm_worker(w);
-    uint32_t idx = ck_pr_load_32(&wk->releasing) - 1;
+    struct shm_slotref ref = wk->released;
     ck_pr_store_32(&wk->releasing, 0);
-    if (idx >= shm->nslots)
+    if (ref.idx >= shm->nslots)
         return 0;
-    struct shm_slot *s = shm_slot(idx);
+    struct shm_slot *s = shm_slot(ref.idx);
     uint32_t state = ck_pr_load_32(&s->state);
-    if (state == SHM_SLOT_LEASED && s->owner_worker == SHM_NONE) {
-        lease_abandon(idx);
+    uint32_t ticket = ck_pr_load_32(&s->ticket);
+    if (state == SHM_SLOT_LEASED && ticket == ref.ticket && s->owner_worker == SHM_NONE) {
+        lease_abandon(ref.idx);
         return 1;
     }
-    struct shm_slotref ref = { .idx = idx, .ticket = ck_pr_load_32(&s->ticket) };
-    if (state != SHM_SLOT_IDLE || ck_pr_load_32(&s->pool) >= shm->npools)
+    ref.ticket++;
+    if (state != SHM_SLOT_IDLE || ticket != ref.ticket || ck_pr_load_32(&s->close) ||
+        ck_pr_load_32(&s->pool) >= shm->npools)
         return 0;
     struct shm_pool *p = shm_pool(s->pool);
     if (shm_pool_holds(p, ref) || lease_other_taking(w, ref))
         return 0;
-    if (shm_pool_put_free(p, idx) < 0)
-        log_error("lease", "slot=%u free ring full", idx);
+    if (shm_pool_put_free(p, ref.idx) < 0)
+        log_error("lease", "slot=%u free ring full", ref.idx);
     return 0;
 }
 

@@ -54,7 +54,8 @@ struct shm_worker {
     int32_t efd;                /* eventfd that wakes it (inherited by every process) */
     uint32_t dequeuing;         /* pool + 1 while inside a free-ring dequeue */
     struct shm_slotref pending; /* what the last dequeue returned */
-    uint32_t releasing;         /* slot + 1 while queueing a slot it released itself */
+    uint32_t releasing;         /* 1 while queueing a slot it released itself (lease_release) */
+    struct shm_slotref released;    /* that slot, and its ticket before the release */
     uint32_t nclients;
     uint32_t cancels;           /* 1: some waiting client of this worker has cancel_req set */
     /* its translation cache (worker/xlate.h), for SHOW CACHES */

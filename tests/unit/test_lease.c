@@ -733,12 +733,20 @@ static void test_release_wakes_waiting_workers(void **state)
         close(efd[w]);
 }
 
+/* What lease_release notes first: worker w is releasing slot idx, whose ticket is this. */
+static void die_inside_release(uint32_t w, uint32_t idx)
+{
+    shm_worker(w)->released.idx = idx;
+    shm_worker(w)->released.ticket = shm_slot(idx)->ticket;
+    shm_worker(w)->releasing = 1;
+}
+
 /* Worker 1 died inside lease_release after it cleared the owner, before the slot was IDLE. */
 static void test_recover_inside_release_leased(void **state)
 {
     assert_int_equal(lease_acquire(0, 1, GEN, 7), 0);
     struct shm_slot *s = shm_slot(0);
-    shm_worker(1)->releasing = 1;
+    die_inside_release(1, 0);
     s->owner_worker = SHM_NONE;
     s->owner_client = SHM_NONE;
     assert_int_equal(lease_reclaim_worker(1, GEN), 1);
@@ -754,7 +762,7 @@ static void test_recover_inside_release_idle(void **state)
 {
     assert_int_equal(lease_acquire(0, 1, GEN, 7), 0);
     struct shm_slot *s = shm_slot(0);
-    shm_worker(1)->releasing = 1;
+    die_inside_release(1, 0);
     s->owner_worker = SHM_NONE;
     s->ticket++;
     s->state = SHM_SLOT_IDLE;
@@ -779,6 +787,44 @@ static void test_recover_after_release(void **state)
     assert_int_equal(lease_reclaim_worker(1, GEN), 0);
     for (uint32_t i = 0; i < NPOOLED; i++)
         assert_int_equal(lease_acquire(0, 0, GEN, i), (i + 1) % NPOOLED);
+    assert_int_equal(lease_acquire(0, 0, GEN, 9), SHM_NONE);
+}
+
+/*
+ * ... after the slot was queued, and it has moved on since: leased by
+ * worker 0 and being ended by its executor (LEASED, no owner yet queued).
+ * That lease is not worker 1's to abandon.
+ */
+static void test_recover_release_slot_moved_on(void **state)
+{
+    assert_int_equal(lease_acquire(0, 1, GEN, 7), 0);
+    assert_int_equal(lease_release(0, 1), 0);
+    shm_worker(1)->releasing = 1;
+    for (uint32_t i = 1; i < NPOOLED; i++)
+        assert_int_equal(lease_acquire(0, 0, GEN, i), i);
+    assert_int_equal(lease_acquire(0, 0, GEN, 9), 0);
+    struct shm_slot *s = shm_slot(0);
+    s->owner_worker = SHM_NONE;     /* its executor's exec_release, halfway */
+    assert_int_equal(lease_reclaim_worker(1, GEN), 0);
+    assert_int_equal(s->state, SHM_SLOT_LEASED);
+    assert_int_equal(s->reclaim, 0);
+    assert_int_equal(shm_worker(1)->releasing, 0);
+}
+
+/* ... after the slot was queued, and the broker took it out to close it: it stays out. */
+static void test_recover_release_slot_closing(void **state)
+{
+    assert_int_equal(lease_acquire(0, 1, GEN, 7), 0);
+    for (uint32_t i = 1; i < NPOOLED; i++)
+        assert_int_equal(lease_acquire(0, 0, GEN, i), i);
+    assert_int_equal(lease_release(0, 1), 0);
+    shm_worker(1)->releasing = 1;
+    struct shm_slotref ref;
+    assert_int_equal(shm_pool_get_free(shm_pool(0), &ref), 0);     /* sv_close_idle */
+    assert_int_equal(ref.idx, 0);
+    shm_slot(0)->close = 1;
+    assert_int_equal(lease_reclaim_worker(1, GEN), 0);
+    assert_false(shm_pool_holds(shm_pool(0), ref_of(0)));
     assert_int_equal(lease_acquire(0, 0, GEN, 9), SHM_NONE);
 }
 
@@ -826,6 +872,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recover_inside_release_leased, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_inside_release_idle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_after_release, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recover_release_slot_moved_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recover_release_slot_closing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_lock_owner_dies, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
