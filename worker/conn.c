@@ -2,14 +2,18 @@
  * conn: a client connection's input and output (see conn.h).
  *
  * A plain connection adds its one event for what it waits for: EV_READ
- * while reading is wanted, EV_WRITE while output is queued.  The epoll
- * backend is level-triggered, so one callback does one thing, writing or
- * reading, and the other waits for the next round of the loop: the owner
- * may free the connection in either.
+ * while reading is wanted, EV_WRITE while output is left that the socket
+ * did not take.  Output is written first without waiting: whatever a turn
+ * of the event loop queued for a connection goes out in one write at
+ * conn_flush_all, the way a reply is answered in one system call and no
+ * change to the epoll set.  The epoll backend is level-triggered, so one
+ * callback does one thing, writing or reading, and the other waits for the
+ * next round of the loop: the owner may free the connection in either.
  */
 #include "worker/conn.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -20,10 +24,14 @@
 
 static void conn_event_cb(evutil_socket_t fd, short what, void *arg);
 
+/* Plain connections with output queued this turn; NULL where one closed since. */
+static struct conn **conn_queue;
+static size_t conn_nqueued, conn_queue_cap;
+
 /* Add ev for what the connection waits for now. */
 static void conn_watch(struct conn *c)
 {
-    uint8_t want = (c->reading ? EV_READ : 0) | (c->out != NULL ? EV_WRITE : 0);
+    uint8_t want = (c->reading ? EV_READ : 0) | (c->out != NULL && !c->queued ? EV_WRITE : 0);
     if (want == c->watching)
         return;
     evutil_socket_t fd = event_get_fd(&c->ev);
@@ -42,6 +50,8 @@ void conn_open(struct conn *c, struct event_base *base, int fd, const struct con
     c->low_water = (uint32_t)low_water;
     c->reading = 1;
     c->watching = 0;
+    c->queued = 0;
+    c->eof = 0;
     event_assign(&c->ev, base, fd, EV_PERSIST, conn_event_cb, c);
     conn_watch(c);
 }
@@ -92,8 +102,39 @@ static void conn_free_buffers(struct conn *c)
     c->in = c->out = NULL;
 }
 
+/* Take c out of the flush queue: it closes, or goes on in TLS. */
+static void conn_unqueue(struct conn *c)
+{
+    if (!c->queued)
+        return;
+    for (size_t i = 0; i < conn_nqueued; i++)
+        if (conn_queue[i] == c)
+            conn_queue[i] = NULL;
+    c->queued = 0;
+}
+
+/* Put c in the flush queue; without memory for that, wait for EV_WRITE. */
+static void conn_enqueue(struct conn *c)
+{
+    if (c->queued || (c->watching & EV_WRITE))
+        return;
+    if (conn_nqueued == conn_queue_cap) {
+        size_t cap = conn_queue_cap ? conn_queue_cap * 2 : 64;
+        struct conn **q = realloc(conn_queue, cap * sizeof(*q));
+        if (q == NULL) {
+            conn_watch(c);
+            return;
+        }
+        conn_queue = q;
+        conn_queue_cap = cap;
+    }
+    conn_queue[conn_nqueued++] = c;
+    c->queued = 1;
+}
+
 void conn_close(struct conn *c)
 {
+    conn_unqueue(c);
     if (c->bev != NULL) {
         conn_close_bev(c->bev);
         return;
@@ -125,7 +166,7 @@ void conn_write(struct conn *c, const void *data, size_t len)
     if (c->out == NULL && (c->out = evbuffer_new()) == NULL)
         return;
     evbuffer_add(c->out, data, len);
-    conn_watch(c);
+    conn_enqueue(c);
 }
 
 size_t conn_pending(const struct conn *c)
@@ -159,6 +200,7 @@ void conn_set_low_water(struct conn *c, size_t low_water)
 static int conn_flush(struct conn *c, evutil_socket_t fd)
 {
     if (evbuffer_write(c->out, fd) < 0 && errno != EAGAIN && errno != EINTR) {
+        c->eof = 0;
         c->ops->error(c);
         return 1;
     }
@@ -166,12 +208,29 @@ static int conn_flush(struct conn *c, evutil_socket_t fd)
     if (left == 0) {
         evbuffer_free(c->out);
         c->out = NULL;
-        conn_watch(c);
     }
+    conn_watch(c);
     if (left > c->low_water)
         return 0;
     c->ops->write(c);
     return 1;
+}
+
+int conn_flush_all(void)
+{
+    int called = 0;
+    /* ops->write may queue more, for this connection or another: the loop sees those too. */
+    for (size_t i = 0; i < conn_nqueued; i++) {
+        struct conn *c = conn_queue[i];
+        if (c == NULL)
+            continue;
+        conn_queue[i] = NULL;
+        c->queued = 0;
+        if (c->out != NULL)
+            called += conn_flush(c, event_get_fd(&c->ev));
+    }
+    conn_nqueued = 0;
+    return called;
 }
 
 static void conn_read(struct conn *c, evutil_socket_t fd)
@@ -179,10 +238,12 @@ static void conn_read(struct conn *c, evutil_socket_t fd)
     if (c->in == NULL && (c->in = evbuffer_new()) == NULL)
         return;
     int n = evbuffer_read(c->in, fd, CONN_READ_MAX);
-    if (n > 0)
+    if (n > 0) {
         c->ops->read(c);
-    else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        c->eof = n == 0;
         c->ops->error(c);
+    }
 }
 
 static void conn_event_cb(evutil_socket_t fd, short what, void *arg)
@@ -229,6 +290,7 @@ int conn_start_tls(struct conn *c, SSL *ssl)
     }
     event_del(&c->ev);
     c->watching = 0;
+    conn_unqueue(c);
     if (c->out != NULL)
         evbuffer_add_buffer(bufferevent_get_output(under), c->out);
     conn_free_buffers(c);

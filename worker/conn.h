@@ -27,7 +27,7 @@ struct conn;
 struct conn_ops {
     void (*read)(struct conn *c);   /* new input */
     void (*write)(struct conn *c);  /* output written down to the low-water mark */
-    void (*error)(struct conn *c);  /* end of file or a socket error */
+    void (*error)(struct conn *c);  /* end of file (eof set) or a socket error */
 };
 
 struct conn {
@@ -38,6 +38,8 @@ struct conn {
     uint32_t low_water;
     uint8_t reading;                /* input wanted */
     uint8_t watching;               /* EV_READ / EV_WRITE that ev is added for */
+    uint8_t queued;                 /* in the list conn_flush_all writes */
+    uint8_t eof;                    /* for ops->error: the client closed its side, not a socket error */
     struct event ev;                /* plain: the socket */
 };
 
@@ -57,8 +59,19 @@ void conn_close(struct conn *c);
  */
 struct evbuffer *conn_input(struct conn *c);
 
-/* Queue bytes for the client. */
+/*
+ * Queue bytes for the client.  A plain connection writes them at
+ * conn_flush_all, together with whatever else this turn of the event loop
+ * queued for it; only what the socket does not take waits for EV_WRITE.
+ */
 void conn_write(struct conn *c, const void *data, size_t len);
+
+/*
+ * Write what plain connections queued since the last call: before the
+ * event loop sleeps.  Returns how many owner callbacks (ops->write,
+ * ops->error) ran: their owners may have more to do before sleeping.
+ */
+int conn_flush_all(void);
 
 /* Bytes queued and not yet written. */
 size_t conn_pending(const struct conn *c);

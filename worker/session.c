@@ -40,6 +40,7 @@
 #define SESSION_STARTUP_MAX 10000
 #define SESSION_OUT_HIGH (256 * 1024)   /* stop forwarding above this much unsent */
 #define SESSION_OUT_LOW (64 * 1024)     /* and resume below this */
+#define SESSION_IN_HIGH (256 * 1024)    /* stop reading above this much while a query runs */
 #define SESSION_COPY_CHUNK (16 * 1024)  /* CopyData payload per request-ring message */
 #define SESSION_CLOSE_WAIT_S 5          /* how long a closing connection may take to flush */
 
@@ -698,7 +699,15 @@ static void session_start_request(struct session *s)
         s->timer_statement = 1;
         session_timer_start(s, (double)s->params.statement_timeout_ms / 1000);
     }
-    /* Results are picked up by the worker loop's poll: calling it here would recurse per message. */
+    /*
+     * Results are picked up by the worker loop's poll: calling it here would
+     * recurse per message.  A request started after the loop's last poll
+     * (a waiter served, the next query of a pipeline) would then sleep
+     * through its result: say now that we wait for it, so the executor
+     * wakes us whatever the loop does next.
+     */
+    ck_pr_store_32(&shm_slot(s->slot)->resp.consumer_waiting, 1);
+    ck_pr_fence_store();
     session_flush_request(s);
 }
 
@@ -1229,7 +1238,6 @@ static void session_query(struct session *s, const uint8_t *body, size_t len)
         pgbuf_free(&b);
         return;
     }
-    conn_read_enable(&s->conn, 0);
     session_next(s);
 }
 
@@ -1333,6 +1341,18 @@ static uint8_t *session_take_body(struct session *s, struct evbuffer *in, const 
     return copy;
 }
 
+/*
+ * Reading goes on while a query runs (stopping and starting it would cost
+ * two epoll changes per query): what the client sends meanwhile waits in
+ * the input buffer, up to SESSION_IN_HIGH bytes; past that, reading stops
+ * until the query ends (session_end_of_query, session_resume).
+ */
+static void session_input_hold(struct session *s, struct evbuffer *in)
+{
+    if (evbuffer_get_length(in) > SESSION_IN_HIGH)
+        conn_read_enable(&s->conn, 0);
+}
+
 static void session_process_input(struct session *s)
 {
     while (s->state != SESSION_CLOSING) {
@@ -1349,8 +1369,10 @@ static void session_process_input(struct session *s)
             session_copy_input(s, in);
             return;
         }
-        if (s->state == SESSION_WAITING || s->state == SESSION_RUNNING)
+        if (s->state == SESSION_WAITING || s->state == SESSION_RUNNING) {
+            session_input_hold(s, in);
             return;
+        }
         if (s->copy_skip > 0) {
             size_t n = evbuffer_get_length(in);
             if (n == 0)
@@ -1475,7 +1497,21 @@ static void session_write_cb(struct conn *c)
 static void session_error_cb(struct conn *c)
 {
     struct session *s = session_of(c);
+    /*
+     * A client that sent its query and closed its side still gets the
+     * whole query run, as PostgreSQL runs a Query message to its end:
+     * reading resumes, and ends the session, once it is done.
+     */
+    if (c->eof && (s->state == SESSION_WAITING || (s->state == SESSION_RUNNING && s->copy_in != 1))) {
+        conn_read_enable(c, 0);
+        return;
+    }
     log_debug("session", "client=%u disconnected", s->client);
+    /* Half closed: what is still queued for it goes out first, as PostgreSQL would send it. */
+    if (c->eof && s->state == SESSION_IDLE && conn_pending(c) > 0) {
+        session_close(s);
+        return;
+    }
     session_free(s);
 }
 

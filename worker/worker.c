@@ -26,10 +26,14 @@
 #include "worker/xlate.h"
 #include "shm/shm.h"
 #include "shm/wake.h"
+#include "worker/conn.h"
 #include "worker/session.h"
 #include "worker/worker_internal.h"
 
 struct worker_state worker;
+
+/* Flush-and-poll rounds per loop turn before its events get their turn. */
+#define WORKER_FLUSH_ROUNDS 8
 
 static struct evconnlistener *worker_listeners[8];
 static int worker_nlisteners;
@@ -195,13 +199,23 @@ void worker_main(uint32_t index, struct cfg *cfg, const int *listen_fds, int nli
     }
 
     while (!worker_exit) {
-        if (worker.stopping && session_count() == 0)
-            break;
         ck_pr_store_32(&self->asleep, 1);
         /* The flag must be visible before we look at the rings (see shm/wake.h). */
         ck_pr_fence_memory();
+        /*
+         * Output goes out now.  Writing may resume a result, end a query
+         * (and free its slot for a waiter) or a closing session: poll again
+         * until it does nothing more.  A stream that never stops doing
+         * something gets a bounded share: then the loop looks at its
+         * events without sleeping, and comes back.
+         */
         worker_poll_sessions();
-        event_base_loop(worker.base, EVLOOP_ONCE);
+        int rounds = 0;
+        while (conn_flush_all() > 0 && rounds++ < WORKER_FLUSH_ROUNDS)
+            worker_poll_sessions();
+        if (worker.stopping && session_count() == 0)
+            break;
+        event_base_loop(worker.base, rounds > WORKER_FLUSH_ROUNDS ? EVLOOP_NONBLOCK : EVLOOP_ONCE);
         ck_pr_store_32(&self->asleep, 0);
         worker_poll_sessions();
     }
