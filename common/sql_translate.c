@@ -22,8 +22,6 @@
 
 #include "common/sql_rules.h"
 
-#define SQL_NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
 /* ---- keywords ---------------------------------------------------------- */
 
 static const char *const sql_kw_names[] = {
@@ -158,6 +156,62 @@ int sql_rw_fail(struct sql_rw *rw, const char *sqlstate, const char *fmt, ...)
     return -1;
 }
 
+/* ---- what a statement holds -------------------------------------------- */
+
+bool sql_op_standard(const struct sql_tk *t)
+{
+    if (t->type != SQL_TOK_OP || t->len > 2)
+        return false;
+    if (t->len == 1)
+        return t->s[0] == '+' || t->s[0] == '-' || t->s[0] == '*' || t->s[0] == '/' ||
+               t->s[0] == '=' || t->s[0] == '<' || t->s[0] == '>';
+    switch (t->s[0]) {
+    case '<': return t->s[1] == '=' || t->s[1] == '>';
+    case '>': case '!': return t->s[1] == '=';
+    case '|': return t->s[1] == '|';
+    default: return false;
+    }
+}
+
+bool sql_vector_op(const struct sql_tk *t)
+{
+    return t->type == SQL_TOK_OP && t->len == 3 && t->s[0] == '<' && t->s[2] == '>' &&
+           strchr("=-#+~%", t->s[1]);
+}
+
+bool sql_seen_any(const struct sql_rw *rw, const uint16_t *what, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sql_seen(rw, what[i]))
+            return true;
+    return false;
+}
+
+static inline void sql_seen_set(struct sql_rw *rw, int what)
+{
+    rw->seen[what / 64] |= UINT64_C(1) << (what % 64);
+}
+
+static void sql_rw_note_op(struct sql_rw *rw, const struct sql_tk *t)
+{
+    if (sql_op_standard(t))
+        return;
+    if (t->len == 2 && t->s[0] == ':' && t->s[1] == ':')
+        sql_seen_set(rw, SQL_SEEN_TYPECAST);
+    else
+        sql_seen_set(rw, sql_vector_op(t) ? SQL_SEEN_VECTOR_OP : SQL_SEEN_OTHER_OP);
+}
+
+/* Record in rw->seen what token t brings to the statement (inline: it runs for every token). */
+static inline void sql_rw_note(struct sql_rw *rw, const struct sql_tk *t)
+{
+    sql_seen_set(rw, SQL_SEEN_TYPE_ + t->type);
+    if (t->type == SQL_TOK_IDENT)
+        sql_seen_set(rw, t->kw);
+    else if (t->type == SQL_TOK_OP)
+        sql_rw_note_op(rw, t);
+}
+
 /* ---- token array ------------------------------------------------------- */
 
 int sql_rw_splice(struct sql_rw *rw, size_t at, size_t del, const struct sql_tk *ins, size_t nins)
@@ -170,9 +224,12 @@ int sql_rw_splice(struct sql_rw *rw, size_t at, size_t del, const struct sql_tk 
         rw->t = t;
         rw->cap = cap;
     }
-    memmove(rw->t + at + nins, rw->t + at + del, (rw->n - at - del) * sizeof(*rw->t));
-    if (nins)
-        memcpy(rw->t + at, ins, nins * sizeof(*ins));
+    if (del != nins)
+        memmove(rw->t + at + nins, rw->t + at + del, (rw->n - at - del) * sizeof(*rw->t));
+    for (size_t i = 0; i < nins; i++) {
+        rw->t[at + i] = ins[i];
+        sql_rw_note(rw, &ins[i]);
+    }
     rw->n = rw->n - del + nins;
     return 0;
 }
@@ -407,9 +464,9 @@ enum sql_level sql_level_of(const struct sql_rw *rw, size_t i)
 /* Identifiers that start a typed literal: DATE '2024-01-01'. */
 static bool sql_typed_literal_prefix(const struct sql_rw *rw, size_t i)
 {
-    return sql_tk_kw(rw, i, KW_INTERVAL) || sql_tk_word(rw, i, "date") ||
-           sql_tk_word(rw, i, "timestamp") || sql_tk_word(rw, i, "time") ||
-           sql_tk_word(rw, i, "timestamptz");
+    return sql_tk_kw(rw, i, KW_INTERVAL) || sql_tk_kw(rw, i, KW_DATE) ||
+           sql_tk_kw(rw, i, KW_TIMESTAMP) || sql_tk_kw(rw, i, KW_TIME) ||
+           sql_tk_kw(rw, i, KW_TIMESTAMPTZ);
 }
 
 size_t sql_operand_left(const struct sql_rw *rw, size_t op, enum sql_level lv)
@@ -880,12 +937,11 @@ static void sql_scan_statement(struct sql_scan *sc)
                 depth--;
             continue;
         }
-        if (t->type == SQL_TOK_OP &&
-            ((t->len == 3 && t->s[0] == '<' && t->s[2] == '>' && strchr("=-#+~%", t->s[1]))))
+        if (sql_vector_op(t))
             sc->vector = true;
         if (t->type != SQL_TOK_IDENT)
             continue;
-        if (sql_tk_word(rw, i, "vector") && p != SIZE_MAX &&
+        if (t->kw == KW_VECTOR && p != SIZE_MAX &&
             (sql_tk_op(rw, p, "::") || sql_tk_kw(rw, p, KW_AS) || rw->t[p].type == SQL_TOK_IDENT ||
              rw->t[p].type == SQL_TOK_QIDENT))
             sc->vector = true;
@@ -1127,6 +1183,7 @@ static int sql_load(struct sql_rw *rw, const char *in, size_t len)
         rw->t[i] = sql_tk_make(in, &toks[i], i > 0 && toks[i].off > end);
         if (sql_lex_continues(in, toks, i))
             rw->t[i].space = SQL_SPACE_CONT;
+        sql_rw_note(rw, &rw->t[i]);
     }
     rw->n = n;
     return 0;
