@@ -549,9 +549,15 @@ static bool sql_word_is(const unsigned char *w, size_t n, const char *kw)
     return kw[i] == '\0';
 }
 
-static bool sql_tok_is(const struct sql_lexer *lx, const struct sql_lexeme *t, const char *kw)
+/*
+ * Whether t is the keyword kw (upper case, starting with a letter).  The
+ * classifier asks this of most tokens it walks, mostly to hear no: the first
+ * letter settles that before the word is compared.
+ */
+static inline bool sql_tok_is(const struct sql_lexer *lx, const struct sql_lexeme *t, const char *kw)
 {
-    return t->type == SQL_TOK_IDENT && sql_word_is(lx->s + t->off, t->len, kw);
+    return t->type == SQL_TOK_IDENT && (lx->s[t->off] & ~0x20) == (unsigned char)kw[0] &&
+           sql_word_is(lx->s + t->off, t->len, kw);
 }
 
 static bool sql_tok_punct(const struct sql_lexer *lx, const struct sql_lexeme *t, char c)
@@ -711,23 +717,28 @@ struct sql_cursor {
     size_t ntoks, ti;
 };
 
-static bool sql_cur_next(struct sql_cursor *c, struct sql_lexeme *t)
+static bool sql_cur_lex_next(struct sql_cursor *c, struct sql_lexeme *t)
 {
-    if (c->toks != NULL) {
-        while (c->ti < c->ntoks) {
-            const struct sql_token *k = &c->toks[c->ti++];
-            if (k->type == SQL_TOK_COMMENT)
-                continue;
-            t->type = k->type;
-            t->off = k->off;
-            t->len = k->len;
-            return true;
-        }
-        return false;
-    }
     while (sql_lex_next(&c->lx, t, NULL) > 0)
         if (t->type != SQL_TOK_COMMENT)
             return true;
+    return false;
+}
+
+/* Inline: sql_cur_find walks whole statements through it. */
+static inline bool sql_cur_next(struct sql_cursor *c, struct sql_lexeme *t)
+{
+    if (c->toks == NULL)
+        return sql_cur_lex_next(c, t);
+    while (c->ti < c->ntoks) {
+        const struct sql_token *k = &c->toks[c->ti++];
+        if (k->type == SQL_TOK_COMMENT)
+            continue;
+        t->type = k->type;
+        t->off = k->off;
+        t->len = k->len;
+        return true;
+    }
     return false;
 }
 
