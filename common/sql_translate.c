@@ -38,27 +38,35 @@ const char *sql_kw_name(int kw)
 
 /*
  * Keyword lookup runs for every identifier of every statement: an open
- * addressing table keyed by the lower-cased word, built once.
+ * addressing table built once.  The hash reads a few bytes whatever the
+ * word's length and folds their case, so a word is read in full only when a
+ * keyword of its length sits in its slot.
  */
-#define SQL_KW_SLOTS 1024       /* a power of two, several times the keyword count */
+#define SQL_KW_BITS 10
+#define SQL_KW_SLOTS (1 << SQL_KW_BITS)     /* several times the keyword count */
+#define SQL_KW_MAXLEN 23        /* no keyword is longer (test_keywords_sorted finds each) */
 
 static uint16_t sql_kw_slots[SQL_KW_SLOTS];
 static uint8_t sql_kw_lens[KW_COUNT_];
 static pthread_once_t sql_kw_once = PTHREAD_ONCE_INIT;
 
-static uint32_t sql_kw_hash(const char *low, size_t len)
+/*
+ * The length and the first, middle and last bytes, each with bit 5 set so
+ * that 'A' and 'a' hash alike, mixed by a multiply (the high bits are the
+ * well-mixed ones).  A word and its lower case hash alike.
+ */
+static uint32_t sql_kw_hash(const char *s, size_t len)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)low[i]) * 16777619u;
-    return h;
+    uint32_t h = (uint32_t)len | ((unsigned char)s[0] | 0x20u) << 8 |
+                 ((unsigned char)s[len / 2] | 0x20u) << 16 | ((unsigned char)s[len - 1] | 0x20u) << 24;
+    return (h * 2654435761u) >> (32 - SQL_KW_BITS);
 }
 
 static void sql_kw_build(void)
 {
     for (int kw = 1; kw < KW_COUNT_; kw++) {
         size_t len = strlen(sql_kw_names[kw]);
-        uint32_t h = sql_kw_hash(sql_kw_names[kw], len) & (SQL_KW_SLOTS - 1);
+        uint32_t h = sql_kw_hash(sql_kw_names[kw], len);
         while (sql_kw_slots[h] != KW_NONE)
             h = (h + 1) & (SQL_KW_SLOTS - 1);
         sql_kw_slots[h] = (uint16_t)kw;
@@ -66,22 +74,35 @@ static void sql_kw_build(void)
     }
 }
 
-int sql_kw_lookup(const char *s, size_t len)
+/* s[0..len) in any case against the lower-case keyword name; ASCII only, like PostgreSQL. */
+static bool sql_kw_equal(const char *name, const char *s, size_t len)
 {
-    char low[24];
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != name[i])
+            return false;
+    }
+    return true;
+}
 
-    if (len == 0 || len >= sizeof(low))
+/* The keyword id of s[0..len), once sql_kw_build has run. */
+static int sql_kw_find(const char *s, size_t len)
+{
+    if (len == 0 || len > SQL_KW_MAXLEN)
         return KW_NONE;
-    for (size_t i = 0; i < len; i++)
-        low[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
-    pthread_once(&sql_kw_once, sql_kw_build);
-    for (uint32_t h = sql_kw_hash(low, len) & (SQL_KW_SLOTS - 1);; h = (h + 1) & (SQL_KW_SLOTS - 1)) {
+    for (uint32_t h = sql_kw_hash(s, len);; h = (h + 1) & (SQL_KW_SLOTS - 1)) {
         int kw = sql_kw_slots[h];
         if (kw == KW_NONE)
             return KW_NONE;
-        if (sql_kw_lens[kw] == len && memcmp(sql_kw_names[kw], low, len) == 0)
+        if (sql_kw_lens[kw] == len && sql_kw_equal(sql_kw_names[kw], s, len))
             return kw;
     }
+}
+
+int sql_kw_lookup(const char *s, size_t len)
+{
+    pthread_once(&sql_kw_once, sql_kw_build);
+    return sql_kw_find(s, len);
 }
 
 /* ---- arena ------------------------------------------------------------- */
@@ -257,7 +278,7 @@ static struct sql_tk sql_tk_make(const char *text, const struct sql_token *tok, 
     struct sql_tk t = { text + tok->off, tok->len, (uint8_t)tok->type, space, KW_NONE };
 
     if (tok->type == SQL_TOK_IDENT)
-        t.kw = (uint16_t)sql_kw_lookup(t.s, t.len);
+        t.kw = (uint16_t)sql_kw_find(t.s, t.len);
     return t;
 }
 
@@ -1164,6 +1185,8 @@ static int sql_load(struct sql_rw *rw, const char *in, size_t len)
     size_t n = 0;
     int rc = sql_lex(in, len, toks, rw->lex_cap, &n, &err);
 
+    /* once here, so that sql_tk_make need not ask for every word */
+    pthread_once(&sql_kw_once, sql_kw_build);
     if (rc == 0 && n > rw->lex_cap) {
         toks = malloc(n * sizeof(*toks));
         if (!toks)
