@@ -162,9 +162,13 @@ struct sql_rw {
     enum cfg_dialect dialect;
     const char *schema;         /* what "public" becomes (iris) */
     sql_type_fn type_tmpl;
-    struct sql_tk *t;
+    struct sql_tk *t;           /* tk_buf, or malloc'd once it outgrows it */
     size_t n, cap;
-    struct sql_arena_blk *arena;
+    struct sql_tk *tk_buf;      /* the caller's buffer for the tokens */
+    size_t tk_cap;
+    char *scratch;              /* the caller's buffer the arena starts in (8-byte aligned) */
+    size_t scratch_used, scratch_size;
+    struct sql_arena_blk *arena;    /* malloc'd blocks once scratch is used up */
     int flags;                  /* SQL_FLAG_* a rule adds to the record */
     bool failed;
     char sqlstate[6];

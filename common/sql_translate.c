@@ -113,11 +113,16 @@ struct sql_arena_blk {
     char data[];
 };
 
+/* From the caller's scratch buffer while it lasts, then from malloc'd blocks. */
 static void *sql_rw_alloc(struct sql_rw *rw, size_t n)
 {
     struct sql_arena_blk *b = rw->arena;
 
     n = (n + 7) & ~(size_t)7;   /* token copies live here too */
+    if (!b && rw->scratch_size - rw->scratch_used >= n) {
+        rw->scratch_used += n;
+        return rw->scratch + rw->scratch_used - n;
+    }
     if (!b || b->size - b->used < n) {
         size_t size = n > 3968 ? n : 3968;
         b = malloc(sizeof(*b) + size);
@@ -152,7 +157,8 @@ static void sql_rw_release(struct sql_rw *rw)
         free(rw->arena);
         rw->arena = next;
     }
-    free(rw->t);
+    if (rw->t != rw->tk_buf)
+        free(rw->t);
     free(rw->error);
     if (rw->lex != rw->lex_buf)
         free(rw->lex);
@@ -239,9 +245,11 @@ int sql_rw_splice(struct sql_rw *rw, size_t at, size_t del, const struct sql_tk 
 {
     if (rw->n - del + nins > rw->cap) {
         size_t cap = (rw->n - del + nins) * 2;
-        struct sql_tk *t = realloc(rw->t, cap * sizeof(*t));
+        struct sql_tk *t = rw->t == rw->tk_buf ? malloc(cap * sizeof(*t)) : realloc(rw->t, cap * sizeof(*t));
         if (!t)
             return sql_rw_fail(rw, "53200", "out of memory");
+        if (rw->t == rw->tk_buf)
+            memcpy(t, rw->t, rw->n * sizeof(*t));
         rw->t = t;
         rw->cap = cap;
     }
@@ -756,33 +764,54 @@ bool sql_parse_type(const struct sql_rw *rw, size_t i, struct sql_pgtype *ty)
 
 /* ---- the record -------------------------------------------------------- */
 
+/* Names gathered in the rewriter's arena; the record gets one malloc'd copy of a list. */
 struct sql_names {
     char **v;
-    int n;
+    int n, cap;
 };
 
-static int sql_names_add(struct sql_names *ns, const char *name)
+static int sql_names_add(struct sql_rw *rw, struct sql_names *ns, const char *name)
 {
-    char **v;
-
     for (int i = 0; i < ns->n; i++)
         if (strcmp(ns->v[i], name) == 0)
             return 0;
-    v = realloc(ns->v, (size_t)(ns->n + 1) * sizeof(*v));
-    if (!v)
-        return -1;
-    ns->v = v;
-    if (!(ns->v[ns->n] = strdup(name)))
+    if (ns->n == ns->cap) {
+        int cap = ns->cap ? ns->cap * 2 : 8;
+        char **v = sql_rw_alloc(rw, (size_t)cap * sizeof(*v));
+        if (!v)
+            return -1;
+        if (ns->n)
+            memcpy(v, ns->v, (size_t)ns->n * sizeof(*v));
+        ns->v = v;
+        ns->cap = cap;
+    }
+    if (!(ns->v[ns->n] = sql_rw_strdup(rw, name, strlen(name))))
         return -1;
     ns->n++;
     return 0;
 }
 
-static void sql_names_free(char **v, int n)
+/* The list as one block (the pointers, then the strings) that free() releases; NULL if empty. */
+static char **sql_names_export(const struct sql_names *ns, int *oom)
 {
-    for (int i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
+    size_t size = (size_t)ns->n * sizeof(char *);
+    char **v, *p;
+
+    if (ns->n == 0)
+        return NULL;
+    for (int i = 0; i < ns->n; i++)
+        size += strlen(ns->v[i]) + 1;
+    if (!(v = malloc(size))) {
+        *oom = 1;
+        return NULL;
+    }
+    p = (char *)(v + ns->n);
+    for (int i = 0; i < ns->n; i++) {
+        size_t len = strlen(ns->v[i]) + 1;
+        v[i] = memcpy(p, ns->v[i], len);
+        p += len;
+    }
+    return v;
 }
 
 /* One name part as PostgreSQL resolves it: folded unless quoted. */
@@ -805,7 +834,7 @@ static size_t sql_name_part(const struct sql_tk *t, char *dst, size_t size)
 }
 
 struct sql_scan {
-    const struct sql_rw *rw;
+    struct sql_rw *rw;
     struct sql_names read, written, ctes;
     bool volatile_fn, catalog, for_update, nextval, vector;
     int oom;
@@ -848,7 +877,7 @@ static size_t sql_scan_table(struct sql_scan *sc, size_t i, struct sql_names *in
             if (strcmp(sc->ctes.v[k], name) == 0)
                 return j + 1;
     }
-    if (sql_names_add(into, name) != 0)
+    if (sql_names_add(sc->rw, into, name) != 0)
         sc->oom = 1;
     return j + 1;
 }
@@ -894,7 +923,7 @@ static void sql_scan_ctes(struct sql_scan *sc)
         while (sql_is_name(rw, j)) {
             char name[128];
             sql_name_part(&rw->t[j], name, sizeof(name));
-            if (sql_names_add(&sc->ctes, name) != 0)
+            if (sql_names_add(sc->rw, &sc->ctes, name) != 0)
                 sc->oom = 1;
             j++;
             if (sql_tk_punct(rw, j, '('))
@@ -1084,11 +1113,10 @@ static int sql_record(struct sql_rw *rw, const char *in, size_t len, struct sql_
     sql_scan_statement(&sc);
     if (out->kind == SQL_KIND_DDL)
         sql_scan_ddl(&sc, out->verb);
-    sql_names_free(sc.ctes.v, sc.ctes.n);
-    out->tables_read = sc.read.v;
-    out->ntables_read = sc.read.n;
-    out->tables_written = sc.written.v;
-    out->ntables_written = sc.written.n;
+    if ((out->tables_read = sql_names_export(&sc.read, &sc.oom)))
+        out->ntables_read = sc.read.n;
+    if ((out->tables_written = sql_names_export(&sc.written, &sc.oom)))
+        out->ntables_written = sc.written.n;
     if (sc.oom)
         return sql_rw_fail(rw, "53200", "out of memory");
     if (out->kind == SQL_KIND_QUERY && !sc.for_update && !sc.nextval && sc.written.n == 0) {
@@ -1198,9 +1226,12 @@ static int sql_load(struct sql_rw *rw, const char *in, size_t len)
     if (rc != 0)
         return sql_rw_fail(rw, "42601", "%s at offset %u", err.message, err.off);
     rw->cap = n + n / 2 + 16;
-    rw->t = malloc(rw->cap * sizeof(*rw->t));
-    if (!rw->t)
+    if (rw->cap <= rw->tk_cap) {
+        rw->t = rw->tk_buf;
+        rw->cap = rw->tk_cap;
+    } else if (!(rw->t = malloc(rw->cap * sizeof(*rw->t)))) {
         return sql_rw_fail(rw, "53200", "out of memory");
+    }
     for (size_t i = 0; i < n; i++) {
         uint32_t end = i > 0 ? toks[i - 1].off + toks[i - 1].len : 0;
         rw->t[i] = sql_tk_make(in, &toks[i], i > 0 && toks[i].off > end);
@@ -1274,13 +1305,23 @@ int sql_translate_opts(enum cfg_dialect d, const struct sql_translate_opts *opts
     const struct sql_rule *rules;
     size_t nrules;
 
-    /* Room for the tokens of statements up to several kilobytes without a malloc. */
+    /*
+     * Room for the tokens of statements up to several kilobytes, for the
+     * rewritten tokens of the common ones and for what the rules and the
+     * record make of them, without a malloc.
+     */
     struct sql_token lexbuf[1024];
+    struct sql_tk tkbuf[256];
+    uint64_t scratch[512];
 
     memset(out, 0, sizeof(*out));
     memset(&rw, 0, sizeof(rw));
     rw.lex_buf = lexbuf;
     rw.lex_cap = SQL_NELEM(lexbuf);
+    rw.tk_buf = tkbuf;
+    rw.tk_cap = SQL_NELEM(tkbuf);
+    rw.scratch = (char *)scratch;
+    rw.scratch_size = sizeof(scratch);
     rw.dialect = d;
     rw.schema = opts && opts->default_schema ? opts->default_schema : "SQLUser";
     switch (d) {
@@ -1335,8 +1376,8 @@ void sql_translation_free(struct sql_translation *t)
 {
     free(t->sql);
     free(t->error);
-    sql_names_free(t->tables_read, t->ntables_read);
-    sql_names_free(t->tables_written, t->ntables_written);
+    free(t->tables_read);
+    free(t->tables_written);
     memset(t, 0, sizeof(*t));
 }
 
