@@ -290,29 +290,45 @@ static struct sql_tk sql_tk_make(const char *text, const struct sql_token *tok, 
     return t;
 }
 
+/*
+ * A template's text in the arena, NULL after a failure.  Most templates are
+ * a fixed string, or one passed as "%s": those are copied without printf.
+ */
+static char *sql_template_text(struct sql_rw *rw, const char *fmt, va_list ap, size_t *len)
+{
+    char stackbuf[512];
+    const char *plain = NULL;
+    int n;
+
+    if (!strchr(fmt, '%'))
+        plain = fmt;
+    else if (strcmp(fmt, "%s") == 0)
+        plain = va_arg(ap, const char *);
+    n = plain ? (int)strnlen(plain, sizeof(stackbuf)) : vsnprintf(stackbuf, sizeof(stackbuf), fmt, ap);
+    if (n < 0 || (size_t)n >= sizeof(stackbuf))
+        return sql_rw_fail(rw, "54000", "rewritten expression too long"), NULL;
+    *len = (size_t)n;
+    return sql_rw_strdup(rw, plain ? plain : stackbuf, *len);
+}
+
 size_t sql_rw_template(struct sql_rw *rw, size_t from, size_t to, const struct sql_arg *args,
                        size_t nargs, const char *fmt, ...)
 {
-    char stackbuf[512];
     struct sql_token toks[96];
     struct sql_tk out[256];
     struct sql_lex_error err;
-    size_t ntok = 0, nout = 0;
+    size_t ntok = 0, nout = 0, len = 0;
     va_list ap;
-    int len;
     char *text;
 
     if (rw->failed)
         return 0;
     va_start(ap, fmt);
-    len = vsnprintf(stackbuf, sizeof(stackbuf), fmt, ap);
+    text = sql_template_text(rw, fmt, ap, &len);
     va_end(ap);
-    if (len < 0 || (size_t)len >= sizeof(stackbuf))
-        return sql_rw_fail(rw, "54000", "rewritten expression too long"), 0;
-    text = sql_rw_strdup(rw, stackbuf, (size_t)len);
     if (!text)
         return 0;
-    if (sql_lex(text, (size_t)len, toks, SQL_NELEM(toks), &ntok, &err) != 0 ||
+    if (sql_lex(text, len, toks, SQL_NELEM(toks), &ntok, &err) != 0 ||
         ntok > SQL_NELEM(toks))
         return sql_rw_fail(rw, "XX000", "bad rewrite template \"%s\"", text), 0;
     for (size_t i = 0; i < ntok; i++) {
