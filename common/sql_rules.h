@@ -248,7 +248,7 @@ static inline bool sql_tk_word(const struct sql_rw *rw, size_t i, const char *wo
     return true;
 }
 /* Whether the statement may hold keyword or mark 'what' (enum sql_kw or enum sql_seen). */
-static inline bool sql_seen(const struct sql_rw *rw, int what)
+static inline bool sql_seen(const struct sql_rw *rw, unsigned what)
 {
     return rw->seen[what / 64] >> (what % 64) & 1;
 }

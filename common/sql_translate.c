@@ -214,7 +214,7 @@ bool sql_seen_any(const struct sql_rw *rw, const uint16_t *what, size_t n)
     return false;
 }
 
-static inline void sql_seen_set(struct sql_rw *rw, int what)
+static inline void sql_seen_set(struct sql_rw *rw, unsigned what)
 {
     rw->seen[what / 64] |= UINT64_C(1) << (what % 64);
 }
@@ -961,22 +961,26 @@ static void sql_scan_ctes(struct sql_scan *sc)
     }
 }
 
-static bool sql_volatile_name(const struct sql_rw *rw, size_t i)
+/* Functions whose value changes between calls or sessions: a query calling one is not cacheable. */
+static const uint16_t sql_volatile_fns[] = {
+    KW_RANDOM, KW_NOW, KW_CLOCK_TIMESTAMP, KW_STATEMENT_TIMESTAMP, KW_TRANSACTION_TIMESTAMP,
+    KW_TIMEOFDAY, KW_CURRENT_TIMESTAMP, KW_CURRENT_DATE, KW_CURRENT_TIME, KW_LOCALTIME,
+    KW_LOCALTIMESTAMP, KW_GEN_RANDOM_UUID, KW_UUID_GENERATE_V1, KW_UUID_GENERATE_V4, KW_NEXTVAL,
+    KW_CURRVAL, KW_LASTVAL, KW_SETVAL, KW_SETSEED, KW_TXID_CURRENT, KW_PG_SLEEP, KW_CURRENT_USER,
+    KW_SESSION_USER, KW_USER, KW_CURRENT_ROLE, KW_INET_CLIENT_ADDR,
+};
+
+/* Whether the parenthesis level depth is a function call's (fn_parens: one bit per level). */
+static bool sql_in_fn(uint64_t fn_parens, int depth)
 {
-    switch (rw->t[i].type == SQL_TOK_IDENT ? rw->t[i].kw : KW_NONE) {
-    case KW_RANDOM: case KW_NOW: case KW_CLOCK_TIMESTAMP: case KW_STATEMENT_TIMESTAMP:
-    case KW_TRANSACTION_TIMESTAMP: case KW_TIMEOFDAY: case KW_CURRENT_TIMESTAMP: case KW_CURRENT_DATE:
-    case KW_CURRENT_TIME: case KW_LOCALTIME: case KW_LOCALTIMESTAMP: case KW_GEN_RANDOM_UUID:
-    case KW_UUID_GENERATE_V1: case KW_UUID_GENERATE_V4: case KW_NEXTVAL: case KW_CURRVAL:
-    case KW_LASTVAL: case KW_SETVAL: case KW_SETSEED: case KW_TXID_CURRENT: case KW_PG_SLEEP:
-    case KW_CURRENT_USER: case KW_SESSION_USER: case KW_USER: case KW_CURRENT_ROLE:
-    case KW_INET_CLIENT_ADDR:
-        return true;
-    default:
-        return false;
-    }
+    return depth > 0 && depth <= 64 && (fn_parens >> (depth - 1) & 1);
 }
 
+/*
+ * The record runs before the rules, so what the statement holds (rw->seen)
+ * is what the client wrote: volatile functions and vector operators need no
+ * walk of their own.
+ */
 static void sql_scan_statement(struct sql_scan *sc)
 {
     const struct sql_rw *rw = sc->rw;
@@ -984,11 +988,13 @@ static void sql_scan_statement(struct sql_scan *sc)
     uint64_t fn_parens = 0;
     int depth = 0;
 
-    sql_scan_ctes(sc);
-    for (size_t i = 0; i < rw->n; i++) {
+    sc->volatile_fn = sql_seen_any(rw, sql_volatile_fns, SQL_NELEM(sql_volatile_fns));
+    sc->vector = sql_seen(rw, SQL_SEEN_VECTOR_OP);
+    if (sql_seen(rw, KW_WITH))
+        sql_scan_ctes(sc);
+    /* p: the token before t[i] that is not a comment (SIZE_MAX: none) */
+    for (size_t i = 0, p = SIZE_MAX; i < rw->n; p = rw->t[i].type == SQL_TOK_COMMENT ? p : i, i++) {
         const struct sql_tk *t = &rw->t[i];
-        size_t p = sql_prev(rw, i);
-        bool in_fn = depth > 0 && depth <= 64 && (fn_parens >> (depth - 1) & 1);
 
         if (sql_tk_punct(rw, i, '(')) {
             bool fn = p != SIZE_MAX && rw->t[p].type == SQL_TOK_IDENT &&
@@ -1003,21 +1009,20 @@ static void sql_scan_statement(struct sql_scan *sc)
                 depth--;
             continue;
         }
-        if (sql_vector_op(t))
-            sc->vector = true;
         if (t->type != SQL_TOK_IDENT)
             continue;
-        if (t->kw == KW_VECTOR && p != SIZE_MAX &&
-            (sql_tk_op(rw, p, "::") || sql_tk_kw(rw, p, KW_AS) || rw->t[p].type == SQL_TOK_IDENT ||
-             rw->t[p].type == SQL_TOK_QIDENT))
-            sc->vector = true;
-        if (sql_volatile_name(rw, i))
-            sc->volatile_fn = true;
-        if ((sql_tk_kw(rw, i, KW_NEXTVAL) || sql_tk_kw(rw, i, KW_SETVAL)) && sql_tk_punct(rw, i + 1, '('))
-            sc->nextval = true;
         switch (t->kw) {
+        case KW_VECTOR:
+            if (p != SIZE_MAX && (sql_tk_op(rw, p, "::") || sql_tk_kw(rw, p, KW_AS) ||
+                                  rw->t[p].type == SQL_TOK_IDENT || rw->t[p].type == SQL_TOK_QIDENT))
+                sc->vector = true;
+            break;
+        case KW_NEXTVAL: case KW_SETVAL:
+            if (sql_tk_punct(rw, i + 1, '('))
+                sc->nextval = true;
+            break;
         case KW_FROM:
-            if (in_fn || (p != SIZE_MAX && sql_tk_kw(rw, p, KW_DISTINCT)))
+            if (sql_in_fn(fn_parens, depth) || (p != SIZE_MAX && sql_tk_kw(rw, p, KW_DISTINCT)))
                 break;
             if (p != SIZE_MAX && sql_tk_kw(rw, p, KW_DELETE))
                 sql_scan_table(sc, sql_tk_kw(rw, i + 1, KW_ONLY) ? i + 2 : i + 1, &sc->written, false);
@@ -1034,7 +1039,7 @@ static void sql_scan_statement(struct sql_scan *sc)
         case KW_INTO:
             if (p != SIZE_MAX && (sql_tk_kw(rw, p, KW_INSERT) || sql_tk_kw(rw, p, KW_MERGE)))
                 sql_scan_table(sc, i + 1, &sc->written, false);
-            else if (!in_fn) {
+            else if (!sql_in_fn(fn_parens, depth)) {
                 size_t j = i + 1;
                 while (sql_tk_kw(rw, j, KW_TEMP) || sql_tk_kw(rw, j, KW_TEMPORARY) ||
                        sql_tk_kw(rw, j, KW_UNLOGGED) || sql_tk_kw(rw, j, KW_TABLE))
@@ -1276,19 +1281,20 @@ static int sql_check_single(struct sql_rw *rw, const char *in, size_t len)
     struct sql_lex_error err;
     int count = 0;
     bool more = false;
-
     long depth = 0;
 
     /* rules rely on balanced brackets; PostgreSQL would reject the statement anyway */
-    for (size_t i = 0; i < rw->n && depth >= 0; i++)
-        if (rw->t[i].type == SQL_TOK_PUNCT)
-            depth += (rw->t[i].s[0] == '(' || rw->t[i].s[0] == '[') -
-                     (rw->t[i].s[0] == ')' || rw->t[i].s[0] == ']');
+    for (size_t i = 0; i < rw->n && depth >= 0; i++) {
+        char c;
+        if (rw->t[i].type != SQL_TOK_PUNCT)
+            continue;
+        c = rw->t[i].s[0];
+        depth += (c == '(' || c == '[') - (c == ')' || c == ']');
+        if (c == ';' && sql_next(rw, i) < rw->n && !sql_tk_punct(rw, sql_next(rw, i), ';'))
+            more = true;
+    }
     if (depth != 0)
         return sql_rw_fail(rw, "42601", "syntax error: unbalanced parentheses");
-    for (size_t i = 0; i < rw->n && !more; i++)
-        if (sql_tk_punct(rw, i, ';') && sql_next(rw, i) < rw->n && !sql_tk_punct(rw, sql_next(rw, i), ';'))
-            more = true;
     if (!more)
         return 0;
     /* sql_split knows the bodies (BEGIN ATOMIC ... END) whose semicolons do not count */
@@ -1299,6 +1305,8 @@ static int sql_check_single(struct sql_rw *rw, const char *in, size_t len)
 
 static int sql_count_params(struct sql_rw *rw, struct sql_translation *out)
 {
+    if (!sql_seen(rw, SQL_SEEN_TYPE_ + SQL_TOK_PARAM))
+        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         long v = 0;
         if (rw->t[i].type != SQL_TOK_PARAM)
