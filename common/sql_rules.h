@@ -252,8 +252,14 @@ static inline bool sql_seen(const struct sql_rw *rw, unsigned what)
 {
     return rw->seen[what / 64] >> (what % 64) & 1;
 }
-/* Whether it may hold any of the n keywords or marks in what[]. */
-bool sql_seen_any(const struct sql_rw *rw, const uint16_t *what, size_t n);
+/* Whether it may hold any of the n keywords or marks in what[] (inline: the lists are constants). */
+static inline bool sql_seen_any(const struct sql_rw *rw, const uint16_t *what, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sql_seen(rw, what[i]))
+            return true;
+    return false;
+}
 /* The operators SQL spells as PostgreSQL does: + - * / = < > <= >= <> != || */
 bool sql_op_standard(const struct sql_tk *t);
 /* pgvector's distance operators: <=> <-> <#> <+> <~> <%> */

@@ -206,14 +206,6 @@ bool sql_vector_op(const struct sql_tk *t)
            strchr("=-#+~%", t->s[1]);
 }
 
-bool sql_seen_any(const struct sql_rw *rw, const uint16_t *what, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (sql_seen(rw, what[i]))
-            return true;
-    return false;
-}
-
 static inline void sql_seen_set(struct sql_rw *rw, unsigned what)
 {
     rw->seen[what / 64] |= UINT64_C(1) << (what % 64);
