@@ -813,14 +813,14 @@ static bool sql_cur_skip_parens(struct sql_cursor *c)
 static bool sql_cur_find(struct sql_cursor *c, const char *kw)
 {
     struct sql_lexeme t;
-    size_t depth = 0;
+    size_t depth = 0, kwlen = strlen(kw);
 
     while (sql_cur_next(c, &t)) {
         if (sql_tok_punct(&c->lx, &t, '('))
             depth++;
         else if (sql_tok_punct(&c->lx, &t, ')') && depth)
             depth--;
-        else if (depth == 0 && sql_tok_is(&c->lx, &t, kw))
+        else if (depth == 0 && t.len == kwlen && sql_tok_is(&c->lx, &t, kw))
             return true;
     }
     return false;
@@ -1057,14 +1057,15 @@ static enum sql_command sql_classify(struct sql_cursor *c, struct sql_verb *v)
     if (t.type != SQL_TOK_IDENT)
         return SQL_CMD_OTHER;
 
+    /* the commonest statement first */
+    if (sql_tok_is(lx, &t, "SELECT"))
+        return sql_cmd_select(c, v);
     for (size_t i = 0; i < SQL_NELEM(sql_fixed_commands); i++) {
         if (sql_tok_is(lx, &t, sql_fixed_commands[i].word)) {
             sql_verb_str(v, sql_fixed_commands[i].verb);
             return sql_fixed_commands[i].cmd;
         }
     }
-    if (sql_tok_is(lx, &t, "SELECT"))
-        return sql_cmd_select(c, v);
     if (sql_tok_is(lx, &t, "WITH")) {
         /* sql_cmd_with writes the verb only when it succeeds */
         if (sql_cmd_with(c, v, &cmd))
