@@ -21,20 +21,23 @@
 #include "common/config.h"
 #include "common/sql_lexer.h"
 
-/* Keywords the rules recognise, sorted by spelling (sql_kw_lookup bisects). */
+#define SQL_NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Keywords the rules recognise, sorted by spelling (the table-order test keeps them so). */
 #define SQL_KEYWORDS(X)\
     X(ABORT, "abort") X(ALL, "all") X(ALTER, "alter") X(ALWAYS, "always") X(AND, "and")     \
     X(ANY, "any") X(ARRAY, "array") X(AS, "as") X(ASC, "asc") X(AT, "at")                   \
     X(ATOMIC, "atomic") X(BEGIN, "begin") X(BETWEEN, "between") X(BTRIM, "btrim")           \
-    X(BY, "by") X(CASE, "case") X(CAST, "cast") X(CHAIN, "chain")                           \
+    X(BY, "by") X(BYTEA, "bytea") X(CASE, "case") X(CAST, "cast") X(CHAIN, "chain")         \
     X(CHAR_LENGTH, "char_length") X(CHARACTER_LENGTH, "character_length") X(CHECK, "check") \
     X(CLOCK_TIMESTAMP, "clock_timestamp") X(COLLATE, "collate") X(COLUMN, "column")         \
     X(COMMIT, "commit") X(COMMITTED, "committed") X(CONCAT, "concat")                       \
     X(CONFLICT, "conflict") X(CONSTRAINT, "constraint") X(CREATE, "create")                 \
     X(CROSS, "cross") X(CURRENT_DATE, "current_date") X(CURRENT_ROLE, "current_role")       \
     X(CURRENT_TIME, "current_time") X(CURRENT_TIMESTAMP, "current_timestamp")               \
-    X(CURRENT_USER, "current_user") X(CURRVAL, "currval") X(DATE_PART, "date_part")         \
-    X(DATE_TRUNC, "date_trunc") X(DEFAULT, "default") X(DEFERRABLE, "deferrable")           \
+    X(CURRENT_USER, "current_user") X(CURRVAL, "currval") X(DATE, "date")                   \
+    X(DATE_PART, "date_part") X(DATE_TRUNC, "date_trunc") X(DECODE, "decode")               \
+    X(DEFAULT, "default") X(DEFERRABLE, "deferrable")                                       \
     X(DELETE, "delete") X(DESC, "desc") X(DISTINCT, "distinct") X(DO, "do") X(DROP, "drop") \
     X(ELSE, "else") X(END, "end") X(ESCAPE, "escape") X(EXCEPT, "except")                   \
     X(EXCLUDE, "exclude") X(EXCLUDED, "excluded") X(EXISTS, "exists") X(EXTRACT, "extract") \
@@ -53,8 +56,8 @@
     X(NOTNULL, "notnull") X(NOW, "now") X(NULL, "null") X(NULLS, "nulls")                   \
     X(OFFSET, "offset") X(ON, "on") X(ONLY, "only") X(OR, "or") X(ORDER, "order")           \
     X(OVER, "over") X(PARTITION, "partition") X(PG_SLEEP, "pg_sleep")                       \
-    X(POSITION, "position") X(PRIMARY, "primary") X(RANDOM, "random") X(RANGE, "range")     \
-    X(READ, "read") X(RECURSIVE, "recursive") X(REFERENCES, "references")                   \
+    X(POSITION, "position") X(PRIMARY, "primary") X(PUBLIC, "public") X(RANDOM, "random")   \
+    X(RANGE, "range") X(READ, "read") X(RECURSIVE, "recursive") X(REFERENCES, "references") \
     X(RELEASE, "release") X(REPEATABLE, "repeatable") X(RETURNING, "returning")             \
     X(RIGHT, "right") X(ROLLBACK, "rollback") X(ROW, "row") X(ROWS, "rows")                 \
     X(RTRIM, "rtrim") X(SAVEPOINT, "savepoint") X(SELECT, "select")                         \
@@ -63,14 +66,15 @@
     X(SIMILAR, "similar") X(SOME, "some") X(START, "start")                                 \
     X(STATEMENT_TIMESTAMP, "statement_timestamp") X(SUBSTRING, "substring")                 \
     X(TABLE, "table") X(TEMP, "temp") X(TEMPORARY, "temporary") X(THEN, "then")             \
-    X(TIES, "ties") X(TIMEOFDAY, "timeofday") X(TO, "to") X(TOP, "top")                     \
+    X(TIES, "ties") X(TIME, "time") X(TIMEOFDAY, "timeofday")                               \
+    X(TIMESTAMP, "timestamp") X(TIMESTAMPTZ, "timestamptz") X(TO, "to") X(TOP, "top")       \
     X(TRANSACTION, "transaction") X(TRANSACTION_TIMESTAMP, "transaction_timestamp")         \
     X(TRUE, "true") X(TRUNCATE, "truncate") X(TXID_CURRENT, "txid_current")                 \
     X(UNCOMMITTED, "uncommitted") X(UNION, "union") X(UNIQUE, "unique")                     \
     X(UNLOGGED, "unlogged") X(UPDATE, "update") X(USER, "user") X(USING, "using")           \
     X(UUID_GENERATE_V1, "uuid_generate_v1") X(UUID_GENERATE_V4, "uuid_generate_v4")         \
-    X(VALUES, "values") X(VIEW, "view") X(WHEN, "when") X(WHERE, "where")                   \
-    X(WINDOW, "window") X(WITH, "with") X(WORK, "work") X(WRITE, "write")
+    X(VALUES, "values") X(VECTOR, "vector") X(VIEW, "view") X(WHEN, "when")                 \
+    X(WHERE, "where") X(WINDOW, "window") X(WITH, "with") X(WORK, "work") X(WRITE, "write")
 
 enum sql_kw {
     KW_NONE,
@@ -137,15 +141,34 @@ struct sql_rw;
 typedef const char *(*sql_type_fn)(struct sql_rw *rw, const struct sql_pgtype *ty,
                                    enum sql_type_ctx ctx);
 
+/*
+ * What a statement may hold, so that a rule with nothing to rewrite returns
+ * without walking the tokens: a bit per keyword id, then these marks.  Bits
+ * are set for every token loaded or spliced in and never cleared, so a clear
+ * bit means the statement has no such token.  A rule that turns a token into
+ * one a later rule looks for splices it in rather than editing it in place.
+ */
+enum sql_seen {
+    SQL_SEEN_TYPECAST = KW_COUNT_,      /* the :: operator */
+    SQL_SEEN_VECTOR_OP,                 /* a pgvector distance operator (sql_vector_op) */
+    SQL_SEEN_OTHER_OP,                  /* any other operator outside sql_op_standard */
+    SQL_SEEN_TYPE_,                     /* + enum sql_tok: a token of that type */
+    SQL_SEEN_COUNT_ = SQL_SEEN_TYPE_ + SQL_TOK_COMMENT + 1
+};
+
 struct sql_arena_blk;
 
 struct sql_rw {
     enum cfg_dialect dialect;
     const char *schema;         /* what "public" becomes (iris) */
     sql_type_fn type_tmpl;
-    struct sql_tk *t;
+    struct sql_tk *t;           /* tk_buf, or malloc'd once it outgrows it */
     size_t n, cap;
-    struct sql_arena_blk *arena;
+    struct sql_tk *tk_buf;      /* the caller's buffer for the tokens */
+    size_t tk_cap;
+    char *scratch;              /* the caller's buffer the arena starts in (8-byte aligned) */
+    size_t scratch_used, scratch_size;
+    struct sql_arena_blk *arena;    /* malloc'd blocks once scratch is used up */
     int flags;                  /* SQL_FLAG_* a rule adds to the record */
     bool failed;
     char sqlstate[6];
@@ -154,6 +177,7 @@ struct sql_rw {
     size_t nlex;
     struct sql_token *lex_buf;  /* the caller's buffer for them */
     size_t lex_cap;
+    uint64_t seen[(SQL_SEEN_COUNT_ + 63) / 64];     /* bits of enum sql_kw and enum sql_seen */
 };
 
 struct sql_rule {
@@ -223,6 +247,30 @@ static inline bool sql_tk_word(const struct sql_rw *rw, size_t i, const char *wo
     }
     return true;
 }
+/* Whether the statement may hold keyword or mark 'what' (enum sql_kw or enum sql_seen). */
+static inline bool sql_seen(const struct sql_rw *rw, unsigned what)
+{
+    return rw->seen[what / 64] >> (what % 64) & 1;
+}
+/*
+ * Whether it may hold any of the n keywords or marks in what[].  Every rule
+ * asks this of a constant list: inlined and unrolled, each test folds to a
+ * load and a bit test, where the loop cost more than some rules' work.
+ */
+static inline __attribute__((always_inline)) bool sql_seen_any(const struct sql_rw *rw,
+                                                               const uint16_t *what, size_t n)
+{
+#pragma GCC unroll 32
+    for (size_t i = 0; i < n; i++)
+        if (sql_seen(rw, what[i]))
+            return true;
+    return false;
+}
+/* The operators SQL spells as PostgreSQL does: + - * / = < > <= >= <> != || */
+bool sql_op_standard(const struct sql_tk *t);
+/* pgvector's distance operators: <=> <-> <#> <+> <~> <%> */
+bool sql_vector_op(const struct sql_tk *t);
+
 /* The next/previous token that is not a comment (rw->n / SIZE_MAX if none). */
 size_t sql_next(const struct sql_rw *rw, size_t i);
 size_t sql_prev(const struct sql_rw *rw, size_t i);

@@ -232,8 +232,14 @@ static int sql_join_hex(struct sql_rw *rw, size_t i, struct sql_buf *b)
 
 int sql_rule_plain_strings(struct sql_rw *rw)
 {
+    static const uint16_t literals[] = {
+        SQL_SEEN_TYPE_ + SQL_TOK_STRING, SQL_SEEN_TYPE_ + SQL_TOK_ESTRING,
+        SQL_SEEN_TYPE_ + SQL_TOK_BSTRING, SQL_SEEN_TYPE_ + SQL_TOK_DOLLAR,
+    };
     struct sql_buf b = { NULL, 0, 0 }, q = { NULL, 0, 0 };
 
+    if (!sql_seen_any(rw, literals, SQL_NELEM(literals)))
+        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         struct sql_tk *t = &rw->t[i];
         char *out;
@@ -332,9 +338,11 @@ static size_t sql_cast_apply(struct sql_rw *rw, size_t from, size_t to, size_t o
     return sql_rw_template(rw, from, to, args, 3, "%s", tmpl);
 }
 
-int sql_rule_casts(struct sql_rw *rw)
+/* CAST(x AS t), innermost first, so the CASTs made from :: are not seen again. */
+static int sql_casts_call(struct sql_rw *rw)
 {
-    /* CAST(x AS t) first, innermost first, so the CASTs made from :: are not seen again */
+    if (!sql_seen(rw, KW_CAST))
+        return 0;
     for (size_t i = rw->n; i-- > 0;) {
         size_t close, as = 0;
         struct sql_pgtype ty;
@@ -358,6 +366,13 @@ int sql_rule_casts(struct sql_rw *rw)
         if (!sql_cast_apply(rw, i, close, i + 2, as - 1, &ty))
             return -1;
     }
+    return 0;
+}
+
+static int sql_casts_operator(struct sql_rw *rw)
+{
+    if (!sql_seen(rw, SQL_SEEN_TYPECAST))
+        return 0;
     for (size_t i = 1; i < rw->n; i++) {
         struct sql_pgtype ty;
         size_t start;
@@ -371,19 +386,35 @@ int sql_rule_casts(struct sql_rw *rw)
             return -1;
         i = start;      /* x::a::b: the second :: now follows the first's result */
     }
-    /* Typed literals: DATE '2024-01-31' is CAST('2024-01-31' AS DATE). */
+    return 0;
+}
+
+/* Typed literals: DATE '2024-01-31' is CAST('2024-01-31' AS DATE). */
+static int sql_casts_typed_literal(struct sql_rw *rw)
+{
+    static const uint16_t types[] = { KW_DATE, KW_TIME, KW_TIMESTAMP, KW_TIMESTAMPTZ, KW_BYTEA };
+
+    if (!sql_seen_any(rw, types, SQL_NELEM(types)))
+        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         struct sql_pgtype ty;
+        int kw = rw->t[i].type == SQL_TOK_IDENT ? rw->t[i].kw : KW_NONE;
 
-        if (rw->t[i].type != SQL_TOK_IDENT || (i > 0 && sql_tk_punct(rw, i - 1, '.')) ||
-            !(sql_tk_word(rw, i, "date") || sql_tk_word(rw, i, "time") || sql_tk_word(rw, i, "timestamp") ||
-              sql_tk_word(rw, i, "timestamptz") || sql_tk_word(rw, i, "bytea")) ||
+        if (!(kw == KW_DATE || kw == KW_TIME || kw == KW_TIMESTAMP || kw == KW_TIMESTAMPTZ ||
+              kw == KW_BYTEA) || (i > 0 && sql_tk_punct(rw, i - 1, '.')) ||
             !sql_parse_type(rw, i, &ty) || ty.last + 1 >= rw->n || rw->t[ty.last + 1].type != SQL_TOK_STRING)
             continue;
         if (!sql_cast_apply(rw, i, ty.last + 1, ty.last + 1, ty.last + 1, &ty))
             return -1;
     }
     return 0;
+}
+
+int sql_rule_casts(struct sql_rw *rw)
+{
+    if (sql_casts_call(rw) != 0 || sql_casts_operator(rw) != 0)
+        return -1;
+    return sql_casts_typed_literal(rw);
 }
 
 /* GENERATED {ALWAYS | BY DEFAULT} AS IDENTITY [( options )] within [from, to]. */
@@ -571,6 +602,8 @@ int sql_rule_booleans(struct sql_rw *rw)
 {
     static const char one[] = "1", zero[] = "0";
 
+    if (!sql_seen(rw, KW_TRUE) && !sql_seen(rw, KW_FALSE))
+        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         size_t p;
         if (!sql_tk_kw(rw, i, KW_TRUE) && !sql_tk_kw(rw, i, KW_FALSE))
@@ -596,6 +629,8 @@ int sql_rule_substring(struct sql_rw *rw)
 {
     const char *fn = rw->dialect == CFG_DIALECT_SQLITE ? "substr" : "SUBSTRING";
 
+    if (!sql_seen(rw, KW_SUBSTRING))
+        return 0;
     for (size_t i = rw->n; i-- > 0;) {
         size_t close, from = 0, forp = 0;
         int depth = 0;
@@ -638,6 +673,8 @@ int sql_rule_substring(struct sql_rw *rw)
 
 int sql_rule_concat(struct sql_rw *rw)
 {
+    if (!sql_seen(rw, KW_CONCAT))
+        return 0;
     for (size_t i = rw->n; i-- > 0;) {
         size_t first[10], last[10], n;
         struct sql_arg a[10];
@@ -722,6 +759,8 @@ static bool sql_interval_literal(const struct sql_rw *rw, size_t i, char *count,
 
 int sql_rule_interval(struct sql_rw *rw, sql_interval_fn spell, const char *backend)
 {
+    if (!sql_seen(rw, KW_INTERVAL))
+        return 0;
     for (size_t i = 1; i < rw->n; i++) {
         char count[24], tmpl[128];
         const char *unit, *form;
@@ -770,7 +809,10 @@ static bool sql_date_unit_name(const struct sql_rw *rw, size_t i, char *unit, si
 int sql_rule_date_parts(struct sql_rw *rw, const struct sql_date_unit *units, size_t nunits,
                         const char *backend)
 {
+    static const uint16_t fns[] = { KW_DATE_TRUNC, KW_EXTRACT, KW_DATE_PART };
 
+    if (!sql_seen_any(rw, fns, SQL_NELEM(fns)))
+        return 0;
     for (size_t i = rw->n; i-- > 0;) {
         size_t first[3], last[3], n, close, from = 0;
         char unit[24];

@@ -194,6 +194,10 @@ static int iris_transactions(struct sql_rw *rw)
  */
 static int iris_unsupported(struct sql_rw *rw)
 {
+    static const uint16_t clauses[] = { KW_RETURNING, KW_FOR, KW_DISTINCT };
+
+    if (!sql_seen_any(rw, clauses, SQL_NELEM(clauses)))
+        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         if (sql_tk_kw(rw, i, KW_RETURNING))
             return sql_rw_fail(rw, "0A000", "RETURNING is not supported by IRIS; read generated keys "
@@ -249,7 +253,7 @@ static int iris_on_conflict(struct sql_rw *rw)
                                    { "UPDATE", 6, SQL_TOK_IDENT, 1, KW_UPDATE } };
     int depth = 0;
 
-    if (!sql_tk_kw(rw, 0, KW_INSERT))
+    if (!sql_tk_kw(rw, 0, KW_INSERT) || !sql_seen(rw, KW_CONFLICT))
         return 0;
     for (size_t i = 0; i < rw->n && !on; i++) {
         if (sql_tk_punct(rw, i, '('))
@@ -327,13 +331,6 @@ static int iris_on_conflict(struct sql_rw *rw)
 
 /* ---- vectors ----------------------------------------------------------- */
 
-static bool iris_vector_op(const struct sql_rw *rw, size_t i)
-{
-    const struct sql_tk *t = &rw->t[i];
-    return t->type == SQL_TOK_OP && t->len == 3 && t->s[0] == '<' && t->s[2] == '>' &&
-           strchr("=-#+~%", t->s[1]);
-}
-
 /* True when t[first..last] is exactly one ORDER BY item (direction aside). */
 static bool iris_order_item(const struct sql_rw *rw, size_t first, size_t last)
 {
@@ -374,7 +371,7 @@ static int iris_vector_aliases(struct sql_rw *rw)
         size_t ls, re, alias;
         int depth = 0;
 
-        if (!iris_vector_op(rw, i))
+        if (!sql_vector_op(&rw->t[i]))
             continue;
         ls = sql_operand_left(rw, i, LV_OTHER);
         re = sql_operand_right(rw, i, LV_OTHER);
@@ -409,7 +406,7 @@ static struct sql_arg iris_vector_arg(struct sql_rw *rw, size_t first, size_t la
     if (last >= 2 && sql_tk_op(rw, last - 1, "::") && sql_parse_type(rw, last, &ty) &&
         strcmp(ty.name, "vector") == 0)
         last -= 2;              /* '[..]'::vector */
-    else if (last >= 4 && sql_tk_punct(rw, last, ')') && sql_tk_word(rw, last - 1, "vector") &&
+    else if (last >= 4 && sql_tk_punct(rw, last, ')') && sql_tk_kw(rw, last - 1, KW_VECTOR) &&
              sql_tk_punct(rw, last - 2, '(') && sql_tk_op(rw, last - 3, "::"))
         last -= 5;              /* '[..]'::vector(3) */
     a = sql_rw_range(rw, first, last);
@@ -445,6 +442,8 @@ static struct sql_arg iris_vector_arg(struct sql_rw *rw, size_t first, size_t la
  */
 static int iris_vectors(struct sql_rw *rw)
 {
+    if (!sql_seen(rw, SQL_SEEN_VECTOR_OP))
+        return 0;
     if (iris_vector_aliases(rw) != 0)
         return -1;
     for (size_t i = 0; i < rw->n; i++) {
@@ -452,7 +451,7 @@ static int iris_vectors(struct sql_rw *rw)
         struct sql_arg a[2];
         bool cos, desc;
 
-        if (!iris_vector_op(rw, i))
+        if (!sql_vector_op(&rw->t[i]))
             continue;
         if (rw->t[i].s[1] != '=' && rw->t[i].s[1] != '#')
             return sql_rw_fail(rw, "0A000", "vector operator %.3s has no IRIS equivalent (IRIS has "
@@ -490,6 +489,8 @@ static int iris_vectors(struct sql_rw *rw)
  */
 static int iris_ilike(struct sql_rw *rw)
 {
+    if (!sql_seen(rw, KW_ILIKE))
+        return 0;
     for (size_t i = 1; i < rw->n; i++) {
         size_t p = sql_prev(rw, i), ls, re;
         bool neg;
@@ -516,6 +517,8 @@ static int iris_ilike(struct sql_rw *rw)
  */
 static int iris_is_distinct(struct sql_rw *rw)
 {
+    if (!sql_seen(rw, KW_DISTINCT))
+        return 0;
     for (size_t i = 1; i < rw->n; i++) {
         bool neg = sql_tk_kw(rw, i + 1, KW_NOT);
         size_t d = i + 1 + neg, ls, re;
@@ -606,6 +609,11 @@ static int iris_dates(struct sql_rw *rw)
  */
 static int iris_now(struct sql_rw *rw)
 {
+    static const uint16_t fns[] = { KW_NOW, KW_TRANSACTION_TIMESTAMP, KW_STATEMENT_TIMESTAMP,
+                                    KW_CLOCK_TIMESTAMP, KW_CURRENT_TIMESTAMP, KW_LOCALTIMESTAMP };
+
+    if (!sql_seen_any(rw, fns, SQL_NELEM(fns)))
+        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         int kw = rw->t[i].type == SQL_TOK_IDENT ? rw->t[i].kw : KW_NONE;
         size_t end;
@@ -633,6 +641,10 @@ static int iris_now(struct sql_rw *rw)
  */
 static int iris_functions(struct sql_rw *rw)
 {
+    static const uint16_t fns[] = { KW_LENGTH, KW_BTRIM, KW_LTRIM, KW_RTRIM };
+
+    if (!sql_seen_any(rw, fns, SQL_NELEM(fns)))
+        return 0;
     for (size_t i = rw->n; i-- > 0;) {
         size_t first[3], last[3], n, close;
         const char *side;
@@ -678,10 +690,11 @@ static int iris_functions(struct sql_rw *rw)
  */
 static int iris_operators(struct sql_rw *rw)
 {
-    static const char *const same[] = { "+", "-", "*", "/", "=", "<", ">", "<=", ">=", "<>", "!=", "||" };
+    static const uint16_t others[] = { SQL_SEEN_TYPECAST, SQL_SEEN_VECTOR_OP, SQL_SEEN_OTHER_OP };
 
+    if (!sql_seen_any(rw, others, SQL_NELEM(others)))
+        return 0;
     for (size_t i = 0; i < rw->n; i++) {
-        bool ok = false;
         size_t ls, re;
         struct sql_arg a[2];
 
@@ -700,9 +713,7 @@ static int iris_operators(struct sql_rw *rw)
             i = ls;
             continue;
         }
-        for (size_t k = 0; k < sizeof(same) / sizeof(same[0]) && !ok; k++)
-            ok = sql_tk_op(rw, i, same[k]);
-        if (!ok)
+        if (!sql_op_standard(&rw->t[i]))
             return sql_rw_fail(rw, "0A000", "operator %.*s is not supported by IRIS", (int)rw->t[i].len,
                                rw->t[i].s);
     }
@@ -712,9 +723,11 @@ static int iris_operators(struct sql_rw *rw)
 /* public.t -> <default schema>.t: IRIS's default schema is SQLUser ("Schemas", DOC?KEY=GSQL_schemas). */
 static int iris_public_schema(struct sql_rw *rw)
 {
+    if (!sql_seen(rw, KW_PUBLIC) && !sql_seen(rw, SQL_SEEN_TYPE_ + SQL_TOK_QIDENT))
+        return 0;
     for (size_t i = 0; i + 1 < rw->n; i++) {
         const struct sql_tk *t = &rw->t[i];
-        bool pub = sql_tk_word(rw, i, "public") ||
+        bool pub = sql_tk_kw(rw, i, KW_PUBLIC) ||
                    (t->type == SQL_TOK_QIDENT && t->len == 8 && memcmp(t->s, "\"public\"", 8) == 0);
         if (pub && sql_tk_punct(rw, i + 1, '.') && (i == 0 || !sql_tk_punct(rw, i - 1, '.'))) {
             rw->t[i].s = rw->schema;
@@ -840,8 +853,12 @@ static int iris_level_apply(struct sql_rw *rw, const struct iris_level *lv)
 
 static int iris_limits(struct sql_rw *rw)
 {
+    static const uint16_t clauses[] = { KW_LIMIT, KW_OFFSET, KW_FETCH, KW_ORDER };
     struct iris_level stack[64];
 
+    /* a level changes only with one of these clauses (ORDER BY: TOP ALL in a subquery) */
+    if (!sql_seen(rw, KW_SELECT) || !sql_seen_any(rw, clauses, SQL_NELEM(clauses)))
+        return 0;
     for (int guard = 0; guard < 1000; guard++) {
         int depth = 0, rc = 0;
 

@@ -433,8 +433,10 @@ int sql_sqlite_cast_literal(struct sql_rw *rw, size_t lit, const struct sql_pgty
 /* public.t -> t: SQLite's only schema is main. */
 static int sqlite_public_schema(struct sql_rw *rw)
 {
+    if (!sql_seen(rw, KW_PUBLIC))
+        return 0;
     for (size_t i = rw->n; i-- > 0;)
-        if (sql_tk_word(rw, i, "public") && sql_tk_punct(rw, i + 1, '.') &&
+        if (sql_tk_kw(rw, i, KW_PUBLIC) && sql_tk_punct(rw, i + 1, '.') &&
             (i == 0 || !sql_tk_punct(rw, i - 1, '.')) &&
             sql_rw_splice(rw, i, 2, NULL, 0) != 0)
             return -1;
@@ -444,6 +446,12 @@ static int sqlite_public_schema(struct sql_rw *rw)
 /* now() and friends (lang_datefunc.html): %f keeps PostgreSQL's fractional seconds. */
 static int sqlite_now(struct sql_rw *rw)
 {
+    static const uint16_t fns[] = { KW_NOW, KW_TRANSACTION_TIMESTAMP, KW_STATEMENT_TIMESTAMP,
+                                    KW_CLOCK_TIMESTAMP, KW_CURRENT_TIMESTAMP, KW_LOCALTIMESTAMP,
+                                    KW_CURRENT_DATE, KW_CURRENT_TIME };
+
+    if (!sql_seen_any(rw, fns, SQL_NELEM(fns)))
+        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         const char *tmpl = NULL;
         size_t end = i;
@@ -471,10 +479,11 @@ static int sqlite_now(struct sql_rw *rw)
 /* pgvector's distance operators: SQLite has no vector type. */
 static int sqlite_vectors(struct sql_rw *rw)
 {
+    if (!sql_seen(rw, SQL_SEEN_VECTOR_OP))
+        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         const struct sql_tk *t = &rw->t[i];
-        if (t->type == SQL_TOK_OP && t->len == 3 && t->s[0] == '<' && t->s[2] == '>' &&
-            strchr("=-#+~%", t->s[1]))
+        if (sql_vector_op(t))
             return sql_rw_fail(rw, "0A000", "vector operator %.3s is not supported by SQLite", t->s);
     }
     return 0;
@@ -484,12 +493,16 @@ static int sqlite_vectors(struct sql_rw *rw)
 static int sqlite_ilike(struct sql_rw *rw)
 {
     static const char like[] = "LIKE";
-    for (size_t i = 0; i < rw->n; i++)
+
+    if (!sql_seen(rw, KW_ILIKE))
+        return 0;
+    for (size_t i = 0; i < rw->n; i++) {
         if (sql_tk_kw(rw, i, KW_ILIKE)) {
-            rw->t[i].s = like;
-            rw->t[i].len = 4;
-            rw->t[i].kw = KW_LIKE;
+            struct sql_tk t = { like, 4, SQL_TOK_IDENT, rw->t[i].space, KW_LIKE };
+            if (sql_rw_splice(rw, i, 1, &t, 1) != 0)
+                return -1;
         }
+    }
     return 0;
 }
 
@@ -497,6 +510,9 @@ static int sqlite_ilike(struct sql_rw *rw)
 static int sqlite_is_distinct(struct sql_rw *rw)
 {
     static const char not_[] = "NOT";
+
+    if (!sql_seen(rw, KW_DISTINCT))
+        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         bool neg = sql_tk_kw(rw, i + 1, KW_NOT);
         size_t d = i + 1 + neg;
@@ -588,14 +604,18 @@ done:
 /* Function renames and argument orders (lang_corefunc.html). */
 static int sqlite_functions(struct sql_rw *rw)
 {
+    static const uint16_t fns[] = { KW_DECODE, KW_BTRIM, KW_CHAR_LENGTH, KW_CHARACTER_LENGTH,
+                                    KW_GREATEST, KW_LEAST, KW_POSITION };
+
+    if (!sql_seen_any(rw, fns, SQL_NELEM(fns)))
+        return 0;
     for (size_t i = rw->n; i-- > 0;) {
-        size_t first[8], last[8], n, close;
+        size_t first[8], last[8], n;
         struct sql_arg a[2];
 
         if (rw->t[i].type != SQL_TOK_IDENT || !sql_tk_punct(rw, i + 1, '('))
             continue;
-        close = sql_match(rw, i + 1);
-        if (sql_tk_word(rw, i, "decode")) {
+        if (rw->t[i].kw == KW_DECODE) {
             if (sqlite_decode(rw, i) != 0)
                 return -1;
             continue;
@@ -621,7 +641,7 @@ static int sqlite_functions(struct sql_rw *rw)
             }
             break;
         case KW_POSITION: {
-            size_t in = 0;
+            size_t in = 0, close = sql_match(rw, i + 1);
             for (size_t j = i + 2; j < close; j++) {
                 if (sql_tk_punct(rw, j, '('))
                     j = sql_match(rw, j);
@@ -648,6 +668,8 @@ static int sqlite_functions(struct sql_rw *rw)
 /* FETCH FIRST n ROWS ONLY -> LIMIT n; OFFSET n ROWS -> OFFSET n (lang_select.html#limitoffset). */
 static int sqlite_fetch(struct sql_rw *rw)
 {
+    if (!sql_seen(rw, KW_OFFSET) && !sql_seen(rw, KW_FETCH))
+        return 0;
     for (size_t i = rw->n; i-- > 0;) {
         size_t j = i + 1, count = 0;
         struct sql_arg a;
@@ -674,7 +696,7 @@ static int sqlite_fetch(struct sql_rw *rw)
 /* DEFAULT takes a parenthesised expression unless it is a literal (lang_createtable.html). */
 static int sqlite_default_parens(struct sql_rw *rw)
 {
-    if (!sql_tk_kw(rw, 0, KW_CREATE) && !sql_tk_kw(rw, 0, KW_ALTER))
+    if ((!sql_tk_kw(rw, 0, KW_CREATE) && !sql_tk_kw(rw, 0, KW_ALTER)) || !sql_seen(rw, KW_DEFAULT))
         return 0;
     for (size_t i = 0; i + 1 < rw->n; i++) {
         size_t e, f = i + 1;
@@ -708,7 +730,8 @@ static int sqlite_returning(struct sql_rw *rw)
     int depth = 0;
     bool returning = false;
 
-    if (!(sql_tk_kw(rw, first, KW_INSERT) || sql_tk_kw(rw, first, KW_UPDATE) || sql_tk_kw(rw, first, KW_DELETE)))
+    if (!(sql_tk_kw(rw, first, KW_INSERT) || sql_tk_kw(rw, first, KW_UPDATE) || sql_tk_kw(rw, first, KW_DELETE)) ||
+        !sql_seen(rw, KW_RETURNING))
         return 0;
     for (size_t i = first; i < rw->n && !returning; i++) {
         if (sql_tk_punct(rw, i, '('))

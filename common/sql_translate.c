@@ -22,8 +22,6 @@
 
 #include "common/sql_rules.h"
 
-#define SQL_NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
 /* ---- keywords ---------------------------------------------------------- */
 
 static const char *const sql_kw_names[] = {
@@ -40,27 +38,35 @@ const char *sql_kw_name(int kw)
 
 /*
  * Keyword lookup runs for every identifier of every statement: an open
- * addressing table keyed by the lower-cased word, built once.
+ * addressing table built once.  The hash reads a few bytes whatever the
+ * word's length and folds their case, so a word is read in full only when a
+ * keyword of its length sits in its slot.
  */
-#define SQL_KW_SLOTS 1024       /* a power of two, several times the keyword count */
+#define SQL_KW_BITS 10
+#define SQL_KW_SLOTS (1 << SQL_KW_BITS)     /* several times the keyword count */
+#define SQL_KW_MAXLEN 23        /* no keyword is longer (test_keywords_sorted finds each) */
 
 static uint16_t sql_kw_slots[SQL_KW_SLOTS];
 static uint8_t sql_kw_lens[KW_COUNT_];
 static pthread_once_t sql_kw_once = PTHREAD_ONCE_INIT;
 
-static uint32_t sql_kw_hash(const char *low, size_t len)
+/*
+ * The length and the first, middle and last bytes, each with bit 5 set so
+ * that 'A' and 'a' hash alike, mixed by a multiply (the high bits are the
+ * well-mixed ones).  A word and its lower case hash alike.
+ */
+static uint32_t sql_kw_hash(const char *s, size_t len)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)low[i]) * 16777619u;
-    return h;
+    uint32_t h = (uint32_t)len | ((unsigned char)s[0] | 0x20u) << 8 |
+                 ((unsigned char)s[len / 2] | 0x20u) << 16 | ((unsigned char)s[len - 1] | 0x20u) << 24;
+    return (h * 2654435761u) >> (32 - SQL_KW_BITS);
 }
 
 static void sql_kw_build(void)
 {
     for (int kw = 1; kw < KW_COUNT_; kw++) {
         size_t len = strlen(sql_kw_names[kw]);
-        uint32_t h = sql_kw_hash(sql_kw_names[kw], len) & (SQL_KW_SLOTS - 1);
+        uint32_t h = sql_kw_hash(sql_kw_names[kw], len);
         while (sql_kw_slots[h] != KW_NONE)
             h = (h + 1) & (SQL_KW_SLOTS - 1);
         sql_kw_slots[h] = (uint16_t)kw;
@@ -68,22 +74,35 @@ static void sql_kw_build(void)
     }
 }
 
-int sql_kw_lookup(const char *s, size_t len)
+/* s[0..len) in any case against the lower-case keyword name; ASCII only, like PostgreSQL. */
+static bool sql_kw_equal(const char *name, const char *s, size_t len)
 {
-    char low[24];
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != name[i])
+            return false;
+    }
+    return true;
+}
 
-    if (len == 0 || len >= sizeof(low))
+/* The keyword id of s[0..len), once sql_kw_build has run. */
+static int sql_kw_find(const char *s, size_t len)
+{
+    if (len == 0 || len > SQL_KW_MAXLEN)
         return KW_NONE;
-    for (size_t i = 0; i < len; i++)
-        low[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
-    pthread_once(&sql_kw_once, sql_kw_build);
-    for (uint32_t h = sql_kw_hash(low, len) & (SQL_KW_SLOTS - 1);; h = (h + 1) & (SQL_KW_SLOTS - 1)) {
+    for (uint32_t h = sql_kw_hash(s, len);; h = (h + 1) & (SQL_KW_SLOTS - 1)) {
         int kw = sql_kw_slots[h];
         if (kw == KW_NONE)
             return KW_NONE;
-        if (sql_kw_lens[kw] == len && memcmp(sql_kw_names[kw], low, len) == 0)
+        if (sql_kw_lens[kw] == len && sql_kw_equal(sql_kw_names[kw], s, len))
             return kw;
     }
+}
+
+int sql_kw_lookup(const char *s, size_t len)
+{
+    pthread_once(&sql_kw_once, sql_kw_build);
+    return sql_kw_find(s, len);
 }
 
 /* ---- arena ------------------------------------------------------------- */
@@ -94,11 +113,16 @@ struct sql_arena_blk {
     char data[];
 };
 
+/* From the caller's scratch buffer while it lasts, then from malloc'd blocks. */
 static void *sql_rw_alloc(struct sql_rw *rw, size_t n)
 {
     struct sql_arena_blk *b = rw->arena;
 
     n = (n + 7) & ~(size_t)7;   /* token copies live here too */
+    if (!b && rw->scratch_size - rw->scratch_used >= n) {
+        rw->scratch_used += n;
+        return rw->scratch + rw->scratch_used - n;
+    }
     if (!b || b->size - b->used < n) {
         size_t size = n > 3968 ? n : 3968;
         b = malloc(sizeof(*b) + size);
@@ -133,7 +157,8 @@ static void sql_rw_release(struct sql_rw *rw)
         free(rw->arena);
         rw->arena = next;
     }
-    free(rw->t);
+    if (rw->t != rw->tk_buf)
+        free(rw->t);
     free(rw->error);
     if (rw->lex != rw->lex_buf)
         free(rw->lex);
@@ -158,21 +183,74 @@ int sql_rw_fail(struct sql_rw *rw, const char *sqlstate, const char *fmt, ...)
     return -1;
 }
 
+/* ---- what a statement holds -------------------------------------------- */
+
+bool sql_op_standard(const struct sql_tk *t)
+{
+    if (t->type != SQL_TOK_OP || t->len > 2)
+        return false;
+    if (t->len == 1)
+        return t->s[0] == '+' || t->s[0] == '-' || t->s[0] == '*' || t->s[0] == '/' ||
+               t->s[0] == '=' || t->s[0] == '<' || t->s[0] == '>';
+    switch (t->s[0]) {
+    case '<': return t->s[1] == '=' || t->s[1] == '>';
+    case '>': case '!': return t->s[1] == '=';
+    case '|': return t->s[1] == '|';
+    default: return false;
+    }
+}
+
+bool sql_vector_op(const struct sql_tk *t)
+{
+    return t->type == SQL_TOK_OP && t->len == 3 && t->s[0] == '<' && t->s[2] == '>' &&
+           strchr("=-#+~%", t->s[1]);
+}
+
+static inline void sql_seen_set(struct sql_rw *rw, unsigned what)
+{
+    rw->seen[what / 64] |= UINT64_C(1) << (what % 64);
+}
+
+static void sql_rw_note_op(struct sql_rw *rw, const struct sql_tk *t)
+{
+    if (sql_op_standard(t))
+        return;
+    if (t->len == 2 && t->s[0] == ':' && t->s[1] == ':')
+        sql_seen_set(rw, SQL_SEEN_TYPECAST);
+    else
+        sql_seen_set(rw, sql_vector_op(t) ? SQL_SEEN_VECTOR_OP : SQL_SEEN_OTHER_OP);
+}
+
+/* Record in rw->seen what token t brings to the statement (inline: it runs for every token). */
+static inline void sql_rw_note(struct sql_rw *rw, const struct sql_tk *t)
+{
+    sql_seen_set(rw, SQL_SEEN_TYPE_ + t->type);
+    if (t->type == SQL_TOK_IDENT)
+        sql_seen_set(rw, t->kw);
+    else if (t->type == SQL_TOK_OP)
+        sql_rw_note_op(rw, t);
+}
+
 /* ---- token array ------------------------------------------------------- */
 
 int sql_rw_splice(struct sql_rw *rw, size_t at, size_t del, const struct sql_tk *ins, size_t nins)
 {
     if (rw->n - del + nins > rw->cap) {
         size_t cap = (rw->n - del + nins) * 2;
-        struct sql_tk *t = realloc(rw->t, cap * sizeof(*t));
+        struct sql_tk *t = rw->t == rw->tk_buf ? malloc(cap * sizeof(*t)) : realloc(rw->t, cap * sizeof(*t));
         if (!t)
             return sql_rw_fail(rw, "53200", "out of memory");
+        if (rw->t == rw->tk_buf)
+            memcpy(t, rw->t, rw->n * sizeof(*t));
         rw->t = t;
         rw->cap = cap;
     }
-    memmove(rw->t + at + nins, rw->t + at + del, (rw->n - at - del) * sizeof(*rw->t));
-    if (nins)
-        memcpy(rw->t + at, ins, nins * sizeof(*ins));
+    if (del != nins)
+        memmove(rw->t + at + nins, rw->t + at + del, (rw->n - at - del) * sizeof(*rw->t));
+    for (size_t i = 0; i < nins; i++) {
+        rw->t[at + i] = ins[i];
+        sql_rw_note(rw, &ins[i]);
+    }
     rw->n = rw->n - del + nins;
     return 0;
 }
@@ -200,33 +278,49 @@ static struct sql_tk sql_tk_make(const char *text, const struct sql_token *tok, 
     struct sql_tk t = { text + tok->off, tok->len, (uint8_t)tok->type, space, KW_NONE };
 
     if (tok->type == SQL_TOK_IDENT)
-        t.kw = (uint16_t)sql_kw_lookup(t.s, t.len);
+        t.kw = (uint16_t)sql_kw_find(t.s, t.len);
     return t;
+}
+
+/*
+ * A template's text in the arena, NULL after a failure.  Most templates are
+ * a fixed string, or one passed as "%s": those are copied without printf.
+ */
+static char *sql_template_text(struct sql_rw *rw, const char *fmt, va_list ap, size_t *len)
+{
+    char stackbuf[512];
+    const char *plain = NULL;
+    int n;
+
+    if (!strchr(fmt, '%'))
+        plain = fmt;
+    else if (strcmp(fmt, "%s") == 0)
+        plain = va_arg(ap, const char *);
+    n = plain ? (int)strnlen(plain, sizeof(stackbuf)) : vsnprintf(stackbuf, sizeof(stackbuf), fmt, ap);
+    if (n < 0 || (size_t)n >= sizeof(stackbuf))
+        return sql_rw_fail(rw, "54000", "rewritten expression too long"), NULL;
+    *len = (size_t)n;
+    return sql_rw_strdup(rw, plain ? plain : stackbuf, *len);
 }
 
 size_t sql_rw_template(struct sql_rw *rw, size_t from, size_t to, const struct sql_arg *args,
                        size_t nargs, const char *fmt, ...)
 {
-    char stackbuf[512];
     struct sql_token toks[96];
     struct sql_tk out[256];
     struct sql_lex_error err;
-    size_t ntok = 0, nout = 0;
+    size_t ntok = 0, nout = 0, len = 0;
     va_list ap;
-    int len;
     char *text;
 
     if (rw->failed)
         return 0;
     va_start(ap, fmt);
-    len = vsnprintf(stackbuf, sizeof(stackbuf), fmt, ap);
+    text = sql_template_text(rw, fmt, ap, &len);
     va_end(ap);
-    if (len < 0 || (size_t)len >= sizeof(stackbuf))
-        return sql_rw_fail(rw, "54000", "rewritten expression too long"), 0;
-    text = sql_rw_strdup(rw, stackbuf, (size_t)len);
     if (!text)
         return 0;
-    if (sql_lex(text, (size_t)len, toks, SQL_NELEM(toks), &ntok, &err) != 0 ||
+    if (sql_lex(text, len, toks, SQL_NELEM(toks), &ntok, &err) != 0 ||
         ntok > SQL_NELEM(toks))
         return sql_rw_fail(rw, "XX000", "bad rewrite template \"%s\"", text), 0;
     for (size_t i = 0; i < ntok; i++) {
@@ -407,9 +501,9 @@ enum sql_level sql_level_of(const struct sql_rw *rw, size_t i)
 /* Identifiers that start a typed literal: DATE '2024-01-01'. */
 static bool sql_typed_literal_prefix(const struct sql_rw *rw, size_t i)
 {
-    return sql_tk_kw(rw, i, KW_INTERVAL) || sql_tk_word(rw, i, "date") ||
-           sql_tk_word(rw, i, "timestamp") || sql_tk_word(rw, i, "time") ||
-           sql_tk_word(rw, i, "timestamptz");
+    return sql_tk_kw(rw, i, KW_INTERVAL) || sql_tk_kw(rw, i, KW_DATE) ||
+           sql_tk_kw(rw, i, KW_TIMESTAMP) || sql_tk_kw(rw, i, KW_TIME) ||
+           sql_tk_kw(rw, i, KW_TIMESTAMPTZ);
 }
 
 size_t sql_operand_left(const struct sql_rw *rw, size_t op, enum sql_level lv)
@@ -678,33 +772,54 @@ bool sql_parse_type(const struct sql_rw *rw, size_t i, struct sql_pgtype *ty)
 
 /* ---- the record -------------------------------------------------------- */
 
+/* Names gathered in the rewriter's arena; the record gets one malloc'd copy of a list. */
 struct sql_names {
     char **v;
-    int n;
+    int n, cap;
 };
 
-static int sql_names_add(struct sql_names *ns, const char *name)
+static int sql_names_add(struct sql_rw *rw, struct sql_names *ns, const char *name)
 {
-    char **v;
-
     for (int i = 0; i < ns->n; i++)
         if (strcmp(ns->v[i], name) == 0)
             return 0;
-    v = realloc(ns->v, (size_t)(ns->n + 1) * sizeof(*v));
-    if (!v)
-        return -1;
-    ns->v = v;
-    if (!(ns->v[ns->n] = strdup(name)))
+    if (ns->n == ns->cap) {
+        int cap = ns->cap ? ns->cap * 2 : 8;
+        char **v = sql_rw_alloc(rw, (size_t)cap * sizeof(*v));
+        if (!v)
+            return -1;
+        if (ns->n)
+            memcpy(v, ns->v, (size_t)ns->n * sizeof(*v));
+        ns->v = v;
+        ns->cap = cap;
+    }
+    if (!(ns->v[ns->n] = sql_rw_strdup(rw, name, strlen(name))))
         return -1;
     ns->n++;
     return 0;
 }
 
-static void sql_names_free(char **v, int n)
+/* The list as one block (the pointers, then the strings) that free() releases; NULL if empty. */
+static char **sql_names_export(const struct sql_names *ns, int *oom)
 {
-    for (int i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
+    size_t size = (size_t)ns->n * sizeof(char *);
+    char **v, *p;
+
+    if (ns->n == 0)
+        return NULL;
+    for (int i = 0; i < ns->n; i++)
+        size += strlen(ns->v[i]) + 1;
+    if (!(v = malloc(size))) {
+        *oom = 1;
+        return NULL;
+    }
+    p = (char *)(v + ns->n);
+    for (int i = 0; i < ns->n; i++) {
+        size_t len = strlen(ns->v[i]) + 1;
+        v[i] = memcpy(p, ns->v[i], len);
+        p += len;
+    }
+    return v;
 }
 
 /* One name part as PostgreSQL resolves it: folded unless quoted. */
@@ -727,7 +842,7 @@ static size_t sql_name_part(const struct sql_tk *t, char *dst, size_t size)
 }
 
 struct sql_scan {
-    const struct sql_rw *rw;
+    struct sql_rw *rw;
     struct sql_names read, written, ctes;
     bool volatile_fn, catalog, for_update, nextval, vector;
     int oom;
@@ -770,7 +885,7 @@ static size_t sql_scan_table(struct sql_scan *sc, size_t i, struct sql_names *in
             if (strcmp(sc->ctes.v[k], name) == 0)
                 return j + 1;
     }
-    if (sql_names_add(into, name) != 0)
+    if (sql_names_add(sc->rw, into, name) != 0)
         sc->oom = 1;
     return j + 1;
 }
@@ -816,7 +931,7 @@ static void sql_scan_ctes(struct sql_scan *sc)
         while (sql_is_name(rw, j)) {
             char name[128];
             sql_name_part(&rw->t[j], name, sizeof(name));
-            if (sql_names_add(&sc->ctes, name) != 0)
+            if (sql_names_add(sc->rw, &sc->ctes, name) != 0)
                 sc->oom = 1;
             j++;
             if (sql_tk_punct(rw, j, '('))
@@ -838,22 +953,26 @@ static void sql_scan_ctes(struct sql_scan *sc)
     }
 }
 
-static bool sql_volatile_name(const struct sql_rw *rw, size_t i)
+/* Functions whose value changes between calls or sessions: a query calling one is not cacheable. */
+static const uint16_t sql_volatile_fns[] = {
+    KW_RANDOM, KW_NOW, KW_CLOCK_TIMESTAMP, KW_STATEMENT_TIMESTAMP, KW_TRANSACTION_TIMESTAMP,
+    KW_TIMEOFDAY, KW_CURRENT_TIMESTAMP, KW_CURRENT_DATE, KW_CURRENT_TIME, KW_LOCALTIME,
+    KW_LOCALTIMESTAMP, KW_GEN_RANDOM_UUID, KW_UUID_GENERATE_V1, KW_UUID_GENERATE_V4, KW_NEXTVAL,
+    KW_CURRVAL, KW_LASTVAL, KW_SETVAL, KW_SETSEED, KW_TXID_CURRENT, KW_PG_SLEEP, KW_CURRENT_USER,
+    KW_SESSION_USER, KW_USER, KW_CURRENT_ROLE, KW_INET_CLIENT_ADDR,
+};
+
+/* Whether the parenthesis level depth is a function call's (fn_parens: one bit per level). */
+static bool sql_in_fn(uint64_t fn_parens, int depth)
 {
-    switch (rw->t[i].type == SQL_TOK_IDENT ? rw->t[i].kw : KW_NONE) {
-    case KW_RANDOM: case KW_NOW: case KW_CLOCK_TIMESTAMP: case KW_STATEMENT_TIMESTAMP:
-    case KW_TRANSACTION_TIMESTAMP: case KW_TIMEOFDAY: case KW_CURRENT_TIMESTAMP: case KW_CURRENT_DATE:
-    case KW_CURRENT_TIME: case KW_LOCALTIME: case KW_LOCALTIMESTAMP: case KW_GEN_RANDOM_UUID:
-    case KW_UUID_GENERATE_V1: case KW_UUID_GENERATE_V4: case KW_NEXTVAL: case KW_CURRVAL:
-    case KW_LASTVAL: case KW_SETVAL: case KW_SETSEED: case KW_TXID_CURRENT: case KW_PG_SLEEP:
-    case KW_CURRENT_USER: case KW_SESSION_USER: case KW_USER: case KW_CURRENT_ROLE:
-    case KW_INET_CLIENT_ADDR:
-        return true;
-    default:
-        return false;
-    }
+    return depth > 0 && depth <= 64 && (fn_parens >> (depth - 1) & 1);
 }
 
+/*
+ * The record runs before the rules, so what the statement holds (rw->seen)
+ * is what the client wrote: volatile functions and vector operators need no
+ * walk of their own.
+ */
 static void sql_scan_statement(struct sql_scan *sc)
 {
     const struct sql_rw *rw = sc->rw;
@@ -861,11 +980,13 @@ static void sql_scan_statement(struct sql_scan *sc)
     uint64_t fn_parens = 0;
     int depth = 0;
 
-    sql_scan_ctes(sc);
-    for (size_t i = 0; i < rw->n; i++) {
+    sc->volatile_fn = sql_seen_any(rw, sql_volatile_fns, SQL_NELEM(sql_volatile_fns));
+    sc->vector = sql_seen(rw, SQL_SEEN_VECTOR_OP);
+    if (sql_seen(rw, KW_WITH))
+        sql_scan_ctes(sc);
+    /* p: the token before t[i] that is not a comment (SIZE_MAX: none) */
+    for (size_t i = 0, p = SIZE_MAX; i < rw->n; p = rw->t[i].type == SQL_TOK_COMMENT ? p : i, i++) {
         const struct sql_tk *t = &rw->t[i];
-        size_t p = sql_prev(rw, i);
-        bool in_fn = depth > 0 && depth <= 64 && (fn_parens >> (depth - 1) & 1);
 
         if (sql_tk_punct(rw, i, '(')) {
             bool fn = p != SIZE_MAX && rw->t[p].type == SQL_TOK_IDENT &&
@@ -880,22 +1001,20 @@ static void sql_scan_statement(struct sql_scan *sc)
                 depth--;
             continue;
         }
-        if (t->type == SQL_TOK_OP &&
-            ((t->len == 3 && t->s[0] == '<' && t->s[2] == '>' && strchr("=-#+~%", t->s[1]))))
-            sc->vector = true;
         if (t->type != SQL_TOK_IDENT)
             continue;
-        if (sql_tk_word(rw, i, "vector") && p != SIZE_MAX &&
-            (sql_tk_op(rw, p, "::") || sql_tk_kw(rw, p, KW_AS) || rw->t[p].type == SQL_TOK_IDENT ||
-             rw->t[p].type == SQL_TOK_QIDENT))
-            sc->vector = true;
-        if (sql_volatile_name(rw, i))
-            sc->volatile_fn = true;
-        if ((sql_tk_kw(rw, i, KW_NEXTVAL) || sql_tk_kw(rw, i, KW_SETVAL)) && sql_tk_punct(rw, i + 1, '('))
-            sc->nextval = true;
         switch (t->kw) {
+        case KW_VECTOR:
+            if (p != SIZE_MAX && (sql_tk_op(rw, p, "::") || sql_tk_kw(rw, p, KW_AS) ||
+                                  rw->t[p].type == SQL_TOK_IDENT || rw->t[p].type == SQL_TOK_QIDENT))
+                sc->vector = true;
+            break;
+        case KW_NEXTVAL: case KW_SETVAL:
+            if (sql_tk_punct(rw, i + 1, '('))
+                sc->nextval = true;
+            break;
         case KW_FROM:
-            if (in_fn || (p != SIZE_MAX && sql_tk_kw(rw, p, KW_DISTINCT)))
+            if (sql_in_fn(fn_parens, depth) || (p != SIZE_MAX && sql_tk_kw(rw, p, KW_DISTINCT)))
                 break;
             if (p != SIZE_MAX && sql_tk_kw(rw, p, KW_DELETE))
                 sql_scan_table(sc, sql_tk_kw(rw, i + 1, KW_ONLY) ? i + 2 : i + 1, &sc->written, false);
@@ -912,7 +1031,7 @@ static void sql_scan_statement(struct sql_scan *sc)
         case KW_INTO:
             if (p != SIZE_MAX && (sql_tk_kw(rw, p, KW_INSERT) || sql_tk_kw(rw, p, KW_MERGE)))
                 sql_scan_table(sc, i + 1, &sc->written, false);
-            else if (!in_fn) {
+            else if (!sql_in_fn(fn_parens, depth)) {
                 size_t j = i + 1;
                 while (sql_tk_kw(rw, j, KW_TEMP) || sql_tk_kw(rw, j, KW_TEMPORARY) ||
                        sql_tk_kw(rw, j, KW_UNLOGGED) || sql_tk_kw(rw, j, KW_TABLE))
@@ -1007,11 +1126,10 @@ static int sql_record(struct sql_rw *rw, const char *in, size_t len, struct sql_
     sql_scan_statement(&sc);
     if (out->kind == SQL_KIND_DDL)
         sql_scan_ddl(&sc, out->verb);
-    sql_names_free(sc.ctes.v, sc.ctes.n);
-    out->tables_read = sc.read.v;
-    out->ntables_read = sc.read.n;
-    out->tables_written = sc.written.v;
-    out->ntables_written = sc.written.n;
+    if ((out->tables_read = sql_names_export(&sc.read, &sc.oom)))
+        out->ntables_read = sc.read.n;
+    if ((out->tables_written = sql_names_export(&sc.written, &sc.oom)))
+        out->ntables_written = sc.written.n;
     if (sc.oom)
         return sql_rw_fail(rw, "53200", "out of memory");
     if (out->kind == SQL_KIND_QUERY && !sc.for_update && !sc.nextval && sc.written.n == 0) {
@@ -1108,6 +1226,8 @@ static int sql_load(struct sql_rw *rw, const char *in, size_t len)
     size_t n = 0;
     int rc = sql_lex(in, len, toks, rw->lex_cap, &n, &err);
 
+    /* once here, so that sql_tk_make need not ask for every word */
+    pthread_once(&sql_kw_once, sql_kw_build);
     if (rc == 0 && n > rw->lex_cap) {
         toks = malloc(n * sizeof(*toks));
         if (!toks)
@@ -1119,14 +1239,18 @@ static int sql_load(struct sql_rw *rw, const char *in, size_t len)
     if (rc != 0)
         return sql_rw_fail(rw, "42601", "%s at offset %u", err.message, err.off);
     rw->cap = n + n / 2 + 16;
-    rw->t = malloc(rw->cap * sizeof(*rw->t));
-    if (!rw->t)
+    if (rw->cap <= rw->tk_cap) {
+        rw->t = rw->tk_buf;
+        rw->cap = rw->tk_cap;
+    } else if (!(rw->t = malloc(rw->cap * sizeof(*rw->t)))) {
         return sql_rw_fail(rw, "53200", "out of memory");
+    }
     for (size_t i = 0; i < n; i++) {
         uint32_t end = i > 0 ? toks[i - 1].off + toks[i - 1].len : 0;
         rw->t[i] = sql_tk_make(in, &toks[i], i > 0 && toks[i].off > end);
         if (sql_lex_continues(in, toks, i))
             rw->t[i].space = SQL_SPACE_CONT;
+        sql_rw_note(rw, &rw->t[i]);
     }
     rw->n = n;
     return 0;
@@ -1149,19 +1273,20 @@ static int sql_check_single(struct sql_rw *rw, const char *in, size_t len)
     struct sql_lex_error err;
     int count = 0;
     bool more = false;
-
     long depth = 0;
 
     /* rules rely on balanced brackets; PostgreSQL would reject the statement anyway */
-    for (size_t i = 0; i < rw->n && depth >= 0; i++)
-        if (rw->t[i].type == SQL_TOK_PUNCT)
-            depth += (rw->t[i].s[0] == '(' || rw->t[i].s[0] == '[') -
-                     (rw->t[i].s[0] == ')' || rw->t[i].s[0] == ']');
+    for (size_t i = 0; i < rw->n && depth >= 0; i++) {
+        char c;
+        if (rw->t[i].type != SQL_TOK_PUNCT)
+            continue;
+        c = rw->t[i].s[0];
+        depth += (c == '(' || c == '[') - (c == ')' || c == ']');
+        if (c == ';' && sql_next(rw, i) < rw->n && !sql_tk_punct(rw, sql_next(rw, i), ';'))
+            more = true;
+    }
     if (depth != 0)
         return sql_rw_fail(rw, "42601", "syntax error: unbalanced parentheses");
-    for (size_t i = 0; i < rw->n && !more; i++)
-        if (sql_tk_punct(rw, i, ';') && sql_next(rw, i) < rw->n && !sql_tk_punct(rw, sql_next(rw, i), ';'))
-            more = true;
     if (!more)
         return 0;
     /* sql_split knows the bodies (BEGIN ATOMIC ... END) whose semicolons do not count */
@@ -1172,6 +1297,8 @@ static int sql_check_single(struct sql_rw *rw, const char *in, size_t len)
 
 static int sql_count_params(struct sql_rw *rw, struct sql_translation *out)
 {
+    if (!sql_seen(rw, SQL_SEEN_TYPE_ + SQL_TOK_PARAM))
+        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         long v = 0;
         if (rw->t[i].type != SQL_TOK_PARAM)
@@ -1194,13 +1321,23 @@ int sql_translate_opts(enum cfg_dialect d, const struct sql_translate_opts *opts
     const struct sql_rule *rules;
     size_t nrules;
 
-    /* Room for the tokens of statements up to several kilobytes without a malloc. */
+    /*
+     * Room for the tokens of statements up to several kilobytes, for the
+     * rewritten tokens of the common ones and for what the rules and the
+     * record make of them, without a malloc.
+     */
     struct sql_token lexbuf[1024];
+    struct sql_tk tkbuf[256];
+    uint64_t scratch[512];
 
     memset(out, 0, sizeof(*out));
     memset(&rw, 0, sizeof(rw));
     rw.lex_buf = lexbuf;
     rw.lex_cap = SQL_NELEM(lexbuf);
+    rw.tk_buf = tkbuf;
+    rw.tk_cap = SQL_NELEM(tkbuf);
+    rw.scratch = (char *)scratch;
+    rw.scratch_size = sizeof(scratch);
     rw.dialect = d;
     rw.schema = opts && opts->default_schema ? opts->default_schema : "SQLUser";
     switch (d) {
@@ -1255,8 +1392,8 @@ void sql_translation_free(struct sql_translation *t)
 {
     free(t->sql);
     free(t->error);
-    sql_names_free(t->tables_read, t->ntables_read);
-    sql_names_free(t->tables_written, t->ntables_written);
+    free(t->tables_read);
+    free(t->tables_written);
     memset(t, 0, sizeof(*t));
 }
 
