@@ -233,12 +233,22 @@ int conn_flush_all(void)
     return called;
 }
 
+/*
+ * Read into a buffer on the stack, then append: evbuffer_read asks the
+ * kernel how much is waiting (FIONREAD) before every read, one more system
+ * call per client message.  Bytes read that cannot be kept (no memory) end
+ * the connection rather than go missing.
+ */
 static void conn_read(struct conn *c, evutil_socket_t fd)
 {
-    if (c->in == NULL && (c->in = evbuffer_new()) == NULL)
-        return;
-    int n = evbuffer_read(c->in, fd, CONN_READ_MAX);
+    char buf[CONN_READ_MAX];
+    ssize_t n = read(fd, buf, sizeof(buf));
     if (n > 0) {
+        if ((c->in == NULL && (c->in = evbuffer_new()) == NULL) || evbuffer_add(c->in, buf, (size_t)n) < 0) {
+            c->eof = 0;
+            c->ops->error(c);
+            return;
+        }
         c->ops->read(c);
     } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
         c->eof = n == 0;
