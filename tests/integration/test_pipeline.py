@@ -5,9 +5,13 @@ anything else happening in pgiris.
 The next query of a pipeline, and a client that waited for a backend
 connection, start while the worker is already finishing its loop turn: the
 executor must still wake the worker for their results.  One worker and a
-pool of one connection make every request take that path in turn."""
+pool of one connection make every request take that path in turn.  Also:
+a client that closes its side right after sending still has its query
+run, and a pipeline larger than what the worker buffers is all answered."""
 
+import socket
 import threading
+import uuid
 
 import pytest
 
@@ -96,3 +100,63 @@ def test_pipelines_take_turns_on_one_connection(pgiris, backend):
         t.join(60)
     for k in range(3):
         assert results.get(k) == [k * 1000 + i for i in range(ROUNDS // 3)], results.get(k)
+
+
+def test_client_that_closes_after_sending_has_its_query_run(pgiris, backend):
+    # PostgreSQL runs a Query message to its end even when the client has
+    # closed its side meanwhile; pgiris must not drop the transaction when
+    # it reads that end of file while the query still runs.
+    table = "pl_%s" % uuid.uuid4().hex[:10]
+    with pgiris.connect(backend) as c:
+        c.execute("CREATE TABLE %s (id INTEGER)" % table)
+    try:
+        slow = "SELECT pg_sleep(0.3); " if backend == "pg" else ""
+        sql = "BEGIN; %sINSERT INTO %s VALUES (1); INSERT INTO %s VALUES (2); COMMIT" % (
+            slow, table, table)
+        conn = login(pgiris, backend)
+        try:
+            conn.send(pgwire.query_message(sql))
+            conn.sock.shutdown(socket.SHUT_WR)
+            seen = []
+            while not seen or seen[-1] != b"Z":
+                seen.append(conn.read_message(10)[0])
+            assert b"E" not in seen, seen
+            # Then the session ends: the client said it has nothing more.
+            assert conn.wait_closed(10) == []
+        finally:
+            conn.close()
+        assert pgiris.direct(backend, "SELECT count(*) FROM %s" % table)[0][0] == 2
+    finally:
+        with pgiris.connect(backend) as c:
+            c.execute("DROP TABLE %s" % table)
+
+
+def peak_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM for %d" % pid)
+
+
+def test_large_pipelined_input_waits_and_is_all_answered(pgiris, backend):
+    # 8 MB of Query messages sent at once: the worker keeps at most about
+    # 256 KiB of them while a query runs (reading stops, and goes on as the
+    # queries are answered), and every one is answered.
+    filler = "x" * 1000
+    count = 8000
+    worker = pgiris.children()[0]
+    before = peak_kb(worker)
+    conn = login(pgiris, backend)
+    try:
+        # One text for all: the translation cache holds it once.
+        payload = pgwire.query_message("SELECT 7, '%s'" % filler) * count
+        sender = threading.Thread(target=conn.send, args=(payload,))
+        sender.start()
+        assert read_answers(conn, count, timeout=30) == [7] * count
+        sender.join(30)
+        assert not sender.is_alive()
+    finally:
+        conn.close()
+    grown = peak_kb(worker) - before
+    assert grown < 4096, "the worker's peak memory grew by %d kB for 8 MB of input" % grown
