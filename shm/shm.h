@@ -31,7 +31,7 @@
 #include "shm/ring.h"
 
 #define SHM_MAGIC 0x7067697269730001ULL
-#define SHM_LAYOUT_VERSION 3
+#define SHM_LAYOUT_VERSION 4
 #define SHM_MAX_WORKERS 64
 #define SHM_MAX_POOLS CFG_MAX_DATABASES
 #define SHM_NONE UINT32_MAX
@@ -119,16 +119,16 @@ struct shm_client {
     uint32_t state;
     uint32_t worker;
     uint32_t wgen;
-    uint32_t pool;              /* SHM_NONE for the admin console */
+    uint32_t pool;              /* named by the startup packet; SHM_NONE for the console */
     int32_t cancel_key;
     uint32_t slot;              /* SHM_NONE when it holds none */
     uint32_t running;           /* 1 while a request of it is on its slot */
     uint32_t cancel_req;        /* a CancelRequest came while it waited for a slot */
-    char status;                /* 'a' active, 'w' waiting, 'i' idle */
+    char status;                /* 'a' active, 'w' waiting, 'i' idle, 0 logging in */
+    uint8_t console;            /* on the admin console (database "pgiris") */
     uint16_t port;
     char addr[46];
-    char user[CFG_NAME_MAX];
-    char database[CFG_NAME_MAX];
+    char user[CFG_NAME_MAX];    /* the database is not stored: it is the pool's name */
     char application_name[CFG_NAME_MAX];
     char tls[48];               /* "TLSv1.3/TLS_AES_256_GCM_SHA384", "" for plain */
     int64_t connect_time_us;

@@ -81,7 +81,9 @@ static void session_set_state(struct session *s, enum session_state st)
     s->state = st;
     if (s->client != SHM_NONE) {
         struct shm_client *c = shm_client(s->client);
-        c->status = st == SESSION_WAITING ? 'w' : s->slot != SHM_NONE ? 'a' : 'i';
+        /* SHOW CLIENTS says "login" until then; closing leaves what it said last. */
+        if (st >= SESSION_IDLE && st <= SESSION_RUNNING)
+            c->status = st == SESSION_WAITING ? 'w' : s->slot != SHM_NONE ? 'a' : 'i';
         ck_pr_store_32(&c->running, st == SESSION_RUNNING);
     }
 }
@@ -100,7 +102,9 @@ static const char *session_user(const struct session *s)
 
 static const char *session_database(const struct session *s)
 {
-    return s->client == SHM_NONE ? "" : shm_client(s->client)->database;
+    if (s->admin)
+        return "pgiris";
+    return s->pool == SHM_NONE ? "" : shm_pool(s->pool)->name;
 }
 
 static struct shm_stats *session_stats(struct session *s)
@@ -262,10 +266,11 @@ void session_accept(int fd, const struct sockaddr *sa, int salen)
     }
     ck_pr_inc_32(&shm_worker(worker.index)->nclients);
     struct shm_client *c = shm_client(s->client);
-    c->status = 'i';
+    c->status = 0;
+    c->console = 0;
     c->port = port;
     snprintf(c->addr, sizeof(c->addr), "%s", addr);
-    c->user[0] = c->database[0] = c->application_name[0] = c->tls[0] = '\0';
+    c->user[0] = c->application_name[0] = c->tls[0] = '\0';
     c->connect_time_us = shm_realtime_us();
     c->request_time_us = c->connect_time_us;
     if (worker.cfg->client_login_timeout > 0)
@@ -407,7 +412,6 @@ static void session_login_ok(struct session *s)
     s->secret = NULL;
     auth_random(&key, sizeof(key));
     c->cancel_key = key;
-    c->pool = s->pool;
     const char *app = params_get(&s->params, "application_name");
     snprintf(c->application_name, sizeof(c->application_name), "%s", app ? app : "");
     tls_describe(conn_ssl(&s->conn), c->tls, sizeof(c->tls));
@@ -422,7 +426,8 @@ static void session_login_ok(struct session *s)
     pgbuf_free(&b);
     session_set_state(s, SESSION_IDLE);
     session_ready(s);
-    log_debug("session", "client=%u user=%s db=%s logged in from %s", s->client, c->user, c->database, c->addr);
+    log_debug("session", "client=%u user=%s db=%s logged in from %s", s->client, c->user, session_database(s),
+              c->addr);
 }
 
 static void session_auth_failed(struct session *s)
@@ -469,20 +474,19 @@ static void session_startup(struct session *s, const uint8_t *body, size_t len)
     if (database == NULL || database[0] == '\0')
         database = user;
     struct shm_client *c = shm_client(s->client);
-    if (strlen(user) >= sizeof(c->user) || strlen(database) >= sizeof(c->database)) {
+    if (strlen(user) >= sizeof(c->user) || strlen(database) >= CFG_NAME_MAX) {
         session_fatal(s, "42622", "user or database name too long");
         return;
     }
     snprintf(c->user, sizeof(c->user), "%s", user);
-    snprintf(c->database, sizeof(c->database), "%s", database);
     user = c->user;
-    database = c->database;
     if (params_init(&s->params, user, (const char *)body, len) < 0) {
         session_fatal(s, "53200", "out of memory");
         return;
     }
     if (strcmp(database, "pgiris") == 0) {
         s->admin = 1;
+        c->console = 1;
         if (cfg_user_in_list(worker.cfg->admin_users, user))
             s->may_modify = 1;
         else if (!cfg_user_in_list(worker.cfg->stats_users, user)) {
@@ -497,6 +501,7 @@ static void session_startup(struct session *s, const uint8_t *body, size_t len)
             session_fatal(s, "3D000", msg);
             return;
         }
+        c->pool = s->pool;
     }
 
     const char *secret = worker.users ? auth_userlist_find(worker.users, user) : NULL;
