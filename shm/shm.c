@@ -61,6 +61,10 @@ int shm_create(uint32_t nworkers, uint32_t npools, uint32_t nslots, uint32_t ncl
     off = shm_align(off + sizeof(struct shm_slot) * nslots);
     size_t clients_off = off;
     off = shm_align(off + sizeof(struct shm_client) * nclients);
+    size_t appnames_off = off;
+    off = shm_align(off + (size_t)CFG_NAME_MAX * nclients);
+    size_t tls_off = off;
+    off = shm_align(off + (size_t)SHM_TLS_MAX * nclients);
     size_t stats_off = off;
     off = shm_align(off + sizeof(struct shm_stats) * nworkers * npools);
     /* A pool may grow by reload up to every slot, so each free ring can hold them all. */
@@ -112,6 +116,8 @@ int shm_create(uint32_t nworkers, uint32_t npools, uint32_t nslots, uint32_t ncl
     shm->pools_off = pools_off;
     shm->slots_off = slots_off;
     shm->clients_off = clients_off;
+    shm->appnames_off = appnames_off;
+    shm->tls_off = tls_off;
     shm->stats_off = stats_off;
     shm->free_bufs_off = free_bufs_off;
     shm->rings_off = rings_off;

@@ -115,6 +115,8 @@ struct shm_slot {
 
 enum shm_client_state { SHM_CLIENT_FREE = 0, SHM_CLIENT_USED };
 
+#define SHM_TLS_MAX 48          /* "TLSv1.3/TLS_AES_256_GCM_SHA384" */
+
 struct shm_client {
     uint32_t state;
     uint32_t worker;
@@ -127,10 +129,11 @@ struct shm_client {
     char status;                /* 'a' active, 'w' waiting, 'i' idle, 0 logging in */
     uint8_t console;            /* on the admin console (database "pgiris") */
     uint16_t port;
-    char addr[46];
+    /* set once shm_client_appname() / shm_client_tls() hold the client's */
+    uint8_t has_appname;
+    uint8_t has_tls;
     char user[CFG_NAME_MAX];    /* the database is not stored: it is the pool's name */
-    char application_name[CFG_NAME_MAX];
-    char tls[48];               /* "TLSv1.3/TLS_AES_256_GCM_SHA384", "" for plain */
+    char addr[46];
     int64_t connect_time_us;
     int64_t request_time_us;
     int64_t wait_start_us;      /* monotonic, while waiting */
@@ -168,6 +171,7 @@ struct shm_header {
     int64_t start_time_us;
     size_t workers_off, pools_off, slots_off, clients_off, stats_off, rings_off, free_bufs_off;
     size_t qcache_off;          /* the shared translation cache (shm/qcache.h), 0 = none */
+    size_t appnames_off, tls_off;   /* beside the client table: see shm_client_appname() */
 };
 
 /* The mapped region of this process (set by shm_create or shm_attach). */
@@ -205,6 +209,19 @@ static inline struct shm_slot *shm_slot(uint32_t i)
 static inline struct shm_client *shm_client(uint32_t i)
 {
     return (struct shm_client *)((char *)shm + shm->clients_off) + i;
+}
+/*
+ * Texts only some clients have sit in tables beside the client table, so
+ * that the pages for clients without them are never touched.  Written before
+ * the entry's has_appname / has_tls is set; read only when it is.
+ */
+static inline char *shm_client_appname(uint32_t i)
+{
+    return (char *)shm + shm->appnames_off + (size_t)i * CFG_NAME_MAX;
+}
+static inline char *shm_client_tls(uint32_t i)
+{
+    return (char *)shm + shm->tls_off + (size_t)i * SHM_TLS_MAX;
 }
 static inline struct shm_stats *shm_stats(uint32_t worker, uint32_t pool)
 {

@@ -151,6 +151,17 @@ static void admin_client_database(struct shm_client *c, char *buf, size_t n)
         buf[0] = '\0';
 }
 
+/* A text beside the client table, read only if the entry's flag says it was written. */
+static void admin_client_text(uint8_t *has, const char *text, char *buf, size_t n)
+{
+    if (ck_pr_load_8(has)) {
+        ck_pr_fence_load();
+        admin_copy_name(buf, text, n);
+    } else {
+        buf[0] = '\0';
+    }
+}
+
 static const char *admin_slot_state(uint32_t state)
 {
     switch (state) {
@@ -298,16 +309,16 @@ static void admin_show_clients(struct admin_ctx *ctx)
     for (uint32_t i = 0; i < shm->nclients; i++) {
         struct shm_client *c = shm_client(i);
         char user[CFG_NAME_MAX], database[CFG_NAME_MAX], appname[CFG_NAME_MAX];
-        char addr[sizeof(c->addr)], tls[sizeof(c->tls)];
+        char addr[sizeof(c->addr)], tls[SHM_TLS_MAX];
         int64_t wait;
 
         if (ck_pr_load_32(&c->state) != SHM_CLIENT_USED)
             continue;
         admin_copy_name(user, c->user, sizeof(user));
         admin_client_database(c, database, sizeof(database));
-        admin_copy_name(appname, c->application_name, sizeof(appname));
+        admin_client_text(&c->has_appname, shm_client_appname(i), appname, sizeof(appname));
         admin_copy_name(addr, c->addr, sizeof(addr));
-        admin_copy_name(tls, c->tls, sizeof(tls));
+        admin_client_text(&c->has_tls, shm_client_tls(i), tls, sizeof(tls));
         wait = admin_client_wait(c, now);
 
         pgproto_data_row_begin(out, (int16_t)ADMIN_ARRAY_LEN(admin_socket_cols));
@@ -344,7 +355,7 @@ static void admin_linked_appname(uint32_t client, uint32_t slot, char *buf, size
         return;
     c = shm_client(client);
     if (ck_pr_load_32(&c->state) == SHM_CLIENT_USED && ck_pr_load_32(&c->slot) == slot)
-        admin_copy_name(buf, c->application_name, n);
+        admin_client_text(&c->has_appname, shm_client_appname(client), buf, n);
 }
 
 static void admin_show_servers(struct admin_ctx *ctx)

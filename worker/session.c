@@ -270,7 +270,8 @@ void session_accept(int fd, const struct sockaddr *sa, int salen)
     c->console = 0;
     c->port = port;
     snprintf(c->addr, sizeof(c->addr), "%s", addr);
-    c->user[0] = c->application_name[0] = c->tls[0] = '\0';
+    c->user[0] = '\0';
+    c->has_appname = c->has_tls = 0;
     c->connect_time_us = shm_realtime_us();
     c->request_time_us = c->connect_time_us;
     if (worker.cfg->client_login_timeout > 0)
@@ -402,6 +403,26 @@ static void session_ready(struct session *s)
     pgbuf_free(&b);
 }
 
+/* What SHOW CLIENTS shows of a client beyond its entry: only the clients that have it touch those pages. */
+static void session_publish_texts(struct session *s)
+{
+    struct shm_client *c = shm_client(s->client);
+    const char *app = params_get(&s->params, "application_name");
+    SSL *ssl = conn_ssl(&s->conn);
+
+    if (app != NULL && app[0] != '\0') {
+        snprintf(shm_client_appname(s->client), CFG_NAME_MAX, "%s", app);
+        /* The text before the flag: a reader that sees the flag sees the text. */
+        ck_pr_fence_store();
+        ck_pr_store_8(&c->has_appname, 1);
+    }
+    if (ssl != NULL) {
+        tls_describe(ssl, shm_client_tls(s->client), SHM_TLS_MAX);
+        ck_pr_fence_store();
+        ck_pr_store_8(&c->has_tls, 1);
+    }
+}
+
 static void session_login_ok(struct session *s)
 {
     struct shm_client *c = shm_client(s->client);
@@ -412,9 +433,7 @@ static void session_login_ok(struct session *s)
     s->secret = NULL;
     auth_random(&key, sizeof(key));
     c->cancel_key = key;
-    const char *app = params_get(&s->params, "application_name");
-    snprintf(c->application_name, sizeof(c->application_name), "%s", app ? app : "");
-    tls_describe(conn_ssl(&s->conn), c->tls, sizeof(c->tls));
+    session_publish_texts(s);
     session_timer_stop(s);
 
     struct pgbuf b;

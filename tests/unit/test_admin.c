@@ -286,7 +286,8 @@ static void set_client(uint32_t i, uint32_t pool, char status, uint32_t slot)
     c->port = (uint16_t)(40000 + i);
     snprintf(c->addr, sizeof(c->addr), "10.0.0.%u", i);
     snprintf(c->user, sizeof(c->user), "user%u", i);
-    snprintf(c->application_name, sizeof(c->application_name), "app%u", i);
+    snprintf(shm_client_appname(i), CFG_NAME_MAX, "app%u", i);
+    c->has_appname = 1;
     c->connect_time_us = shm_realtime_us();
 }
 
