@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <ck_ring.h>
 
@@ -116,6 +117,7 @@ struct shm_slot {
 enum shm_client_state { SHM_CLIENT_FREE = 0, SHM_CLIENT_USED };
 
 #define SHM_TLS_MAX 48          /* "TLSv1.3/TLS_AES_256_GCM_SHA384" */
+#define SHM_ADDR_TEXT_MAX 46    /* INET6_ADDRSTRLEN */
 
 struct shm_client {
     uint32_t state;
@@ -132,8 +134,9 @@ struct shm_client {
     /* set once shm_client_appname() / shm_client_tls() hold the client's */
     uint8_t has_appname;
     uint8_t has_tls;
+    uint8_t family;             /* AF_INET, AF_INET6 or AF_UNIX */
+    uint8_t addr[16];           /* in binary (AF_INET: the first 4 bytes); shm_client_addr() prints it */
     char user[CFG_NAME_MAX];    /* the database is not stored: it is the pool's name */
-    char addr[46];
     int64_t connect_time_us;
     int64_t request_time_us;
     int64_t wait_start_us;      /* monotonic, while waiting */
@@ -247,6 +250,10 @@ int shm_pool_holds(struct shm_pool *p, struct shm_slotref ref);
 /* Claim a free client entry for worker w (CAS); SHM_NONE when the table is full. */
 uint32_t shm_client_claim(uint32_t worker, uint32_t wgen);
 void shm_client_release(uint32_t idx);
+/* Record where the client connects from (family, address, port). */
+void shm_client_set_addr(struct shm_client *c, const struct sockaddr *sa);
+/* The client's address as SHOW CLIENTS prints it ("unix" for a local socket); returns buf. */
+const char *shm_client_addr(const struct shm_client *c, char buf[SHM_ADDR_TEXT_MAX]);
 
 /* Microseconds: monotonic for durations, realtime for display. */
 int64_t shm_now_us(void);

@@ -309,7 +309,7 @@ static void admin_show_clients(struct admin_ctx *ctx)
     for (uint32_t i = 0; i < shm->nclients; i++) {
         struct shm_client *c = shm_client(i);
         char user[CFG_NAME_MAX], database[CFG_NAME_MAX], appname[CFG_NAME_MAX];
-        char addr[sizeof(c->addr)], tls[SHM_TLS_MAX];
+        char addr[SHM_ADDR_TEXT_MAX], tls[SHM_TLS_MAX];
         int64_t wait;
 
         if (ck_pr_load_32(&c->state) != SHM_CLIENT_USED)
@@ -317,7 +317,7 @@ static void admin_show_clients(struct admin_ctx *ctx)
         admin_copy_name(user, c->user, sizeof(user));
         admin_client_database(c, database, sizeof(database));
         admin_client_text(&c->has_appname, shm_client_appname(i), appname, sizeof(appname));
-        admin_copy_name(addr, c->addr, sizeof(addr));
+        shm_client_addr(c, addr);
         admin_client_text(&c->has_tls, shm_client_tls(i), tls, sizeof(tls));
         wait = admin_client_wait(c, now);
 

@@ -11,7 +11,6 @@
  */
 #include "worker/session.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
@@ -236,19 +235,6 @@ void session_accept(int fd, const struct sockaddr *sa, int salen)
     s->slot = SHM_NONE;
     s->txstatus = 'I';
     pgbuf_init(&s->req);
-    char addr[sizeof(((struct shm_client *)NULL)->addr)];
-    uint16_t port = 0;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, addr, sizeof(addr));
-        port = ntohs(in->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof(addr));
-        port = ntohs(in6->sin6_port);
-    } else {
-        snprintf(addr, sizeof(addr), "unix");
-    }
     s->unix_socket = sa->sa_family == AF_UNIX;
     if (!s->unix_socket) {
         int one = 1;
@@ -268,8 +254,7 @@ void session_accept(int fd, const struct sockaddr *sa, int salen)
     struct shm_client *c = shm_client(s->client);
     c->status = 0;
     c->console = 0;
-    c->port = port;
-    snprintf(c->addr, sizeof(c->addr), "%s", addr);
+    shm_client_set_addr(c, sa);
     c->user[0] = '\0';
     c->has_appname = c->has_tls = 0;
     c->connect_time_us = shm_realtime_us();
@@ -445,8 +430,9 @@ static void session_login_ok(struct session *s)
     pgbuf_free(&b);
     session_set_state(s, SESSION_IDLE);
     session_ready(s);
+    char addr[SHM_ADDR_TEXT_MAX];
     log_debug("session", "client=%u user=%s db=%s logged in from %s", s->client, c->user, session_database(s),
-              c->addr);
+              shm_client_addr(c, addr));
 }
 
 static void session_auth_failed(struct session *s)

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,8 +284,10 @@ static void set_client(uint32_t i, uint32_t pool, char status, uint32_t slot)
     c->pool = pool;
     c->status = status;
     c->slot = slot;
-    c->port = (uint16_t)(40000 + i);
-    snprintf(c->addr, sizeof(c->addr), "10.0.0.%u", i);
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)(40000 + i)) };
+
+    sin.sin_addr.s_addr = htonl(0x0a000000 + i);
+    shm_client_set_addr(c, (const struct sockaddr *)&sin);
     snprintf(c->user, sizeof(c->user), "user%u", i);
     snprintf(shm_client_appname(i), CFG_NAME_MAX, "app%u", i);
     c->has_appname = 1;
