@@ -43,6 +43,22 @@
 #define SESSION_COPY_CHUNK (16 * 1024)  /* CopyData payload per request-ring message */
 #define SESSION_CLOSE_WAIT_S 5          /* how long a closing connection may take to flush */
 
+/* One statement of a simple Query: where it sits in the query string. */
+struct session_stmt {
+    uint32_t off;
+    uint32_t len;
+};
+
+/* A simple Query while it runs: one allocation, made when it arrives and freed at its end. */
+struct session_query {
+    struct session_stmt *stmts;
+    int nstmts;
+    int stmts_cap;
+    int stmt_i;
+    char *exec_sql;                     /* what a SQL EXECUTE runs, while it runs */
+    char text[];                        /* the query string, NUL-terminated */
+};
+
 struct session_list session_running = TAILQ_HEAD_INITIALIZER(session_running);
 static int session_n;
 
@@ -147,14 +163,19 @@ static void session_scram_end(struct session *s)
 /* What running a query needed: an idle client keeps none of it. */
 static void session_query_free(struct session *s)
 {
-    free(s->query);
-    s->query = NULL;
-    free(s->stmts);
-    s->stmts = NULL;
-    s->nstmts = s->stmts_cap = s->stmt_i = 0;
-    free(s->exec_sql);
-    s->exec_sql = NULL;
+    if (s->query != NULL) {
+        free(s->query->stmts);
+        free(s->query->exec_sql);
+        free(s->query);
+        s->query = NULL;
+    }
     pgbuf_free(&s->req);
+}
+
+/* An error ends the simple Query: its remaining statements are not run. */
+static void session_query_stop(struct session *s)
+{
+    s->query->stmt_i = s->query->nstmts;
 }
 
 static void session_free(struct session *s)
@@ -290,7 +311,7 @@ static void session_request_failed(struct session *s)
         extended_done(s, s->txstatus, LEASE_F_ERROR);
         return;
     }
-    s->stmt_i = s->nstmts;
+    session_query_stop(s);
     session_next(s);
 }
 
@@ -842,9 +863,9 @@ static void session_done(struct session *s, char txstatus, int flags)
     }
     s->txstatus = txstatus;
     if (flags & LEASE_F_ERROR)
-        s->stmt_i = s->nstmts;
+        session_query_stop(s);
     else
-        s->stmt_i++;
+        s->query->stmt_i++;
     session_set_state(s, SESSION_IDLE);
     session_next(s);
 }
@@ -1050,18 +1071,18 @@ paused:
 
 static int session_add_stmt(void *arg, const char *stmt, size_t len)
 {
-    struct session *s = arg;
-    if (s->nstmts == s->stmts_cap) {
-        int cap = s->stmts_cap ? s->stmts_cap * 2 : 4;
-        struct session_stmt *n = realloc(s->stmts, sizeof(*n) * (size_t)cap);
+    struct session_query *q = arg;
+    if (q->nstmts == q->stmts_cap) {
+        int cap = q->stmts_cap ? q->stmts_cap * 2 : 4;
+        struct session_stmt *n = realloc(q->stmts, sizeof(*n) * (size_t)cap);
         if (n == NULL)
             return -1;
-        s->stmts = n;
-        s->stmts_cap = cap;
+        q->stmts = n;
+        q->stmts_cap = cap;
     }
-    s->stmts[s->nstmts].off = (uint32_t)(stmt - s->query);
-    s->stmts[s->nstmts].len = (uint32_t)len;
-    s->nstmts++;
+    q->stmts[q->nstmts].off = (uint32_t)(stmt - q->text);
+    q->stmts[q->nstmts].len = (uint32_t)len;
+    q->nstmts++;
     return 0;
 }
 
@@ -1089,15 +1110,16 @@ void session_end_of_query(struct session *s)
 
 static void session_next(struct session *s)
 {
+    struct session_query *q = s->query;
     struct pgbuf local;
     pgbuf_init(&local);
-    while (s->stmt_i < s->nstmts) {
-        const char *stmt = s->query + s->stmts[s->stmt_i].off;
-        size_t len = s->stmts[s->stmt_i].len;
+    while (q->stmt_i < q->nstmts) {
+        const char *stmt = q->text + q->stmts[q->stmt_i].off;
+        size_t len = q->stmts[q->stmt_i].len;
         const struct xlate *x = xlate_get((enum cfg_dialect)shm_pool(s->pool)->dialect, XLATE_SPLIT, stmt, len);
         if (x->error != NULL) {
             pgproto_error(&local, 'E', "ERROR", x->sqlstate, x->error, NULL, NULL);
-            s->stmt_i = s->nstmts;
+            session_query_stop(s);
             break;
         }
         const char *verb = x->verb;
@@ -1107,29 +1129,29 @@ static void session_next(struct session *s)
             pgproto_error(&local, 'E', "ERROR", "25P02",
                           "current transaction is aborted, commands ignored until end of transaction block",
                           NULL, NULL);
-            s->stmt_i = s->nstmts;
+            session_query_stop(s);
             break;
         }
         /* SQL PREPARE makes a statement of the client's, as Parse does: it lives here, not on a backend. */
         if (sql_prepare) {
             int rc = extended_sql_prepare(s, stmt, len, &local);
-            s->stmt_i = rc < 0 ? s->nstmts : s->stmt_i + 1;
+            q->stmt_i = rc < 0 ? q->nstmts : q->stmt_i + 1;
             continue;
         }
         /* EXECUTE runs that statement's text with its arguments in place, on whatever slot. */
         if (sql_execute) {
-            free(s->exec_sql);
-            s->exec_sql = extended_sql_execute(s, stmt, len, &local);
-            if (s->exec_sql == NULL) {
-                s->stmt_i = s->nstmts;
+            free(q->exec_sql);
+            q->exec_sql = extended_sql_execute(s, stmt, len, &local);
+            if (q->exec_sql == NULL) {
+                session_query_stop(s);
                 break;
             }
-            stmt = s->exec_sql;
+            stmt = q->exec_sql;
             len = strlen(stmt);
             x = xlate_get((enum cfg_dialect)shm_pool(s->pool)->dialect, XLATE_PARSE, stmt, len);
             if (x->error != NULL) {
                 pgproto_error(&local, 'E', "ERROR", x->sqlstate, x->error, NULL, NULL);
-                s->stmt_i = s->nstmts;
+                session_query_stop(s);
                 break;
             }
             verb = x->verb;
@@ -1138,7 +1160,7 @@ static void session_next(struct session *s)
         if (x->flags & SQL_FLAG_NO_BACKEND) {
             /* Nothing to do on this backend (RELEASE SAVEPOINT on IRIS): the tag alone. */
             pgproto_command_complete(&local, verb);
-            s->stmt_i++;
+            q->stmt_i++;
             continue;
         }
         if (cmd == SQL_CMD_SET || cmd == SQL_CMD_SHOW || cmd == SQL_CMD_RESET) {
@@ -1146,24 +1168,24 @@ static void session_next(struct session *s)
                 pgproto_error(&local, 'E', "ERROR", "25P02",
                               "current transaction is aborted, commands ignored until end of transaction block",
                               NULL, NULL);
-                s->stmt_i = s->nstmts;
+                session_query_stop(s);
                 break;
             }
             int rc = params_execute(&s->params, cmd, stmt, len, &local);
-            s->stmt_i = rc < 0 ? s->nstmts : s->stmt_i + 1;
+            q->stmt_i = rc < 0 ? q->nstmts : q->stmt_i + 1;
             continue;
         }
         /* Prepared statements are the client's, kept in this worker: so are their removal. */
         if (cmd == SQL_CMD_DISCARD && strcmp(verb, "DISCARD ALL") == 0 && s->txstatus == 'T') {
             pgproto_error(&local, 'E', "ERROR", "25001", "DISCARD ALL cannot run inside a transaction block",
                           NULL, NULL);
-            s->stmt_i = s->nstmts;
+            session_query_stop(s);
             break;
         }
         if ((cmd == SQL_CMD_DISCARD && strcmp(verb, "DISCARD ALL") == 0) || strcmp(verb, "DEALLOCATE") == 0 ||
             strcmp(verb, "DEALLOCATE ALL") == 0) {
             int rc = extended_deallocate(s, stmt, len, verb, &local);
-            s->stmt_i = rc < 0 ? s->nstmts : s->stmt_i + 1;
+            q->stmt_i = rc < 0 ? q->nstmts : q->stmt_i + 1;
             continue;
         }
         session_send(s, &local);
@@ -1210,24 +1232,21 @@ static void session_query(struct session *s, const uint8_t *body, size_t len)
         pgbuf_free(&b);
         return;
     }
-    free(s->query);
-    s->query = malloc(sl + 1);
-    if (s->query == NULL) {
+    struct session_query *q = calloc(1, sizeof(*q) + sl + 1);
+    if (q == NULL) {
         session_fatal(s, "53200", "out of memory");
         pgbuf_free(&b);
         return;
     }
-    memcpy(s->query, body, sl + 1);
-    s->query_len = sl;
-    s->nstmts = 0;
-    s->stmt_i = 0;
+    memcpy(q->text, body, sl + 1);
+    s->query = q;
     struct sql_lex_error err;
     int rc;
     /* A query string seen before as one statement needs no splitting. */
-    if (sl > 0 && xlate_peek((enum cfg_dialect)shm_pool(s->pool)->dialect, s->query, sl) != NULL)
-        rc = session_add_stmt(s, s->query, sl);
+    if (sl > 0 && xlate_peek((enum cfg_dialect)shm_pool(s->pool)->dialect, q->text, sl) != NULL)
+        rc = session_add_stmt(q, q->text, sl);
     else
-        rc = sql_split(s->query, sl, session_add_stmt, s, &err);
+        rc = sql_split(q->text, sl, session_add_stmt, q, &err);
     if (rc != 0) {
         char msg[200];
         if (rc < 0)
@@ -1237,15 +1256,17 @@ static void session_query(struct session *s, const uint8_t *body, size_t len)
         pgproto_ready(&b, s->txstatus);
         session_send(s, &b);
         pgbuf_free(&b);
+        session_query_free(s);
         return;
     }
     pgbuf_free(&b);
-    if (s->nstmts == 0) {
+    if (q->nstmts == 0) {
         pgbuf_init(&b);
         pgproto_empty_query(&b);
         pgproto_ready(&b, s->txstatus);
         session_send(s, &b);
         pgbuf_free(&b);
+        session_query_free(s);
         return;
     }
     session_next(s);

@@ -29,12 +29,8 @@ enum session_state {
     SESSION_CLOSING,        /* flushing the last bytes, then gone */
 };
 
-struct session_stmt {
-    uint32_t off;
-    uint32_t len;
-};
-
 struct extended_stmt;
+struct session_query;
 
 struct session {
     TAILQ_ENTRY(session) link;          /* the worker's sessions */
@@ -78,14 +74,7 @@ struct session {
 
     struct params params;
 
-    /* the simple Query being run */
-    char *query;
-    size_t query_len;
-    struct session_stmt *stmts;
-    int nstmts;
-    int stmts_cap;
-    int stmt_i;
-    char *exec_sql;                     /* what a SQL EXECUTE runs, while it runs */
+    struct session_query *query;        /* the simple Query being run; NULL when none */
 
     /* extended query protocol (worker/extended.c) */
     struct extended_state *ext;
