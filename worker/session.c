@@ -300,7 +300,7 @@ static void session_unwait(struct session *s)
     TAILQ_REMOVE(&worker.waitq[s->pool], s, queue_link);
     ck_pr_dec_32(&shm_pool(s->pool)->waiting[worker.index]);
     session_timer_stop(s);
-    session_stats(s)->wait_us += (uint64_t)(shm_now_us() - s->wait_start_us);
+    session_stats(s)->wait_us += (uint64_t)(shm_now_us() - shm_client(s->client)->wait_start_us);
     session_set_state(s, SESSION_IDLE);
 }
 
@@ -797,8 +797,8 @@ void session_dispatch(struct session *s)
     }
     TAILQ_INSERT_TAIL(&worker.waitq[s->pool], s, queue_link);
     ck_pr_inc_32(&p->waiting[worker.index]);
-    s->wait_start_us = shm_now_us();
-    shm_client(s->client)->wait_start_us = s->wait_start_us;
+    /* Only in the shm entry, where SHOW POOLS reads it too. */
+    shm_client(s->client)->wait_start_us = shm_now_us();
     session_set_state(s, SESSION_WAITING);
     if (worker.cfg->query_wait_timeout > 0)
         session_timer_start(s, worker.cfg->query_wait_timeout);
@@ -877,6 +877,7 @@ void session_poll(struct session *s)
     if (s->req_sent < s->req.len && !session_flush_request(s))
         return;
     struct shm_slot *slot = shm_slot(s->slot);
+    struct pgbuf *capture = extended_capture(s);
     size_t forwarded = 0;
     for (;;) {
         if (conn_pending(&s->conn) > SESSION_OUT_HIGH) {
@@ -910,8 +911,8 @@ void session_poll(struct session *s)
         }
         if (fwd > 0) {
             conn_write(&s->conn, p, fwd);
-            if (s->capture != NULL)
-                pgproto_put_bytes(s->capture, p, fwd);
+            if (capture != NULL)
+                pgproto_put_bytes(capture, p, fwd);
             ring_consume(&slot->resp, fwd);
             forwarded += fwd;
             continue;
@@ -926,8 +927,8 @@ void session_poll(struct session *s)
             s->msg_left = 1 + (size_t)pgproto_load_u32(hdr + 1);
             size_t take = s->msg_left < 5 ? s->msg_left : 5;
             conn_write(&s->conn, hdr, take);
-            if (s->capture != NULL)
-                pgproto_put_bytes(s->capture, hdr, take);
+            if (capture != NULL)
+                pgproto_put_bytes(capture, hdr, take);
             ring_consume(&slot->resp, take);
             s->msg_left -= take;
             forwarded += take;

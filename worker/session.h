@@ -29,7 +29,6 @@ enum session_state {
     SESSION_CLOSING,        /* flushing the last bytes, then gone */
 };
 
-struct extended_stmt;
 struct session_query;
 
 struct session {
@@ -64,7 +63,6 @@ struct session {
     size_t msg_left;                    /* bytes of the current message still to forward */
     struct pgbuf req;                   /* request bytes not yet in the ring */
     size_t req_sent;
-    int64_t wait_start_us;
     int64_t query_start_us;
     int64_t xact_start_us;
 
@@ -78,8 +76,6 @@ struct session {
 
     /* extended query protocol (worker/extended.c) */
     struct extended_state *ext;
-    struct pgbuf *capture;              /* also copy what is forwarded here (a Describe to cache) */
-    struct extended_stmt *capture_stmt; /* whose Describe it is */
 
     /* COPY FROM STDIN (copy_in above) */
     size_t copy_left;                   /* payload of the client's current CopyData not yet moved */
