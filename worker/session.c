@@ -96,8 +96,8 @@ static void session_set_state(struct session *s, enum session_state st)
     s->state = st;
     if (s->client != SHM_NONE) {
         struct shm_client *c = shm_client(s->client);
-        /* SHOW CLIENTS says "login" until then; closing leaves what it said last. */
-        if (st >= SESSION_IDLE && st <= SESSION_RUNNING)
+        /* 0 ("login" in SHOW CLIENTS) until the client is in: one that fails to log in stays so. */
+        if (st == SESSION_IDLE || (st > SESSION_IDLE && c->status != 0))
             c->status = st == SESSION_WAITING ? 'w' : s->slot != SHM_NONE ? 'a' : 'i';
         ck_pr_store_32(&c->running, st == SESSION_RUNNING);
     }
