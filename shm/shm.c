@@ -5,6 +5,7 @@
 #include "shm/shm.h"
 #include "shm/qcache.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -61,6 +62,10 @@ int shm_create(uint32_t nworkers, uint32_t npools, uint32_t nslots, uint32_t ncl
     off = shm_align(off + sizeof(struct shm_slot) * nslots);
     size_t clients_off = off;
     off = shm_align(off + sizeof(struct shm_client) * nclients);
+    size_t appnames_off = off;
+    off = shm_align(off + (size_t)CFG_NAME_MAX * nclients);
+    size_t tls_off = off;
+    off = shm_align(off + (size_t)SHM_TLS_MAX * nclients);
     size_t stats_off = off;
     off = shm_align(off + sizeof(struct shm_stats) * nworkers * npools);
     /* A pool may grow by reload up to every slot, so each free ring can hold them all. */
@@ -112,6 +117,8 @@ int shm_create(uint32_t nworkers, uint32_t npools, uint32_t nslots, uint32_t ncl
     shm->pools_off = pools_off;
     shm->slots_off = slots_off;
     shm->clients_off = clients_off;
+    shm->appnames_off = appnames_off;
+    shm->tls_off = tls_off;
     shm->stats_off = stats_off;
     shm->free_bufs_off = free_bufs_off;
     shm->rings_off = rings_off;
@@ -282,6 +289,33 @@ void shm_client_release(uint32_t idx)
     /* Readers of SHOW CLIENTS may see a half-cleared entry; the state flips last. */
     ck_pr_fence_store();
     ck_pr_store_32(&c->state, SHM_CLIENT_FREE);
+}
+
+void shm_client_set_addr(struct shm_client *c, const struct sockaddr *sa)
+{
+    memset(c->addr, 0, sizeof(c->addr));
+    c->port = 0;
+    c->family = (uint8_t)sa->sa_family;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        memcpy(c->addr, &in->sin_addr, sizeof(in->sin_addr));
+        c->port = ntohs(in->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        memcpy(c->addr, &in6->sin6_addr, sizeof(in6->sin6_addr));
+        c->port = ntohs(in6->sin6_port);
+    }
+}
+
+const char *shm_client_addr(const struct shm_client *c, char buf[SHM_ADDR_TEXT_MAX])
+{
+    uint8_t family = ck_pr_load_8((uint8_t *)&c->family);
+
+    if (family != AF_INET && family != AF_INET6)
+        return strcpy(buf, "unix");
+    if (inet_ntop(family, c->addr, buf, SHM_ADDR_TEXT_MAX) == NULL)
+        buf[0] = '\0';
+    return buf;
 }
 
 int64_t shm_now_us(void)

@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <ck_ring.h>
 
@@ -31,7 +32,7 @@
 #include "shm/ring.h"
 
 #define SHM_MAGIC 0x7067697269730001ULL
-#define SHM_LAYOUT_VERSION 3
+#define SHM_LAYOUT_VERSION 4
 #define SHM_MAX_WORKERS 64
 #define SHM_MAX_POOLS CFG_MAX_DATABASES
 #define SHM_NONE UINT32_MAX
@@ -115,22 +116,27 @@ struct shm_slot {
 
 enum shm_client_state { SHM_CLIENT_FREE = 0, SHM_CLIENT_USED };
 
+#define SHM_TLS_MAX 48          /* "TLSv1.3/TLS_AES_256_GCM_SHA384" */
+#define SHM_ADDR_TEXT_MAX 46    /* INET6_ADDRSTRLEN */
+
 struct shm_client {
     uint32_t state;
     uint32_t worker;
     uint32_t wgen;
-    uint32_t pool;              /* SHM_NONE for the admin console */
+    uint32_t pool;              /* named by the startup packet; SHM_NONE for the console */
     int32_t cancel_key;
     uint32_t slot;              /* SHM_NONE when it holds none */
     uint32_t running;           /* 1 while a request of it is on its slot */
     uint32_t cancel_req;        /* a CancelRequest came while it waited for a slot */
-    char status;                /* 'a' active, 'w' waiting, 'i' idle */
+    char status;                /* 'a' active, 'w' waiting, 'i' idle, 0 logging in */
+    uint8_t console;            /* on the admin console (database "pgiris") */
     uint16_t port;
-    char addr[46];
-    char user[CFG_NAME_MAX];
-    char database[CFG_NAME_MAX];
-    char application_name[CFG_NAME_MAX];
-    char tls[48];               /* "TLSv1.3/TLS_AES_256_GCM_SHA384", "" for plain */
+    /* set once shm_client_appname() / shm_client_tls() hold the client's */
+    uint8_t has_appname;
+    uint8_t has_tls;
+    uint8_t family;             /* AF_INET, AF_INET6 or AF_UNIX */
+    uint8_t addr[16];           /* in binary (AF_INET: the first 4 bytes); shm_client_addr() prints it */
+    char user[CFG_NAME_MAX];    /* the database is not stored: it is the pool's name */
     int64_t connect_time_us;
     int64_t request_time_us;
     int64_t wait_start_us;      /* monotonic, while waiting */
@@ -168,6 +174,7 @@ struct shm_header {
     int64_t start_time_us;
     size_t workers_off, pools_off, slots_off, clients_off, stats_off, rings_off, free_bufs_off;
     size_t qcache_off;          /* the shared translation cache (shm/qcache.h), 0 = none */
+    size_t appnames_off, tls_off;   /* beside the client table: see shm_client_appname() */
 };
 
 /* The mapped region of this process (set by shm_create or shm_attach). */
@@ -206,6 +213,19 @@ static inline struct shm_client *shm_client(uint32_t i)
 {
     return (struct shm_client *)((char *)shm + shm->clients_off) + i;
 }
+/*
+ * Texts only some clients have sit in tables beside the client table, so
+ * that the pages for clients without them are never touched.  Written before
+ * the entry's has_appname / has_tls is set; read only when it is.
+ */
+static inline char *shm_client_appname(uint32_t i)
+{
+    return (char *)shm + shm->appnames_off + (size_t)i * CFG_NAME_MAX;
+}
+static inline char *shm_client_tls(uint32_t i)
+{
+    return (char *)shm + shm->tls_off + (size_t)i * SHM_TLS_MAX;
+}
 static inline struct shm_stats *shm_stats(uint32_t worker, uint32_t pool)
 {
     return (struct shm_stats *)((char *)shm + shm->stats_off) + (size_t)worker * shm->npools + pool;
@@ -230,6 +250,10 @@ int shm_pool_holds(struct shm_pool *p, struct shm_slotref ref);
 /* Claim a free client entry for worker w (CAS); SHM_NONE when the table is full. */
 uint32_t shm_client_claim(uint32_t worker, uint32_t wgen);
 void shm_client_release(uint32_t idx);
+/* Record where the client connects from (family, address, port). */
+void shm_client_set_addr(struct shm_client *c, const struct sockaddr *sa);
+/* The client's address as SHOW CLIENTS prints it ("unix" for a local socket); returns buf. */
+const char *shm_client_addr(const struct shm_client *c, char buf[SHM_ADDR_TEXT_MAX]);
 
 /* Microseconds: monotonic for durations, realtime for display. */
 int64_t shm_now_us(void);

@@ -133,6 +133,35 @@ static const char *admin_client_state(char status)
     }
 }
 
+static int admin_client_login(char status)
+{
+    return strcmp(admin_client_state(status), "login") == 0;
+}
+
+/* The entry keeps its pool, not a copy of the database name. */
+static void admin_client_database(struct shm_client *c, char *buf, size_t n)
+{
+    uint32_t pool = ck_pr_load_32(&c->pool);
+
+    if (ck_pr_load_8(&c->console))
+        snprintf(buf, n, "pgiris");
+    else if (pool < shm->npools)
+        admin_copy_name(buf, shm_pool(pool)->name, n);
+    else
+        buf[0] = '\0';
+}
+
+/* A text beside the client table, read only if the entry's flag says it was written. */
+static void admin_client_text(uint8_t *has, const char *text, char *buf, size_t n)
+{
+    if (ck_pr_load_8(has)) {
+        ck_pr_fence_load();
+        admin_copy_name(buf, text, n);
+    } else {
+        buf[0] = '\0';
+    }
+}
+
 static const char *admin_slot_state(uint32_t state)
 {
     switch (state) {
@@ -178,9 +207,12 @@ static void admin_count_pool(uint32_t pool, int64_t now, struct admin_pool_count
     memset(pc, 0, sizeof(*pc));
     for (uint32_t i = 0; i < shm->nclients; i++) {
         struct shm_client *c = shm_client(i);
-        if (ck_pr_load_32(&c->state) != SHM_CLIENT_USED || ck_pr_load_32(&c->pool) != pool)
+        char status = ck_pr_load_char(&c->status);
+
+        if (ck_pr_load_32(&c->state) != SHM_CLIENT_USED || ck_pr_load_32(&c->pool) != pool ||
+            admin_client_login(status))
             continue;
-        if (ck_pr_load_char(&c->status) == 'w') {
+        if (status == 'w') {
             int64_t w = admin_client_wait(c, now);
             pc->cl_waiting++;
             if (w > pc->maxwait)
@@ -277,16 +309,16 @@ static void admin_show_clients(struct admin_ctx *ctx)
     for (uint32_t i = 0; i < shm->nclients; i++) {
         struct shm_client *c = shm_client(i);
         char user[CFG_NAME_MAX], database[CFG_NAME_MAX], appname[CFG_NAME_MAX];
-        char addr[sizeof(c->addr)], tls[sizeof(c->tls)];
+        char addr[SHM_ADDR_TEXT_MAX], tls[SHM_TLS_MAX];
         int64_t wait;
 
         if (ck_pr_load_32(&c->state) != SHM_CLIENT_USED)
             continue;
         admin_copy_name(user, c->user, sizeof(user));
-        admin_copy_name(database, c->database, sizeof(database));
-        admin_copy_name(appname, c->application_name, sizeof(appname));
-        admin_copy_name(addr, c->addr, sizeof(addr));
-        admin_copy_name(tls, c->tls, sizeof(tls));
+        admin_client_database(c, database, sizeof(database));
+        admin_client_text(&c->has_appname, shm_client_appname(i), appname, sizeof(appname));
+        shm_client_addr(c, addr);
+        admin_client_text(&c->has_tls, shm_client_tls(i), tls, sizeof(tls));
         wait = admin_client_wait(c, now);
 
         pgproto_data_row_begin(out, (int16_t)ADMIN_ARRAY_LEN(admin_socket_cols));
@@ -323,7 +355,7 @@ static void admin_linked_appname(uint32_t client, uint32_t slot, char *buf, size
         return;
     c = shm_client(client);
     if (ck_pr_load_32(&c->state) == SHM_CLIENT_USED && ck_pr_load_32(&c->slot) == slot)
-        admin_copy_name(buf, c->application_name, n);
+        admin_client_text(&c->has_appname, shm_client_appname(client), buf, n);
 }
 
 static void admin_show_servers(struct admin_ctx *ctx)
@@ -551,8 +583,7 @@ static void admin_show_lists(struct admin_ctx *ctx)
         if (ck_pr_load_32(&c->state) != SHM_CLIENT_USED)
             continue;
         used_clients++;
-        if (strcmp(admin_client_state(ck_pr_load_char(&c->status)), "login") == 0)
-            login_clients++;
+        login_clients += admin_client_login(ck_pr_load_char(&c->status));
     }
     for (uint32_t i = 0; i < shm->nslots; i++)
         used_servers += ck_pr_load_32(&shm_slot(i)->state) != SHM_SLOT_EMPTY;

@@ -61,6 +61,7 @@ struct extended_state {
     int nstmts;
     struct extended_portal **portals;
     int nportals;
+    struct extended_stmt *capture;  /* whose Describe the slot answers: kept as its description */
 };
 
 static struct extended_state *extended_state(struct session *s)
@@ -831,8 +832,7 @@ static void extended_describe(struct session *s, const uint8_t *body, size_t len
         }
         /* Keep what the backend says: the statement's description does not change. */
         pgbuf_reset(&st->desc);
-        s->capture = &st->desc;
-        s->capture_stmt = st;
+        x->capture = st;
         extended_request_describe(s, st, NULL);
         return;
     }
@@ -1018,15 +1018,19 @@ void extended_message(struct session *s, char type, const uint8_t *body, size_t 
     }
 }
 
+struct pgbuf *extended_capture(struct session *s)
+{
+    return s->ext != NULL && s->ext->capture != NULL ? &s->ext->capture->desc : NULL;
+}
+
 void extended_done(struct session *s, char txstatus, int flags)
 {
-    if (s->capture != NULL) {
-        struct extended_stmt *st = s->capture_stmt;
+    if (s->ext != NULL && s->ext->capture != NULL) {
+        struct extended_stmt *st = s->ext->capture;
         st->described = !(flags & LEASE_F_ERROR) && !st->desc.oom;
         if (!st->described)
             pgbuf_reset(&st->desc);
-        s->capture = NULL;
-        s->capture_stmt = NULL;
+        s->ext->capture = NULL;
     }
     s->ext_busy = 0;
     s->txstatus = txstatus;

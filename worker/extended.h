@@ -30,6 +30,9 @@ void extended_message(struct session *s, char type, const uint8_t *body, size_t 
 /* The executor finished a request this module sent. */
 void extended_done(struct session *s, char txstatus, int flags);
 
+/* Where what is forwarded to the client is copied too (a Describe kept for the statement), or NULL. */
+struct pgbuf *extended_capture(struct session *s);
+
 /*
  * DEALLOCATE [PREPARE] name | ALL and DISCARD ALL sent as SQL: they act on
  * the client's statements, which live here, not on any backend.  Appends

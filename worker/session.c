@@ -11,7 +11,6 @@
  */
 #include "worker/session.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
@@ -43,6 +42,22 @@
 #define SESSION_IN_HIGH (256 * 1024)    /* stop reading above this much while a query runs */
 #define SESSION_COPY_CHUNK (16 * 1024)  /* CopyData payload per request-ring message */
 #define SESSION_CLOSE_WAIT_S 5          /* how long a closing connection may take to flush */
+
+/* One statement of a simple Query: where it sits in the query string. */
+struct session_stmt {
+    uint32_t off;
+    uint32_t len;
+};
+
+/* A simple Query while it runs: one allocation, made when it arrives and freed at its end. */
+struct session_query {
+    struct session_stmt *stmts;
+    int nstmts;
+    int stmts_cap;
+    int stmt_i;
+    char *exec_sql;                     /* what a SQL EXECUTE runs, while it runs */
+    char text[];                        /* the query string, NUL-terminated */
+};
 
 struct session_list session_running = TAILQ_HEAD_INITIALIZER(session_running);
 static int session_n;
@@ -81,7 +96,9 @@ static void session_set_state(struct session *s, enum session_state st)
     s->state = st;
     if (s->client != SHM_NONE) {
         struct shm_client *c = shm_client(s->client);
-        c->status = st == SESSION_WAITING ? 'w' : s->slot != SHM_NONE ? 'a' : 'i';
+        /* 0 ("login" in SHOW CLIENTS) until the client is in: one that fails to log in stays so. */
+        if (st == SESSION_IDLE || (st > SESSION_IDLE && c->status != 0))
+            c->status = st == SESSION_WAITING ? 'w' : s->slot != SHM_NONE ? 'a' : 'i';
         ck_pr_store_32(&c->running, st == SESSION_RUNNING);
     }
 }
@@ -100,7 +117,9 @@ static const char *session_user(const struct session *s)
 
 static const char *session_database(const struct session *s)
 {
-    return s->client == SHM_NONE ? "" : shm_client(s->client)->database;
+    if (s->admin)
+        return "pgiris";
+    return s->pool == SHM_NONE ? "" : shm_pool(s->pool)->name;
 }
 
 static struct shm_stats *session_stats(struct session *s)
@@ -144,14 +163,19 @@ static void session_scram_end(struct session *s)
 /* What running a query needed: an idle client keeps none of it. */
 static void session_query_free(struct session *s)
 {
-    free(s->query);
-    s->query = NULL;
-    free(s->stmts);
-    s->stmts = NULL;
-    s->nstmts = s->stmts_cap = s->stmt_i = 0;
-    free(s->exec_sql);
-    s->exec_sql = NULL;
+    if (s->query != NULL) {
+        free(s->query->stmts);
+        free(s->query->exec_sql);
+        free(s->query);
+        s->query = NULL;
+    }
     pgbuf_free(&s->req);
+}
+
+/* An error ends the simple Query: its remaining statements are not run. */
+static void session_query_stop(struct session *s)
+{
+    s->query->stmt_i = s->query->nstmts;
 }
 
 static void session_free(struct session *s)
@@ -232,19 +256,6 @@ void session_accept(int fd, const struct sockaddr *sa, int salen)
     s->slot = SHM_NONE;
     s->txstatus = 'I';
     pgbuf_init(&s->req);
-    char addr[sizeof(((struct shm_client *)NULL)->addr)];
-    uint16_t port = 0;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, addr, sizeof(addr));
-        port = ntohs(in->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof(addr));
-        port = ntohs(in6->sin6_port);
-    } else {
-        snprintf(addr, sizeof(addr), "unix");
-    }
     s->unix_socket = sa->sa_family == AF_UNIX;
     if (!s->unix_socket) {
         int one = 1;
@@ -262,10 +273,11 @@ void session_accept(int fd, const struct sockaddr *sa, int salen)
     }
     ck_pr_inc_32(&shm_worker(worker.index)->nclients);
     struct shm_client *c = shm_client(s->client);
-    c->status = 'i';
-    c->port = port;
-    snprintf(c->addr, sizeof(c->addr), "%s", addr);
-    c->user[0] = c->database[0] = c->application_name[0] = c->tls[0] = '\0';
+    c->status = 0;
+    c->console = 0;
+    shm_client_set_addr(c, sa);
+    c->user[0] = '\0';
+    c->has_appname = c->has_tls = 0;
     c->connect_time_us = shm_realtime_us();
     c->request_time_us = c->connect_time_us;
     if (worker.cfg->client_login_timeout > 0)
@@ -288,7 +300,7 @@ static void session_unwait(struct session *s)
     TAILQ_REMOVE(&worker.waitq[s->pool], s, queue_link);
     ck_pr_dec_32(&shm_pool(s->pool)->waiting[worker.index]);
     session_timer_stop(s);
-    session_stats(s)->wait_us += (uint64_t)(shm_now_us() - s->wait_start_us);
+    session_stats(s)->wait_us += (uint64_t)(shm_now_us() - shm_client(s->client)->wait_start_us);
     session_set_state(s, SESSION_IDLE);
 }
 
@@ -299,7 +311,7 @@ static void session_request_failed(struct session *s)
         extended_done(s, s->txstatus, LEASE_F_ERROR);
         return;
     }
-    s->stmt_i = s->nstmts;
+    session_query_stop(s);
     session_next(s);
 }
 
@@ -397,6 +409,26 @@ static void session_ready(struct session *s)
     pgbuf_free(&b);
 }
 
+/* What SHOW CLIENTS shows of a client beyond its entry: only the clients that have it touch those pages. */
+static void session_publish_texts(struct session *s)
+{
+    struct shm_client *c = shm_client(s->client);
+    const char *app = params_get(&s->params, "application_name");
+    SSL *ssl = conn_ssl(&s->conn);
+
+    if (app != NULL && app[0] != '\0') {
+        snprintf(shm_client_appname(s->client), CFG_NAME_MAX, "%s", app);
+        /* The text before the flag: a reader that sees the flag sees the text. */
+        ck_pr_fence_store();
+        ck_pr_store_8(&c->has_appname, 1);
+    }
+    if (ssl != NULL) {
+        tls_describe(ssl, shm_client_tls(s->client), SHM_TLS_MAX);
+        ck_pr_fence_store();
+        ck_pr_store_8(&c->has_tls, 1);
+    }
+}
+
 static void session_login_ok(struct session *s)
 {
     struct shm_client *c = shm_client(s->client);
@@ -407,10 +439,7 @@ static void session_login_ok(struct session *s)
     s->secret = NULL;
     auth_random(&key, sizeof(key));
     c->cancel_key = key;
-    c->pool = s->pool;
-    const char *app = params_get(&s->params, "application_name");
-    snprintf(c->application_name, sizeof(c->application_name), "%s", app ? app : "");
-    tls_describe(conn_ssl(&s->conn), c->tls, sizeof(c->tls));
+    session_publish_texts(s);
     session_timer_stop(s);
 
     struct pgbuf b;
@@ -422,7 +451,9 @@ static void session_login_ok(struct session *s)
     pgbuf_free(&b);
     session_set_state(s, SESSION_IDLE);
     session_ready(s);
-    log_debug("session", "client=%u user=%s db=%s logged in from %s", s->client, c->user, c->database, c->addr);
+    char addr[SHM_ADDR_TEXT_MAX];
+    log_debug("session", "client=%u user=%s db=%s logged in from %s", s->client, c->user, session_database(s),
+              shm_client_addr(c, addr));
 }
 
 static void session_auth_failed(struct session *s)
@@ -469,20 +500,19 @@ static void session_startup(struct session *s, const uint8_t *body, size_t len)
     if (database == NULL || database[0] == '\0')
         database = user;
     struct shm_client *c = shm_client(s->client);
-    if (strlen(user) >= sizeof(c->user) || strlen(database) >= sizeof(c->database)) {
+    if (strlen(user) >= sizeof(c->user) || strlen(database) >= CFG_NAME_MAX) {
         session_fatal(s, "42622", "user or database name too long");
         return;
     }
     snprintf(c->user, sizeof(c->user), "%s", user);
-    snprintf(c->database, sizeof(c->database), "%s", database);
     user = c->user;
-    database = c->database;
     if (params_init(&s->params, user, (const char *)body, len) < 0) {
         session_fatal(s, "53200", "out of memory");
         return;
     }
     if (strcmp(database, "pgiris") == 0) {
         s->admin = 1;
+        c->console = 1;
         if (cfg_user_in_list(worker.cfg->admin_users, user))
             s->may_modify = 1;
         else if (!cfg_user_in_list(worker.cfg->stats_users, user)) {
@@ -497,6 +527,7 @@ static void session_startup(struct session *s, const uint8_t *body, size_t len)
             session_fatal(s, "3D000", msg);
             return;
         }
+        c->pool = s->pool;
     }
 
     const char *secret = worker.users ? auth_userlist_find(worker.users, user) : NULL;
@@ -766,8 +797,8 @@ void session_dispatch(struct session *s)
     }
     TAILQ_INSERT_TAIL(&worker.waitq[s->pool], s, queue_link);
     ck_pr_inc_32(&p->waiting[worker.index]);
-    s->wait_start_us = shm_now_us();
-    shm_client(s->client)->wait_start_us = s->wait_start_us;
+    /* Only in the shm entry, where SHOW POOLS reads it too. */
+    shm_client(s->client)->wait_start_us = shm_now_us();
     session_set_state(s, SESSION_WAITING);
     if (worker.cfg->query_wait_timeout > 0)
         session_timer_start(s, worker.cfg->query_wait_timeout);
@@ -832,9 +863,9 @@ static void session_done(struct session *s, char txstatus, int flags)
     }
     s->txstatus = txstatus;
     if (flags & LEASE_F_ERROR)
-        s->stmt_i = s->nstmts;
+        session_query_stop(s);
     else
-        s->stmt_i++;
+        s->query->stmt_i++;
     session_set_state(s, SESSION_IDLE);
     session_next(s);
 }
@@ -846,6 +877,7 @@ void session_poll(struct session *s)
     if (s->req_sent < s->req.len && !session_flush_request(s))
         return;
     struct shm_slot *slot = shm_slot(s->slot);
+    struct pgbuf *capture = extended_capture(s);
     size_t forwarded = 0;
     for (;;) {
         if (conn_pending(&s->conn) > SESSION_OUT_HIGH) {
@@ -879,8 +911,8 @@ void session_poll(struct session *s)
         }
         if (fwd > 0) {
             conn_write(&s->conn, p, fwd);
-            if (s->capture != NULL)
-                pgproto_put_bytes(s->capture, p, fwd);
+            if (capture != NULL)
+                pgproto_put_bytes(capture, p, fwd);
             ring_consume(&slot->resp, fwd);
             forwarded += fwd;
             continue;
@@ -895,8 +927,8 @@ void session_poll(struct session *s)
             s->msg_left = 1 + (size_t)pgproto_load_u32(hdr + 1);
             size_t take = s->msg_left < 5 ? s->msg_left : 5;
             conn_write(&s->conn, hdr, take);
-            if (s->capture != NULL)
-                pgproto_put_bytes(s->capture, hdr, take);
+            if (capture != NULL)
+                pgproto_put_bytes(capture, hdr, take);
             ring_consume(&slot->resp, take);
             s->msg_left -= take;
             forwarded += take;
@@ -1040,18 +1072,18 @@ paused:
 
 static int session_add_stmt(void *arg, const char *stmt, size_t len)
 {
-    struct session *s = arg;
-    if (s->nstmts == s->stmts_cap) {
-        int cap = s->stmts_cap ? s->stmts_cap * 2 : 4;
-        struct session_stmt *n = realloc(s->stmts, sizeof(*n) * (size_t)cap);
+    struct session_query *q = arg;
+    if (q->nstmts == q->stmts_cap) {
+        int cap = q->stmts_cap ? q->stmts_cap * 2 : 4;
+        struct session_stmt *n = realloc(q->stmts, sizeof(*n) * (size_t)cap);
         if (n == NULL)
             return -1;
-        s->stmts = n;
-        s->stmts_cap = cap;
+        q->stmts = n;
+        q->stmts_cap = cap;
     }
-    s->stmts[s->nstmts].off = (uint32_t)(stmt - s->query);
-    s->stmts[s->nstmts].len = (uint32_t)len;
-    s->nstmts++;
+    q->stmts[q->nstmts].off = (uint32_t)(stmt - q->text);
+    q->stmts[q->nstmts].len = (uint32_t)len;
+    q->nstmts++;
     return 0;
 }
 
@@ -1079,15 +1111,16 @@ void session_end_of_query(struct session *s)
 
 static void session_next(struct session *s)
 {
+    struct session_query *q = s->query;
     struct pgbuf local;
     pgbuf_init(&local);
-    while (s->stmt_i < s->nstmts) {
-        const char *stmt = s->query + s->stmts[s->stmt_i].off;
-        size_t len = s->stmts[s->stmt_i].len;
+    while (q->stmt_i < q->nstmts) {
+        const char *stmt = q->text + q->stmts[q->stmt_i].off;
+        size_t len = q->stmts[q->stmt_i].len;
         const struct xlate *x = xlate_get((enum cfg_dialect)shm_pool(s->pool)->dialect, XLATE_SPLIT, stmt, len);
         if (x->error != NULL) {
             pgproto_error(&local, 'E', "ERROR", x->sqlstate, x->error, NULL, NULL);
-            s->stmt_i = s->nstmts;
+            session_query_stop(s);
             break;
         }
         const char *verb = x->verb;
@@ -1097,29 +1130,29 @@ static void session_next(struct session *s)
             pgproto_error(&local, 'E', "ERROR", "25P02",
                           "current transaction is aborted, commands ignored until end of transaction block",
                           NULL, NULL);
-            s->stmt_i = s->nstmts;
+            session_query_stop(s);
             break;
         }
         /* SQL PREPARE makes a statement of the client's, as Parse does: it lives here, not on a backend. */
         if (sql_prepare) {
             int rc = extended_sql_prepare(s, stmt, len, &local);
-            s->stmt_i = rc < 0 ? s->nstmts : s->stmt_i + 1;
+            q->stmt_i = rc < 0 ? q->nstmts : q->stmt_i + 1;
             continue;
         }
         /* EXECUTE runs that statement's text with its arguments in place, on whatever slot. */
         if (sql_execute) {
-            free(s->exec_sql);
-            s->exec_sql = extended_sql_execute(s, stmt, len, &local);
-            if (s->exec_sql == NULL) {
-                s->stmt_i = s->nstmts;
+            free(q->exec_sql);
+            q->exec_sql = extended_sql_execute(s, stmt, len, &local);
+            if (q->exec_sql == NULL) {
+                session_query_stop(s);
                 break;
             }
-            stmt = s->exec_sql;
+            stmt = q->exec_sql;
             len = strlen(stmt);
             x = xlate_get((enum cfg_dialect)shm_pool(s->pool)->dialect, XLATE_PARSE, stmt, len);
             if (x->error != NULL) {
                 pgproto_error(&local, 'E', "ERROR", x->sqlstate, x->error, NULL, NULL);
-                s->stmt_i = s->nstmts;
+                session_query_stop(s);
                 break;
             }
             verb = x->verb;
@@ -1128,7 +1161,7 @@ static void session_next(struct session *s)
         if (x->flags & SQL_FLAG_NO_BACKEND) {
             /* Nothing to do on this backend (RELEASE SAVEPOINT on IRIS): the tag alone. */
             pgproto_command_complete(&local, verb);
-            s->stmt_i++;
+            q->stmt_i++;
             continue;
         }
         if (cmd == SQL_CMD_SET || cmd == SQL_CMD_SHOW || cmd == SQL_CMD_RESET) {
@@ -1136,24 +1169,24 @@ static void session_next(struct session *s)
                 pgproto_error(&local, 'E', "ERROR", "25P02",
                               "current transaction is aborted, commands ignored until end of transaction block",
                               NULL, NULL);
-                s->stmt_i = s->nstmts;
+                session_query_stop(s);
                 break;
             }
             int rc = params_execute(&s->params, cmd, stmt, len, &local);
-            s->stmt_i = rc < 0 ? s->nstmts : s->stmt_i + 1;
+            q->stmt_i = rc < 0 ? q->nstmts : q->stmt_i + 1;
             continue;
         }
         /* Prepared statements are the client's, kept in this worker: so are their removal. */
         if (cmd == SQL_CMD_DISCARD && strcmp(verb, "DISCARD ALL") == 0 && s->txstatus == 'T') {
             pgproto_error(&local, 'E', "ERROR", "25001", "DISCARD ALL cannot run inside a transaction block",
                           NULL, NULL);
-            s->stmt_i = s->nstmts;
+            session_query_stop(s);
             break;
         }
         if ((cmd == SQL_CMD_DISCARD && strcmp(verb, "DISCARD ALL") == 0) || strcmp(verb, "DEALLOCATE") == 0 ||
             strcmp(verb, "DEALLOCATE ALL") == 0) {
             int rc = extended_deallocate(s, stmt, len, verb, &local);
-            s->stmt_i = rc < 0 ? s->nstmts : s->stmt_i + 1;
+            q->stmt_i = rc < 0 ? q->nstmts : q->stmt_i + 1;
             continue;
         }
         session_send(s, &local);
@@ -1200,24 +1233,21 @@ static void session_query(struct session *s, const uint8_t *body, size_t len)
         pgbuf_free(&b);
         return;
     }
-    free(s->query);
-    s->query = malloc(sl + 1);
-    if (s->query == NULL) {
+    struct session_query *q = calloc(1, sizeof(*q) + sl + 1);
+    if (q == NULL) {
         session_fatal(s, "53200", "out of memory");
         pgbuf_free(&b);
         return;
     }
-    memcpy(s->query, body, sl + 1);
-    s->query_len = sl;
-    s->nstmts = 0;
-    s->stmt_i = 0;
+    memcpy(q->text, body, sl + 1);
+    s->query = q;
     struct sql_lex_error err;
     int rc;
     /* A query string seen before as one statement needs no splitting. */
-    if (sl > 0 && xlate_peek((enum cfg_dialect)shm_pool(s->pool)->dialect, s->query, sl) != NULL)
-        rc = session_add_stmt(s, s->query, sl);
+    if (sl > 0 && xlate_peek((enum cfg_dialect)shm_pool(s->pool)->dialect, q->text, sl) != NULL)
+        rc = session_add_stmt(q, q->text, sl);
     else
-        rc = sql_split(s->query, sl, session_add_stmt, s, &err);
+        rc = sql_split(q->text, sl, session_add_stmt, q, &err);
     if (rc != 0) {
         char msg[200];
         if (rc < 0)
@@ -1227,15 +1257,17 @@ static void session_query(struct session *s, const uint8_t *body, size_t len)
         pgproto_ready(&b, s->txstatus);
         session_send(s, &b);
         pgbuf_free(&b);
+        session_query_free(s);
         return;
     }
     pgbuf_free(&b);
-    if (s->nstmts == 0) {
+    if (q->nstmts == 0) {
         pgbuf_init(&b);
         pgproto_empty_query(&b);
         pgproto_ready(&b, s->txstatus);
         session_send(s, &b);
         pgbuf_free(&b);
+        session_query_free(s);
         return;
     }
     session_next(s);

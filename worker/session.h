@@ -29,12 +29,7 @@ enum session_state {
     SESSION_CLOSING,        /* flushing the last bytes, then gone */
 };
 
-struct session_stmt {
-    uint32_t off;
-    uint32_t len;
-};
-
-struct extended_stmt;
+struct session_query;
 
 struct session {
     TAILQ_ENTRY(session) link;          /* the worker's sessions */
@@ -68,7 +63,6 @@ struct session {
     size_t msg_left;                    /* bytes of the current message still to forward */
     struct pgbuf req;                   /* request bytes not yet in the ring */
     size_t req_sent;
-    int64_t wait_start_us;
     int64_t query_start_us;
     int64_t xact_start_us;
 
@@ -78,19 +72,10 @@ struct session {
 
     struct params params;
 
-    /* the simple Query being run */
-    char *query;
-    size_t query_len;
-    struct session_stmt *stmts;
-    int nstmts;
-    int stmts_cap;
-    int stmt_i;
-    char *exec_sql;                     /* what a SQL EXECUTE runs, while it runs */
+    struct session_query *query;        /* the simple Query being run; NULL when none */
 
     /* extended query protocol (worker/extended.c) */
     struct extended_state *ext;
-    struct pgbuf *capture;              /* also copy what is forwarded here (a Describe to cache) */
-    struct extended_stmt *capture_stmt; /* whose Describe it is */
 
     /* COPY FROM STDIN (copy_in above) */
     size_t copy_left;                   /* payload of the client's current CopyData not yet moved */

@@ -51,6 +51,18 @@ def test_show_clients(pgiris):
     assert rows_for(clients, user="demo", database="pg"), clients
 
 
+def test_client_logging_in(pgiris):
+    """Between its startup packet and its password a client is logging in to
+    its database: SHOW CLIENTS says so, and SHOW POOLS does not count it."""
+    with pgwire.Conn(pgiris.port) as c:
+        c.send(pgwire.startup_packet({"user": "demo", "database": "demo"}))
+        assert c.read_message()[0] == b"R"
+        clients = pgiris.show("CLIENTS")
+        assert rows_for(clients, user="demo", database="demo", state="login"), clients
+        wait_for(lambda: int(pgiris.pool("demo")["cl_active"]) == 0, 10,
+                 message="no active client on demo")
+
+
 def test_show_servers(pgiris):
     with pgiris.connect("demo") as client:
         client.execute("SELECT 1")

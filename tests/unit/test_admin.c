@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,7 +276,7 @@ static void set_slot(uint32_t i, uint32_t pool, uint32_t state, uint32_t client)
     s->connect_time_us = shm_realtime_us();
 }
 
-static void set_client(uint32_t i, uint32_t pool, char status, uint32_t slot, const char *db)
+static void set_client(uint32_t i, uint32_t pool, char status, uint32_t slot)
 {
     struct shm_client *c = shm_client(i);
 
@@ -283,11 +284,13 @@ static void set_client(uint32_t i, uint32_t pool, char status, uint32_t slot, co
     c->pool = pool;
     c->status = status;
     c->slot = slot;
-    c->port = (uint16_t)(40000 + i);
-    snprintf(c->addr, sizeof(c->addr), "10.0.0.%u", i);
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)(40000 + i)) };
+
+    sin.sin_addr.s_addr = htonl(0x0a000000 + i);
+    shm_client_set_addr(c, (const struct sockaddr *)&sin);
     snprintf(c->user, sizeof(c->user), "user%u", i);
-    snprintf(c->database, sizeof(c->database), "%s", db);
-    snprintf(c->application_name, sizeof(c->application_name), "app%u", i);
+    snprintf(shm_client_appname(i), CFG_NAME_MAX, "app%u", i);
+    c->has_appname = 1;
     c->connect_time_us = shm_realtime_us();
 }
 
@@ -297,7 +300,8 @@ static void set_client(uint32_t i, uint32_t pool, char status, uint32_t slot, co
  * 9 free but naming pool 0 (must not count).
  * other (pool 1): slot 5 idle with a stale conn_gen, client 5 idle.
  * gone (pool 2): removed from the config, slot 6 still connecting.
- * client 6 is on the console (no pool); client 7 is still logging in.
+ * client 6 is on the console (no pool); client 7 is still logging in to demo
+ * (must not count as active).
  */
 static int setup(void **state)
 {
@@ -332,16 +336,17 @@ static int setup(void **state)
     set_slot(6, 2, SHM_SLOT_CONNECTING, SHM_NONE);
 
     now = shm_now_us();
-    set_client(0, 0, 'a', 0, "demo");
-    set_client(1, 0, 'a', 1, "demo");
-    set_client(2, 0, 'w', SHM_NONE, "demo");
+    set_client(0, 0, 'a', 0);
+    set_client(1, 0, 'a', 1);
+    set_client(2, 0, 'w', SHM_NONE);
     shm_client(2)->wait_start_us = now - 3400000;
-    set_client(3, 0, 'w', SHM_NONE, "demo");
+    set_client(3, 0, 'w', SHM_NONE);
     shm_client(3)->wait_start_us = now - 1000000;
-    set_client(4, 0, 'i', SHM_NONE, "demo");
-    set_client(5, 1, 'i', SHM_NONE, "other");
-    set_client(6, SHM_NONE, 'a', SHM_NONE, "pgiris");
-    set_client(7, SHM_NONE, 0, SHM_NONE, "demo");
+    set_client(4, 0, 'i', SHM_NONE);
+    set_client(5, 1, 'i', SHM_NONE);
+    set_client(6, SHM_NONE, 'a', SHM_NONE);
+    shm_client(6)->console = 1;
+    set_client(7, 0, 0, SHM_NONE);
     shm_client(9)->pool = 0;
     shm_client(9)->status = 'w';
     shm_client(9)->wait_start_us = now - 60000000;
@@ -458,6 +463,7 @@ static void test_show_clients(void **state)
     assert_string_equal(val(res, row(res, "ptr", "4"), "state"), "idle");
     assert_string_equal(val(res, row(res, "ptr", "6"), "database"), "pgiris");
     assert_string_equal(val(res, row(res, "ptr", "7"), "state"), "login");
+    assert_string_equal(val(res, row(res, "ptr", "7"), "database"), "demo");
     free_reply(&rep);
 }
 
