@@ -16,6 +16,7 @@ import uuid
 import pytest
 
 import pgwire
+from conftest import PGIRIS_BIN, is_sanitized_binary
 from pgwire import message
 
 ROUNDS = 300
@@ -158,5 +159,7 @@ def test_large_pipelined_input_waits_and_is_all_answered(pgiris, backend):
         assert not sender.is_alive()
     finally:
         conn.close()
+    if is_sanitized_binary(PGIRIS_BIN):
+        return  # a sanitizer's quarantine keeps freed memory: the peak says nothing
     grown = peak_kb(worker) - before
     assert grown < 4096, "the worker's peak memory grew by %d kB for 8 MB of input" % grown
