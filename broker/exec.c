@@ -145,14 +145,6 @@ static void exec_disconnect(struct exec *e)
     }
 }
 
-/* Wake every worker that has clients queued on this pool. */
-static void exec_wake_waiters(struct shm_pool *p)
-{
-    for (uint32_t w = 0; w < shm->nworkers; w++)
-        if (ck_pr_load_32(&p->waiting[w]) != 0)
-            wake_worker(w);
-}
-
 /*
  * Sleep on the slot's futex until ready() holds, raising *flag so that the
  * other side knows to wake us.  Returns when ready() holds or the slot is
@@ -546,8 +538,7 @@ static int exec_release(struct exec *e)
     ring_reset(&s->req);
     ring_reset(&s->resp);
 
-    int over = (int)ck_pr_load_32(&p->nopen) > (int)ck_pr_load_32((uint32_t *)&p->pool_size);
-    if (ck_pr_load_32(&shm->shutdown) || ck_pr_load_32(&s->close) || over ||
+    if (ck_pr_load_32(&shm->shutdown) || ck_pr_load_32(&s->close) || shm_pool_oversized(p) ||
         ck_pr_load_32(&p->removed))
         return -1;
     if (s->conn_gen != ck_pr_load_32(&p->conn_gen))
@@ -558,7 +549,7 @@ static int exec_release(struct exec *e)
         log_error("exec", "slot=%u db=%s free ring full", e->slot, p->name);
         return -1;
     }
-    exec_wake_waiters(p);
+    lease_wake_waiters(p, SHM_NONE);
     return 0;
 }
 
@@ -653,7 +644,7 @@ static void *exec_main(void *arg)
     int ok = exec_connect(e) == 0;
     ck_pr_dec_32(&p->nconnecting);
     if (ok && shm_pool_put_free(p, e->slot) == 0) {
-        exec_wake_waiters(p);
+        lease_wake_waiters(p, SHM_NONE);
         for (;;) {
             if (exec_leased(s)) {
                 if (exec_serve_lease(e) < 0)
@@ -667,7 +658,7 @@ static void *exec_main(void *arg)
         }
     } else if (!ok) {
         /* Let queued clients learn about the failure instead of waiting it out. */
-        exec_wake_waiters(p);
+        lease_wake_waiters(p, SHM_NONE);
     }
 
     ck_pr_store_32(&s->state, SHM_SLOT_CLOSING);

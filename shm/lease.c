@@ -44,9 +44,8 @@ int lease_release(uint32_t slot, uint32_t worker)
 {
     struct shm_slot *s = shm_slot(slot);
     struct shm_pool *p = shm_pool(s->pool);
-    int over = (int)ck_pr_load_32(&p->nopen) > (int)ck_pr_load_32((uint32_t *)&p->pool_size);
     if (ck_pr_load_32(&s->reclaim) || ck_pr_load_32(&s->close) || ck_pr_load_32(&shm->shutdown) ||
-        ck_pr_load_32(&p->removed) || over || s->conn_gen != ck_pr_load_32(&p->conn_gen))
+        ck_pr_load_32(&p->removed) || shm_pool_oversized(p) || s->conn_gen != ck_pr_load_32(&p->conn_gen))
         return -1;
     struct shm_worker *w = shm_worker(worker);
     w->released.idx = slot;
@@ -59,6 +58,7 @@ int lease_release(uint32_t slot, uint32_t worker)
     s->owner_wgen = 0;
     s->owner_client = SHM_NONE;
     ck_pr_store_32(&s->cancel, 0);
+    /* The ring holds every slot, so this cannot fail; if it did, the executor would close the slot. */
     if (shm_pool_put_free(p, slot) < 0) {
         ck_pr_store_32(&w->releasing, 0);
         lease_abandon(slot);
@@ -67,10 +67,15 @@ int lease_release(uint32_t slot, uint32_t worker)
     ck_pr_fence_store();
     ck_pr_store_32(&w->releasing, 0);
     /* Who waits for a slot in this worker finds it at the end of the loop turn. */
-    for (uint32_t v = 0; v < shm->nworkers; v++)
-        if (v != worker && ck_pr_load_32(&p->waiting[v]) != 0)
-            wake_worker(v);
+    lease_wake_waiters(p, worker);
     return 0;
+}
+
+void lease_wake_waiters(struct shm_pool *p, uint32_t except)
+{
+    for (uint32_t w = 0; w < shm->nworkers; w++)
+        if (w != except && ck_pr_load_32(&p->waiting[w]) != 0)
+            wake_worker(w);
 }
 
 void lease_abandon(uint32_t slot)

@@ -34,6 +34,8 @@
 
 #include <stdint.h>
 
+struct shm_pool;
+
 #define LEASE_REQ_EXEC 'Q'
 #define LEASE_REQ_BEGIN 'B'
 #define LEASE_REQ_COMMIT 'C'
@@ -70,6 +72,9 @@ uint32_t lease_acquire(uint32_t pool, uint32_t worker, uint32_t wgen, uint32_t c
  * must end the lease itself ('X').
  */
 int lease_release(uint32_t slot, uint32_t worker);
+
+/* Wake every worker but 'except' (SHM_NONE: none) that has clients queued for a slot of p. */
+void lease_wake_waiters(struct shm_pool *p, uint32_t except);
 
 /*
  * End a lease without the owner's cooperation (its client vanished, or its

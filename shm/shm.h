@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <ck_pr.h>
 #include <ck_ring.h>
 
 #include "common/config.h"
@@ -208,6 +209,11 @@ static inline struct shm_pool *shm_pool(uint32_t i)
 static inline struct shm_slot *shm_slot(uint32_t i)
 {
     return (struct shm_slot *)((char *)shm + shm->slots_off) + i;
+}
+/* More connections open than the pool may have now (it shrank by reload): close one at its lease's end. */
+static inline int shm_pool_oversized(struct shm_pool *p)
+{
+    return (int)ck_pr_load_32(&p->nopen) > (int)ck_pr_load_32((uint32_t *)&p->pool_size);
 }
 static inline struct shm_client *shm_client(uint32_t i)
 {
