@@ -664,6 +664,18 @@ static int session_lease(struct session *s)
     return 0;
 }
 
+/*
+ * After moving ring bytes: wake the executor if it said (flag) that it
+ * sleeps until we do.  The bytes must be visible before we read the flag
+ * (see shm/wake.h).
+ */
+static void session_wake_executor(struct shm_slot *slot, uint32_t *flag)
+{
+    ck_pr_fence_memory();
+    if (ck_pr_load_32(flag) && ck_pr_cas_32(flag, 1, 0))
+        wake_futex_bump(&slot->futex);
+}
+
 /* Ask the executor to end the lease: it resets the connection and queues the slot. */
 static void session_release_request(struct session *s)
 {
@@ -674,9 +686,7 @@ static void session_release_request(struct session *s)
         lease_abandon(s->slot);
         return;
     }
-    ck_pr_fence_memory();
-    if (ck_pr_load_32(&slot->req.consumer_waiting) && ck_pr_cas_32(&slot->req.consumer_waiting, 1, 0))
-        wake_futex_bump(&slot->futex);
+    session_wake_executor(slot, &slot->req.consumer_waiting);
 }
 
 /*
@@ -700,9 +710,7 @@ static int session_flush_request(struct session *s)
         size_t n = ring_write(&slot->req, s->req.data + s->req_sent, s->req.len - s->req_sent);
         if (n > 0) {
             s->req_sent += n;
-            ck_pr_fence_memory();
-            if (ck_pr_load_32(&slot->req.consumer_waiting) && ck_pr_cas_32(&slot->req.consumer_waiting, 1, 0))
-                wake_futex_bump(&slot->futex);
+            session_wake_executor(slot, &slot->req.consumer_waiting);
             continue;
         }
         ck_pr_store_32(&slot->req.producer_waiting, 1);
@@ -937,18 +945,14 @@ void session_poll(struct session *s)
         if (ring_peek_copy(&slot->resp, hdr, LEASE_DONE_LEN) < 0)
             continue;
         ring_consume(&slot->resp, LEASE_DONE_LEN);
-        ck_pr_fence_memory();
-        if (ck_pr_load_32(&slot->resp.producer_waiting) && ck_pr_cas_32(&slot->resp.producer_waiting, 1, 0))
-            wake_futex_bump(&slot->futex);
+        session_wake_executor(slot, &slot->resp.producer_waiting);
         session_stats(s)->bytes_sent += forwarded;
         session_done(s, (char)hdr[5], hdr[6]);
         return;
     }
     if (forwarded > 0) {
         session_stats(s)->bytes_sent += forwarded;
-        ck_pr_fence_memory();
-        if (ck_pr_load_32(&slot->resp.producer_waiting) && ck_pr_cas_32(&slot->resp.producer_waiting, 1, 0))
-            wake_futex_bump(&slot->futex);
+        session_wake_executor(slot, &slot->resp.producer_waiting);
     }
     /* COPY FROM STDIN: the client's data goes on as the request ring makes room. */
     /*
@@ -978,9 +982,7 @@ static void session_ring_push(struct session *s, const uint8_t *msg, size_t n)
 {
     struct shm_slot *slot = shm_slot(s->slot);
     ring_write(&slot->req, msg, n);
-    ck_pr_fence_memory();
-    if (ck_pr_load_32(&slot->req.consumer_waiting) && ck_pr_cas_32(&slot->req.consumer_waiting, 1, 0))
-        wake_futex_bump(&slot->futex);
+    session_wake_executor(slot, &slot->req.consumer_waiting);
 }
 
 /*
