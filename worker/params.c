@@ -237,41 +237,62 @@ void params_free(struct params *ps)
     for (int i = 0; i < ps->nundo; i++) {
         free(ps->undo[i].name);
         free(ps->undo[i].value);
+        free(ps->undo[i].keep);
     }
     free(ps->undo);
     ps->undo = NULL;
     ps->nundo = ps->undo_cap = 0;
 }
 
-/* Inside a transaction block: remember what name was before its first change there. */
-static void params_remember(struct params *ps, const char *name, int local)
+/* A copy of name's value now ("" when it has none); NULL without memory. */
+static char *params_value_dup(const struct params *ps, const char *name)
+{
+    const char *v = params_get(ps, name);
+    return strdup(v != NULL ? v : "");
+}
+
+/*
+ * Inside a transaction block, before name changes: remember what it was
+ * before the transaction (for ROLLBACK) and, for SET LOCAL, what the
+ * session had before it (for COMMIT: BEGIN; SET x = 2; SET LOCAL x = 1;
+ * COMMIT leaves x = 2, as in PostgreSQL).  -1 without memory, and then the
+ * change must not happen: it could not be undone.
+ */
+static int params_remember(struct params *ps, const char *name, int local)
 {
     if (!ps->in_tx)
-        return;
-    for (int i = 0; i < ps->nundo; i++)
-        if (strcasecmp(ps->undo[i].name, name) == 0) {
-            ps->undo[i].local &= local;
-            return;
+        return 0;
+    struct params_undo *u = NULL;
+    for (int i = 0; i < ps->nundo && u == NULL; i++)
+        if (strcasecmp(ps->undo[i].name, name) == 0)
+            u = &ps->undo[i];
+    if (u == NULL) {
+        if (ps->nundo == ps->undo_cap) {
+            uint16_t cap = ps->undo_cap ? (uint16_t)(ps->undo_cap * 2) : 4;
+            struct params_undo *n = realloc(ps->undo, sizeof(*n) * cap);
+            if (n == NULL)
+                return -1;
+            ps->undo = n;
+            ps->undo_cap = cap;
         }
-    if (ps->nundo == ps->undo_cap) {
-        uint16_t cap = ps->undo_cap ? (uint16_t)(ps->undo_cap * 2) : 4;
-        struct params_undo *u = realloc(ps->undo, sizeof(*u) * cap);
-        if (u == NULL)
-            return;
-        ps->undo = u;
-        ps->undo_cap = cap;
+        u = &ps->undo[ps->nundo];
+        u->name = strdup(name);
+        u->value = params_value_dup(ps, name);
+        u->keep = NULL;
+        if (u->name == NULL || u->value == NULL) {
+            free(u->name);
+            free(u->value);
+            return -1;
+        }
+        ps->nundo++;
     }
-    const char *old = params_get(ps, name);
-    struct params_undo *u = &ps->undo[ps->nundo];
-    u->name = strdup(name);
-    u->value = strdup(old ? old : "");
-    u->local = local;
-    if (u->name == NULL || u->value == NULL) {
-        free(u->name);
-        free(u->value);
-        return;
+    if (!local) {
+        free(u->keep);
+        u->keep = NULL;
+    } else if (u->keep == NULL && (u->keep = params_value_dup(ps, name)) == NULL) {
+        return -1;
     }
-    ps->nundo++;
+    return 0;
 }
 
 void params_tx_end(struct params *ps, int committed, struct pgbuf *out)
@@ -279,11 +300,13 @@ void params_tx_end(struct params *ps, int committed, struct pgbuf *out)
     for (int i = 0; i < ps->nundo; i++) {
         struct params_undo *u = &ps->undo[i];
         const char *now = params_get(ps, u->name);
-        if ((!committed || u->local) && now != NULL && strcmp(now, u->value) != 0 &&
-            params_put(ps, u->name, u->value, 0) == 0 && params_reported(u->name))
-            pgproto_parameter_status(out, params_name(ps, u->name), u->value);
+        const char *back = committed ? u->keep : u->value;
+        if (back != NULL && now != NULL && strcmp(now, back) != 0 &&
+            params_put(ps, u->name, back, 0) == 0 && params_reported(u->name))
+            pgproto_parameter_status(out, params_name(ps, u->name), back);
         free(u->name);
         free(u->value);
+        free(u->keep);
     }
     ps->nundo = 0;
 }
@@ -453,12 +476,12 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
         if (nt < 2)
             return params_error(out, "42601", "syntax error at end of input%s", "");
         params_token_text(stmt, &t[1], name, sizeof(name));
-        if (strcmp(name, "all") == 0)
-            for (int k = 0; k < ps->n; k++)
-                params_remember(ps, ps->e[k].name, 0);
-        else
-            params_remember(ps, name, 0);
-        params_reset(ps, strcmp(name, "all") == 0 ? NULL : name, out);
+        int all = strcmp(name, "all") == 0, rc = 0;
+        for (int k = 0; all && k < ps->n && rc == 0; k++)
+            rc = params_remember(ps, ps->e[k].name, 0);
+        if (rc < 0 || (!all && params_remember(ps, name, 0) < 0))
+            return params_error(out, "53200", "out of memory%s", "");
+        params_reset(ps, all ? NULL : name, out);
         pgproto_command_complete(out, "RESET");
         return 0;
     }
@@ -532,7 +555,8 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
         pgproto_command_complete(out, "SET");
         return 0;
     }
-    params_remember(ps, name, local);
+    if (params_remember(ps, name, local) < 0)
+        return params_error(out, "53200", "out of memory%s", "");
     if (params_assign(ps, name, value, out) < 0)
         return -1;
     pgproto_command_complete(out, "SET");

@@ -30,8 +30,9 @@ struct params_entry {
 /* A value to put back when the transaction that changed it ends. */
 struct params_undo {
     char *name;
-    char *value;            /* as before the change */
-    int local;              /* SET LOCAL: back at COMMIT too */
+    char *value;            /* as before the transaction: what ROLLBACK puts back */
+    char *keep;             /* after a SET LOCAL, what COMMIT puts back (the session's
+                               value before it); NULL: COMMIT keeps the value */
 };
 
 struct params {

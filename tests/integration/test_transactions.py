@@ -131,6 +131,19 @@ def test_set_follows_the_transaction_block(pgiris, backend):
         assert show() == "local"
         conn.execute("COMMIT")
         assert show() == "kept"
+        # SET then SET LOCAL: COMMIT keeps the SET, not the value from before the block.
+        conn.execute("BEGIN")
+        conn.execute("SET application_name = 'session'")
+        conn.execute("SET LOCAL application_name = 'local'")
+        assert show() == "local"
+        conn.execute("COMMIT")
+        assert show() == "session"
+        # SET LOCAL then SET: the SET wins at COMMIT.
+        conn.execute("BEGIN")
+        conn.execute("SET LOCAL application_name = 'local'")
+        conn.execute("SET application_name = 'kept'")
+        conn.execute("COMMIT")
+        assert show() == "kept"
         # A failed transaction rolls back its SETs too, even when it ends with COMMIT.
         conn.execute("BEGIN")
         conn.execute("SET application_name = 'doomed'")
