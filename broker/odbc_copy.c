@@ -180,12 +180,17 @@ static int copy_batch_rows(struct copy_batch *b)
     return 0;
 }
 
-/* A prepared INSERT of rows rows in one VALUES list. */
-static SQLHSTMT copy_prepare_multi(struct copy_batch *b, int rows)
+/*
+ * A prepared INSERT of rows rows in one VALUES list.  SQL_NULL_HSTMT when
+ * it cannot be made, with *err: the driver's error, already put in c->out
+ * with its own words, or 0 when memory ran short.
+ */
+static SQLHSTMT copy_prepare_multi(struct copy_batch *b, int rows, int *err)
 {
     struct pgbuf q;
     SQLHSTMT h = SQL_NULL_HSTMT;
 
+    *err = 0;
     pgbuf_init(&q);
     copy_put_str(&q, b->insert_head);
     for (int r = 0; r < rows; r++) {
@@ -195,9 +200,13 @@ static SQLHSTMT copy_prepare_multi(struct copy_batch *b, int rows)
         copy_put_str(&q, ")");
     }
     copy_terminate(&q);
-    if (q.oom || !SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, b->c->dbc, &h)))
+    if (q.oom) {
         h = SQL_NULL_HSTMT;
-    else if (!SQL_SUCCEEDED(SQLPrepare(h, (SQLCHAR *)q.data, (SQLINTEGER)q.len))) {
+    } else if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, b->c->dbc, &h))) {
+        h = SQL_NULL_HSTMT;
+        *err = odbc_error_build(b->c, SQL_HANDLE_DBC, b->c->dbc);
+    } else if (!SQL_SUCCEEDED(SQLPrepare(h, (SQLCHAR *)q.data, (SQLINTEGER)q.len))) {
+        *err = odbc_error_build(b->c, SQL_HANDLE_STMT, h);
         SQLFreeHandle(SQL_HANDLE_STMT, h);
         h = SQL_NULL_HSTMT;
     }
@@ -213,11 +222,11 @@ static int copy_batch_multi(struct copy_batch *b)
 {
     struct odbc_conn *c = b->c;
     SQLHSTMT h;
-    int r, i;
+    int r, i, err = 0;
 
     if (b->nrows == b->max_rows) {
         if (b->hm == SQL_NULL_HSTMT)
-            b->hm = copy_prepare_multi(b, b->nrows);
+            b->hm = copy_prepare_multi(b, b->nrows, &err);
         h = b->hm;
     } else {
         if (b->hlast != SQL_NULL_HSTMT && b->hlast_rows != b->nrows) {
@@ -225,13 +234,13 @@ static int copy_batch_multi(struct copy_batch *b)
             b->hlast = SQL_NULL_HSTMT;
         }
         if (b->hlast == SQL_NULL_HSTMT) {
-            b->hlast = copy_prepare_multi(b, b->nrows);
+            b->hlast = copy_prepare_multi(b, b->nrows, &err);
             b->hlast_rows = b->nrows;
         }
         h = b->hlast;
     }
     if (h == SQL_NULL_HSTMT)
-        return odbc_error_put(c, "53200", NULL, "could not prepare the COPY's INSERT"), ODBC_ERROR;
+        return err ? err : (odbc_error_put(c, "53200", NULL, "out of memory preparing the COPY's INSERT"), ODBC_ERROR);
     for (r = 0; r < b->nrows; r++)
         for (i = 0; i < b->ncols; i++) {
             SQLRETURN rc = SQLBindParameter(h, (SQLUSMALLINT)(r * b->ncols + i + 1), SQL_PARAM_INPUT,
