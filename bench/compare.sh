@@ -14,12 +14,15 @@
 rev=${1:?usage: bench/compare.sh REV [SECONDS] [ROUNDS]}
 T=${2:-5}
 ROUNDS=${3:-3}
-build_pgiris
+make -s all >/dev/null     # this tree as it is now, not a binary left from before
 
 old=$(mktemp -d /tmp/pgiris-compare.XXXXXX)
-remove_old() { git worktree remove --force "$old" >/dev/null 2>&1 || rm -rf "$old"; }
-git worktree add -q --detach "$old" "$rev"
+remove_old() {
+    git worktree remove --force "$old" >/dev/null 2>&1 || rm -rf "$old"
+    git worktree prune
+}
 trap 'rc=$?; remove_old; exit $rc' EXIT
+git worktree add -q --detach "$old" "$rev"
 make -s -C "$old" all >/dev/null
 
 make_workdir
@@ -53,8 +56,9 @@ for r in $(seq 1 "$ROUNDS"); do
             IFS=: read -r name port db pid <<<"$t"
             user=bench; [ "$name" = postgres ] && user=postgres
             [ -n "$pid" ] && c0=$(tree_ticks "$pid")
+            # A run that fails is recorded as 0 tps, and the comparison goes on.
             tps=$(pgbench -n -S -M "$m" -c 16 -j 2 -T "$T" -h 127.0.0.1 -p "$port" -U "$user" "$db" 2>&1 |
-                  awk '/^tps/ {print $3}')
+                  awk '/^tps/ {print $3}') || true
             cpu=-
             [ -n "$pid" ] && [ -n "$tps" ] &&
                 cpu=$(awk -v a="$c0" -v b="$(tree_ticks "$pid")" -v n="$tps" -v t="$T" -v hz="$(getconf CLK_TCK)" \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# pool_stall.sh: hunts the 0-tps stall seen once with many clients over a pool of 2
-# (bench/README.md): pgbench -S -c 16 through pgiris with pool_size 2, N runs;
+# pool_stall.sh: checks that the 0-tps stall with many clients over a pool of 2
+# stays gone (its cause, a lost result wake-up, is in bench/README.md): pgbench -S -c 16 through pgiris with pool_size 2, N runs;
 # when a run does not end, prints SHOW POOLS/SERVERS/CLIENTS and every
 # pgiris thread's stack (gdb), then stops.   bench/pool_stall.sh [RUNS]
 . "$(dirname "$0")/lib.sh"
@@ -16,7 +16,7 @@ sed -i 's/^default_pool_size = .*/default_pool_size = 2/; s/^min_pool_size = .*/
 sed -i 's/^\[pgiris\]/[pgiris]\nadmin_users = admin,bench/' "$work/pgiris.ini"
 kill -HUP "$IPID"; sleep 1
 for i in $(seq 1 "${1:-45}"); do
-  PGPASSWORD=bench pgbench -n -S -M simple -c 16 -j 2 -T 3 -P 1 -h 127.0.0.1 -p "$IPORT" -U bench bench > /tmp/pgb.$i 2>&1 &
+  PGPASSWORD=bench pgbench -n -S -M simple -c 16 -j 2 -T 3 -P 1 -h 127.0.0.1 -p "$IPORT" -U bench bench > "$work/pgb.$i" 2>&1 &
   PB=$!
   for w in $(seq 1 16); do kill -0 $PB 2>/dev/null || break; sleep 0.5; done
   if kill -0 $PB 2>/dev/null; then
@@ -26,5 +26,5 @@ for i in $(seq 1 "${1:-45}"); do
     kill $PB
     break
   fi
-  echo "run $i: $(grep ^tps /tmp/pgb.$i)"
+  echo "run $i: $(grep ^tps "$work/pgb.$i")"
 done

@@ -10,7 +10,8 @@ postgresql postgresql-client pgbouncer
 python3 python3-pytest python3-psycopg
 clang libclang-rt-dev valgrind openssl
 python3-psycopg2 default-jre-headless default-jdk-headless libpostgresql-jdbc-java
-ruby-pg libdbd-pg-perl golang-go golang-github-jackc-pgx-v4-dev gnuplot-nox"
+ruby-pg libdbd-pg-perl golang-go golang-github-jackc-pgx-v4-dev gnuplot-nox
+libpq-dev time procps gdb"
 
 # node-postgres comes from npm; Debian's nodejs and npm are installed unless
 # some other Node.js (with its own npm) is already on the machine.

@@ -67,6 +67,14 @@ def query_message(sql):
     return message(b"Q", sql.encode() + b"\0")
 
 
+def parse_bind_execute(sql, statement=b""):
+    """Parse sql (as statement, unnamed by default), Bind it without
+    parameters to the unnamed portal, Execute it; no Sync."""
+    return (message(b"P", statement + b"\0" + sql.encode() + b"\0\0\0")
+            + message(b"B", b"\0" + statement + b"\0\0\0\0\0\0\0")
+            + message(b"E", b"\0\0\0\0\0"))
+
+
 def parse_error_fields(payload):
     fields = {}
     for part in payload.split(b"\0"):
@@ -361,3 +369,10 @@ class ScramClient:
             raise ProtocolError("SCRAM server error: " + attrs["e"])
         if base64.b64decode(attrs["v"]) != self.server_signature:
             raise ProtocolError("SCRAM server signature does not verify")
+
+
+def login(inst, database, user="demo"):
+    """A raw connection to a running pgiris (conftest's Pgiris), logged in."""
+    conn = Conn(inst.port)
+    conn.startup(user, database, inst.users[user])
+    return conn

@@ -26,7 +26,7 @@ import psycopg
 import pytest
 
 import pgwire
-from pgwire import message
+from pgwire import message, parse_bind_execute
 
 IDLE = psycopg.pq.TransactionStatus.IDLE
 INTRANS = psycopg.pq.TransactionStatus.INTRANS
@@ -634,12 +634,6 @@ def test_other_client_works_during_copy(pgiris, backend, make_table):
 
 # -- the raw protocol -------------------------------------------------------------
 
-def raw_login(inst, backend):
-    conn = pgwire.Conn(inst.port)
-    conn.startup("demo", backend, inst.users["demo"])
-    return conn
-
-
 def read_until_ready(conn, timeout=10):
     seen = []
     while True:
@@ -649,15 +643,9 @@ def read_until_ready(conn, timeout=10):
             return seen
 
 
-def parse_bind_execute(sql, statement=b""):
-    return (message(b"P", statement + b"\0" + sql.encode() + b"\0\0\0")
-            + message(b"B", b"\0" + statement + b"\0" + b"\0\0" + b"\0\0" + b"\0\0")
-            + message(b"E", b"\0" + b"\0\0\0\0"))
-
-
 def test_copy_from_extended_protocol(pgiris, backend, make_table):
     table = make_table("id INTEGER, v TEXT")
-    conn = raw_login(pgiris, backend)
+    conn = pgwire.login(pgiris, backend)
     try:
         conn.send(parse_bind_execute("COPY %s FROM STDIN" % table) + message(b"S"))
         assert conn.read_message() == (b"1", b"")
@@ -679,7 +667,7 @@ def test_copy_to_extended_protocol(pgiris, backend, make_table):
     table = make_table("id INTEGER, v TEXT")
     with pgiris.connect(backend) as c:
         c.execute("INSERT INTO %s VALUES (1, 'one'), (2, NULL)" % table)
-    conn = raw_login(pgiris, backend)
+    conn = pgwire.login(pgiris, backend)
     try:
         conn.send(message(b"P", b"s1\0COPY %s TO STDOUT (FORMAT csv)\0\0\0" % table.encode())
                   + message(b"B", b"\0s1\0\0\0\0\0\0\0")
@@ -698,7 +686,7 @@ def test_copy_to_extended_protocol(pgiris, backend, make_table):
 @pytest.mark.parametrize("extended", [False, True], ids=["simple", "extended"])
 def test_copy_data_after_an_early_error_is_dropped(pgiris, backend, make_table, extended):
     table = make_table("id INTEGER, v TEXT")
-    conn = raw_login(pgiris, backend)
+    conn = pgwire.login(pgiris, backend)
     try:
         sql = "COPY %s FROM STDIN" % table
         if extended:
@@ -730,7 +718,7 @@ def test_copy_data_after_an_early_error_is_dropped(pgiris, backend, make_table, 
 
 def test_copy_fail_message_over_raw_protocol(pgiris, backend, make_table):
     table = make_table("id INTEGER, v TEXT")
-    conn = raw_login(pgiris, backend)
+    conn = pgwire.login(pgiris, backend)
     try:
         conn.send(pgwire.query_message("COPY %s FROM STDIN" % table))
         assert conn.read_message()[0] == b"G"

@@ -31,11 +31,7 @@ def pgiris(module_pgiris_factory):
 
 
 def extended_select(value):
-    sql = b"SELECT %d" % value
-    return (message(b"P", b"\0" + sql + b"\0\0\0")
-            + message(b"B", b"\0\0\0\0\0\0\0\0")
-            + message(b"E", b"\0\0\0\0\0")
-            + message(b"S"))
+    return pgwire.parse_bind_execute("SELECT %d" % value) + message(b"S")
 
 
 def read_answers(conn, count, timeout=10):
@@ -54,14 +50,8 @@ def read_answers(conn, count, timeout=10):
     return values
 
 
-def login(pgiris, backend):
-    conn = pgwire.Conn(pgiris.port)
-    conn.startup("demo", backend, pgiris.users["demo"])
-    return conn
-
-
 def test_extended_pipeline_gets_every_result(pgiris, backend):
-    conn = login(pgiris, backend)
+    conn = pgwire.login(pgiris, backend)
     try:
         conn.send(b"".join(extended_select(i) for i in range(ROUNDS)))
         assert read_answers(conn, ROUNDS) == list(range(ROUNDS))
@@ -70,7 +60,7 @@ def test_extended_pipeline_gets_every_result(pgiris, backend):
 
 
 def test_simple_pipeline_gets_every_result(pgiris, backend):
-    conn = login(pgiris, backend)
+    conn = pgwire.login(pgiris, backend)
     try:
         conn.send(b"".join(pgwire.query_message("SELECT %d" % i) for i in range(ROUNDS)))
         assert read_answers(conn, ROUNDS) == list(range(ROUNDS))
@@ -85,7 +75,7 @@ def test_pipelines_take_turns_on_one_connection(pgiris, backend):
     results = {}
 
     def run(k):
-        conn = login(pgiris, backend)
+        conn = pgwire.login(pgiris, backend)
         try:
             conn.send(b"".join(extended_select(k * 1000 + i) for i in range(ROUNDS // 3)))
             results[k] = read_answers(conn, ROUNDS // 3, timeout=20)
@@ -114,7 +104,7 @@ def test_client_that_closes_after_sending_has_its_query_run(pgiris, backend):
         slow = "SELECT pg_sleep(0.3); " if backend == "pg" else ""
         sql = "BEGIN; %sINSERT INTO %s VALUES (1); INSERT INTO %s VALUES (2); COMMIT" % (
             slow, table, table)
-        conn = login(pgiris, backend)
+        conn = pgwire.login(pgiris, backend)
         try:
             conn.send(pgwire.query_message(sql))
             conn.sock.shutdown(socket.SHUT_WR)
@@ -148,7 +138,7 @@ def test_large_pipelined_input_waits_and_is_all_answered(pgiris, backend):
     count = 8000
     worker = pgiris.children()[0]
     before = peak_kb(worker)
-    conn = login(pgiris, backend)
+    conn = pgwire.login(pgiris, backend)
     try:
         # One text for all: the translation cache holds it once.
         payload = pgwire.query_message("SELECT 7, '%s'" % filler) * count

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 import pgwire
-from pgwire import message
+from pgwire import message, parse_bind_execute
 
 IDLE = psycopg.pq.TransactionStatus.IDLE
 INTRANS = psycopg.pq.TransactionStatus.INTRANS
@@ -421,16 +421,10 @@ def test_psycopg_nested_transactions(pgiris, backend, table):
 
 # -- the extended protocol ------------------------------------------------------------
 
-def extended(sql, statement=b""):
-    return (message(b"P", statement + b"\0" + sql.encode() + b"\0\0\0")
-            + message(b"B", b"\0" + statement + b"\0\0\0\0\0\0\0")
-            + message(b"E", b"\0\0\0\0\0"))
-
-
 def run_extended(conn, *sqls):
     """Send Parse/Bind/Execute for each statement and one Sync; return
     (the command tags and error SQLSTATEs in order, the ReadyForQuery status)."""
-    conn.send(b"".join(extended(sql) for sql in sqls) + message(b"S"))
+    conn.send(b"".join(parse_bind_execute(sql) for sql in sqls) + message(b"S"))
     seen = []
     while True:
         t, payload = conn.read_message()

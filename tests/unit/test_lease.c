@@ -833,13 +833,12 @@ static void test_free_lock_owner_dies(void **state)
 {
     pid_t pid = fork();
     assert_true(pid >= 0);
-    if (pid == 0) {
-        pthread_mutex_lock(&shm_pool(0)->free_lock);
-        _exit(0);
-    }
+    if (pid == 0)
+        _exit(pthread_mutex_lock(&shm_pool(0)->free_lock));    /* and die holding it */
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
     alarm(10);      /* a lock that stayed taken would hang here */
     assert_int_equal(lease_acquire(0, 0, GEN, 1), 0);
     assert_int_equal(lease_release(0, 0), 0);
