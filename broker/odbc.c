@@ -238,6 +238,13 @@ int odbc_connect(const char *connstr, enum cfg_dialect dialect, double timeout,
         goto failed;
     }
     c->active = c->stmt;
+    c->cancel_stmt = SQL_NULL_HSTMT;
+    if (dialect == CFG_DIALECT_SQLITE &&
+        !SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &c->cancel_stmt))) {
+        c->cancel_stmt = SQL_NULL_HSTMT;
+        odbc_diag_text(SQL_HANDLE_DBC, c->dbc, "SQLAllocHandle(SQL_HANDLE_STMT)", errbuf, errlen);
+        goto failed;
+    }
     /*
      * psqlODBC hands timestamptz over in the session's time zone without
      * the offset: in UTC, pgiris can say which instant it is ("+00").
@@ -279,6 +286,8 @@ void odbc_disconnect(struct odbc_conn *c)
     free(c->preps);
     if (c->stmt != SQL_NULL_HSTMT)
         SQLFreeHandle(SQL_HANDLE_STMT, c->stmt);
+    if (c->cancel_stmt != SQL_NULL_HSTMT)
+        SQLFreeHandle(SQL_HANDLE_STMT, c->cancel_stmt);
     if (c->connected) {
         /* Some drivers refuse to disconnect with a transaction open. */
         if (c->in_tx)
@@ -3243,7 +3252,7 @@ void odbc_cancel(struct odbc_conn *c, int timeout)
     pthread_mutex_lock(&c->cancel_lock);
     c->cancel_timeout = timeout;
     __atomic_store_n(&c->cancel_pending, 1, __ATOMIC_RELEASE);
-    SQLCancel(c->active);
+    SQLCancel(c->cancel_stmt != SQL_NULL_HSTMT ? c->cancel_stmt : c->active);
     pthread_mutex_unlock(&c->cancel_lock);
 }
 

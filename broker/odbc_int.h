@@ -109,6 +109,14 @@ struct odbc_conn {
     /* The handle a statement runs on, for odbc_cancel from another thread. */
     pthread_mutex_t cancel_lock;
     SQLHSTMT active;
+    /*
+     * SQLite: a handle never executed on, only for SQLCancel.  Its driver
+     * interrupts the whole connection but also closes the statement it is
+     * given, from the cancelling thread: on the running one that freed what
+     * the executor thread was freeing too (ASan: double free, a crashed
+     * broker).  Closing this one harms nothing.
+     */
+    SQLHSTMT cancel_stmt;
     int cancel_pending;     /* set by odbc_cancel, cleared by odbc_cancel_clear */
     int cancel_timeout;     /* the pending cancel is statement_timeout's */
     const char *error_where;    /* CONTEXT for the errors odbc_error_build makes, or NULL */
