@@ -1,11 +1,14 @@
 #!/bin/bash
 # bench/compare.sh REV [SECONDS] [ROUNDS]: this tree's pgiris against the one
 # built from commit REV, and pgbouncer (transaction mode) and PostgreSQL
-# itself, in one run: pgbench -S -c 16 -j 2 -T SECONDS (default 5) for each of
-# -M simple and -M extended, ROUNDS rounds (default 3), the targets
-# alternating within a round.  For each pgiris it also reports the CPU its
-# processes (broker and workers, from /proc) used per transaction, which the
-# load of a shared machine moves much less than tps.
+# itself, in one run: pgbench -S -c 16 -j 2 -T SECONDS (default 5) for each
+# mode in MODES (default "simple extended"), ROUNDS rounds (default 3), the
+# targets alternating within a round.  For each pgiris it also reports the
+# CPU its processes (broker and workers, from /proc) used per transaction,
+# which the load of a shared machine moves much less than tps; and for
+# every target, the CPU PostgreSQL's processes used per transaction behind
+# it (backends that exited are counted through the postmaster's cutime).
+# With -M prepared, pgbouncer in transaction mode fails (recorded as 0).
 #
 # REV is built in a temporary git worktree (removed at the end).  Prints one
 # line per run, then the medians; writes nothing else.
@@ -47,24 +50,41 @@ tree_ticks() {  # PID: CPU clock ticks of it and its children
     echo "$t"
 }
 
+pg_ticks() {  # CPU clock ticks of the PostgreSQL server: live processes, and exited ones
+    local t=0 p pm
+    pm=$(head -1 "$work/pg/postmaster.pid")
+    t=$(awk '{print $16 + $17}' "/proc/$pm/stat")
+    for p in $pm $(pgrep -P "$pm"); do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
+per_tx() {  # TICKS_BEFORE TICKS_AFTER TPS: microseconds of CPU per transaction
+    awk -v a="$1" -v b="$2" -v n="$3" -v t="$T" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN {printf "%.1f", (b - a) / hz * 1e6 / (n * t)}'
+}
+
 results=$work/compare.tsv
 : > "$results"
 for r in $(seq 1 "$ROUNDS"); do
-    for m in simple extended; do
+    for m in ${MODES:-simple extended}; do
         for t in "this:$NPORT:bench:$NEWPID" "$rev:$OPORT:bench:$OLDPID" \
                  "pgbouncer:$BPORT:bench:" "postgres:$PGPORT:postgres:"; do
             IFS=: read -r name port db pid <<<"$t"
             user=bench; [ "$name" = postgres ] && user=postgres
             [ -n "$pid" ] && c0=$(tree_ticks "$pid")
+            p0=$(pg_ticks)
             # A run that fails is recorded as 0 tps, and the comparison goes on.
             tps=$(pgbench -n -S -M "$m" -c 16 -j 2 -T "$T" -h 127.0.0.1 -p "$port" -U "$user" "$db" 2>&1 |
                   awk '/^tps/ {print $3}') || true
-            cpu=-
-            [ -n "$pid" ] && [ -n "$tps" ] &&
-                cpu=$(awk -v a="$c0" -v b="$(tree_ticks "$pid")" -v n="$tps" -v t="$T" -v hz="$(getconf CLK_TCK)" \
-                      'BEGIN {printf "%.1f", (b - a) / hz * 1e6 / (n * t)}')
-            printf '%s\t%s\t%s\t%s\n' "$m" "$name" "${tps:-0}" "$cpu" >> "$results"
-            printf 'round %s  -M %-8s %-12s %10.0f tps  pgiris CPU us/tx %s\n' "$r" "$m" "$name" "${tps:-0}" "$cpu"
+            cpu=- pcpu=-
+            if [ -n "$tps" ]; then
+                [ -n "$pid" ] && cpu=$(per_tx "$c0" "$(tree_ticks "$pid")" "$tps")
+                pcpu=$(per_tx "$p0" "$(pg_ticks)" "$tps")
+            fi
+            printf '%s\t%s\t%s\t%s\t%s\n' "$m" "$name" "${tps:-0}" "$cpu" "$pcpu" >> "$results"
+            printf 'round %s  -M %-8s %-12s %10.0f tps  pgiris CPU us/tx %-5s  PostgreSQL CPU us/tx %s\n' \
+                "$r" "$m" "$name" "${tps:-0}" "$cpu" "$pcpu"
         done
     done
 done
@@ -73,9 +93,9 @@ median() {  # COLUMN MODE NAME: the median of that column of the results, "-" if
         sort -g | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : "-"}'
 }
 echo "medians over $ROUNDS rounds:"
-for m in simple extended; do
+for m in ${MODES:-simple extended}; do
     for name in this "$rev" pgbouncer postgres; do
-        printf '  -M %-8s %-12s %10.0f tps  pgiris CPU us/tx %s\n' "$m" "$name" \
-            "$(median 3 "$m" "$name")" "$(median 4 "$m" "$name")"
+        printf '  -M %-8s %-12s %10.0f tps  pgiris CPU us/tx %-5s  PostgreSQL CPU us/tx %s\n' "$m" "$name" \
+            "$(median 3 "$m" "$name")" "$(median 4 "$m" "$name")" "$(median 5 "$m" "$name")"
     done
 done

@@ -2403,6 +2403,8 @@ static int odbc_prep_new(struct odbc_conn *c, const char *sql, size_t len, uint6
         goto failed;
     }
     odbc_active_set(c, p->stmt);
+    odbc_cursor_choose(c, hash);
+    p->cursor = (int8_t)c->cursor_on;
     if (!SQL_SUCCEEDED(SQLPrepare(p->stmt, (SQLCHAR *)sql, (SQLINTEGER)len)) ||
         !SQL_SUCCEEDED(SQLNumParams(p->stmt, &p->nparams)) ||
         !SQL_SUCCEEDED(SQLNumResultCols(p->stmt, &ncols))) {
@@ -2440,6 +2442,27 @@ failed:
     odbc_active_set(c, c->stmt);
     odbc_prep_free(p);
     return result;
+}
+
+/*
+ * psqlODBC settles how it will run a prepared SELECT when it prepares it.
+ * With UseDeclareFetch on: DECLARE CURSOR with the parameters written into
+ * the text, so the server parses and plans it at every execution.  Off: a
+ * named server-side statement, parsed and planned once, run with Bind and
+ * Execute, its result read whole.  A handle prepared before its shape
+ * proved small (or turned big) is prepared again to match the setting
+ * odbc_cursor_choose picks now.
+ */
+static int odbc_prep_match(struct odbc_conn *c, struct odbc_prep *p)
+{
+    odbc_cursor_choose(c, p->hash);
+    if (!c->cursor_adaptive || p->cursor == c->cursor_on)
+        return ODBC_OK;
+    SQLFreeStmt(p->stmt, SQL_CLOSE);
+    if (!SQL_SUCCEEDED(SQLPrepare(p->stmt, (SQLCHAR *)p->sql, (SQLINTEGER)p->len)))
+        return odbc_error_build(c, SQL_HANDLE_STMT, p->stmt);
+    p->cursor = (int8_t)c->cursor_on;
+    return ODBC_OK;
 }
 
 /* The cached statement for this SQL text, prepared now if need be. */
@@ -2893,6 +2916,9 @@ int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const cha
     /* A cached handle is reused: no cursor or earlier bindings may survive. */
     SQLFreeStmt(p->stmt, SQL_CLOSE);
     SQLFreeStmt(p->stmt, SQL_RESET_PARAMS);
+    result = odbc_prep_match(c, p);
+    if (result != ODBC_OK)
+        return odbc_finish(c, sink, result);
     err = odbc_params_bind(c, p, params, nparams);
     if (err != 0)
         return odbc_finish(c, sink, odbc_stream_error(c, p->stmt, err));
@@ -2910,7 +2936,6 @@ int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const cha
         result = ODBC_ERROR;
         goto done;
     }
-    odbc_cursor_choose(c, p->hash);
     rc = SQLExecute(p->stmt);
     if (rc == SQL_NO_DATA) {
         odbc_tag(tag, sizeof(tag), verb, 0, 0);

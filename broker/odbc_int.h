@@ -72,6 +72,7 @@ struct odbc_prep {
     uint64_t used;          /* c->clock at its last use, for LRU eviction */
     SQLHSTMT stmt;
     SQLSMALLINT nparams;
+    int8_t cursor;          /* c->cursor_on when it was prepared (see odbc_prep_match) */
     int32_t *param_oids;    /* from SQLDescribeParam, text where it could not say */
     struct odbc_cols cols;
 };

@@ -1,0 +1,65 @@
+"""Prepared statements on the PostgreSQL backend: psqlODBC runs a prepared
+SELECT either through a cursor (UseDeclareFetch, with its parameters written
+into the text, so the server parses and plans it at every execution) or as a
+named server-side statement planned once.  Once a statement has proven to
+return few rows, pgiris prepares it again without the cursor, so the server
+keeps its plan; a large result turns the cursor back on.  The answers must
+stay right through every change.
+
+One worker and a pool of one connection: every query below runs on the same
+backend connection, whose pg_prepared_statements the test can read."""
+
+import pytest
+
+POOL_OF_ONE = {"workers": 1, "default_pool_size": 1, "min_pool_size": 1}
+PROBE = "SELECT x, 'probe ' || x FROM generate_series(1, %s::int) AS x /* server_prepare_probe */"
+
+
+@pytest.fixture(scope="module")
+def pgiris(module_pgiris_factory):
+    return module_pgiris_factory(settings=POOL_OF_ONE, databases={"pg": {"pool_size": 1}})
+
+
+def server_plans(conn):
+    """The server-side prepared statements of the backend connection that carry the probe."""
+    rows = conn.execute("SELECT statement FROM pg_prepared_statements").fetchall()
+    return [r[0] for r in rows if "server_prepare_probe" in r[0]]
+
+
+def run_probe(conn, n):
+    rows = conn.execute(PROBE, (n,)).fetchall()
+    assert rows == [(x, "probe %d" % x) for x in range(1, n + 1)]
+
+
+def test_statement_that_stays_small_gets_a_server_plan(pgiris):
+    with pgiris.connect("pg") as conn:
+        run_probe(conn, 3)
+        # Unknown shape: the cursor is on and nothing is kept on the server.
+        assert server_plans(conn) == []
+        for n in (5, 7, 2):
+            run_probe(conn, n)
+        plans = server_plans(conn)
+        assert len(plans) == 1, plans
+        assert "$1" in plans[0]
+
+
+def test_large_result_after_small_ones_is_whole_and_turns_the_cursor_back_on(pgiris):
+    with pgiris.connect("pg") as conn:
+        for n in (4, 6, 8):
+            run_probe(conn, n)
+        # The shape has proven small: this one is read whole, and correct.
+        run_probe(conn, 5000)
+        # From now on the shape runs with the cursor again, answers unchanged.
+        for n in (9, 2500, 1):
+            run_probe(conn, n)
+
+
+def test_prepared_statement_in_a_transaction_keeps_working(pgiris):
+    with pgiris.connect("pg", autocommit=False) as conn:
+        for n in (3, 4, 5, 6):
+            run_probe(conn, n)
+        conn.execute("CREATE TEMP TABLE sp_t (v int)")
+        conn.execute("INSERT INTO sp_t SELECT x FROM generate_series(1, %s::int) x", (10,))
+        conn.rollback()
+        run_probe(conn, 2)
+        conn.commit()
