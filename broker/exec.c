@@ -47,8 +47,22 @@ struct exec {
 static pthread_mutex_t exec_conf_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct exec_pool_conf exec_conf[SHM_MAX_POOLS];
 static struct odbc_conn *exec_conns[65536];     /* by slot, for cancel */
-/* The lease a cancel may reach, by slot: its lease_gen while served, else UINT32_MAX. */
-static uint32_t exec_cancel_gen[65536];
+
+/*
+ * Which lease of a slot a cancel may reach, under exec_conf_lock.  A worker
+ * sends its first request as soon as it has leased the slot, so a cancel can
+ * come for a lease its executor has not begun yet (it still sleeps, or waits
+ * in the previous lease): that one is held, by lease_gen, until the executor
+ * begins the lease.  Keyed by lease_gen, a held cancel whose lease never
+ * began cannot reach a later one.  exec_conf_lock comes before a
+ * connection's cancel lock (odbc_cancel), never after.
+ */
+struct exec_cancel_state {
+    uint32_t served;            /* lease_gen being served, UINT32_MAX: none */
+    uint32_t held;              /* lease_gen a cancel waits for, UINT32_MAX: none */
+    int held_timeout;
+};
+static struct exec_cancel_state exec_cancels[65536];
 static size_t exec_max_request = 64 * 1024 * 1024;
 static int exec_nrunning;
 
@@ -78,20 +92,36 @@ int exec_running(void)
 
 void exec_cancel(uint32_t slot, int timeout, uint32_t lease_gen)
 {
+    struct exec_cancel_state *g = &exec_cancels[slot];
     pthread_mutex_lock(&exec_conf_lock);
-    if (exec_conns[slot] != NULL && (lease_gen == EXEC_ANY_LEASE || exec_cancel_gen[slot] == lease_gen))
-        odbc_cancel(exec_conns[slot], timeout);
+    if (lease_gen == EXEC_ANY_LEASE || g->served == lease_gen) {
+        if (exec_conns[slot] != NULL)
+            odbc_cancel(exec_conns[slot], timeout);
+    } else {
+        /* A lease not begun yet; or one that is over, which no lease to come matches. */
+        g->held = lease_gen;
+        g->held_timeout = timeout;
+    }
     pthread_mutex_unlock(&exec_conf_lock);
 }
 
-/* Let cancels reach lease gen of the slot from now on (UINT32_MAX: none), and forget older ones. */
+/*
+ * Let cancels reach lease gen of the slot from now on (UINT32_MAX: none):
+ * forget those of older leases, and pass on the one held for gen.  All
+ * under the lock, so no cancel lands between the clear and the gate.
+ */
 static void exec_cancel_gate(struct exec *e, uint32_t gen)
 {
+    struct exec_cancel_state *g = &exec_cancels[e->slot];
     pthread_mutex_lock(&exec_conf_lock);
-    exec_cancel_gen[e->slot] = gen;
-    pthread_mutex_unlock(&exec_conf_lock);
-    if (e->conn != NULL)
+    g->served = gen;
+    if (e->conn != NULL) {
         odbc_cancel_clear(e->conn);
+        if (gen != UINT32_MAX && g->held == gen)
+            odbc_cancel(e->conn, g->held_timeout);
+    }
+    g->held = UINT32_MAX;
+    pthread_mutex_unlock(&exec_conf_lock);
 }
 
 static void exec_set_conn(struct exec *e, struct odbc_conn *c)
@@ -553,9 +583,15 @@ static int exec_release(struct exec *e)
     return 0;
 }
 
-/* Let cancels reach the lease now on the slot. */
+/* Let cancels reach the lease now on the slot, and apply one that came before. */
 static void exec_lease_begin(struct exec *e)
 {
+    /*
+     * We saw LEASED (or the lease's first request): the lease_gen the worker
+     * wrote before it must be what we read, or the gate would drop the
+     * cancel held for this lease.
+     */
+    ck_pr_fence_load();
     e->lease_gen = ck_pr_load_32(&shm_slot(e->slot)->lease_gen);
     exec_cancel_gate(e, e->lease_gen);
 }

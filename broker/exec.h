@@ -34,8 +34,10 @@ int exec_start(uint32_t slot, uint32_t pool);
 /*
  * Ask the statement running on 'slot' to stop (SQLCancel), from any broker
  * thread: only while the slot serves lease number lease_gen (its shm_slot
- * lease_gen), or whatever it serves with EXEC_ANY_LEASE.  timeout says
- * that statement_timeout asked, for the error message.
+ * lease_gen), or whatever it serves with EXEC_ANY_LEASE.  A cancel for a
+ * lease the executor has not begun yet is held until it begins it, and then
+ * stops the lease's first request; one for a lease that is over reaches
+ * nothing.  timeout says that statement_timeout asked, for the error message.
  */
 #define EXEC_ANY_LEASE UINT32_MAX
 void exec_cancel(uint32_t slot, int timeout, uint32_t lease_gen);
