@@ -2389,12 +2389,14 @@ static int odbc_prep_new(struct odbc_conn *c, const char *sql, size_t len, uint6
     int result = ODBC_ERROR, err, i;
 
     p = calloc(1, sizeof(*p));
-    if (p == NULL || (p->sql = malloc(len ? len : 1)) == NULL) {
+    /* NUL-terminated too: psqlODBC reads the text to its NUL whatever length it is given. */
+    if (p == NULL || (p->sql = malloc(len + 1)) == NULL) {
         free(p);
         pgproto_error(&c->out, 'E', "ERROR", "53200", "out of memory", NULL, NULL);
         return ODBC_ERROR;
     }
     memcpy(p->sql, sql, len);
+    p->sql[len] = '\0';
     p->len = len;
     p->hash = hash;
     if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &p->stmt))) {
