@@ -138,6 +138,22 @@ static void copy_where(char *buf, size_t len, const char *table, uint64_t line)
 }
 
 /*
+ * Bind row r of the batch to h's markers first + 1 to first + ncols: an
+ * array from that row on when h's SQL_ATTR_PARAMSET_SIZE is more than 1.
+ */
+static int copy_bind_row(struct copy_batch *b, SQLHSTMT h, int r, int first)
+{
+    for (int i = 0; i < b->ncols; i++)
+        if (!SQL_SUCCEEDED(SQLBindParameter(h, (SQLUSMALLINT)(first + i + 1), SQL_PARAM_INPUT,
+                                            b->kind[i] == COPY_KIND_BYTEA ? SQL_C_BINARY : SQL_C_CHAR,
+                                            b->sqltype[i], b->size[i], b->digits[i],
+                                            b->colbuf[i] + (size_t)b->width[i] * (size_t)r, b->width[i],
+                                            &b->ind[i][r])))
+            return -1;
+    return 0;
+}
+
+/*
  * The batch again, one row at a time, after the whole batch failed and was
  * taken back: 1 when a row failed and its error (naming its line) is built,
  * 0 when nothing useful came of it (the transaction was gone after all, or
@@ -147,20 +163,13 @@ static int copy_batch_rows(struct copy_batch *b)
 {
     struct odbc_conn *c = b->c;
     char where[COPY_WHERE_MAX];
-    int r, i;
+    int r;
 
     if (!SQL_SUCCEEDED(SQLSetStmtAttr(b->h, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)(uintptr_t)1, 0)))
         return 0;
     for (r = 0; r < b->nrows; r++) {
-        for (i = 0; i < b->ncols; i++) {
-            SQLLEN width = b->width[i];
-            SQLRETURN rc = SQLBindParameter(b->h, (SQLUSMALLINT)(i + 1), SQL_PARAM_INPUT,
-                                            b->kind[i] == COPY_KIND_BYTEA ? SQL_C_BINARY : SQL_C_CHAR,
-                                            b->sqltype[i], b->size[i], b->digits[i],
-                                            b->colbuf[i] + (size_t)width * (size_t)r, width, &b->ind[i][r]);
-            if (!SQL_SUCCEEDED(rc))
-                return 0;
-        }
+        if (copy_bind_row(b, b->h, r, 0) < 0)
+            return 0;
         if (SQL_SUCCEEDED(SQLExecute(b->h))) {
             SQLFreeStmt(b->h, SQL_CLOSE);
             continue;
@@ -178,6 +187,26 @@ static int copy_batch_rows(struct copy_batch *b)
         return 1;
     }
     return 0;
+}
+
+/*
+ * After a batch failed, its error built in c->out from mark, and was taken
+ * back (by the driver, or here to the savepoint made before it when
+ * savepoint): the rows again one at a time, so that the failing row's own
+ * error, naming its line, replaces the batch's.  When that comes to
+ * nothing, the batch's error stands.
+ */
+static void copy_batch_blame(struct copy_batch *b, size_t mark, int savepoint)
+{
+    struct odbc_conn *c = b->c;
+    size_t after = c->out.len;
+
+    if ((savepoint && odbc_exec_quiet(c, "ROLLBACK TO SAVEPOINT pgiris_copy") != 0) || copy_batch_rows(b) != 1) {
+        c->out.len = after;     /* without a refused rollback's error */
+        return;
+    }
+    memmove(c->out.data + mark, c->out.data + after, c->out.len - after);
+    c->out.len = mark + (c->out.len - after);
 }
 
 /*
@@ -222,7 +251,7 @@ static int copy_batch_multi(struct copy_batch *b)
 {
     struct odbc_conn *c = b->c;
     SQLHSTMT h;
-    int r, i, err = 0;
+    int r, err = 0;
 
     if (b->nrows == b->max_rows) {
         if (b->hm == SQL_NULL_HSTMT)
@@ -242,29 +271,17 @@ static int copy_batch_multi(struct copy_batch *b)
     if (h == SQL_NULL_HSTMT)
         return err ? err : (odbc_error_put(c, "53200", NULL, "out of memory preparing the COPY's INSERT"), ODBC_ERROR);
     for (r = 0; r < b->nrows; r++)
-        for (i = 0; i < b->ncols; i++) {
-            SQLRETURN rc = SQLBindParameter(h, (SQLUSMALLINT)(r * b->ncols + i + 1), SQL_PARAM_INPUT,
-                                            b->kind[i] == COPY_KIND_BYTEA ? SQL_C_BINARY : SQL_C_CHAR,
-                                            b->sqltype[i], b->size[i], b->digits[i],
-                                            b->colbuf[i] + (size_t)b->width[i] * (size_t)r, b->width[i],
-                                            &b->ind[i][r]);
-            if (!SQL_SUCCEEDED(rc))
-                return odbc_error_build(c, SQL_HANDLE_STMT, h);
-        }
+        if (copy_bind_row(b, h, r, r * b->ncols) < 0)
+            return odbc_error_build(c, SQL_HANDLE_STMT, h);
     odbc_active_set(c, h);
     SQLRETURN rc = SQLExecute(h);
     odbc_active_set(c, b->h);
     if (!SQL_SUCCEEDED(rc)) {
         size_t mark = c->out.len;
         int result = odbc_error_build(c, SQL_HANDLE_STMT, h);
-        size_t after = c->out.len;
         /* psqlODBC has taken the failed statement back: the rows again, one at a time, for the line. */
-        if (result == ODBC_ERROR && copy_batch_rows(b) == 1) {
-            memmove(c->out.data + mark, c->out.data + after, c->out.len - after);
-            c->out.len = mark + (c->out.len - after);
-            return ODBC_ERROR;
-        }
-        c->out.len = after;
+        if (result == ODBC_ERROR)
+            copy_batch_blame(b, mark, 0);
         return result;
     }
     SQLFreeStmt(h, SQL_CLOSE);
@@ -318,12 +335,9 @@ static int copy_batch_flush(struct copy_batch *b)
             size = 1;
         b->width[i] = (SQLLEN)width;
         b->size[i] = size;
-        rc = SQLBindParameter(b->h, (SQLUSMALLINT)(i + 1), SQL_PARAM_INPUT,
-                              b->kind[i] == COPY_KIND_BYTEA ? SQL_C_BINARY : SQL_C_CHAR, b->sqltype[i],
-                              size, b->digits[i], b->colbuf[i], (SQLLEN)width, b->ind[i]);
-        if (!SQL_SUCCEEDED(rc))
-            return odbc_error_build(c, SQL_HANDLE_STMT, b->h);
     }
+    if (copy_bind_row(b, b->h, 0, 0) < 0)
+        return odbc_error_build(c, SQL_HANDLE_STMT, b->h);
     if (b->insert_head != NULL)
         return copy_batch_multi(b);
     for (r = 0; r < b->nrows; r++)
@@ -335,15 +349,13 @@ static int copy_batch_flush(struct copy_batch *b)
         return odbc_error_build(c, SQL_HANDLE_STMT, b->h);
     /*
      * A failed batch is gone through again row by row for the line to
-     * blame.  SQLite needs a savepoint to take the batch back; psqlODBC
-     * takes a failed statement back itself (and with it any savepoint made
-     * since the transaction began).
+     * blame.  SQLite needs a savepoint to take the batch back.  PostgreSQL's
+     * batches of rows are copy_batch_multi's, so none comes here.
      */
     size_t before = c->out.len;
     int savepoint = b->max_rows > 1 && b->nrows > 1 && c->dialect == CFG_DIALECT_SQLITE &&
                     odbc_exec_quiet(c, "SAVEPOINT pgiris_copy") == 0;
     c->out.len = before;    /* a savepoint refused only costs the retry */
-    int retry = savepoint || (b->max_rows > 1 && b->nrows > 1 && c->dialect == CFG_DIALECT_POSTGRES);
     rc = SQLExecute(b->h);
     if (SQL_SUCCEEDED(rc) && b->max_rows > 1)
         for (r = 0; r < b->nrows && bad < 0; r++)
@@ -359,16 +371,8 @@ static int copy_batch_flush(struct copy_batch *b)
         result = odbc_error_build(c, SQL_HANDLE_STMT, b->h);
         c->error_where = NULL;
         /* ... unless the batch can be taken back and run again a row at a time. */
-        size_t after = c->out.len;
-        if (result == ODBC_ERROR && retry &&
-            (!savepoint || odbc_exec_quiet(c, "ROLLBACK TO SAVEPOINT pgiris_copy") == 0) &&
-            copy_batch_rows(b) == 1) {
-            /* The row's error replaces the batch's. */
-            memmove(c->out.data + mark, c->out.data + after, c->out.len - after);
-            c->out.len = mark + (c->out.len - after);
-            return ODBC_ERROR;
-        }
-        c->out.len = after;
+        if (result == ODBC_ERROR && savepoint)
+            copy_batch_blame(b, mark, 1);
         return result;
     }
     if (savepoint && odbc_exec_quiet(c, "RELEASE SAVEPOINT pgiris_copy") != 0)

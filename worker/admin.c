@@ -133,9 +133,10 @@ static const char *admin_client_state(char status)
     }
 }
 
+/* The entry's status is 0 until the client is through login (shm.h). */
 static int admin_client_login(char status)
 {
-    return strcmp(admin_client_state(status), "login") == 0;
+    return status == 0;
 }
 
 /* The entry keeps its pool, not a copy of the database name. */

@@ -738,7 +738,7 @@ static void extended_describe_local(struct session *s, const struct extended_stm
         /* A real SHOW gives the row description; run it on a scratch copy of the params. */
         struct pgbuf tmp;
         pgbuf_init(&tmp);
-        params_execute(&s->params, st->cmd, st->sql, st->sql_len, &tmp);
+        params_execute(&s->params, st->cmd, st->sql, st->sql_len, s->txstatus != 'I', &tmp);
         if (tmp.len > 0 && tmp.data[0] == 'T') {
             size_t l = 1 + pgproto_load_u32(tmp.data + 1);
             pgproto_put_bytes(&b, tmp.data, l);
@@ -874,7 +874,7 @@ static void extended_execute_local(struct session *s, struct extended_portal *p,
             s->ext_error = 1;
         free(sql);
     } else {
-        int rc = params_execute(&s->params, st->cmd, st->sql, st->sql_len, &b);
+        int rc = params_execute(&s->params, st->cmd, st->sql, st->sql_len, s->txstatus != 'I', &b);
         size_t pos = 0;
         while (pos + 5 <= b.len) {
             size_t l = 1 + pgproto_load_u32(b.data + pos + 1);

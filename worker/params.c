@@ -252,15 +252,15 @@ static char *params_value_dup(const struct params *ps, const char *name)
 }
 
 /*
- * Inside a transaction block, before name changes: remember what it was
- * before the transaction (for ROLLBACK) and, for SET LOCAL, what the
- * session had before it (for COMMIT: BEGIN; SET x = 2; SET LOCAL x = 1;
- * COMMIT leaves x = 2, as in PostgreSQL).  -1 without memory, and then the
- * change must not happen: it could not be undone.
+ * Inside a transaction block (in_tx), before name changes: remember what
+ * it was before the transaction (for ROLLBACK) and, for SET LOCAL, what
+ * the session had before it (for COMMIT: BEGIN; SET x = 2; SET LOCAL x =
+ * 1; COMMIT leaves x = 2, as in PostgreSQL).  -1 without memory, and then
+ * the change must not happen: it could not be undone.
  */
-static int params_remember(struct params *ps, const char *name, int local)
+static int params_remember(struct params *ps, int in_tx, const char *name, int local)
 {
-    if (!ps->in_tx)
+    if (!in_tx)
         return 0;
     struct params_undo *u = NULL;
     for (int i = 0; i < ps->nundo && u == NULL; i++)
@@ -435,7 +435,7 @@ static int params_assign(struct params *ps, const char *name, const char *value,
     return 0;
 }
 
-int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, size_t len,
+int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, size_t len, int in_tx,
                    struct pgbuf *out)
 {
     struct sql_token t[64];
@@ -478,8 +478,8 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
         params_token_text(stmt, &t[1], name, sizeof(name));
         int all = strcmp(name, "all") == 0, rc = 0;
         for (int k = 0; all && k < ps->n && rc == 0; k++)
-            rc = params_remember(ps, ps->e[k].name, 0);
-        if (rc < 0 || (!all && params_remember(ps, name, 0) < 0))
+            rc = params_remember(ps, in_tx, ps->e[k].name, 0);
+        if (rc < 0 || (!all && params_remember(ps, in_tx, name, 0) < 0))
             return params_error(out, "53200", "out of memory%s", "");
         params_reset(ps, all ? NULL : name, out);
         pgproto_command_complete(out, "RESET");
@@ -550,12 +550,12 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
         snprintf(value, sizeof(value), "%s", e ? params_entry_reset(ps, e) : params_default_value(ps, def));
     }
     /* SET LOCAL outside a transaction block does nothing lasting (PostgreSQL warns). */
-    if (local && !ps->in_tx) {
+    if (local && !in_tx) {
         pgproto_error(out, 'N', "WARNING", "25P01", "SET LOCAL can only be used in transaction blocks", NULL, NULL);
         pgproto_command_complete(out, "SET");
         return 0;
     }
-    if (params_remember(ps, name, local) < 0)
+    if (params_remember(ps, in_tx, name, local) < 0)
         return params_error(out, "53200", "out of memory%s", "");
     if (params_assign(ps, name, value, out) < 0)
         return -1;

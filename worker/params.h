@@ -42,7 +42,6 @@ struct params {
     int64_t statement_timeout_ms;   /* statement_timeout's value, parsed; 0 = none */
     uint16_t n, cap;
     uint16_t nundo, undo_cap;
-    int in_tx;                      /* the client is inside a transaction block (set by the session) */
 };
 
 /*
@@ -79,10 +78,12 @@ void params_reset(struct params *ps, const char *name, struct pgbuf *out);
 /*
  * Run a SET, SHOW or RESET statement (cmd from sql_command) and append its
  * reply to out: CommandComplete plus ParameterStatus for reported
- * parameters, a row for SHOW, or an ErrorResponse.  Returns 0, or -1 when
- * an ErrorResponse was appended.
+ * parameters, a row for SHOW, or an ErrorResponse.  in_tx: the client is
+ * inside a transaction block (the session's status is not 'I'), so a
+ * change is remembered for params_tx_end and SET LOCAL takes effect.
+ * Returns 0, or -1 when an ErrorResponse was appended.
  */
-int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, size_t len,
+int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, size_t len, int in_tx,
                    struct pgbuf *out);
 
 #endif

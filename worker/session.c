@@ -864,7 +864,6 @@ static void session_done(struct session *s, char txstatus, int flags)
         session_send(s, &b);
         pgbuf_free(&b);
     }
-    s->params.in_tx = txstatus != 'I';
     if (s->ext_busy) {
         extended_done(s, txstatus, flags);
         return;
@@ -1174,7 +1173,7 @@ static void session_next(struct session *s)
                 session_query_stop(s);
                 break;
             }
-            int rc = params_execute(&s->params, cmd, stmt, len, &local);
+            int rc = params_execute(&s->params, cmd, stmt, len, s->txstatus != 'I', &local);
             q->stmt_i = rc < 0 ? q->nstmts : q->stmt_i + 1;
             continue;
         }

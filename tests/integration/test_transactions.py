@@ -159,6 +159,33 @@ def test_set_follows_the_transaction_block(pgiris, backend):
         assert show() == "kept"
 
 
+def test_set_local_outside_a_block_and_over_the_extended_protocol(pgiris, backend):
+    """SET LOCAL outside a transaction block only warns, as PostgreSQL does;
+    through Parse/Bind/Execute, SET follows the block as through a Query."""
+    with pgiris.connect(backend) as conn:
+        notices = []
+        conn.add_notice_handler(lambda d: notices.append((d.sqlstate, d.message_primary)))
+        show = lambda: conn.execute("SHOW application_name").fetchone()[0]
+        conn.execute("SET application_name = 'kept'")
+        for prepare in (False, True):
+            conn.execute("SET LOCAL application_name = 'local'", prepare=prepare)
+            assert show() == "kept"
+        assert notices == [("25P01", "SET LOCAL can only be used in transaction blocks")] * 2
+        conn.execute("BEGIN")
+        conn.execute("SET LOCAL application_name = 'local'", prepare=True)
+        assert show() == "local"
+        conn.execute("COMMIT")
+        assert show() == "kept"
+        conn.execute("BEGIN")
+        conn.execute("SET application_name = 'inside'", prepare=True)
+        conn.execute("ROLLBACK")
+        assert show() == "kept"
+        conn.execute("BEGIN")
+        conn.execute("RESET application_name", prepare=True)
+        conn.execute("ROLLBACK")
+        assert show() == "kept"
+
+
 def test_statement_timeout_is_shown_in_its_unit(pgiris):
     with pgiris.connect("demo") as conn:
         for value, shown in (("1500", "1500ms"), ("'2s'", "2s"), ("'120s'", "2min"), ("0", "0"),
