@@ -28,10 +28,17 @@ static void conn_event_cb(evutil_socket_t fd, short what, void *arg);
 static struct conn **conn_queue;
 static size_t conn_nqueued, conn_queue_cap;
 
+/* How many bytes of out may be written now: those before the hold point. */
+static size_t conn_writable(const struct conn *c)
+{
+    size_t n = c->out != NULL ? evbuffer_get_length(c->out) : 0;
+    return c->hold != 0 && c->hold - 1 < n ? c->hold - 1 : n;
+}
+
 /* Add ev for what the connection waits for now. */
 static void conn_watch(struct conn *c)
 {
-    uint8_t want = (c->reading ? EV_READ : 0) | (c->out != NULL && !c->queued ? EV_WRITE : 0);
+    uint8_t want = (c->reading ? EV_READ : 0) | (conn_writable(c) > 0 && !c->queued ? EV_WRITE : 0);
     if (want == c->watching)
         return;
     evutil_socket_t fd = event_get_fd(&c->ev);
@@ -52,6 +59,7 @@ void conn_open(struct conn *c, struct event_base *base, int fd, const struct con
     c->watching = 0;
     c->queued = 0;
     c->eof = 0;
+    c->hold = 0;
     event_assign(&c->ev, base, fd, EV_PERSIST, conn_event_cb, c);
     conn_watch(c);
 }
@@ -169,6 +177,21 @@ void conn_write(struct conn *c, const void *data, size_t len)
     conn_enqueue(c);
 }
 
+void conn_hold(struct conn *c)
+{
+    if (c->bev == NULL && c->hold == 0)
+        c->hold = 1 + (uint32_t)conn_pending(c);
+}
+
+void conn_release(struct conn *c)
+{
+    if (c->hold == 0)
+        return;
+    c->hold = 0;
+    if (c->out != NULL)
+        conn_enqueue(c);
+}
+
 size_t conn_pending(const struct conn *c)
 {
     if (c->bev != NULL)
@@ -199,11 +222,19 @@ void conn_set_low_water(struct conn *c, size_t low_water)
 /* Write what the socket takes; 1 when ops->write was called (the connection may be gone). */
 static int conn_flush(struct conn *c, evutil_socket_t fd)
 {
-    if (evbuffer_write(c->out, fd) < 0 && errno != EAGAIN && errno != EINTR) {
+    size_t go = conn_writable(c);
+    if (go == 0) {
+        conn_watch(c);
+        return 0;
+    }
+    int n = evbuffer_write_atmost(c->out, fd, c->hold != 0 ? (ev_ssize_t)go : -1);
+    if (n < 0 && errno != EAGAIN && errno != EINTR) {
         c->eof = 0;
         c->ops->error(c);
         return 1;
     }
+    if (c->hold != 0 && n > 0)
+        c->hold -= (uint32_t)n;
     size_t left = evbuffer_get_length(c->out);
     if (left == 0) {
         evbuffer_free(c->out);

@@ -40,6 +40,7 @@ struct conn {
     uint8_t watching;               /* EV_READ / EV_WRITE that ev is added for */
     uint8_t queued;                 /* in the list conn_flush_all writes */
     uint8_t eof;                    /* for ops->error: the client closed its side, not a socket error */
+    uint32_t hold;                  /* plain: 1 + the bytes of out that may go now (conn_hold); 0: all */
     struct event ev;                /* plain: the socket */
 };
 
@@ -51,6 +52,19 @@ void conn_open(struct conn *c, struct event_base *base, int fd, const struct con
  * (a FATAL, the close_notify) get five more seconds to leave.
  */
 void conn_close(struct conn *c);
+
+/*
+ * Keep what is written from now on until conn_release; what was written
+ * before still goes.  PostgreSQL sends its replies to an extended-protocol
+ * batch (ParseComplete, BindComplete, the rows, ReadyForQuery) when it
+ * reaches Sync or Flush, so the client reads them in one go and is woken
+ * once; the worker answers Parse and Bind itself before the executor has the
+ * rest.  Nothing changes for TLS connections.
+ */
+void conn_hold(struct conn *c);
+
+/* Let all of the output go again, at the next conn_flush_all. */
+void conn_release(struct conn *c);
 
 /*
  * The bytes received and not yet consumed (drain what is used), or NULL

@@ -428,12 +428,16 @@ static void extended_error(struct session *s, const char *sqlstate, const char *
     pgproto_error(&b, 'E', "ERROR", sqlstate, msg, NULL, NULL);
     session_send(s, &b);
     pgbuf_free(&b);
+    /* PostgreSQL sends an error at once, whatever it holds back otherwise. */
+    conn_release(&s->conn);
     s->ext_error = 1;
 }
 
+/* A reply the worker makes itself; it waits for the rest of the batch's (conn_hold). */
 static void extended_reply(struct session *s, char type)
 {
     struct pgbuf b;
+    conn_hold(&s->conn);
     pgbuf_init(&b);
     pgproto_begin(&b, type);
     pgproto_end(&b);
@@ -1013,7 +1017,8 @@ void extended_message(struct session *s, char type, const uint8_t *body, size_t 
     case 'S':
         extended_sync(s);
         break;
-    default:    /* 'H' Flush: replies are written as they are made */
+    default:    /* 'H' Flush: what is held goes now */
+        conn_release(&s->conn);
         break;
     }
 }

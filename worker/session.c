@@ -216,6 +216,7 @@ static void session_close(struct session *s)
         s->state = SESSION_IDLE;
     }
     session_set_state(s, SESSION_CLOSING);
+    conn_release(&s->conn);
     conn_read_enable(&s->conn, 0);
     /* Nothing to flush, or no way to: a TLS handshake that never finished cannot carry it. */
     SSL *ssl = conn_ssl(&s->conn);
@@ -407,6 +408,7 @@ static void session_ready(struct session *s)
     pgproto_ready(&b, s->txstatus);
     session_send(s, &b);
     pgbuf_free(&b);
+    conn_release(&s->conn);
 }
 
 /* What SHOW CLIENTS shows of a client beyond its entry: only the clients that have it touch those pages. */
@@ -902,6 +904,8 @@ void session_poll(struct session *s)
             ck_pr_store_32(&slot->resp.consumer_waiting, 0);
             continue;
         }
+        /* The executor answers: what the worker held back goes out with it. */
+        conn_release(&s->conn);
         size_t fwd = 0;
         while (fwd < n) {
             if (s->msg_left > 0) {
