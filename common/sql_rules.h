@@ -142,11 +142,12 @@ typedef const char *(*sql_type_fn)(struct sql_rw *rw, const struct sql_pgtype *t
                                    enum sql_type_ctx ctx);
 
 /*
- * What a statement may hold, so that a rule with nothing to rewrite returns
- * without walking the tokens: a bit per keyword id, then these marks.  Bits
- * are set for every token loaded or spliced in and never cleared, so a clear
- * bit means the statement has no such token.  A rule that turns a token into
- * one a later rule looks for splices it in rather than editing it in place.
+ * What a statement may hold, so that a rule with nothing to rewrite is not
+ * run (struct sql_rule's trigger): a bit per keyword id, then these marks.
+ * Bits are set for every token loaded or spliced in and never cleared, so a
+ * clear bit means the statement has no such token.  A rule that turns a
+ * token into one a later rule looks for splices it in rather than editing
+ * it in place.
  */
 enum sql_seen {
     SQL_SEEN_TYPECAST = KW_COUNT_,      /* the :: operator */
@@ -155,6 +156,7 @@ enum sql_seen {
     SQL_SEEN_TYPE_,                     /* + enum sql_tok: a token of that type */
     SQL_SEEN_COUNT_ = SQL_SEEN_TYPE_ + SQL_TOK_COMMENT + 1
 };
+#define SQL_SEEN_WORDS ((SQL_SEEN_COUNT_ + 63) / 64)
 
 struct sql_arena_blk;
 
@@ -177,13 +179,55 @@ struct sql_rw {
     size_t nlex;
     struct sql_token *lex_buf;  /* the caller's buffer for them */
     size_t lex_cap;
-    uint64_t seen[(SQL_SEEN_COUNT_ + 63) / 64];     /* bits of enum sql_kw and enum sql_seen */
+    uint64_t seen[SQL_SEEN_WORDS];      /* bits of enum sql_kw and enum sql_seen */
 };
 
+/*
+ * The keywords and marks (enum sql_kw, enum sql_seen) a rule looks for, as
+ * bits laid out like rw->seen's: the engine tests a trigger with an AND a
+ * word, however many it names, where walking a list cost more than the
+ * early returns it replaced.
+ */
+struct sql_trigger {
+    uint64_t bits[SQL_SEEN_WORDS];
+};
+
+/*
+ * A rule of a dialect's pipeline.  Most rules rewrite only statements that
+ * hold one of a few keywords or marks; their trigger names them, and the
+ * engine calls apply only when the statement holds one at the rule's turn
+ * (an earlier rule may have spliced it in).  A trigger must name everything
+ * the rule rewrites or rejects: test_sql_translate and fuzz_translate
+ * compare translations with ones that ignore the triggers.
+ */
 struct sql_rule {
     const char *name;
     int (*apply)(struct sql_rw *rw);    /* 0, or -1 after sql_rw_fail */
+    const struct sql_trigger *when;     /* NULL: always */
 };
+
+/*
+ * SQL_TRIGGER(KW_A, SQL_SEEN_B, ...) initialises a struct sql_trigger with
+ * up to 12 ids (a 13th fails to compile rather than be dropped);
+ * SQL_WHEN(...) is one written in place in a rule table.
+ */
+#define SQL_WHEN(...) (&(const struct sql_trigger)SQL_TRIGGER(__VA_ARGS__))
+#define SQL_TRIGGER(...) SQL_TRIGGER_(__VA_ARGS__, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+#define SQL_TRIGGER_(a, b, c, d, e, f, g, h, i, j, k, l, more, ...)                           \
+    { { SQL_TRIGGER_WORD(0, a, b, c, d, e, f, g, h, i, j, k, l) +                               \
+            0 * sizeof(char[(more) == 0 ? 1 : -1]),                                           \
+        SQL_TRIGGER_WORD(1, a, b, c, d, e, f, g, h, i, j, k, l),                                \
+        SQL_TRIGGER_WORD(2, a, b, c, d, e, f, g, h, i, j, k, l),                                \
+        SQL_TRIGGER_WORD(3, a, b, c, d, e, f, g, h, i, j, k, l) } }
+#define SQL_TRIGGER_WORD(w, a, b, c, d, e, f, g, h, i, j, k, l)                                \
+    (SQL_TRIGGER_BIT(w, a) | SQL_TRIGGER_BIT(w, b) | SQL_TRIGGER_BIT(w, c) |                  \
+     SQL_TRIGGER_BIT(w, d) | SQL_TRIGGER_BIT(w, e) | SQL_TRIGGER_BIT(w, f) |                  \
+     SQL_TRIGGER_BIT(w, g) | SQL_TRIGGER_BIT(w, h) | SQL_TRIGGER_BIT(w, i) |                  \
+     SQL_TRIGGER_BIT(w, j) | SQL_TRIGGER_BIT(w, k) | SQL_TRIGGER_BIT(w, l))
+/* KW_NONE, the padding, sets no bit */
+#define SQL_TRIGGER_BIT(w, id) \
+    ((unsigned)(id) != KW_NONE && (unsigned)(id) / 64 == (w) ? UINT64_C(1) << (unsigned)(id) % 64 : 0)
+_Static_assert(SQL_SEEN_WORDS == 4, "SQL_TRIGGER_ spells out four words of bits");
 
 extern const struct sql_rule sql_rules_postgres[];
 extern const struct sql_rule sql_rules_sqlite[];
@@ -253,9 +297,9 @@ static inline bool sql_seen(const struct sql_rw *rw, unsigned what)
     return rw->seen[what / 64] >> (what % 64) & 1;
 }
 /*
- * Whether it may hold any of the n keywords or marks in what[].  Every rule
- * asks this of a constant list: inlined and unrolled, each test folds to a
- * load and a bit test, where the loop cost more than some rules' work.
+ * Whether it may hold any of the n keywords or marks in what[].  Asked of
+ * constant lists: inlined and unrolled, each test folds to a load and a bit
+ * test, where the loop cost more than the work it saves.
  */
 static inline __attribute__((always_inline)) bool sql_seen_any(const struct sql_rw *rw,
                                                                const uint16_t *what, size_t n)
@@ -301,14 +345,32 @@ bool sql_parse_type(const struct sql_rw *rw, size_t i, struct sql_pgtype *ty);
  */
 size_t sql_args(const struct sql_rw *rw, size_t open, size_t first[], size_t last[], size_t max);
 
-/* ---- rules shared by the dialects (sql_rules_common.c) ---- */
+/*
+ * sql_translate with every rule run, and every sql_seen answering yes,
+ * whatever the statement holds; for the tests, where a trigger that misses
+ * something its rule rewrites shows as a difference between the two.
+ */
+struct sql_translation;
+int sql_translate_every_rule(enum cfg_dialect d, const char *in, size_t len,
+                             struct sql_translation *out);
+
+/*
+ * ---- rules shared by the dialects (sql_rules_common.c) ----
+ * sql_rule_X_when is rule X's trigger, defined beside the rule so that the
+ * dialects' tables point to it rather than repeat it.
+ */
 int sql_rule_trim_semicolons(struct sql_rw *rw);
 int sql_rule_plain_strings(struct sql_rw *rw);      /* E'..', $$..$$, continuations -> '..' */
+extern const struct sql_trigger sql_rule_plain_strings_when;
 int sql_rule_casts(struct sql_rw *rw);              /* x::t and CAST(x AS t) via type_tmpl */
+extern const struct sql_trigger sql_rule_casts_when;
 int sql_rule_ddl_types(struct sql_rw *rw);          /* column types in CREATE/ALTER TABLE */
 int sql_rule_booleans(struct sql_rw *rw);           /* TRUE/FALSE -> 1/0 */
+extern const struct sql_trigger sql_rule_booleans_when;
 int sql_rule_substring(struct sql_rw *rw);          /* substring(x FROM a FOR b) -> $fn(x, a, b) */
+extern const struct sql_trigger sql_rule_substring_when;
 int sql_rule_concat(struct sql_rw *rw);             /* concat(a, b) -> (COALESCE(a,'') || ...) */
+extern const struct sql_trigger sql_rule_concat_when;
 
 /* One unit of date_trunc / extract / date_part: a template ($0 = the value) for each, NULL if none. */
 struct sql_date_unit {
@@ -319,6 +381,7 @@ struct sql_date_unit {
 /* date_trunc, extract and date_part through a dialect's unit table; 'backend' names it in errors. */
 int sql_rule_date_parts(struct sql_rw *rw, const struct sql_date_unit *units, size_t nunits,
                         const char *backend);
+extern const struct sql_trigger sql_rule_date_parts_when;
 
 /*
  * A dialect's spelling of x + n units, n signed, unit one of year month day
@@ -329,5 +392,6 @@ typedef const char *(*sql_interval_fn)(struct sql_rw *rw, long n, const char *un
                                        size_t len);
 /* x +/- INTERVAL 'n unit' through a dialect's spelling; 'backend' names it in errors. */
 int sql_rule_interval(struct sql_rw *rw, sql_interval_fn spell, const char *backend);
+extern const struct sql_trigger sql_rule_interval_when;
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * sql_rules_common: rewrite rules more than one dialect uses.  Each works on
  * tokens (common/sql_rules.h); which dialect runs which rule, and in what
- * order, is decided by the sql_rules_<dialect>.c pipelines.
+ * order, is decided by the sql_rules_<dialect>.c pipelines.  A rule's
+ * trigger, sql_rule_<name>_when, sits beside it, where it can be checked
+ * against what the rule looks for.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -230,16 +232,14 @@ static int sql_join_hex(struct sql_rw *rw, size_t i, struct sql_buf *b)
     return 0;
 }
 
+const struct sql_trigger sql_rule_plain_strings_when =
+    SQL_TRIGGER(SQL_SEEN_TYPE_ + SQL_TOK_STRING, SQL_SEEN_TYPE_ + SQL_TOK_ESTRING,
+                SQL_SEEN_TYPE_ + SQL_TOK_BSTRING, SQL_SEEN_TYPE_ + SQL_TOK_DOLLAR);
+
 int sql_rule_plain_strings(struct sql_rw *rw)
 {
-    static const uint16_t literals[] = {
-        SQL_SEEN_TYPE_ + SQL_TOK_STRING, SQL_SEEN_TYPE_ + SQL_TOK_ESTRING,
-        SQL_SEEN_TYPE_ + SQL_TOK_BSTRING, SQL_SEEN_TYPE_ + SQL_TOK_DOLLAR,
-    };
     struct sql_buf b = { NULL, 0, 0 }, q = { NULL, 0, 0 };
 
-    if (!sql_seen_any(rw, literals, SQL_NELEM(literals)))
-        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         struct sql_tk *t = &rw->t[i];
         char *out;
@@ -389,10 +389,13 @@ static int sql_casts_operator(struct sql_rw *rw)
     return 0;
 }
 
+/* The type names a typed literal (DATE '2024-01-31') can start with. */
+#define SQL_LITERAL_TYPES KW_DATE, KW_TIME, KW_TIMESTAMP, KW_TIMESTAMPTZ, KW_BYTEA
+
 /* Typed literals: DATE '2024-01-31' is CAST('2024-01-31' AS DATE). */
 static int sql_casts_typed_literal(struct sql_rw *rw)
 {
-    static const uint16_t types[] = { KW_DATE, KW_TIME, KW_TIMESTAMP, KW_TIMESTAMPTZ, KW_BYTEA };
+    static const uint16_t types[] = { SQL_LITERAL_TYPES };
 
     if (!sql_seen_any(rw, types, SQL_NELEM(types)))
         return 0;
@@ -409,6 +412,10 @@ static int sql_casts_typed_literal(struct sql_rw *rw)
     }
     return 0;
 }
+
+/* What any of the three passes looks for; each tests its own part again. */
+const struct sql_trigger sql_rule_casts_when =
+    SQL_TRIGGER(KW_CAST, SQL_SEEN_TYPECAST, SQL_LITERAL_TYPES);
 
 int sql_rule_casts(struct sql_rw *rw)
 {
@@ -598,12 +605,12 @@ int sql_rule_ddl_types(struct sql_rw *rw)
 
 /* ---- expressions ------------------------------------------------------- */
 
+const struct sql_trigger sql_rule_booleans_when = SQL_TRIGGER(KW_TRUE, KW_FALSE);
+
 int sql_rule_booleans(struct sql_rw *rw)
 {
     static const char one[] = "1", zero[] = "0";
 
-    if (!sql_seen(rw, KW_TRUE) && !sql_seen(rw, KW_FALSE))
-        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         size_t p;
         if (!sql_tk_kw(rw, i, KW_TRUE) && !sql_tk_kw(rw, i, KW_FALSE))
@@ -625,12 +632,12 @@ int sql_rule_booleans(struct sql_rw *rw)
     return 0;
 }
 
+const struct sql_trigger sql_rule_substring_when = SQL_TRIGGER(KW_SUBSTRING);
+
 int sql_rule_substring(struct sql_rw *rw)
 {
     const char *fn = rw->dialect == CFG_DIALECT_SQLITE ? "substr" : "SUBSTRING";
 
-    if (!sql_seen(rw, KW_SUBSTRING))
-        return 0;
     for (size_t i = rw->n; i-- > 0;) {
         size_t close, from = 0, forp = 0;
         int depth = 0;
@@ -671,10 +678,10 @@ int sql_rule_substring(struct sql_rw *rw)
     return 0;
 }
 
+const struct sql_trigger sql_rule_concat_when = SQL_TRIGGER(KW_CONCAT);
+
 int sql_rule_concat(struct sql_rw *rw)
 {
-    if (!sql_seen(rw, KW_CONCAT))
-        return 0;
     for (size_t i = rw->n; i-- > 0;) {
         size_t first[10], last[10], n;
         struct sql_arg a[10];
@@ -757,10 +764,10 @@ static bool sql_interval_literal(const struct sql_rw *rw, size_t i, char *count,
     return false;
 }
 
+const struct sql_trigger sql_rule_interval_when = SQL_TRIGGER(KW_INTERVAL);
+
 int sql_rule_interval(struct sql_rw *rw, sql_interval_fn spell, const char *backend)
 {
-    if (!sql_seen(rw, KW_INTERVAL))
-        return 0;
     for (size_t i = 1; i < rw->n; i++) {
         char count[24], tmpl[128];
         const char *unit, *form;
@@ -806,13 +813,12 @@ static bool sql_date_unit_name(const struct sql_rw *rw, size_t i, char *unit, si
     return true;
 }
 
+const struct sql_trigger sql_rule_date_parts_when =
+    SQL_TRIGGER(KW_DATE_TRUNC, KW_EXTRACT, KW_DATE_PART);
+
 int sql_rule_date_parts(struct sql_rw *rw, const struct sql_date_unit *units, size_t nunits,
                         const char *backend)
 {
-    static const uint16_t fns[] = { KW_DATE_TRUNC, KW_EXTRACT, KW_DATE_PART };
-
-    if (!sql_seen_any(rw, fns, SQL_NELEM(fns)))
-        return 0;
     for (size_t i = rw->n; i-- > 0;) {
         size_t first[3], last[3], n, close, from = 0;
         char unit[24];

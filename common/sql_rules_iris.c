@@ -194,10 +194,6 @@ static int iris_transactions(struct sql_rw *rw)
  */
 static int iris_unsupported(struct sql_rw *rw)
 {
-    static const uint16_t clauses[] = { KW_RETURNING, KW_FOR, KW_DISTINCT };
-
-    if (!sql_seen_any(rw, clauses, SQL_NELEM(clauses)))
-        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         if (sql_tk_kw(rw, i, KW_RETURNING))
             return sql_rw_fail(rw, "0A000", "RETURNING is not supported by IRIS; read generated keys "
@@ -253,7 +249,7 @@ static int iris_on_conflict(struct sql_rw *rw)
                                    { "UPDATE", 6, SQL_TOK_IDENT, 1, KW_UPDATE } };
     int depth = 0;
 
-    if (!sql_tk_kw(rw, 0, KW_INSERT) || !sql_seen(rw, KW_CONFLICT))
+    if (!sql_tk_kw(rw, 0, KW_INSERT))
         return 0;
     for (size_t i = 0; i < rw->n && !on; i++) {
         if (sql_tk_punct(rw, i, '('))
@@ -442,8 +438,6 @@ static struct sql_arg iris_vector_arg(struct sql_rw *rw, size_t first, size_t la
  */
 static int iris_vectors(struct sql_rw *rw)
 {
-    if (!sql_seen(rw, SQL_SEEN_VECTOR_OP))
-        return 0;
     if (iris_vector_aliases(rw) != 0)
         return -1;
     for (size_t i = 0; i < rw->n; i++) {
@@ -489,8 +483,6 @@ static int iris_vectors(struct sql_rw *rw)
  */
 static int iris_ilike(struct sql_rw *rw)
 {
-    if (!sql_seen(rw, KW_ILIKE))
-        return 0;
     for (size_t i = 1; i < rw->n; i++) {
         size_t p = sql_prev(rw, i), ls, re;
         bool neg;
@@ -517,8 +509,6 @@ static int iris_ilike(struct sql_rw *rw)
  */
 static int iris_is_distinct(struct sql_rw *rw)
 {
-    if (!sql_seen(rw, KW_DISTINCT))
-        return 0;
     for (size_t i = 1; i < rw->n; i++) {
         bool neg = sql_tk_kw(rw, i + 1, KW_NOT);
         size_t d = i + 1 + neg, ls, re;
@@ -609,11 +599,6 @@ static int iris_dates(struct sql_rw *rw)
  */
 static int iris_now(struct sql_rw *rw)
 {
-    static const uint16_t fns[] = { KW_NOW, KW_TRANSACTION_TIMESTAMP, KW_STATEMENT_TIMESTAMP,
-                                    KW_CLOCK_TIMESTAMP, KW_CURRENT_TIMESTAMP, KW_LOCALTIMESTAMP };
-
-    if (!sql_seen_any(rw, fns, SQL_NELEM(fns)))
-        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         int kw = rw->t[i].type == SQL_TOK_IDENT ? rw->t[i].kw : KW_NONE;
         size_t end;
@@ -641,10 +626,6 @@ static int iris_now(struct sql_rw *rw)
  */
 static int iris_functions(struct sql_rw *rw)
 {
-    static const uint16_t fns[] = { KW_LENGTH, KW_BTRIM, KW_LTRIM, KW_RTRIM };
-
-    if (!sql_seen_any(rw, fns, SQL_NELEM(fns)))
-        return 0;
     for (size_t i = rw->n; i-- > 0;) {
         size_t first[3], last[3], n, close;
         const char *side;
@@ -690,10 +671,6 @@ static int iris_functions(struct sql_rw *rw)
  */
 static int iris_operators(struct sql_rw *rw)
 {
-    static const uint16_t others[] = { SQL_SEEN_TYPECAST, SQL_SEEN_VECTOR_OP, SQL_SEEN_OTHER_OP };
-
-    if (!sql_seen_any(rw, others, SQL_NELEM(others)))
-        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         size_t ls, re;
         struct sql_arg a[2];
@@ -723,8 +700,6 @@ static int iris_operators(struct sql_rw *rw)
 /* public.t -> <default schema>.t: IRIS's default schema is SQLUser ("Schemas", DOC?KEY=GSQL_schemas). */
 static int iris_public_schema(struct sql_rw *rw)
 {
-    if (!sql_seen(rw, KW_PUBLIC) && !sql_seen(rw, SQL_SEEN_TYPE_ + SQL_TOK_QIDENT))
-        return 0;
     for (size_t i = 0; i + 1 < rw->n; i++) {
         const struct sql_tk *t = &rw->t[i];
         bool pub = sql_tk_kw(rw, i, KW_PUBLIC) ||
@@ -853,11 +828,10 @@ static int iris_level_apply(struct sql_rw *rw, const struct iris_level *lv)
 
 static int iris_limits(struct sql_rw *rw)
 {
-    static const uint16_t clauses[] = { KW_LIMIT, KW_OFFSET, KW_FETCH, KW_ORDER };
     struct iris_level stack[64];
 
-    /* a level changes only with one of these clauses (ORDER BY: TOP ALL in a subquery) */
-    if (!sql_seen(rw, KW_SELECT) || !sql_seen_any(rw, clauses, SQL_NELEM(clauses)))
+    /* whatever its clauses, a statement without SELECT has no level to change (iris_level_apply) */
+    if (!sql_seen(rw, KW_SELECT))
         return 0;
     for (int guard = 0; guard < 1000; guard++) {
         int depth = 0, rc = 0;
@@ -923,25 +897,27 @@ static int iris_limits(struct sql_rw *rw)
 }
 
 const struct sql_rule sql_rules_iris[] = {
-    { "trim_semicolons", sql_rule_trim_semicolons },
-    { "transactions", iris_transactions },
-    { "unsupported", iris_unsupported },
-    { "plain_strings", sql_rule_plain_strings },
-    { "on_conflict", iris_on_conflict },
-    { "vectors", iris_vectors },
-    { "casts", sql_rule_casts },
-    { "ddl_types", sql_rule_ddl_types },
-    { "ilike", iris_ilike },
-    { "is_distinct", iris_is_distinct },
-    { "interval", iris_interval },
-    { "dates", iris_dates },
-    { "now", iris_now },
-    { "functions", iris_functions },
-    { "substring", sql_rule_substring },
-    { "concat", sql_rule_concat },
-    { "operators", iris_operators },
-    { "booleans", sql_rule_booleans },
-    { "public_schema", iris_public_schema },
-    { "limits", iris_limits },
+    { "trim_semicolons", sql_rule_trim_semicolons, NULL },
+    { "transactions", iris_transactions, NULL },
+    { "unsupported", iris_unsupported, SQL_WHEN(KW_RETURNING, KW_FOR, KW_DISTINCT) },
+    { "plain_strings", sql_rule_plain_strings, &sql_rule_plain_strings_when },
+    { "on_conflict", iris_on_conflict, SQL_WHEN(KW_CONFLICT) },
+    { "vectors", iris_vectors, SQL_WHEN(SQL_SEEN_VECTOR_OP) },
+    { "casts", sql_rule_casts, &sql_rule_casts_when },
+    { "ddl_types", sql_rule_ddl_types, NULL },
+    { "ilike", iris_ilike, SQL_WHEN(KW_ILIKE) },
+    { "is_distinct", iris_is_distinct, SQL_WHEN(KW_DISTINCT) },
+    { "interval", iris_interval, &sql_rule_interval_when },
+    { "dates", iris_dates, &sql_rule_date_parts_when },
+    { "now", iris_now, SQL_WHEN(KW_NOW, KW_TRANSACTION_TIMESTAMP, KW_STATEMENT_TIMESTAMP,
+                                KW_CLOCK_TIMESTAMP, KW_CURRENT_TIMESTAMP, KW_LOCALTIMESTAMP) },
+    { "functions", iris_functions, SQL_WHEN(KW_LENGTH, KW_BTRIM, KW_LTRIM, KW_RTRIM) },
+    { "substring", sql_rule_substring, &sql_rule_substring_when },
+    { "concat", sql_rule_concat, &sql_rule_concat_when },
+    { "operators", iris_operators, SQL_WHEN(SQL_SEEN_TYPECAST, SQL_SEEN_VECTOR_OP, SQL_SEEN_OTHER_OP) },
+    { "booleans", sql_rule_booleans, &sql_rule_booleans_when },
+    { "public_schema", iris_public_schema, SQL_WHEN(KW_PUBLIC, SQL_SEEN_TYPE_ + SQL_TOK_QIDENT) },
+    /* a level changes only with one of these clauses (ORDER BY: TOP ALL in a subquery) */
+    { "limits", iris_limits, SQL_WHEN(KW_LIMIT, KW_OFFSET, KW_FETCH, KW_ORDER) },
 };
 const size_t sql_rules_iris_n = sizeof(sql_rules_iris) / sizeof(sql_rules_iris[0]);

@@ -5,6 +5,6 @@
 #include "common/sql_rules.h"
 
 const struct sql_rule sql_rules_postgres[] = {
-    { "trim_semicolons", sql_rule_trim_semicolons },
+    { "trim_semicolons", sql_rule_trim_semicolons, NULL },
 };
 const size_t sql_rules_postgres_n = sizeof(sql_rules_postgres) / sizeof(sql_rules_postgres[0]);

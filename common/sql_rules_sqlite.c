@@ -433,8 +433,6 @@ int sql_sqlite_cast_literal(struct sql_rw *rw, size_t lit, const struct sql_pgty
 /* public.t -> t: SQLite's only schema is main. */
 static int sqlite_public_schema(struct sql_rw *rw)
 {
-    if (!sql_seen(rw, KW_PUBLIC))
-        return 0;
     for (size_t i = rw->n; i-- > 0;)
         if (sql_tk_kw(rw, i, KW_PUBLIC) && sql_tk_punct(rw, i + 1, '.') &&
             (i == 0 || !sql_tk_punct(rw, i - 1, '.')) &&
@@ -446,12 +444,6 @@ static int sqlite_public_schema(struct sql_rw *rw)
 /* now() and friends (lang_datefunc.html): %f keeps PostgreSQL's fractional seconds. */
 static int sqlite_now(struct sql_rw *rw)
 {
-    static const uint16_t fns[] = { KW_NOW, KW_TRANSACTION_TIMESTAMP, KW_STATEMENT_TIMESTAMP,
-                                    KW_CLOCK_TIMESTAMP, KW_CURRENT_TIMESTAMP, KW_LOCALTIMESTAMP,
-                                    KW_CURRENT_DATE, KW_CURRENT_TIME };
-
-    if (!sql_seen_any(rw, fns, SQL_NELEM(fns)))
-        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         const char *tmpl = NULL;
         size_t end = i;
@@ -479,8 +471,6 @@ static int sqlite_now(struct sql_rw *rw)
 /* pgvector's distance operators: SQLite has no vector type. */
 static int sqlite_vectors(struct sql_rw *rw)
 {
-    if (!sql_seen(rw, SQL_SEEN_VECTOR_OP))
-        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         const struct sql_tk *t = &rw->t[i];
         if (sql_vector_op(t))
@@ -494,8 +484,6 @@ static int sqlite_ilike(struct sql_rw *rw)
 {
     static const char like[] = "LIKE";
 
-    if (!sql_seen(rw, KW_ILIKE))
-        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         if (sql_tk_kw(rw, i, KW_ILIKE)) {
             struct sql_tk t = { like, 4, SQL_TOK_IDENT, rw->t[i].space, KW_LIKE };
@@ -511,8 +499,6 @@ static int sqlite_is_distinct(struct sql_rw *rw)
 {
     static const char not_[] = "NOT";
 
-    if (!sql_seen(rw, KW_DISTINCT))
-        return 0;
     for (size_t i = 0; i < rw->n; i++) {
         bool neg = sql_tk_kw(rw, i + 1, KW_NOT);
         size_t d = i + 1 + neg;
@@ -604,11 +590,6 @@ done:
 /* Function renames and argument orders (lang_corefunc.html). */
 static int sqlite_functions(struct sql_rw *rw)
 {
-    static const uint16_t fns[] = { KW_DECODE, KW_BTRIM, KW_CHAR_LENGTH, KW_CHARACTER_LENGTH,
-                                    KW_GREATEST, KW_LEAST, KW_POSITION };
-
-    if (!sql_seen_any(rw, fns, SQL_NELEM(fns)))
-        return 0;
     for (size_t i = rw->n; i-- > 0;) {
         size_t first[8], last[8], n;
         struct sql_arg a[2];
@@ -668,8 +649,6 @@ static int sqlite_functions(struct sql_rw *rw)
 /* FETCH FIRST n ROWS ONLY -> LIMIT n; OFFSET n ROWS -> OFFSET n (lang_select.html#limitoffset). */
 static int sqlite_fetch(struct sql_rw *rw)
 {
-    if (!sql_seen(rw, KW_OFFSET) && !sql_seen(rw, KW_FETCH))
-        return 0;
     for (size_t i = rw->n; i-- > 0;) {
         size_t j = i + 1, count = 0;
         struct sql_arg a;
@@ -696,7 +675,7 @@ static int sqlite_fetch(struct sql_rw *rw)
 /* DEFAULT takes a parenthesised expression unless it is a literal (lang_createtable.html). */
 static int sqlite_default_parens(struct sql_rw *rw)
 {
-    if ((!sql_tk_kw(rw, 0, KW_CREATE) && !sql_tk_kw(rw, 0, KW_ALTER)) || !sql_seen(rw, KW_DEFAULT))
+    if (!sql_tk_kw(rw, 0, KW_CREATE) && !sql_tk_kw(rw, 0, KW_ALTER))
         return 0;
     for (size_t i = 0; i + 1 < rw->n; i++) {
         size_t e, f = i + 1;
@@ -730,8 +709,7 @@ static int sqlite_returning(struct sql_rw *rw)
     int depth = 0;
     bool returning = false;
 
-    if (!(sql_tk_kw(rw, first, KW_INSERT) || sql_tk_kw(rw, first, KW_UPDATE) || sql_tk_kw(rw, first, KW_DELETE)) ||
-        !sql_seen(rw, KW_RETURNING))
+    if (!(sql_tk_kw(rw, first, KW_INSERT) || sql_tk_kw(rw, first, KW_UPDATE) || sql_tk_kw(rw, first, KW_DELETE)))
         return 0;
     for (size_t i = first; i < rw->n && !returning; i++) {
         if (sql_tk_punct(rw, i, '('))
@@ -758,24 +736,27 @@ static int sqlite_rollback_work(struct sql_rw *rw)
 }
 
 const struct sql_rule sql_rules_sqlite[] = {
-    { "trim_semicolons", sql_rule_trim_semicolons },
-    { "plain_strings", sql_rule_plain_strings },
-    { "public_schema", sqlite_public_schema },
-    { "vectors", sqlite_vectors },
-    { "casts", sql_rule_casts },
-    { "ddl_types", sql_rule_ddl_types },
-    { "interval", sqlite_interval },
-    { "dates", sqlite_dates },
-    { "now", sqlite_now },
-    { "ilike", sqlite_ilike },
-    { "is_distinct", sqlite_is_distinct },
-    { "substring", sql_rule_substring },
-    { "concat", sql_rule_concat },
-    { "functions", sqlite_functions },
-    { "fetch", sqlite_fetch },
-    { "booleans", sql_rule_booleans },
-    { "default_parens", sqlite_default_parens },
-    { "returning", sqlite_returning },
-    { "rollback_work", sqlite_rollback_work },
+    { "trim_semicolons", sql_rule_trim_semicolons, NULL },
+    { "plain_strings", sql_rule_plain_strings, &sql_rule_plain_strings_when },
+    { "public_schema", sqlite_public_schema, SQL_WHEN(KW_PUBLIC) },
+    { "vectors", sqlite_vectors, SQL_WHEN(SQL_SEEN_VECTOR_OP) },
+    { "casts", sql_rule_casts, &sql_rule_casts_when },
+    { "ddl_types", sql_rule_ddl_types, NULL },
+    { "interval", sqlite_interval, &sql_rule_interval_when },
+    { "dates", sqlite_dates, &sql_rule_date_parts_when },
+    { "now", sqlite_now, SQL_WHEN(KW_NOW, KW_TRANSACTION_TIMESTAMP, KW_STATEMENT_TIMESTAMP,
+                                  KW_CLOCK_TIMESTAMP, KW_CURRENT_TIMESTAMP, KW_LOCALTIMESTAMP,
+                                  KW_CURRENT_DATE, KW_CURRENT_TIME) },
+    { "ilike", sqlite_ilike, SQL_WHEN(KW_ILIKE) },
+    { "is_distinct", sqlite_is_distinct, SQL_WHEN(KW_DISTINCT) },
+    { "substring", sql_rule_substring, &sql_rule_substring_when },
+    { "concat", sql_rule_concat, &sql_rule_concat_when },
+    { "functions", sqlite_functions, SQL_WHEN(KW_DECODE, KW_BTRIM, KW_CHAR_LENGTH, KW_CHARACTER_LENGTH,
+                                              KW_GREATEST, KW_LEAST, KW_POSITION) },
+    { "fetch", sqlite_fetch, SQL_WHEN(KW_OFFSET, KW_FETCH) },
+    { "booleans", sql_rule_booleans, &sql_rule_booleans_when },
+    { "default_parens", sqlite_default_parens, SQL_WHEN(KW_DEFAULT) },
+    { "returning", sqlite_returning, SQL_WHEN(KW_RETURNING) },
+    { "rollback_work", sqlite_rollback_work, NULL },
 };
 const size_t sql_rules_sqlite_n = sizeof(sql_rules_sqlite) / sizeof(sql_rules_sqlite[0]);

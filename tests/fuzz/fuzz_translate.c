@@ -1,7 +1,9 @@
 /*
  * libFuzzer target for sql_translate: any input, every dialect.  Properties:
  * no crash or leak (run under ASan), a failure always carries a SQLSTATE
- * and a message, and a success's SQL always lexes with sql_lex.
+ * and a message, a success's SQL always lexes with sql_lex, and running
+ * every rule whatever its trigger says changes nothing (a trigger names
+ * all its rule rewrites).
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
  *     common/sql_lexer.c common/sql_translate.c common/sql_rules_*.c \
@@ -13,7 +15,17 @@
 #include <string.h>
 
 #include "common/sql_lexer.h"
+#include "common/sql_rules.h"
 #include "common/sql_translate.h"
+
+/* Both translations failed alike, or both succeeded with the same SQL and flags. */
+static int fuzz_same(const struct sql_translation *a, int rc_a, const struct sql_translation *b,
+                     int rc_b)
+{
+    if (rc_a != rc_b || strcmp(a->sqlstate, b->sqlstate) != 0 || a->flags != b->flags)
+        return 0;
+    return rc_a != 0 ? strcmp(a->error, b->error) == 0 : strcmp(a->sql, b->sql) == 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -21,8 +33,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                                  CFG_DIALECT_POSTGRES };
 
     for (size_t k = 0; k < sizeof(dialects) / sizeof(dialects[0]); k++) {
-        struct sql_translation t;
-        if (sql_translate(dialects[k], (const char *)data, size, &t) != 0) {
+        struct sql_translation t, every;
+        int rc = sql_translate(dialects[k], (const char *)data, size, &t);
+        int rc_every = sql_translate_every_rule(dialects[k], (const char *)data, size, &every);
+
+        if (!fuzz_same(&t, rc, &every, rc_every))
+            abort();
+        sql_translation_free(&every);
+        if (rc != 0) {
             if (t.sqlstate[0] == '\0' || !t.error)
                 abort();
         } else {
