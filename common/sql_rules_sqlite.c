@@ -672,6 +672,55 @@ static int sqlite_fetch(struct sql_rw *rw)
     return 0;
 }
 
+/* Whether the OFFSET at i follows a LIMIT clause: the nearest clause keyword before it, at its level. */
+static bool sqlite_offset_after_limit(const struct sql_rw *rw, size_t i)
+{
+    for (size_t k = i; k-- > 0;) {
+        if (sql_tk_punct(rw, k, ')') || sql_tk_punct(rw, k, ']')) {
+            k = sql_match_back(rw, k);
+            if (k >= rw->n)
+                return false;
+            continue;
+        }
+        if (sql_tk_punct(rw, k, '(') || sql_tk_punct(rw, k, '['))
+            return false;
+        if (rw->t[k].type != SQL_TOK_COMMENT && sql_level_of(rw, k) == LV_STOP)
+            return sql_tk_kw(rw, k, KW_LIMIT);
+    }
+    return false;
+}
+
+/*
+ * SQLite reads OFFSET only after a LIMIT, and has no LIMIT ALL
+ * (lang_select.html#limitoffset: a negative LIMIT is none); PostgreSQL also
+ * takes OFFSET alone or before LIMIT.  So LIMIT ALL -> LIMIT -1, OFFSET a
+ * LIMIT b -> LIMIT b OFFSET a, and OFFSET a alone -> LIMIT -1 OFFSET a.
+ */
+static int sqlite_limit_offset(struct sql_rw *rw)
+{
+    for (size_t i = 0; i + 1 < rw->n; i++)
+        if (sql_tk_kw(rw, i, KW_LIMIT) && sql_tk_kw(rw, i + 1, KW_ALL) &&
+            !sql_rw_template(rw, i + 1, i + 1, NULL, 0, "-1"))
+            return -1;
+    /* Backwards: a rewrite moves only the tokens after it. */
+    for (size_t i = rw->n; i-- > 0;) {
+        if (!sql_tk_kw(rw, i, KW_OFFSET) || sqlite_offset_after_limit(rw, i))
+            continue;
+        size_t e = sql_operand_right(rw, i, LV_STOP), f;
+        if (e == i)
+            continue;
+        struct sql_arg a[2] = { sql_rw_range(rw, i + 1, e) };
+        if (sql_tk_kw(rw, e + 1, KW_LIMIT) && (f = sql_operand_right(rw, e + 1, LV_STOP)) > e + 1) {
+            a[1] = sql_rw_range(rw, e + 2, f);
+            if (!sql_rw_template(rw, i, f, a, 2, "LIMIT $1 OFFSET $0"))
+                return -1;
+        } else if (!sql_rw_template(rw, i, e, a, 1, "LIMIT -1 OFFSET $0")) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* DEFAULT takes a parenthesised expression unless it is a literal (lang_createtable.html). */
 static int sqlite_default_parens(struct sql_rw *rw)
 {
@@ -754,6 +803,7 @@ const struct sql_rule sql_rules_sqlite[] = {
     { "functions", sqlite_functions, SQL_WHEN(KW_DECODE, KW_BTRIM, KW_CHAR_LENGTH, KW_CHARACTER_LENGTH,
                                               KW_GREATEST, KW_LEAST, KW_POSITION) },
     { "fetch", sqlite_fetch, SQL_WHEN(KW_OFFSET, KW_FETCH) },
+    { "limit_offset", sqlite_limit_offset, SQL_WHEN(KW_OFFSET, KW_LIMIT) },
     { "booleans", sql_rule_booleans, &sql_rule_booleans_when },
     { "default_parens", sqlite_default_parens, SQL_WHEN(KW_DEFAULT) },
     { "returning", sqlite_returning, SQL_WHEN(KW_RETURNING) },

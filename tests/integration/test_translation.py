@@ -35,6 +35,22 @@ def test_postgresql_syntax_runs_on_sqlite(pgiris):
         assert row == pgiris.direct("demo", "SELECT name FROM customers WHERE id = 7")[0]
 
 
+@pytest.mark.parametrize("clause, want", [
+    ("OFFSET 3", [4, 5, 6, 7, 8]),
+    ("OFFSET 3 ROWS", [4, 5, 6, 7, 8]),
+    ("OFFSET 3 LIMIT 2", [4, 5]),
+    ("LIMIT ALL OFFSET 3", [4, 5, 6, 7, 8]),
+    ("OFFSET 3 ROWS FETCH NEXT 2 ROWS ONLY", [4, 5]),
+    ("LIMIT 2 OFFSET 3", [4, 5]),
+])
+def test_offset_forms_on_both_backends(pgiris, backend, clause, want):
+    # PostgreSQL takes OFFSET alone, before LIMIT, and LIMIT ALL; SQLite only LIMIT n OFFSET m.
+    numbers = " UNION ALL ".join("SELECT %d AS x" % i for i in range(1, 9))
+    with pgiris.connect(backend) as conn:
+        rows = conn.execute("SELECT x FROM (%s) AS v ORDER BY x %s" % (numbers, clause)).fetchall()
+    assert [int(r[0]) for r in rows] == want
+
+
 def test_serial_and_on_conflict_on_sqlite(pgiris):
     table = "tr_%s" % uuid.uuid4().hex[:8]
     with pgiris.connect("demo") as conn:
