@@ -9,6 +9,17 @@
  * change to the epoll set.  The epoll backend is level-triggered, so one
  * callback does one thing, writing or reading, and the other waits for the
  * next round of the loop: the owner may free the connection in either.
+ *
+ * A TLS connection is told of its client's end of file the way a plain one
+ * is: only while reading is wanted, after every byte sent before it, and
+ * again each time reading resumes, so that a client that sends and then
+ * closes its side still has all of it run.  libevent 2.1 reports the end
+ * once, not again when reading resumes, and reports a close_notify before
+ * the read callback for the bytes decrypted with it; so it is kept (eof)
+ * and reported through ev, made active without a socket, on a later pass
+ * of the loop.  Writing goes on after it: the filter still encrypts what is
+ * queued, and OpenSSL refuses SSL_write only once we have sent a
+ * close_notify of our own, which pgiris never does.
  */
 #include "worker/conn.h"
 
@@ -144,6 +155,7 @@ void conn_close(struct conn *c)
 {
     conn_unqueue(c);
     if (c->bev != NULL) {
+        event_del(&c->ev);
         conn_close_bev(c->bev);
         return;
     }
@@ -201,15 +213,19 @@ size_t conn_pending(const struct conn *c)
 
 void conn_read_enable(struct conn *c, int on)
 {
-    if (c->bev != NULL) {
-        if (on)
-            bufferevent_enable(c->bev, EV_READ);
-        else
-            bufferevent_disable(c->bev, EV_READ);
+    c->reading = on != 0;
+    if (c->bev == NULL) {
+        conn_watch(c);
         return;
     }
-    c->reading = on != 0;
-    conn_watch(c);
+    if (!on) {
+        bufferevent_disable(c->bev, EV_READ);
+        return;
+    }
+    /* Before enabling: that may decrypt bytes already received and call ops->read, which may close. */
+    if (c->eof)
+        event_active(&c->ev, EV_READ, 1);
+    bufferevent_enable(c->bev, EV_READ);
 }
 
 void conn_set_low_water(struct conn *c, size_t low_water)
@@ -308,11 +324,27 @@ static void conn_bev_write_cb(struct bufferevent *bev, void *arg)
     c->ops->write(c);
 }
 
+/* The client's end of file, for a TLS connection that wants to read (see the top). */
+static void conn_bev_eof_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (c->reading)
+        c->ops->error(c);
+}
+
 static void conn_bev_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct conn *c = arg;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+    if (what & BEV_EVENT_EOF) {
+        c->eof = 1;
+        if (c->reading)
+            event_active(&c->ev, EV_READ, 1);
+        return;
+    }
+    if (what & BEV_EVENT_ERROR) {
+        c->eof = 0;
         c->ops->error(c);
+    }
 }
 
 /*
@@ -330,7 +362,9 @@ int conn_start_tls(struct conn *c, SSL *ssl)
         return -1;
     }
     event_del(&c->ev);
+    event_assign(&c->ev, base, -1, 0, conn_bev_eof_cb, c);
     c->watching = 0;
+    c->reading = 1;
     conn_unqueue(c);
     if (c->out != NULL)
         evbuffer_add_buffer(bufferevent_get_output(under), c->out);

@@ -39,9 +39,9 @@ struct conn {
     uint8_t reading;                /* input wanted */
     uint8_t watching;               /* EV_READ / EV_WRITE that ev is added for */
     uint8_t queued;                 /* in the list conn_flush_all writes */
-    uint8_t eof;                    /* for ops->error: the client closed its side, not a socket error */
+    uint8_t eof;                    /* the client closed its side; for ops->error: not a socket error */
     uint32_t hold;                  /* plain: 1 + the bytes of out that may go now (conn_hold); 0: all */
-    struct event ev;                /* plain: the socket */
+    struct event ev;                /* plain: the socket; TLS: reports eof (see conn.c) */
 };
 
 /* Take fd (accepted, non-blocking) and start reading; low_water as conn_set_low_water. */
@@ -90,7 +90,11 @@ int conn_flush_all(void);
 /* Bytes queued and not yet written. */
 size_t conn_pending(const struct conn *c);
 
-/* Stop or resume reading from the client. */
+/*
+ * Stop or resume reading from the client.  Resuming after the client's end
+ * of file reports it again (ops->error) on a later pass of the event loop,
+ * as reading a plain socket would.
+ */
 void conn_read_enable(struct conn *c, int on);
 
 /* ops->write is called after a write leaves at most this many bytes queued. */

@@ -1537,7 +1537,11 @@ static void session_error_cb(struct conn *c)
     /*
      * A client that sent its query and closed its side still gets the
      * whole query run, as PostgreSQL runs a Query message to its end:
-     * reading resumes, and ends the session, once it is done.
+     * reading resumes, and ends the session, once it is done.  In COPY
+     * FROM STDIN the end of file comes only after every byte before it has
+     * gone to the executor (reading stops while the request ring is full,
+     * and at CopyDone): a COPY that gets it never had its CopyDone, and is
+     * rolled back.
      */
     if (c->eof && (s->state == SESSION_WAITING || (s->state == SESSION_RUNNING && s->copy_in != 1))) {
         conn_read_enable(c, 0);

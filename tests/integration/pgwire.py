@@ -2,8 +2,9 @@
 
 libpq refuses to send malformed traffic, so the tests that feed pgiris bad
 input build the bytes themselves with these helpers.  Only what the tests
-need is here: startup, the three password methods, simple queries, and
-reading messages with a deadline.
+need is here: startup, the three password methods, simple queries,
+reading messages with a deadline, and TLS whose two directions the test
+closes itself (close_notify, shutdown of the socket's sending side).
 """
 
 import base64
@@ -11,6 +12,7 @@ import hashlib
 import hmac
 import os
 import socket
+import ssl
 import struct
 import time
 
@@ -374,5 +376,91 @@ class ScramClient:
 def login(inst, database, user="demo"):
     """A raw connection to a running pgiris (conftest's Pgiris), logged in."""
     conn = Conn(inst.port)
+    conn.startup(user, database, inst.users[user])
+    return conn
+
+
+class TlsSocket:
+    """The client end of TLS over a connected socket, with the socket's
+    methods that Conn uses.  OpenSSL works on memory buffers here, not on
+    the socket, so that close_notify and shutdown() are two steps the test
+    takes, and reading still decrypts after either (ssl.SSLSocket ends TLS
+    at shutdown())."""
+
+    def __init__(self, sock, timeout):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        self.sock = sock
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = ctx.wrap_bio(self.incoming, self.outgoing)
+        self.sock.settimeout(timeout)
+        while True:
+            try:
+                self.tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._push()
+                if not self._pull():
+                    raise EOFError("connection closed during the TLS handshake")
+        self._push()
+
+    def _push(self):
+        data = self.outgoing.read()
+        if data:
+            self.sock.sendall(data)
+
+    def _pull(self):
+        data = self.sock.recv(65536)
+        if data:
+            self.incoming.write(data)
+        else:
+            self.incoming.write_eof()
+        return data
+
+    def settimeout(self, timeout):
+        self.sock.settimeout(timeout)
+
+    def sendall(self, data):
+        self.tls.write(data)
+        self._push()
+
+    def recv(self, size):
+        """Like socket.recv: b"" at the server's close_notify or end of file."""
+        while True:
+            try:
+                return self.tls.read(size)
+            except ssl.SSLWantReadError:
+                self._pull()
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                return b""
+
+    def close_notify(self, last=b""):
+        """Send TLS close_notify, after last in the same write; the server's
+        reply to it is not awaited."""
+        if last:
+            self.tls.write(last)
+        try:
+            self.tls.unwrap()
+        except ssl.SSLWantReadError:
+            pass
+        self._push()
+
+    def shutdown(self, how):
+        self.sock.shutdown(how)
+
+    def close(self):
+        self.sock.close()
+
+
+def login_tls(inst, database, user="demo"):
+    """Like login, over TLS (the server must accept SSLRequest)."""
+    conn = Conn(inst.port)
+    conn.send(request_packet(SSL_REQUEST_CODE))
+    answer = conn.read_exact(1)
+    if answer != b"S":
+        conn.close()
+        raise ProtocolError("SSLRequest answered %r" % answer)
+    conn.sock = TlsSocket(conn.sock, conn.timeout)
     conn.startup(user, database, inst.users[user])
     return conn
