@@ -49,7 +49,8 @@ void conn_open(struct conn *c, struct event_base *base, int fd, const struct con
 
 /*
  * Close the socket and free the buffers.  A TLS connection's last bytes
- * (a FATAL, the close_notify) get five more seconds to leave.
+ * (a FATAL, say) get five more seconds to leave; pgiris sends no
+ * close_notify of its own (see conn.c).
  */
 void conn_close(struct conn *c);
 
