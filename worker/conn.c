@@ -71,6 +71,7 @@ void conn_open(struct conn *c, struct event_base *base, int fd, const struct con
     c->queued = 0;
     c->eof = 0;
     c->hold = 0;
+    c->failed = 0;
     event_assign(&c->ev, base, fd, EV_PERSIST, conn_event_cb, c);
     conn_watch(c);
 }
@@ -154,12 +155,11 @@ static void conn_enqueue(struct conn *c)
 void conn_close(struct conn *c)
 {
     conn_unqueue(c);
+    event_del(&c->ev);
     if (c->bev != NULL) {
-        event_del(&c->ev);
         conn_close_bev(c->bev);
         return;
     }
-    event_del(&c->ev);
     close(event_get_fd(&c->ev));
     conn_free_buffers(c);
 }
@@ -183,9 +183,18 @@ void conn_write(struct conn *c, const void *data, size_t len)
         bufferevent_write(c->bev, data, len);
         return;
     }
-    if (c->out == NULL && (c->out = evbuffer_new()) == NULL)
+    if (c->failed)
         return;
-    evbuffer_add(c->out, data, len);
+    if ((c->out == NULL && (c->out = evbuffer_new()) == NULL) || evbuffer_add(c->out, data, len) < 0) {
+        /*
+         * A reply with a piece missing must not reach the client: the
+         * connection ends instead, from the loop (the caller may still use
+         * the session now).
+         */
+        c->failed = 1;
+        event_active(&c->ev, EV_WRITE, 1);
+        return;
+    }
     conn_enqueue(c);
 }
 
@@ -238,6 +247,11 @@ void conn_set_low_water(struct conn *c, size_t low_water)
 /* Write what the socket takes; 1 when ops->write was called (the connection may be gone). */
 static int conn_flush(struct conn *c, evutil_socket_t fd)
 {
+    if (c->failed) {
+        c->eof = 0;
+        c->ops->error(c);
+        return 1;
+    }
     size_t go = conn_writable(c);
     if (go == 0) {
         conn_watch(c);

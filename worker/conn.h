@@ -41,6 +41,7 @@ struct conn {
     uint8_t queued;                 /* in the list conn_flush_all writes */
     uint8_t eof;                    /* the client closed its side; for ops->error: not a socket error */
     uint32_t hold;                  /* plain: 1 + the bytes of out that may go now (conn_hold); 0: all */
+    uint8_t failed;                 /* plain: output could not be kept (no memory); the connection ends */
     struct event ev;                /* plain: the socket; TLS: reports eof (see conn.c) */
 };
 
