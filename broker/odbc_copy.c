@@ -336,10 +336,11 @@ static int copy_batch_flush(struct copy_batch *b)
         b->width[i] = (SQLLEN)width;
         b->size[i] = size;
     }
-    if (copy_bind_row(b, b->h, 0, 0) < 0)
-        return odbc_error_build(c, SQL_HANDLE_STMT, b->h);
+    /* PostgreSQL's batches go as one multi-row INSERT, which binds its own handle. */
     if (b->insert_head != NULL)
         return copy_batch_multi(b);
+    if (copy_bind_row(b, b->h, 0, 0) < 0)
+        return odbc_error_build(c, SQL_HANDLE_STMT, b->h);
     for (r = 0; r < b->nrows; r++)
         b->status[r] = SQL_PARAM_UNUSED;
     if (b->max_rows > 1 &&
