@@ -154,20 +154,26 @@ static int params_dup(const struct params *ps, const struct params_entry *e, con
     return *out == NULL ? -1 : 0;
 }
 
+/* Double the array *v of *cap elements of size bytes (4 at first).  -1 without memory. */
+static int params_grow(void **v, uint16_t *cap, size_t size)
+{
+    uint16_t n = *cap ? (uint16_t)(*cap * 2) : 4;
+    void *p = realloc(*v, size * n);
+    if (p == NULL)
+        return -1;
+    *v = p;
+    *cap = n;
+    return 0;
+}
+
 static int params_put(struct params *ps, const char *name, const char *value, int is_reset_value)
 {
     struct params_entry *e = params_find(ps, name);
     if (e == NULL) {
         if (ps->n == PARAMS_MAX)
             return -1;
-        if (ps->n == ps->cap) {
-            uint16_t cap = ps->cap ? (uint16_t)(ps->cap * 2) : 4;
-            struct params_entry *ne = realloc(ps->e, sizeof(*ne) * cap);
-            if (ne == NULL)
-                return -1;
-            ps->e = ne;
-            ps->cap = cap;
-        }
+        if (ps->n == ps->cap && params_grow((void **)&ps->e, &ps->cap, sizeof(*ps->e)) < 0)
+            return -1;
         e = &ps->e[ps->n];
         e->def = (int16_t)params_default_index(name);
         e->name = e->def >= 0 ? params_defaults[e->def].name : strdup(name);
@@ -267,14 +273,8 @@ static int params_remember(struct params *ps, int in_tx, const char *name, int l
         if (strcasecmp(ps->undo[i].name, name) == 0)
             u = &ps->undo[i];
     if (u == NULL) {
-        if (ps->nundo == ps->undo_cap) {
-            uint16_t cap = ps->undo_cap ? (uint16_t)(ps->undo_cap * 2) : 4;
-            struct params_undo *n = realloc(ps->undo, sizeof(*n) * cap);
-            if (n == NULL)
-                return -1;
-            ps->undo = n;
-            ps->undo_cap = cap;
-        }
+        if (ps->nundo == ps->undo_cap && params_grow((void **)&ps->undo, &ps->undo_cap, sizeof(*ps->undo)) < 0)
+            return -1;
         u = &ps->undo[ps->nundo];
         u->name = strdup(name);
         u->value = params_value_dup(ps, name);
