@@ -506,6 +506,7 @@ static int exec_run(struct exec *e, uint8_t type, const char *body, size_t len)
             rc = exec_run_extended(e, type, body, len);
             break;
         default:
+            odbc_set_autoparam(e->conn, (int)ck_pr_load_32(&shm_pool(e->pool)->auto_parameterize));
             rc = odbc_exec(e->conn, sql, sql_len, verb, &sink);
             break;
         }

@@ -37,6 +37,7 @@
 #include "broker/odbc_int.h"
 #include "common/civil.h"
 #include "common/pgproto.h"
+#include "common/sql_autoparam.h"
 #include "common/sql_lexer.h"
 
 static int odbc_diag_get(SQLSMALLINT htype, SQLHANDLE h, SQLSMALLINT rec, struct odbc_diag *d)
@@ -193,6 +194,7 @@ int odbc_connect(const char *connstr, enum cfg_dialect dialect, double timeout,
     pgbuf_init(&c->out);
     pgbuf_init(&c->bin);
     pgbuf_init(&c->pbuf);
+    pgbuf_init(&c->shape);
     pthread_mutex_init(&c->cancel_lock, NULL);
 
     rc = SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &c->env);
@@ -302,6 +304,7 @@ void odbc_disconnect(struct odbc_conn *c)
     pgbuf_free(&c->out);
     pgbuf_free(&c->bin);
     pgbuf_free(&c->pbuf);
+    pgbuf_free(&c->shape);
     free(c->val);
     odbc_cols_free(&c->simple);
     free(c->binds);
@@ -1967,7 +1970,9 @@ static struct odbc_shape *odbc_shape(struct odbc_conn *c, uint64_t hash)
     if (sh->hash != hash) {
         sh->hash = hash;
         sh->small = 0;
+        sh->runs = 0;
         sh->big = 0;
+        sh->plain = 0;
     }
     return sh;
 }
@@ -1991,6 +1996,18 @@ void odbc_cursor_require(struct odbc_conn *c)
         c->cursor_on = 1;
 }
 
+/* A successful run of a statement's literal form, counted for odbc_shape_settled. */
+static void odbc_shape_ran(struct odbc_conn *c, uint64_t hash)
+{
+    struct odbc_shape *sh;
+
+    if (!c->autoparam)
+        return;
+    sh = odbc_shape(c, hash);
+    if (sh->runs < UINT16_MAX)
+        sh->runs++;
+}
+
 /* After it: how many rows it gave (a statement without a result set teaches nothing). */
 static void odbc_cursor_learn(struct odbc_conn *c, uint64_t hash, int result_set, SQLLEN rows)
 {
@@ -2005,17 +2022,87 @@ static void odbc_cursor_learn(struct odbc_conn *c, uint64_t hash, int result_set
     }
 }
 
+static int odbc_prep_get(struct odbc_conn *c, const char *sql, size_t len,
+                         struct odbc_prep **out);
+static uint64_t odbc_hash(const char *s, size_t n);
+
+/* Whether the statement with this shape hash is run as its shape (odbc_set_autoparam). */
+static int odbc_shape_settled(struct odbc_conn *c, uint64_t hash, const char *verb)
+{
+    struct odbc_shape *sh = odbc_shape(c, hash);
+
+    return sh->runs >= ODBC_SMALL_RUNS && !sh->big && !sh->plain &&
+           (strcmp(verb, "SELECT") == 0 || strcmp(verb, "UPDATE") == 0 ||
+            strcmp(verb, "DELETE") == 0 || strcmp(verb, "INSERT") == 0);
+}
+
+/*
+ * Run sql as the shape sql_autoparam made of it (in c->shape), its
+ * literals bound, through the prepared-handle cache.  A shape that does
+ * not prepare outside a transaction is marked plain and declined
+ * (ODBC_DECLINED, nothing sent): its literal form runs instead.  In a
+ * transaction the failed Parse has aborted it, so its error is the answer.
+ */
+#define ODBC_DECLINED (-100)
+static int odbc_exec_shape(struct odbc_conn *c, const char *sql, uint64_t hash,
+                           const struct sql_literal *lits, int n, const char *verb,
+                           struct odbc_sink *sink)
+{
+    struct odbc_param params[SQL_AUTOPARAM_MAX];
+    const char *shape = (const char *)c->shape.data;
+    struct odbc_shape *sh;
+    struct odbc_prep *p;
+    int i, result;
+
+    for (i = 0; i < n; i++) {
+        params[i].value = (const uint8_t *)sql + lits[i].off;
+        params[i].len = (int32_t)lits[i].len;
+        params[i].type_oid = lits[i].oid;
+        params[i].format = 0;
+    }
+    /* The literal form proved small, and so is the shape: prepared without a cursor at once. */
+    sh = odbc_shape(c, odbc_hash(shape, c->shape.len));
+    if (!sh->big && sh->small < ODBC_SMALL_RUNS)
+        sh->small = ODBC_SMALL_RUNS;
+    pgbuf_reset(&c->out);
+    odbc_close_cursor(c);
+    result = odbc_prep_get(c, shape, c->shape.len, &p);
+    if (result == ODBC_ERROR && !c->in_tx) {
+        pgbuf_reset(&c->out);
+        odbc_shape(c, hash)->plain = 1;
+        return ODBC_DECLINED;
+    }
+    if (result != ODBC_OK)
+        return odbc_finish(c, sink, result);
+    result = odbc_exec_params(c, shape, c->shape.len, verb, params, n, NULL, 0, ODBC_F_ROWDESC, 0,
+                              sink);
+    /* A large result turns the literal form back to its cursor too. */
+    if (odbc_shape(c, p->hash)->big)
+        odbc_shape(c, hash)->big = 1;
+    return result;
+}
+
 int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb,
               struct odbc_sink *sink)
 {
+    struct sql_literal lits[SQL_AUTOPARAM_MAX];
     SQLSMALLINT ncols = 0;
     SQLLEN rows = 0;
     SQLRETURN rc;
     char tag[ODBC_TAG_MAX];
-    int result = ODBC_OK, err, suspended, early = 0;
+    int result = ODBC_OK, err, suspended, early = 0, n;
+    uint64_t hash = 0;
 
     if (verb == NULL)
         verb = "";
+    if (c->autoparam) {
+        hash = odbc_shape_hash(sql, len);
+        if (odbc_shape_settled(c, hash, verb) && (n = sql_autoparam(sql, len, &c->shape, lits)) > 0) {
+            result = odbc_exec_shape(c, sql, hash, lits, n, verb, sink);
+            if (result != ODBC_DECLINED)
+                return result;
+        }
+    }
     pgbuf_reset(&c->out);
     odbc_close_cursor(c);
     SQLFreeStmt(c->stmt, SQL_CLOSE);
@@ -2026,11 +2113,13 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
 
     if (odbc_cancel_check(c) < 0)
         return odbc_finish(c, sink, ODBC_ERROR);
-    uint64_t hash = c->cursor_adaptive ? odbc_shape_hash(sql, len) : 0;
+    if (c->cursor_adaptive && !c->autoparam)
+        hash = odbc_shape_hash(sql, len);
     odbc_cursor_choose(c, hash);
     rc = SQLExecDirect(c->stmt, (SQLCHAR *)sql, (SQLINTEGER)len);
     if (rc == SQL_NO_DATA) {
         /* An UPDATE or DELETE that matched nothing. */
+        odbc_shape_ran(c, hash);
         odbc_tag(tag, sizeof(tag), verb, 0, 0);
         pgproto_command_complete(&c->out, tag);
         return odbc_finish(c, sink, ODBC_OK);
@@ -2061,6 +2150,7 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
     } else if (!SQL_SUCCEEDED(SQLRowCount(c->stmt, &rows))) {
         rows = 0;
     }
+    odbc_shape_ran(c, hash);
     odbc_tag(tag, sizeof(tag), verb, ncols > 0, rows);
     pgproto_command_complete(&c->out, tag);
 
@@ -2951,6 +3041,8 @@ int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const cha
     if (rc == SQL_SUCCESS_WITH_INFO)
         odbc_notices_forward(c, p->stmt);
     if (p->cols.n > 0) {
+        if (flags & ODBC_F_ROWDESC)
+            odbc_rowdesc_put(c, &p->cols, NULL, 0);
         err = odbc_rows_stream(c, p->stmt, &p->cols, c->fmt, max_rows, sink, &rows, &suspended);
         /* A portal read in pieces is taken for a large result. */
         odbc_cursor_learn(c, p->hash, 1, suspended ? ODBC_SMALL_ROWS + 1 : rows);
@@ -3059,6 +3151,11 @@ int odbc_describe(struct odbc_conn *c, const char *sql, size_t len, int nparams,
     else
         odbc_nodata_put(c);
     return odbc_finish(c, sink, ODBC_OK);
+}
+
+void odbc_set_autoparam(struct odbc_conn *c, int on)
+{
+    c->autoparam = on && c->dialect == CFG_DIALECT_POSTGRES;
 }
 
 void odbc_set_max_prepared(struct odbc_conn *c, int max_prepared)

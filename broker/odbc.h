@@ -62,6 +62,7 @@ struct odbc_param {
 };
 
 #define ODBC_F_DESCRIBE 0x01    /* send RowDescription (or NoData) before the rows */
+#define ODBC_F_ROWDESC 0x02     /* a simple Query's: RowDescription once it ran, if it has columns */
 
 /*
  * Run a statement whose parameters are ODBC markers ('?', one per bound
@@ -107,6 +108,15 @@ void odbc_close_cursor(struct odbc_conn *c);
 int odbc_describe(struct odbc_conn *c, const char *sql, size_t len, int nparams,
                   const int32_t *param_oids, int with_params, const int16_t *result_formats,
                   int nformats, struct odbc_sink *sink);
+
+/*
+ * Run simple-protocol statements of the postgres dialect as their shape
+ * when they repeat (sql_autoparam.h): SELECT, INSERT, UPDATE and DELETE
+ * whose literal form ran ODBC_SMALL_RUNS times with small results go
+ * through the prepared-handle cache with their literals bound.  Off by
+ * default; other dialects ignore it.
+ */
+void odbc_set_autoparam(struct odbc_conn *c, int on);
 
 /* Bound the per-connection prepared-handle cache (default 100). */
 void odbc_set_max_prepared(struct odbc_conn *c, int max_prepared);

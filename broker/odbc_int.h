@@ -150,8 +150,18 @@ struct odbc_conn {
     struct odbc_shape {
         uint64_t hash;
         uint16_t small;         /* consecutive results of at most ODBC_SMALL_ROWS rows */
+        uint16_t runs;          /* successful runs of its literal form (odbc_exec) */
         uint8_t big;            /* once larger: always with a cursor */
+        uint8_t plain;          /* its shape failed to prepare: never run as one */
     } shapes[ODBC_SHAPES];
+
+    /*
+     * Simple-protocol statements run as their shape (sql_autoparam): the
+     * literal form of a statement whose shape has run ODBC_SMALL_RUNS
+     * times goes through the prepared-handle cache instead.
+     */
+    int autoparam;
+    struct pgbuf shape;         /* the shape being run */
 
     /* The cursor a row limit suspended, and its columns' formats. */
     struct odbc_prep *cur;

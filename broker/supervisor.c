@@ -134,6 +134,7 @@ static void sv_apply_pools(const struct cfg *cfg)
         ck_pr_store_32((uint32_t *)&p->pool_size, (uint32_t)cfg_db_pool_size(cfg, db));
         ck_pr_store_32((uint32_t *)&p->min_pool_size, (uint32_t)cfg_db_min_pool_size(cfg, db));
         p->pool_mode = (int32_t)cfg->pool_mode;
+        ck_pr_store_32(&p->auto_parameterize, (uint32_t)db->auto_parameterize);
         if (sv.connstr[i] == NULL || strcmp(sv.connstr[i], db->odbc) != 0) {
             if (sv.connstr[i] != NULL) {
                 log_info("broker", "db=%s connection string changed; recycling connections", db->name);

@@ -100,15 +100,21 @@ static const struct cfg_key cfg_keys[] = {
 
 #define CFG_NKEYS CFG_ARRAY_LEN(cfg_keys)
 
-enum cfg_db_key { CFG_DB_DIALECT, CFG_DB_ODBC, CFG_DB_POOL_SIZE, CFG_DB_MIN_POOL_SIZE };
-#define CFG_DB_NKEYS 4
+enum cfg_db_key {
+    CFG_DB_DIALECT, CFG_DB_ODBC, CFG_DB_POOL_SIZE, CFG_DB_MIN_POOL_SIZE, CFG_DB_AUTO_PARAMETERIZE
+};
+#define CFG_DB_NKEYS 5
 
 static const char *const cfg_db_keys[CFG_DB_NKEYS] = {
     [CFG_DB_DIALECT] = "dialect",
     [CFG_DB_ODBC] = "odbc",
     [CFG_DB_POOL_SIZE] = "pool_size",
     [CFG_DB_MIN_POOL_SIZE] = "min_pool_size",
+    [CFG_DB_AUTO_PARAMETERIZE] = "auto_parameterize",
 };
+
+/* The spellings of a boolean, false at even indexes. */
+static const char *const cfg_bool_names[] = { "off", "on", "false", "true", "no", "yes", "0", "1" };
 
 static const char *const cfg_pool_mode_names[] = {
     [CFG_POOL_SESSION] = "session",
@@ -473,6 +479,12 @@ static int cfg_set_database(struct cfg_parser *p, const char *name, const char *
         else
             db->min_pool_size = (int)n;
         break;
+    case CFG_DB_AUTO_PARAMETERIZE:
+        if (cfg_parse_enum(value, cfg_bool_names, CFG_ARRAY_LEN(cfg_bool_names), &e,
+                           why, sizeof(why)) < 0)
+            return cfg_fail(p, p->lineno, "key '%s': %s", name, why);
+        db->auto_parameterize = e % 2;
+        break;
     }
     seen[i] = p->lineno;
     return 0;
@@ -556,6 +568,7 @@ static int cfg_begin_section(struct cfg_parser *p, const char *text, size_t len)
     memcpy(db->name, name, namelen + 1);
     db->pool_size = -1;
     db->min_pool_size = -1;
+    db->auto_parameterize = 1;
     db->line = p->lineno;
     p->section = CFG_SECTION_DATABASE;
     p->db = db;

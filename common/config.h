@@ -27,6 +27,7 @@ struct cfg_database {
     char *odbc;                     /* ODBC connection string (malloc'd) */
     int pool_size;                  /* -1: use default_pool_size */
     int min_pool_size;              /* -1: use the global min_pool_size */
+    int auto_parameterize;          /* run repeated simple queries as their shape (postgres) */
     int line;                       /* where the section starts, for messages */
 };
 

@@ -337,6 +337,31 @@ static void test_tls_keys(void **state)
                2, "key 'client_tls_sslmode': prefer needs client_tls_key_file");
 }
 
+static void test_auto_parameterize(void **state)
+{
+    static const struct { const char *value; int on; } values[] = {
+        { "on", 1 }, { "off", 0 }, { "TRUE", 1 }, { "false", 0 }, { "yes", 1 }, { "no", 0 },
+        { "1", 1 }, { "0", 0 },
+    };
+    char text[256];
+    struct cfg *cfg;
+    size_t i;
+
+    cfg = load_ok(MINIMAL_DB);
+    assert_int_equal(cfg->databases[0].auto_parameterize, 1);
+    cfg_free(cfg);
+    for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        snprintf(text, sizeof(text), MINIMAL_DB "auto_parameterize = %s\n", values[i].value);
+        cfg = load_ok(text);
+        assert_int_equal(cfg->databases[0].auto_parameterize, values[i].on);
+        cfg_free(cfg);
+    }
+    load_fails(MINIMAL_DB "auto_parameterize = maybe\n", 4,
+               "key 'auto_parameterize': 'maybe' is not one of off, on, false, true, no, yes, 0, 1");
+    load_fails(MINIMAL_DB "auto_parameterize = on\nauto_parameterize = off\n", 5,
+               "key 'auto_parameterize': already set at line 4");
+}
+
 static void test_unknown_keys_and_sections(void **state)
 {
     load_fails("[pgiris]\nlisten_port = 1\nlisten_host = x\n" MINIMAL_DB, 3,
@@ -610,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_tls_keys),
+        cmocka_unit_test(test_auto_parameterize),
         cmocka_unit_test(test_unknown_keys_and_sections),
         cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_missing_and_totals),
