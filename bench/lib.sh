@@ -159,7 +159,7 @@ start_pgiris() {  # PORT; needs PGPORT and the userlist
 [pgiris]
 listen_addr = 127.0.0.1
 listen_port = $1
-workers = auto
+workers = ${PGIRIS_WORKERS:-auto}
 pool_mode = transaction
 default_pool_size = 20
 min_pool_size = 20

@@ -505,10 +505,15 @@ static int exec_run(struct exec *e, uint8_t type, const char *body, size_t len)
         case LEASE_REQ_DESCRIBE:
             rc = exec_run_extended(e, type, body, len);
             break;
-        default:
-            odbc_set_autoparam(e->conn, (int)ck_pr_load_32(&shm_pool(e->pool)->auto_parameterize));
+        default: {
+            struct shm_pool *p = shm_pool(e->pool);
+            uint64_t shaped = odbc_autoparam_count(e->conn);
+            odbc_set_autoparam(e->conn, (int)ck_pr_load_32(&p->auto_parameterize));
             rc = odbc_exec(e->conn, sql, sql_len, verb, &sink);
+            if (odbc_autoparam_count(e->conn) != shaped)
+                ck_pr_inc_64(&p->autoparam_count);
             break;
+        }
         }
     }
 

@@ -2059,6 +2059,9 @@ static int odbc_exec_shape(struct odbc_conn *c, const char *sql, uint64_t hash,
         params[i].len = (int32_t)lits[i].len;
         params[i].type_oid = lits[i].oid;
         params[i].format = 0;
+        /* SQLite reads an integer literal as a 64-bit integer, any other number as a double. */
+        if (c->dialect == CFG_DIALECT_SQLITE && lits[i].oid != 0)
+            params[i].type_oid = lits[i].oid == PG_OID_NUMERIC ? PG_OID_FLOAT8 : PG_OID_INT8;
     }
     /* The literal form proved small, and so is the shape: prepared without a cursor at once. */
     sh = odbc_shape(c, odbc_hash(shape, c->shape.len));
@@ -2074,6 +2077,7 @@ static int odbc_exec_shape(struct odbc_conn *c, const char *sql, uint64_t hash,
     }
     if (result != ODBC_OK)
         return odbc_finish(c, sink, result);
+    c->shaped++;
     result = odbc_exec_params(c, shape, c->shape.len, verb, params, n, NULL, 0, ODBC_F_ROWDESC, 0,
                               sink);
     /* A large result turns the literal form back to its cursor too. */
@@ -2097,7 +2101,8 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
         verb = "";
     if (c->autoparam) {
         hash = odbc_shape_hash(sql, len);
-        if (odbc_shape_settled(c, hash, verb) && (n = sql_autoparam(sql, len, &c->shape, lits)) > 0) {
+        if (odbc_shape_settled(c, hash, verb) &&
+            (n = sql_autoparam(sql, len, c->dialect == CFG_DIALECT_POSTGRES, &c->shape, lits)) > 0) {
             result = odbc_exec_shape(c, sql, hash, lits, n, verb, sink);
             if (result != ODBC_DECLINED)
                 return result;
@@ -3153,9 +3158,14 @@ int odbc_describe(struct odbc_conn *c, const char *sql, size_t len, int nparams,
     return odbc_finish(c, sink, ODBC_OK);
 }
 
+uint64_t odbc_autoparam_count(const struct odbc_conn *c)
+{
+    return c->shaped;
+}
+
 void odbc_set_autoparam(struct odbc_conn *c, int on)
 {
-    c->autoparam = on && c->dialect == CFG_DIALECT_POSTGRES;
+    c->autoparam = on && (c->dialect == CFG_DIALECT_POSTGRES || c->dialect == CFG_DIALECT_SQLITE);
 }
 
 void odbc_set_max_prepared(struct odbc_conn *c, int max_prepared)

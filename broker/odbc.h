@@ -110,13 +110,15 @@ int odbc_describe(struct odbc_conn *c, const char *sql, size_t len, int nparams,
                   int nformats, struct odbc_sink *sink);
 
 /*
- * Run simple-protocol statements of the postgres dialect as their shape
- * when they repeat (sql_autoparam.h): SELECT, INSERT, UPDATE and DELETE
- * whose literal form ran ODBC_SMALL_RUNS times with small results go
- * through the prepared-handle cache with their literals bound.  Off by
- * default; other dialects ignore it.
+ * Run simple-protocol statements of the postgres and sqlite dialects as
+ * their shape when they repeat (sql_autoparam.h): SELECT, INSERT, UPDATE
+ * and DELETE whose literal form ran ODBC_SMALL_RUNS times with small
+ * results go through the prepared-handle cache with their literals bound.
+ * Off by default; the iris dialect ignores it.
  */
 void odbc_set_autoparam(struct odbc_conn *c, int on);
+/* How many statements this connection has run as their shape. */
+uint64_t odbc_autoparam_count(const struct odbc_conn *c);
 
 /* Bound the per-connection prepared-handle cache (default 100). */
 void odbc_set_max_prepared(struct odbc_conn *c, int max_prepared);

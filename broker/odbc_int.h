@@ -162,6 +162,7 @@ struct odbc_conn {
      */
     int autoparam;
     struct pgbuf shape;         /* the shape being run */
+    uint64_t shaped;            /* statements run so, for SHOW STATS */
 
     /* The cursor a row limit suspended, and its columns' formats. */
     struct odbc_prep *cur;

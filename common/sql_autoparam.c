@@ -144,7 +144,7 @@ static int ap_literal(const char *s, const struct sql_token *toks, size_t ntok, 
     return 1;
 }
 
-int sql_autoparam(const char *stmt, size_t len, struct pgbuf *out,
+int sql_autoparam(const char *stmt, size_t len, int casts, struct pgbuf *out,
                   struct sql_literal lits[SQL_AUTOPARAM_MAX])
 {
     struct sql_token toks[SQL_AUTOPARAM_TOKENS];
@@ -158,9 +158,18 @@ int sql_autoparam(const char *stmt, size_t len, struct pgbuf *out,
         return 0;
     if (sql_lex(stmt, len, toks, SQL_AUTOPARAM_TOKENS, &ntok, &err) < 0 || ntok > SQL_AUTOPARAM_TOKENS)
         return 0;
-    for (i = 0; i < ntok; i++)
-        if (toks[i].type == SQL_TOK_PARAM)
+    for (i = 0; i < ntok; i++) {
+        const struct sql_token *t = &toks[i];
+        if (t->type == SQL_TOK_PARAM)
             return 0;
+        /* SQLite's named markers (:name, @name, $name), in text that has no PostgreSQL casts. */
+        if (!casts && (t->type == SQL_TOK_OP || t->type == SQL_TOK_PUNCT) &&
+            (stmt[t->off] == ':' || memchr(stmt + t->off, '@', t->len) != NULL))
+            return 0;
+        if (!casts && t->type != SQL_TOK_STRING && t->type != SQL_TOK_QIDENT && t->type != SQL_TOK_COMMENT &&
+            memchr(stmt + t->off, '$', t->len) != NULL)
+            return 0;
+    }
     for (i = 0; i < ntok && n < SQL_AUTOPARAM_MAX; i++) {
         const struct sql_token *t = &toks[i];
         struct sql_literal *lit = &lits[n];
@@ -168,7 +177,9 @@ int sql_autoparam(const char *stmt, size_t len, struct pgbuf *out,
             continue;
         pgproto_put_bytes(out, stmt + copied, t->off - copied);
         pgproto_put_bytes(out, "?", 1);
-        if (lit->oid == PG_OID_INT4)
+        if (!casts)
+            ;
+        else if (lit->oid == PG_OID_INT4)
             pgproto_put_bytes(out, "::pg_catalog.int4", 17);
         else if (lit->oid == PG_OID_INT8)
             pgproto_put_bytes(out, "::pg_catalog.int8", 17);

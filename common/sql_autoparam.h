@@ -10,7 +10,8 @@
  * literal followed by the end of its clause.  A number keeps the type
  * PostgreSQL gives the literal (int4, int8 or numeric) through a cast in the
  * shape; a string stays of unknown type, resolved by the column as the
- * literal's would be.  PostgreSQL's syntax: for the postgres dialect.
+ * literal's would be.  Without casts (SQLite, where a bound value has no
+ * affinity, as a literal has none) every marker is a bare '?'.
  */
 #ifndef PGIRIS_SQL_AUTOPARAM_H
 #define PGIRIS_SQL_AUTOPARAM_H
@@ -31,11 +32,13 @@ struct sql_literal {
 
 /*
  * Write the shape of stmt[0..len) into out (reset first; not terminated)
- * and its literals, in order, into lits.  Returns how many literals were
- * taken out: 0 when none is fit, or the statement already has parameter
- * markers ('?' or $n), or does not lex; out is then left empty.
+ * and its literals, in order, into lits; numbers' markers are cast to
+ * their type when casts is set.  Returns how many literals were taken
+ * out: 0 when none is fit, or the statement may already have parameter
+ * markers ('?', $n, or SQLite's :name and @name), or does not lex; out
+ * is then left empty.
  */
-int sql_autoparam(const char *stmt, size_t len, struct pgbuf *out,
+int sql_autoparam(const char *stmt, size_t len, int casts, struct pgbuf *out,
                   struct sql_literal lits[SQL_AUTOPARAM_MAX]);
 
 #endif

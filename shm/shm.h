@@ -73,6 +73,7 @@ struct shm_pool {
     int32_t min_pool_size;
     int32_t pool_mode;
     uint32_t auto_parameterize; /* the database's setting, read by executors per request */
+    uint64_t autoparam_count;   /* simple queries run as their shape (executors add) */
     uint32_t nopen;             /* executors alive (connecting or connected) */
     uint32_t nconnecting;
     uint32_t conn_gen;          /* bumped when the connection string changes */

@@ -421,6 +421,7 @@ static const struct admin_col admin_stats_cols[] = {
     ADMIN_I("avg_xact_count"), ADMIN_I("avg_query_count"),
     ADMIN_I("avg_recv"), ADMIN_I("avg_sent"),
     ADMIN_I("avg_xact_time"), ADMIN_I("avg_query_time"), ADMIN_I("avg_wait_time"),
+    ADMIN_I("total_autoparam_count"),
 };
 
 static uint64_t admin_div(uint64_t a, uint64_t b)
@@ -478,6 +479,7 @@ static void admin_show_stats(struct admin_ctx *ctx)
         admin_int(out, (int64_t)admin_div(t.xact_us, t.xact_count));
         admin_int(out, (int64_t)admin_div(t.query_us, t.query_count));
         admin_int(out, (int64_t)admin_div(t.wait_us, t.xact_count));
+        admin_int(out, (int64_t)ck_pr_load_64(&p->autoparam_count));
         pgproto_end(out);
     }
     pgproto_command_complete(out, "SHOW");

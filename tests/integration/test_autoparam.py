@@ -207,3 +207,38 @@ def test_reload_turns_it_on(pgiris_off):
             same_as_direct(pgiris_off, conn, "SELECT t AS ap_probe_reload FROM ap_t WHERE id = %d" % (i % 50))
             time.sleep(0.05)
         assert "$1::pg_catalog.int4" in shapes(conn, "ap_probe_reload")[0]
+
+
+def autoparam_count(pgiris, database):
+    rows = [r for r in pgiris.show("STATS") if r["database"] == database]
+    return int(rows[0]["total_autoparam_count"])
+
+
+def test_show_stats_counts_statements_run_as_their_shape(pgiris):
+    before = autoparam_count(pgiris, "pg")
+    with pgiris.connect("pg") as conn:
+        for i in range(1, 9):
+            same_as_direct(pgiris, conn, "SELECT t AS ap_probe_stats FROM ap_t WHERE id = %d" % i)
+    # Two runs as written, then six as the shape.
+    assert autoparam_count(pgiris, "pg") - before == 6
+
+
+@pytest.mark.parametrize("where", [
+    "id = 3",
+    "id <> 2",
+    "id = 9999999999",
+    "id = 99999999999999999999",
+    "credit_limit > 1000.5",
+    "credit_limit >= 2e3",
+    "city = 'Lyon'",
+    "name <> ''",
+    "id > '3'",
+])
+def test_sqlite_answers_match_sqlite(pgiris, where):
+    """The embedded SQLite database: bare markers, the values bound as SQLite reads the literals."""
+    sql = "SELECT id, name, city FROM customers WHERE %s ORDER BY id" % where
+    before = autoparam_count(pgiris, "demo")
+    with pgiris.connect() as conn:
+        for _ in range(8):
+            assert conn.execute(sql).fetchall() == pgiris.direct("demo", sql), sql
+    assert autoparam_count(pgiris, "demo") > before

@@ -508,7 +508,7 @@ static void test_show_stats(void **state)
         "database", "total_xact_count", "total_query_count", "total_received",
         "total_sent", "total_xact_time", "total_query_time", "total_wait_time",
         "avg_xact_count", "avg_query_count", "avg_recv", "avg_sent", "avg_xact_time",
-        "avg_query_time", "avg_wait_time",
+        "avg_query_time", "avg_wait_time", "total_autoparam_count",
     };
     struct shm_stats *a = shm_stats(0, 0), *b = shm_stats(1, 0);
     struct reply rep;
@@ -528,6 +528,7 @@ static void test_show_stats(void **state)
     a->query_us = 3200;
     a->wait_us = 800;
     shm_stats(1, 1)->query_count = 9;
+    shm_pool(0)->autoparam_count = 77;
     shm->start_time_us = shm_realtime_us() - 10 * 1000000 - 300000;
 
     run("SHOW STATS;", 0, &rep);
@@ -553,9 +554,11 @@ static void test_show_stats(void **state)
     assert_int_equal(ival(res, r, "avg_xact_time"), 100);
     assert_int_equal(ival(res, r, "avg_query_time"), 20);
     assert_int_equal(ival(res, r, "avg_wait_time"), 20);
+    assert_int_equal(ival(res, r, "total_autoparam_count"), 77);
 
     r = row(res, "database", "other");
     assert_int_equal(ival(res, r, "total_query_count"), 9);
+    assert_int_equal(ival(res, r, "total_autoparam_count"), 0);
     assert_int_equal(ival(res, r, "avg_query_time"), 0);
     assert_int_equal(ival(res, r, "avg_xact_time"), 0);
     free_reply(&rep);

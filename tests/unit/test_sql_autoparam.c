@@ -18,7 +18,7 @@
 #include "common/sql_autoparam.h"
 
 /* The shape and its parameters as "shape | type:value type:value". */
-static const char *render(const char *sql)
+static const char *render_as(const char *sql, int casts)
 {
     static char out[4096];
     struct sql_literal lits[SQL_AUTOPARAM_MAX];
@@ -27,7 +27,7 @@ static const char *render(const char *sql)
     int n, i;
 
     pgbuf_init(&b);
-    n = sql_autoparam(sql, strlen(sql), &b, lits);
+    n = sql_autoparam(sql, strlen(sql), casts, &b, lits);
     assert_true(n >= 0 && n <= SQL_AUTOPARAM_MAX);
     if (n == 0) {
         assert_int_equal(b.len, 0);
@@ -46,6 +46,11 @@ static const char *render(const char *sql)
     }
     pgbuf_free(&b);
     return out;
+}
+
+static const char *render(const char *sql)
+{
+    return render_as(sql, 1);
 }
 
 struct ap_case {
@@ -177,6 +182,21 @@ static void test_limits(void **state)
     assert_string_equal(render(sql), "(none)");
 }
 
+/* SQLite: bare markers, and its named markers mean the text is left alone. */
+static void test_without_casts(void **state)
+{
+    assert_string_equal(render_as("SELECT abalance FROM pgbench_accounts WHERE aid = 42 AND n > 1.5 AND t = 'x'", 0),
+                        "SELECT abalance FROM pgbench_accounts WHERE aid = ? AND n > ? AND t = ? | int4:42 "
+                        "numeric:1.5 unknown:x");
+    assert_string_equal(render_as("SELECT 1 FROM t WHERE a = :v AND b = 2", 0), "(none)");
+    assert_string_equal(render_as("SELECT 1 FROM t WHERE a = @v AND b = 2", 0), "(none)");
+    assert_string_equal(render_as("SELECT 1 FROM t WHERE a = $v AND b = 2", 0), "(none)");
+    assert_string_equal(render_as("SELECT 1 FROM t WHERE a = ?1 AND b = 2", 0), "(none)");
+    /* With casts, '::' is PostgreSQL's and no marker. */
+    assert_string_equal(render_as("SELECT a::text FROM t WHERE b = 2", 1),
+                        "SELECT a::text FROM t WHERE b = ?::pg_catalog.int4 | int4:2");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_number_types),
         cmocka_unit_test(test_left_alone),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_without_casts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
