@@ -333,6 +333,8 @@ void odbc_buffers_trim(struct odbc_conn *c)
     /* An open cursor's parameters are still bound to pbuf. */
     if (c->pbuf.cap > ODBC_KEEP_BYTES && c->cur == NULL)
         pgbuf_free(&c->pbuf);
+    if (c->shape.cap > ODBC_KEEP_BYTES)
+        pgbuf_free(&c->shape);
     if (c->val_cap > ODBC_KEEP_BYTES) {
         free(c->val);
         c->val = NULL;
@@ -343,6 +345,9 @@ void odbc_buffers_trim(struct odbc_conn *c)
 /* End of every call that answers the client: flush what is buffered. */
 int odbc_finish(struct odbc_conn *c, struct odbc_sink *sink, int result)
 {
+    /* odbc_exec_shape decides what becomes of this error. */
+    if (c->defer_out && c->stale_plan)
+        return result;
     if (c->out.oom) {
         /* The last message is incomplete; the complete ones before it go too. */
         pgbuf_reset(&c->out);
@@ -455,6 +460,8 @@ int odbc_error_build(struct odbc_conn *c, SQLSMALLINT htype, SQLHANDLE h)
     }
     odbc_map_sqlstate(c->dialect, d.state, d.msg, state);
     odbc_text_parse(&d, &t);
+    if (c->defer_out && strstr(t.message, "cached plan must not change result type") != NULL)
+        c->stale_plan = 1;
     /* Cancellation reaches clients in PostgreSQL's words, whatever the driver said. */
     if (strcmp(state, "57014") == 0 && strcmp(d.state, "57014") != 0)
         t.message = strcmp(d.state, "HYT00") == 0 ? "canceling statement due to statement timeout"
@@ -2025,6 +2032,7 @@ static void odbc_cursor_learn(struct odbc_conn *c, uint64_t hash, int result_set
 static int odbc_prep_get(struct odbc_conn *c, const char *sql, size_t len,
                          struct odbc_prep **out);
 static uint64_t odbc_hash(const char *s, size_t n);
+static void odbc_prep_drop(struct odbc_conn *c, struct odbc_prep *p);
 
 /* Whether the statement with this shape hash is run as its shape (odbc_set_autoparam). */
 static int odbc_shape_settled(struct odbc_conn *c, uint64_t hash, const char *verb)
@@ -2038,10 +2046,19 @@ static int odbc_shape_settled(struct odbc_conn *c, uint64_t hash, const char *ve
 
 /*
  * Run sql as the shape sql_autoparam made of it (in c->shape), its
- * literals bound, through the prepared-handle cache.  A shape that does
- * not prepare outside a transaction is marked plain and declined
- * (ODBC_DECLINED, nothing sent): its literal form runs instead.  In a
- * transaction the failed Parse has aborted it, so its error is the answer.
+ * literals bound, through the prepared-handle cache.  Returns ODBC_DECLINED
+ * (nothing sent) for the literal form to run instead:
+ *  - while the shape's own text is new: literals the shape keeps may vary
+ *    from run to run ("VALUES (5) ... WHERE b = 1"), and each variant
+ *    would be prepared anew and crowd out the clients' statements, so a
+ *    shape is prepared only once its text has come twice;
+ *  - when the shape fails to prepare outside a transaction (it is marked
+ *    plain and not tried again); in a transaction the failed Parse has
+ *    aborted it, so its error is the answer;
+ *  - when the server refuses the prepared statement because a table
+ *    changed under it ("cached plan must not change result type", which
+ *    the literal form never meets) outside a transaction.  The handle is
+ *    dropped either way, so the next run prepares the shape afresh.
  */
 #define ODBC_DECLINED (-100)
 static int odbc_exec_shape(struct odbc_conn *c, const char *sql, uint64_t hash,
@@ -2063,8 +2080,12 @@ static int odbc_exec_shape(struct odbc_conn *c, const char *sql, uint64_t hash,
         if (c->dialect == CFG_DIALECT_SQLITE && lits[i].oid != 0)
             params[i].type_oid = lits[i].oid == PG_OID_NUMERIC ? PG_OID_FLOAT8 : PG_OID_INT8;
     }
-    /* The literal form proved small, and so is the shape: prepared without a cursor at once. */
     sh = odbc_shape(c, odbc_hash(shape, c->shape.len));
+    if (sh->runs < UINT16_MAX)
+        sh->runs++;
+    if (sh->runs < 2)
+        return ODBC_DECLINED;
+    /* The literal form proved small, and so is the shape: prepared without a cursor at once. */
     if (!sh->big && sh->small < ODBC_SMALL_RUNS)
         sh->small = ODBC_SMALL_RUNS;
     pgbuf_reset(&c->out);
@@ -2078,8 +2099,20 @@ static int odbc_exec_shape(struct odbc_conn *c, const char *sql, uint64_t hash,
     if (result != ODBC_OK)
         return odbc_finish(c, sink, result);
     c->shaped++;
+    c->stale_plan = 0;
+    c->defer_out = 1;
     result = odbc_exec_params(c, shape, c->shape.len, verb, params, n, NULL, 0, ODBC_F_ROWDESC, 0,
                               sink);
+    c->defer_out = 0;
+    if (c->stale_plan) {
+        odbc_prep_drop(c, p);
+        if (!c->in_tx) {
+            c->shaped--;
+            pgbuf_reset(&c->out);
+            return ODBC_DECLINED;
+        }
+        return odbc_finish(c, sink, result);
+    }
     /* A large result turns the literal form back to its cursor too. */
     if (odbc_shape(c, p->hash)->big)
         odbc_shape(c, hash)->big = 1;
@@ -2103,9 +2136,9 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
         hash = odbc_shape_hash(sql, len);
         if (odbc_shape_settled(c, hash, verb) &&
             (n = sql_autoparam(sql, len, c->dialect == CFG_DIALECT_POSTGRES, &c->shape, lits)) > 0) {
-            result = odbc_exec_shape(c, sql, hash, lits, n, verb, sink);
-            if (result != ODBC_DECLINED)
-                return result;
+            int shaped = odbc_exec_shape(c, sql, hash, lits, n, verb, sink);
+            if (shaped != ODBC_DECLINED)
+                return shaped;
         }
     }
     pgbuf_reset(&c->out);
@@ -2502,7 +2535,7 @@ static int odbc_prep_new(struct odbc_conn *c, const char *sql, size_t len, uint6
     odbc_active_set(c, p->stmt);
     odbc_cursor_choose(c, hash);
     p->cursor = (int8_t)c->cursor_on;
-    if (!SQL_SUCCEEDED(SQLPrepare(p->stmt, (SQLCHAR *)sql, (SQLINTEGER)len)) ||
+    if (!SQL_SUCCEEDED(SQLPrepare(p->stmt, (SQLCHAR *)p->sql, (SQLINTEGER)len)) ||
         !SQL_SUCCEEDED(SQLNumParams(p->stmt, &p->nparams)) ||
         !SQL_SUCCEEDED(SQLNumResultCols(p->stmt, &ncols))) {
         result = odbc_error_build(c, SQL_HANDLE_STMT, p->stmt);

@@ -163,6 +163,8 @@ struct odbc_conn {
     int autoparam;
     struct pgbuf shape;         /* the shape being run */
     uint64_t shaped;            /* statements run so, for SHOW STATS */
+    int defer_out;              /* a shape runs: a stale plan's error is held back */
+    int stale_plan;             /* the server refused a prepared statement whose table changed */
 
     /* The cursor a row limit suspended, and its columns' formats. */
     struct odbc_prep *cur;

@@ -54,12 +54,12 @@ static int ap_clause_end(const char *s, const struct sql_token *t)
 
 /*
  * The type PostgreSQL gives a numeric literal: int4 when it fits, then
- * int8, then numeric (as it does any literal with a point or an exponent).
- * 0 for what is not a plain decimal number (0x1F, 1_000), left in place.
+ * int8, then numeric (as it does any literal with a point).  0 for what
+ * is not a plain decimal number (0x1F, 1_000, 1e5), left in place.
  */
 static int32_t ap_number_type(const char *v, size_t n)
 {
-    size_t i = 0, digits = 0, start;
+    size_t i = 0, digits = 0;
     int fraction = 0;
 
     while (i < n && isdigit((unsigned char)v[i]))
@@ -71,15 +71,7 @@ static int32_t ap_number_type(const char *v, size_t n)
     }
     if (digits == 0)
         return 0;
-    if (i < n && (v[i] == 'e' || v[i] == 'E')) {
-        fraction = 1;
-        if (++i < n && (v[i] == '+' || v[i] == '-'))
-            i++;
-        for (start = i; i < n && isdigit((unsigned char)v[i]); i++)
-            ;
-        if (i == start)
-            return 0;
-    }
+    /* An exponent stays: PostgreSQL takes any, a bound numeric only up to e1000. */
     if (i != n)
         return 0;
     if (fraction)
@@ -91,6 +83,46 @@ static int32_t ap_number_type(const char *v, size_t n)
     if (n < 19 || (n == 19 && memcmp(v, "9223372036854775807", 19) <= 0))
         return PG_OID_INT8;
     return PG_OID_NUMERIC;
+}
+
+/*
+ * Clauses whose literals may be taken out: those that filter or assign
+ * (WHERE, JOIN ... ON, UPDATE ... SET) and those that only hold them
+ * (FROM, USING, JOIN, WITH).  Elsewhere an expression may have to match
+ * another one written the same way (the select list and GROUP BY,
+ * DISTINCT ON and ORDER BY), which two separate parameters do not.
+ */
+enum ap_clause { AP_HOLD, AP_FILTER, AP_OTHER };
+
+#define AP_DEPTH_MAX 32
+
+/* The clause a keyword begins, or -1 when it begins none. */
+static int ap_clause_of(const char *s, const struct sql_token *t, const struct sql_token *prev)
+{
+    static const char *const filter[] = { "WHERE", "SET" };
+    static const char *const hold[] = { "FROM", "USING", "JOIN", "WITH" };
+    static const char *const other[] = {
+        "SELECT", "GROUP", "ORDER", "HAVING", "LIMIT", "OFFSET", "FETCH", "WINDOW", "RETURNING",
+        "VALUES", "PARTITION", "UNION", "INTERSECT", "EXCEPT", "INSERT", "INTO", "UPDATE", "DELETE",
+        "DISTINCT", "FILTER", "OVER",
+    };
+    size_t i;
+
+    if (t->type != SQL_TOK_IDENT)
+        return -1;
+    /* DISTINCT ON (...) belongs to the select list; JOIN ... ON filters. */
+    if (ap_word(s, t, "ON"))
+        return prev != NULL && ap_word(s, prev, "DISTINCT") ? AP_OTHER : AP_FILTER;
+    for (i = 0; i < sizeof(filter) / sizeof(filter[0]); i++)
+        if (ap_word(s, t, filter[i]))
+            return AP_FILTER;
+    for (i = 0; i < sizeof(hold) / sizeof(hold[0]); i++)
+        if (ap_word(s, t, hold[i]))
+            return AP_HOLD;
+    for (i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+        if (ap_word(s, t, other[i]))
+            return AP_OTHER;
+    return -1;
 }
 
 /* The next token from i on (i itself included) that is not a comment, or NULL. */
@@ -149,8 +181,10 @@ int sql_autoparam(const char *stmt, size_t len, int casts, struct pgbuf *out,
 {
     struct sql_token toks[SQL_AUTOPARAM_TOKENS];
     struct sql_lex_error err;
+    const struct sql_token *prev = NULL;
     size_t ntok, i, copied = 0;
-    int n = 0;
+    uint8_t clause[AP_DEPTH_MAX];   /* the clause at each parenthesis depth */
+    int n = 0, depth = 0, d;
 
     pgbuf_reset(out);
     /* A '?' anywhere might be read as a marker by the driver: such text is left alone. */
@@ -170,10 +204,40 @@ int sql_autoparam(const char *stmt, size_t len, int casts, struct pgbuf *out,
             memchr(stmt + t->off, '$', t->len) != NULL)
             return 0;
     }
+    clause[0] = AP_OTHER;
     for (i = 0; i < ntok && n < SQL_AUTOPARAM_MAX; i++) {
         const struct sql_token *t = &toks[i];
         struct sql_literal *lit = &lits[n];
-        if ((t->type != SQL_TOK_NUMBER && t->type != SQL_TOK_STRING) || !ap_literal(stmt, toks, ntok, i, lit))
+        int c;
+
+        if (t->type == SQL_TOK_COMMENT)
+            continue;
+        /* ON CONFLICT ... WHERE must prove a partial index's predicate: its literals stay. */
+        if (prev != NULL && ap_word(stmt, prev, "ON") && ap_word(stmt, t, "CONFLICT")) {
+            n = 0;
+            break;
+        }
+        if (t->type == SQL_TOK_PUNCT && stmt[t->off] == '(') {
+            if (++depth == AP_DEPTH_MAX) {
+                n = 0;
+                break;
+            }
+            clause[depth] = clause[depth - 1];
+        } else if (t->type == SQL_TOK_PUNCT && stmt[t->off] == ')') {
+            if (depth > 0)
+                depth--;
+        } else if ((c = ap_clause_of(stmt, t, prev)) >= 0) {
+            clause[depth] = (uint8_t)c;
+        }
+        prev = t;
+        if (t->type != SQL_TOK_NUMBER && t->type != SQL_TOK_STRING)
+            continue;
+        /* Only where every enclosing clause lets it. */
+        for (d = 0; d <= depth && clause[d] != AP_OTHER; d++)
+            ;
+        if (d <= depth)
+            continue;
+        if (!ap_literal(stmt, toks, ntok, i, lit))
             continue;
         pgproto_put_bytes(out, stmt + copied, t->off - copied);
         pgproto_put_bytes(out, "?", 1);
