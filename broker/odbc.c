@@ -2054,11 +2054,8 @@ static int odbc_shape_settled(struct odbc_conn *c, uint64_t hash, const char *ve
  *    shape is prepared only once its text has come twice;
  *  - when the shape fails to prepare outside a transaction (it is marked
  *    plain and not tried again); in a transaction the failed Parse has
- *    aborted it, so its error is the answer;
- *  - when the server refuses the prepared statement because a table
- *    changed under it ("cached plan must not change result type", which
- *    the literal form never meets) outside a transaction.  The handle is
- *    dropped either way, so the next run prepares the shape afresh.
+ *    aborted it, so its error is the answer.
+ * A table changed under a prepared shape is odbc_exec_params's to handle.
  */
 #define ODBC_DECLINED (-100)
 static int odbc_exec_shape(struct odbc_conn *c, const char *sql, uint64_t hash,
@@ -2099,22 +2096,10 @@ static int odbc_exec_shape(struct odbc_conn *c, const char *sql, uint64_t hash,
     if (result != ODBC_OK)
         return odbc_finish(c, sink, result);
     c->shaped++;
-    c->stale_plan = 0;
-    c->defer_out = 1;
     result = odbc_exec_params(c, shape, c->shape.len, verb, params, n, NULL, 0, ODBC_F_ROWDESC, 0,
                               sink);
-    c->defer_out = 0;
-    if (c->stale_plan) {
-        odbc_prep_drop(c, p);
-        if (!c->in_tx) {
-            c->shaped--;
-            pgbuf_reset(&c->out);
-            return ODBC_DECLINED;
-        }
-        return odbc_finish(c, sink, result);
-    }
     /* A large result turns the literal form back to its cursor too. */
-    if (odbc_shape(c, p->hash)->big)
+    if (odbc_shape(c, odbc_hash(shape, c->shape.len))->big)
         odbc_shape(c, hash)->big = 1;
     return result;
 }
@@ -3005,9 +2990,9 @@ static void odbc_suspended_put(struct odbc_conn *c)
     pgproto_end(&c->out);
 }
 
-int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const char *verb,
-                     const struct odbc_param *params, int nparams, const int16_t *result_formats,
-                     int nformats, int flags, long max_rows, struct odbc_sink *sink)
+static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, const char *verb,
+                           const struct odbc_param *params, int nparams, const int16_t *result_formats,
+                           int nformats, int flags, long max_rows, struct odbc_sink *sink)
 {
     struct odbc_prep *p;
     SQLLEN rows = 0;
@@ -3111,6 +3096,40 @@ done:
     if (result == ODBC_ABANDONED)
         odbc_close_cursor(c);
     return result;
+}
+
+/*
+ * The cached handle is keyed by the text, but PostgreSQL refuses to run a
+ * prepared statement whose result columns changed since it was prepared
+ * (a column added to its table: "cached plan must not change result
+ * type"), where a client that parses its statement again expects the new
+ * columns.  The error is held back, the handle dropped, and outside a
+ * transaction the statement prepared afresh and run once more; in one, the
+ * failed Bind has aborted the transaction and the error is the answer.
+ */
+int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const char *verb,
+                     const struct odbc_param *params, int nparams, const int16_t *result_formats,
+                     int nformats, int flags, long max_rows, struct odbc_sink *sink)
+{
+    int result;
+
+    c->stale_plan = 0;
+    c->defer_out = 1;
+    result = odbc_run_params(c, sql, len, verb, params, nparams, result_formats, nformats, flags, max_rows,
+                             sink);
+    c->defer_out = 0;
+    if (!c->stale_plan)
+        return result;
+    c->stale_plan = 0;
+    for (int i = 0; i < c->npreps; i++) {
+        if (c->preps[i]->len == len && memcmp(c->preps[i]->sql, sql, len) == 0 && c->preps[i] != c->cur) {
+            odbc_prep_drop(c, c->preps[i]);
+            break;
+        }
+    }
+    if (c->in_tx)
+        return odbc_finish(c, sink, result);
+    return odbc_run_params(c, sql, len, verb, params, nparams, result_formats, nformats, flags, max_rows, sink);
 }
 
 int odbc_fetch_more(struct odbc_conn *c, long max_rows, struct odbc_sink *sink)

@@ -514,6 +514,19 @@ static int extended_rewrite(struct extended_stmt *st, const char *q, size_t len,
     return 0;
 }
 
+/* Whether st was made by Parse from query with these n parameter types. */
+static int extended_stmt_same(const struct extended_stmt *st, const char *query, size_t qlen,
+                              const int32_t *oids, int n)
+{
+    if (st->types != NULL || n > st->nparams || strlen(st->source) != qlen ||
+        memcmp(st->source, query, qlen) != 0)
+        return 0;
+    for (int i = 0; i < st->nparams; i++)
+        if (st->oids[i] != (i < n ? oids[i] : 0))
+            return 0;
+    return 1;
+}
+
 /*
  * Create statement 'name' from query (PostgreSQL SQL with $n) and the
  * parameter types given (n of them, 0 = unspecified), replacing an unnamed
@@ -523,7 +536,19 @@ static int extended_stmt_create(struct session *s, const char *name, const char 
                                 const int32_t *oids, int n, char sqlstate[6], char *msg, size_t msglen)
 {
     struct extended_state *x = extended_state(s);
+    struct extended_stmt *cur;
     int idx;
+    /*
+     * Drivers parse the unnamed statement again before every execution:
+     * the same text with the same types is the same statement, kept (its
+     * description is asked of the backend again, as a new one's would be).
+     */
+    if (name[0] == '\0' && (cur = extended_find_stmt(x, "", NULL)) != NULL &&
+        extended_stmt_same(cur, query, qlen, oids, n)) {
+        pgbuf_reset(&cur->desc);
+        cur->described = 0;
+        return 0;
+    }
     if (name[0] != '\0' && extended_find_stmt(x, name, NULL) != NULL) {
         memcpy(sqlstate, "42P05", 6);
         snprintf(msg, msglen, "prepared statement \"%.100s\" already exists", name);

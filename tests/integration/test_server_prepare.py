@@ -9,6 +9,7 @@ stay right through every change.
 One worker and a pool of one connection: every query below runs on the same
 backend connection, whose pg_prepared_statements the test can read."""
 
+import psycopg
 import pytest
 
 POOL_OF_ONE = {"workers": 1, "default_pool_size": 1, "min_pool_size": 1}
@@ -62,4 +63,35 @@ def test_prepared_statement_in_a_transaction_keeps_working(pgiris):
         conn.execute("INSERT INTO sp_t SELECT x FROM generate_series(1, %s::int) x", (10,))
         conn.rollback()
         run_probe(conn, 2)
+        conn.commit()
+
+
+def test_statement_parsed_again_after_its_table_changed_sees_the_new_columns(pgiris, postgres):
+    """The backend refuses a cached plan whose result columns changed; a client that
+    parses its statement again (every driver's unnamed statement) must get the new
+    columns, as it would from PostgreSQL, not that error."""
+    with postgres.connect() as direct:
+        direct.execute("DROP TABLE IF EXISTS sp_alt")
+        direct.execute("CREATE TABLE sp_alt (id int PRIMARY KEY, v text)")
+        direct.execute("INSERT INTO sp_alt VALUES (1, 'one')")
+    with pgiris.connect("pg") as conn:
+        for _ in range(4):
+            assert conn.execute("SELECT * FROM sp_alt WHERE id = %s", (1,)).fetchall() == [(1, "one")]
+        with postgres.connect() as direct:
+            direct.execute("ALTER TABLE sp_alt ADD COLUMN z int DEFAULT 7")
+        for _ in range(3):
+            cur = conn.execute("SELECT * FROM sp_alt WHERE id = %s", (1,))
+            assert [d.name for d in cur.description] == ["id", "v", "z"]
+            assert cur.fetchall() == [(1, "one", 7)]
+        with postgres.connect() as direct:
+            direct.execute("ALTER TABLE sp_alt DROP COLUMN v")
+        # In a transaction the refused Bind has aborted it: the error is PostgreSQL's, and the next
+        # transaction prepares the statement afresh.
+        conn.autocommit = False
+        try:
+            conn.execute("SELECT * FROM sp_alt WHERE id = %s", (1,)).fetchall()
+            conn.commit()
+        except psycopg.errors.FeatureNotSupported:
+            conn.rollback()
+        assert conn.execute("SELECT * FROM sp_alt WHERE id = %s", (1,)).fetchall() == [(1, 7)]
         conn.commit()
