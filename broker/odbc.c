@@ -1984,13 +1984,55 @@ static struct odbc_shape *odbc_shape(struct odbc_conn *c, uint64_t hash)
     return sh;
 }
 
-/* Before running the statement with this hash: a cursor unless it has proven small. */
-static void odbc_cursor_choose(struct odbc_conn *c, uint64_t hash)
+/*
+ * Whether sql is a WITH whose queries write (INSERT, UPDATE, DELETE or
+ * MERGE anywhere in it): DECLARE CURSOR refuses those, so such a statement
+ * runs without the cursor.  Words inside quotes and comments do not count.
+ */
+static int odbc_with_writes(const char *sql, size_t len)
+{
+    static const char *const writes[] = { "INSERT", "UPDATE", "DELETE", "MERGE" };
+    size_t i = 0, start, k;
+
+    while (i < len && isspace((unsigned char)sql[i]))
+        i++;
+    if (len - i < 5 || strncasecmp(sql + i, "WITH", 4) != 0 || !isspace((unsigned char)sql[i + 4]))
+        return 0;
+    while (i < len) {
+        char ch = sql[i];
+        if (ch == '\'' || ch == '"') {
+            for (i++; i < len && sql[i] != ch; i++)
+                ;
+            i++;
+        } else if (ch == '-' && i + 1 < len && sql[i + 1] == '-') {
+            while (i < len && sql[i] != '\n')
+                i++;
+        } else if (ch == '/' && i + 1 < len && sql[i + 1] == '*') {
+            const char *end = memmem(sql + i + 2, len - i - 2, "*/", 2);
+            i = end != NULL ? (size_t)(end - sql) + 2 : len;
+        } else if (isalpha((unsigned char)ch) || ch == '_') {
+            for (start = i; i < len && (isalnum((unsigned char)sql[i]) || sql[i] == '_' || sql[i] == '$'); i++)
+                ;
+            for (k = 0; k < sizeof(writes) / sizeof(writes[0]); k++)
+                if (i - start == strlen(writes[k]) && strncasecmp(sql + start, writes[k], i - start) == 0)
+                    return 1;
+        } else {
+            i++;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Before running the statement with this hash: a cursor unless it has
+ * proven small, or it may not have one (never).
+ */
+static void odbc_cursor_choose(struct odbc_conn *c, uint64_t hash, int never)
 {
     if (!c->cursor_adaptive)
         return;
     struct odbc_shape *sh = odbc_shape(c, hash);
-    int want = sh->big || sh->small < ODBC_SMALL_RUNS;
+    int want = !never && (sh->big || sh->small < ODBC_SMALL_RUNS);
     if (want != c->cursor_on &&
         SQL_SUCCEEDED(SQLSetConnectAttr(c->dbc, ODBC_PSQL_USE_DECLAREFETCH, (SQLPOINTER)(uintptr_t)want, 0)))
         c->cursor_on = want;
@@ -2039,7 +2081,7 @@ static int odbc_shape_settled(struct odbc_conn *c, uint64_t hash, const char *ve
 {
     struct odbc_shape *sh = odbc_shape(c, hash);
 
-    return sh->runs >= ODBC_SMALL_RUNS && !sh->big && !sh->plain &&
+    return sh->runs >= ODBC_SMALL_RUNS && !sh->big && sh->plain < ODBC_PLAIN_FAILS &&
            (strcmp(verb, "SELECT") == 0 || strcmp(verb, "UPDATE") == 0 ||
             strcmp(verb, "DELETE") == 0 || strcmp(verb, "INSERT") == 0);
 }
@@ -2052,8 +2094,9 @@ static int odbc_shape_settled(struct odbc_conn *c, uint64_t hash, const char *ve
  *    from run to run ("VALUES (5) ... WHERE b = 1"), and each variant
  *    would be prepared anew and crowd out the clients' statements, so a
  *    shape is prepared only once its text has come twice;
- *  - when the shape fails to prepare outside a transaction (it is marked
- *    plain and not tried again); in a transaction the failed Parse has
+ *  - when the shape fails to prepare outside a transaction (after
+ *    ODBC_PLAIN_FAILS such failures it is not tried again: one may be a
+ *    lock timeout or a cancel); in a transaction the failed Parse has
  *    aborted it, so its error is the answer.
  * A table changed under a prepared shape is odbc_exec_params's to handle.
  */
@@ -2090,7 +2133,9 @@ static int odbc_exec_shape(struct odbc_conn *c, const char *sql, uint64_t hash,
     result = odbc_prep_get(c, shape, c->shape.len, &p);
     if (result == ODBC_ERROR && !c->in_tx) {
         pgbuf_reset(&c->out);
-        odbc_shape(c, hash)->plain = 1;
+        sh = odbc_shape(c, hash);
+        if (sh->plain < ODBC_PLAIN_FAILS)
+            sh->plain++;
         return ODBC_DECLINED;
     }
     if (result != ODBC_OK)
@@ -2102,6 +2147,37 @@ static int odbc_exec_shape(struct odbc_conn *c, const char *sql, uint64_t hash,
     if (odbc_shape(c, odbc_hash(shape, c->shape.len))->big)
         odbc_shape(c, hash)->big = 1;
     return result;
+}
+
+/*
+ * psqlODBC drops the columns of an INSERT, UPDATE or DELETE ... RETURNING
+ * that matched no row, where PostgreSQL still sends its RowDescription
+ * (clients read the empty result by it).  They are asked for by preparing
+ * the text again on a handle of its own (nothing runs), in that case only.
+ */
+static void odbc_returning_describe(struct odbc_conn *c, const char *sql, size_t len, const char *verb)
+{
+    struct odbc_cols cols = { 0 };
+    SQLHSTMT h = SQL_NULL_HSTMT;
+    SQLSMALLINT ncols = 0;
+    char *text;
+    size_t i;
+
+    if (strcmp(verb, "UPDATE") != 0 && strcmp(verb, "DELETE") != 0 && strcmp(verb, "INSERT") != 0)
+        return;
+    for (i = 0; i + 9 <= len && strncasecmp(sql + i, "RETURNING", 9) != 0; i++)
+        ;
+    /* NUL-terminated: psqlODBC's SQLPrepare reads to the NUL. */
+    if (i + 9 > len || (text = strndup(sql, len)) == NULL)
+        return;
+    if (SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &h))) {
+        if (SQL_SUCCEEDED(SQLPrepare(h, (SQLCHAR *)text, (SQLINTEGER)len)) &&
+            SQL_SUCCEEDED(SQLNumResultCols(h, &ncols)) && ncols > 0 && odbc_cols_load(h, ncols, &cols) == 0)
+            odbc_rowdesc_put(c, &cols, NULL, 0);
+        odbc_cols_free(&cols);
+        SQLFreeHandle(SQL_HANDLE_STMT, h);
+    }
+    free(text);
 }
 
 int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb,
@@ -2138,10 +2214,12 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
         return odbc_finish(c, sink, ODBC_ERROR);
     if (c->cursor_adaptive && !c->autoparam)
         hash = odbc_shape_hash(sql, len);
-    odbc_cursor_choose(c, hash);
+    odbc_cursor_choose(c, hash, odbc_with_writes(sql, len));
     rc = SQLExecDirect(c->stmt, (SQLCHAR *)sql, (SQLINTEGER)len);
     if (rc == SQL_NO_DATA) {
-        /* An UPDATE or DELETE that matched nothing. */
+        /* An UPDATE or DELETE that matched nothing: with RETURNING, still its columns. */
+        SQLFreeStmt(c->stmt, SQL_CLOSE);
+        odbc_returning_describe(c, sql, len, verb);
         odbc_shape_ran(c, hash);
         odbc_tag(tag, sizeof(tag), verb, 0, 0);
         pgproto_command_complete(&c->out, tag);
@@ -2518,7 +2596,8 @@ static int odbc_prep_new(struct odbc_conn *c, const char *sql, size_t len, uint6
         goto failed;
     }
     odbc_active_set(c, p->stmt);
-    odbc_cursor_choose(c, hash);
+    p->writes = (int8_t)odbc_with_writes(p->sql, len);
+    odbc_cursor_choose(c, hash, p->writes);
     p->cursor = (int8_t)c->cursor_on;
     if (!SQL_SUCCEEDED(SQLPrepare(p->stmt, (SQLCHAR *)p->sql, (SQLINTEGER)len)) ||
         !SQL_SUCCEEDED(SQLNumParams(p->stmt, &p->nparams)) ||
@@ -2570,7 +2649,7 @@ failed:
  */
 static int odbc_prep_match(struct odbc_conn *c, struct odbc_prep *p)
 {
-    odbc_cursor_choose(c, p->hash);
+    odbc_cursor_choose(c, p->hash, p->writes);
     if (!c->cursor_adaptive || p->cursor == c->cursor_on)
         return ODBC_OK;
     SQLFreeStmt(p->stmt, SQL_CLOSE);
@@ -3053,6 +3132,9 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
     }
     rc = SQLExecute(p->stmt);
     if (rc == SQL_NO_DATA) {
+        /* An UPDATE ... RETURNING that matched nothing still has its columns. */
+        if (p->cols.n > 0 && (flags & ODBC_F_ROWDESC))
+            odbc_rowdesc_put(c, &p->cols, NULL, 0);
         odbc_tag(tag, sizeof(tag), verb, 0, 0);
         pgproto_command_complete(&c->out, tag);
         goto done;

@@ -20,6 +20,7 @@
 #define ODBC_SHAPES 256
 #define ODBC_SMALL_ROWS 1000
 #define ODBC_SMALL_RUNS 2
+#define ODBC_PLAIN_FAILS 3
 /* Buffers grown past this by one huge value are given back after the statement. */
 #define ODBC_KEEP_BYTES (256 * 1024)
 #define ODBC_VALUE_MIN 4096
@@ -73,6 +74,7 @@ struct odbc_prep {
     SQLHSTMT stmt;
     SQLSMALLINT nparams;
     int8_t cursor;          /* c->cursor_on when it was prepared (see odbc_prep_match) */
+    int8_t writes;          /* a WITH that writes: never with the cursor (odbc_with_writes) */
     int32_t *param_oids;    /* from SQLDescribeParam, text where it could not say */
     struct odbc_cols cols;
 };
@@ -152,7 +154,7 @@ struct odbc_conn {
         uint16_t small;         /* consecutive results of at most ODBC_SMALL_ROWS rows */
         uint16_t runs;          /* successful runs of its literal form (odbc_exec) */
         uint8_t big;            /* once larger: always with a cursor */
-        uint8_t plain;          /* its shape failed to prepare: never run as one */
+        uint8_t plain;          /* times its shape failed to prepare (ODBC_PLAIN_FAILS: never again) */
     } shapes[ODBC_SHAPES];
 
     /*
