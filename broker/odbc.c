@@ -2175,6 +2175,7 @@ static void odbc_returning_describe(struct odbc_conn *c, const char *sql, size_t
             SQL_SUCCEEDED(SQLNumResultCols(h, &ncols)) && ncols > 0 && odbc_cols_load(h, ncols, &cols) == 0)
             odbc_rowdesc_put(c, &cols, NULL, 0);
         odbc_cols_free(&cols);
+        SQLFreeStmt(h, SQL_CLOSE);      /* as in odbc_prep_free: else its description leaks */
         SQLFreeHandle(SQL_HANDLE_STMT, h);
     }
     free(text);
