@@ -460,7 +460,8 @@ int odbc_error_build(struct odbc_conn *c, SQLSMALLINT htype, SQLHANDLE h)
     }
     odbc_map_sqlstate(c->dialect, d.state, d.msg, state);
     odbc_text_parse(&d, &t);
-    if (c->defer_out && strstr(t.message, "cached plan must not change result type") != NULL)
+    if (c->defer_out && strcmp(state, "0A000") == 0 &&
+        strstr(t.message, "cached plan must not change result type") != NULL)
         c->stale_plan = 1;
     /* Cancellation reaches clients in PostgreSQL's words, whatever the driver said. */
     if (strcmp(state, "57014") == 0 && strcmp(d.state, "57014") != 0)
@@ -1985,42 +1986,38 @@ static struct odbc_shape *odbc_shape(struct odbc_conn *c, uint64_t hash)
 }
 
 /*
- * Whether sql is a WITH whose queries write (INSERT, UPDATE, DELETE or
- * MERGE anywhere in it): DECLARE CURSOR refuses those, so such a statement
- * runs without the cursor.  Words inside quotes and comments do not count.
+ * Whether sql has a WITH and a query that writes (INSERT, UPDATE, DELETE or
+ * MERGE, read as PostgreSQL's lexer reads them, so not in strings or
+ * comments): DECLARE CURSOR refuses a WITH whose queries write, so such a
+ * statement runs without the cursor.  A false positive (FOR UPDATE beside
+ * a WITH) only costs the cursor.
  */
 static int odbc_with_writes(const char *sql, size_t len)
 {
     static const char *const writes[] = { "INSERT", "UPDATE", "DELETE", "MERGE" };
-    size_t i = 0, start, k;
+    struct sql_lex_error err;
+    struct sql_token *toks;
+    size_t i, k, ntok = 0;
+    int with = 0, write = 0;
 
-    while (i < len && isspace((unsigned char)sql[i]))
-        i++;
-    if (len - i < 5 || strncasecmp(sql + i, "WITH", 4) != 0 || !isspace((unsigned char)sql[i + 4]))
+    for (i = 0; i + 4 <= len && strncasecmp(sql + i, "WITH", 4) != 0; i++)
+        ;
+    if (i + 4 > len || sql_lex(sql, len, NULL, 0, &ntok, &err) < 0 || ntok == 0 ||
+        (toks = malloc(ntok * sizeof(*toks))) == NULL)
         return 0;
-    while (i < len) {
-        char ch = sql[i];
-        if (ch == '\'' || ch == '"') {
-            for (i++; i < len && sql[i] != ch; i++)
-                ;
-            i++;
-        } else if (ch == '-' && i + 1 < len && sql[i + 1] == '-') {
-            while (i < len && sql[i] != '\n')
-                i++;
-        } else if (ch == '/' && i + 1 < len && sql[i + 1] == '*') {
-            const char *end = memmem(sql + i + 2, len - i - 2, "*/", 2);
-            i = end != NULL ? (size_t)(end - sql) + 2 : len;
-        } else if (isalpha((unsigned char)ch) || ch == '_') {
-            for (start = i; i < len && (isalnum((unsigned char)sql[i]) || sql[i] == '_' || sql[i] == '$'); i++)
-                ;
-            for (k = 0; k < sizeof(writes) / sizeof(writes[0]); k++)
-                if (i - start == strlen(writes[k]) && strncasecmp(sql + start, writes[k], i - start) == 0)
-                    return 1;
-        } else {
-            i++;
-        }
+    sql_lex(sql, len, toks, ntok, &ntok, &err);
+    for (i = 0; i < ntok && !(with && write); i++) {
+        const struct sql_token *t = &toks[i];
+        if (t->type != SQL_TOK_IDENT)
+            continue;
+        if (t->len == 4 && strncasecmp(sql + t->off, "WITH", 4) == 0)
+            with = 1;
+        for (k = 0; k < sizeof(writes) / sizeof(writes[0]); k++)
+            if (t->len == strlen(writes[k]) && strncasecmp(sql + t->off, writes[k], t->len) == 0)
+                write = 1;
     }
-    return 0;
+    free(toks);
+    return with && write;
 }
 
 /*
@@ -2215,7 +2212,7 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
         return odbc_finish(c, sink, ODBC_ERROR);
     if (c->cursor_adaptive && !c->autoparam)
         hash = odbc_shape_hash(sql, len);
-    odbc_cursor_choose(c, hash, odbc_with_writes(sql, len));
+    odbc_cursor_choose(c, hash, c->cursor_adaptive && odbc_with_writes(sql, len));
     rc = SQLExecDirect(c->stmt, (SQLCHAR *)sql, (SQLINTEGER)len);
     if (rc == SQL_NO_DATA) {
         /* An UPDATE or DELETE that matched nothing: with RETURNING, still its columns. */
@@ -2597,7 +2594,7 @@ static int odbc_prep_new(struct odbc_conn *c, const char *sql, size_t len, uint6
         goto failed;
     }
     odbc_active_set(c, p->stmt);
-    p->writes = (int8_t)odbc_with_writes(p->sql, len);
+    p->writes = (int8_t)(c->cursor_adaptive && odbc_with_writes(p->sql, len));
     odbc_cursor_choose(c, hash, p->writes);
     p->cursor = (int8_t)c->cursor_on;
     if (!SQL_SUCCEEDED(SQLPrepare(p->stmt, (SQLCHAR *)p->sql, (SQLINTEGER)len)) ||
@@ -3187,8 +3184,10 @@ done:
  * (a column added to its table: "cached plan must not change result
  * type"), where a client that parses its statement again expects the new
  * columns.  The error is held back, the handle dropped, and outside a
- * transaction the statement prepared afresh and run once more; in one, the
- * failed Bind has aborted the transaction and the error is the answer.
+ * transaction, when this reply carries the RowDescription, the statement
+ * prepared afresh and run once more.  Otherwise the error is the answer:
+ * in a transaction the failed Bind has aborted it, and a client that
+ * described the statement before holds the old columns.
  */
 int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const char *verb,
                      const struct odbc_param *params, int nparams, const int16_t *result_formats,
@@ -3210,7 +3209,12 @@ int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const cha
             break;
         }
     }
-    if (c->in_tx)
+    /*
+     * Run again only when this reply describes its rows: a client that
+     * described the statement earlier holds the old columns, and gets
+     * PostgreSQL's error, as it would for a named statement.
+     */
+    if (c->in_tx || !(flags & (ODBC_F_DESCRIBE | ODBC_F_ROWDESC)))
         return odbc_finish(c, sink, result);
     return odbc_run_params(c, sql, len, verb, params, nparams, result_formats, nformats, flags, max_rows, sink);
 }

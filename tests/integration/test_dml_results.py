@@ -69,3 +69,18 @@ def test_with_that_writes_runs(pgiris, postgres, params):
         assert run(conn, "WITH r AS (SELECT 'update' AS w) SELECT w FROM r", None) == (
             "SELECT 1", ["w"], [("update",)])
     assert postgres.query("SELECT v FROM dml_t WHERE id = 2") == [("two!!!",)]
+
+
+@pytest.mark.parametrize("sql", [
+    "(WITH u AS (UPDATE dml_t SET v = v WHERE id = 1 RETURNING id) SELECT id FROM u)",
+    "WITH a AS (SELECT $$ ' $$ AS q), u AS (UPDATE dml_t SET v = v WHERE id = 1 RETURNING id) SELECT id FROM u, a",
+    "WITH a AS (SELECT E'\\'' AS q), u AS (UPDATE dml_t SET v = v WHERE id = 1 RETURNING id) SELECT id FROM u, a",
+    "/* it's */ WITH u AS (DELETE FROM dml_t WHERE id = 99 RETURNING id) SELECT count(*) FROM u",
+], ids=["parenthesised", "dollar-quote", "escape-string", "comment"])
+def test_with_that_writes_in_any_spelling(pgiris, sql):
+    with pgiris.connect("pg") as conn:
+        for sql_ in TABLES["pg"]:
+            conn.execute(sql_)
+        want = [(0,)] if "count" in sql else [(1,)]
+        for _ in range(3):
+            assert conn.execute(sql).fetchall() == want

@@ -9,8 +9,12 @@ stay right through every change.
 One worker and a pool of one connection: every query below runs on the same
 backend connection, whose pg_prepared_statements the test can read."""
 
+import struct
+
 import psycopg
 import pytest
+
+import pgwire
 
 POOL_OF_ONE = {"workers": 1, "default_pool_size": 1, "min_pool_size": 1}
 PROBE = "SELECT x, 'probe ' || x FROM generate_series(1, %s::int) AS x /* server_prepare_probe */"
@@ -95,3 +99,66 @@ def test_statement_parsed_again_after_its_table_changed_sees_the_new_columns(pgi
             conn.rollback()
         assert conn.execute("SELECT * FROM sp_alt WHERE id = %s", (1,)).fetchall() == [(1, 7)]
         conn.commit()
+
+
+def _parse(name, sql):
+    return pgwire.message(b"P", name + b"\0" + sql.encode() + b"\0\0\0")
+
+
+def _bind(stmt, value):
+    return pgwire.message(b"B", b"\0" + stmt + b"\0\0\0" + struct.pack("!hi", 1, len(value)) + value + b"\0\0")
+
+
+def _describe_statement(name):
+    return pgwire.message(b"D", b"S" + name + b"\0")
+
+
+EXECUTE_SYNC = pgwire.message(b"E", b"\0\0\0\0\0") + pgwire.message(b"S")
+
+
+def _reply(conn):
+    """(column names of the RowDescription or None, values per DataRow, SQLSTATE or None)."""
+    names, widths, state = None, [], None
+    while True:
+        t, payload = conn.read_message()
+        if t == b"T":
+            names = pgwire.parse_row_description(payload)
+        elif t == b"D":
+            widths.append(len(pgwire.parse_data_row(payload)))
+        elif t == b"E":
+            state = pgwire.parse_error_fields(payload).get("C")
+        elif t == b"Z":
+            return names, widths, state
+
+
+@pytest.mark.parametrize("name", [b"s_named", b""], ids=["named", "unnamed"])
+def test_statement_described_before_its_table_changed_gets_the_error(pgiris, postgres, name):
+    """A client that described the statement before holds its old columns: rows
+    of another width must not follow.  PostgreSQL answers 0A000 then; after
+    parsing (and describing) again, the client gets the new columns."""
+    table = "sp_desc_" + (name.decode() or "unnamed")
+    with postgres.connect() as direct:
+        direct.execute("DROP TABLE IF EXISTS %s" % table)
+        direct.execute("CREATE TABLE %s (id int, v text)" % table)
+        direct.execute("INSERT INTO %s VALUES (1, 'a')" % table)
+    sql = "SELECT * FROM %s WHERE id = $1" % table
+    conn = pgwire.login(pgiris, "pg")
+    try:
+        conn.send(_parse(name, sql) + _describe_statement(name) + pgwire.message(b"S"))
+        assert _reply(conn)[2] is None
+        for _ in range(4):
+            conn.send(_bind(name, b"1") + EXECUTE_SYNC)
+            assert _reply(conn) == (None, [2], None)
+        with postgres.connect() as direct:
+            direct.execute("ALTER TABLE %s ADD COLUMN z int DEFAULT 7" % table)
+        conn.send(_bind(name, b"1") + EXECUTE_SYNC)
+        assert _reply(conn) == (None, [], "0A000")
+        if name:
+            conn.send(pgwire.message(b"C", b"S" + name + b"\0") + pgwire.message(b"S"))
+            _reply(conn)
+        conn.send(_parse(name, sql) + _describe_statement(name) + pgwire.message(b"S"))
+        assert _reply(conn)[0] == ["id", "v", "z"]
+        conn.send(_bind(name, b"1") + EXECUTE_SYNC)
+        assert _reply(conn) == (None, [3], None)
+    finally:
+        conn.close()
