@@ -345,7 +345,7 @@ void odbc_buffers_trim(struct odbc_conn *c)
 /* End of every call that answers the client: flush what is buffered. */
 int odbc_finish(struct odbc_conn *c, struct odbc_sink *sink, int result)
 {
-    /* odbc_exec_shape decides what becomes of this error. */
+    /* odbc_exec_params decides what becomes of this error. */
     if (c->defer_out && c->stale_plan)
         return result;
     if (c->out.oom) {
@@ -2021,15 +2021,16 @@ static int odbc_with_writes(const char *sql, size_t len)
 }
 
 /*
- * Before running the statement with this hash: a cursor unless it has
- * proven small, or it may not have one (never).
+ * Before running sql, whose shape has this hash: a cursor unless it has
+ * proven small, or it may not have one (a WITH that writes, looked for
+ * only when a cursor is wanted, so never for a statement run often).
  */
-static void odbc_cursor_choose(struct odbc_conn *c, uint64_t hash, int never)
+static void odbc_cursor_choose(struct odbc_conn *c, uint64_t hash, const char *sql, size_t len)
 {
     if (!c->cursor_adaptive)
         return;
     struct odbc_shape *sh = odbc_shape(c, hash);
-    int want = !never && (sh->big || sh->small < ODBC_SMALL_RUNS);
+    int want = (sh->big || sh->small < ODBC_SMALL_RUNS) && !odbc_with_writes(sql, len);
     if (want != c->cursor_on &&
         SQL_SUCCEEDED(SQLSetConnectAttr(c->dbc, ODBC_PSQL_USE_DECLAREFETCH, (SQLPOINTER)(uintptr_t)want, 0)))
         c->cursor_on = want;
@@ -2104,6 +2105,7 @@ static int odbc_exec_shape(struct odbc_conn *c, const char *sql, uint64_t hash,
 {
     struct odbc_param params[SQL_AUTOPARAM_MAX];
     const char *shape = (const char *)c->shape.data;
+    uint64_t shape_hash;
     struct odbc_shape *sh;
     struct odbc_prep *p;
     int i, result;
@@ -2117,7 +2119,8 @@ static int odbc_exec_shape(struct odbc_conn *c, const char *sql, uint64_t hash,
         if (c->dialect == CFG_DIALECT_SQLITE && lits[i].oid != 0)
             params[i].type_oid = lits[i].oid == PG_OID_NUMERIC ? PG_OID_FLOAT8 : PG_OID_INT8;
     }
-    sh = odbc_shape(c, odbc_hash(shape, c->shape.len));
+    shape_hash = odbc_hash(shape, c->shape.len);
+    sh = odbc_shape(c, shape_hash);
     if (sh->runs < UINT16_MAX)
         sh->runs++;
     if (sh->runs < 2)
@@ -2141,7 +2144,7 @@ static int odbc_exec_shape(struct odbc_conn *c, const char *sql, uint64_t hash,
     result = odbc_exec_params(c, shape, c->shape.len, verb, params, n, NULL, 0, ODBC_F_ROWDESC, 0,
                               sink);
     /* A large result turns the literal form back to its cursor too. */
-    if (odbc_shape(c, odbc_hash(shape, c->shape.len))->big)
+    if (odbc_shape(c, shape_hash)->big)
         odbc_shape(c, hash)->big = 1;
     return result;
 }
@@ -2212,7 +2215,7 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
         return odbc_finish(c, sink, ODBC_ERROR);
     if (c->cursor_adaptive && !c->autoparam)
         hash = odbc_shape_hash(sql, len);
-    odbc_cursor_choose(c, hash, c->cursor_adaptive && odbc_with_writes(sql, len));
+    odbc_cursor_choose(c, hash, sql, len);
     rc = SQLExecDirect(c->stmt, (SQLCHAR *)sql, (SQLINTEGER)len);
     if (rc == SQL_NO_DATA) {
         /* An UPDATE or DELETE that matched nothing: with RETURNING, still its columns. */
@@ -2594,8 +2597,7 @@ static int odbc_prep_new(struct odbc_conn *c, const char *sql, size_t len, uint6
         goto failed;
     }
     odbc_active_set(c, p->stmt);
-    p->writes = (int8_t)(c->cursor_adaptive && odbc_with_writes(p->sql, len));
-    odbc_cursor_choose(c, hash, p->writes);
+    odbc_cursor_choose(c, hash, p->sql, len);
     p->cursor = (int8_t)c->cursor_on;
     if (!SQL_SUCCEEDED(SQLPrepare(p->stmt, (SQLCHAR *)p->sql, (SQLINTEGER)len)) ||
         !SQL_SUCCEEDED(SQLNumParams(p->stmt, &p->nparams)) ||
@@ -2647,7 +2649,7 @@ failed:
  */
 static int odbc_prep_match(struct odbc_conn *c, struct odbc_prep *p)
 {
-    odbc_cursor_choose(c, p->hash, p->writes);
+    odbc_cursor_choose(c, p->hash, p->sql, p->len);
     if (!c->cursor_adaptive || p->cursor == c->cursor_on)
         return ODBC_OK;
     SQLFreeStmt(p->stmt, SQL_CLOSE);
@@ -2657,21 +2659,29 @@ static int odbc_prep_match(struct odbc_conn *c, struct odbc_prep *p)
     return ODBC_OK;
 }
 
+/* The cached statement for this SQL text (with its hash), or NULL. */
+static struct odbc_prep *odbc_prep_find(struct odbc_conn *c, const char *sql, size_t len, uint64_t hash)
+{
+    for (int i = 0; i < c->npreps; i++) {
+        struct odbc_prep *p = c->preps[i];
+        if (p->hash == hash && p->len == len && memcmp(p->sql, sql, len) == 0)
+            return p;
+    }
+    return NULL;
+}
+
 /* The cached statement for this SQL text, prepared now if need be. */
 static int odbc_prep_get(struct odbc_conn *c, const char *sql, size_t len,
                          struct odbc_prep **out)
 {
     uint64_t hash = odbc_hash(sql, len);
-    struct odbc_prep *p = NULL;
-    int i, result;
+    struct odbc_prep *p = odbc_prep_find(c, sql, len, hash);
+    int result;
 
-    for (i = 0; i < c->npreps; i++) {
-        p = c->preps[i];
-        if (p->hash == hash && p->len == len && memcmp(p->sql, sql, len) == 0) {
-            p->used = ++c->clock;
-            *out = p;
-            return ODBC_OK;
-        }
+    if (p != NULL) {
+        p->used = ++c->clock;
+        *out = p;
+        return ODBC_OK;
     }
     if (len > INT32_MAX) {
         pgproto_error(&c->out, 'E', "ERROR", "54000", "statement is too long", NULL, NULL);
@@ -3203,12 +3213,9 @@ int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const cha
     if (!c->stale_plan)
         return result;
     c->stale_plan = 0;
-    for (int i = 0; i < c->npreps; i++) {
-        if (c->preps[i]->len == len && memcmp(c->preps[i]->sql, sql, len) == 0 && c->preps[i] != c->cur) {
-            odbc_prep_drop(c, c->preps[i]);
-            break;
-        }
-    }
+    struct odbc_prep *p = odbc_prep_find(c, sql, len, odbc_hash(sql, len));
+    if (p != NULL && p != c->cur)
+        odbc_prep_drop(c, p);
     /*
      * Run again only when this reply describes its rows: a client that
      * described the statement earlier holds the old columns, and gets

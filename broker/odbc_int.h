@@ -74,7 +74,6 @@ struct odbc_prep {
     SQLHSTMT stmt;
     SQLSMALLINT nparams;
     int8_t cursor;          /* c->cursor_on when it was prepared (see odbc_prep_match) */
-    int8_t writes;          /* a WITH that writes: never with the cursor (odbc_with_writes) */
     int32_t *param_oids;    /* from SQLDescribeParam, text where it could not say */
     struct odbc_cols cols;
 };
@@ -165,7 +164,7 @@ struct odbc_conn {
     int autoparam;
     struct pgbuf shape;         /* the shape being run */
     uint64_t shaped;            /* statements run so, for SHOW STATS */
-    int defer_out;              /* a shape runs: a stale plan's error is held back */
+    int defer_out;              /* odbc_exec_params runs: a stale plan's error is held back */
     int stale_plan;             /* the server refused a prepared statement whose table changed */
 
     /* The cursor a row limit suspended, and its columns' formats. */
