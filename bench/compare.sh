@@ -2,7 +2,8 @@
 # bench/compare.sh REV [SECONDS] [ROUNDS]: this tree's pgiris against the one
 # built from commit REV, and pgbouncer (transaction mode) and PostgreSQL
 # itself, in one run: pgbench -S -c 16 -j 2 -T SECONDS (default 5) for each
-# mode in MODES (default "simple extended"), ROUNDS rounds (default 3), the
+# mode in MODES (default "simple extended"; "churn" is -M simple -C, a new
+# connection per transaction), ROUNDS rounds (default 3), the
 # targets alternating within a round.  For each pgiris it also reports the
 # CPU its processes (broker and workers, from /proc) used per transaction,
 # which the load of a shared machine moves much less than tps; and for
@@ -75,7 +76,8 @@ for r in $(seq 1 "$ROUNDS"); do
             [ -n "$pid" ] && c0=$(tree_ticks "$pid")
             p0=$(pg_ticks)
             # A run that fails is recorded as 0 tps, and the comparison goes on.
-            tps=$(pgbench -n -S -M "$m" -c 16 -j 2 -T "$T" -h 127.0.0.1 -p "$port" -U "$user" "$db" 2>&1 |
+            mode=(-M "$m"); [ "$m" = churn ] && mode=(-M simple -C)
+            tps=$(pgbench -n -S "${mode[@]}" -c 16 -j 2 -T "$T" -h 127.0.0.1 -p "$port" -U "$user" "$db" 2>&1 |
                   awk '/^tps/ {print $3}') || true
             cpu=- pcpu=-
             if [ -n "$tps" ]; then
