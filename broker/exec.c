@@ -1,7 +1,7 @@
 /*
  * exec: the executor thread (see exec.h).
  *
- * Slot life: EMPTY -> CONNECTING -> IDLE (in the free ring) -> LEASED ->
+ * Slot life: EMPTY -> CONNECTING -> IDLE (in the free stack) -> LEASED ->
  * IDLE ... -> CLOSING -> EMPTY.  The executor owns every transition except
  * IDLE -> LEASED, which the leasing worker makes.  The executor never
  * touches its slot's rings while it is IDLE, so a worker that has just
@@ -582,7 +582,7 @@ static int exec_release(struct exec *e)
     if (e->conn == NULL && exec_connect(e) < 0)
         return -1;
     if (shm_pool_put_free(p, e->slot) < 0) {
-        log_error("exec", "slot=%u db=%s free ring full", e->slot, p->name);
+        log_error("exec", "slot=%u db=%s free stack full", e->slot, p->name);
         return -1;
     }
     lease_wake_waiters(p, SHM_NONE);

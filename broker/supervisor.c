@@ -205,13 +205,13 @@ static void sv_pools_tick(void)
             continue;
         int open = (int)ck_pr_load_32(&p->nopen);
         if (p->removed) {
-            while (ck_ring_size(&p->free) > 0 && open-- > 0)
+            while (shm_pool_idle(p) > 0 && open-- > 0)
                 sv_close_idle(p);
             continue;
         }
         int size = (int)ck_pr_load_32((uint32_t *)&p->pool_size);
         if (open > size) {
-            for (int k = open - size; k > 0 && ck_ring_size(&p->free) > 0; k--)
+            for (int k = open - size; k > 0 && shm_pool_idle(p) > 0; k--)
                 sv_close_idle(p);
             continue;
         }
@@ -222,7 +222,7 @@ static void sv_pools_tick(void)
         int waiting = 0;
         for (uint32_t w = 0; w < shm->nworkers; w++)
             waiting += (int)ck_pr_load_32(&p->waiting[w]);
-        int idle = (int)ck_ring_size(&p->free);
+        int idle = (int)shm_pool_idle(p);
         int connecting = (int)ck_pr_load_32(&p->nconnecting);
         int want = waiting - idle - connecting;
         int below_min = (int)ck_pr_load_32((uint32_t *)&p->min_pool_size) - open;

@@ -1,7 +1,7 @@
 /*
  * lease: taking a backend slot and taking it back (see lease.h).
  *
- * A lease begins in the worker with a dequeue from the pool's free ring and
+ * A lease begins in the worker with a pop from the pool's free stack and
  * ends in the executor, which resets the connection and requeues the slot,
  * or, when there is nothing to reset, in the worker, which requeues it
  * without waking the executor.  Between the two the slot's owner fields say
@@ -160,7 +160,7 @@ static int lease_recover_release(uint32_t w)
     if (shm_pool_holds(p, ref) || lease_other_taking(w, ref))
         return 0;
     if (shm_pool_put_free(p, ref.idx) < 0)
-        log_error("lease", "slot=%u free ring full", ref.idx);
+        log_error("lease", "slot=%u free stack full", ref.idx);
     return 0;
 }
 

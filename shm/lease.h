@@ -58,7 +58,7 @@ struct shm_pool;
 
 /*
  * Take an idle slot of 'pool' for (worker, wgen, client): dequeue it from
- * the pool's free ring and mark it LEASED with its owner.  Returns the slot
+ * the pool's free stack and mark it LEASED with its owner.  Returns the slot
  * index, or UINT32_MAX when none is free.
  */
 uint32_t lease_acquire(uint32_t pool, uint32_t worker, uint32_t wgen, uint32_t client);
@@ -67,7 +67,7 @@ uint32_t lease_acquire(uint32_t pool, uint32_t worker, uint32_t wgen, uint32_t c
  * End worker's lease of slot without waking its executor: after a DONE
  * that said LEASE_F_CLEAN, and only when the executor has nothing to do at
  * the end of this lease (close, reconnect, shrink the pool, stop), put the
- * slot back in the free ring.  The executor, waiting for the next request,
+ * slot back in the free stack.  The executor, waiting for the next request,
  * serves whoever leases the slot next.  Returns 0, or -1 when the executor
  * must end the lease itself ('X').
  */

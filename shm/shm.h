@@ -27,24 +27,22 @@
 #include <sys/socket.h>
 
 #include <ck_pr.h>
-#include <ck_ring.h>
 
 #include "common/config.h"
 #include "shm/ring.h"
 
 #define SHM_MAGIC 0x7067697269730001ULL
-#define SHM_LAYOUT_VERSION 4
+#define SHM_LAYOUT_VERSION 5
 #define SHM_MAX_WORKERS 64
 #define SHM_MAX_POOLS CFG_MAX_DATABASES
 #define SHM_NONE UINT32_MAX
 #define SHM_CANCEL_TIMEOUT 0x80000000u  /* in shm_slot.cancel: statement_timeout asked */
 
-/* What the free ring carries: a slot and the ticket it was queued with. */
+/* What the free stack carries: a slot and the ticket it was pushed with. */
 struct shm_slotref {
     uint32_t idx;
     uint32_t ticket;
 };
-CK_RING_PROTOTYPE(slotref, shm_slotref)
 
 enum shm_worker_state { SHM_WORKER_EMPTY = 0, SHM_WORKER_RUNNING, SHM_WORKER_DEAD };
 
@@ -54,7 +52,7 @@ struct shm_worker {
     uint32_t gen;               /* bumped by the broker at every (re)spawn */
     uint32_t asleep;            /* 1 while the worker may block in its event loop */
     int32_t efd;                /* eventfd that wakes it (inherited by every process) */
-    uint32_t dequeuing;         /* pool + 1 while inside a free-ring dequeue */
+    uint32_t dequeuing;         /* pool + 1 while inside a free-stack pop */
     struct shm_slotref pending; /* what the last dequeue returned */
     uint32_t releasing;         /* 1 while queueing a slot it released itself (lease_release) */
     struct shm_slotref released;    /* that slot, and its ticket before the release */
@@ -80,15 +78,16 @@ struct shm_pool {
     int64_t last_connect_fail_us;   /* realtime of the last failed connect, 0 = none */
     char last_connect_error[256];
     uint32_t waiting[SHM_MAX_WORKERS];  /* clients queued for a slot, per worker */
-    ck_ring_t free;             /* IDLE slots, FIFO */
-    pthread_mutex_t free_lock;  /* its producers (executors, releasing workers) */
-    int64_t free_buf_off;       /* region offset of the ring's buffer */
+    uint32_t free_top;          /* IDLE slots in the free stack (LIFO) */
+    uint32_t free_cap;
+    pthread_mutex_t free_lock;  /* taken by every push and pop */
+    int64_t free_buf_off;       /* region offset of the stack's buffer */
 };
 
 enum shm_slot_state {
     SHM_SLOT_EMPTY = 0,     /* no executor */
     SHM_SLOT_CONNECTING,
-    SHM_SLOT_IDLE,          /* connected, in the pool's free ring (or about to be) */
+    SHM_SLOT_IDLE,          /* connected, in the pool's free stack (or about to be) */
     SHM_SLOT_LEASED,        /* owned by a worker's client */
     SHM_SLOT_CLOSING,
 };
@@ -168,7 +167,7 @@ struct shm_header {
     uint32_t nslots;
     uint32_t nclients;
     uint32_t ring_size;
-    uint32_t free_ring_size;
+    uint32_t free_stack_size;
     int32_t broker_efd;         /* workers poke the broker through this eventfd */
     uint32_t broker_pid;
     uint32_t shutdown;          /* 1 graceful, 2 fast */
@@ -238,21 +237,28 @@ static inline struct shm_stats *shm_stats(uint32_t worker, uint32_t pool)
 {
     return (struct shm_stats *)((char *)shm + shm->stats_off) + (size_t)worker * shm->npools + pool;
 }
-static inline struct ck_ring_buffer *shm_pool_free_buf(struct shm_pool *p)
+static inline struct shm_slotref *shm_pool_free_buf(struct shm_pool *p)
 {
-    return (struct ck_ring_buffer *)((char *)shm + p->free_buf_off);
+    return (struct shm_slotref *)((char *)shm + p->free_buf_off);
 }
 
 /* Pool lookup by name among configured, not removed pools; SHM_NONE if absent. */
 uint32_t shm_pool_find(const char *name);
 
 /*
- * Free ring operations.  Enqueue is for broker threads only (serialised by a
- * per-pool mutex in the broker process); dequeue is safe from any process.
+ * The free stack of each pool: IDLE slots, the one released last on top, so
+ * the connections (and executor threads) used last are used again while
+ * warm.  Push and pop are safe from any process; both take the pool's
+ * process-shared mutex.
  */
 int shm_pool_put_free(struct shm_pool *p, uint32_t slot);
 int shm_pool_get_free(struct shm_pool *p, struct shm_slotref *out);
-/* 1 if ref is queued in p's free ring now (a scan; for recovery, not the fast path). */
+/* Slots in the free stack now (a snapshot). */
+static inline uint32_t shm_pool_idle(struct shm_pool *p)
+{
+    return ck_pr_load_32(&p->free_top);
+}
+/* 1 if ref is in p's free stack now (a scan; for recovery, not the fast path). */
 int shm_pool_holds(struct shm_pool *p, struct shm_slotref ref);
 
 /* Claim a free client entry for worker w (CAS); SHM_NONE when the table is full. */

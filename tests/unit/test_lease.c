@@ -38,7 +38,7 @@
 #define NPOOLED 4       /* slots 0..NPOOLED-1 belong to pool 0 */
 #define GEN 5           /* generation of both workers */
 
-/* A fresh region: pool 0 ("db") with slots 0..3 queued free in order. */
+/* A fresh region: pool 0 ("db") with slots 0..3 free, slot 0 on top (pushed last). */
 static int setup(void **state)
 {
     if (shm_create(NWORKERS, SHM_MAX_POOLS, NSLOTS, NCLIENTS, 4096, 0) != 0)
@@ -53,7 +53,7 @@ static int setup(void **state)
         shm_worker(w)->state = SHM_WORKER_RUNNING;
         shm_worker(w)->gen = GEN;
     }
-    for (uint32_t i = 0; i < NPOOLED; i++) {
+    for (uint32_t i = NPOOLED; i-- > 0;) {
         shm_slot(i)->pool = 0;
         if (shm_pool_put_free(p, i) != 0)
             return -1;
@@ -123,7 +123,7 @@ static void test_put_free(void **state)
     assert_int_equal(shm_pool_find("other"), SHM_NONE);
 }
 
-static void test_acquire_fifo(void **state)
+static void test_acquire_lifo(void **state)
 {
     struct shm_pool *p = shm_pool(0);
     struct shm_worker *w = shm_worker(1);
@@ -151,16 +151,16 @@ static void test_acquire_fifo(void **state)
     for (uint32_t i = 0; i < NPOOLED; i++)
         assert_leased(i, 1, GEN, 10 + i);
 
-    /* Slots come back in the order they were queued, with a new ticket. */
+    /* The slot queued last comes back first (it is the warm one), with a new ticket. */
     requeue(2);
     requeue(0);
-    assert_int_equal(shm_slot(2)->ticket, 2);
-    assert_int_equal(shm_slot(2)->state, SHM_SLOT_IDLE);
-    assert_int_equal(lease_acquire(0, 0, GEN, 20), 2);
-    assert_leased(2, 0, GEN, 20);
-    assert_int_equal(shm_slot(2)->lease_gen, 2);
+    assert_int_equal(shm_slot(0)->ticket, 2);
+    assert_int_equal(shm_slot(0)->state, SHM_SLOT_IDLE);
+    assert_int_equal(lease_acquire(0, 0, GEN, 20), 0);
+    assert_leased(0, 0, GEN, 20);
+    assert_int_equal(shm_slot(0)->lease_gen, 2);
     assert_int_equal(shm_worker(0)->pending.ticket, 2);
-    assert_int_equal(lease_acquire(0, 0, GEN, 21), 0);
+    assert_int_equal(lease_acquire(0, 0, GEN, 21), 2);
     assert_int_equal(lease_acquire(0, 0, GEN, 22), SHM_NONE);
 }
 
@@ -337,13 +337,13 @@ static void test_reclaim_dead_process(void **state)
     for (uint32_t i = 2; i < NPOOLED; i++)
         assert_untouched_free(i);
 
-    /* The executor ends the lease and requeues; the slot is leased again in its turn. */
+    /* The executor ends the lease and requeues; the slot is the next one leased. */
     requeue(1);
     assert_int_equal(shm_slot(1)->state, SHM_SLOT_IDLE);
-    assert_int_equal(lease_acquire(0, 1, GEN + 1, 2), 2);
-    assert_int_equal(lease_acquire(0, 1, GEN + 1, 3), 3);
-    assert_int_equal(lease_acquire(0, 1, GEN + 1, 4), 1);
-    assert_leased(1, 1, GEN + 1, 4);
+    assert_int_equal(lease_acquire(0, 1, GEN + 1, 2), 1);
+    assert_int_equal(lease_acquire(0, 1, GEN + 1, 3), 2);
+    assert_int_equal(lease_acquire(0, 1, GEN + 1, 4), 3);
+    assert_leased(1, 1, GEN + 1, 2);
     assert_int_equal(shm_slot(1)->reclaim, 0);
     assert_int_equal(lease_acquire(0, 1, GEN + 1, 5), SHM_NONE);
 }
@@ -376,12 +376,12 @@ static void test_recover_inside_acquire(void **state)
     for (uint32_t i = 1; i < NPOOLED; i++)
         assert_untouched_free(i);
 
-    /* Once the executor requeues it, it is an ordinary free slot again. */
+    /* Once the executor requeues it, it is an ordinary free slot again (on top). */
     requeue(0);
-    assert_int_equal(lease_acquire(0, 0, GEN, 1), 1);
-    assert_int_equal(lease_acquire(0, 0, GEN, 2), 2);
-    assert_int_equal(lease_acquire(0, 0, GEN, 3), 3);
-    assert_int_equal(lease_acquire(0, 0, GEN, 4), 0);
+    assert_int_equal(lease_acquire(0, 0, GEN, 1), 0);
+    assert_int_equal(lease_acquire(0, 0, GEN, 2), 1);
+    assert_int_equal(lease_acquire(0, 0, GEN, 3), 2);
+    assert_int_equal(lease_acquire(0, 0, GEN, 4), 3);
 }
 
 /* Worker 1 died before its dequeue took anything: pending names a slot still queued. */
@@ -615,7 +615,7 @@ static void *racer_run(void *arg)
 static void test_recover_races_live_acquire(void **state)
 {
     struct shm_pool *p = shm_pool(0);
-    const struct shm_slotref *buf = (const struct shm_slotref *)shm_pool_free_buf(p);
+    const struct shm_slotref *buf = shm_pool_free_buf(p);
     struct shm_worker *w1 = shm_worker(1);
     struct racer r = { 0 };
     pthread_t t;
@@ -625,8 +625,8 @@ static void test_recover_races_live_acquire(void **state)
     assert_int_equal(pthread_create(&t, NULL, racer_run, &r), 0);
     int64_t t0 = now_us();
     for (uint32_t round = 1; round <= RACE_ROUNDS && now_us() - t0 < RACE_MAX_US; round++) {
-        /* Worker 1 "copied" the head of the ring and died before its CAS. */
-        w1->pending = buf[p->free.c_head & p->free.mask];
+        /* Worker 1 "copied" the top of the stack and died before taking it off. */
+        w1->pending = buf[p->free_top - 1];
         ck_pr_store_32(&w1->dequeuing, 1);
         ck_pr_fence_memory();
         ck_pr_store_32(&r.round, round);
@@ -681,12 +681,12 @@ static void test_release_requeues(void **state)
     assert_int_equal(s->reclaim, 0);
     for (uint32_t i = 0; i < NPOOLED; i++)
         assert_untouched_free(i);
-    /* Behind the slots that were free before it. */
-    assert_int_equal(lease_acquire(0, 0, GEN, 1), 1);
-    assert_int_equal(lease_acquire(0, 0, GEN, 2), 2);
-    assert_int_equal(lease_acquire(0, 0, GEN, 3), 3);
-    assert_int_equal(lease_acquire(0, 0, GEN, 4), 0);
-    assert_leased(0, 0, GEN, 4);
+    /* On top of the slots that were free before it. */
+    assert_int_equal(lease_acquire(0, 0, GEN, 1), 0);
+    assert_leased(0, 0, GEN, 1);
+    assert_int_equal(lease_acquire(0, 0, GEN, 2), 1);
+    assert_int_equal(lease_acquire(0, 0, GEN, 3), 2);
+    assert_int_equal(lease_acquire(0, 0, GEN, 4), 3);
 }
 
 /* Each of these needs the executor at the end of the lease: the slot stays leased. */
@@ -771,10 +771,10 @@ static void test_recover_inside_release_idle(void **state)
     assert_int_equal(shm_worker(1)->releasing, 0);
     for (uint32_t i = 0; i < NPOOLED; i++)
         assert_untouched_free(i);
-    assert_int_equal(lease_acquire(0, 0, GEN, 1), 1);
-    assert_int_equal(lease_acquire(0, 0, GEN, 2), 2);
-    assert_int_equal(lease_acquire(0, 0, GEN, 3), 3);
-    assert_int_equal(lease_acquire(0, 0, GEN, 4), 0);
+    assert_int_equal(lease_acquire(0, 0, GEN, 1), 0);
+    assert_int_equal(lease_acquire(0, 0, GEN, 2), 1);
+    assert_int_equal(lease_acquire(0, 0, GEN, 3), 2);
+    assert_int_equal(lease_acquire(0, 0, GEN, 4), 3);
     assert_int_equal(lease_acquire(0, 0, GEN, 5), SHM_NONE);
 }
 
@@ -786,7 +786,7 @@ static void test_recover_after_release(void **state)
     shm_worker(1)->releasing = 1;
     assert_int_equal(lease_reclaim_worker(1, GEN), 0);
     for (uint32_t i = 0; i < NPOOLED; i++)
-        assert_int_equal(lease_acquire(0, 0, GEN, i), (i + 1) % NPOOLED);
+        assert_int_equal(lease_acquire(0, 0, GEN, i), i);
     assert_int_equal(lease_acquire(0, 0, GEN, 9), SHM_NONE);
 }
 
@@ -800,9 +800,9 @@ static void test_recover_release_slot_moved_on(void **state)
     assert_int_equal(lease_acquire(0, 1, GEN, 7), 0);
     assert_int_equal(lease_release(0, 1), 0);
     shm_worker(1)->releasing = 1;
+    assert_int_equal(lease_acquire(0, 0, GEN, 9), 0);
     for (uint32_t i = 1; i < NPOOLED; i++)
         assert_int_equal(lease_acquire(0, 0, GEN, i), i);
-    assert_int_equal(lease_acquire(0, 0, GEN, 9), 0);
     struct shm_slot *s = shm_slot(0);
     s->owner_worker = SHM_NONE;     /* its executor's exec_release, halfway */
     assert_int_equal(lease_reclaim_worker(1, GEN), 0);
@@ -828,7 +828,7 @@ static void test_recover_release_slot_closing(void **state)
     assert_int_equal(lease_acquire(0, 0, GEN, 9), SHM_NONE);
 }
 
-/* A process that dies holding the free ring's lock does not stop the others queueing. */
+/* A process that dies holding the free stack's lock does not stop the others queueing. */
 static void test_free_lock_owner_dies(void **state)
 {
     pid_t pid = fork();
@@ -842,16 +842,17 @@ static void test_free_lock_owner_dies(void **state)
     alarm(10);      /* a lock that stayed taken would hang here */
     assert_int_equal(lease_acquire(0, 0, GEN, 1), 0);
     assert_int_equal(lease_release(0, 0), 0);
-    assert_int_equal(lease_acquire(0, 0, GEN, 2), 1);
+    assert_int_equal(lease_acquire(0, 0, GEN, 2), 0);
     alarm(0);
-    assert_untouched_free(0);
+    assert_leased(0, 0, GEN, 2);
+    assert_untouched_free(1);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_put_free, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_acquire_fifo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_acquire_lifo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_acquire_other_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abandon, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reclaim_worker_scope, setup, teardown),
