@@ -4,8 +4,8 @@
 # itself, in one run: pgbench -S -c 16 -j 2 -T SECONDS (default 5) for each
 # mode in MODES (default "simple extended"; "churn" is -M simple -C, a new
 # connection per transaction), ROUNDS rounds (default 3), the
-# targets alternating within a round.  For each pgiris it also reports the
-# CPU its processes (broker and workers, from /proc) used per transaction,
+# targets alternating within a round.  For each pooler it also reports the
+# CPU its processes (pgiris: broker and workers; from /proc) used per transaction,
 # which the load of a shared machine moves much less than tps; and for
 # every target, the CPU PostgreSQL's processes used per transaction behind
 # it (backends that exited are counted through the postmaster's cutime).
@@ -70,7 +70,7 @@ results=$work/compare.tsv
 for r in $(seq 1 "$ROUNDS"); do
     for m in ${MODES:-simple extended}; do
         for t in "this:$NPORT:bench:$NEWPID" "$rev:$OPORT:bench:$OLDPID" \
-                 "pgbouncer:$BPORT:bench:" "postgres:$PGPORT:postgres:"; do
+                 "pgbouncer:$BPORT:bench:$(cat "$work/bouncer.pid")" "postgres:$PGPORT:postgres:"; do
             IFS=: read -r name port db pid <<<"$t"
             user=bench; [ "$name" = postgres ] && user=postgres
             [ -n "$pid" ] && c0=$(tree_ticks "$pid")
@@ -85,7 +85,7 @@ for r in $(seq 1 "$ROUNDS"); do
                 pcpu=$(per_tx "$p0" "$(pg_ticks)" "$tps")
             fi
             printf '%s\t%s\t%s\t%s\t%s\n' "$m" "$name" "${tps:-0}" "$cpu" "$pcpu" >> "$results"
-            printf 'round %s  -M %-8s %-12s %10.0f tps  pgiris CPU us/tx %-5s  PostgreSQL CPU us/tx %s\n' \
+            printf 'round %s  -M %-8s %-12s %10.0f tps  pooler CPU us/tx %-5s  PostgreSQL CPU us/tx %s\n' \
                 "$r" "$m" "$name" "${tps:-0}" "$cpu" "$pcpu"
         done
     done
@@ -97,7 +97,7 @@ median() {  # COLUMN MODE NAME: the median of that column of the results, "-" if
 echo "medians over $ROUNDS rounds:"
 for m in ${MODES:-simple extended}; do
     for name in this "$rev" pgbouncer postgres; do
-        printf '  -M %-8s %-12s %10.0f tps  pgiris CPU us/tx %-5s  PostgreSQL CPU us/tx %s\n' "$m" "$name" \
+        printf '  -M %-8s %-12s %10.0f tps  pooler CPU us/tx %-5s  PostgreSQL CPU us/tx %s\n' "$m" "$name" \
             "$(median 3 "$m" "$name")" "$(median 4 "$m" "$name")" "$(median 5 "$m" "$name")"
     done
 done
