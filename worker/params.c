@@ -319,9 +319,14 @@ static int params_reported(const char *name)
 
 void params_report_all(const struct params *ps, struct pgbuf *out)
 {
-    for (size_t i = 0; i < PARAMS_NDEFAULTS; i++)
-        if (params_defaults[i].reported)
-            pgproto_parameter_status(out, params_defaults[i].name, params_get(ps, params_defaults[i].name));
+    /* By index: params_get would look each default up by name again, at every login. */
+    for (size_t i = 0; i < PARAMS_NDEFAULTS; i++) {
+        if (!params_defaults[i].reported)
+            continue;
+        struct params_entry *e = params_find(ps, params_defaults[i].name);
+        pgproto_parameter_status(out, params_defaults[i].name,
+                                 e != NULL ? params_entry_value(ps, e) : params_default_value(ps, (int)i));
+    }
 }
 
 void params_reset(struct params *ps, const char *name, struct pgbuf *out)

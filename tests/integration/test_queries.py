@@ -28,8 +28,16 @@ def test_startup_parameters(pgiris):
         assert info.parameter_status("standard_conforming_strings") == "on"
         assert info.parameter_status("integer_datetimes") == "on"
         assert (info.parameter_status("DateStyle") or "").startswith("ISO")
+        assert info.parameter_status("application_name") == ""
         assert info.backend_pid != 0, "no BackendKeyData"
         assert info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+def test_startup_parameter_reported(pgiris):
+    """A value the client sent in its startup packet is reported, not the default."""
+    with pgiris.connect("demo", application_name="from-startup") as conn:
+        assert conn.info.parameter_status("application_name") == "from-startup"
+        assert conn.execute("SHOW application_name").fetchone()[0] == "from-startup"
 
 
 def test_select_one(pgiris, backend, request):
