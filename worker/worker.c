@@ -10,18 +10,16 @@
 #include "worker/worker.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <ck_pr.h>
 #include <event2/event.h>
+#include <event2/listener.h>
 
 #include "common/log.h"
 #include "worker/tls.h"
@@ -37,25 +35,7 @@ struct worker_state worker;
 /* Flush-and-poll rounds per loop turn before its events get their turn. */
 #define WORKER_FLUSH_ROUNDS 8
 
-/*
- * A listening socket, watched through an epoll set of its own that holds it
- * with EPOLLEXCLUSIVE: every worker waits on the same sockets, and without
- * the flag each new connection woke all of them, all but one for nothing.
- * On 2 cores that herd made a login cost about twice the CPU with 2 workers
- * as with 1.  libevent has no way to ask for the flag, so the worker's
- * event loop watches the inner epoll descriptor, which is readable when the
- * kernel chose this worker for a connection.
- */
-struct worker_listener {
-    int fd;             /* the listening socket (the broker's, inherited) */
-    int ep;             /* the inner epoll set, -1 if the kernel refused it */
-    struct event *ev;
-};
-
-/* Connections taken per wake-up, so that a burst is shared between workers. */
-#define WORKER_ACCEPT_BATCH 16
-
-static struct worker_listener worker_listeners[8];
+static struct evconnlistener *worker_listeners[8];
 static int worker_nlisteners;
 static int worker_exit;
 
@@ -73,56 +53,19 @@ static void worker_load_users(void)
     worker.users = ul;
 }
 
-static void worker_accept_cb(evutil_socket_t efd, short what, void *arg)
+static void worker_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                             void *arg)
 {
-    struct worker_listener *l = arg;
-    for (int k = 0; k < WORKER_ACCEPT_BATCH; k++) {
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof(ss);
-        int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd >= 0) {
-            session_accept(fd, (struct sockaddr *)&ss, (int)len);
-            continue;
-        }
-        int err = errno;
-        if (err == EINTR || err == ECONNABORTED)
-            continue;
-        if (err == EAGAIN || err == EWOULDBLOCK)
-            return;
-        log_warning("worker", "worker=%u accept() failed: %s", worker.index, strerror(err));
-        /* Out of descriptors: back off briefly instead of spinning. */
-        if (err == EMFILE || err == ENFILE)
-            usleep(10000);
-        return;
-    }
+    session_accept(fd, sa, salen);
 }
 
-static int worker_listen(struct worker_listener *l, int fd)
+static void worker_accept_error_cb(struct evconnlistener *l, void *arg)
 {
-    l->fd = fd;
-    /* accept4 must not block: another worker may have taken the connection first. */
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-        return -1;
-    l->ep = epoll_create1(EPOLL_CLOEXEC);
-    if (l->ep >= 0) {
-        struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = fd };
-        if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-            log_warning("worker", "worker=%u EPOLLEXCLUSIVE refused (%s): every worker wakes for each connection",
-                        worker.index, strerror(errno));
-            close(l->ep);
-            l->ep = -1;
-        }
-    }
-    l->ev = event_new(worker.base, l->ep >= 0 ? l->ep : fd, EV_READ | EV_PERSIST, worker_accept_cb, l);
-    if (l->ev == NULL || event_add(l->ev, NULL) < 0) {
-        if (l->ev != NULL)
-            event_free(l->ev);
-        if (l->ep >= 0)
-            close(l->ep);
-        return -1;
-    }
-    return 0;
+    int err = EVUTIL_SOCKET_ERROR();
+    log_warning("worker", "worker=%u accept() failed: %s", worker.index, evutil_socket_error_to_string(err));
+    /* Out of descriptors: back off briefly instead of spinning. */
+    if (err == EMFILE || err == ENFILE)
+        usleep(10000);
 }
 
 static void worker_poll_sessions(void)
@@ -147,13 +90,8 @@ static void worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 
 static void worker_stop_listening(void)
 {
-    for (int i = 0; i < worker_nlisteners; i++) {
-        struct worker_listener *l = &worker_listeners[i];
-        event_free(l->ev);
-        if (l->ep >= 0)
-            close(l->ep);
-        close(l->fd);
-    }
+    for (int i = 0; i < worker_nlisteners; i++)
+        evconnlistener_free(worker_listeners[i]);
     worker_nlisteners = 0;
 }
 
@@ -241,10 +179,13 @@ void worker_main(uint32_t index, struct cfg *cfg, const int *listen_fds, int nli
         _exit(1);
     }
     for (int i = 0; i < nlisten && i < 8; i++) {
-        if (worker_listen(&worker_listeners[i], listen_fds[i]) < 0) {
-            log_error("worker", "worker=%u cannot watch listening socket fd=%d", index, listen_fds[i]);
+        worker_listeners[i] = evconnlistener_new(worker.base, worker_accept_cb, NULL, LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_CLOSE_ON_FREE, -1,
+                                                 listen_fds[i]);
+        if (worker_listeners[i] == NULL) {
+            log_error("worker", "worker=%u evconnlistener_new(fd=%d) failed", index, listen_fds[i]);
             _exit(1);
         }
+        evconnlistener_set_error_cb(worker_listeners[i], worker_accept_error_cb);
         worker_nlisteners++;
     }
     struct shm_worker *self = shm_worker(index);
