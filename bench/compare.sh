@@ -3,7 +3,8 @@
 # built from commit REV, and pgbouncer (transaction mode) and PostgreSQL
 # itself, in one run: pgbench -S -c 16 -j 2 -T SECONDS (default 5) for each
 # mode in MODES (default "simple extended"; "churn" is -M simple -C, a new
-# connection per transaction), ROUNDS rounds (default 3), the
+# connection per transaction; "login" is -C with no query at all, the cost
+# of a login alone), ROUNDS rounds (default 3), the
 # targets alternating within a round.  For each pooler it also reports the
 # CPU its processes (pgiris: broker and workers; from /proc) used per transaction,
 # which the load of a shared machine moves much less than tps; and for
@@ -65,6 +66,7 @@ per_tx() {  # TICKS_BEFORE TICKS_AFTER TPS: microseconds of CPU per transaction
         'BEGIN {printf "%.1f", (b - a) / hz * 1e6 / (n * t)}'
 }
 
+echo '\set x 1' > "$work/login.sql"    # a script needs a command; this one sends nothing
 results=$work/compare.tsv
 : > "$results"
 for r in $(seq 1 "$ROUNDS"); do
@@ -76,8 +78,12 @@ for r in $(seq 1 "$ROUNDS"); do
             [ -n "$pid" ] && c0=$(tree_ticks "$pid")
             p0=$(pg_ticks)
             # A run that fails is recorded as 0 tps, and the comparison goes on.
-            mode=(-M "$m"); [ "$m" = churn ] && mode=(-M simple -C)
-            tps=$(pgbench -n -S "${mode[@]}" -c 16 -j 2 -T "$T" -h 127.0.0.1 -p "$port" -U "$user" "$db" 2>&1 |
+            case $m in
+                churn) mode=(-S -M simple -C) ;;
+                login) mode=(-C -f "$work/login.sql") ;;
+                *) mode=(-S -M "$m") ;;
+            esac
+            tps=$(pgbench -n "${mode[@]}" -c 16 -j 2 -T "$T" -h 127.0.0.1 -p "$port" -U "$user" "$db" 2>&1 |
                   awk '/^tps/ {print $3}') || true
             cpu=- pcpu=-
             if [ -n "$tps" ]; then
