@@ -708,10 +708,12 @@ static void *exec_main(void *arg)
     pgbuf_free(&e->out);
     free(e->req);
     free(e->copy);
+    /* Out of nopen while still counted as closing (sv_pool_closing): a shrink undercounts, never overshoots. */
+    ck_pr_dec_32(&p->nopen);
+    ck_pr_fence_store();
     ck_pr_store_32(&s->close, 0);
     ck_pr_store_32(&s->reclaim, 0);
     s->pool = SHM_NONE;
-    ck_pr_dec_32(&p->nopen);
     /* EMPTY last: from here the broker may reuse the slot. */
     ck_pr_fence_store();
     ck_pr_store_32(&s->state, SHM_SLOT_EMPTY);

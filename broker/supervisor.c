@@ -182,15 +182,32 @@ static void sv_start_executor(uint32_t pool)
     }
 }
 
-/* Close one idle connection of the pool, if one is idle now. */
+/* Close the pool's connection idle longest, if one is idle now. */
 static void sv_close_idle(struct shm_pool *p)
 {
     struct shm_slotref ref;
-    if (shm_pool_get_free(p, &ref) < 0)
+    if (shm_pool_get_oldest_free(p, &ref) < 0)
         return;
     struct shm_slot *s = shm_slot(ref.idx);
     ck_pr_store_32(&s->close, 1);
     wake_futex_bump(&s->futex);
+}
+
+/*
+ * Connections of a pool asked to close and not gone yet: nopen still counts
+ * them until their executor exits, and closing as many again on the next
+ * tick would shrink the pool below its size.
+ */
+static int sv_pool_closing(uint32_t pool)
+{
+    int n = 0;
+    for (uint32_t k = 0; k < shm->nslots; k++) {
+        struct shm_slot *s = shm_slot(k);
+        if (ck_pr_load_32(&s->pool) == pool &&
+            (ck_pr_load_32(&s->close) || ck_pr_load_32(&s->state) == SHM_SLOT_CLOSING))
+            n++;
+    }
+    return n;
 }
 
 /* Grow pools that have waiting clients or are under min_pool_size; shrink oversized ones. */
@@ -211,7 +228,7 @@ static void sv_pools_tick(void)
         }
         int size = (int)ck_pr_load_32((uint32_t *)&p->pool_size);
         if (open > size) {
-            for (int k = open - size; k > 0 && shm_pool_idle(p) > 0; k--)
+            for (int k = open - sv_pool_closing(i) - size; k > 0 && shm_pool_idle(p) > 0; k--)
                 sv_close_idle(p);
             continue;
         }

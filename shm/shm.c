@@ -262,6 +262,23 @@ int shm_pool_get_free(struct shm_pool *p, struct shm_slotref *out)
     return rc;
 }
 
+int shm_pool_get_oldest_free(struct shm_pool *p, struct shm_slotref *out)
+{
+    struct shm_slotref *buf = shm_pool_free_buf(p);
+    int rc = -1;
+    shm_pool_lock(p);
+    uint32_t top = p->free_top;
+    if (top > 0) {
+        *out = buf[0];
+        memmove(buf, buf + 1, sizeof(*buf) * (top - 1));
+        ck_pr_fence_store();
+        ck_pr_store_32(&p->free_top, top - 1);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&p->free_lock);
+    return rc;
+}
+
 int shm_pool_holds(struct shm_pool *p, struct shm_slotref ref)
 {
     const struct shm_slotref *buf = shm_pool_free_buf(p);

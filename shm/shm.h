@@ -253,6 +253,11 @@ uint32_t shm_pool_find(const char *name);
  */
 int shm_pool_put_free(struct shm_pool *p, uint32_t slot);
 int shm_pool_get_free(struct shm_pool *p, struct shm_slotref *out);
+/*
+ * The slot idle longest, from the bottom of the stack: what the broker
+ * closes when a pool shrinks (the broker only; entries above move down).
+ */
+int shm_pool_get_oldest_free(struct shm_pool *p, struct shm_slotref *out);
 /* Slots in the free stack now (a snapshot). */
 static inline uint32_t shm_pool_idle(struct shm_pool *p)
 {

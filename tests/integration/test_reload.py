@@ -51,6 +51,39 @@ def test_reload_command_changes_pool_size(pgiris_factory):
     use_pool(inst, "pg")
 
 
+def test_pool_reuses_warm_connection_and_shrinks_cold(pgiris_factory, postgres):
+    """The connection released last is the next one leased; a pool that
+    shrinks closes the ones idle longest and keeps it."""
+    inst = pgiris_factory()
+    inst.set_pool_size("pg", 3)
+    inst.reload()
+    wait_for(lambda: pool_size(inst, "pg")[1] == 3, 5, message="pool_size 3")
+    conns = [inst.connect("pg") for _ in range(3)]
+    try:
+        pids = []
+        for c in conns:
+            c.execute("BEGIN")
+            pids.append(c.execute("SELECT pg_backend_pid()").fetchone()[0])
+        assert len(set(pids)) == 3, pids
+        for c in conns:     # released in order: the last one is the warmest
+            c.execute("COMMIT")
+    finally:
+        for c in conns:
+            c.close()
+    for _ in range(3):
+        with inst.connect("pg") as c:
+            assert c.execute("SELECT pg_backend_pid()").fetchone()[0] == pids[2]
+
+    inst.set_pool_size("pg", 1)
+    inst.reload()
+    alive = lambda: sorted(r[0] for r in postgres.query(
+        "SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)))
+    wait_for(lambda: alive() == [pids[2]], 10,
+             message="only the connection used last left open")
+    with inst.connect("pg") as c:
+        assert c.execute("SELECT pg_backend_pid()").fetchone()[0] == pids[2]
+
+
 def test_smaller_pool_is_enforced(pgiris_factory, postgres):
     # After shrinking the pool to 1, a transaction holding the only
     # connection makes the next client wait into query_wait_timeout.

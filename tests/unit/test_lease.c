@@ -164,6 +164,23 @@ static void test_acquire_lifo(void **state)
     assert_int_equal(lease_acquire(0, 0, GEN, 22), SHM_NONE);
 }
 
+/* Shrinking a pool closes the connection idle longest: the bottom of the stack. */
+static void test_oldest_free(void **state)
+{
+    struct shm_pool *p = shm_pool(0);
+    struct shm_slotref r;
+    assert_int_equal(shm_pool_get_oldest_free(p, &r), 0);
+    assert_int_equal(r.idx, NPOOLED - 1);
+    assert_int_equal(r.ticket, shm_slot(NPOOLED - 1)->ticket);
+    assert_false(shm_pool_holds(p, r));
+    assert_int_equal(shm_pool_idle(p), NPOOLED - 1);
+    /* The others keep their order: the warm one is still leased first. */
+    for (uint32_t i = 0; i < NPOOLED - 1; i++)
+        assert_int_equal(lease_acquire(0, 0, GEN, i), i);
+    assert_int_equal(lease_acquire(0, 0, GEN, 9), SHM_NONE);
+    assert_int_equal(shm_pool_get_oldest_free(p, &r), -1);
+}
+
 static void test_acquire_other_pool(void **state)
 {
     struct shm_pool *p1 = shm_pool(1);
@@ -853,6 +870,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_put_free, setup, teardown),
         cmocka_unit_test_setup_teardown(test_acquire_lifo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_oldest_free, setup, teardown),
         cmocka_unit_test_setup_teardown(test_acquire_other_pool, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abandon, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reclaim_worker_scope, setup, teardown),
