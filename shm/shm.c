@@ -269,9 +269,9 @@ int shm_pool_get_oldest_free(struct shm_pool *p, struct shm_slotref *out)
     shm_pool_lock(p);
     uint32_t top = p->free_top;
     if (top > 0) {
+        /* Only the broker calls this, so no worker's recovery depends on the order of these stores. */
         *out = buf[0];
         memmove(buf, buf + 1, sizeof(*buf) * (top - 1));
-        ck_pr_fence_store();
         ck_pr_store_32(&p->free_top, top - 1);
         rc = 0;
     }
