@@ -241,13 +241,11 @@ int sql_autoparam(const char *stmt, size_t len, int casts, struct pgbuf *out,
             continue;
         pgproto_put_bytes(out, stmt + copied, t->off - copied);
         pgproto_put_bytes(out, "?", 1);
-        if (!casts)
-            ;
-        else if (lit->oid == PG_OID_INT4)
+        if (casts && lit->oid == PG_OID_INT4)
             pgproto_put_bytes(out, "::pg_catalog.int4", 17);
-        else if (lit->oid == PG_OID_INT8)
+        else if (casts && lit->oid == PG_OID_INT8)
             pgproto_put_bytes(out, "::pg_catalog.int8", 17);
-        else if (lit->oid == PG_OID_NUMERIC)
+        else if (casts && lit->oid == PG_OID_NUMERIC)
             pgproto_put_bytes(out, "::pg_catalog.numeric", 20);
         copied = t->off + t->len;
         n++;
