@@ -703,6 +703,13 @@ static int copy_describe_target(struct odbc_conn *c, const struct copy_spec *spe
             goto out;
         }
         b->sqltype[i] = type;
+        /*
+         * psqlODBC parses a date/time parameter and prints it again: offsets
+         * dropped, infinity refused.  As text, the server's input function reads it.
+         */
+        if (c->dialect == CFG_DIALECT_POSTGRES &&
+            (type == SQL_TYPE_DATE || type == SQL_TYPE_TIME || type == SQL_TYPE_TIMESTAMP))
+            b->sqltype[i] = SQL_VARCHAR;
         b->colsize[i] = size;
         b->digits[i] = digits;
         b->kind[i] = cols->v[i].conv == ODBC_CONV_BYTEA ? COPY_KIND_BYTEA

@@ -202,6 +202,36 @@ def test_copy_from_column_list(pgiris, backend, make_table):
     assert rows == [(1, "one", None, 7), (2, "two", None, None)]
 
 
+# Values that only the server's own input functions read right: special
+# values, BC dates, a year past 9999, offsets in every form, fractions.
+DATETIME_DATA = (
+    b"1\tinfinity\tinfinity\tinfinity\t24:00:00\n"
+    b"2\t-infinity\t-infinity\t-infinity\t00:00:00.000001\n"
+    b"3\t2000-01-01 12:00:00 BC\t2000-01-01 12:00:00+05 BC\t0044-03-15 BC\t23:59:59.999999\n"
+    b"4\t2024-06-01 12:00:00.5\t2024-06-01 12:00:00.5-07\t2024-02-29\t12:34:56.789\n"
+    b"5\tepoch\t2024-01-01 00:00:00+05:30\t10000-01-01\tallballs\n"
+    b"6\t2024-01-01T10:11:12\t2024-01-01 10:11:12 America/New_York\tJanuary 8, 1999\t04:05 PM\n"
+)
+
+
+@pytest.mark.parametrize("backend", ["pg"])
+def test_copy_from_date_time_values_as_the_server_reads_them(pgiris, backend, make_table):
+    """The same data COPYed through pgiris and straight into PostgreSQL
+    gives the same values: the driver's own date/time parsing must not
+    come between (it dropped every time zone offset and refused infinity)."""
+    columns = "id INTEGER, a TIMESTAMP, b TIMESTAMPTZ, c DATE, d TIME"
+    table, twin = make_table(columns), make_table(columns)
+    with pgiris.connect(backend) as conn:
+        assert copy_in(conn, "COPY %s FROM STDIN" % table, [DATETIME_DATA]) == 6
+    with pgiris.postgres.connect() as conn:
+        assert copy_in(conn, "COPY %s FROM STDIN" % twin, [DATETIME_DATA]) == 6
+    query = "SELECT id, a::text, extract(epoch FROM b)::text, c::text, d::text FROM %s ORDER BY id"
+    got = pgiris.direct(backend, query % table)
+    assert got == pgiris.direct(backend, query % twin)
+    assert got[0][1:] == ("infinity", "Infinity", "infinity", "24:00:00")
+    assert got[3][2] == "1717268400.500000"
+
+
 def test_copy_from_bytea(pgiris, backend, make_table):
     # Values of different lengths, the longest not first, and an empty one.
     table = make_table("id INTEGER, v %s" % bytea_type(backend))
