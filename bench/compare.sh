@@ -46,7 +46,7 @@ export PGPASSWORD=bench
 
 tree_ticks() {  # PID: CPU clock ticks of it and its children
     local t=0 p
-    for p in "$1" $(pgrep -P "$1"); do
+    for p in "$1" $(pgrep -P "$1" || true); do
         t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
     done
     echo "$t"
