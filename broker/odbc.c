@@ -22,6 +22,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -1796,14 +1797,19 @@ static int odbc_float_text(struct odbc_conn *c, SQLHSTMT stmt, SQLUSMALLINT col,
     } else if (isinf(d)) {
         n = snprintf(c->val, 64, "%s", d > 0 ? "Infinity" : "-Infinity");
     } else if (single) {
+        /*
+         * FLT_DIG (DBL_DIG) digits always read back as the value they were
+         * printed from, so the search starts there, except for a subnormal
+         * value, which has fewer significant bits.
+         */
         float f = (float)d;
-        for (int p = 6; p <= 9; p++) {
+        for (int p = fpclassify(f) == FP_SUBNORMAL ? 1 : FLT_DIG; p <= 9; p++) {
             n = snprintf(c->val, 64, "%.*g", p, (double)f);
             if (strtof(c->val, NULL) == f)
                 break;
         }
     } else {
-        for (int p = 15; p <= 17; p++) {
+        for (int p = fpclassify(d) == FP_SUBNORMAL ? 1 : DBL_DIG; p <= 17; p++) {
             n = snprintf(c->val, 64, "%.*g", p, d);
             if (strtod(c->val, NULL) == d)
                 break;

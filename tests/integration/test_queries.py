@@ -86,6 +86,28 @@ def test_real_column(pgiris, backend):
         assert got == pytest.approx(want, rel=1e-6)
 
 
+FLOAT_TEXTS = "SELECT '5e-324'::float8, '2.5e-320'::float8, '1e-45'::float4, '1.5e-40'::float4," \
+              " '0.1'::float8, '1e308'::float8, '1.2345678901234568e+17'::float8, '3.4028235e+38'::float4," \
+              " '-0.1'::float4, '123456.7'::float4"
+
+
+@pytest.mark.parametrize("backend", ["pg"])
+def test_float_text_is_postgres_shortest(pgiris, backend):
+    """Floats in text format read back exactly in as few digits as
+    PostgreSQL prints them, subnormal values too (they have fewer
+    significant digits than DBL_DIG or FLT_DIG)."""
+    with pgiris.connect(backend) as conn:
+        cur = conn.cursor(binary=False)
+        cur.execute(FLOAT_TEXTS)
+        got = [cur.pgresult.get_value(0, i).decode() for i in range(cur.pgresult.nfields)]
+    with pgiris.postgres.connect() as conn:
+        cur = conn.cursor(binary=False)
+        cur.execute(FLOAT_TEXTS)
+        want = [cur.pgresult.get_value(0, i).decode() for i in range(cur.pgresult.nfields)]
+    assert got == want
+    assert got[:4] == ["5e-324", "2.5e-320", "1e-45", "1.5e-40"]
+
+
 @SQLITE_UNTYPED
 def test_aggregate_over_demo_data(pgiris):
     sql = ("SELECT c.country, count(*), sum(oi.quantity) FROM customers c"
