@@ -685,6 +685,32 @@ static size_t odbc_time_format(char *buf, size_t len, int64_t us)
     return n;
 }
 
+/* A time zone offset in seconds east of UTC as timetz_out prints it: "+05:30", "-11". */
+static size_t odbc_offset_format(char *buf, size_t len, int32_t east)
+{
+    int32_t a = east < 0 ? -east : east;
+    size_t n = (size_t)snprintf(buf, len, "%c%02d", east < 0 ? '-' : '+', (int)(a / 3600));
+
+    if (a % 3600 != 0)
+        n += (size_t)snprintf(buf + n, len - n, ":%02d", (int)(a / 60 % 60));
+    if (a % 60 != 0)
+        n += (size_t)snprintf(buf + n, len - n, ":%02d", (int)(a % 60));
+    return n;
+}
+
+/* An interval as interval_in reads it: months, days, then a time of any number of hours. */
+static size_t odbc_interval_format(char *buf, size_t len, int64_t us, int32_t days, int32_t months)
+{
+    uint64_t a = us < 0 ? -(uint64_t)us : (uint64_t)us;
+    size_t n = (size_t)snprintf(buf, len, "%d mons %d days %s%llu:%02d:%02d", (int)months, (int)days,
+                                us < 0 ? "-" : "", (unsigned long long)(a / 3600000000u),
+                                (int)(a / 60000000u % 60), (int)(a / 1000000u % 60));
+
+    if (a % 1000000u != 0)
+        n += (size_t)snprintf(buf + n, len - n, ".%06d", (int)(a % 1000000u));
+    return n;
+}
+
 /* Year 0 and before are PostgreSQL's "BC" years: 0 is 1 BC. */
 static size_t odbc_ymd_format(char *buf, size_t len, int64_t days, int *bc)
 {
@@ -2910,7 +2936,13 @@ static size_t odbc_binary_size(int32_t oid)
     case PG_OID_TEXT:
     case PG_OID_VARCHAR:
     case PG_OID_BPCHAR:
+    case PG_OID_JSON:
+    case PG_OID_JSONB:
         return 0;
+    case PG_OID_TIMETZ:
+        return 12;
+    case PG_OID_INTERVAL:
+        return 16;
     default:
         return (size_t)odbc_type_len(oid);
     }
@@ -2927,6 +2959,7 @@ static int odbc_param_binary(struct odbc_conn *c, int32_t oid, int index, const 
 {
     char buf[64];
     size_t len = 0, want = odbc_binary_size(oid);
+    int32_t i32;
     uint32_t u32;
     uint64_t u64;
     float f;
@@ -2977,10 +3010,30 @@ static int odbc_param_binary(struct odbc_conn *c, int32_t oid, int index, const 
                                         ? "+00"
                                         : "");
         break;
+    case PG_OID_TIMETZ:
+        u64 = odbc_load_u64(v);
+        /* The zone is in seconds west of UTC, at most 15:59:59 either way. */
+        i32 = (int32_t)pgproto_load_u32(v + 8);
+        if ((int64_t)u64 < 0 || (int64_t)u64 > ODBC_USECS_PER_DAY || i32 < -57599 || i32 > 57599)
+            goto bad;
+        len = odbc_time_format(buf, sizeof(buf), (int64_t)u64);
+        len += odbc_offset_format(buf + len, sizeof(buf) - len, -i32);
+        break;
+    case PG_OID_INTERVAL:
+        len = odbc_interval_format(buf, sizeof(buf), (int64_t)odbc_load_u64(v), (int32_t)pgproto_load_u32(v + 8),
+                                   (int32_t)pgproto_load_u32(v + 12));
+        break;
     case PG_OID_UUID:
         odbc_uuid_format(v, buf);
         len = 36;
         break;
+    case PG_OID_JSONB:
+        /* A version byte, 1, before the JSON text. */
+        if (n < 1 || v[0] != 1)
+            goto bad;
+        pgproto_put_bytes(&c->pbuf, v + 1, n - 1);
+        b->ind = (SQLLEN)(n - 1);
+        return 0;
     case PG_OID_NUMERIC:
         if (odbc_numeric_decode(&c->pbuf, v, n) < 0)
             goto bad;
@@ -2992,7 +3045,7 @@ static int odbc_param_binary(struct odbc_conn *c, int32_t oid, int index, const 
         b->ind = (SQLLEN)n;
         return 0;
     default:
-        /* text, varchar, bpchar: the characters themselves. */
+        /* text, varchar, bpchar, json: the characters themselves. */
         pgproto_put_bytes(&c->pbuf, v, n);
         b->ind = (SQLLEN)n;
         return 0;

@@ -26,6 +26,7 @@
 #define PG_OID_INT2 21
 #define PG_OID_INT4 23
 #define PG_OID_TEXT 25
+#define PG_OID_JSON 114
 #define PG_OID_FLOAT4 700
 #define PG_OID_FLOAT8 701
 #define PG_OID_BPCHAR 1042
@@ -34,8 +35,11 @@
 #define PG_OID_TIME 1083
 #define PG_OID_TIMESTAMP 1114
 #define PG_OID_TIMESTAMPTZ 1184
+#define PG_OID_INTERVAL 1186
+#define PG_OID_TIMETZ 1266
 #define PG_OID_NUMERIC 1700
 #define PG_OID_UUID 2950
+#define PG_OID_JSONB 3802
 
 /* The OID of a type named as SQL spells it ("int8", "double precision", any case), 0 if not one of the above. */
 int32_t pgproto_type_oid(const char *name);

@@ -1,6 +1,7 @@
 """The extended query protocol, as psycopg uses it whenever a query has
 parameters (Parse/Bind/Describe/Execute/Sync with $n placeholders)."""
 
+import struct
 import uuid
 
 import psycopg
@@ -123,3 +124,68 @@ def test_sql_prepare_and_execute_survive_transaction_pooling(pgiris, backend):
         # A string argument with a quote in it stays one argument.
         c.simple_query("PREPARE bymail (text) AS SELECT id FROM customers WHERE email = $1")
         assert c.simple_query("EXECUTE bymail ('it''s@nowhere, really')")[0][1] == []
+
+
+class RawBinary:
+    """A parameter sent as these bytes, in binary format, with this type OID."""
+
+    def __init__(self, oid, data):
+        self.oid = oid
+        self.data = data
+
+
+def raw_binary_dumpers(conn):
+    for oid in TYPE_NAMES:
+        dumper = type("RawBinaryDumper%d" % oid, (psycopg.adapt.Dumper,),
+                      {"format": psycopg.pq.Format.BINARY, "oid": oid, "dump": lambda self, obj: obj.data})
+        # A class per OID: psycopg picks the dumper by the Python type.
+        cls = type("RawBinary%d" % oid, (RawBinary,), {})
+        conn.adapters.register_dumper(cls, dumper)
+        yield oid, cls
+
+
+TYPE_NAMES = {114: "json", 1186: "interval", 1266: "timetz", 3802: "jsonb"}
+
+BINARY_PARAMETERS = [
+    (1186, struct.pack("!qii", -86399999995, -1, 0)),
+    (1186, struct.pack("!qii", 2 ** 63 - 1, 2 ** 31 - 1, 2 ** 31 - 1)),
+    (1186, struct.pack("!qii", -(2 ** 63 - 1), -(2 ** 31), -(2 ** 31))),
+    (1186, struct.pack("!qii", 90061000001, 0, -14)),
+    (1266, struct.pack("!qi", 43200000000, -19800)),
+    (1266, struct.pack("!qi", 1, 39600)),
+    (1266, struct.pack("!qi", 86400000000, -57599)),
+    (114, '[1, "x", {"b": true}]'.encode()),
+    (3802, b"\x01" + '{"a": [1, 2.5], "\u00e9": null}'.encode()),
+]
+
+
+@pytest.mark.parametrize("backend", ["pg"])
+@pytest.mark.parametrize("oid, data", BINARY_PARAMETERS, ids=[
+    "interval", "interval-max", "interval-min", "interval-months", "timetz", "timetz-west", "timetz-24h",
+    "json", "jsonb"])
+def test_binary_parameter_reaches_the_server_as_sent(pgiris, backend, oid, data):
+    """interval, timetz, json and jsonb parameters in binary format (psycopg
+    sends a timedelta so) read as PostgreSQL reads the same bytes."""
+    got = []
+    for connect in (lambda: pgiris.connect(backend), pgiris.postgres.connect):
+        with connect() as conn:
+            classes = dict(raw_binary_dumpers(conn))
+            sql = "SELECT (%%b::%s)::text" % TYPE_NAMES[oid]
+            got.append(conn.execute(sql, (classes[oid](oid, data),)).fetchone()[0])
+    assert got[0] == got[1]
+
+
+@pytest.mark.parametrize("oid, data", [
+    (1186, b"\x00" * 15),
+    (1266, struct.pack("!qi", 0, 57600)),
+    (1266, struct.pack("!qi", 86400000001, 0)),
+    (3802, b"\x02{}"),
+    (3802, b""),
+], ids=["interval-short", "timetz-zone", "timetz-time", "jsonb-version", "jsonb-empty"])
+def test_bad_binary_parameter_is_refused(pgiris, backend, oid, data):
+    with pgiris.connect(backend) as conn:
+        classes = dict(raw_binary_dumpers(conn))
+        with pytest.raises(psycopg.errors.InvalidBinaryRepresentation,
+                           match="incorrect binary data format in bind parameter 1"):
+            conn.execute("SELECT %b", (classes[oid](oid, data),))
+        assert conn.execute("SELECT 'still here'").fetchone() == ("still here",)

@@ -1190,6 +1190,20 @@ static void test_sqlite_binary_params(void **state)
                       "-infinity");
     expect_bound_text(c, pbin(PG_OID_UUID, BYTES(UUID_BYTES)), UUID_TEXT);
     expect_bound_text(c, pbin(PG_OID_VARCHAR, BYTES('a', 'b', 'c')), "abc");
+    /* timetz: the zone is seconds west of UTC, printed as an offset east. */
+    expect_bound_text(c, pbin(PG_OID_TIMETZ, BYTES(0, 0, 0, 0x0a, 0x0e, 0xeb, 0xb0, 0, 0xff, 0xff, 0xb2, 0xa8)),
+                      "12:00:00+05:30");
+    expect_bound_text(c, pbin(PG_OID_TIMETZ, BYTES(0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0x9a, 0xb0)),
+                      "00:00:00.000001-11");
+    /* interval: microseconds, days, months; hours past 24 (and past 2^31) stay hours. */
+    expect_bound_text(c, pbin(PG_OID_INTERVAL, BYTES(0xff, 0xff, 0xff, 0xeb, 0xe2, 0x28, 0xa0, 0x05,
+                                                     0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0)),
+                      "0 mons -1 days -23:59:59.999995");
+    expect_bound_text(c, pbin(PG_OID_INTERVAL, BYTES(0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                                     0, 0, 0, 1, 0xff, 0xff, 0xff, 0xf2)),
+                      "-14 mons 1 days 2562047788:00:54.775807");
+    expect_bound_text(c, pbin(PG_OID_JSON, BYTES('[', '1', ']')), "[1]");
+    expect_bound_text(c, pbin(PG_OID_JSONB, BYTES(1, '{', '}')), "{}");
     /* numeric_send's bytes (taken from PostgreSQL) back to numeric_out's text. */
     expect_bound_text(c, pbin(PG_OID_NUMERIC, BYTES(NUMERIC_12_34)), "12.34");
     expect_bound_text(c, pbin(PG_OID_NUMERIC, BYTES(0, 3, 0, 1, 0x40, 0, 0, 4, 0, 0x7b, 0x11, 0xd7,
@@ -1268,10 +1282,14 @@ static void test_sqlite_param_errors(void **state)
     params_error(c, "SELECT ?, ?", two, 2, "22P03", NULL);
     two[1] = pbin(PG_OID_TIME, BYTES(0, 0, 0, 0x14, 0x1d, 0xd7, 0x60, 1));
     params_error(c, "SELECT ?, ?", two, 2, "22P03", NULL);
-    /* json (OID 114) has a binary form, but not one pgiris decodes. */
-    two[1] = pbin(114, BYTES('{', '}'));
+    two[1] = pbin(PG_OID_JSONB, BYTES(2, '{', '}'));
+    params_error(c, "SELECT ?, ?", two, 2, "22P03", NULL);
+    two[1] = pbin(PG_OID_TIMETZ, BYTES(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xe1, 0));
+    params_error(c, "SELECT ?, ?", two, 2, "22P03", NULL);
+    /* int4[] (OID 1007) has a binary form, but not one pgiris decodes. */
+    two[1] = pbin(1007, BYTES(0, 0, 0, 0));
     params_error(c, "SELECT ?, ?", two, 2, "0A000",
-                 "binary format is not supported for bind parameter 2 (type OID 114)");
+                 "binary format is not supported for bind parameter 2 (type OID 1007)");
 
     /* Text values are held to PostgreSQL's input rules: SQLite would store anything. */
     two[1] = ptext(PG_OID_INT4, "abc");
