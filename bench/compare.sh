@@ -61,6 +61,14 @@ pg_ticks() {  # CPU clock ticks of the PostgreSQL server: live processes, and ex
     done
     echo "$t"
 }
+pg_children() { pgrep -c -P "$(head -1 "$work/pg/postmaster.pid")" || true; }
+pg_settle() {  # COUNT: wait (3 s at most) until the backends a run started have exited and been reaped
+    local i
+    for i in $(seq 30); do
+        [ "$(pg_children)" -le "$1" ] && return 0
+        sleep 0.1
+    done
+}
 per_tx() {  # TICKS_BEFORE TICKS_AFTER TPS: microseconds of CPU per transaction
     awk -v a="$1" -v b="$2" -v n="$3" -v t="$T" -v hz="$(getconf CLK_TCK)" \
         'BEGIN {printf "%.1f", (b - a) / hz * 1e6 / (n * t)}'
@@ -76,7 +84,7 @@ for r in $(seq 1 "$ROUNDS"); do
             IFS=: read -r name port db pid <<<"$t"
             user=bench; [ "$name" = postgres ] && user=postgres
             [ -n "$pid" ] && c0=$(tree_ticks "$pid")
-            p0=$(pg_ticks)
+            p0=$(pg_ticks) nb=$(pg_children)
             # A run that fails is recorded as 0 tps, and the comparison goes on.
             case $m in
                 churn) mode=(-S -M simple -C) ;;
@@ -85,6 +93,8 @@ for r in $(seq 1 "$ROUNDS"); do
             esac
             tps=$(pgbench -n "${mode[@]}" -c 16 -j 2 -T "$T" -h 127.0.0.1 -p "$port" -U "$user" "$db" 2>&1 |
                   awk '/^tps/ {print $3}') || true
+            # A backend's CPU reaches the postmaster's cutime only once it is reaped.
+            pg_settle "$nb"
             cpu=- pcpu=-
             if [ -n "$tps" ]; then
                 [ -n "$pid" ] && cpu=$(per_tx "$c0" "$(tree_ticks "$pid")" "$tps")
