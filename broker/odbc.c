@@ -1330,6 +1330,8 @@ static enum odbc_conv odbc_oid_conv(int32_t oid, SQLSMALLINT sqltype)
         return ODBC_CONV_FLOAT4;
     case PG_OID_FLOAT8:
         return ODBC_CONV_FLOAT8;
+    case PG_OID_MONEY:
+        return ODBC_CONV_TEXT;
     case PG_OID_DATE:
     case PG_OID_TIME:
     case PG_OID_TIMESTAMP:
@@ -1502,6 +1504,13 @@ static int32_t odbc_type_refine(SQLHSTMT stmt, SQLUSMALLINT col, SQLSMALLINT sql
     while (n > 0 && name[n - 1] == ' ')
         n--;
     name[n] = '\0';
+    /*
+     * psqlODBC calls PostgreSQL's money a float, but gives its text as the
+     * server printed it ("$1,000.00"): money it stays, as that text.  (A
+     * MONEY that a driver reports as a decimal is numeric.)
+     */
+    if (strcasecmp(name, "money") == 0 && (sqltype == SQL_FLOAT || sqltype == SQL_DOUBLE))
+        return PG_OID_MONEY;
     int32_t named = pgproto_type_oid(name);
     /* Only a refinement within the same family: a name never turns a number into a date. */
     if (named != 0 && odbc_type_family(named) == odbc_type_family(oid))
@@ -1586,7 +1595,8 @@ static int odbc_formats_check(struct odbc_conn *c, SQLHSTMT stmt, const struct o
         f = odbc_format_at(formats, nformats, i);
         if (f != 0 && f != 1)
             return odbc_error_put(c, "22023", NULL, "unsupported format code: %d", f);
-        if (f == 0 || odbc_type_binary(cols->v[i].sqltype))
+        /* money's binary form is in units of the server's locale: not read from its text here. */
+        if (f == 0 || (odbc_type_binary(cols->v[i].sqltype) && cols->v[i].oid != PG_OID_MONEY))
             continue;
         if (!SQL_SUCCEEDED(SQLColAttribute(stmt, (SQLUSMALLINT)(i + 1), SQL_DESC_TYPE_NAME,
                                            tname, (SQLSMALLINT)sizeof(tname), &tlen, NULL)) ||

@@ -29,6 +29,7 @@
 #define PG_OID_JSON 114
 #define PG_OID_FLOAT4 700
 #define PG_OID_FLOAT8 701
+#define PG_OID_MONEY 790
 #define PG_OID_BPCHAR 1042
 #define PG_OID_VARCHAR 1043
 #define PG_OID_DATE 1082

@@ -108,6 +108,28 @@ def test_float_text_is_postgres_shortest(pgiris, backend):
     assert got[:4] == ["5e-324", "2.5e-320", "1e-45", "1.5e-40"]
 
 
+MONEY = "SELECT 12.34::money, (-0.01)::money, '92233720368547758.07'::money"
+
+
+@pytest.mark.parametrize("backend", ["pg"])
+def test_money_as_postgres_prints_it(pgiris, backend):
+    """psqlODBC calls money a float; it is money, in the server's own text
+    (a float lost cents past 2^53), and its binary form is refused."""
+    def text_result(conn):
+        cur = conn.cursor(binary=False)
+        cur.execute(MONEY)
+        return ([d.type_code for d in cur.description],
+                [cur.pgresult.get_value(0, i).decode() for i in range(cur.pgresult.nfields)])
+
+    with pgiris.connect(backend) as conn:
+        got = text_result(conn)
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="binary format is not supported"):
+            conn.cursor(binary=True).execute(MONEY)
+    with pgiris.postgres.connect() as conn:
+        assert got == text_result(conn)
+    assert got == ([790] * 3, ["$12.34", "-$0.01", "$92,233,720,368,547,758.07"])
+
+
 @SQLITE_UNTYPED
 def test_aggregate_over_demo_data(pgiris):
     sql = ("SELECT c.country, count(*), sum(oi.quantity) FROM customers c"
