@@ -329,6 +329,34 @@ int pgproto_get_bytes(struct pgproto_reader *r, const uint8_t **p, size_t n)
     return pgproto_take(r, n, p);
 }
 
+const char *pgproto_type_name(int32_t oid)
+{
+    switch (oid) {
+    case PG_OID_BOOL: return "bool";
+    case PG_OID_BYTEA: return "bytea";
+    case PG_OID_INT8: return "int8";
+    case PG_OID_INT2: return "int2";
+    case PG_OID_INT4: return "int4";
+    case PG_OID_TEXT: return "text";
+    case PG_OID_JSON: return "json";
+    case PG_OID_FLOAT4: return "float4";
+    case PG_OID_FLOAT8: return "float8";
+    case PG_OID_MONEY: return "money";
+    case PG_OID_BPCHAR: return "bpchar";
+    case PG_OID_VARCHAR: return "varchar";
+    case PG_OID_DATE: return "date";
+    case PG_OID_TIME: return "time";
+    case PG_OID_TIMESTAMP: return "timestamp";
+    case PG_OID_TIMESTAMPTZ: return "timestamptz";
+    case PG_OID_INTERVAL: return "interval";
+    case PG_OID_TIMETZ: return "timetz";
+    case PG_OID_NUMERIC: return "numeric";
+    case PG_OID_UUID: return "uuid";
+    case PG_OID_JSONB: return "jsonb";
+    default: return NULL;
+    }
+}
+
 int32_t pgproto_type_oid(const char *name)
 {
     static const struct {

@@ -45,6 +45,9 @@
 /* The OID of a type named as SQL spells it ("int8", "double precision", any case), 0 if not one of the above. */
 int32_t pgproto_type_oid(const char *name);
 
+/* The catalog name of a type with one of the OIDs above ("int4", "timestamptz"), NULL for any other. */
+const char *pgproto_type_name(int32_t oid);
+
 struct pgbuf {
     uint8_t *data;
     size_t len;

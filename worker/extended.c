@@ -446,11 +446,23 @@ static void extended_reply(struct session *s, char type)
 }
 
 /*
+ * The cast that gives marker n the type Parse declared for $n (oids, n of
+ * them), or NULL: PostgreSQL types an untyped marker from its context, so
+ * a bare "SELECT $1" would come back as text, whatever the client said.
+ */
+static const char *extended_marker_cast(const int32_t *oids, int noids, long n)
+{
+    return oids != NULL && n >= 1 && n <= noids ? pgproto_type_name(oids[n - 1]) : NULL;
+}
+
+/*
  * Rewrite $n into '?' markers, recording which parameter each marker is;
- * the command and its verb are the translation's.
+ * the command and its verb are the translation's.  With oids (the postgres
+ * dialect), a marker whose parameter has a declared type is written
+ * "(?::pg_catalog.type)", which PostgreSQL reads as that declaration.
  */
 static int extended_rewrite(struct extended_stmt *st, const char *q, size_t len, const struct xlate *x,
-                            char *err, size_t errlen)
+                            const int32_t *oids, int noids, char *err, size_t errlen)
 {
     size_t ntok = 0;
     struct sql_lex_error lerr;
@@ -459,14 +471,27 @@ static int extended_rewrite(struct extended_stmt *st, const char *q, size_t len,
         return -1;
     }
     struct sql_token *t = malloc(sizeof(*t) * (ntok ? ntok : 1));
-    st->sql = malloc(len + 1);
     st->marker = malloc(sizeof(uint16_t) * (ntok ? ntok : 1));
-    if (t == NULL || st->sql == NULL || st->marker == NULL) {
+    if (t == NULL || st->marker == NULL) {
         free(t);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     sql_lex(q, len, t, ntok, &ntok, &lerr);
+    /* Room for the casts: "(?::pg_catalog." and ")" around each type name. */
+    size_t room = len + 1;
+    for (size_t i = 0; oids != NULL && i < ntok; i++) {
+        const char *type = t[i].type == SQL_TOK_PARAM
+                               ? extended_marker_cast(oids, noids, strtol(q + t[i].off + 1, NULL, 10))
+                               : NULL;
+        if (type != NULL)
+            room += strlen("(?::pg_catalog.)") + strlen(type);
+    }
+    if ((st->sql = malloc(room)) == NULL) {
+        free(t);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     size_t o = 0, prev = 0;
     int semis = 0, after_semi = 0;
     for (size_t i = 0; i < ntok; i++) {
@@ -488,7 +513,11 @@ static int extended_rewrite(struct extended_stmt *st, const char *q, size_t len,
         }
         memcpy(st->sql + o, q + prev, t[i].off - prev);
         o += t[i].off - prev;
-        st->sql[o++] = '?';
+        const char *type = extended_marker_cast(oids, noids, n);
+        if (type != NULL)
+            o += (size_t)sprintf(st->sql + o, "(?::pg_catalog.%s)", type);
+        else
+            st->sql[o++] = '?';
         prev = t[i].off + t[i].len;
         st->marker[st->nmarkers++] = (uint16_t)(n - 1);
         if (n > st->nparams)
@@ -570,7 +599,9 @@ static int extended_stmt_create(struct session *s, const char *name, const char 
     }
     /* BEGIN and COPY go as written: the executor reads their options itself. */
     int as_written = xl->cmd == SQL_CMD_BEGIN || xl->cmd == SQL_CMD_COPY;
-    if (extended_rewrite(st, as_written ? query : xl->sql, as_written ? qlen : xl->len, xl, msg, msglen) < 0) {
+    int typed = !as_written && shm_pool(s->pool)->dialect == CFG_DIALECT_POSTGRES;
+    if (extended_rewrite(st, as_written ? query : xl->sql, as_written ? qlen : xl->len, xl, typed ? oids : NULL, n,
+                         msg, msglen) < 0) {
         extended_stmt_free(st);
         memcpy(sqlstate, "42601", 6);
         return -1;
