@@ -547,8 +547,8 @@ static int extended_rewrite(struct extended_stmt *st, const char *q, size_t len,
 static int extended_stmt_same(const struct extended_stmt *st, const char *query, size_t qlen,
                               const int32_t *oids, int n)
 {
-    if (st->types != NULL || n > st->nparams || strlen(st->source) != qlen ||
-        memcmp(st->source, query, qlen) != 0)
+    /* Parse's text has no NUL in it: the same text is the same qlen bytes, then the end. */
+    if (st->types != NULL || n > st->nparams || strncmp(st->source, query, qlen) != 0 || st->source[qlen] != '\0')
         return 0;
     for (int i = 0; i < st->nparams; i++)
         if (st->oids[i] != (i < n ? oids[i] : 0))

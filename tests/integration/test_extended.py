@@ -9,6 +9,8 @@ from decimal import Decimal
 import psycopg
 import pytest
 
+import pgwire
+
 
 
 def test_parameters(pgiris, backend):
@@ -243,3 +245,24 @@ def test_declared_varchar_compared_with_integer_fails_as_in_postgres(pgiris, bac
             with pytest.raises(psycopg.errors.UndefinedFunction, match="integer = character varying"):
                 conn.execute("SELECT 1 WHERE 1 = %s", (Varchar("1"),))
             assert conn.execute("SELECT %s || 'x'", (Varchar("a"),)).fetchone() == ("ax",)
+
+
+def test_unnamed_statement_parsed_again_only_when_the_text_is_the_same(pgiris, backend):
+    """The unnamed statement is kept when Parse brings the same text again;
+    a text that only starts the same, or extends it, is a new statement."""
+    conn = pgwire.login(pgiris, backend)
+    try:
+        for value in (12, 1, 12, 123, 1, 1):
+            conn.send(pgwire.parse_bind_execute("SELECT %d" % value) + pgwire.message(b"S"))
+            got = []
+            while True:
+                t, payload = conn.read_message()
+                if t == b"D":
+                    got.append(pgwire.parse_data_row(payload))
+                elif t == b"E":
+                    got.append(pgwire.parse_error_fields(payload))
+                elif t == b"Z":
+                    break
+            assert got == [[str(value)]]
+    finally:
+        conn.close()
