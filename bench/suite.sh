@@ -125,7 +125,16 @@ procs_of() {  # TARGET: "LABEL=PID ..." of the processes that are the target
             echo "pgiris-broker=$IPID"
             for p in $(pgrep -P "$IPID"); do echo "pgiris-worker-$i=$p"; i=$((i + 1)); done ;;
         pgbouncer) echo "pgbouncer=$BOUNCER_PID" ;;
+        pgbouncer-session) echo "pgbouncer=$(cat "$work/pgbouncer-session.pid")" ;;
     esac
+}
+pooler_ticks() {  # TARGET: CPU clock ticks its pooler processes have used so far; nothing for postgres
+    local p t=0 any=
+    for p in $(procs_of "$1"); do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/${p#*=}/stat" 2>/dev/null || echo 0)))
+        any=1
+    done
+    [ -z "$any" ] || echo "$t"
 }
 
 # --- machine, versions -----------------------------------------------------------
@@ -168,16 +177,22 @@ note quick "${QUICK:-0}"
 # run_pgbench SCENARIO CASE TARGET ROUND SECONDS LOG PGBENCH-ARGS...
 # LOG=1 keeps per-transaction logs for exact p50/p99 (removed after).
 run_pgbench() {
-    local scen=$1 case=$2 tgt=$3 round=$4 secs=$5 log=$6 rc=0 t0 f k v
+    local scen=$1 case=$2 tgt=$3 round=$4 secs=$5 log=$6 rc=0 t0 f k v c0 c1 n
     shift 6
     f="$work/out/$scen-$case-$tgt-$round"
     local logargs=()
     [ "$log" = 1 ] && logargs=(-l "--log-prefix=$f.log")
+    c0=$(pooler_ticks "$tgt")
     t0=$EPOCHREALTIME
     timeout -s INT "$((secs + GRACE))" pgbench -n -P 1 -T "$secs" "${logargs[@]}" "$@" \
         -h 127.0.0.1 -p "${PORT[$tgt]}" -U "$(user_of "$tgt")" "$(db_of "$tgt")" > "$f.out" 2>&1 || rc=$?
     record "$scen" "$case" "$tgt" "$round" wall_s "$(secs_since "$t0")"
     record "$scen" "$case" "$tgt" "$round" exit "$rc"
+    # The pooler's CPU per transaction moves much less with the machine's load than tps.
+    c1=$(pooler_ticks "$tgt")
+    n=$(awk '/^number of transactions actually processed/ {print $6}' "$f.out")
+    [ -z "$c0" ] || [ -z "$n" ] || [ "$n" -eq 0 ] || record "$scen" "$case" "$tgt" "$round" cpu_us_per_tx \
+        "$(awk -v a="$c0" -v b="$c1" -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", (b - a) / hz * 1e6 / n}')"
     [ $rc -ne 124 ] || record "$scen" "$case" "$tgt" "$round" first_error \
         "pgbench stopped: still running $((secs + GRACE)) s after its start"
     while read -r k v; do

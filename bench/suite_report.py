@@ -99,6 +99,7 @@ class Report:
         self.notes = []
         self.ratios = []        # headline: (label, vs_bouncer, vs_direct, note)
         self.memory = []        # (label, pgiris/pgbouncer)
+        self.cpu = []           # (label, pgiris/pgbouncer): the poolers' CPU per transaction
         self.summary = {}       # the JSON's "summary"
 
     def out(self, s=""):
@@ -182,6 +183,7 @@ class Report:
             summ.setdefault(proto, {})["ratios"] = {"tps_pgiris_pgbouncer": rb, "tps_pgiris_direct": rd_,
                                                     "p99_pgiris_pgbouncer": lb, "p99_pgiris_direct": ld,
                                                     "pgbouncer_mode": "session" if mode else "transaction"}
+            self.cpu_line(proto, label, "oltp", proto, bouncer, summ[proto])
         if self.bouncer_old():
             tx = summ.get("prepared", {}).get("pgbouncer", {})
             self.out("   %s < 1.21 does not keep protocol-level prepared statements in transaction mode: -M prepared"
@@ -190,6 +192,17 @@ class Report:
                      % (tx.get("errors", 0), (tx.get("first_errors") or ["-"])[0][:120]))
         self.out("   stalls: seconds pgbench reported 0 tps (-P 1); errors: failed transactions + aborted clients")
         self.summary["oltp"] = summ
+
+    def cpu_line(self, what, label, scen, case, bouncer, summ):
+        """The poolers' CPU per transaction (from /proc, around each pgbench run), which the
+        machine's load moves much less than tps, and its ratio."""
+        g = summarize(self.rounds(scen, case, "pgiris"), "cpu_us_per_tx")
+        b = summarize(self.rounds(scen, case, bouncer), "cpu_us_per_tx")
+        r = ratio(g, b)
+        self.out("   %-9s pooler CPU us per transaction: pgiris %s, %s %s; pgiris/pgbouncer %s (lower is better)"
+                 % (what, fstat(g, 1), LABEL[bouncer], fstat(b, 1), fratio(r)))
+        summ["cpu_us_per_tx"] = {"pgiris": g, bouncer: b, "pgiris_pgbouncer": r}
+        self.cpu.append((label, r))
 
     def bouncer_old(self):
         v = self.meta.get("pgbouncer", "").split()
@@ -226,6 +239,7 @@ class Report:
         self.out("   ratios of connections/s: pgiris/pgbouncer %s  pgiris/direct %s" % (fratio(rb), fratio(rd_)))
         self.ratios.append(("churn (-C)", rb, rd_))
         summ["ratios"] = {"pgiris_pgbouncer": rb, "pgiris_direct": rd_}
+        self.cpu_line("churn", "churn (-C)", "churn", "C", "pgbouncer", summ)
         self.summary["churn"] = summ
 
     # --- 3 ---------------------------------------------------------------------------
@@ -507,6 +521,9 @@ class Report:
             self.out("   %-36s %18s %16s" % (label, fratio(b), fratio(d)))
         for label, r in self.memory:
             self.out("   %-36s %18s %16s   (memory, lower is better)" % (label, fratio(r), "-"))
+        for label, r in self.cpu:
+            self.out("   %-36s %18s %16s   (pooler CPU per transaction, lower is better)"
+                     % (label, fratio(r), "-"))
         self.out("   (SQLite rows: the 'direct' column is the in-process sqlite3 floor)")
 
     def checks_section(self):
