@@ -1795,18 +1795,6 @@ static int odbc_value_put(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_
     return 0;
 }
 
-/* Whether a timestamp's text ends in a zone offset ("+02", "-05:30", "Z"). */
-static int odbc_has_offset(const char *v, size_t n)
-{
-    for (size_t i = n; i-- > 10;) {
-        if (v[i] == '+' || v[i] == '-' || v[i] == 'Z' || v[i] == 'z')
-            return 1;
-        if (v[i] == ' ' || v[i] == 'T' || v[i] == ':')
-            return 0;
-    }
-    return 0;
-}
-
 /*
  * A float column as PostgreSQL prints it: the fewest digits that read back
  * as the same value (SQLite's driver would give 15 significant digits),
@@ -1860,6 +1848,7 @@ int odbc_value_text(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_cols *
 {
     enum odbc_conv conv = cols->v[col - 1].conv;
     size_t len = 0, i;
+    int64_t us;
     int rc;
 
     if (conv == ODBC_CONV_FLOAT4 || conv == ODBC_CONV_FLOAT8)
@@ -1881,13 +1870,15 @@ int odbc_value_text(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_cols *
         len = odbc_datetime_trim(c->val, len);
         break;
     case ODBC_CONV_TIMESTAMPTZ:
-        len = odbc_datetime_trim(c->val, len);
-        /* A driver that drops the offset (psqlODBC) reads the backend's UTC session. */
-        if (!odbc_has_offset(c->val, len)) {
-            if (odbc_val_grow(c, len + 4) < 0)
+        /*
+         * As a server in UTC prints it: psqlODBC drops the offset (the
+         * backend's session is in UTC), SQLite gives back whatever text was
+         * stored ("+05:30", "Z", none).  Text that is no timestamp stays.
+         */
+        if (odbc_timestamp_parse(c->val, len, &us) == 0) {
+            if (odbc_val_grow(c, 64) < 0)
                 return ODBC_E_NOMEM;
-            memcpy(c->val + len, "+00", 3);
-            len += 3;
+            len = odbc_timestamp_format(c->val, 64, us, "+00");
         }
         break;
     case ODBC_CONV_GUID:

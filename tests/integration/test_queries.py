@@ -130,6 +130,32 @@ def test_money_as_postgres_prints_it(pgiris, backend):
     assert got == ([790] * 3, ["$12.34", "-$0.01", "$92,233,720,368,547,758.07"])
 
 
+TZ_TEXTS = ["2024-06-01 12:00:00.5-07", "2024-01-01 00:00:00+05:30", "2024-01-01 10:11:12",
+            "2024-01-01 10:11:12Z", "2024-01-01 10:11:12 -03", "1999-01-08 04:05:06 BC", "2024-01-01"]
+
+
+@pytest.mark.parametrize("backend", ["demo"])
+def test_sqlite_timestamptz_as_a_utc_server_prints_it(pgiris, backend):
+    """SQLite keeps a timestamptz as the text it was given; pgiris reads it
+    as PostgreSQL in UTC prints it (an offset with minutes once came back
+    with "+00" after it, which no client can read)."""
+    table = table_name("tz")
+    with pgiris.connect(backend) as conn:
+        conn.execute("CREATE TABLE %s (id INTEGER, t TIMESTAMPTZ)" % table)
+        try:
+            for i, v in enumerate(TZ_TEXTS):
+                conn.execute("INSERT INTO %s VALUES (%d, '%s')" % (table, i, v))
+            cur = conn.cursor(binary=False)
+            cur.execute("SELECT t FROM %s ORDER BY id" % table)
+            got = [cur.pgresult.get_value(r, 0).decode() for r in range(cur.pgresult.ntuples)]
+        finally:
+            conn.execute("DROP TABLE %s" % table)
+    with pgiris.postgres.connect() as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        want = [conn.execute("SELECT %s::timestamptz::text", (v,)).fetchone()[0] for v in TZ_TEXTS]
+    assert got == want
+
+
 @SQLITE_UNTYPED
 def test_aggregate_over_demo_data(pgiris):
     sql = ("SELECT c.country, count(*), sum(oi.quantity) FROM customers c"
