@@ -44,22 +44,13 @@ PGIRIS=$old/build/pgiris start_pgiris "$OPORT"
 OLDPID=$IPID
 export PGPASSWORD=bench
 
-tree_ticks() {  # PID: CPU clock ticks of it and its children
-    local t=0 p
-    for p in "$1" $(pgrep -P "$1" || true); do
-        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
-    done
-    echo "$t"
-}
+tree_ticks() { cpu_ticks "$1" $(pgrep -P "$1" || true); }  # PID: it and its children
 
 pg_ticks() {  # CPU clock ticks of the PostgreSQL server: live processes, and exited ones
-    local t=0 p pm
+    local t pm
     pm=$(head -1 "$work/pg/postmaster.pid")
     t=$(awk '{print $16 + $17}' "/proc/$pm/stat")
-    for p in $pm $(pgrep -P "$pm"); do
-        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
-    done
-    echo "$t"
+    echo $((t + $(cpu_ticks "$pm" $(pgrep -P "$pm" || true))))
 }
 pg_children() { pgrep -c -P "$(head -1 "$work/pg/postmaster.pid")" || true; }
 pg_settle() {  # COUNT: wait (3 s at most) until the backends a run started have exited and been reaped

@@ -80,6 +80,14 @@ show_logs() {  # the end of every log, to stderr
     done
 }
 
+cpu_ticks() {  # PID...: CPU clock ticks (user + system) these processes have used; 0 for any gone
+    local t=0 p
+    for p in "$@"; do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
+
 stop_pids() {  # SIGINT the processes in pids (and their children); KILL stragglers after 5 s
     local all=() p i
     for p in "${pids[@]:-}"; do

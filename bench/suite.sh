@@ -129,12 +129,9 @@ procs_of() {  # TARGET: "LABEL=PID ..." of the processes that are the target
     esac
 }
 pooler_ticks() {  # TARGET: CPU clock ticks its pooler processes have used so far; nothing for postgres
-    local p t=0 any=
-    for p in $(procs_of "$1"); do
-        t=$((t + $(awk '{print $14 + $15}' "/proc/${p#*=}/stat" 2>/dev/null || echo 0)))
-        any=1
-    done
-    [ -z "$any" ] || echo "$t"
+    local p pids=()
+    for p in $(procs_of "$1"); do pids+=("${p#*=}"); done
+    [ ${#pids[@]} -eq 0 ] || cpu_ticks "${pids[@]}"
 }
 
 # --- machine, versions -----------------------------------------------------------
