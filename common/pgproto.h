@@ -15,6 +15,12 @@
 #include <stdint.h>
 
 #define PGPROTO_VERSION_3 196608        /* 3.0 */
+
+#ifndef PGIRIS_VERSION
+#define PGIRIS_VERSION "dev"
+#endif
+/* The PostgreSQL release pgiris answers as: server_version, and version() where pgiris answers it. */
+#define PGIRIS_SERVER_VERSION "15.0 (pgiris " PGIRIS_VERSION ")"
 #define PGPROTO_SSL_REQUEST 80877103
 #define PGPROTO_GSSENC_REQUEST 80877104
 #define PGPROTO_CANCEL_REQUEST 80877102

@@ -33,7 +33,9 @@
     X(CLOCK_TIMESTAMP, "clock_timestamp") X(COLLATE, "collate") X(COLUMN, "column")         \
     X(COMMIT, "commit") X(COMMITTED, "committed") X(CONCAT, "concat")                       \
     X(CONFLICT, "conflict") X(CONSTRAINT, "constraint") X(CREATE, "create")                 \
-    X(CROSS, "cross") X(CURRENT_DATE, "current_date") X(CURRENT_ROLE, "current_role")       \
+    X(CROSS, "cross") X(CURRENT_CATALOG, "current_catalog")                                 \
+    X(CURRENT_DATABASE, "current_database") X(CURRENT_DATE, "current_date")                 \
+    X(CURRENT_ROLE, "current_role") X(CURRENT_SCHEMA, "current_schema")                     \
     X(CURRENT_TIME, "current_time") X(CURRENT_TIMESTAMP, "current_timestamp")               \
     X(CURRENT_USER, "current_user") X(CURRVAL, "currval") X(DATE, "date")                   \
     X(DATE_PART, "date_part") X(DATE_TRUNC, "date_trunc") X(DECODE, "decode")               \
@@ -46,7 +48,8 @@
     X(GEN_RANDOM_UUID, "gen_random_uuid") X(GENERATED, "generated") X(GREATEST, "greatest") \
     X(GROUP, "group") X(HAVING, "having") X(IDENTITY, "identity") X(IF, "if")               \
     X(ILIKE, "ilike") X(IN, "in") X(INDEX, "index") X(INET_CLIENT_ADDR, "inet_client_addr") \
-    X(INNER, "inner") X(INSERT, "insert") X(INTERSECT, "intersect") X(INTERVAL, "interval") \
+    X(INFORMATION_SCHEMA, "information_schema") X(INNER, "inner") X(INSERT, "insert")        \
+    X(INTERSECT, "intersect") X(INTERVAL, "interval")                                       \
     X(INTO, "into") X(IS, "is") X(ISNULL, "isnull") X(ISOLATION, "isolation")               \
     X(JOIN, "join") X(KEY, "key") X(LASTVAL, "lastval") X(LATERAL, "lateral")               \
     X(LEAST, "least") X(LEFT, "left") X(LENGTH, "length") X(LEVEL, "level") X(LIKE, "like") \
@@ -55,7 +58,8 @@
     X(NEXTVAL, "nextval") X(NO, "no") X(NOT, "not") X(NOTHING, "nothing")                   \
     X(NOTNULL, "notnull") X(NOW, "now") X(NULL, "null") X(NULLS, "nulls")                   \
     X(OFFSET, "offset") X(ON, "on") X(ONLY, "only") X(OR, "or") X(ORDER, "order")           \
-    X(OVER, "over") X(PARTITION, "partition") X(PG_SLEEP, "pg_sleep")                       \
+    X(OVER, "over") X(PARTITION, "partition") X(PG_CATALOG, "pg_catalog")                   \
+    X(PG_SLEEP, "pg_sleep")                                                                 \
     X(POSITION, "position") X(PRIMARY, "primary") X(PUBLIC, "public") X(RANDOM, "random")   \
     X(RANGE, "range") X(READ, "read") X(RECURSIVE, "recursive") X(REFERENCES, "references") \
     X(RELEASE, "release") X(REPEATABLE, "repeatable") X(RETURNING, "returning")             \
@@ -73,7 +77,8 @@
     X(UNCOMMITTED, "uncommitted") X(UNION, "union") X(UNIQUE, "unique")                     \
     X(UNLOGGED, "unlogged") X(UPDATE, "update") X(USER, "user") X(USING, "using")           \
     X(UUID_GENERATE_V1, "uuid_generate_v1") X(UUID_GENERATE_V4, "uuid_generate_v4")         \
-    X(VALUES, "values") X(VECTOR, "vector") X(VIEW, "view") X(WHEN, "when")                 \
+    X(VALUES, "values") X(VECTOR, "vector") X(VERSION, "version") X(VIEW, "view")           \
+    X(WHEN, "when")                                                                         \
     X(WHERE, "where") X(WINDOW, "window") X(WITH, "with") X(WORK, "work") X(WRITE, "write")
 
 enum sql_kw {
@@ -163,6 +168,8 @@ struct sql_arena_blk;
 struct sql_rw {
     enum cfg_dialect dialect;
     const char *schema;         /* what "public" becomes (iris) */
+    const char *user;           /* the client's user and database (NULL: not known) */
+    const char *database;
     sql_type_fn type_tmpl;
     struct sql_tk *t;           /* tk_buf, or malloc'd once it outgrows it */
     size_t n, cap;
@@ -371,6 +378,10 @@ int sql_rule_substring(struct sql_rw *rw);          /* substring(x FROM a FOR b)
 extern const struct sql_trigger sql_rule_substring_when;
 int sql_rule_concat(struct sql_rw *rw);             /* concat(a, b) -> (COALESCE(a,'') || ...) */
 extern const struct sql_trigger sql_rule_concat_when;
+int sql_rule_session_info(struct sql_rw *rw);       /* current_user, current_database(), version() */
+extern const struct sql_trigger sql_rule_session_info_when;
+int sql_rule_catalogs(struct sql_rw *rw);           /* pg_catalog.pg_class ... -> 0A000 */
+extern const struct sql_trigger sql_rule_catalogs_when;
 
 /* One unit of date_trunc / extract / date_part: a template ($0 = the value) for each, NULL if none. */
 struct sql_date_unit {

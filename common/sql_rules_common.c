@@ -9,8 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "common/pgproto.h"
 #include "common/sql_rules.h"
+#include "common/sql_translate.h"
 
 /* A statement's trailing semicolons: ODBC drivers reject or misread them. */
 int sql_rule_trim_semicolons(struct sql_rw *rw)
@@ -857,3 +860,162 @@ int sql_rule_date_parts(struct sql_rw *rw, const struct sql_date_unit *units, si
     }
     return 0;
 }
+
+/* ---- session information, system catalogs -------------------------------- */
+
+static const char *sql_backend_name(const struct sql_rw *rw)
+{
+    return rw->dialect == CFG_DIALECT_IRIS ? "IRIS" : "SQLite";
+}
+
+/*
+ * Whether t[i..end] is a whole item of a SELECT list, named by PostgreSQL
+ * after the function: right after SELECT (DISTINCT) or after a comma of
+ * that list, and followed by the end of the item, not by an alias or an
+ * operator.
+ */
+static bool sql_select_item(const struct sql_rw *rw, size_t i, size_t end)
+{
+    size_t n = sql_next(rw, end), p = sql_prev(rw, i);
+
+    if (n < rw->n && !sql_tk_punct(rw, n, ',') && !sql_tk_punct(rw, n, ')') &&
+        !(rw->t[n].type == SQL_TOK_IDENT && sql_level_of(rw, n) == LV_STOP && !sql_tk_kw(rw, n, KW_AS)))
+        return false;
+    for (bool comma = false; p != SIZE_MAX; p = sql_prev(rw, p)) {
+        if (sql_tk_punct(rw, p, ')')) {
+            p = sql_match_back(rw, p);
+        } else if (sql_tk_kw(rw, p, KW_END)) {
+            p = sql_case_start(rw, p);
+        } else if (sql_tk_punct(rw, p, ',')) {
+            comma = true;
+        } else if (sql_tk_punct(rw, p, '(') || sql_tk_punct(rw, p, '[') || sql_tk_punct(rw, p, ';')) {
+            return false;
+        } else if (sql_tk_kw(rw, p, KW_DISTINCT) || sql_tk_kw(rw, p, KW_ALL)) {
+            continue;           /* SELECT DISTINCT, SELECT ALL */
+        } else if (rw->t[p].type == SQL_TOK_IDENT && sql_level_of(rw, p) == LV_STOP && !sql_tk_kw(rw, p, KW_AS)) {
+            return sql_tk_kw(rw, p, KW_SELECT);
+        } else if (!comma) {
+            return false;       /* an operand right before it: part of a larger expression */
+        }
+        if (p == SIZE_MAX)
+            return false;
+    }
+    return false;
+}
+
+/*
+ * PostgreSQL's session information functions (functions-info.html), which
+ * SQLite does not have and IRIS would answer about its own login: answered
+ * with what the client knows of its session.  current_user and its kin are
+ * the user the client logged in as, current_database() its database (the
+ * statement is then translated for each session: SQL_FLAG_SESSION, and left
+ * as written while rw->user is unknown), current_schema "public", which
+ * unqualified names mean, and version() the server_version pgiris reports.
+ * A whole SELECT item keeps PostgreSQL's column name.
+ */
+int sql_rule_session_info(struct sql_rw *rw)
+{
+    size_t first = sql_next(rw, SIZE_MAX);
+    char lit[512];
+
+    if (!(sql_tk_kw(rw, first, KW_SELECT) || sql_tk_kw(rw, first, KW_WITH) || sql_tk_kw(rw, first, KW_VALUES) ||
+          sql_tk_kw(rw, first, KW_INSERT) || sql_tk_kw(rw, first, KW_UPDATE) || sql_tk_kw(rw, first, KW_DELETE) ||
+          sql_tk_punct(rw, first, '(')))
+        return 0;
+    for (size_t i = 0; i < rw->n; i++) {
+        const struct sql_tk *t = &rw->t[i];
+        bool call = sql_tk_punct(rw, i + 1, '(') && sql_tk_punct(rw, i + 2, ')');
+        bool qualified = i >= 2 && sql_tk_punct(rw, i - 1, '.') && sql_tk_kw(rw, i - 2, KW_PG_CATALOG);
+        const char *value = NULL, *name;
+        size_t start = qualified ? i - 2 : i, end = call ? i + 2 : i;
+
+        if (t->type != SQL_TOK_IDENT || (i >= 1 && sql_tk_punct(rw, i - 1, '.') && !qualified))
+            continue;
+        switch (t->kw) {
+        case KW_CURRENT_USER: case KW_SESSION_USER: case KW_USER: case KW_CURRENT_ROLE:
+            if (sql_tk_punct(rw, i + 1, '(') || qualified)
+                continue;
+            value = rw->user;
+            break;
+        case KW_CURRENT_CATALOG:
+            if (sql_tk_punct(rw, i + 1, '(') || qualified)
+                continue;
+            value = rw->database;
+            break;
+        case KW_CURRENT_DATABASE:
+            if (!call)
+                continue;
+            value = rw->database;
+            break;
+        case KW_CURRENT_SCHEMA:
+            if (sql_tk_punct(rw, i + 1, '(') && !call)
+                continue;
+            value = "public";
+            break;
+        case KW_VERSION:
+            if (!call)
+                continue;
+            value = rw->dialect == CFG_DIALECT_IRIS ? "PostgreSQL " PGIRIS_SERVER_VERSION " on InterSystems IRIS"
+                                                    : "PostgreSQL " PGIRIS_SERVER_VERSION " on SQLite";
+            break;
+        default:
+            continue;
+        }
+        if (t->kw != KW_CURRENT_SCHEMA && t->kw != KW_VERSION) {
+            rw->flags |= SQL_FLAG_SESSION;
+            if (value == NULL)
+                continue;
+        }
+        /* The name PostgreSQL gives the column: the function's, in lower case. */
+        name = sql_kw_name(t->kw);
+        size_t n = 0;
+        lit[n++] = '\'';
+        for (const char *s = value; *s && n < sizeof(lit) - 64; s++) {
+            if (*s == '\'')
+                lit[n++] = '\'';
+            lit[n++] = *s;
+        }
+        if (n >= sizeof(lit) - 64)
+            return sql_rw_fail(rw, "54000", "%s is too long to answer on %s", name, sql_backend_name(rw));
+        n += (size_t)snprintf(lit + n, sizeof(lit) - n, sql_select_item(rw, start, end) ? "' AS \"%s\"" : "'",
+                              name);
+        if (!sql_rw_template(rw, start, end, NULL, 0, "%s", lit))
+            return -1;
+        i = start;
+    }
+    return 0;
+}
+const struct sql_trigger sql_rule_session_info_when =
+    SQL_TRIGGER(KW_CURRENT_USER, KW_SESSION_USER, KW_USER, KW_CURRENT_ROLE, KW_CURRENT_CATALOG,
+                KW_CURRENT_DATABASE, KW_CURRENT_SCHEMA, KW_VERSION);
+
+/*
+ * PostgreSQL's system catalogs (pg_catalog.pg_class and the rest), which
+ * psql's \d commands and many tools read: neither backend has them, and
+ * SQLite has no information_schema either.  Refused by name, before the
+ * backend answers with a syntax error about something else.
+ */
+int sql_rule_catalogs(struct sql_rw *rw)
+{
+    for (size_t i = 0; i + 2 < rw->n; i++) {
+        bool pg = sql_tk_kw(rw, i, KW_PG_CATALOG);
+        if ((!pg && !sql_tk_kw(rw, i, KW_INFORMATION_SCHEMA)) || !sql_tk_punct(rw, i + 1, '.') ||
+            rw->t[i + 2].type != SQL_TOK_IDENT || (i >= 1 && sql_tk_punct(rw, i - 1, '.')))
+            continue;
+        /*
+         * Its relations are all named pg_*; a function (pg_catalog.version())
+         * or a type (x::pg_catalog.int4) is another matter.
+         */
+        if (pg && (sql_tk_punct(rw, i + 3, '(') || rw->t[i + 2].len < 3 || strncasecmp(rw->t[i + 2].s, "pg_", 3) != 0 ||
+                   (i >= 1 && (sql_tk_op(rw, i - 1, "::") || sql_tk_kw(rw, i - 1, KW_AS)))))
+            continue;
+        if (!pg && rw->dialect == CFG_DIALECT_IRIS)
+            continue;           /* IRIS has its INFORMATION_SCHEMA */
+        return sql_rw_fail(rw, "0A000", "%s (%s.%.*s) %s not available on %s",
+                           pg ? "PostgreSQL's system catalogs" : "information_schema",
+                           pg ? "pg_catalog" : "information_schema", (int)rw->t[i + 2].len, rw->t[i + 2].s,
+                           pg ? "are" : "is", sql_backend_name(rw));
+    }
+    return 0;
+}
+const struct sql_trigger sql_rule_catalogs_when = SQL_TRIGGER(KW_PG_CATALOG, KW_INFORMATION_SCHEMA);

@@ -898,6 +898,8 @@ static int iris_limits(struct sql_rw *rw)
 
 const struct sql_rule sql_rules_iris[] = {
     { "trim_semicolons", sql_rule_trim_semicolons, NULL },
+    { "catalogs", sql_rule_catalogs, &sql_rule_catalogs_when },
+    { "session_info", sql_rule_session_info, &sql_rule_session_info_when },
     { "transactions", iris_transactions, NULL },
     { "unsupported", iris_unsupported, SQL_WHEN(KW_RETURNING, KW_FOR, KW_DISTINCT) },
     { "plain_strings", sql_rule_plain_strings, &sql_rule_plain_strings_when },

@@ -959,7 +959,8 @@ static const uint16_t sql_volatile_fns[] = {
     KW_TIMEOFDAY, KW_CURRENT_TIMESTAMP, KW_CURRENT_DATE, KW_CURRENT_TIME, KW_LOCALTIME,
     KW_LOCALTIMESTAMP, KW_GEN_RANDOM_UUID, KW_UUID_GENERATE_V1, KW_UUID_GENERATE_V4, KW_NEXTVAL,
     KW_CURRVAL, KW_LASTVAL, KW_SETVAL, KW_SETSEED, KW_TXID_CURRENT, KW_PG_SLEEP, KW_CURRENT_USER,
-    KW_SESSION_USER, KW_USER, KW_CURRENT_ROLE, KW_INET_CLIENT_ADDR,
+    KW_SESSION_USER, KW_USER, KW_CURRENT_ROLE, KW_INET_CLIENT_ADDR, KW_CURRENT_DATABASE,
+    KW_CURRENT_CATALOG,
 };
 
 /* Whether the parenthesis level depth is a function call's (fn_parens: one bit per level). */
@@ -1369,6 +1370,8 @@ static int sql_translate_run(enum cfg_dialect d, const struct sql_translate_opts
     rw.scratch_size = sizeof(scratch);
     rw.dialect = d;
     rw.schema = opts && opts->default_schema ? opts->default_schema : "SQLUser";
+    rw.user = opts ? opts->user : NULL;
+    rw.database = opts ? opts->database : NULL;
     switch (d) {
     case CFG_DIALECT_IRIS:
         rules = sql_rules_iris, nrules = sql_rules_iris_n, rw.type_tmpl = sql_iris_type;
@@ -1455,6 +1458,7 @@ int sql_translation_describe(const struct sql_translation *t, char *buf, size_t 
     static const struct { int flag; const char *name; } flags[] = {
         { SQL_FLAG_READ_ONLY, "read-only" }, { SQL_FLAG_CACHEABLE, "cacheable" },
         { SQL_FLAG_VECTOR, "vector" },       { SQL_FLAG_NO_BACKEND, "no-backend" },
+        { SQL_FLAG_SESSION, "session" },
     };
     size_t used = 0;
     int n;

@@ -37,6 +37,12 @@ enum {
      * savepoint until the transaction ends changes nothing a client sees.
      */
     SQL_FLAG_NO_BACKEND = 1 << 3,
+    /*
+     * The SQL holds the client's user or database name (current_user,
+     * current_database() on a backend that cannot answer them for the
+     * client): translated anew for each session, never shared.
+     */
+    SQL_FLAG_SESSION = 1 << 4,
 };
 
 struct sql_translation {
@@ -57,6 +63,8 @@ struct sql_translation {
 
 struct sql_translate_opts {
     const char *default_schema; /* what the schema "public" becomes on IRIS; NULL: "SQLUser" */
+    /* The client's user and database for current_user and current_database(); NULL: left as written. */
+    const char *user, *database;
 };
 
 /*

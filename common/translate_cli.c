@@ -59,9 +59,12 @@ static char *translate_cli_read(FILE *f, size_t *len)
 
 static int translate_cli_usage(FILE *f)
 {
-    fprintf(f, "usage: pgiris translate [--dialect iris|sqlite|postgres] [--schema NAME] ['SQL']\n"
+    fprintf(f, "usage: pgiris translate [--dialect iris|sqlite|postgres] [--schema NAME]\n"
+               "                        [--user NAME] [--database NAME] ['SQL']\n"
                "  Prints the backend SQL for each statement (stdin when no SQL is given)\n"
-               "  and a line describing it: kind, verb, parameters, tables, flags.\n");
+               "  and a line describing it: kind, verb, parameters, tables, flags.\n"
+               "  --user and --database stand for a client's session in current_user and\n"
+               "  current_database() (otherwise left as written).\n");
     return f == stdout ? 0 : 2;
 }
 
@@ -70,17 +73,19 @@ int translate_cli_main(int argc, char **argv)
     static const struct option longopts[] = {
         { "dialect", required_argument, NULL, 'd' },
         { "schema", required_argument, NULL, 's' },
+        { "user", required_argument, NULL, 'u' },
+        { "database", required_argument, NULL, 'D' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct translate_cli cli = { CFG_DIALECT_IRIS, { NULL }, 0 };
+    struct translate_cli cli = { CFG_DIALECT_IRIS, { NULL, NULL, NULL }, 0 };
     struct sql_lex_error err;
     char *text;
     size_t len;
     int c, rc;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:s:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:s:u:D:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'd':
             if (strcmp(optarg, "iris") == 0)
@@ -94,6 +99,12 @@ int translate_cli_main(int argc, char **argv)
             break;
         case 's':
             cli.opts.default_schema = optarg;
+            break;
+        case 'u':
+            cli.opts.user = optarg;
+            break;
+        case 'D':
+            cli.opts.database = optarg;
             break;
         case 'h':
             return translate_cli_usage(stdout);

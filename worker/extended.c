@@ -590,7 +590,7 @@ static int extended_stmt_create(struct session *s, const char *name, const char 
         snprintf(msg, msglen, "out of memory");
         return -1;
     }
-    const struct xlate *xl = xlate_get((enum cfg_dialect)shm_pool(s->pool)->dialect, XLATE_PARSE, query, qlen);
+    const struct xlate *xl = session_xlate(s, XLATE_PARSE, query, qlen);
     if (xl->error != NULL) {
         extended_stmt_free(st);
         memcpy(sqlstate, xl->sqlstate, 6);

@@ -25,7 +25,7 @@ static const struct params_default params_defaults[] = {
     { "IntervalStyle", "postgres", 1 },
     { "is_superuser", "off", 1 },
     { "server_encoding", "UTF8", 1 },
-    { "server_version", "15.0 (pgiris " PGIRIS_VERSION ")", 1 },
+    { "server_version", PGIRIS_SERVER_VERSION, 1 },
     { "session_authorization", NULL, 1 },
     { "standard_conforming_strings", "on", 1 },
     { "TimeZone", "UTC", 1 },

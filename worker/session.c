@@ -122,6 +122,12 @@ static const char *session_database(const struct session *s)
     return s->pool == SHM_NONE ? "" : shm_pool(s->pool)->name;
 }
 
+const struct xlate *session_xlate(const struct session *s, enum xlate_source src, const char *stmt, size_t len)
+{
+    struct sql_translate_opts who = { .user = session_user(s), .database = session_database(s) };
+    return xlate_get((enum cfg_dialect)shm_pool(s->pool)->dialect, src, stmt, len, &who);
+}
+
 static struct shm_stats *session_stats(struct session *s)
 {
     return shm_stats(worker.index, s->pool == SHM_NONE ? 0 : s->pool);
@@ -1122,7 +1128,7 @@ static void session_next(struct session *s)
     while (q->stmt_i < q->nstmts) {
         const char *stmt = q->text + q->stmts[q->stmt_i].off;
         size_t len = q->stmts[q->stmt_i].len;
-        const struct xlate *x = xlate_get((enum cfg_dialect)shm_pool(s->pool)->dialect, XLATE_SPLIT, stmt, len);
+        const struct xlate *x = session_xlate(s, XLATE_SPLIT, stmt, len);
         if (x->error != NULL) {
             pgproto_error(&local, 'E', "ERROR", x->sqlstate, x->error, NULL, NULL);
             session_query_stop(s);
@@ -1154,7 +1160,7 @@ static void session_next(struct session *s)
             }
             stmt = q->exec_sql;
             len = strlen(stmt);
-            x = xlate_get((enum cfg_dialect)shm_pool(s->pool)->dialect, XLATE_PARSE, stmt, len);
+            x = session_xlate(s, XLATE_PARSE, stmt, len);
             if (x->error != NULL) {
                 pgproto_error(&local, 'E', "ERROR", x->sqlstate, x->error, NULL, NULL);
                 session_query_stop(s);

@@ -17,6 +17,7 @@
 #include "worker/auth.h"
 #include "worker/conn.h"
 #include "worker/params.h"
+#include "worker/xlate.h"
 
 enum session_state {
     SESSION_STARTUP,        /* waiting for the startup packet */
@@ -101,6 +102,9 @@ int session_count(void);
 
 /* For worker/extended.c: queue bytes for the client. */
 void session_send(struct session *s, struct pgbuf *b);
+
+/* xlate_get for this session's pool and client (its user and database). */
+const struct xlate *session_xlate(const struct session *s, enum xlate_source src, const char *stmt, size_t len);
 /* For worker/extended.c: run the request built in s->req on a slot (now or when one frees up). */
 void session_dispatch(struct session *s);
 /* End of a Query or of an extended-protocol Sync: release the slot if the pool mode says so, ReadyForQuery. */

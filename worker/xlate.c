@@ -267,7 +267,47 @@ static const struct xlate *xlate_passthrough(const char *stmt, size_t len)
     return &x;
 }
 
-const struct xlate *xlate_get(enum cfg_dialect d, enum xlate_source src, const char *stmt, size_t len)
+/* The translation of stmt as the caches keep it; t owns the text v points to. */
+static void xlate_translate(enum cfg_dialect d, const struct sql_translate_opts *opts, const char *stmt,
+                            size_t len, struct sql_translation *t, struct qcache_value *v)
+{
+    int rc = sql_translate_opts(d, opts, stmt, len, t);
+    memset(v, 0, sizeof(*v));
+    v->nparams = t->nparams;
+    v->cmd = (int32_t)t->cmd;
+    v->flags = t->flags;
+    v->failed = rc < 0;
+    memcpy(v->verb, t->verb, sizeof(v->verb));
+    memcpy(v->sqlstate, rc < 0 ? t->sqlstate : "00000", 6);
+    v->text = rc < 0 ? (t->error ? t->error : "cannot translate statement") : t->sql;
+    v->len = strlen(v->text);
+}
+
+/*
+ * x, or, when x asks for the client's user or database, the statement
+ * translated for this client.  The caches keep the translation made without
+ * them (which names nobody); this one is the worker's uncached result.
+ */
+static const struct xlate *xlate_for(const struct xlate *x, enum cfg_dialect d, uint32_t space, uint64_t hash,
+                                     const char *stmt, size_t len, const struct sql_translate_opts *who)
+{
+    if (!(x->flags & SQL_FLAG_SESSION) || x->error != NULL || who == NULL)
+        return x;
+    struct sql_translation t;
+    struct qcache_value v;
+    xlate_translate(d, who, stmt, len, &t, &v);
+    struct xlate_entry *e = xlate_entry_new(hash, space, stmt, len, &v);
+    sql_translation_free(&t);
+    if (e == NULL)
+        return &xl.failed;
+    /* x may be the previous uncached result: it is not used after this. */
+    free(xl.uncached);
+    xl.uncached = e;
+    return &e->x;
+}
+
+const struct xlate *xlate_get(enum cfg_dialect d, enum xlate_source src, const char *stmt, size_t len,
+                              const struct sql_translate_opts *who)
 {
     xlate_init();
     if (d == CFG_DIALECT_POSTGRES && src == XLATE_SPLIT)
@@ -276,7 +316,7 @@ const struct xlate *xlate_get(enum cfg_dialect d, enum xlate_source src, const c
     uint64_t hash = xlate_hash(stmt, len, space);
     struct xlate_entry *e = xlate_find(hash, space, stmt, len);
     if (e != NULL)
-        return xlate_hit(e);
+        return xlate_for(xlate_hit(e), d, space, hash, stmt, len, who);
     xl.n.lookups++;
     xl.n.misses++;
 
@@ -286,16 +326,7 @@ const struct xlate *xlate_get(enum cfg_dialect d, enum xlate_source src, const c
     int from_shared = qcache_get(space, hash, stmt, len, &v, buf, sizeof(buf));
     memset(&t, 0, sizeof(t));
     if (!from_shared) {
-        int rc = sql_translate(d, stmt, len, &t);
-        memset(&v, 0, sizeof(v));
-        v.nparams = t.nparams;
-        v.cmd = (int32_t)t.cmd;
-        v.flags = t.flags;
-        v.failed = rc < 0;
-        memcpy(v.verb, t.verb, sizeof(v.verb));
-        memcpy(v.sqlstate, rc < 0 ? t.sqlstate : "00000", 6);
-        v.text = rc < 0 ? (t.error ? t.error : "cannot translate statement") : t.sql;
-        v.len = strlen(v.text);
+        xlate_translate(d, NULL, stmt, len, &t, &v);
         qcache_put(space, hash, stmt, len, &v);
     }
     e = xlate_entry_new(hash, space, stmt, len, &v);
@@ -304,5 +335,5 @@ const struct xlate *xlate_get(enum cfg_dialect d, enum xlate_source src, const c
         return &xl.failed;
     const struct xlate *x = xlate_keep(e);
     xlate_publish();
-    return x;
+    return xlate_for(x, d, space, hash, stmt, len, who);
 }

@@ -36,13 +36,18 @@ struct xlate {
  */
 enum xlate_source { XLATE_SPLIT = 0, XLATE_PARSE = 1 };
 
+struct sql_translate_opts;
+
 /*
  * The translation of one statement (len bytes) for dialect d.  Never NULL
  * (out of memory is a failure with 53200).  Valid until the next call; a
  * simple-protocol statement for PostgreSQL itself is passed through
- * uncached (sql then points into stmt).
+ * uncached (sql then points into stmt).  who names the client's user and
+ * database: a statement that asks for them (SQL_FLAG_SESSION) is translated
+ * anew with them, and that translation is kept by nobody.
  */
-const struct xlate *xlate_get(enum cfg_dialect d, enum xlate_source src, const char *stmt, size_t len);
+const struct xlate *xlate_get(enum cfg_dialect d, enum xlate_source src, const char *stmt, size_t len,
+                              const struct sql_translate_opts *who);
 
 /* A whole query string that was once split into exactly itself: its translation, else NULL.  Nothing is translated. */
 const struct xlate *xlate_peek(enum cfg_dialect d, const char *stmt, size_t len);

@@ -174,3 +174,54 @@ def test_returning_on_postgres(pgiris):
             assert cur.statusmessage == "INSERT 0 2"
         finally:
             conn.execute("DROP TABLE %s" % table)
+
+
+SESSION_INFO = "SELECT current_user, session_user, current_database(), current_schema(), version()"
+
+
+def session_info(conn, protocol):
+    """The row and column names of SESSION_INFO, sent with the simple or the extended protocol."""
+    cur = psycopg.ClientCursor(conn) if protocol == "simple" else conn.cursor()
+    cur.execute(SESSION_INFO, prepare=protocol == "prepared")
+    return cur.fetchone(), [d.name for d in cur.description]
+
+
+@pytest.mark.parametrize("protocol", ["simple", "extended", "prepared"])
+def test_session_information_on_sqlite(pgiris, protocol):
+    version = pgiris.connect("demo").info.parameter_status("server_version")
+    table = "audit_%s_%s" % (protocol, uuid.uuid4().hex[:8])
+    pgiris.connect("demo").execute("CREATE TABLE %s (who text, db text)" % table)
+    # Two clients in turn, so the second one's statement comes from the caches.
+    users = ("demo", "alice", "demo")
+    for user in users:
+        with pgiris.connect("demo", user=user) as conn:
+            row, names = session_info(conn, protocol)
+            assert row == (user, user, "demo", "public", "PostgreSQL %s on SQLite" % version)
+            assert names == ["current_user", "session_user", "current_database", "current_schema", "version"]
+            # In an expression, and as a value written to a table.
+            assert conn.execute("SELECT 'by ' || current_user WHERE current_user = %s",
+                                (user,)).fetchone() == ("by " + user,)
+            conn.execute("INSERT INTO %s VALUES (session_user, current_catalog)" % table)
+    rows = pgiris.direct("demo", "SELECT who, db FROM %s ORDER BY rowid" % table)
+    assert [tuple(r) for r in rows] == [(u, "demo") for u in users]
+
+
+def test_psql_describe_commands_name_what_is_missing(pgiris):
+    from test_auth import psql
+    for command in ("\\dt", "\\d customers", "\\l"):
+        out = psql(pgiris, "-c", command)
+        assert out.returncode != 0
+        assert "PostgreSQL's system catalogs (pg_catalog.pg_" in out.stderr, out.stderr
+        assert "are not available on SQLite" in out.stderr, out.stderr
+    # The session goes on.
+    out = psql(pgiris, "-A", "-t", "-c", "\\dt", "-c", "SELECT current_user")
+    assert out.stdout.strip() == "demo", out.stderr
+
+
+def test_session_information_on_postgres_is_the_servers(pgiris):
+    # PostgreSQL answers for itself: the pool's login, as through any pooler.
+    with pgiris.connect("pg") as conn:
+        user, version = conn.execute("SELECT current_user, version()").fetchone()
+        assert user == "postgres"
+        assert version.startswith("PostgreSQL 15")
+        assert "pgiris" not in version

@@ -10,7 +10,8 @@
  *   -- out: SQL           expected backend SQL (same one-or-more-lines form)
  *   -- error: 0A000 text  expected failure: SQLSTATE and a message fragment
  *   -- record: kind=...   optional: expected sql_translation_describe line
- * Lines starting with "-- #" are comments.
+ * Lines starting with "-- #" are comments.  The cases run as a client "alice"
+ * connected to database "shop" (current_user, current_database()).
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -56,11 +57,13 @@ static int marker_of(const char *line)
     return -1;
 }
 
+static const struct sql_translate_opts golden_session = { .user = "alice", .database = "shop" };
+
 /* Runs one case; returns 1 on failure after printing why. */
 static int run_case(void *arg, enum cfg_dialect d, const char *path, const struct golden_case *c)
 {
     struct sql_translation t;
-    int rc = sql_translate(d, c->in, strlen(c->in), &t), bad = 0;
+    int rc = sql_translate_opts(d, &golden_session, c->in, strlen(c->in), &t), bad = 0;
     char rec[1024];
 
     if (!c->out && !c->error) {
@@ -415,7 +418,7 @@ static void test_empty(void **state)
 static void test_schema_option(void **state)
 {
     struct sql_translation t;
-    struct sql_translate_opts o = { "App" };
+    struct sql_translate_opts o = { .default_schema = "App" };
     const char *q = "SELECT * FROM public.users";
 
     assert_int_equal(sql_translate_opts(CFG_DIALECT_IRIS, &o, q, strlen(q), &t), 0);

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "common/pgproto.h"
 #include "common/sql_translate.h"
 #include "shm/qcache.h"
 #include "shm/shm.h"
@@ -40,13 +41,13 @@ static void test_translates_and_caches(void **state)
     const char *sql = "SELECT x::text FROM t WHERE b = true";
 
     xlate_counters(&n0);
-    const struct xlate *x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql));
+    const struct xlate *x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql), NULL);
     assert_null(x->error);
     assert_string_equal(x->sql, "SELECT CAST(x AS TEXT) FROM t WHERE b = 1");
     assert_int_equal(x->cmd, SQL_CMD_SELECT);
     assert_string_equal(x->verb, "SELECT");
     assert_true(x->flags & SQL_FLAG_READ_ONLY);
-    x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql));
+    x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql), NULL);
     assert_string_equal(x->sql, "SELECT CAST(x AS TEXT) FROM t WHERE b = 1");
     xlate_counters(&n1);
     assert_int_equal(n1.lookups - n0.lookups, 2);
@@ -55,7 +56,7 @@ static void test_translates_and_caches(void **state)
     /* Published for SHOW CACHES. */
     assert_int_equal(shm_worker(0)->xl_hits, n1.hits);
     /* Another dialect is another entry. */
-    x = xlate_get(CFG_DIALECT_POSTGRES, XLATE_SPLIT, sql, strlen(sql));
+    x = xlate_get(CFG_DIALECT_POSTGRES, XLATE_SPLIT, sql, strlen(sql), NULL);
     assert_string_equal(x->sql, sql);
 }
 
@@ -64,13 +65,13 @@ static void test_failures_are_cached(void **state)
     const char *sql = "SELECT date '2024-01-01' + interval '1 month'";
     struct xlate_counters n0, n1;
 
-    const struct xlate *x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql));
+    const struct xlate *x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql), NULL);
     assert_non_null(x->error);
     assert_string_equal(x->sqlstate, "0A000");
     char first[300];
     snprintf(first, sizeof(first), "%s", x->error);
     xlate_counters(&n0);
-    x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql));
+    x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql), NULL);
     xlate_counters(&n1);
     assert_int_equal(n1.hits - n0.hits, 1);
     assert_string_equal(x->error, first);
@@ -83,10 +84,10 @@ static void test_peek_knows_only_split_statements(void **state)
     const char *one = "SELECT 42";
 
     /* A Parse of two statements does not make the string look like one. */
-    xlate_get(CFG_DIALECT_SQLITE, XLATE_PARSE, two, strlen(two));
+    xlate_get(CFG_DIALECT_SQLITE, XLATE_PARSE, two, strlen(two), NULL);
     assert_null(xlate_peek(CFG_DIALECT_SQLITE, two, strlen(two)));
     assert_null(xlate_peek(CFG_DIALECT_SQLITE, one, strlen(one)));
-    xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, one, strlen(one));
+    xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, one, strlen(one), NULL);
     const struct xlate *x = xlate_peek(CFG_DIALECT_SQLITE, one, strlen(one));
     assert_non_null(x);
     assert_string_equal(x->sql, "SELECT 42");
@@ -102,9 +103,9 @@ static void test_budget_evicts_least_recently_used(void **state)
     xlate_configure(8192);
     for (int i = 0; i < 100; i++) {
         snprintf(sql, sizeof(sql), "SELECT %d AS n", i);
-        xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql));
+        xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql), NULL);
         /* Keep statement 0 in use: it must survive. */
-        xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, "SELECT 0 AS n", 13);
+        xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, "SELECT 0 AS n", 13, NULL);
     }
     xlate_counters(&n);
     assert_true(n.bytes <= 8192);
@@ -113,7 +114,7 @@ static void test_budget_evicts_least_recently_used(void **state)
     assert_null(xlate_peek(CFG_DIALECT_SQLITE, "SELECT 1 AS n", 13));
     /* PostgreSQL's own simple-protocol statements pass through and are not kept. */
     size_t before = n.entries;
-    const struct xlate *pg = xlate_get(CFG_DIALECT_POSTGRES, XLATE_SPLIT, "SELECT 7 AS n", 13);
+    const struct xlate *pg = xlate_get(CFG_DIALECT_POSTGRES, XLATE_SPLIT, "SELECT 7 AS n", 13, NULL);
     assert_memory_equal(pg->sql, "SELECT 7 AS n", 13);
     assert_string_equal(pg->verb, "SELECT");
     xlate_counters(&n);
@@ -122,7 +123,7 @@ static void test_budget_evicts_least_recently_used(void **state)
     xlate_configure(0);
     xlate_counters(&n);
     assert_int_equal(n.entries, 0);
-    const struct xlate *x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, "SELECT true", 11);
+    const struct xlate *x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, "SELECT true", 11, NULL);
     assert_string_equal(x->sql, "SELECT 1");
     xlate_configure(1 << 20);
 }
@@ -139,13 +140,13 @@ static void test_shared_cache_serves_another_worker(void **state)
         /* Another worker process translates it first. */
         xlate_clear();
         xlate_set_worker(1);
-        const struct xlate *x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql));
+        const struct xlate *x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql), NULL);
         _exit(x->error == NULL ? 0 : 1);
     }
     int status;
     waitpid(pid, &status, 0);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    const struct xlate *x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql));
+    const struct xlate *x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql), NULL);
     assert_string_equal(x->sql, "SELECT CAST('shared' AS TEXT) AS s");
     qcache_stats(&q1);
     assert_int_equal(q1.hits - q0.hits, 1);
@@ -186,6 +187,47 @@ static void test_shared_cache_replaces_within_a_set(void **state)
     assert_true(q.entries <= cap);
 }
 
+/*
+ * A statement naming the client's user or database is translated for each
+ * client, on a miss and on a hit; what the caches keep names nobody.
+ */
+static void test_session_statements_per_client(void **state)
+{
+    const char *sql = "SELECT current_user, current_database() FROM t WHERE o = session_user";
+    struct sql_translate_opts alice = { .user = "alice", .database = "shop" };
+    struct sql_translate_opts bob = { .user = "o'brien", .database = "crm" };
+    struct xlate_counters n0, n1;
+
+    xlate_counters(&n0);
+    const struct xlate *x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql), &alice);
+    assert_null(x->error);
+    assert_true(x->flags & SQL_FLAG_SESSION);
+    assert_string_equal(x->sql, "SELECT 'alice' AS \"current_user\", 'shop' AS \"current_database\" FROM t "
+                                "WHERE o = 'alice'");
+    x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql), &bob);
+    assert_string_equal(x->sql, "SELECT 'o''brien' AS \"current_user\", 'crm' AS \"current_database\" FROM t "
+                                "WHERE o = 'o''brien'");
+    x = xlate_get(CFG_DIALECT_SQLITE, XLATE_PARSE, sql, strlen(sql), &alice);
+    assert_string_equal(x->sql, "SELECT 'alice' AS \"current_user\", 'shop' AS \"current_database\" FROM t "
+                                "WHERE o = 'alice'");
+    xlate_counters(&n1);
+    assert_int_equal(n1.hits - n0.hits, 1);         /* bob's came from the cache entry */
+    /* The entries, the worker's and the shared one, hold the statement for nobody. */
+    x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql), NULL);
+    assert_null(strstr(x->sql, "alice"));
+    assert_null(strstr(x->sql, "brien"));
+    struct qcache_value v;
+    static char buf[QCACHE_MAX_DATA];
+    uint32_t space = CFG_DIALECT_SQLITE;
+    assert_int_equal(qcache_get(space, xlate_hash(sql, strlen(sql), space), sql, strlen(sql), &v, buf, sizeof(buf)), 1);
+    assert_null(memmem(v.text, v.len, "alice", 5));
+    /* Other statements are not translated again. */
+    const char *plain = "SELECT version()";
+    x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, plain, strlen(plain), &alice);
+    assert_false(x->flags & SQL_FLAG_SESSION);
+    assert_string_equal(x->sql, "SELECT 'PostgreSQL " PGIRIS_SERVER_VERSION " on SQLite' AS \"version\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_budget_evicts_least_recently_used),
         cmocka_unit_test(test_shared_cache_serves_another_worker),
         cmocka_unit_test(test_shared_cache_replaces_within_a_set),
+        cmocka_unit_test(test_session_statements_per_client),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -31,3 +31,18 @@
 -- error: 0A000 operator ->> is not supported by IRIS
 -- in: SELECT * FROM t WHERE name ~ '^a'
 -- error: 0A000 operator ~ is not supported by IRIS
+-- # Session information: IRIS's CURRENT_USER and USER would name the pool's login, not the client
+-- # (the cases run as "alice" in database "shop").  A column alias may be a delimited identifier,
+-- # reserved word or not (GSQL_identifiers_delimitedids).
+-- in: SELECT current_user, session_user, user, current_database(), current_schema()
+-- out: SELECT 'alice' AS "current_user", 'alice' AS "session_user", 'alice' AS "user", 'shop' AS "current_database", 'public' AS "current_schema"
+-- record: kind=query verb=SELECT params=0 read= write= flags=read-only,session
+-- in: SELECT version()
+-- out: SELECT 'PostgreSQL 15.0 (pgiris 0.1.0) on InterSystems IRIS' AS "version"
+-- in: UPDATE t SET owner = current_user WHERE id = $1
+-- out: UPDATE t SET owner = 'alice' WHERE id = $1
+-- # PostgreSQL's system catalogs are refused by name; IRIS has its own INFORMATION_SCHEMA.
+-- in: SELECT oid, typname FROM pg_catalog.pg_type
+-- error: 0A000 PostgreSQL's system catalogs (pg_catalog.pg_type) are not available on IRIS
+-- in: SELECT table_name FROM information_schema.tables
+-- out: SELECT table_name FROM information_schema.tables

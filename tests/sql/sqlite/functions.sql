@@ -21,3 +21,28 @@
 -- out: SELECT length(s), length(s), length(s), lower(s), upper(s) FROM t
 -- in: SELECT coalesce(a, b), nullif(a, '') FROM t
 -- out: SELECT coalesce(a, b), nullif(a, '') FROM t
+-- # Session information (functions-info.html), answered with the client's session: the cases run as
+-- # "alice" in database "shop".  A whole SELECT item keeps PostgreSQL's column name.
+-- in: SELECT current_user, session_user, user, current_role
+-- out: SELECT 'alice' AS "current_user", 'alice' AS "session_user", 'alice' AS "user", 'alice' AS "current_role"
+-- record: kind=query verb=SELECT params=0 read= write= flags=read-only,session
+-- in: SELECT current_database(), current_catalog, pg_catalog.current_database()
+-- out: SELECT 'shop' AS "current_database", 'shop' AS "current_catalog", 'shop' AS "current_database"
+-- in: SELECT version(), pg_catalog.version(), current_schema(), current_schema
+-- out: SELECT 'PostgreSQL 15.0 (pgiris 0.1.0) on SQLite' AS "version", 'PostgreSQL 15.0 (pgiris 0.1.0) on SQLite' AS "version", 'public' AS "current_schema", 'public' AS "current_schema"
+-- in: SELECT current_user AS me, 'x' || current_user, DISTINCT_ON FROM t WHERE owner = current_user
+-- out: SELECT 'alice' AS me, 'x' || 'alice', DISTINCT_ON FROM t WHERE owner = 'alice'
+-- in: SELECT a, coalesce(b, current_user), current_user FROM t ORDER BY a, current_user
+-- out: SELECT a, coalesce(b, 'alice'), 'alice' AS "current_user" FROM t ORDER BY a, 'alice'
+-- in: INSERT INTO audit (who, db) VALUES (current_user, current_database())
+-- out: INSERT INTO audit (who, db) VALUES ('alice', 'shop')
+-- record: kind=dml verb=INSERT params=0 read= write=audit flags=session
+-- in: SELECT version FROM migrations WHERE version > 3
+-- out: SELECT version FROM migrations WHERE version > 3
+-- # PostgreSQL's system catalogs (psql's \d commands read them): refused by name.
+-- in: SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+-- error: 0A000 PostgreSQL's system catalogs (pg_catalog.pg_class) are not available on SQLite
+-- in: SELECT table_name FROM information_schema.tables
+-- error: 0A000 information_schema (information_schema.tables) is not available on SQLite
+-- in: SELECT x::pg_catalog.int4, CAST(y AS pg_catalog.text) FROM t
+-- out: SELECT CAST(x AS INTEGER), CAST(y AS TEXT) FROM t
