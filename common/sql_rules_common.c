@@ -869,41 +869,6 @@ static const char *sql_backend_name(const struct sql_rw *rw)
 }
 
 /*
- * Whether t[i..end] is a whole item of a SELECT list, named by PostgreSQL
- * after the function: right after SELECT (DISTINCT) or after a comma of
- * that list, and followed by the end of the item, not by an alias or an
- * operator.
- */
-static bool sql_select_item(const struct sql_rw *rw, size_t i, size_t end)
-{
-    size_t n = sql_next(rw, end), p = sql_prev(rw, i);
-
-    if (n < rw->n && !sql_tk_punct(rw, n, ',') && !sql_tk_punct(rw, n, ')') &&
-        !(rw->t[n].type == SQL_TOK_IDENT && sql_level_of(rw, n) == LV_STOP && !sql_tk_kw(rw, n, KW_AS)))
-        return false;
-    for (bool comma = false; p != SIZE_MAX; p = sql_prev(rw, p)) {
-        if (sql_tk_punct(rw, p, ')')) {
-            p = sql_match_back(rw, p);
-        } else if (sql_tk_kw(rw, p, KW_END)) {
-            p = sql_case_start(rw, p);
-        } else if (sql_tk_punct(rw, p, ',')) {
-            comma = true;
-        } else if (sql_tk_punct(rw, p, '(') || sql_tk_punct(rw, p, '[') || sql_tk_punct(rw, p, ';')) {
-            return false;
-        } else if (sql_tk_kw(rw, p, KW_DISTINCT) || sql_tk_kw(rw, p, KW_ALL)) {
-            continue;           /* SELECT DISTINCT, SELECT ALL */
-        } else if (rw->t[p].type == SQL_TOK_IDENT && sql_level_of(rw, p) == LV_STOP && !sql_tk_kw(rw, p, KW_AS)) {
-            return sql_tk_kw(rw, p, KW_SELECT);
-        } else if (!comma) {
-            return false;       /* an operand right before it: part of a larger expression */
-        }
-        if (p == SIZE_MAX)
-            return false;
-    }
-    return false;
-}
-
-/*
  * PostgreSQL's session information functions (functions-info.html), which
  * SQLite does not have and IRIS would answer about its own login: answered
  * with what the client knows of its session.  current_user and its kin are
@@ -911,7 +876,7 @@ static bool sql_select_item(const struct sql_rw *rw, size_t i, size_t end)
  * statement is then translated for each session: SQL_FLAG_SESSION, and left
  * as written while rw->user is unknown), current_schema "public", which
  * unqualified names mean, and version() the server_version pgiris reports.
- * A whole SELECT item keeps PostgreSQL's column name.
+ * (sql_rule_column_names, which runs first, keeps their column names.)
  */
 int sql_rule_session_info(struct sql_rw *rw)
 {
@@ -926,7 +891,7 @@ int sql_rule_session_info(struct sql_rw *rw)
         const struct sql_tk *t = &rw->t[i];
         bool call = sql_tk_punct(rw, i + 1, '(') && sql_tk_punct(rw, i + 2, ')');
         bool qualified = i >= 2 && sql_tk_punct(rw, i - 1, '.') && sql_tk_kw(rw, i - 2, KW_PG_CATALOG);
-        const char *value = NULL, *name;
+        const char *value = NULL;
         size_t start = qualified ? i - 2 : i, end = call ? i + 2 : i;
 
         if (t->type != SQL_TOK_IDENT || (i >= 1 && sql_tk_punct(rw, i - 1, '.') && !qualified))
@@ -966,8 +931,6 @@ int sql_rule_session_info(struct sql_rw *rw)
             if (value == NULL)
                 continue;
         }
-        /* The name PostgreSQL gives the column: the function's, in lower case. */
-        name = sql_kw_name(t->kw);
         size_t n = 0;
         lit[n++] = '\'';
         for (const char *s = value; *s && n < sizeof(lit) - 64; s++) {
@@ -976,9 +939,10 @@ int sql_rule_session_info(struct sql_rw *rw)
             lit[n++] = *s;
         }
         if (n >= sizeof(lit) - 64)
-            return sql_rw_fail(rw, "54000", "%s is too long to answer on %s", name, sql_backend_name(rw));
-        n += (size_t)snprintf(lit + n, sizeof(lit) - n, sql_select_item(rw, start, end) ? "' AS \"%s\"" : "'",
-                              name);
+            return sql_rw_fail(rw, "54000", "%s is too long to answer on %s", sql_kw_name(t->kw),
+                               sql_backend_name(rw));
+        lit[n++] = '\'';
+        lit[n] = '\0';
         if (!sql_rw_template(rw, start, end, NULL, 0, "%s", lit))
             return -1;
         i = start;
@@ -1019,3 +983,340 @@ int sql_rule_catalogs(struct sql_rw *rw)
     return 0;
 }
 const struct sql_trigger sql_rule_catalogs_when = SQL_TRIGGER(KW_PG_CATALOG, KW_INFORMATION_SCHEMA);
+
+/* ---- result column names ------------------------------------------------- */
+
+/* A result column's name as PostgreSQL figures it; strength as in parse_target.c (0: "?column?"). */
+struct sql_colname {
+    const char *s;
+    size_t len;
+    int strength;               /* 2: a column, function or the like; 1: a type's or "case" */
+    bool fold;                  /* an unquoted name: lower case */
+    bool column;                /* the name of a column the expression reads */
+};
+
+static struct sql_colname sql_colname_of(const char *s, size_t len, int strength, bool fold)
+{
+    struct sql_colname c = { s, len, strength, fold, false };
+    return c;
+}
+
+/* The name a cast to ty gives a constant: the type's internal name. */
+static struct sql_colname sql_colname_type(const struct sql_pgtype *ty)
+{
+    static const struct { const char *canon, *name; } internal[] = {
+        { "integer", "int4" }, { "bigint", "int8" }, { "smallint", "int2" }, { "double", "float8" },
+        { "real", "float4" },  { "boolean", "bool" }, { "char", "bpchar" },
+        { "timestamp without time zone", "timestamp" }, { "timestamp with time zone", "timestamptz" },
+        { "time without time zone", "time" }, { "time with time zone", "timetz" },
+    };
+    for (size_t i = 0; i < SQL_NELEM(internal); i++)
+        if (strcmp(ty->name, internal[i].canon) == 0)
+            return sql_colname_of(internal[i].name, strlen(internal[i].name), 1, false);
+    return sql_colname_of(ty->name, strlen(ty->name), 1, false);
+}
+
+/* The last top-level token of t[a..b] that is op (SIZE_MAX: none). */
+static size_t sql_last_top(const struct sql_rw *rw, size_t a, size_t b, const char *op, int kw)
+{
+    size_t found = SIZE_MAX;
+    for (size_t i = a; i <= b && i < rw->n; i++) {
+        if (sql_tk_punct(rw, i, '(') || sql_tk_punct(rw, i, '[')) {
+            i = sql_match(rw, i);
+        } else if (sql_tk_kw(rw, i, KW_CASE)) {
+            i = sql_case_end(rw, i);
+        } else if (op ? sql_tk_op(rw, i, op) : sql_tk_kw(rw, i, kw)) {
+            found = i;
+        }
+    }
+    return found;
+}
+
+/* Whether t[a..b] is a column reference: a name, maybe qualified. */
+static bool sql_column_ref(const struct sql_rw *rw, size_t a, size_t b)
+{
+    for (size_t i = a; i <= b; i += 2) {
+        bool name = rw->t[i].type == SQL_TOK_QIDENT ||
+                    (rw->t[i].type == SQL_TOK_IDENT && rw->t[i].kw == KW_NONE);
+        if (!name || (i < b && !sql_tk_punct(rw, i + 1, '.')))
+            return false;
+    }
+    return true;
+}
+
+static struct sql_colname sql_colname_expr(const struct sql_rw *rw, size_t a, size_t b);
+
+/* Whether t[a..b] holds no operator looser than :: at its top level: a cast after it casts all of it. */
+static bool sql_binds_tight(const struct sql_rw *rw, size_t a, size_t b)
+{
+    for (size_t i = a; i <= b && i < rw->n; i++) {
+        if (sql_tk_punct(rw, i, '(') || sql_tk_punct(rw, i, '['))
+            i = sql_match(rw, i);
+        else if (sql_tk_kw(rw, i, KW_CASE))
+            i = sql_case_end(rw, i);
+        else if (sql_level_of(rw, i) < LV_EXP)
+            return false;
+    }
+    return true;
+}
+
+/* The name of the single item of the subquery that opens at t[sel] (SELECT), as PostgreSQL names a scalar subquery. */
+static struct sql_colname sql_colname_subquery(const struct sql_rw *rw, size_t sel, size_t close)
+{
+    struct sql_colname none = { 0 };
+    size_t a = sql_next(rw, sel), b = a;
+
+    if (sql_tk_kw(rw, a, KW_DISTINCT) || sql_tk_kw(rw, a, KW_ALL))
+        return none;
+    for (b = a; b < close && !sql_tk_punct(rw, b, ',') && !sql_tk_kw(rw, b, KW_FROM) && !sql_tk_kw(rw, b, KW_WHERE);
+         b++) {
+        if (sql_tk_punct(rw, b, '(') || sql_tk_punct(rw, b, '['))
+            b = sql_match(rw, b);
+        else if (sql_tk_kw(rw, b, KW_CASE))
+            b = sql_case_end(rw, b);
+    }
+    if (b == a || b > close)
+        return none;
+    b = sql_prev(rw, b);
+    size_t as = sql_last_top(rw, a, b, NULL, KW_AS);
+    if (as != SIZE_MAX && as + 1 == b)
+        return sql_colname_of(rw->t[b].s, rw->t[b].len, 2, rw->t[b].type == SQL_TOK_IDENT);
+    return sql_colname_expr(rw, a, b);
+}
+
+/*
+ * What PostgreSQL names the result column of the expression t[a..b]
+ * (FigureColname): a column reference its column, a function call its
+ * function, a cast what it casts (a constant the type), CASE its ELSE or
+ * "case", a scalar subquery its column, keywords such as current_date
+ * themselves.  Strength 0 for anything else ("?column?").
+ */
+static struct sql_colname sql_colname_expr(const struct sql_rw *rw, size_t a, size_t b)
+{
+    struct sql_colname none = { 0 }, inner;
+    struct sql_pgtype ty;
+    size_t i;
+
+    if (a > b || b >= rw->n)
+        return none;
+    while (sql_tk_punct(rw, a, '(') && sql_match(rw, a) == b) {
+        if (sql_tk_kw(rw, sql_next(rw, a), KW_SELECT))
+            return sql_colname_subquery(rw, sql_next(rw, a), b);
+        a = sql_next(rw, a);
+        b = sql_prev(rw, b);
+        if (a > b)
+            return none;
+    }
+    if (sql_column_ref(rw, a, b)) {
+        inner = sql_colname_of(rw->t[b].s, rw->t[b].len, 2, rw->t[b].type == SQL_TOK_IDENT);
+        inner.column = true;
+        return inner;
+    }
+    /* a[1]: what is subscripted */
+    if (sql_tk_punct(rw, b, ']')) {
+        i = sql_match_back(rw, b);
+        if (i != SIZE_MAX && i > a)
+            return sql_colname_expr(rw, a, sql_prev(rw, i));
+    }
+    if (a == b) {
+        switch (rw->t[a].kw) {
+        case KW_CURRENT_DATE: case KW_CURRENT_TIME: case KW_CURRENT_TIMESTAMP: case KW_LOCALTIME:
+        case KW_LOCALTIMESTAMP: case KW_CURRENT_USER: case KW_SESSION_USER: case KW_USER:
+        case KW_CURRENT_ROLE: case KW_CURRENT_CATALOG: case KW_CURRENT_SCHEMA:
+            return rw->t[a].type == SQL_TOK_IDENT ? sql_colname_of(rw->t[a].s, rw->t[a].len, 2, true) : none;
+        default:
+            return none;
+        }
+    }
+    /* x::type: what x is called, or the type's name */
+    i = sql_last_top(rw, a, b, "::", KW_NONE);
+    if (i != SIZE_MAX && i > a && sql_parse_type(rw, i + 1, &ty) && ty.last == b && sql_binds_tight(rw, a, i - 1)) {
+        inner = sql_colname_expr(rw, a, sql_prev(rw, i));
+        return inner.strength >= 2 ? inner : sql_colname_type(&ty);
+    }
+    /* CAST(x AS type) */
+    if (sql_tk_kw(rw, a, KW_CAST) && sql_tk_punct(rw, a + 1, '(') && sql_match(rw, a + 1) == b) {
+        i = sql_last_top(rw, a + 2, b - 1, NULL, KW_AS);
+        if (i == SIZE_MAX || !sql_parse_type(rw, i + 1, &ty) || ty.last != b - 1)
+            return none;
+        inner = sql_colname_expr(rw, a + 2, sql_prev(rw, i));
+        return inner.strength >= 2 ? inner : sql_colname_type(&ty);
+    }
+    /* date '2024-01-01', interval '1 day' */
+    if (rw->t[b].type == SQL_TOK_STRING && sql_parse_type(rw, a, &ty) && sql_next(rw, ty.last) == b &&
+        !sql_tk_punct(rw, a + 1, '.'))
+        return sql_colname_type(&ty);
+    if (sql_tk_kw(rw, a, KW_CASE) && sql_case_end(rw, a) == b) {
+        i = sql_last_top(rw, a + 1, b - 1, NULL, KW_ELSE);
+        inner = i == SIZE_MAX ? none : sql_colname_expr(rw, sql_next(rw, i), sql_prev(rw, b));
+        return inner.strength >= 2 ? inner : sql_colname_of("case", 4, 1, false);
+    }
+    if (sql_tk_kw(rw, a, KW_ARRAY) && (sql_tk_punct(rw, a + 1, '[') || sql_tk_punct(rw, a + 1, '(')) &&
+        sql_match(rw, a + 1) == b)
+        return sql_colname_of("array", 5, 2, false);
+    /* f(...) [FILTER (...)] [WITHIN GROUP (...)] [OVER (...) | OVER w], f maybe qualified */
+    for (i = a; i + 1 <= b && sql_tk_punct(rw, i + 1, '.'); i += 2)
+        if (rw->t[i].type != SQL_TOK_IDENT && rw->t[i].type != SQL_TOK_QIDENT)
+            return none;
+    if (i + 1 > b || !sql_tk_punct(rw, i + 1, '(') ||
+        (rw->t[i].type != SQL_TOK_IDENT && rw->t[i].type != SQL_TOK_QIDENT) ||
+        (rw->t[i].type == SQL_TOK_IDENT && sql_level_of(rw, i) != LV_OPERAND))
+        return none;            /* NOT (x), (SELECT ...) */
+    size_t fn = i, end = sql_match(rw, i + 1);
+    for (;;) {
+        size_t n = sql_next(rw, end);
+        if (n > b || end >= rw->n)
+            break;
+        if (sql_tk_kw(rw, n, KW_FILTER) && sql_tk_punct(rw, n + 1, '('))
+            end = sql_match(rw, n + 1);
+        else if (sql_tk_word(rw, n, "within") && sql_tk_kw(rw, n + 1, KW_GROUP) && sql_tk_punct(rw, n + 2, '('))
+            end = sql_match(rw, n + 2);
+        else if (sql_tk_kw(rw, n, KW_OVER) && sql_tk_punct(rw, n + 1, '('))
+            end = sql_match(rw, n + 1);
+        else if (sql_tk_kw(rw, n, KW_OVER) && n + 1 <= b)
+            end = n + 1;
+        else
+            break;
+    }
+    if (end != b)
+        return none;
+    if (sql_tk_word(rw, fn, "trim")) {
+        /* trim() is btrim(), ltrim() or rtrim() to PostgreSQL */
+        if (sql_tk_word(rw, fn + 2, "leading"))
+            return sql_colname_of("ltrim", 5, 2, false);
+        if (sql_tk_word(rw, fn + 2, "trailing"))
+            return sql_colname_of("rtrim", 5, 2, false);
+        return sql_colname_of("btrim", 5, 2, false);
+    }
+    return sql_colname_of(rw->t[fn].s, rw->t[fn].len, 2, rw->t[fn].type == SQL_TOK_IDENT);
+}
+
+/* Whether the item t[a..b] of a SELECT list ends in an alias, with AS or without. */
+static bool sql_item_aliased(const struct sql_rw *rw, size_t a, size_t b)
+{
+    struct sql_pgtype ty;
+    size_t p = sql_prev(rw, b), cast = sql_last_top(rw, a, b, "::", KW_NONE);
+
+    if (sql_last_top(rw, a, b, NULL, KW_AS) != SIZE_MAX)
+        return true;
+    if (a == b || p == SIZE_MAX || p < a)
+        return false;
+    if (cast != SIZE_MAX && sql_parse_type(rw, cast + 1, &ty) && ty.last == b)
+        return false;           /* x::double precision: no alias "precision" */
+    if (rw->t[b].type != SQL_TOK_QIDENT &&
+        !(rw->t[b].type == SQL_TOK_IDENT && sql_level_of(rw, b) == LV_OPERAND && rw->t[b].kw != KW_NULL &&
+          rw->t[b].kw != KW_TRUE && rw->t[b].kw != KW_FALSE))
+        return false;
+    /* what comes before the alias ends an expression */
+    switch (rw->t[p].type) {
+    case SQL_TOK_IDENT:
+        return sql_level_of(rw, p) == LV_OPERAND || sql_tk_kw(rw, p, KW_END);
+    case SQL_TOK_PUNCT:
+        return sql_tk_punct(rw, p, ')') || sql_tk_punct(rw, p, ']');
+    case SQL_TOK_OP:
+        return false;
+    default:
+        return true;            /* a literal, a quoted name, a parameter */
+    }
+}
+
+/* Where the SELECT list item starting at t[i] ends: the token after it. */
+static size_t sql_item_end(const struct sql_rw *rw, size_t i)
+{
+    for (; i < rw->n; i++) {
+        const struct sql_tk *t = &rw->t[i];
+        if (sql_tk_punct(rw, i, '(') || sql_tk_punct(rw, i, '[')) {
+            i = sql_match(rw, i);
+            if (i >= rw->n)
+                return rw->n;
+            continue;
+        }
+        if (sql_tk_kw(rw, i, KW_CASE)) {
+            i = sql_case_end(rw, i);
+            if (i >= rw->n)
+                return rw->n;
+            continue;
+        }
+        if (t->type == SQL_TOK_PUNCT && t->s[0] != '.')
+            return i;           /* , ) ; */
+        switch (t->kw) {
+        case KW_FROM:
+            /* a IS [NOT] DISTINCT FROM b */
+            if (i > 0 && sql_tk_kw(rw, sql_prev(rw, i), KW_DISTINCT))
+                continue;
+            return i;
+        case KW_INTO: case KW_WHERE: case KW_GROUP: case KW_HAVING: case KW_WINDOW: case KW_ORDER:
+        case KW_LIMIT: case KW_OFFSET: case KW_FETCH: case KW_UNION: case KW_INTERSECT: case KW_EXCEPT:
+        case KW_FOR:
+            if (t->type == SQL_TOK_IDENT)
+                return i;
+            break;
+        default:
+            break;
+        }
+    }
+    return i;
+}
+
+/*
+ * Result column names as PostgreSQL gives them.  SQLite names an
+ * expression's column by its text ("count(*)", "CAST(x AS TEXT)") and IRIS
+ * by its kind ("Aggregate_1"), where PostgreSQL says "count" and "x", and
+ * clients read columns by name.  A SELECT item that is not a column and has
+ * no alias gets PostgreSQL's name as one, before the other rules rewrite the
+ * expression; items PostgreSQL calls "?column?" keep the backend's name.
+ */
+int sql_rule_column_names(struct sql_rw *rw)
+{
+    char name[160];
+    bool grouping = false;
+
+    for (size_t i = 0; i < rw->n && !grouping; i++)
+        grouping = sql_tk_kw(rw, i, KW_GROUP) || sql_tk_kw(rw, i, KW_HAVING);
+
+    for (size_t s = 0; s < rw->n; s++) {
+        if (!sql_tk_kw(rw, s, KW_SELECT))
+            continue;
+        size_t i = sql_next(rw, s);
+        if (sql_tk_kw(rw, i, KW_ALL)) {
+            i = sql_next(rw, i);
+        } else if (sql_tk_kw(rw, i, KW_DISTINCT)) {
+            i = sql_next(rw, i);
+            if (sql_tk_kw(rw, i, KW_ON) && sql_tk_punct(rw, sql_next(rw, i), '('))
+                i = sql_next(rw, sql_match(rw, sql_next(rw, i)));
+        }
+        while (i < rw->n) {
+            size_t end = sql_item_end(rw, i), last = sql_prev(rw, end);
+            if (end > i && last != SIZE_MAX && last >= i && !sql_item_aliased(rw, i, last) &&
+                !sql_column_ref(rw, i, last) && !sql_tk_op(rw, last, "*")) {
+                struct sql_colname c = sql_colname_expr(rw, i, last);
+                /*
+                 * x::int named x: where GROUP BY or HAVING may name x, a
+                 * backend could take the alias for the column (PostgreSQL
+                 * takes the column), so the backend's name stays there.
+                 */
+                bool grouped = c.column && grouping;
+                if (c.strength > 0 && c.len > 0 && c.len < sizeof(name) - 3 && !grouped) {
+                    size_t n = 0;
+                    /* a quoted name (its token, quotes and all) as written, another in lower case */
+                    if (c.s[0] != '"')
+                        name[n++] = '"';
+                    for (size_t k = 0; k < c.len; k++)
+                        name[n++] = c.fold ? (char)tolower((unsigned char)c.s[k]) : c.s[k];
+                    if (c.s[0] != '"')
+                        name[n++] = '"';
+                    name[n] = '\0';
+                    struct sql_arg arg = sql_rw_range(rw, last, last);
+                    if (!sql_rw_template(rw, last, last, &arg, 1, "$0 AS %s", name))
+                        return -1;
+                    end += 2;
+                }
+            }
+            if (end >= rw->n || !sql_tk_punct(rw, end, ','))
+                break;
+            i = end + 1;
+        }
+    }
+    return 0;
+}
+const struct sql_trigger sql_rule_column_names_when = SQL_TRIGGER(KW_SELECT);

@@ -898,6 +898,7 @@ static int iris_limits(struct sql_rw *rw)
 
 const struct sql_rule sql_rules_iris[] = {
     { "trim_semicolons", sql_rule_trim_semicolons, NULL },
+    { "column_names", sql_rule_column_names, &sql_rule_column_names_when },
     { "catalogs", sql_rule_catalogs, &sql_rule_catalogs_when },
     { "session_info", sql_rule_session_info, &sql_rule_session_info_when },
     { "transactions", iris_transactions, NULL },

@@ -786,6 +786,7 @@ static int sqlite_rollback_work(struct sql_rw *rw)
 
 const struct sql_rule sql_rules_sqlite[] = {
     { "trim_semicolons", sql_rule_trim_semicolons, NULL },
+    { "column_names", sql_rule_column_names, &sql_rule_column_names_when },
     { "catalogs", sql_rule_catalogs, &sql_rule_catalogs_when },
     { "session_info", sql_rule_session_info, &sql_rule_session_info_when },
     { "plain_strings", sql_rule_plain_strings, &sql_rule_plain_strings_when },

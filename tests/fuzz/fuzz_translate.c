@@ -3,7 +3,8 @@
  * no crash or leak (run under ASan), a failure always carries a SQLSTATE
  * and a message, a success's SQL always lexes with sql_lex, and running
  * every rule whatever its trigger says changes nothing (a trigger names
- * all its rule rewrites).
+ * all its rule rewrites).  A client's session (current_user) translated in
+ * keeps the SQL lexing and fails only where the plain translation fails.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
  *     common/sql_lexer.c common/sql_translate.c common/sql_rules_*.c \
@@ -48,6 +49,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             struct sql_lex_error err;
             if (!t.sql || strlen(t.sql) != t.len || sql_lex(t.sql, t.len, NULL, 0, &ntok, &err) != 0)
                 abort();
+        }
+        if (t.flags & SQL_FLAG_SESSION) {
+            static const struct sql_translate_opts who = { .user = "o'brien\"x", .database = "shop" };
+            struct sql_translation s;
+            int rc_s = sql_translate_opts(dialects[k], &who, (const char *)data, size, &s);
+            size_t ntok;
+            struct sql_lex_error err;
+            if (rc_s != rc || (rc_s == 0 && sql_lex(s.sql, s.len, NULL, 0, &ntok, &err) != 0))
+                abort();
+            sql_translation_free(&s);
         }
         sql_translation_free(&t);
     }

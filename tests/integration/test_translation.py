@@ -225,3 +225,40 @@ def test_session_information_on_postgres_is_the_servers(pgiris):
         assert user == "postgres"
         assert version.startswith("PostgreSQL 15")
         assert "pgiris" not in version
+
+
+# Select items whose result column PostgreSQL names after the function, the column or the type.
+NAMED_ITEMS = [
+    "count(*)", "max(id)", "min(name)", "sum(id)", "lower(name)", "upper(c.name)", "length(name)",
+    "coalesce(city, 'x')", "nullif(id, 0)", "id::text", "c.name::varchar(10)", "CAST(id AS bigint)",
+    "1::int", "'2024-01-01'::date", "date '2024-01-01'", "now()", "current_date", "current_timestamp",
+    "CASE WHEN id > 0 THEN 'p' END", "CASE WHEN id > 0 THEN name ELSE city END",
+    "(SELECT max(id) FROM customers)", "trim(name)", "ltrim(name, 'A')",
+    "substring(name from 1 for 2)", "position('a' in name)", "greatest(id, 2)", "least(id, 2)",
+    "concat(name, '!')", "exists (SELECT 1)", "extract(year from date '2024-05-06')",
+    "row_number() OVER (ORDER BY id)", "count(*) OVER ()", "(city)", "current_user", "version()",
+    "name", "c.city", "credit_limit::numeric(12,2)", "(id > 0)::int",
+]
+
+
+@pytest.mark.parametrize("protocol", ["simple", "extended"])
+def test_result_columns_are_named_as_postgresql_names_them(pgiris, protocol):
+    aggregate = {"count(*)", "max(id)", "min(name)", "sum(id)", "row_number() OVER (ORDER BY id)",
+                 "count(*) OVER ()"}
+    queries = [
+        "SELECT %s FROM customers c WHERE id = 1" % ", ".join(i for i in NAMED_ITEMS if i not in aggregate),
+        "SELECT count(*), max(id), min(name), sum(id) FROM customers",
+        "SELECT row_number() OVER (ORDER BY id), count(*) OVER () FROM customers LIMIT 1",
+    ]
+    names = {}
+    for backend in ("pg", "demo"):
+        with pgiris.connect(backend) as conn:
+            got = []
+            for q in queries:
+                cur = psycopg.ClientCursor(conn) if protocol == "simple" else conn.cursor()
+                cur.execute(q)
+                got += [d.name for d in cur.description]
+            names[backend] = got
+    assert names["demo"] == names["pg"]
+    assert len(names["pg"]) == len(NAMED_ITEMS)
+    assert "count" in names["demo"] and "version" in names["demo"] and "int4" in names["demo"]

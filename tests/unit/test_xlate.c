@@ -43,12 +43,12 @@ static void test_translates_and_caches(void **state)
     xlate_counters(&n0);
     const struct xlate *x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql), NULL);
     assert_null(x->error);
-    assert_string_equal(x->sql, "SELECT CAST(x AS TEXT) FROM t WHERE b = 1");
+    assert_string_equal(x->sql, "SELECT CAST(x AS TEXT) AS \"x\" FROM t WHERE b = 1");
     assert_int_equal(x->cmd, SQL_CMD_SELECT);
     assert_string_equal(x->verb, "SELECT");
     assert_true(x->flags & SQL_FLAG_READ_ONLY);
     x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, sql, strlen(sql), NULL);
-    assert_string_equal(x->sql, "SELECT CAST(x AS TEXT) FROM t WHERE b = 1");
+    assert_string_equal(x->sql, "SELECT CAST(x AS TEXT) AS \"x\" FROM t WHERE b = 1");
     xlate_counters(&n1);
     assert_int_equal(n1.lookups - n0.lookups, 2);
     assert_int_equal(n1.hits - n0.hits, 1);

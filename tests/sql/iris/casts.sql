@@ -1,24 +1,24 @@
 -- # Casts: CAST (SQL), DOC?KEY=RSQL_cast. CHAR VARYING keeps the full length.
 -- in: SELECT a::int, b::bigint, c::smallint, d::int4 FROM t
--- out: SELECT CAST(a AS INTEGER), CAST(b AS BIGINT), CAST(c AS SMALLINT), CAST(d AS INTEGER) FROM t
+-- out: SELECT CAST(a AS INTEGER) AS "a", CAST(b AS BIGINT) AS "b", CAST(c AS SMALLINT) AS "c", CAST(d AS INTEGER) AS "d" FROM t
 -- in: SELECT price::numeric(10,2), n::numeric, ratio::float8, r::real, x::double precision FROM t
--- out: SELECT CAST(price AS NUMERIC(10,2)), CAST(n AS NUMERIC), CAST(ratio AS DOUBLE), CAST(r AS DOUBLE), CAST(x AS DOUBLE) FROM t
+-- out: SELECT CAST(price AS NUMERIC(10,2)) AS "price", CAST(n AS NUMERIC) AS "n", CAST(ratio AS DOUBLE) AS "ratio", CAST(r AS DOUBLE) AS "r", CAST(x AS DOUBLE) AS "x" FROM t
 -- in: SELECT id::text, code::varchar(10), v::varchar, c::char(2), ch::char FROM t
--- out: SELECT CAST(id AS CHAR VARYING), CAST(code AS VARCHAR(10)), CAST(v AS CHAR VARYING), CAST(c AS CHAR(2)), CAST(ch AS CHAR) FROM t
+-- out: SELECT CAST(id AS CHAR VARYING) AS "id", CAST(code AS VARCHAR(10)) AS "code", CAST(v AS CHAR VARYING) AS "v", CAST(c AS CHAR(2)) AS "c", CAST(ch AS CHAR) AS "ch" FROM t
 -- in: SELECT flag::boolean, doc::jsonb::text, u::uuid, b::bytea FROM t
--- out: SELECT CAST(flag AS BIT), CAST(CAST(doc AS CHAR VARYING) AS CHAR VARYING), CAST(u AS VARCHAR(36)), CAST(b AS VARBINARY) FROM t
+-- out: SELECT CAST(flag AS BIT) AS "flag", CAST(CAST(doc AS CHAR VARYING) AS CHAR VARYING) AS "doc", CAST(u AS VARCHAR(36)) AS "u", CAST(b AS VARBINARY) AS "b" FROM t
 -- in: SELECT '2024-01-31'::date, created_at::timestamp, ts::timestamptz, '10:00'::time, t2::timetz FROM t
--- out: SELECT CAST('2024-01-31' AS DATE), CAST(created_at AS TIMESTAMP), CAST(ts AS TIMESTAMP), CAST('10:00' AS TIME), CAST(t2 AS TIME) FROM t
+-- out: SELECT CAST('2024-01-31' AS DATE) AS "date", CAST(created_at AS TIMESTAMP) AS "created_at", CAST(ts AS TIMESTAMP) AS "ts", CAST('10:00' AS TIME) AS "time", CAST(t2 AS TIME) AS "t2" FROM t
 -- in: SELECT CAST(a AS integer), CAST(b AS text), CAST(c AS timestamp with time zone), CAST(d AS numeric(5, 1)) FROM t
--- out: SELECT CAST(a AS INTEGER), CAST(b AS CHAR VARYING), CAST(c AS TIMESTAMP), CAST(d AS NUMERIC(5, 1)) FROM t
+-- out: SELECT CAST(a AS INTEGER) AS "a", CAST(b AS CHAR VARYING) AS "b", CAST(c AS TIMESTAMP) AS "c", CAST(d AS NUMERIC(5, 1)) AS "d" FROM t
 -- in: SELECT (a + b)::text, f(x)::int, t.col::int, "Quoted"::text, x::int::text FROM t
--- out: SELECT CAST((a + b) AS CHAR VARYING), CAST(f(x) AS INTEGER), CAST(t.col AS INTEGER), CAST("Quoted" AS CHAR VARYING), CAST(CAST(x AS INTEGER) AS CHAR VARYING) FROM t
+-- out: SELECT CAST((a + b) AS CHAR VARYING) AS "text", CAST(f(x) AS INTEGER) AS "f", CAST(t.col AS INTEGER) AS "col", CAST("Quoted" AS CHAR VARYING) AS "Quoted", CAST(CAST(x AS INTEGER) AS CHAR VARYING) AS "x" FROM t
 -- in: SELECT (SELECT max(v) FROM u)::int, CASE WHEN a THEN 1 ELSE 0 END::text FROM t
--- out: SELECT CAST((SELECT max(v) FROM u) AS INTEGER), CAST(CASE WHEN a THEN 1 ELSE 0 END AS CHAR VARYING) FROM t
+-- out: SELECT CAST((SELECT max(v) AS "max" FROM u) AS INTEGER) AS "max", CAST(CASE WHEN a THEN 1 ELSE 0 END AS CHAR VARYING) AS "text" FROM t
 -- in: SELECT '[1,2,3]'::vector
--- out: SELECT TO_VECTOR('[1,2,3]', DOUBLE)
+-- out: SELECT TO_VECTOR('[1,2,3]', DOUBLE) AS "vector"
 -- in: SELECT x::money FROM t
--- out: SELECT CAST(x AS MONEY) FROM t
+-- out: SELECT CAST(x AS MONEY) AS "x" FROM t
 -- in: SELECT '1 day'::interval
 -- error: 0A000 type interval has no IRIS equivalent in a cast
 -- in: SELECT tags::text[] FROM t

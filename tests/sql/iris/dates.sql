@@ -4,7 +4,7 @@
 -- in: SELECT created_at + interval '1 hour', created_at - INTERVAL '30 minutes', d + interval '2 weeks', d + interval '1 month', d - interval '1 year' FROM t
 -- out: SELECT DATEADD('hh', 1, created_at), DATEADD('mi', -30, created_at), DATEADD('dd', 14, d), DATEADD('mm', 1, d), DATEADD('yyyy', -1, d) FROM t
 -- in: SELECT (created_at + interval '1 day')::date FROM t
--- out: SELECT CAST((DATEADD('dd', 1, created_at)) AS DATE) FROM t
+-- out: SELECT CAST((DATEADD('dd', 1, created_at)) AS DATE) AS "date" FROM t
 -- in: SELECT interval '1 day' + created_at FROM t
 -- error: 0A000 interval values are supported on IRIS only as x + INTERVAL 'n unit' or x - INTERVAL 'n unit'
 -- in: SELECT created_at + interval '1 day 2 hours' FROM t
@@ -12,18 +12,18 @@
 -- in: SELECT created_at + interval '1' day FROM t
 -- error: 0A000 interval values are supported on IRIS only as x + INTERVAL 'n unit' or x - INTERVAL 'n unit'
 -- in: SELECT date_trunc('day', created_at), date_trunc('month', created_at), date_trunc('hour', created_at) FROM t
--- out: SELECT DATEADD('dd', DATEDIFF('dd', '2000-01-01 00:00:00', created_at), '2000-01-01 00:00:00'), DATEADD('mm', DATEDIFF('mm', '2000-01-01 00:00:00', created_at), '2000-01-01 00:00:00'), DATEADD('hh', DATEDIFF('hh', '2000-01-01 00:00:00', created_at), '2000-01-01 00:00:00') FROM t
+-- out: SELECT DATEADD('dd', DATEDIFF('dd', '2000-01-01 00:00:00', created_at), '2000-01-01 00:00:00') AS "date_trunc", DATEADD('mm', DATEDIFF('mm', '2000-01-01 00:00:00', created_at), '2000-01-01 00:00:00') AS "date_trunc", DATEADD('hh', DATEDIFF('hh', '2000-01-01 00:00:00', created_at), '2000-01-01 00:00:00') AS "date_trunc" FROM t
 -- in: SELECT date_trunc('week', created_at), date_trunc('quarter', created_at), date_trunc('year', created_at) FROM t
--- out: SELECT DATEADD('dd', 7 * FLOOR(DATEDIFF('dd', '2000-01-03 00:00:00', created_at) / 7), '2000-01-03 00:00:00'), DATEADD('mm', 3 * FLOOR(DATEDIFF('mm', '2000-01-01 00:00:00', created_at) / 3), '2000-01-01 00:00:00'), DATEADD('yyyy', DATEDIFF('yyyy', '2000-01-01 00:00:00', created_at), '2000-01-01 00:00:00') FROM t
+-- out: SELECT DATEADD('dd', 7 * FLOOR(DATEDIFF('dd', '2000-01-03 00:00:00', created_at) / 7), '2000-01-03 00:00:00') AS "date_trunc", DATEADD('mm', 3 * FLOOR(DATEDIFF('mm', '2000-01-01 00:00:00', created_at) / 3), '2000-01-01 00:00:00') AS "date_trunc", DATEADD('yyyy', DATEDIFF('yyyy', '2000-01-01 00:00:00', created_at), '2000-01-01 00:00:00') AS "date_trunc" FROM t
 -- in: SELECT date_trunc('milliseconds', created_at) FROM t
 -- error: 0A000 date_trunc('milliseconds', ...) is not supported by IRIS
 -- in: SELECT date_trunc($1, created_at) FROM t
 -- error: 0A000 date_trunc needs a literal unit and one expression on IRIS
 -- in: SELECT extract(year FROM d), extract(month FROM d), extract(day FROM d), extract(hour FROM d), extract(minute FROM d), extract(second FROM d) FROM t
--- out: SELECT DATEPART('yyyy', d), DATEPART('mm', d), DATEPART('dd', d), DATEPART('hh', d), DATEPART('mi', d), (DATEPART('ss', d) + DATEPART('ms', d) / 1000.0) FROM t
+-- out: SELECT DATEPART('yyyy', d) AS "extract", DATEPART('mm', d) AS "extract", DATEPART('dd', d) AS "extract", DATEPART('hh', d) AS "extract", DATEPART('mi', d) AS "extract", (DATEPART('ss', d) + DATEPART('ms', d) / 1000.0) AS "extract" FROM t
 -- in: SELECT extract(dow FROM d), extract(doy FROM d), extract(quarter FROM d), extract(epoch FROM d), date_part('year', d) FROM t
--- out: SELECT (DATEPART('dw', d) - 1), DATEPART('dy', d), DATEPART('qq', d), DATEDIFF('ss', '1970-01-01 00:00:00', d), DATEPART('yyyy', d) FROM t
+-- out: SELECT (DATEPART('dw', d) - 1) AS "extract", DATEPART('dy', d) AS "extract", DATEPART('qq', d) AS "extract", DATEDIFF('ss', '1970-01-01 00:00:00', d) AS "extract", DATEPART('yyyy', d) AS "date_part" FROM t
 -- in: SELECT extract(isodow FROM d) FROM t
 -- error: 0A000 extract('isodow', ...) is not supported by IRIS
 -- in: SELECT count(*), date_trunc('day', created_at) AS day FROM orders WHERE created_at >= now() - interval '30 days' GROUP BY date_trunc('day', created_at) ORDER BY day
--- out: SELECT count(*), DATEADD('dd', DATEDIFF('dd', '2000-01-01 00:00:00', created_at), '2000-01-01 00:00:00') AS day FROM orders WHERE created_at >= DATEADD('dd', -30, CURRENT_TIMESTAMP(6)) GROUP BY DATEADD('dd', DATEDIFF('dd', '2000-01-01 00:00:00', created_at), '2000-01-01 00:00:00') ORDER BY day
+-- out: SELECT count(*) AS "count", DATEADD('dd', DATEDIFF('dd', '2000-01-01 00:00:00', created_at), '2000-01-01 00:00:00') AS day FROM orders WHERE created_at >= DATEADD('dd', -30, CURRENT_TIMESTAMP(6)) GROUP BY DATEADD('dd', DATEDIFF('dd', '2000-01-01 00:00:00', created_at), '2000-01-01 00:00:00') ORDER BY day

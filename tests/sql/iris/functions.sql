@@ -2,25 +2,25 @@
 
 -- # SUBSTRING (RSQL_substring), POSITION (RSQL_position), MOD (RSQL_mod), POWER (RSQL_power).
 -- in: SELECT now(), CURRENT_TIMESTAMP, LOCALTIMESTAMP, CURRENT_DATE, CURRENT_TIME, CURRENT_TIMESTAMP(3)
--- out: SELECT CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6), CURRENT_DATE, CURRENT_TIME, CURRENT_TIMESTAMP(3)
+-- out: SELECT CURRENT_TIMESTAMP(6) AS "now", CURRENT_TIMESTAMP(6) AS "current_timestamp", CURRENT_TIMESTAMP(6) AS "localtimestamp", CURRENT_DATE AS "current_date", CURRENT_TIME AS "current_time", CURRENT_TIMESTAMP(3) AS "current_timestamp"
 -- in: SELECT transaction_timestamp(), statement_timestamp(), clock_timestamp()
--- out: SELECT CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6)
+-- out: SELECT CURRENT_TIMESTAMP(6) AS "transaction_timestamp", CURRENT_TIMESTAMP(6) AS "statement_timestamp", CURRENT_TIMESTAMP(6) AS "clock_timestamp"
 -- in: INSERT INTO log (at, msg) VALUES (now(), $1)
 -- out: INSERT INTO log (at, msg) VALUES (CURRENT_TIMESTAMP(6), $1)
 -- in: SELECT length(name), char_length(name), lower(name), upper(name) FROM t
--- out: SELECT CHAR_LENGTH(name), char_length(name), lower(name), upper(name) FROM t
+-- out: SELECT CHAR_LENGTH(name) AS "length", char_length(name) AS "char_length", lower(name) AS "lower", upper(name) AS "upper" FROM t
 -- in: SELECT btrim(s), btrim(s, 'x'), ltrim(s), ltrim(s, '0'), rtrim(s), rtrim(s, ' .') FROM t
--- out: SELECT TRIM(BOTH FROM s), TRIM(BOTH 'x' FROM s), TRIM(LEADING FROM s), TRIM(LEADING '0' FROM s), TRIM(TRAILING FROM s), TRIM(TRAILING ' .' FROM s) FROM t
+-- out: SELECT TRIM(BOTH FROM s) AS "btrim", TRIM(BOTH 'x' FROM s) AS "btrim", TRIM(LEADING FROM s) AS "ltrim", TRIM(LEADING '0' FROM s) AS "ltrim", TRIM(TRAILING FROM s) AS "rtrim", TRIM(TRAILING ' .' FROM s) AS "rtrim" FROM t
 -- in: SELECT substring(s from 2 for 3), substring(s from 2), substring(s for 3), substring(s, 2, 3) FROM t
--- out: SELECT SUBSTRING(s, 2, 3), SUBSTRING(s, 2), SUBSTRING(s, 1, 3), substring(s, 2, 3) FROM t
+-- out: SELECT SUBSTRING(s, 2, 3) AS "substring", SUBSTRING(s, 2) AS "substring", SUBSTRING(s, 1, 3) AS "substring", substring(s, 2, 3) AS "substring" FROM t
 -- in: SELECT substring(s from '[0-9]+') FROM t
 -- error: 0A000 substring(x FROM pattern) with a regular expression is not supported
 -- in: SELECT position('@' in email), strpos(email, '@') FROM users
--- out: SELECT position('@' in email), strpos(email, '@') FROM users
+-- out: SELECT position('@' in email) AS "position", strpos(email, '@') AS "strpos" FROM users
 -- in: SELECT concat(first_name, ' ', last_name), first_name || ' ' || last_name FROM users
--- out: SELECT (COALESCE(first_name, '') || COALESCE(' ', '') || COALESCE(last_name, '')), first_name || ' ' || last_name FROM users
+-- out: SELECT (COALESCE(first_name, '') || COALESCE(' ', '') || COALESCE(last_name, '')) AS "concat", first_name || ' ' || last_name FROM users
 -- in: SELECT coalesce(nickname, name), nullif(a, ''), greatest(a, b, c), least(a, b) FROM t
--- out: SELECT coalesce(nickname, name), nullif(a, ''), greatest(a, b, c), least(a, b) FROM t
+-- out: SELECT coalesce(nickname, name) AS "coalesce", nullif(a, '') AS "nullif", greatest(a, b, c) AS "greatest", least(a, b) AS "least" FROM t
 -- in: SELECT a % 2, (a + 1) % b, 2 ^ 10, x * y % z FROM t
 -- out: SELECT MOD(a, 2), MOD((a + 1), b), POWER(2, 10), MOD(x * y, z) FROM t
 -- in: SELECT a & b FROM t

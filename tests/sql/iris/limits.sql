@@ -34,7 +34,7 @@
 -- in: SELECT * FROM (SELECT * FROM t ORDER BY a LIMIT 10 OFFSET 5) x
 -- error: 0A000 OFFSET (or LIMIT on UNION) after ORDER BY in a subquery is not supported by IRIS
 -- in: SELECT count(*) OVER (ORDER BY a), string_agg(b, ',' ORDER BY b) FROM t GROUP BY a
--- out: SELECT count(*) OVER (ORDER BY a), string_agg(b, ',' ORDER BY b) FROM t GROUP BY a
+-- out: SELECT count(*) OVER (ORDER BY a) AS "count", string_agg(b, ',' ORDER BY b) AS "string_agg" FROM t GROUP BY a
 -- in: WITH top_users AS (SELECT * FROM users ORDER BY score DESC LIMIT 5) SELECT * FROM top_users
 -- out: WITH top_users AS (SELECT TOP 5 * FROM users ORDER BY score DESC) SELECT * FROM top_users
 -- in: INSERT INTO archive SELECT * FROM t ORDER BY id LIMIT 100

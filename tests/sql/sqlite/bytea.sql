@@ -1,9 +1,9 @@
 -- # bytea literals become blob literals: byteain's hex format (\x, white space between pairs)
 -- # and its escape format (\\ and \ooo).
 -- in: SELECT '\x0102ff'::bytea, CAST('\x0102ff' AS bytea), bytea '\x0102FF', '\x'::bytea, ''::bytea
--- out: SELECT X'0102FF', X'0102FF', X'0102FF', X'', X''
+-- out: SELECT X'0102FF' AS "bytea", X'0102FF' AS "bytea", X'0102FF' AS "bytea", X'' AS "bytea", X'' AS "bytea"
 -- in: SELECT E'\\x01 02\n03'::bytea, 'abc\000'::bytea, 'a\101\\b'::bytea, E'\\xdead'::bytea
--- out: SELECT X'010203', X'61626300', X'61415C62', X'DEAD'
+-- out: SELECT X'010203' AS "bytea", X'61626300' AS "bytea", X'61415C62' AS "bytea", X'DEAD' AS "bytea"
 -- in: INSERT INTO t (b) VALUES ('\xdeadbeef'::bytea), ($1::bytea)
 -- out: INSERT INTO t (b) VALUES (X'DEADBEEF'), (CAST($1 AS BLOB))
 -- in: SELECT * FROM t WHERE b = '\x00'::bytea OR c || 'x'::bytea = b
@@ -23,7 +23,7 @@
 -- error: 22P02 invalid input syntax for type bytea
 -- # decode() of a literal; SQLite 3.40 has no unhex() for the rest.
 -- in: SELECT decode('0102', 'hex'), decode('0A 0b', 'HEX'), decode('a\000', 'escape'), x || decode('ff', 'hex') FROM t
--- out: SELECT X'0102', X'0A0B', X'6100', x || X'FF' FROM t
+-- out: SELECT X'0102' AS "decode", X'0A0B' AS "decode", X'6100' AS "decode", x || X'FF' FROM t
 -- in: SELECT decode(c, 'hex') FROM t
 -- error: 0A000 decode() is supported by SQLite only for a string literal in 'hex' or 'escape' format
 -- in: SELECT decode('aGk=', 'base64')

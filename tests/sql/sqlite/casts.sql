@@ -1,24 +1,24 @@
 -- # x::type and CAST(x AS type) become SQLite affinities or date functions.
 -- in: SELECT a::int, b::bigint, c::smallint, d::integer FROM t
--- out: SELECT CAST(a AS INTEGER), CAST(b AS INTEGER), CAST(c AS INTEGER), CAST(d AS INTEGER) FROM t
+-- out: SELECT CAST(a AS INTEGER) AS "a", CAST(b AS INTEGER) AS "b", CAST(c AS INTEGER) AS "c", CAST(d AS INTEGER) AS "d" FROM t
 -- in: SELECT price::numeric(10,2), ratio::float8, r::real, x::double precision FROM t
--- out: SELECT CAST(price AS NUMERIC), CAST(ratio AS REAL), CAST(r AS REAL), CAST(x AS REAL) FROM t
+-- out: SELECT CAST(price AS NUMERIC) AS "price", CAST(ratio AS REAL) AS "ratio", CAST(r AS REAL) AS "r", CAST(x AS REAL) AS "x" FROM t
 -- in: SELECT id::text, code::varchar(10), c::char(2), n::character varying FROM t
--- out: SELECT CAST(id AS TEXT), CAST(code AS TEXT), CAST(c AS TEXT), CAST(n AS TEXT) FROM t
+-- out: SELECT CAST(id AS TEXT) AS "id", CAST(code AS TEXT) AS "code", CAST(c AS TEXT) AS "c", CAST(n AS TEXT) AS "n" FROM t
 -- in: SELECT flag::boolean, doc::jsonb, u::uuid, b::bytea FROM t
--- out: SELECT CAST(flag AS INTEGER), CAST(doc AS TEXT), CAST(u AS TEXT), CAST(b AS BLOB) FROM t
+-- out: SELECT CAST(flag AS INTEGER) AS "flag", CAST(doc AS TEXT) AS "doc", CAST(u AS TEXT) AS "u", CAST(b AS BLOB) AS "b" FROM t
 -- in: SELECT '2024-01-31'::date, created_at::timestamp, ts::timestamptz, '10:00'::time FROM t
--- out: SELECT date('2024-01-31'), rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', created_at), '0'), '.'), rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', ts), '0'), '.'), '10:00:00' FROM t
+-- out: SELECT date('2024-01-31') AS "date", rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', created_at), '0'), '.') AS "created_at", rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', ts), '0'), '.') AS "ts", '10:00:00' AS "time" FROM t
 -- in: SELECT CAST(a AS integer), CAST(b AS text), CAST(c AS date), CAST(d AS timestamp with time zone) FROM t
--- out: SELECT CAST(a AS INTEGER), CAST(b AS TEXT), date(c), rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', d), '0'), '.') FROM t
+-- out: SELECT CAST(a AS INTEGER) AS "a", CAST(b AS TEXT) AS "b", date(c) AS "c", rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', d), '0'), '.') AS "d" FROM t
 -- in: SELECT (a + b)::text, f(x)::int, t.col::int, "Quoted"::text, x::int::text FROM t
--- out: SELECT CAST((a + b) AS TEXT), CAST(f(x) AS INTEGER), CAST(t.col AS INTEGER), CAST("Quoted" AS TEXT), CAST(CAST(x AS INTEGER) AS TEXT) FROM t
+-- out: SELECT CAST((a + b) AS TEXT) AS "text", CAST(f(x) AS INTEGER) AS "f", CAST(t.col AS INTEGER) AS "col", CAST("Quoted" AS TEXT) AS "Quoted", CAST(CAST(x AS INTEGER) AS TEXT) AS "x" FROM t
 -- in: SELECT a[1]::int, (SELECT max(v) FROM u)::int FROM t
--- out: SELECT CAST(a[1] AS INTEGER), CAST((SELECT max(v) FROM u) AS INTEGER) FROM t
+-- out: SELECT CAST(a[1] AS INTEGER) AS "a", CAST((SELECT max(v) AS "max" FROM u) AS INTEGER) AS "max" FROM t
 -- in: SELECT CAST(CAST(a AS int) AS text) FROM t
--- out: SELECT CAST(CAST(a AS INTEGER) AS TEXT) FROM t
+-- out: SELECT CAST(CAST(a AS INTEGER) AS TEXT) AS "a" FROM t
 -- in: SELECT x::pg_catalog.int4 FROM t
--- out: SELECT CAST(x AS INTEGER) FROM t
+-- out: SELECT CAST(x AS INTEGER) AS "x" FROM t
 -- in: SELECT '1 day'::interval
 -- error: 0A000 type interval is not supported by SQLite
 -- in: SELECT tags::text[] FROM t
@@ -29,23 +29,23 @@
 -- in: SELECT * FROM t WHERE d > date '2020-01-01' AND ts < TIMESTAMP '2024-05-06 07:08:09' AND tm = time '10:00'
 -- out: SELECT * FROM t WHERE d > date('2020-01-01') AND ts < '2024-05-06 07:08:09' AND tm = '10:00:00'
 -- in: SELECT date_trunc('day', timestamp '2024-05-06 07:08:09'), timestamp with time zone '2024-01-01 00:00+02'
--- out: SELECT datetime('2024-05-06 07:08:09', 'start of day'), '2023-12-31 22:00:00'
+-- out: SELECT datetime('2024-05-06 07:08:09', 'start of day') AS "date_trunc", '2023-12-31 22:00:00' AS "timestamptz"
 -- in: SELECT t.date, "date", date FROM t WHERE date = '2024-01-01'
 -- out: SELECT t.date, "date", date FROM t WHERE date = '2024-01-01'
 -- # Time and timestamp casts keep the fraction.  A literal in ISO form is converted here, to
 -- # microseconds: timestamp drops a zone, timestamptz moves to UTC (the sessions' TimeZone),
 -- # time keeps the time of day.
 -- in: SELECT '2024-01-01 10:00:00.123456'::timestamp, '2024-01-01T10:00:00.5'::timestamp, '2024-01-01 10:00:00+02'::timestamp, '2024-01-01'::timestamp
--- out: SELECT '2024-01-01 10:00:00.123456', '2024-01-01 10:00:00.5', '2024-01-01 10:00:00', '2024-01-01 00:00:00'
+-- out: SELECT '2024-01-01 10:00:00.123456' AS "timestamp", '2024-01-01 10:00:00.5' AS "timestamp", '2024-01-01 10:00:00' AS "timestamp", '2024-01-01 00:00:00' AS "timestamp"
 -- in: SELECT '2024-01-01 10:00:00.5+02'::timestamptz, CAST('2024-01-01 01:00:00.25-03:30' AS timestamptz), '2024-01-01 00:30:00+0100'::timestamptz, '2024-03-01 10:00Z'::timestamptz, '2024-01-01 10:00 UTC'::timestamptz, '2024-01-01 10:00'::timestamptz
--- out: SELECT '2024-01-01 08:00:00.5', '2024-01-01 04:30:00.25', '2023-12-31 23:30:00', '2024-03-01 10:00:00', '2024-01-01 10:00:00', '2024-01-01 10:00:00'
+-- out: SELECT '2024-01-01 08:00:00.5' AS "timestamptz", '2024-01-01 04:30:00.25' AS "timestamptz", '2023-12-31 23:30:00' AS "timestamptz", '2024-03-01 10:00:00' AS "timestamptz", '2024-01-01 10:00:00' AS "timestamptz", '2024-01-01 10:00:00' AS "timestamptz"
 -- in: SELECT '10:00'::time, '10:00:00.250'::time, '10:00:00+02'::time, '2024-01-01 10:00:00.5'::time, '01:00:00+02'::timetz, '24:00:00'::time
--- out: SELECT '10:00:00', '10:00:00.25', '10:00:00', '10:00:00.5', '23:00:00', '24:00:00'
+-- out: SELECT '10:00:00' AS "time", '10:00:00.25' AS "time", '10:00:00' AS "time", '10:00:00.5' AS "time", '23:00:00' AS "timetz", '24:00:00' AS "time"
 -- in: SELECT timestamp '2024-01-01 10:00:00.5', timestamp with time zone '2024-12-31 23:30:00.75-01', time '10:00:00.123456', time with time zone '10:00+01'
--- out: SELECT '2024-01-01 10:00:00.5', '2025-01-01 00:30:00.75', '10:00:00.123456', '09:00:00'
+-- out: SELECT '2024-01-01 10:00:00.5' AS "timestamp", '2025-01-01 00:30:00.75' AS "timestamptz", '10:00:00.123456' AS "time", '09:00:00' AS "timetz"
 -- # A typmod rounds the fraction, as does a seventh digit; 24:00 and :60 carry over.
 -- in: SELECT '2024-01-01 23:59:59.5'::timestamp(0), CAST('10:00:00.123456' AS time(3)), '2024-01-01 10:00:00.1234567'::timestamp, '2024-02-28 24:00:00'::timestamp, '2024-01-01 10:00:60'::timestamp
--- out: SELECT '2024-01-02 00:00:00', '10:00:00.123', '2024-01-01 10:00:00.123457', '2024-02-29 00:00:00', '2024-01-01 10:01:00'
+-- out: SELECT '2024-01-02 00:00:00' AS "timestamp", '10:00:00.123' AS "time", '2024-01-01 10:00:00.123457' AS "timestamp", '2024-02-29 00:00:00' AS "timestamp", '2024-01-01 10:01:00' AS "timestamp"
 -- in: SELECT '2023-02-29'::timestamp
 -- error: 22008 date/time field value out of range: "2023-02-29"
 -- in: SELECT time '25:00'
@@ -54,4 +54,4 @@
 -- error: 22009 time zone displacement out of range
 -- # Other operands, and literals in other forms, go through strftime's %f (milliseconds), whole seconds without ".000".
 -- in: SELECT x::timestamp, $1::timestamptz, CAST(x AS time), x::timetz, 'now'::timestamp FROM t
--- out: SELECT rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', x), '0'), '.'), rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', $1), '0'), '.'), rtrim(rtrim(strftime('%H:%M:%f', x), '0'), '.'), rtrim(rtrim(strftime('%H:%M:%f', x), '0'), '.'), rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', 'now'), '0'), '.') FROM t
+-- out: SELECT rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', x), '0'), '.') AS "x", rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', $1), '0'), '.') AS "timestamptz", rtrim(rtrim(strftime('%H:%M:%f', x), '0'), '.') AS "x", rtrim(rtrim(strftime('%H:%M:%f', x), '0'), '.') AS "x", rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', 'now'), '0'), '.') AS "timestamp" FROM t

@@ -8,10 +8,10 @@
 -- in: SELECT interval '1 day'
 -- error: 0A000 interval values are supported on SQLite only as x + INTERVAL 'n unit' or x - INTERVAL 'n unit'
 -- in: SELECT date_trunc('day', created_at), date_trunc('month', created_at), date_trunc('hour', created_at), date_trunc('week', created_at) FROM t
--- out: SELECT datetime(created_at, 'start of day'), datetime(created_at, 'start of month'), strftime('%Y-%m-%d %H:00:00', created_at), datetime(created_at, 'start of day', '-6 days', 'weekday 1') FROM t
+-- out: SELECT datetime(created_at, 'start of day') AS "date_trunc", datetime(created_at, 'start of month') AS "date_trunc", strftime('%Y-%m-%d %H:00:00', created_at) AS "date_trunc", datetime(created_at, 'start of day', '-6 days', 'weekday 1') AS "date_trunc" FROM t
 -- in: SELECT date_trunc('quarter', created_at) FROM t
 -- error: 0A000 date_trunc('quarter', ...) is not supported by SQLite
 -- in: SELECT extract(year FROM d), extract(month FROM d), extract(dow FROM d), extract(epoch FROM d), date_part('day', d) FROM t
--- out: SELECT CAST(strftime('%Y', d) AS INTEGER), CAST(strftime('%m', d) AS INTEGER), CAST(strftime('%w', d) AS INTEGER), ((julianday(d) - 2440587.5) * 86400.0), CAST(strftime('%d', d) AS INTEGER) FROM t
+-- out: SELECT CAST(strftime('%Y', d) AS INTEGER) AS "extract", CAST(strftime('%m', d) AS INTEGER) AS "extract", CAST(strftime('%w', d) AS INTEGER) AS "extract", ((julianday(d) - 2440587.5) * 86400.0) AS "extract", CAST(strftime('%d', d) AS INTEGER) AS "date_part" FROM t
 -- in: SELECT extract(week FROM d) FROM t
 -- error: 0A000 extract('week', ...) is not supported by SQLite

@@ -24,7 +24,7 @@
 -- in: ALTER TABLE users ALTER COLUMN age TYPE bigint
 -- error: 0A000 ALTER COLUMN ... TYPE is not supported by SQLite
 -- in: CREATE TABLE t2 AS SELECT a::int FROM t
--- out: CREATE TABLE t2 AS SELECT CAST(a AS INTEGER) FROM t
+-- out: CREATE TABLE t2 AS SELECT CAST(a AS INTEGER) AS "a" FROM t
 -- # RETURNING: SQLite has it; its ODBC driver returns rows only for statements that start like a query.
 -- in: INSERT INTO t (v) VALUES ($1) RETURNING id, v
 -- out: WITH pgiris_returning AS (SELECT 1) INSERT INTO t (v) VALUES ($1) RETURNING id, v

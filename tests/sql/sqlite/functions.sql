@@ -1,26 +1,26 @@
 -- # Functions with another SQLite spelling.
 -- in: SELECT now(), CURRENT_TIMESTAMP, CURRENT_DATE, CURRENT_TIME, LOCALTIMESTAMP
--- out: SELECT strftime('%Y-%m-%d %H:%M:%f', 'now'), strftime('%Y-%m-%d %H:%M:%f', 'now'), date('now'), time('now'), strftime('%Y-%m-%d %H:%M:%f', 'now')
+-- out: SELECT strftime('%Y-%m-%d %H:%M:%f', 'now') AS "now", strftime('%Y-%m-%d %H:%M:%f', 'now') AS "current_timestamp", date('now') AS "current_date", time('now') AS "current_time", strftime('%Y-%m-%d %H:%M:%f', 'now') AS "localtimestamp"
 -- in: SELECT transaction_timestamp(), statement_timestamp(), clock_timestamp()
--- out: SELECT strftime('%Y-%m-%d %H:%M:%f', 'now'), strftime('%Y-%m-%d %H:%M:%f', 'now'), strftime('%Y-%m-%d %H:%M:%f', 'now')
+-- out: SELECT strftime('%Y-%m-%d %H:%M:%f', 'now') AS "transaction_timestamp", strftime('%Y-%m-%d %H:%M:%f', 'now') AS "statement_timestamp", strftime('%Y-%m-%d %H:%M:%f', 'now') AS "clock_timestamp"
 -- in: INSERT INTO log (at, msg) VALUES (now(), $1)
 -- out: INSERT INTO log (at, msg) VALUES (strftime('%Y-%m-%d %H:%M:%f', 'now'), $1)
 -- in: SELECT concat(first_name, ' ', last_name) FROM users
--- out: SELECT (COALESCE(first_name, '') || COALESCE(' ', '') || COALESCE(last_name, '')) FROM users
+-- out: SELECT (COALESCE(first_name, '') || COALESCE(' ', '') || COALESCE(last_name, '')) AS "concat" FROM users
 -- in: SELECT btrim(name), btrim(name, 'x'), ltrim(name), rtrim(name, ' ') FROM t
--- out: SELECT trim(name), trim(name, 'x'), ltrim(name), rtrim(name, ' ') FROM t
+-- out: SELECT trim(name) AS "btrim", trim(name, 'x') AS "btrim", ltrim(name) AS "ltrim", rtrim(name, ' ') AS "rtrim" FROM t
 -- in: SELECT position('@' in email), substring(name from 2 for 3), substring(name from 2), substring(name for 3) FROM t
--- out: SELECT instr(email, '@'), substr(name, 2, 3), substr(name, 2), substr(name, 1, 3) FROM t
+-- out: SELECT instr(email, '@') AS "position", substr(name, 2, 3) AS "substring", substr(name, 2) AS "substring", substr(name, 1, 3) AS "substring" FROM t
 -- in: SELECT substring(name, 2, 3) FROM t
--- out: SELECT substring(name, 2, 3) FROM t
+-- out: SELECT substring(name, 2, 3) AS "substring" FROM t
 -- in: SELECT substring(name from '[0-9]+') FROM t
 -- error: 0A000 substring(x FROM pattern) with a regular expression is not supported
 -- in: SELECT greatest(a, b, c), least(a, b), greatest(x) FROM t
--- out: SELECT max(a, b, c), min(a, b), (x) FROM t
+-- out: SELECT max(a, b, c) AS "greatest", min(a, b) AS "least", (x) AS "greatest" FROM t
 -- in: SELECT char_length(s), character_length(s), length(s), lower(s), upper(s) FROM t
--- out: SELECT length(s), length(s), length(s), lower(s), upper(s) FROM t
+-- out: SELECT length(s) AS "char_length", length(s) AS "character_length", length(s) AS "length", lower(s) AS "lower", upper(s) AS "upper" FROM t
 -- in: SELECT coalesce(a, b), nullif(a, '') FROM t
--- out: SELECT coalesce(a, b), nullif(a, '') FROM t
+-- out: SELECT coalesce(a, b) AS "coalesce", nullif(a, '') AS "nullif" FROM t
 -- # Session information (functions-info.html), answered with the client's session: the cases run as
 -- # "alice" in database "shop".  A whole SELECT item keeps PostgreSQL's column name.
 -- in: SELECT current_user, session_user, user, current_role
@@ -33,7 +33,7 @@
 -- in: SELECT current_user AS me, 'x' || current_user, DISTINCT_ON FROM t WHERE owner = current_user
 -- out: SELECT 'alice' AS me, 'x' || 'alice', DISTINCT_ON FROM t WHERE owner = 'alice'
 -- in: SELECT a, coalesce(b, current_user), current_user FROM t ORDER BY a, current_user
--- out: SELECT a, coalesce(b, 'alice'), 'alice' AS "current_user" FROM t ORDER BY a, 'alice'
+-- out: SELECT a, coalesce(b, 'alice') AS "coalesce", 'alice' AS "current_user" FROM t ORDER BY a, 'alice'
 -- in: INSERT INTO audit (who, db) VALUES (current_user, current_database())
 -- out: INSERT INTO audit (who, db) VALUES ('alice', 'shop')
 -- record: kind=dml verb=INSERT params=0 read= write=audit flags=session
@@ -45,4 +45,4 @@
 -- in: SELECT table_name FROM information_schema.tables
 -- error: 0A000 information_schema (information_schema.tables) is not available on SQLite
 -- in: SELECT x::pg_catalog.int4, CAST(y AS pg_catalog.text) FROM t
--- out: SELECT CAST(x AS INTEGER), CAST(y AS TEXT) FROM t
+-- out: SELECT CAST(x AS INTEGER) AS "x", CAST(y AS TEXT) AS "y" FROM t

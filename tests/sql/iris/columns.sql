@@ -1,0 +1,11 @@
+-- # Result column names as PostgreSQL gives them: IRIS names an unnamed expression column after its
+-- # kind and position (Aggregate_1, Expression_2, Literal_3), PostgreSQL after the function, column or
+-- # type; a delimited identifier may be the alias (GSQL_identifiers_delimitedids).
+-- in: SELECT count(*), max(a), lower(name), x::text, CASE WHEN a THEN 1 END FROM t
+-- out: SELECT count(*) AS "count", max(a) AS "max", lower(name) AS "lower", CAST(x AS CHAR VARYING) AS "x", CASE WHEN a THEN 1 END AS "case" FROM t
+-- in: SELECT count(*) AS n, a + 1, 'x' FROM t LIMIT 5
+-- out: SELECT TOP 5 count(*) AS n, a + 1, 'x' FROM t
+-- in: SELECT x::int, count(*) FROM t GROUP BY x
+-- out: SELECT CAST(x AS INTEGER), count(*) AS "count" FROM t GROUP BY x
+-- in: SELECT DISTINCT upper(b) FROM t ORDER BY 1
+-- out: SELECT DISTINCT upper(b) AS "upper" FROM t ORDER BY 1

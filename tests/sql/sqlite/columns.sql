@@ -1,0 +1,33 @@
+-- # Result column names as PostgreSQL gives them (parse_target.c FigureColname): a SELECT item that is
+-- # not a column and has no alias gets PostgreSQL's name; "?column?" items keep SQLite's.  A column's
+-- # name given to a cast stays off where GROUP BY or HAVING could read it as the alias.
+-- in: SELECT count(*), max(a), lower(name), coalesce(a, 0), now() FROM t
+-- out: SELECT count(*) AS "count", max(a) AS "max", lower(name) AS "lower", coalesce(a, 0) AS "coalesce", strftime('%Y-%m-%d %H:%M:%f', 'now') AS "now" FROM t
+-- in: SELECT count(*) AS n, max(a) m, a + 1, 'x', 1, $1, -a::int FROM t
+-- out: SELECT count(*) AS n, max(a) m, a + 1, 'x', 1, $1, -CAST(a AS INTEGER) FROM t
+-- in: SELECT x::text, t.y::int, "Q"::text, 1::int, '2024-01-01'::date, date '2024-01-01', x::double precision, (a + b)::text FROM t
+-- out: SELECT CAST(x AS TEXT) AS "x", CAST(t.y AS INTEGER) AS "y", CAST("Q" AS TEXT) AS "Q", CAST(1 AS INTEGER) AS "int4", date('2024-01-01') AS "date", date('2024-01-01') AS "date", CAST(x AS REAL) AS "x", CAST((a + b) AS TEXT) AS "text" FROM t
+-- in: SELECT CAST(x AS bigint), CAST(1 AS smallint), CAST(f(x) AS text) FROM t
+-- out: SELECT CAST(x AS INTEGER) AS "x", CAST(1 AS INTEGER) AS "int2", CAST(f(x) AS TEXT) AS "f" FROM t
+-- in: SELECT CASE WHEN a THEN 1 END, CASE WHEN a THEN 1 ELSE b END, CASE WHEN a THEN 1 ELSE b + 1 END FROM t
+-- out: SELECT CASE WHEN a THEN 1 END AS "case", CASE WHEN a THEN 1 ELSE b END AS "b", CASE WHEN a THEN 1 ELSE b + 1 END AS "case" FROM t
+-- in: SELECT (SELECT max(a) FROM u), (SELECT b AS z FROM u), (x), exists (SELECT 1 FROM u) FROM t
+-- out: SELECT (SELECT max(a) AS "max" FROM u) AS "max", (SELECT b AS z FROM u) AS "z", (x) AS "x", exists (SELECT 1 FROM u) AS "exists" FROM t
+-- in: SELECT row_number() OVER (ORDER BY a), count(*) FILTER (WHERE a > 1), sum(a) OVER w FROM t WINDOW w AS (PARTITION BY b)
+-- out: SELECT row_number() OVER (ORDER BY a) AS "row_number", count(*) FILTER (WHERE a > 1) AS "count", sum(a) OVER w AS "sum" FROM t WINDOW w AS (PARTITION BY b)
+-- in: SELECT DISTINCT ON (a) a, upper(b) FROM t ORDER BY a
+-- out: SELECT DISTINCT ON (a) a, upper(b) AS "upper" FROM t ORDER BY a
+-- in: SELECT "MyFunc"(a), s.f(b), trim(c), current_date, current_timestamp FROM t
+-- out: SELECT "MyFunc"(a) AS "MyFunc", s.f(b) AS "f", trim(c) AS "btrim", date('now') AS "current_date", strftime('%Y-%m-%d %H:%M:%f', 'now') AS "current_timestamp" FROM t
+-- in: SELECT x::int, count(*) FROM t GROUP BY x
+-- out: SELECT CAST(x AS INTEGER), count(*) AS "count" FROM t GROUP BY x
+-- in: SELECT a IS DISTINCT FROM b, a, t.b, t.* FROM t
+-- out: SELECT a IS NOT b, a, t.b, t.* FROM t
+-- in: SELECT a FROM t UNION ALL SELECT max(b) FROM u
+-- out: SELECT a FROM t UNION ALL SELECT max(b) AS "max" FROM u
+-- in: WITH c AS (SELECT count(*) FROM t) SELECT count FROM c
+-- out: WITH c AS (SELECT count(*) AS "count" FROM t) SELECT count FROM c
+-- in: INSERT INTO totals SELECT b, sum(a) FROM t GROUP BY b
+-- out: INSERT INTO totals SELECT b, sum(a) AS "sum" FROM t GROUP BY b
+-- in: SELECT a[1]::int FROM t
+-- out: SELECT CAST(a[1] AS INTEGER) AS "a" FROM t
