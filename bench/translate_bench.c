@@ -159,13 +159,13 @@ int main(int argc, char **argv)
         /* Cached: the worker's translation cache, as a worker looks a Parse text up. */
         xlate_configure(64 << 20);
         for (size_t i = 0; i < c.n; i++)
-            xlate_get(dialects[k].d, XLATE_PARSE, c.stmt[i], c.len[i]);
+            xlate_get(dialects[k].d, XLATE_PARSE, c.stmt[i], c.len[i], NULL);
         ns = 0;
         sum = 0;
         for (int r = 0; r < rounds; r++)
             for (size_t i = 0; i < c.n; i++) {
                 unsigned long long t0 = now_ns();
-                const struct xlate *x = xlate_get(dialects[k].d, XLATE_PARSE, c.stmt[i], c.len[i]);
+                const struct xlate *x = xlate_get(dialects[k].d, XLATE_PARSE, c.stmt[i], c.len[i], NULL);
                 s[ns] = now_ns() - t0;
                 sum += s[ns++];
                 if (x->sql == NULL)

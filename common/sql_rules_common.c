@@ -1305,9 +1305,12 @@ int sql_rule_column_names(struct sql_rw *rw)
                         name[n++] = c.fold ? (char)tolower((unsigned char)c.s[k]) : c.s[k];
                     if (c.s[0] != '"')
                         name[n++] = '"';
-                    name[n] = '\0';
-                    struct sql_arg arg = sql_rw_range(rw, last, last);
-                    if (!sql_rw_template(rw, last, last, &arg, 1, "$0 AS %s", name))
+                    /* AS "name", spliced in as tokens: no template to lex */
+                    struct sql_tk alias[2] = {
+                        { "AS", 2, SQL_TOK_IDENT, SQL_SPACE_BLANK, KW_AS },
+                        { sql_rw_strdup(rw, name, n), (uint32_t)n, SQL_TOK_QIDENT, SQL_SPACE_BLANK, KW_NONE },
+                    };
+                    if (alias[1].s == NULL || sql_rw_splice(rw, last + 1, 0, alias, 2) != 0)
                         return -1;
                     end += 2;
                 }
