@@ -73,6 +73,7 @@
     X(TIES, "ties") X(TIME, "time") X(TIMEOFDAY, "timeofday")                               \
     X(TIMESTAMP, "timestamp") X(TIMESTAMPTZ, "timestamptz") X(TO, "to") X(TOP, "top")       \
     X(TRANSACTION, "transaction") X(TRANSACTION_TIMESTAMP, "transaction_timestamp")         \
+    X(TRIM, "trim")                                                                         \
     X(TRUE, "true") X(TRUNCATE, "truncate") X(TXID_CURRENT, "txid_current")                 \
     X(UNCOMMITTED, "uncommitted") X(UNION, "union") X(UNIQUE, "unique")                     \
     X(UNLOGGED, "unlogged") X(UPDATE, "update") X(USER, "user") X(USING, "using")           \

@@ -606,6 +606,43 @@ static int sqlite_functions(struct sql_rw *rw)
             if (!sql_rw_template(rw, i, i, NULL, 0, "trim"))
                 return -1;
             break;
+        case KW_TRIM: {
+            /* TRIM([LEADING | TRAILING | BOTH] [chars] FROM s): ltrim, rtrim or trim(s, chars) */
+            size_t close = sql_match(rw, i + 1), j = i + 2, from = 0;
+            const char *fn = "trim";
+            if (close >= rw->n)
+                break;
+            if (sql_tk_word(rw, j, "leading") || sql_tk_word(rw, j, "trailing") || sql_tk_word(rw, j, "both")) {
+                fn = sql_tk_word(rw, j, "leading") ? "ltrim" : sql_tk_word(rw, j, "trailing") ? "rtrim" : "trim";
+                j++;
+            }
+            for (size_t k = j; k < close; k++) {
+                if (sql_tk_punct(rw, k, '('))
+                    k = sql_match(rw, k);
+                else if (sql_tk_kw(rw, k, KW_FROM)) {
+                    from = k;
+                    break;
+                }
+            }
+            if (from == 0 && j == i + 2)
+                break;          /* trim(s), trim(s, chars): SQLite's own */
+            if (from == 0) {
+                /* TRIM(LEADING s, chars) */
+                if (j >= close)
+                    return sql_rw_fail(rw, "42601", "TRIM needs a string to trim");
+                a[0] = sql_rw_range(rw, j, close - 1);
+                if (!sql_rw_template(rw, i, close, a, 1, "%s($0)", fn))
+                    return -1;
+                break;
+            }
+            if (from + 1 >= close)
+                return sql_rw_fail(rw, "42601", "TRIM ... FROM needs a string to trim");
+            a[0] = sql_rw_range(rw, from + 1, close - 1);
+            a[1] = sql_rw_range(rw, j, from - 1);
+            if (!sql_rw_template(rw, i, close, a, from == j ? 1 : 2, from == j ? "%s($0)" : "%s($0, $1)", fn))
+                return -1;
+            break;
+        }
         case KW_CHAR_LENGTH: case KW_CHARACTER_LENGTH:
             if (!sql_rw_template(rw, i, i, NULL, 0, "length"))
                 return -1;
@@ -803,8 +840,8 @@ const struct sql_rule sql_rules_sqlite[] = {
     { "is_distinct", sqlite_is_distinct, SQL_WHEN(KW_DISTINCT) },
     { "substring", sql_rule_substring, &sql_rule_substring_when },
     { "concat", sql_rule_concat, &sql_rule_concat_when },
-    { "functions", sqlite_functions, SQL_WHEN(KW_DECODE, KW_BTRIM, KW_CHAR_LENGTH, KW_CHARACTER_LENGTH,
-                                              KW_GREATEST, KW_LEAST, KW_POSITION) },
+    { "functions", sqlite_functions, SQL_WHEN(KW_DECODE, KW_BTRIM, KW_TRIM, KW_CHAR_LENGTH,
+                                              KW_CHARACTER_LENGTH, KW_GREATEST, KW_LEAST, KW_POSITION) },
     { "fetch", sqlite_fetch, SQL_WHEN(KW_OFFSET, KW_FETCH) },
     { "limit_offset", sqlite_limit_offset, SQL_WHEN(KW_OFFSET, KW_LIMIT) },
     { "booleans", sql_rule_booleans, &sql_rule_booleans_when },

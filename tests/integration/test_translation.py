@@ -33,6 +33,9 @@ def test_postgresql_syntax_runs_on_sqlite(pgiris):
         # Booleans, casts and parameters through the extended protocol.
         row = conn.execute("SELECT name FROM customers WHERE id = %s::int AND true", ("7",)).fetchone()
         assert row == pgiris.direct("demo", "SELECT name FROM customers WHERE id = 7")[0]
+        row = conn.execute("SELECT trim(leading 'x' from 'xxabxx'), trim(trailing from '  ab  '), "
+                           "trim(both 'x' from 'xxabxx'), trim('x' from 'xab')").fetchone()
+        assert row == ("abxx", "  ab", "ab", "ab")
 
 
 @pytest.mark.parametrize("clause, want", [
@@ -233,7 +236,7 @@ NAMED_ITEMS = [
     "coalesce(city, 'x')", "nullif(id, 0)", "id::text", "c.name::varchar(10)", "CAST(id AS bigint)",
     "1::int", "'2024-01-01'::date", "date '2024-01-01'", "now()", "current_date", "current_timestamp",
     "CASE WHEN id > 0 THEN 'p' END", "CASE WHEN id > 0 THEN name ELSE city END",
-    "(SELECT max(id) FROM customers)", "trim(name)", "ltrim(name, 'A')",
+    "(SELECT max(id) FROM customers)", "trim(name)", "ltrim(name, 'A')", "trim(leading 'A' from name)", "trim(both 'x' from city)",
     "substring(name from 1 for 2)", "position('a' in name)", "greatest(id, 2)", "least(id, 2)",
     "concat(name, '!')", "exists (SELECT 1)", "extract(year from date '2024-05-06')",
     "row_number() OVER (ORDER BY id)", "count(*) OVER ()", "(city)", "current_user", "version()",

@@ -9,6 +9,11 @@
 -- out: SELECT (COALESCE(first_name, '') || COALESCE(' ', '') || COALESCE(last_name, '')) AS "concat" FROM users
 -- in: SELECT btrim(name), btrim(name, 'x'), ltrim(name), rtrim(name, ' ') FROM t
 -- out: SELECT trim(name) AS "btrim", trim(name, 'x') AS "btrim", ltrim(name) AS "ltrim", rtrim(name, ' ') AS "rtrim" FROM t
+-- # SQL's TRIM(LEADING | TRAILING | BOTH chars FROM s): SQLite has ltrim, rtrim and trim(s, chars).
+-- in: SELECT trim(both from s), trim(leading '0' from s), trim(trailing ' .' from s), trim('x' from s), trim(leading s, 'ab') FROM t
+-- out: SELECT trim(s) AS "btrim", ltrim(s, '0') AS "ltrim", rtrim(s, ' .') AS "rtrim", trim(s, 'x') AS "btrim", ltrim(s, 'ab') AS "ltrim" FROM t
+-- in: SELECT trim(leading from)
+-- error: 42601 TRIM ... FROM needs a string to trim
 -- in: SELECT position('@' in email), substring(name from 2 for 3), substring(name from 2), substring(name for 3) FROM t
 -- out: SELECT instr(email, '@') AS "position", substr(name, 2, 3) AS "substring", substr(name, 2) AS "substring", substr(name, 1, 3) AS "substring" FROM t
 -- in: SELECT substring(name, 2, 3) FROM t
