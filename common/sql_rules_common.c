@@ -894,7 +894,9 @@ int sql_rule_session_info(struct sql_rw *rw)
         const char *value = NULL;
         size_t start = qualified ? i - 2 : i, end = call ? i + 2 : i;
 
-        if (t->type != SQL_TOK_IDENT || (i >= 1 && sql_tk_punct(rw, i - 1, '.') && !qualified))
+        /* t.user is a column, AS user a column label */
+        if (t->type != SQL_TOK_IDENT || (i >= 1 && sql_tk_punct(rw, i - 1, '.') && !qualified) ||
+            (i >= 1 && sql_tk_kw(rw, i - 1, KW_AS)))
             continue;
         switch (t->kw) {
         case KW_CURRENT_USER: case KW_SESSION_USER: case KW_USER: case KW_CURRENT_ROLE:
@@ -1036,13 +1038,27 @@ static size_t sql_last_top(const struct sql_rw *rw, size_t a, size_t b, const ch
 static bool sql_column_ref(const struct sql_rw *rw, size_t a, size_t b)
 {
     for (size_t i = a; i <= b; i += 2) {
-        bool name = rw->t[i].type == SQL_TOK_QIDENT ||
-                    (rw->t[i].type == SQL_TOK_IDENT && rw->t[i].kw == KW_NONE);
+        bool name = rw->t[i].type == SQL_TOK_QIDENT;
+        if (rw->t[i].type == SQL_TOK_IDENT) {
+            /* a name the rules know as a keyword (key, date, version) is still a column */
+            switch (rw->t[i].kw) {
+            case KW_NULL: case KW_TRUE: case KW_FALSE: case KW_DEFAULT: case KW_CURRENT_DATE:
+            case KW_CURRENT_TIME: case KW_CURRENT_TIMESTAMP: case KW_LOCALTIME: case KW_LOCALTIMESTAMP:
+            case KW_CURRENT_USER: case KW_SESSION_USER: case KW_USER: case KW_CURRENT_ROLE:
+            case KW_CURRENT_CATALOG: case KW_CURRENT_SCHEMA:
+                break;
+            default:
+                name = sql_level_of(rw, i) == LV_OPERAND;
+            }
+        }
         if (!name || (i < b && !sql_tk_punct(rw, i + 1, '.')))
             return false;
     }
     return true;
 }
+
+static bool sql_item_aliased(const struct sql_rw *rw, size_t a, size_t b);
+static size_t sql_item_end(const struct sql_rw *rw, size_t i);
 
 static struct sql_colname sql_colname_expr(const struct sql_rw *rw, size_t a, size_t b);
 
@@ -1060,28 +1076,28 @@ static bool sql_binds_tight(const struct sql_rw *rw, size_t a, size_t b)
     return true;
 }
 
-/* The name of the single item of the subquery that opens at t[sel] (SELECT), as PostgreSQL names a scalar subquery. */
+/*
+ * The name of the single item of the subquery that opens at t[sel]
+ * (SELECT), as PostgreSQL names a scalar subquery: the item's name, or
+ * none, at full strength either way ((SELECT 1)::int is "?column?").
+ */
 static struct sql_colname sql_colname_subquery(const struct sql_rw *rw, size_t sel, size_t close)
 {
-    struct sql_colname none = { 0 };
-    size_t a = sql_next(rw, sel), b = a;
+    struct sql_colname c = { 0 };
+    size_t a = sql_next(rw, sel), b;
 
     if (sql_tk_kw(rw, a, KW_DISTINCT) || sql_tk_kw(rw, a, KW_ALL))
-        return none;
-    for (b = a; b < close && !sql_tk_punct(rw, b, ',') && !sql_tk_kw(rw, b, KW_FROM) && !sql_tk_kw(rw, b, KW_WHERE);
-         b++) {
-        if (sql_tk_punct(rw, b, '(') || sql_tk_punct(rw, b, '['))
-            b = sql_match(rw, b);
-        else if (sql_tk_kw(rw, b, KW_CASE))
-            b = sql_case_end(rw, b);
+        a = sql_next(rw, a);
+    b = sql_item_end(rw, a);
+    if (b > a && b <= close) {
+        b = sql_prev(rw, b);
+        if (sql_item_aliased(rw, a, b))
+            c = sql_colname_of(rw->t[b].s, rw->t[b].len, 2, rw->t[b].type == SQL_TOK_IDENT);
+        else
+            c = sql_colname_expr(rw, a, b);
     }
-    if (b == a || b > close)
-        return none;
-    b = sql_prev(rw, b);
-    size_t as = sql_last_top(rw, a, b, NULL, KW_AS);
-    if (as != SIZE_MAX && as + 1 == b)
-        return sql_colname_of(rw->t[b].s, rw->t[b].len, 2, rw->t[b].type == SQL_TOK_IDENT);
-    return sql_colname_expr(rw, a, b);
+    c.strength = 2;
+    return c;
 }
 
 /*
@@ -1143,8 +1159,8 @@ static struct sql_colname sql_colname_expr(const struct sql_rw *rw, size_t a, si
         return inner.strength >= 2 ? inner : sql_colname_type(&ty);
     }
     /* date '2024-01-01', interval '1 day' */
-    if (rw->t[b].type == SQL_TOK_STRING && sql_parse_type(rw, a, &ty) && sql_next(rw, ty.last) == b &&
-        !sql_tk_punct(rw, a + 1, '.'))
+    if (rw->t[b].type == SQL_TOK_STRING && sql_level_of(rw, a) == LV_OPERAND && sql_parse_type(rw, a, &ty) &&
+        sql_next(rw, ty.last) == b && !sql_tk_punct(rw, a + 1, '.'))
         return sql_colname_type(&ty);
     if (sql_tk_kw(rw, a, KW_CASE) && sql_case_end(rw, a) == b) {
         i = sql_last_top(rw, a + 1, b - 1, NULL, KW_ELSE);
@@ -1245,7 +1261,12 @@ static size_t sql_item_end(const struct sql_rw *rw, size_t i)
             if (i > 0 && sql_tk_kw(rw, sql_prev(rw, i), KW_DISTINCT))
                 continue;
             return i;
-        case KW_INTO: case KW_WHERE: case KW_GROUP: case KW_HAVING: case KW_WINDOW: case KW_ORDER:
+        case KW_GROUP:
+            /* agg(x) WITHIN GROUP (ORDER BY y) */
+            if (!sql_tk_kw(rw, sql_next(rw, i), KW_BY))
+                continue;
+            return i;
+        case KW_INTO: case KW_WHERE: case KW_HAVING: case KW_WINDOW: case KW_ORDER:
         case KW_LIMIT: case KW_OFFSET: case KW_FETCH: case KW_UNION: case KW_INTERSECT: case KW_EXCEPT:
         case KW_FOR:
             if (t->type == SQL_TOK_IDENT)
@@ -1272,7 +1293,8 @@ int sql_rule_column_names(struct sql_rw *rw)
     bool grouping = false;
 
     for (size_t i = 0; i < rw->n && !grouping; i++)
-        grouping = sql_tk_kw(rw, i, KW_GROUP) || sql_tk_kw(rw, i, KW_HAVING);
+        grouping = (sql_tk_kw(rw, i, KW_GROUP) && sql_tk_kw(rw, sql_next(rw, i), KW_BY)) ||
+                   sql_tk_kw(rw, i, KW_HAVING);
 
     for (size_t s = 0; s < rw->n; s++) {
         if (!sql_tk_kw(rw, s, KW_SELECT))
@@ -1296,7 +1318,8 @@ int sql_rule_column_names(struct sql_rw *rw)
                  * takes the column), so the backend's name stays there.
                  */
                 bool grouped = c.column && grouping;
-                if (c.strength > 0 && c.len > 0 && c.len < sizeof(name) - 3 && !grouped) {
+                bool unicode = c.len > 0 && c.s[0] != '"' && !c.fold && c.s[c.len - 1] == '"';  /* U&"d\0061" */
+                if (c.strength > 0 && c.len > 0 && c.len < sizeof(name) - 3 && !grouped && !unicode) {
                     size_t n = 0;
                     /* a quoted name (its token, quotes and all) as written, another in lower case */
                     if (c.s[0] != '"')

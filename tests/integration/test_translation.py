@@ -241,6 +241,8 @@ NAMED_ITEMS = [
     "concat(name, '!')", "exists (SELECT 1)", "extract(year from date '2024-05-06')",
     "row_number() OVER (ORDER BY id)", "count(*) OVER ()", "(city)", "current_user", "version()",
     "name", "c.city", "credit_limit::numeric(12,2)", "(id > 0)::int",
+    "(SELECT count(*) n FROM customers)", "(SELECT DISTINCT city FROM customers WHERE id = 1)",
+    "1 AS user", "2 AS current_schema",
 ]
 
 

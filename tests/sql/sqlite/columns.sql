@@ -31,3 +31,11 @@
 -- out: INSERT INTO totals SELECT b, sum(a) AS "sum" FROM t GROUP BY b
 -- in: SELECT a[1]::int FROM t
 -- out: SELECT CAST(a[1] AS INTEGER) AS "a" FROM t
+-- in: SELECT key::text, date::text, version::text, kv.level::text, CASE WHEN a THEN 'x' ELSE key END FROM kv
+-- out: SELECT CAST(key AS TEXT) AS "key", CAST(date AS TEXT) AS "date", CAST(version AS TEXT) AS "version", CAST(kv.level AS TEXT) AS "level", CASE WHEN a THEN 'x' ELSE key END AS "key" FROM kv
+-- in: SELECT NOT 'true', (SELECT 1)::int, CASE WHEN x THEN 1 ELSE (SELECT 1) END FROM u
+-- out: SELECT NOT 'true', CAST((SELECT 1) AS INTEGER), CASE WHEN x THEN 1 ELSE (SELECT 1) END FROM u
+-- in: SELECT (SELECT count(*) c FROM t), (SELECT DISTINCT a FROM t) FROM u
+-- out: SELECT (SELECT count(*) c FROM t) AS "c", (SELECT DISTINCT a FROM t) AS "a" FROM u
+-- in: SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY a), x::int FROM t
+-- out: SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY a) AS "percentile_cont", CAST(x AS INTEGER) AS "x" FROM t

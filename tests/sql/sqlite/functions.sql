@@ -51,3 +51,6 @@
 -- error: 0A000 information_schema (information_schema.tables) is not available on SQLite
 -- in: SELECT x::pg_catalog.int4, CAST(y AS pg_catalog.text) FROM t
 -- out: SELECT CAST(x AS INTEGER) AS "x", CAST(y AS TEXT) AS "y" FROM t
+-- # A keyword after AS is a column label, not the function.
+-- in: SELECT 1 AS user, 2 AS current_user, a AS session_user, 3 AS current_schema FROM t
+-- out: SELECT 1 AS user, 2 AS current_user, a AS session_user, 3 AS current_schema FROM t
