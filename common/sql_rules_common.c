@@ -1296,8 +1296,9 @@ int sql_rule_column_names(struct sql_rw *rw)
         grouping = (sql_tk_kw(rw, i, KW_GROUP) && sql_tk_kw(rw, sql_next(rw, i), KW_BY)) ||
                    sql_tk_kw(rw, i, KW_HAVING);
 
+    /* SELECT lists, and RETURNING lists, which PostgreSQL names alike */
     for (size_t s = 0; s < rw->n; s++) {
-        if (!sql_tk_kw(rw, s, KW_SELECT))
+        if (!sql_tk_kw(rw, s, KW_SELECT) && !sql_tk_kw(rw, s, KW_RETURNING))
             continue;
         size_t i = sql_next(rw, s);
         if (sql_tk_kw(rw, i, KW_ALL)) {
@@ -1345,4 +1346,4 @@ int sql_rule_column_names(struct sql_rw *rw)
     }
     return 0;
 }
-const struct sql_trigger sql_rule_column_names_when = SQL_TRIGGER(KW_SELECT);
+const struct sql_trigger sql_rule_column_names_when = SQL_TRIGGER(KW_SELECT, KW_RETURNING);

@@ -267,3 +267,20 @@ def test_result_columns_are_named_as_postgresql_names_them(pgiris, protocol):
     assert names["demo"] == names["pg"]
     assert len(names["pg"]) == len(NAMED_ITEMS)
     assert "count" in names["demo"] and "version" in names["demo"] and "int4" in names["demo"]
+
+
+def test_returning_columns_are_named_as_postgresql_names_them(pgiris):
+    table = "ret_%s" % uuid.uuid4().hex[:8]
+    names = {}
+    for backend in ("pg", "demo"):
+        with pgiris.connect(backend) as conn:
+            conn.execute("CREATE TABLE %s (id int, name text)" % table)
+            try:
+                cur = conn.execute("INSERT INTO %s VALUES (1, 'ann') RETURNING id, upper(name), "
+                                   "name::varchar(5), id + 1, current_user, length(name) AS n" % table)
+                names[backend] = [d.name for d in cur.description]
+                assert cur.fetchone()[:3] == (1, "ANN", "ann")
+            finally:
+                conn.execute("DROP TABLE %s" % table)
+    assert names["demo"][:3] == names["pg"][:3] == ["id", "upper", "name"]
+    assert names["demo"][4:] == names["pg"][4:] == ["current_user", "n"]

@@ -39,3 +39,5 @@
 -- out: SELECT (SELECT count(*) c FROM t) AS "c", (SELECT DISTINCT a FROM t) AS "a" FROM u
 -- in: SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY a), x::int FROM t
 -- out: SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY a) AS "percentile_cont", CAST(x AS INTEGER) AS "x" FROM t
+-- in: INSERT INTO t (a) VALUES (1) RETURNING id, now(), a::text, a + 1, a AS x
+-- out: WITH pgiris_returning AS (SELECT 1) INSERT INTO t (a) VALUES (1) RETURNING id, strftime('%Y-%m-%d %H:%M:%f', 'now') AS "now", CAST(a AS TEXT) AS "a", a + 1, a AS x
