@@ -15,12 +15,6 @@
 #include <stdint.h>
 
 #define PGPROTO_VERSION_3 196608        /* 3.0 */
-
-#ifndef PGIRIS_VERSION
-#define PGIRIS_VERSION "dev"
-#endif
-/* The PostgreSQL release pgiris answers as: server_version, and version() where pgiris answers it. */
-#define PGIRIS_SERVER_VERSION "15.0 (pgiris " PGIRIS_VERSION ")"
 #define PGPROTO_SSL_REQUEST 80877103
 #define PGPROTO_GSSENC_REQUEST 80877104
 #define PGPROTO_CANCEL_REQUEST 80877102
@@ -47,6 +41,12 @@
 #define PG_OID_NUMERIC 1700
 #define PG_OID_UUID 2950
 #define PG_OID_JSONB 3802
+
+#ifndef PGIRIS_VERSION
+#define PGIRIS_VERSION "dev"
+#endif
+/* The PostgreSQL release pgiris answers as: server_version, and version() where pgiris answers it. */
+#define PGIRIS_SERVER_VERSION "15.0 (pgiris " PGIRIS_VERSION ")"
 
 /* The OID of a type named as SQL spells it ("int8", "double precision", any case), 0 if not one of the above. */
 int32_t pgproto_type_oid(const char *name);

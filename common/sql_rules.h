@@ -382,9 +382,9 @@ extern const struct sql_trigger sql_rule_concat_when;
 int sql_rule_session_info(struct sql_rw *rw);       /* current_user, current_database(), version() */
 extern const struct sql_trigger sql_rule_session_info_when;
 int sql_rule_catalogs(struct sql_rw *rw);           /* pg_catalog.pg_class ... -> 0A000 */
+extern const struct sql_trigger sql_rule_catalogs_when;
 int sql_rule_column_names(struct sql_rw *rw);       /* SELECT count(*) -> SELECT count(*) AS "count" */
 extern const struct sql_trigger sql_rule_column_names_when;
-extern const struct sql_trigger sql_rule_catalogs_when;
 
 /* One unit of date_trunc / extract / date_part: a template ($0 = the value) for each, NULL if none. */
 struct sql_date_unit {

@@ -1034,23 +1034,29 @@ static size_t sql_last_top(const struct sql_rw *rw, size_t a, size_t b, const ch
     return found;
 }
 
+/* Keywords that are a value without parentheses, and name their column after themselves. */
+static bool sql_value_keyword(int kw)
+{
+    switch (kw) {
+    case KW_CURRENT_DATE: case KW_CURRENT_TIME: case KW_CURRENT_TIMESTAMP: case KW_LOCALTIME:
+    case KW_LOCALTIMESTAMP: case KW_CURRENT_USER: case KW_SESSION_USER: case KW_USER:
+    case KW_CURRENT_ROLE: case KW_CURRENT_CATALOG: case KW_CURRENT_SCHEMA:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Whether t[a..b] is a column reference: a name, maybe qualified. */
 static bool sql_column_ref(const struct sql_rw *rw, size_t a, size_t b)
 {
     for (size_t i = a; i <= b; i += 2) {
+        int kw = rw->t[i].kw;
         bool name = rw->t[i].type == SQL_TOK_QIDENT;
-        if (rw->t[i].type == SQL_TOK_IDENT) {
-            /* a name the rules know as a keyword (key, date, version) is still a column */
-            switch (rw->t[i].kw) {
-            case KW_NULL: case KW_TRUE: case KW_FALSE: case KW_DEFAULT: case KW_CURRENT_DATE:
-            case KW_CURRENT_TIME: case KW_CURRENT_TIMESTAMP: case KW_LOCALTIME: case KW_LOCALTIMESTAMP:
-            case KW_CURRENT_USER: case KW_SESSION_USER: case KW_USER: case KW_CURRENT_ROLE:
-            case KW_CURRENT_CATALOG: case KW_CURRENT_SCHEMA:
-                break;
-            default:
-                name = sql_level_of(rw, i) == LV_OPERAND;
-            }
-        }
+        /* a name the rules know as a keyword (key, date, version) is still a column */
+        if (rw->t[i].type == SQL_TOK_IDENT)
+            name = sql_level_of(rw, i) == LV_OPERAND && !sql_value_keyword(kw) && kw != KW_NULL &&
+                   kw != KW_TRUE && kw != KW_FALSE && kw != KW_DEFAULT;
         if (!name || (i < b && !sql_tk_punct(rw, i + 1, '.')))
             return false;
     }
@@ -1134,16 +1140,10 @@ static struct sql_colname sql_colname_expr(const struct sql_rw *rw, size_t a, si
         if (i != SIZE_MAX && i > a)
             return sql_colname_expr(rw, a, sql_prev(rw, i));
     }
-    if (a == b) {
-        switch (rw->t[a].kw) {
-        case KW_CURRENT_DATE: case KW_CURRENT_TIME: case KW_CURRENT_TIMESTAMP: case KW_LOCALTIME:
-        case KW_LOCALTIMESTAMP: case KW_CURRENT_USER: case KW_SESSION_USER: case KW_USER:
-        case KW_CURRENT_ROLE: case KW_CURRENT_CATALOG: case KW_CURRENT_SCHEMA:
-            return rw->t[a].type == SQL_TOK_IDENT ? sql_colname_of(rw->t[a].s, rw->t[a].len, 2, true) : none;
-        default:
-            return none;
-        }
-    }
+    if (a == b)
+        return rw->t[a].type == SQL_TOK_IDENT && sql_value_keyword(rw->t[a].kw)
+                   ? sql_colname_of(rw->t[a].s, rw->t[a].len, 2, true)
+                   : none;
     /* x::type: what x is called, or the type's name */
     i = sql_last_top(rw, a, b, "::", KW_NONE);
     if (i != SIZE_MAX && i > a && sql_parse_type(rw, i + 1, &ty) && ty.last == b && sql_binds_tight(rw, a, i - 1)) {

@@ -22,10 +22,6 @@
 #include "shm/qcache.h"
 #include "shm/shm.h"
 
-#ifndef PGIRIS_VERSION
-#define PGIRIS_VERSION "dev"
-#endif
-
 #define ADMIN_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Longest part of an unknown command quoted back in the error message. */
