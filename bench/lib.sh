@@ -20,10 +20,13 @@
 #                                   default_pool_size 20; extra lines are
 #                                   appended to its [pgbouncer] section
 #   start_pgiris PORT               pgiris (postgres dialect over psqlODBC,
-#                                   UseDeclareFetch=${USE_DECLARE_FETCH:-1})
+#                                   connected with psqlodbc_conn's string)
 #                                   serving database bench; sets IPID.
 #                                   PGIRIS_EXTRA_INI, if set, is appended to
 #                                   its ini (more [database ...] sections)
+#   psqlodbc_conn [DECLARE_FETCH]   the psqlODBC connection string pgiris
+#                                   uses (UseDeclareFetch DECLARE_FETCH,
+#                                   default ${USE_DECLARE_FETCH:-1})
 #   rss_kb PID / hwm_kb PID         VmRSS / VmHWM of a process, in kB
 #   reset_hwm PID...                reset VmHWM to the current RSS (clear_refs 5)
 #
@@ -162,6 +165,10 @@ INI
     pids+=("$(cat "$work/$name.pid")")
 }
 
+psqlodbc_conn() {  # [DECLARE_FETCH]; needs PGPORT
+    echo "Driver=PostgreSQL Unicode;Server=127.0.0.1;Port=$PGPORT;Database=postgres;Uid=postgres;UseDeclareFetch=${1:-${USE_DECLARE_FETCH:-1}};Fetch=1000;BoolsAsChar=0"
+}
+
 start_pgiris() {  # PORT; needs PGPORT and the userlist
     cat > "$work/pgiris.ini" <<INI
 [pgiris]
@@ -176,7 +183,7 @@ auth_type = md5
 auth_file = $work/userlist.txt
 [database bench]
 dialect = postgres
-odbc = Driver=PostgreSQL Unicode;Server=127.0.0.1;Port=$PGPORT;Database=postgres;Uid=postgres;UseDeclareFetch=${USE_DECLARE_FETCH:-1};Fetch=1000;BoolsAsChar=0
+odbc = $(psqlodbc_conn)
 INI
     [ -z "${PGIRIS_EXTRA_INI:-}" ] || printf '%s\n' "$PGIRIS_EXTRA_INI" >> "$work/pgiris.ini"
     "$PGIRIS" -q "$work/pgiris.ini" 2> "$work/pgiris.log" &

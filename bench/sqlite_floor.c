@@ -15,40 +15,18 @@
  * Prints "lookups N SECONDS PER_SECOND"; exit 1 on an SQLite error or a
  * lookup that finds no row.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sqlite3.h>
+
+#include "floor.h"
 
 static const char *db_path;
 static long rows;
 static double seconds;
 static int each;
-
-struct thread {
-    pthread_t tid;
-    unsigned long long lookups;
-    unsigned long long rng;
-    int failed;
-};
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static long next_aid(struct thread *t)
-{
-    t->rng ^= t->rng << 13;   /* xorshift64 */
-    t->rng ^= t->rng >> 7;
-    t->rng ^= t->rng << 17;
-    return (long)(t->rng % (unsigned long long)rows) + 1;
-}
 
 static int lookup(sqlite3 *db, sqlite3_stmt *st, long aid)
 {
@@ -73,7 +51,7 @@ static int lookup(sqlite3 *db, sqlite3_stmt *st, long aid)
 
 static void *run(void *arg)
 {
-    struct thread *t = arg;
+    struct floor_thread *t = arg;
     sqlite3 *db;
     sqlite3_stmt *st = NULL;
     double end;
@@ -92,17 +70,17 @@ static void *run(void *arg)
         t->failed = 1;
         return NULL;
     }
-    end = now_s() + seconds;
+    end = floor_now() + seconds;
     while (!t->failed) {
         for (int i = 0; i < 256; i++) {
-            if (lookup(db, st, next_aid(t)) != 0) {
+            if (lookup(db, st, floor_next_aid(t, rows)) != 0) {
                 fprintf(stderr, "sqlite_floor: lookup failed: %s\n", sqlite3_errmsg(db));
                 t->failed = 1;
                 break;
             }
             t->lookups++;
         }
-        if (now_s() >= end)
+        if (floor_now() >= end)
             break;
     }
     sqlite3_finalize(st);
@@ -112,9 +90,8 @@ static void *run(void *arg)
 
 int main(int argc, char **argv)
 {
-    unsigned long long total = 0;
-    struct thread *t;
-    int n, failed = 0;
+    long long total;
+    int n;
     double t0, el;
 
     if (argc != 6 || (strcmp(argv[5], "prepared") != 0 && strcmp(argv[5], "each") != 0)) {
@@ -128,20 +105,11 @@ int main(int argc, char **argv)
     each = strcmp(argv[5], "each") == 0;
     if (rows < 1 || n < 1 || seconds <= 0)
         return 2;
-    t = calloc(n, sizeof(*t));
-    t0 = now_s();
-    for (int i = 0; i < n; i++) {
-        t[i].rng = 0x9E3779B97F4A7C15ull * (i + 1);
-        pthread_create(&t[i].tid, NULL, run, &t[i]);
-    }
-    for (int i = 0; i < n; i++) {
-        pthread_join(t[i].tid, NULL);
-        total += t[i].lookups;
-        failed |= t[i].failed;
-    }
-    el = now_s() - t0;
-    if (failed)
+    t0 = floor_now();
+    total = floor_threads(n, run);
+    el = floor_now() - t0;
+    if (total < 0)
         return 1;
-    printf("lookups %llu %.3f %.0f\n", total, el, total / el);
+    printf("lookups %lld %.3f %.0f\n", total, el, total / el);
     return 0;
 }

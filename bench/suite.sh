@@ -4,12 +4,15 @@
 # loopback, each scenario run against all three in the same run, the targets
 # alternating within each of ROUNDS rounds; median and min-max of the rounds.
 #
-#   1. OLTP reads      pgbench -S -c 16, -M simple/extended/prepared: tps, p50/p99
+#   1. OLTP reads      pgbench -S -c 16, -M simple/extended/prepared: tps, p50/p99;
+#                      and the same lookups through psqlODBC alone (bench/odbc_floor.c):
+#                      tps, the driver's CPU per lookup
 #   2. churn           pgbench -S -C: connections/s, average connection time
 #   3. many clients    2,000 clients over a pool of 20 (and 10,000): tps, p99, errors
 #   4. idle clients    RSS of every pgiris process and of pgbouncer, 5,000 idle clients
 #   5. large results   1,000,000 rows (~100 MB): COPY TO STDOUT and a SELECT read in
-#                      single-row mode: MB/s, peak RSS of every process
+#                      single-row mode: MB/s, peak RSS of every process; and the
+#                      same rows read through psqlODBC alone, the driver's ceiling
 #   6. bulk load       COPY FROM STDIN of the same 1,000,000 rows: rows/s
 #   7. embedded        the OLTP read through pgiris to SQLite, next to the same
 #                      lookups in-process with the sqlite3 library (the floor)
@@ -75,6 +78,7 @@ secs_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.3f", b - a}
 say "setting up in $work"
 cc -O2 -I"$(pg_config --includedir)" bench/bigread.c -lpq -o "$work/bin/bigread"
 cc -O2 bench/sqlite_floor.c -lsqlite3 -lpthread -o "$work/bin/sqlite_floor"
+cc -O2 bench/odbc_floor.c -lodbc -lpthread -o "$work/bin/odbc_floor"
 [ -x build/translate_bench ] || make -s build/translate_bench || true
 
 PGPORT=$(free_port); BPORT=$(free_port); SPORT=$(free_port); IPORT=$(free_port)
@@ -251,8 +255,20 @@ scenario_oltp() {
             for tgt in "${tg[@]}"; do
                 run_pgbench oltp "$proto" "$tgt" "$r" "$T" 1 -S -M "$proto" -c "$CLIENTS" -j 2
             done
+            [ "$proto" != prepared ] || oltp_floor "$r"
         done
     done
+}
+# The same lookups through psqlODBC alone, prepared once, with the cursor off
+# as pgiris runs a small result's shape: what the driver costs without a pooler.
+oltp_floor() {  # ROUND
+    local out
+    if out=$("$work/bin/odbc_floor" "$(psqlodbc_conn 0)" oltp 1000000 "$T" "$CLIENTS" 2>&1); then
+        record oltp floor psqlodbc "$1" tps "$(awk '{print $4}' <<<"$out")"
+        record oltp floor psqlodbc "$1" cpu_us_per_tx "$(awk '{print $5}' <<<"$out")"
+    else
+        record oltp floor psqlodbc "$1" first_error "$out"
+    fi
 }
 
 # --- 2. connection churn ---------------------------------------------------------
@@ -325,8 +341,28 @@ scenario_large() {
         say "5. large results: $mode, $ROWS rows"
         for ((r = 1; r <= ROUNDS; r++)); do
             for tgt in "${TARGETS[@]}"; do large_read "$mode" "$tgt" "$r"; done
+            large_floor "$mode" "$r"
         done
     done
+}
+# The same rows read through psqlODBC alone, in one process, as pgiris reads
+# them (the cursor on, SQLFetch and SQLGetData): the most any route through
+# the driver can deliver.  pgiris runs COPY TO as this SELECT.
+large_floor() {  # MODE ROUND
+    local out err="$work/out/large-floor.err" rc=0 bytes rows secs cpu
+    out=$(timeout 600 /usr/bin/time -f %M -o "$work/out/large.maxrss" "$work/bin/odbc_floor" \
+          "$(psqlodbc_conn 1)" read "SELECT * FROM large_bench" 2> "$err") || rc=$?
+    record large "$1" psqlodbc "$2" "peak_kb:client" "$(tail -1 "$work/out/large.maxrss" 2>/dev/null)"
+    if [ $rc -ne 0 ]; then
+        record large "$1" psqlodbc "$2" first_error "exit $rc: $(cat "$err")"
+        return 0
+    fi
+    read -r _ bytes rows secs cpu <<<"$out"
+    record large "$1" psqlodbc "$2" bytes "$bytes"
+    record large "$1" psqlodbc "$2" rows "$rows"
+    record large "$1" psqlodbc "$2" seconds "$secs"
+    record large "$1" psqlodbc "$2" cpu_s "$cpu"
+    record large "$1" psqlodbc "$2" mb_s "$(awk -v b="$bytes" -v s="$secs" 'BEGIN {printf "%.2f", b / 1e6 / s}')"
 }
 
 # --- 6. bulk load --------------------------------------------------------------------

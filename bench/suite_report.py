@@ -24,6 +24,7 @@ LABEL = {
     "pgiris-sqlite": "pgiris -> SQLite",
     "inproc-prepared": "sqlite3 in-process, prepared once",
     "inproc-each": "sqlite3 in-process, prepared each time",
+    "psqlodbc": "psqlODBC alone",
 }
 
 
@@ -191,7 +192,29 @@ class Report:
             self.out("   through it had %d errors (expected; first: %s); the prepared ratio uses session mode"
                      % (tx.get("errors", 0), (tx.get("first_errors") or ["-"])[0][:120]))
         self.out("   stalls: seconds pgbench reported 0 tps (-P 1); errors: failed transactions + aborted clients")
+        self.oltp_floor(summ)
         self.summary["oltp"] = summ
+
+    def oltp_floor(self, summ):
+        """psqlODBC alone: the lookups without a pooler, and what the driver's calls cost the
+        client, against the whole of what pgbouncer costs per transaction."""
+        rd = self.rounds("oltp", "floor", "psqlodbc")
+        if not rd:
+            return
+        tps, cpu = summarize(rd, "tps"), summarize(rd, "cpu_us_per_tx")
+        bouncer = "pgbouncer-session" if self.bouncer_old() else "pgbouncer"
+        b = summ.get("prepared", {}).get("cpu_us_per_tx", {}).get(bouncer)
+        g = summ.get("prepared", {}).get("cpu_us_per_tx", {}).get("pgiris")
+        self.out("   psqlODBC alone (bench/odbc_floor.c): the same lookups from %s threads in one process, prepared once"
+                 % self.meta.get("param_CLIENTS"))
+        self.out("   (SQLExecute, SQLFetch, SQLGetData), UseDeclareFetch=0 as pgiris runs small results, no pooler:")
+        self.out("   %s tps; the driver's CPU per lookup %s us, against pooler CPU per transaction (-M prepared)"
+                 " pgiris %s, %s %s" % (fstat(tps), fstat(cpu, 1), fnum(g["median"] if g else None, 1),
+                                        LABEL[bouncer], fnum(b["median"] if b else None, 1)))
+        for e in self.first_errors(rd):
+            self.checks.append("OLTP through psqlODBC alone: %s" % e[:200])
+        summ["psqlodbc_alone"] = {"tps": tps, "cpu_us_per_lookup": cpu,
+                                  "cpu_ratio_to_pgbouncer": ratio(cpu, b), "first_errors": self.first_errors(rd)}
 
     def cpu_line(self, what, label, scen, case, bouncer, summ):
         """The poolers' CPU per transaction (from /proc, around each pgbench run), which the
@@ -352,7 +375,7 @@ class Report:
             self.out("   %s" % title)
             self.out("   %-24s %22s %10s  %s" % ("target", "MB/s", "s", "peak RSS kB: process peak (before) ..."))
             s = summ.setdefault(mode, {})
-            for tgt in ("pgiris", "pgbouncer", "postgres"):
+            for tgt in ("pgiris", "pgbouncer", "postgres", "psqlodbc"):
                 rd = cases[mode].get(tgt)
                 if not rd:
                     continue
@@ -394,6 +417,15 @@ class Report:
             self.out("   ratios of MB/s: pgiris/pgbouncer %s  pgiris/direct %s" % (fratio(rb), fratio(rd_)))
             self.ratios.append(("large: %s" % ("COPY TO" if mode == "copy" else "SELECT"), rb, rd_))
             s["ratios"] = {"pgiris_pgbouncer": rb, "pgiris_direct": rd_}
+            f = s.get("psqlodbc", {}).get("mb_s")
+            if f:
+                fb, fg = ratio(f, b), ratio(g, f)
+                self.out("   psqlODBC alone: the same rows read in one process (bench/odbc_floor.c), the most any route")
+                self.out("   through the driver delivers: psqlODBC alone/pgbouncer %s  pgiris/psqlODBC alone %s"
+                         % (fratio(fb), fratio(fg)))
+                s["ratios"].update({"psqlodbc_alone_pgbouncer": fb, "pgiris_psqlodbc_alone": fg})
+                if mode == "select":
+                    self.ratios.append(("large: SELECT, psqlODBC alone", fb, ratio(f, d)))
             gp, bp = s.get("pgiris", {}).get("peak_kb_total"), s.get("pgbouncer", {}).get("peak_kb_total")
             if gp and bp:
                 s["ratios"]["peak_rss_pgiris_pgbouncer"] = gp / bp
@@ -524,7 +556,8 @@ class Report:
         for label, r in self.cpu:
             self.out("   %-36s %18s %16s   (pooler CPU per transaction, lower is better)"
                      % (label, fratio(r), "-"))
-        self.out("   (SQLite rows: the 'direct' column is the in-process sqlite3 floor)")
+        self.out("   (SQLite rows: the 'direct' column is the in-process sqlite3 floor; 'psqlODBC alone' rows:")
+        self.out("    the driver read in-process, no pooler, in place of pgiris)")
 
     def checks_section(self):
         self.out()

@@ -1,0 +1,196 @@
+/*
+ * odbc_floor: what psqlODBC alone can do, in one process, with no pooler and
+ * no client socket in between: the ceiling for any route to the backend
+ * through the driver, measured by bench/suite.sh beside pgiris.
+ *
+ *   odbc_floor CONNSTR read SQL
+ *       run SQL and read every row as pgiris's executor does: SQLFetch, then
+ *       SQLGetData of each column as character data.  Prints
+ *       "rows BYTES ROWS SECONDS CPU_SECONDS", BYTES counted as
+ *       bench/bigread.c counts a single-row-mode SELECT (each value and a
+ *       separator, the length of the COPY text of rows without NULLs).
+ *
+ *   odbc_floor CONNSTR oltp ROWS SECONDS THREADS
+ *       pgbench -S's lookup, SELECT abalance FROM pgbench_accounts WHERE
+ *       aid = ? (random aid in 1..ROWS), prepared once per thread and run
+ *       with SQLExecute, SQLFetch, SQLGetData and SQLCloseCursor, by THREADS
+ *       threads (a connection each) for SECONDS seconds.  Prints
+ *       "lookups N SECONDS PER_SECOND CPU_US_PER_LOOKUP", the CPU being this
+ *       process's (user + system).
+ *
+ * Exit 1 with the driver's diagnostic on stderr when a call fails or a
+ * lookup finds no row.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <sql.h>
+#include <sqlext.h>
+
+#include "floor.h"
+
+static SQLHENV env;
+static const char *conn_str;
+static long rows;
+static double seconds;
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static int diag(SQLSMALLINT type, SQLHANDLE h, const char *what)
+{
+    SQLCHAR state[6], msg[512];
+    SQLINTEGER native;
+    SQLSMALLINT len;
+
+    if (SQL_SUCCEEDED(SQLGetDiagRec(type, h, 1, state, &native, msg, sizeof(msg), &len)))
+        fprintf(stderr, "odbc_floor: %s: %s %s\n", what, state, msg);
+    else
+        fprintf(stderr, "odbc_floor: %s failed\n", what);
+    return -1;
+}
+
+static int connect_to(SQLHDBC *dbc)
+{
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_DBC, env, dbc)))
+        return diag(SQL_HANDLE_ENV, env, "SQLAllocHandle");
+    if (!SQL_SUCCEEDED(SQLDriverConnect(*dbc, NULL, (SQLCHAR *)conn_str, SQL_NTS, NULL, 0, NULL,
+                                        SQL_DRIVER_NOPROMPT)))
+        return diag(SQL_HANDLE_DBC, *dbc, "SQLDriverConnect");
+    return 0;
+}
+
+static int read_all(const char *sql)
+{
+    static char buf[65536];
+    long long bytes = 0, n = 0;
+    SQLSMALLINT cols, i;
+    SQLHDBC dbc;
+    SQLHSTMT st;
+    SQLRETURN rc;
+    SQLLEN ind;
+    double t0, c0;
+
+    if (connect_to(&dbc) < 0 || !SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st)))
+        return -1;
+    t0 = floor_now();
+    c0 = cpu_s();
+    if (!SQL_SUCCEEDED(SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS)))
+        return diag(SQL_HANDLE_STMT, st, "SQLExecDirect");
+    if (!SQL_SUCCEEDED(SQLNumResultCols(st, &cols)))
+        return diag(SQL_HANDLE_STMT, st, "SQLNumResultCols");
+    while (SQL_SUCCEEDED(rc = SQLFetch(st))) {
+        for (i = 1; i <= cols; i++) {
+            /* a value longer than buf comes in pieces, each call returning what it has */
+            do {
+                rc = SQLGetData(st, (SQLUSMALLINT)i, SQL_C_CHAR, buf, sizeof(buf), &ind);
+                if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA)
+                    return diag(SQL_HANDLE_STMT, st, "SQLGetData");
+                if (rc != SQL_NO_DATA && ind != SQL_NULL_DATA)
+                    bytes += ind == SQL_NO_TOTAL || ind >= (SQLLEN)sizeof(buf) ? (SQLLEN)sizeof(buf) - 1 : ind;
+            } while (rc == SQL_SUCCESS_WITH_INFO);
+            bytes++;
+        }
+        n++;
+    }
+    if (rc != SQL_NO_DATA)
+        return diag(SQL_HANDLE_STMT, st, "SQLFetch");
+    printf("rows %lld %lld %.3f %.3f\n", bytes, n, floor_now() - t0, cpu_s() - c0);
+    SQLFreeHandle(SQL_HANDLE_STMT, st);
+    SQLDisconnect(dbc);
+    SQLFreeHandle(SQL_HANDLE_DBC, dbc);
+    return 0;
+}
+
+static void *lookups(void *arg)
+{
+    static const char sql[] = "SELECT abalance FROM pgbench_accounts WHERE aid = ?";
+    struct floor_thread *t = arg;
+    SQLINTEGER aid, abalance;
+    SQLLEN aid_ind = 0, ind;
+    SQLHDBC dbc;
+    SQLHSTMT st;
+    double end;
+
+    t->failed = 1;
+    if (connect_to(&dbc) < 0 || !SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st)))
+        return NULL;
+    if (!SQL_SUCCEEDED(SQLPrepare(st, (SQLCHAR *)sql, SQL_NTS))) {
+        diag(SQL_HANDLE_STMT, st, "SQLPrepare");
+        return NULL;
+    }
+    if (!SQL_SUCCEEDED(SQLBindParameter(st, 1, SQL_PARAM_INPUT, SQL_C_SLONG, SQL_INTEGER, 0, 0, &aid, 0,
+                                        &aid_ind))) {
+        diag(SQL_HANDLE_STMT, st, "SQLBindParameter");
+        return NULL;
+    }
+    end = floor_now() + seconds;
+    while (floor_now() < end) {
+        aid = (SQLINTEGER)floor_next_aid(t, rows);
+        if (!SQL_SUCCEEDED(SQLExecute(st))) {
+            diag(SQL_HANDLE_STMT, st, "SQLExecute");
+            return NULL;
+        }
+        if (!SQL_SUCCEEDED(SQLFetch(st))) {
+            fprintf(stderr, "odbc_floor: no row for aid %d\n", (int)aid);
+            return NULL;
+        }
+        if (!SQL_SUCCEEDED(SQLGetData(st, 1, SQL_C_SLONG, &abalance, 0, &ind))) {
+            diag(SQL_HANDLE_STMT, st, "SQLGetData");
+            return NULL;
+        }
+        SQLCloseCursor(st);
+        t->lookups++;
+    }
+    SQLFreeHandle(SQL_HANDLE_STMT, st);
+    SQLDisconnect(dbc);
+    SQLFreeHandle(SQL_HANDLE_DBC, dbc);
+    t->failed = 0;
+    return NULL;
+}
+
+static int oltp(int nthreads)
+{
+    double t0 = floor_now(), c0 = cpu_s(), wall, cpu;
+    long long total = floor_threads(nthreads, lookups);
+
+    wall = floor_now() - t0;
+    cpu = cpu_s() - c0;
+    if (total <= 0)
+        return -1;
+    printf("lookups %lld %.3f %.0f %.2f\n", total, wall, total / wall, cpu * 1e6 / total);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int read_mode = argc == 4 && strcmp(argv[2], "read") == 0;
+    int oltp_mode = argc == 6 && strcmp(argv[2], "oltp") == 0;
+    int rc;
+
+    if (!read_mode && !oltp_mode) {
+        fprintf(stderr, "usage: odbc_floor CONNSTR read SQL\n"
+                        "       odbc_floor CONNSTR oltp ROWS SECONDS THREADS\n");
+        return 2;
+    }
+    conn_str = argv[1];
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env)) ||
+        !SQL_SUCCEEDED(SQLSetEnvAttr(env, SQL_ATTR_ODBC_VERSION, (SQLPOINTER)SQL_OV_ODBC3, 0))) {
+        fprintf(stderr, "odbc_floor: no ODBC environment\n");
+        return 1;
+    }
+    if (read_mode) {
+        rc = read_all(argv[3]);
+    } else {
+        rows = atol(argv[3]);
+        seconds = atof(argv[4]);
+        rc = rows > 0 && seconds > 0 && atoi(argv[5]) > 0 ? oltp(atoi(argv[5])) : -1;
+    }
+    return rc < 0 ? 1 : 0;
+}
