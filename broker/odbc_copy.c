@@ -583,13 +583,14 @@ static int copy_to(struct odbc_conn *c, struct copy_spec *spec, struct odbc_sink
         free(names);
         pgproto_end(&c->out);
     }
+    odbc_fetch_start(c, &cols, 1);
     for (;;) {
         if (odbc_cancel_check(c) < 0) {
             result = ODBC_ERROR;
             early = 1;
             break;
         }
-        rc = SQLFetch(c->stmt);
+        rc = odbc_fetch(c, c->stmt);
         if (rc == SQL_NO_DATA)
             break;
         if (!SQL_SUCCEEDED(rc)) {
@@ -639,6 +640,7 @@ static int copy_to(struct odbc_conn *c, struct copy_spec *spec, struct odbc_sink
     }
 
 done:
+    odbc_fetch_end(c, c->stmt);
     SQLFreeStmt(c->stmt, SQL_CLOSE);
     if (early && odbc_early_close_locks(c))
         odbc_stmt_renew(c);

@@ -35,6 +35,17 @@
 #define ODBC_LONG_TEXT 8000
 /* How much of a bad value an error message quotes. */
 #define ODBC_QUOTE_MAX 200
+/*
+ * Rowsets (see odbc_fetch): a result switches to bound columns fetched
+ * ODBC_ROWSET_ROWS rows a call once ODBC_ROWSET_AFTER rows have been read
+ * one by one, so that small results keep the few calls they need.  A
+ * character column is bound ODBC_BIND_MIN..ODBC_BIND_MAX bytes wide, by its
+ * described size; a longer value is read again with SQLGetData.
+ */
+#define ODBC_ROWSET_AFTER 64
+#define ODBC_ROWSET_ROWS 64
+#define ODBC_BIND_MIN 32
+#define ODBC_BIND_MAX 1024
 
 /* How a column's driver text becomes PostgreSQL's text output. */
 enum odbc_conv {
@@ -51,6 +62,7 @@ enum odbc_conv {
 struct odbc_col {
     enum odbc_conv conv;
     SQLSMALLINT sqltype;    /* as SQLDescribeCol reported it */
+    SQLULEN size;           /* the same: characters, digits or bytes; 0 when unknown */
     int32_t oid;
     size_t name;            /* offset of its NUL-terminated name in odbc_cols.names */
 };
@@ -86,6 +98,27 @@ struct odbc_bind {
     SQLSMALLINT sqltype;
     SQLULEN size;
     SQLSMALLINT digits;
+};
+
+/*
+ * A result read ODBC_ROWSET_ROWS rows a fetch into bound buffers, column by
+ * column (column-wise binding): column i's value of row r is at
+ * buf + off[i] + r * width[i], its length or SQL_NULL_DATA at
+ * ind[i * ODBC_ROWSET_ROWS + r].
+ */
+struct odbc_rowset {
+    int allowed;            /* odbc_fetch_start: this result may switch */
+    int on;                 /* the columns are bound */
+    const struct odbc_cols *cols;
+    unsigned long count;    /* rows read one by one so far */
+    SQLULEN fetched;        /* rows in the current rowset */
+    SQLULEN row;            /* the current one, 0-based */
+    SQLUSMALLINT status[ODBC_ROWSET_ROWS];
+    SQLSMALLINT *ctype;     /* per column */
+    size_t *off, *width;
+    SQLLEN *ind;
+    char *buf;
+    size_t ncols_cap, buf_cap;
 };
 
 /* Failures inside the fetch path, before they become an enum odbc_result. */
@@ -167,6 +200,10 @@ struct odbc_conn {
     int defer_out;              /* odbc_exec_params runs: a stale plan's error is held back */
     int stale_plan;             /* the server refused a prepared statement whose table changed */
 
+    /* The driver can SQLGetData a bound column of any row of a rowset (SQL_GETDATA_EXTENSIONS). */
+    int gd_block;
+    struct odbc_rowset rs;
+
     /* The cursor a row limit suspended, and its columns' formats. */
     struct odbc_prep *cur;
     int16_t *fmt;
@@ -218,6 +255,16 @@ const char *odbc_col_name(const struct odbc_cols *cols, int i);
  */
 int odbc_value_text(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_cols *cols,
                     SQLUSMALLINT col, size_t *len, int *isnull);
+/*
+ * Reading a result's rows: odbc_fetch_start before the first, odbc_fetch
+ * for each (SQLFetch's return codes), odbc_fetch_end after the last, on
+ * every path.  With may_bind (the whole result will be read, no row limit)
+ * a long result goes on in rowsets, the columns bound; odbc_value_text
+ * reads the current row either way.
+ */
+void odbc_fetch_start(struct odbc_conn *c, const struct odbc_cols *cols, int may_bind);
+SQLRETURN odbc_fetch(struct odbc_conn *c, SQLHSTMT stmt);
+void odbc_fetch_end(struct odbc_conn *c, SQLHSTMT stmt);
 int odbc_autocommit(struct odbc_conn *c, int on);
 /* Run one statement of pgiris's own on the simple handle, answering nothing.  0, or the ErrorResponse built. */
 int odbc_exec_quiet(struct odbc_conn *c, const char *sql);
