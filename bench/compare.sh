@@ -11,6 +11,8 @@
 # every target, the CPU PostgreSQL's processes used per transaction behind
 # it (backends that exited are counted through the postmaster's cutime).
 # With -M prepared, pgbouncer in transaction mode fails (recorded as 0).
+# CLIENTS (default 16) is pgbench's -c.  REV_WORKERS=N runs REV's pgiris
+# with N workers (REV may be HEAD, to compare worker counts alone).
 #
 # REV is built in a temporary git worktree (removed at the end).  Prints one
 # line per run, then the medians; writes nothing else.
@@ -19,20 +21,7 @@
 rev=${1:?usage: bench/compare.sh REV [SECONDS] [ROUNDS]}
 T=${2:-5}
 ROUNDS=${3:-3}
-make -s all >/dev/null     # this tree as it is now, not a binary left from before
-
-old=$(mktemp -d /tmp/pgiris-compare.XXXXXX)
-remove_old() {
-    git worktree remove --force "$old" >/dev/null 2>&1 || rm -rf "$old"
-    git worktree prune
-}
-trap 'rc=$?; remove_old; exit $rc' EXIT
-git worktree add -q --detach "$old" "$rev"
-make -s -C "$old" all >/dev/null
-
-make_workdir
-# cleanup reads the status the script ends with, so that comes to it unchanged.
-trap 'rc=$?; remove_old; (exit $rc); cleanup' EXIT
+build_both "$rev"
 PGPORT=$(free_port); BPORT=$(free_port); NPORT=$(free_port); OPORT=$(free_port)
 start_postgres "$PGPORT"
 pgbench_init "$PGPORT"
@@ -40,7 +29,7 @@ write_userlist
 start_pgbouncer bouncer "$BPORT" transaction
 start_pgiris "$NPORT"
 NEWPID=$IPID
-PGIRIS=$old/build/pgiris start_pgiris "$OPORT"
+PGIRIS_WORKERS=${REV_WORKERS:-${PGIRIS_WORKERS:-auto}} PGIRIS=$old/build/pgiris start_pgiris "$OPORT"
 OLDPID=$IPID
 export PGPASSWORD=bench
 
@@ -82,7 +71,7 @@ for r in $(seq 1 "$ROUNDS"); do
                 login) mode=(-C -f "$work/login.sql") ;;
                 *) mode=(-S -M "$m") ;;
             esac
-            tps=$(pgbench -n "${mode[@]}" -c 16 -j 2 -T "$T" -h 127.0.0.1 -p "$port" -U "$user" "$db" 2>&1 |
+            tps=$(pgbench -n "${mode[@]}" -c "${CLIENTS:-16}" -j 2 -T "$T" -h 127.0.0.1 -p "$port" -U "$user" "$db" 2>&1 |
                   awk '/^tps/ {print $3}') || true
             # A backend's CPU reaches the postmaster's cutime only once it is reaped.
             pg_settle "$nb"

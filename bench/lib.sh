@@ -7,12 +7,16 @@
 # build/pgiris).  Then, in this order:
 #
 #   build_pgiris                    make, if the binary is missing
+#   build_both REV                  this tree and REV (in $old) built, then
+#                                   make_workdir (bench/compare.sh)
 #   make_workdir                    $work, owned by postgres; stopped and
 #                                   removed on exit, failure or Ctrl-C
 #   P=$(free_port)                  a free loopback TCP port
 #   start_postgres PORT             initdb + pg_ctl (fsync=off,
 #                                   max_connections=300); user postgres, trust
 #   pgbench_init PORT               pgbench -i -s 10 into database postgres
+#   large_bench_init PORT ROWS      table large_bench: ROWS rows of ~100 bytes
+#                                   (int, int, numeric, timestamp, two texts)
 #   write_userlist                  $work/userlist.txt: user bench, password bench
 #   start_pgbouncer NAME PORT MODE [INI LINE...]
 #                                   pgbouncer serving database bench (=
@@ -49,6 +53,24 @@ work=
 build_pgiris() { [ -x "$PGIRIS" ] || make -s all; }
 
 as_postgres() { runuser -u postgres -- "$@"; }
+
+# build_both REV: this tree's pgiris as it is now (not a binary left from
+# before), and REV's in a temporary git worktree, $old, removed on exit;
+# then make_workdir.  For the scripts that compare two builds.
+build_both() {
+    make -s all >/dev/null
+    old=$(mktemp -d /tmp/pgiris-compare.XXXXXX)
+    trap 'rc=$?; remove_old; exit $rc' EXIT
+    git worktree add -q --detach "$old" "$1"
+    make -s -C "$old" all >/dev/null
+    make_workdir
+    # cleanup reads the status the script ends with, so that comes to it unchanged.
+    trap 'rc=$?; remove_old; (exit $rc); cleanup' EXIT
+}
+remove_old() {
+    git worktree remove --force "$old" >/dev/null 2>&1 || rm -rf "$old"
+    git worktree prune
+}
 
 free_port() {
     /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -128,6 +150,15 @@ start_postgres() {  # PORT
 
 pgbench_init() {  # PORT
     pgbench -i -q -s 10 -h 127.0.0.1 -p "$1" -U postgres postgres >/dev/null 2>&1
+}
+
+large_bench_init() {  # PORT ROWS: large_bench, ROWS rows of about 100 bytes in text, typed columns
+    psql -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$1" -U postgres postgres \
+        -c "CREATE TABLE large_bench (id int, k int, amount numeric(12,2), created timestamp, tag text, payload text)" \
+        -c "INSERT INTO large_bench SELECT g, (g::bigint * 7919) % 1000003, (g * 1.25)::numeric(12,2),
+                timestamp '2024-01-01' + g * interval '1 second', 'tag-' || (g % 1000),
+                md5(g::text) || left(md5((g + 1)::text), 16) FROM generate_series(1, $2) g" \
+        -c "VACUUM ANALYZE large_bench"
 }
 
 write_userlist() {

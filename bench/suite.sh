@@ -86,11 +86,8 @@ start_postgres "$PGPORT"
 pg() { psql -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres postgres "$@"; }
 pgbench_init "$PGPORT"
 # ~100 bytes a row in text form, typed columns (the proxy converts each value)
-pg -c "CREATE TABLE large_bench (id int, k int, amount numeric(12,2), created timestamp, tag text, payload text)" \
-   -c "INSERT INTO large_bench SELECT g, (g::bigint * 7919) % 1000003, (g * 1.25)::numeric(12,2),
-           timestamp '2024-01-01' + g * interval '1 second', 'tag-' || (g % 1000),
-           md5(g::text) || left(md5((g + 1)::text), 16) FROM generate_series(1, $ROWS) g" \
-   -c "CREATE TABLE load_bench (LIKE large_bench)" -c "VACUUM ANALYZE" -c CHECKPOINT
+large_bench_init "$PGPORT" "$ROWS"
+pg -c "CREATE TABLE load_bench (LIKE large_bench)" -c "VACUUM ANALYZE" -c CHECKPOINT
 pg -c "COPY large_bench TO '$work/large.dat'"
 LARGE_BYTES=$(stat -c %s "$work/large.dat")
 
@@ -346,8 +343,9 @@ scenario_large() {
     done
 }
 # The same rows read through psqlODBC alone, in one process, as pgiris reads
-# them (the cursor on, SQLFetch and SQLGetData): the most any route through
-# the driver can deliver.  pgiris runs COPY TO as this SELECT.
+# a long result (the cursor on, rowsets of 64 rows into bound buffers): the
+# most any route through the driver delivers.  pgiris runs COPY TO as this
+# SELECT.
 large_floor() {  # MODE ROUND
     local out err="$work/out/large-floor.err" rc=0 bytes rows secs cpu
     out=$(timeout 600 /usr/bin/time -f %M -o "$work/out/large.maxrss" "$work/bin/odbc_floor" \
