@@ -11,8 +11,10 @@
  * the driver's entry and exit per value (a third of the executor's CPU in a
  * large SELECT); a value longer than its binding is read whole with
  * SQLGetData.  Memory is bounded by the flush threshold, the rowset's
- * buffers and the largest single row, whatever the number of rows.  Driver diagnostics become ErrorResponses with PostgreSQL
- * SQLSTATEs and the backend's own words, without the driver decorations.
+ * buffers (ODBC_ROWSET_BYTES) and the largest single row, whatever the
+ * number of rows.  Driver diagnostics become ErrorResponses with
+ * PostgreSQL SQLSTATEs and the backend's own words, without the driver
+ * decorations.
  *
  * The simple protocol runs on one statement handle with SQLExecDirect.  The
  * extended protocol runs on prepared handles kept per connection by SQL
@@ -2024,8 +2026,8 @@ static int odbc_rowset_grow(struct odbc_rowset *rs, size_t ncols, size_t bytes)
 /*
  * Bind every column for rowsets of ODBC_ROWSET_ROWS rows: floats as
  * doubles, bytea as bytes, the rest as character data, each as wide as its
- * described size within ODBC_BIND_MIN..ODBC_BIND_MAX.  0, or -1 with the
- * statement left as it was.
+ * described size within ODBC_BIND_MIN..ODBC_BIND_MAX, all of them in at
+ * most ODBC_ROWSET_BYTES.  0, or -1 with the statement left as it was.
  */
 static int odbc_rowset_bind(struct odbc_conn *c, SQLHSTMT stmt)
 {
@@ -2052,7 +2054,8 @@ static int odbc_rowset_bind(struct odbc_conn *c, SQLHSTMT stmt)
         rs->off[i] = total;
         total += w * ODBC_ROWSET_ROWS;
     }
-    if (odbc_rowset_grow(rs, n, total) < 0)
+    /* A result this wide goes on row by row. */
+    if (total > ODBC_ROWSET_BYTES || odbc_rowset_grow(rs, n, total) < 0)
         return -1;
     if (!SQL_SUCCEEDED(SQLSetStmtAttr(stmt, SQL_ATTR_ROW_ARRAY_SIZE, (SQLPOINTER)(SQLULEN)ODBC_ROWSET_ROWS, 0)) ||
         !SQL_SUCCEEDED(SQLSetStmtAttr(stmt, SQL_ATTR_ROW_STATUS_PTR, rs->status, 0)) ||

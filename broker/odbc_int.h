@@ -46,6 +46,8 @@
 #define ODBC_ROWSET_ROWS 64
 #define ODBC_BIND_MIN 32
 #define ODBC_BIND_MAX 1024
+/* A result whose rowset buffers would need more (17 long text columns) is read row by row. */
+#define ODBC_ROWSET_BYTES (1024 * 1024)
 
 /* How a column's driver text becomes PostgreSQL's text output. */
 enum odbc_conv {

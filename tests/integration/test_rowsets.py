@@ -194,3 +194,14 @@ def test_a_cursor_fetched_in_batches(pgiris, table):
             got += batch
         conn.rollback()
     assert got == direct(pgiris, "SELECT id, s, v FROM rowset_t ORDER BY id")
+
+
+def test_a_result_too_wide_for_rowsets(pgiris, table):
+    """40 text columns would need 2.5 MB of rowset buffers (more than 1 MB):
+    such a result is read row by row, and must come out the same."""
+    cols = ", ".join("repeat(chr(65 + (id + %d) %% 26), (id * %d) %% 1500) AS c%d" % (i, i + 1, i)
+                     for i in range(40))
+    sql = "SELECT id, %s FROM rowset_t WHERE id <= 300 ORDER BY id" % cols
+    got = through(pgiris, sql)
+    assert len(got) == 300 and len(got[0]) == 41
+    assert got == direct(pgiris, sql)
