@@ -33,7 +33,6 @@ PGIRIS_WORKERS=${REV_WORKERS:-${PGIRIS_WORKERS:-auto}} PGIRIS=$old/build/pgiris 
 OLDPID=$IPID
 export PGPASSWORD=bench
 
-tree_ticks() { cpu_ticks "$1" $(pgrep -P "$1" || true); }  # PID: it and its children
 
 pg_ticks() {  # CPU clock ticks of the PostgreSQL server: live processes, and exited ones
     local t pm

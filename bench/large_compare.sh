@@ -26,7 +26,6 @@ PGIRIS=$old/build/pgiris start_pgiris "$OPORT"
 OLDPID=$IPID
 export PGPASSWORD=bench
 hz=$(getconf CLK_TCK)
-tree_ticks() { cpu_ticks "$1" $(pgrep -P "$1" || true); }
 
 results=$work/large.tsv
 : > "$results"

@@ -8,7 +8,7 @@
 #
 #   build_pgiris                    make, if the binary is missing
 #   build_both REV                  this tree and REV (in $old) built, then
-#                                   make_workdir (bench/compare.sh)
+#                                   make_workdir (compare.sh, large_compare.sh)
 #   make_workdir                    $work, owned by postgres; stopped and
 #                                   removed on exit, failure or Ctrl-C
 #   P=$(free_port)                  a free loopback TCP port
@@ -112,6 +112,8 @@ cpu_ticks() {  # PID...: CPU clock ticks (user + system) these processes have us
     done
     echo "$t"
 }
+
+tree_ticks() { cpu_ticks "$1" $(pgrep -P "$1" || true); }  # PID: it and its children
 
 stop_pids() {  # SIGINT the processes in pids (and their children); KILL stragglers after 5 s
     local all=() p i
