@@ -9,7 +9,8 @@
 # CPU its processes (pgiris: broker and workers; from /proc) used per transaction,
 # which the load of a shared machine moves much less than tps; and for
 # every target, the CPU PostgreSQL's processes used per transaction behind
-# it (backends that exited are counted through the postmaster's cutime).
+# it (backends that exited are counted through the postmaster's cutime), and
+# for churn and login pgbench's average connection time.
 # With -M prepared, pgbouncer in transaction mode fails (recorded as 0).
 # CLIENTS (default 16) is pgbench's -c.  REV_WORKERS=N runs REV's pgiris
 # with N workers (REV may be HEAD, to compare worker counts alone).
@@ -70,8 +71,9 @@ for r in $(seq 1 "$ROUNDS"); do
                 login) mode=(-C -f "$work/login.sql") ;;
                 *) mode=(-S -M "$m") ;;
             esac
-            tps=$(pgbench -n "${mode[@]}" -c "${CLIENTS:-16}" -j 2 -T "$T" -h 127.0.0.1 -p "$port" -U "$user" "$db" 2>&1 |
-                  awk '/^tps/ {print $3}') || true
+            out=$(pgbench -n "${mode[@]}" -c "${CLIENTS:-16}" -j 2 -T "$T" -h 127.0.0.1 -p "$port" -U "$user" "$db" 2>&1) || true
+            tps=$(awk '/^tps/ {print $3}' <<<"$out")
+            conn=$(awk '/^average connection time/ {print $5}' <<<"$out")
             # A backend's CPU reaches the postmaster's cutime only once it is reaped.
             pg_settle "$nb"
             cpu=- pcpu=-
@@ -79,9 +81,9 @@ for r in $(seq 1 "$ROUNDS"); do
                 [ -n "$pid" ] && cpu=$(per_tx "$c0" "$(tree_ticks "$pid")" "$tps")
                 pcpu=$(per_tx "$p0" "$(pg_ticks)" "$tps")
             fi
-            printf '%s\t%s\t%s\t%s\t%s\n' "$m" "$name" "${tps:-0}" "$cpu" "$pcpu" >> "$results"
-            printf 'round %s  -M %-8s %-12s %10.0f tps  pooler CPU us/tx %-5s  PostgreSQL CPU us/tx %s\n' \
-                "$r" "$m" "$name" "${tps:-0}" "$cpu" "$pcpu"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$m" "$name" "${tps:-0}" "$cpu" "$pcpu" "${conn:--}" >> "$results"
+            printf 'round %s  -M %-8s %-12s %10.0f tps  pooler CPU us/tx %-5s  PostgreSQL CPU us/tx %-6s  connect ms %s\n' \
+                "$r" "$m" "$name" "${tps:-0}" "$cpu" "$pcpu" "${conn:--}"
         done
     done
 done
@@ -92,7 +94,7 @@ median() {  # COLUMN MODE NAME: the median of that column of the results, "-" if
 echo "medians over $ROUNDS rounds:"
 for m in ${MODES:-simple extended}; do
     for name in this "$rev" pgbouncer postgres; do
-        printf '  -M %-8s %-12s %10.0f tps  pooler CPU us/tx %-5s  PostgreSQL CPU us/tx %s\n' "$m" "$name" \
-            "$(median 3 "$m" "$name")" "$(median 4 "$m" "$name")" "$(median 5 "$m" "$name")"
+        printf '  -M %-8s %-12s %10.0f tps  pooler CPU us/tx %-5s  PostgreSQL CPU us/tx %-6s  connect ms %s\n' "$m" "$name" \
+            "$(median 3 "$m" "$name")" "$(median 4 "$m" "$name")" "$(median 5 "$m" "$name")" "$(median 6 "$m" "$name")"
     done
 done

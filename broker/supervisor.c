@@ -8,10 +8,12 @@
 #include "broker/supervisor.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,7 @@ static struct {
     struct cfg *cfg;
     struct event_base *base;
     int listen_fds[SV_MAX_LISTEN];
+    int listen_tcp[SV_MAX_LISTEN];  /* listen_fds[k] is a TCP socket */
     int nlisten;
     char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     uint32_t nworkers;
@@ -50,6 +53,23 @@ static struct {
     struct event *ev_timer;
     char *argv0;
 } sv;
+
+/*
+ * TCP_DEFER_ACCEPT: the kernel hands a TCP connection over only once its
+ * first bytes (the startup packet) have arrived, so a login costs the worker
+ * one wake-up less, and a connection that sends nothing waits in the kernel
+ * (up to this long) instead of in a worker.
+ */
+static void sv_defer_accept(const struct cfg *cfg)
+{
+    double x = cfg->tcp_defer_accept < INT_MAX ? cfg->tcp_defer_accept : INT_MAX;
+    int secs = (int)x;
+    if (secs < x)
+        secs++;                     /* whole seconds, rounded up: 0.5 is not off */
+    for (int k = 0; k < sv.nlisten; k++)
+        if (sv.listen_tcp[k] && setsockopt(sv.listen_fds[k], IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs)) < 0)
+            log_warning("broker", "setsockopt(TCP_DEFER_ACCEPT) failed: %s", strerror(errno));
+}
 
 static int sv_listen_tcp(const char *addr, int port)
 {
@@ -76,6 +96,7 @@ static int sv_listen_tcp(const char *addr, int port)
             close(fd);
             continue;
         }
+        sv.listen_tcp[sv.nlisten] = 1;
         sv.listen_fds[sv.nlisten++] = fd;
         opened++;
     }
@@ -102,6 +123,7 @@ static int sv_listen_unix(const char *dir, int port)
     }
     chmod(sa.sun_path, 0777);
     snprintf(sv.unix_path, sizeof(sv.unix_path), "%s", sa.sun_path);
+    sv.listen_tcp[sv.nlisten] = 0;
     sv.listen_fds[sv.nlisten++] = fd;
     return 0;
 }
@@ -424,6 +446,7 @@ static void sv_reload(void)
     if (log_open(ncfg->logfile) < 0)
         log_error("broker", "cannot open logfile %s: %s", ncfg->logfile, strerror(errno));
     sv_apply_pools(ncfg);
+    sv_defer_accept(ncfg);
     exec_set_max_request(ncfg->max_message_size + 64);
     sv.cfg = ncfg;
     cfg_free(o);
@@ -539,6 +562,7 @@ int supervisor_run(struct cfg *cfg, char *argv0)
         log_error("broker", "nothing to listen on: set listen_addr or unix_socket_dir");
         goto failed;
     }
+    sv_defer_accept(cfg);
     if (sv_write_pidfile(cfg->pidfile) < 0)
         log_warning("broker", "cannot write pidfile %s: %s", cfg->pidfile, strerror(errno));
 

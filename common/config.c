@@ -69,6 +69,7 @@ static const struct cfg_key cfg_keys[] = {
     CFG_KEY(listen_addr, CFG_KIND_STRING, 0, 0, 0, "127.0.0.1"),
     CFG_KEY(listen_port, CFG_KIND_INT, 1, 65535, 0, "6432"),
     CFG_KEY(unix_socket_dir, CFG_KIND_STRING, 0, 0, 0, ""),
+    CFG_KEY(tcp_defer_accept, CFG_KIND_SECONDS, 0, 0, 1, "45"),
     CFG_KEY(workers, CFG_KIND_WORKERS, 1, 256, 0, "auto"),
     CFG_KEY(pool_mode, CFG_KIND_POOL_MODE, 0, 0, 1, "transaction"),
     CFG_KEY(default_pool_size, CFG_KIND_INT, 1, CFG_POOL_SIZE_MAX, 1, "20"),

@@ -38,6 +38,7 @@ struct cfg {
     int listen_port;
     char *unix_socket_dir;          /* "" disables the Unix socket */
     int workers;                    /* 0 in the file as "auto": resolved by caller */
+    double tcp_defer_accept;        /* seconds the kernel holds a silent TCP connection, 0 = none */
     enum cfg_pool_mode pool_mode;
     int default_pool_size;
     int min_pool_size;

@@ -289,6 +289,9 @@ void session_accept(int fd, const struct sockaddr *sa, int salen)
     c->request_time_us = c->connect_time_us;
     if (worker.cfg->client_login_timeout > 0)
         session_timer_start(s, worker.cfg->client_login_timeout);
+    /* With TCP_DEFER_ACCEPT the startup packet is already here: read it in this turn of the loop. */
+    if (!s->unix_socket && worker.cfg->tcp_defer_accept > 0)
+        event_active(&s->conn.ev, EV_READ, 1);
 }
 
 /* Ask the broker to cancel what runs on our slot for this client. */

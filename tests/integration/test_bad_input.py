@@ -9,7 +9,7 @@ import time
 import pytest
 
 import pgwire
-from conftest import is_alive
+from conftest import is_alive, wait_for
 
 USER, DB = "demo", "demo"
 
@@ -146,10 +146,8 @@ def test_query_without_terminator(pgiris, witness):
             pass
 
 
-@pytest.mark.parametrize("sent", [b"", b"\0\0", pgwire.startup_packet({"user": USER, "database": DB})],
-                         ids=["nothing", "half-header", "no-password"])
-def test_silent_client_is_closed_after_login_timeout(pgiris, witness, sent):
-    with pgwire.Conn(pgiris.port) as c:
+def assert_closed_after_login_timeout(port, sent):
+    with pgwire.Conn(port) as c:
         started = time.monotonic()
         c.send(sent)
         try:
@@ -158,6 +156,50 @@ def test_silent_client_is_closed_after_login_timeout(pgiris, witness, sent):
             pytest.fail("connection still open after 8 s (client_login_timeout = 2)")
         elapsed = time.monotonic() - started
     assert 1.5 <= elapsed <= 6, "closed after %.2f s (client_login_timeout = 2)" % elapsed
+
+
+@pytest.mark.parametrize("sent", [b"\0\0", pgwire.startup_packet({"user": USER, "database": DB})],
+                         ids=["half-header", "no-password"])
+def test_silent_client_is_closed_after_login_timeout(pgiris, witness, sent):
+    assert_closed_after_login_timeout(pgiris.port, sent)
+
+
+def test_client_sending_nothing_is_closed_after_login_timeout(pgiris_factory):
+    """Without tcp_defer_accept a connection reaches pgiris at once; one that
+    sends nothing shows in SHOW CLIENTS and is closed by the login timer."""
+    inst = pgiris_factory(settings={"tcp_defer_accept": 0})
+    with pgwire.Conn(inst.port) as c:
+        port = c.sock.getsockname()[1]
+        wait_for(lambda: client_ports(inst) & {port}, 5, message="the silent client in SHOW CLIENTS")
+    assert_closed_after_login_timeout(inst.port, b"")
+
+
+def client_ports(inst):
+    return {int(r["port"]) for r in inst.show("CLIENTS") if r["addr"] == "127.0.0.1"}
+
+
+def test_client_sending_nothing_waits_in_the_kernel(pgiris_factory):
+    """With tcp_defer_accept (45 s by default) the kernel keeps a TCP
+    connection until its first bytes: pgiris neither sees it nor times it out,
+    and the login that follows works.  A reload turns the option off."""
+    inst = pgiris_factory()
+    with pgwire.Conn(inst.port) as c:
+        port = c.sock.getsockname()[1]
+        time.sleep(3)   # past client_login_timeout (2 s), had pgiris seen it
+        assert port not in client_ports(inst)
+        c.startup(USER, DB, inst.users[USER])
+        assert port in client_ports(inst)
+        (_, rows, _), = c.simple_query("SELECT 'deferred'")
+        assert rows == [["deferred"]], rows
+
+    inst.settings["tcp_defer_accept"] = 0
+    inst.write_config()
+    inst.reload()
+    wait_for(lambda: {r["key"]: r["value"] for r in inst.show("CONFIG")}["tcp_defer_accept"] == "0", 5,
+             message="tcp_defer_accept = 0 in SHOW CONFIG")
+    with pgwire.Conn(inst.port) as c:
+        port = c.sock.getsockname()[1]
+        wait_for(lambda: client_ports(inst) & {port}, 5, message="the silent client in SHOW CLIENTS")
 
 
 def test_garbage_instead_of_password(pgiris, witness):

@@ -89,6 +89,7 @@ static void test_sample_file(void **state)
     assert_string_equal(cfg->listen_addr, "127.0.0.1");
     assert_int_equal(cfg->listen_port, 6432);
     assert_string_equal(cfg->unix_socket_dir, "");
+    assert_true(cfg->tcp_defer_accept == 45.0);
     assert_int_equal(cfg->workers, 0);
     assert_int_equal(cfg->pool_mode, CFG_POOL_TRANSACTION);
     assert_int_equal(cfg->auth_type, CFG_AUTH_MD5);
@@ -562,6 +563,7 @@ static void test_foreach(void **state)
         { "listen_addr", "0.0.0.0", 0 },
         { "listen_port", "6432", 0 },
         { "unix_socket_dir", "", 0 },
+        { "tcp_defer_accept", "45", 1 },
         { "workers", "4", 0 },
         { "pool_mode", "session", 1 },
         { "default_pool_size", "20", 1 },
@@ -614,15 +616,15 @@ static void test_foreach(void **state)
     cfg = load_ok(MINIMAL_DB);
     c->n = 0;
     cfg_foreach(cfg, collect, c);
-    assert_string_equal(c->key[3], "workers");
-    assert_string_equal(c->value[3], "auto");
-    assert_string_equal(c->value[13], "120");
-    assert_string_equal(c->value[9], "scram-sha-256");
-    assert_string_equal(c->key[19], "translate_cache_size");
-    assert_string_equal(c->value[19], "4194304");
-    assert_string_equal(c->value[20], "8388608");
-    assert_string_equal(c->value[24], "disable");
-    assert_string_equal(c->value[28], "secure");
+    assert_string_equal(c->key[4], "workers");
+    assert_string_equal(c->value[4], "auto");
+    assert_string_equal(c->value[14], "120");
+    assert_string_equal(c->value[10], "scram-sha-256");
+    assert_string_equal(c->key[20], "translate_cache_size");
+    assert_string_equal(c->value[20], "4194304");
+    assert_string_equal(c->value[21], "8388608");
+    assert_string_equal(c->value[25], "disable");
+    assert_string_equal(c->value[29], "secure");
     cfg_free(cfg);
     free(c);
 }
