@@ -7,7 +7,8 @@
 # of a login alone), ROUNDS rounds (default 3), the
 # targets alternating within a round.  For each pooler it also reports the
 # CPU its processes (pgiris: broker and workers; from /proc) used per transaction,
-# which the load of a shared machine moves much less than tps; and for
+# which the load of a shared machine moves much less than tps, and the
+# context switches of its processes' threads per transaction; and for
 # every target, the CPU PostgreSQL's processes used per transaction behind
 # it (backends that exited are counted through the postmaster's cutime), and
 # for churn and login pgbench's average connection time.
@@ -63,7 +64,7 @@ for r in $(seq 1 "$ROUNDS"); do
                  "pgbouncer:$BPORT:bench:$(cat "$work/bouncer.pid")" "postgres:$PGPORT:postgres:"; do
             IFS=: read -r name port db pid <<<"$t"
             user=bench; [ "$name" = postgres ] && user=postgres
-            [ -n "$pid" ] && c0=$(tree_ticks "$pid")
+            [ -n "$pid" ] && c0=$(tree_ticks "$pid") s0=$(tree_switches "$pid")
             p0=$(pg_ticks) nb=$(pg_children)
             # A run that fails is recorded as 0 tps, and the comparison goes on.
             case $m in
@@ -76,14 +77,16 @@ for r in $(seq 1 "$ROUNDS"); do
             conn=$(awk '/^average connection time/ {print $5}' <<<"$out")
             # A backend's CPU reaches the postmaster's cutime only once it is reaped.
             pg_settle "$nb"
-            cpu=- pcpu=-
+            cpu=- pcpu=- sw=-
             if [ -n "$tps" ]; then
-                [ -n "$pid" ] && cpu=$(per_tx "$c0" "$(tree_ticks "$pid")" "$tps")
+                [ -n "$pid" ] && cpu=$(per_tx "$c0" "$(tree_ticks "$pid")" "$tps") &&
+                    sw=$(awk -v a="$s0" -v b="$(tree_switches "$pid")" -v n="$tps" -v t="$T" \
+                         'BEGIN {printf "%.2f", (b - a) / (n * t)}')
                 pcpu=$(per_tx "$p0" "$(pg_ticks)" "$tps")
             fi
-            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$m" "$name" "${tps:-0}" "$cpu" "$pcpu" "${conn:--}" >> "$results"
-            printf 'round %s  -M %-8s %-12s %10.0f tps  pooler CPU us/tx %-5s  PostgreSQL CPU us/tx %-6s  connect ms %s\n' \
-                "$r" "$m" "$name" "${tps:-0}" "$cpu" "$pcpu" "${conn:--}"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$m" "$name" "${tps:-0}" "$cpu" "$pcpu" "${conn:--}" "$sw" >> "$results"
+            printf 'round %s  -M %-8s %-12s %10.0f tps  pooler CPU us/tx %-5s  switches/tx %-5s  PostgreSQL CPU us/tx %-6s  connect ms %s\n' \
+                "$r" "$m" "$name" "${tps:-0}" "$cpu" "$sw" "$pcpu" "${conn:--}"
         done
     done
 done
@@ -94,7 +97,8 @@ median() {  # COLUMN MODE NAME: the median of that column of the results, "-" if
 echo "medians over $ROUNDS rounds:"
 for m in ${MODES:-simple extended}; do
     for name in this "$rev" pgbouncer postgres; do
-        printf '  -M %-8s %-12s %10.0f tps  pooler CPU us/tx %-5s  PostgreSQL CPU us/tx %-6s  connect ms %s\n' "$m" "$name" \
-            "$(median 3 "$m" "$name")" "$(median 4 "$m" "$name")" "$(median 5 "$m" "$name")" "$(median 6 "$m" "$name")"
+        printf '  -M %-8s %-12s %10.0f tps  pooler CPU us/tx %-5s  switches/tx %-5s  PostgreSQL CPU us/tx %-6s  connect ms %s\n' \
+            "$m" "$name" "$(median 3 "$m" "$name")" "$(median 4 "$m" "$name")" "$(median 7 "$m" "$name")" \
+            "$(median 5 "$m" "$name")" "$(median 6 "$m" "$name")"
     done
 done
