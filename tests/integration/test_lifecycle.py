@@ -1,6 +1,7 @@
 """The pgiris process: command line, config errors at start, the worker
 processes, and stopping with SIGTERM, SIGINT or the loss of the broker."""
 
+import os
 import signal
 import socket
 import subprocess
@@ -93,6 +94,50 @@ def test_bad_config_exits_1(launcher, case):
 def test_workers_setting(pgiris_factory):
     inst = pgiris_factory(settings={"workers": 3})
     assert len(inst.children()) == 3
+
+
+@pytest.mark.parametrize("holder", ["pgiris", "SO_REUSEPORT socket"])
+def test_port_in_use_exits_1(pgiris_factory, launcher, holder):
+    """A port that another pgiris, or any socket, listens on is an error at
+    start, even one bound with SO_REUSEPORT: pgiris never shares a port."""
+    first = pgiris_factory()
+    other = None
+    port = first.port
+    if holder != "pgiris":
+        assert first.stop() == 0
+        other = socket.socket()
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", port))
+        other.listen(16)
+    try:
+        second = launcher.create(settings={"listen_port": port})
+        second.write_config()
+        out = run_pgiris(second.config_path)
+        assert out.returncode == 1, "exit status %s; stderr:\n%s" % (out.returncode, out.stderr)
+        assert "in use" in out.stderr, out.stderr
+        if other is None:
+            for i in range(10):     # every connection still reaches the first pgiris
+                with first.connect("demo") as conn:
+                    assert conn.execute("SELECT 'r%d'" % i).fetchone() == ("r%d" % i,)
+        else:
+            assert listening_inodes(port) == {os.fstat(other.fileno()).st_ino}
+    finally:
+        if other is not None:
+            other.close()
+
+
+def listening_inodes(port):
+    """Inodes of the sockets listening on 127.0.0.1:port."""
+    result = set()
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            lhost, lport = fields[1].split(":")
+            if int(lport, 16) == port and lhost == "0100007F" and fields[3] == "0A":
+                result.add(int(fields[9]))
+    return result
 
 
 def test_sigterm_stops_everything(pgiris_factory):
