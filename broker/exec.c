@@ -376,14 +376,18 @@ static int exec_run_extended(struct exec *e, uint8_t type, const char *body, siz
         return odbc_fetch_more(e->conn, max_rows, &sink);
     }
     if (type == LEASE_REQ_DESCRIBE) {
-        uint8_t with_params = 0;
+        uint8_t how = 0;
         pgproto_reader_init(&r, body, len);
-        if (pgproto_get_u8(&r, &with_params) < 0 || exec_params_read(&r, 0, &ep) < 0) {
+        if (pgproto_get_u8(&r, &how) < 0 || exec_params_read(&r, 0, &ep) < 0) {
             exec_params_free(&ep);
             return exec_send_error(e, "08P01", "malformed describe request") == 0 ? ODBC_ERROR : ODBC_ABANDONED;
         }
-        rc = odbc_describe(e->conn, body + r.pos, len - r.pos, ep.nparams, ep.oids, with_params,
-                           ep.formats, ep.nformats, &sink);
+        if (how & LEASE_DESCRIBE_CURSOR)
+            rc = odbc_describe_cursor(e->conn, body + r.pos, len - r.pos, &sink);
+        else
+            rc = odbc_describe(e->conn, body + r.pos, len - r.pos, ep.nparams, ep.oids,
+                               (how & LEASE_DESCRIBE_PARAMS) ? ODBC_DESCRIBE_PARAMS : 0, ep.formats,
+                               ep.nformats, &sink);
         exec_params_free(&ep);
         return rc;
     }

@@ -2179,7 +2179,7 @@ void odbc_tag(char *tag, size_t len, const char *verb, int result_set, SQLLEN ro
     if (strcmp(verb, "INSERT") == 0)
         snprintf(tag, len, "INSERT 0 %ld", n);
     else if (strcmp(verb, "UPDATE") == 0 || strcmp(verb, "DELETE") == 0 ||
-             strcmp(verb, "MERGE") == 0)
+             strcmp(verb, "MERGE") == 0 || strcmp(verb, "FETCH") == 0)
         snprintf(tag, len, "%s %ld", verb, n);
     else if (result_set || strcmp(verb, "SELECT") == 0)
         snprintf(tag, len, "SELECT %ld", n);
@@ -2339,6 +2339,7 @@ static int odbc_prep_get(struct odbc_conn *c, const char *sql, size_t len,
                          struct odbc_prep **out);
 static uint64_t odbc_hash(const char *s, size_t n);
 static void odbc_prep_drop(struct odbc_conn *c, struct odbc_prep *p);
+static struct odbc_prep *odbc_prep_find(struct odbc_conn *c, const char *sql, size_t len, uint64_t hash);
 
 /* Whether the statement with this shape hash is run as its shape (odbc_set_autoparam). */
 static int odbc_shape_settled(struct odbc_conn *c, uint64_t hash, const char *verb)
@@ -2569,6 +2570,15 @@ static void odbc_prep_drop(struct odbc_conn *c, struct odbc_prep *p)
             return;
         }
     }
+}
+
+/* Drop the cached handle of sql, if any, unless it holds the open cursor. */
+static void odbc_prep_forget(struct odbc_conn *c, const char *sql, size_t len)
+{
+    struct odbc_prep *p = odbc_prep_find(c, sql, len, odbc_hash(sql, len));
+
+    if (p != NULL && p != c->cur)
+        odbc_prep_drop(c, p);
 }
 
 /* Close p's cursor; early: before its last row (see odbc_early_close_locks). */
@@ -3384,6 +3394,13 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
         verb = "";
     pgbuf_reset(&c->out);
     odbc_close_cursor(c);
+    /*
+     * FETCH returns the columns of whatever query its cursor was declared
+     * for this time: a handle prepared for the same text before would
+     * describe the last one's.
+     */
+    if (strcmp(verb, "FETCH") == 0)
+        odbc_prep_forget(c, sql, len);
     result = odbc_prep_get(c, sql, len, &p);
     if (result != ODBC_OK)
         return odbc_finish(c, sink, result);
@@ -3506,9 +3523,7 @@ int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const cha
     if (!c->stale_plan)
         return result;
     c->stale_plan = 0;
-    struct odbc_prep *p = odbc_prep_find(c, sql, len, odbc_hash(sql, len));
-    if (p != NULL && p != c->cur)
-        odbc_prep_drop(c, p);
+    odbc_prep_forget(c, sql, len);
     /*
      * Run again only when this reply describes its rows: a client that
      * described the statement earlier holds the old columns, and gets
@@ -3566,7 +3581,7 @@ void odbc_close_cursor(struct odbc_conn *c)
 }
 
 int odbc_describe(struct odbc_conn *c, const char *sql, size_t len, int nparams,
-                  const int32_t *param_oids, int with_params, const int16_t *result_formats,
+                  const int32_t *param_oids, int how, const int16_t *result_formats,
                   int nformats, struct odbc_sink *sink)
 {
     struct odbc_prep *p;
@@ -3574,27 +3589,71 @@ int odbc_describe(struct odbc_conn *c, const char *sql, size_t len, int nparams,
     int32_t oid;
 
     pgbuf_reset(&c->out);
+    if (how & ODBC_DESCRIBE_ONCE)
+        odbc_prep_forget(c, sql, len);
     result = odbc_prep_get(c, sql, len, &p);
     if (result != ODBC_OK)
         return odbc_finish(c, sink, result);
-    if (odbc_formats_check(c, p->stmt, &p->cols, result_formats, nformats) < 0)
-        return odbc_finish(c, sink, ODBC_ERROR);
-    if (with_params) {
-        pgproto_begin(&c->out, 't');
-        pgproto_put_i16(&c->out, (int16_t)nparams);
-        for (i = 0; i < nparams; i++) {
-            oid = param_oids != NULL ? param_oids[i] : 0;
-            if (oid == 0)
-                oid = i < p->nparams ? p->param_oids[i] : PG_OID_TEXT;
-            pgproto_put_i32(&c->out, oid);
+    if (odbc_formats_check(c, p->stmt, &p->cols, result_formats, nformats) < 0) {
+        result = ODBC_ERROR;
+    } else {
+        if (how & ODBC_DESCRIBE_PARAMS) {
+            pgproto_begin(&c->out, 't');
+            pgproto_put_i16(&c->out, (int16_t)nparams);
+            for (i = 0; i < nparams; i++) {
+                oid = param_oids != NULL ? param_oids[i] : 0;
+                if (oid == 0)
+                    oid = i < p->nparams ? p->param_oids[i] : PG_OID_TEXT;
+                pgproto_put_i32(&c->out, oid);
+            }
+            pgproto_end(&c->out);
         }
-        pgproto_end(&c->out);
+        if (p->cols.n > 0)
+            odbc_rowdesc_put(c, &p->cols, result_formats, nformats);
+        else
+            odbc_nodata_put(c);
     }
-    if (p->cols.n > 0)
-        odbc_rowdesc_put(c, &p->cols, result_formats, nformats);
-    else
-        odbc_nodata_put(c);
-    return odbc_finish(c, sink, ODBC_OK);
+    if ((how & ODBC_DESCRIBE_ONCE) && p != c->cur)
+        odbc_prep_drop(c, p);
+    return odbc_finish(c, sink, result);
+}
+
+/* head, then name as a quoted identifier, then NUL. */
+static void odbc_put_cursor_sql(struct pgbuf *b, const char *head, const char *name, size_t len)
+{
+    pgproto_put_bytes(b, head, strlen(head));
+    pgproto_put_u8(b, '"');
+    for (size_t i = 0; i < len; i++) {
+        pgproto_put_u8(b, (uint8_t)name[i]);
+        if (name[i] == '"')
+            pgproto_put_u8(b, '"');
+    }
+    pgproto_put_u8(b, '"');
+    pgproto_put_u8(b, '\0');
+}
+
+int odbc_describe_cursor(struct odbc_conn *c, const char *name, size_t len, struct odbc_sink *sink)
+{
+    struct pgbuf move, fetch;
+    int result;
+
+    pgbuf_init(&move);
+    pgbuf_init(&fetch);
+    odbc_put_cursor_sql(&move, "MOVE FORWARD 0 IN ", name, len);
+    odbc_put_cursor_sql(&fetch, "FETCH FORWARD 0 FROM ", name, len);
+    pgbuf_reset(&c->out);
+    if (move.oom || fetch.oom) {
+        pgproto_error(&c->out, 'E', "ERROR", "53200", "out of memory", NULL, NULL);
+        result = odbc_finish(c, sink, ODBC_ERROR);
+    } else if ((result = odbc_exec_quiet(c, (const char *)move.data)) != 0) {
+        result = odbc_finish(c, sink, result);
+    } else {
+        result = odbc_describe(c, (const char *)fetch.data, fetch.len - 1, 0, NULL, ODBC_DESCRIBE_ONCE,
+                               NULL, 0, sink);
+    }
+    pgbuf_free(&move);
+    pgbuf_free(&fetch);
+    return result;
 }
 
 uint64_t odbc_autoparam_count(const struct odbc_conn *c)

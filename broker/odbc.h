@@ -100,14 +100,28 @@ void odbc_close_cursor(struct odbc_conn *c);
  * Describe a statement without executing it (SQLPrepare, SQLNumParams /
  * SQLDescribeParam, SQLNumResultCols / SQLDescribeCol): ParameterDescription
  * with nparams types (param_oids[i] when non-zero, else mapped from
- * SQLDescribeParam, else text) when with_params is set, then RowDescription
- * (with result_formats applied as in odbc_exec_params; a statement is
- * described with none, i.e. text) or NoData.  Uses and fills the same
- * prepared-handle cache as odbc_exec_params.  Returns an enum odbc_result.
+ * SQLDescribeParam, else text) when how has ODBC_DESCRIBE_PARAMS, then
+ * RowDescription (with result_formats applied as in odbc_exec_params; a
+ * statement is described with none, i.e. text) or NoData.  Uses and fills
+ * the same prepared-handle cache as odbc_exec_params, unless how has
+ * ODBC_DESCRIBE_ONCE: then the handle is dropped after (a statement whose
+ * description may change under the same text, such as FETCH from a cursor
+ * declared again).  Returns an enum odbc_result.
  */
+#define ODBC_DESCRIBE_PARAMS 1
+#define ODBC_DESCRIBE_ONCE 2
 int odbc_describe(struct odbc_conn *c, const char *sql, size_t len, int nparams,
-                  const int32_t *param_oids, int with_params, const int16_t *result_formats,
+                  const int32_t *param_oids, int how, const int16_t *result_formats,
                   int nformats, struct odbc_sink *sink);
+
+/*
+ * Describe the cursor `name` declared in SQL (PostgreSQL), as PostgreSQL
+ * describes the portal it is: MOVE FORWARD 0 IN it (which moves nothing,
+ * and fails with 34000 for a cursor that does not exist, aborting the
+ * transaction as PostgreSQL's Describe would), then RowDescription (or
+ * NoData) of FETCH FORWARD 0 FROM it, described with ODBC_DESCRIBE_ONCE.
+ */
+int odbc_describe_cursor(struct odbc_conn *c, const char *name, size_t len, struct odbc_sink *sink);
 
 /*
  * Run simple-protocol statements of the postgres and sqlite dialects as

@@ -23,8 +23,8 @@
  *        { oid:i32 format:i16 len:i32 bytes } nformats:i16 { format:i16 } sql
  *                              run with parameters ('?' markers, in order)
  *   'F'  max_rows:i32          more rows from a suspended execution
- *   'D'  with_params:u8 nparams:i16 { oid:i32 } nformats:i16 { format:i16 } sql
- *                              describe without running
+ *   'D'  how:u8 nparams:i16 { oid:i32 } nformats:i16 { format:i16 } sql
+ *                              describe without running; how is LEASE_DESCRIBE_*
  * Responses (executor -> worker): PostgreSQL messages, and after each
  * request but 'X' one LEASE_DONE record:
  *   0x01 txstatus flags        txstatus 'I', 'T' or 'E'; flags LEASE_F_*
@@ -44,6 +44,8 @@ struct shm_pool;
 #define LEASE_REQ_EXEC_PARAMS 'E'
 #define LEASE_REQ_FETCH 'F'
 #define LEASE_REQ_DESCRIBE 'D'
+#define LEASE_DESCRIBE_PARAMS 1         /* a statement's: ParameterDescription first */
+#define LEASE_DESCRIBE_CURSOR 2         /* sql is the name of a cursor declared in SQL */
 #define LEASE_REQ_SAVEPOINT 'S'
 #define LEASE_REQ_COPY 'Y'
 #define LEASE_REQ_COPY_DATA 'd'

@@ -834,7 +834,7 @@ static void extended_request_describe(struct session *s, const struct extended_s
 {
     pgbuf_reset(&s->req);
     pgproto_begin(&s->req, LEASE_REQ_DESCRIBE);
-    pgproto_put_u8(&s->req, p == NULL);
+    pgproto_put_u8(&s->req, p == NULL ? LEASE_DESCRIBE_PARAMS : 0);
     pgproto_put_i16(&s->req, (int16_t)st->nparams);
     for (int i = 0; i < st->nparams; i++)
         pgproto_put_i32(&s->req, st->oids[i]);
@@ -842,6 +842,24 @@ static void extended_request_describe(struct session *s, const struct extended_s
     for (int i = 0; p && i < p->nformats; i++)
         pgproto_put_i16(&s->req, p->formats[i]);
     pgproto_put_bytes(&s->req, st->sql, st->sql_len);
+    pgproto_end(&s->req);
+    s->ext_busy = 1;
+    session_dispatch(s);
+}
+
+/*
+ * Describe of a portal the protocol did not create: in PostgreSQL a cursor
+ * declared in SQL (DECLARE name CURSOR FOR ...) is a portal too, and
+ * psycopg describes its server-side cursors so (odbc_describe_cursor).
+ */
+static void extended_describe_cursor(struct session *s, const char *name)
+{
+    pgbuf_reset(&s->req);
+    pgproto_begin(&s->req, LEASE_REQ_DESCRIBE);
+    pgproto_put_u8(&s->req, LEASE_DESCRIBE_CURSOR);
+    pgproto_put_i16(&s->req, 0);
+    pgproto_put_i16(&s->req, 0);
+    pgproto_put_bytes(&s->req, name, strlen(name));
     pgproto_end(&s->req);
     s->ext_busy = 1;
     session_dispatch(s);
@@ -897,6 +915,11 @@ static void extended_describe(struct session *s, const uint8_t *body, size_t len
         return;
     }
     struct extended_portal *p = extended_find_portal(x, name, NULL);
+    if (p == NULL && name[0] != '\0' && s->slot != SHM_NONE &&
+        shm_pool(s->pool)->dialect == CFG_DIALECT_POSTGRES) {
+        extended_describe_cursor(s, name);
+        return;
+    }
     if (p == NULL) {
         snprintf(msg, sizeof(msg), "portal \"%.100s\" does not exist", name);
         extended_error(s, "34000", msg);
