@@ -2179,7 +2179,7 @@ void odbc_tag(char *tag, size_t len, const char *verb, int result_set, SQLLEN ro
     if (strcmp(verb, "INSERT") == 0)
         snprintf(tag, len, "INSERT 0 %ld", n);
     else if (strcmp(verb, "UPDATE") == 0 || strcmp(verb, "DELETE") == 0 ||
-             strcmp(verb, "MERGE") == 0 || strcmp(verb, "FETCH") == 0)
+             strcmp(verb, "MERGE") == 0 || strcmp(verb, "FETCH") == 0 || strcmp(verb, "MOVE") == 0)
         snprintf(tag, len, "%s %ld", verb, n);
     else if (result_set || strcmp(verb, "SELECT") == 0)
         snprintf(tag, len, "SELECT %ld", n);

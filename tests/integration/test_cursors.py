@@ -152,3 +152,23 @@ def test_sqlite_database_refuses_declare_with_an_error(pgiris):
                 cur.execute("SELECT 1")
                 cur.fetchall()
         assert info.value.sqlstate is not None
+
+
+def test_fetch_and_move_tags_count_rows(pgiris):
+    """FETCH n and MOVE n, as PostgreSQL tags them, over the simple protocol."""
+    with pgwire.Conn(pgiris.port) as c:
+        c.startup("demo", "pg", pgiris.users["demo"])
+        c.simple_query("BEGIN")
+        c.simple_query("DECLARE tag_cur CURSOR FOR SELECT g FROM generate_series(1, 10) AS g")
+        (_, rows, tag), = c.simple_query("FETCH 3 FROM tag_cur")
+        assert (rows, tag) == ([["1"], ["2"], ["3"]], "FETCH 3")
+        (_, _, tag), = c.simple_query("MOVE FORWARD 4 IN tag_cur")
+        assert tag == "MOVE 4"
+        (_, rows, tag), = c.simple_query("FETCH ALL FROM tag_cur")
+        assert (rows, tag) == ([["8"], ["9"], ["10"]], "FETCH 3")
+        (_, rows, tag), = c.simple_query("FETCH NEXT FROM tag_cur")
+        assert (rows, tag) == ([], "FETCH 0")
+        (_, _, tag), = c.simple_query("MOVE FORWARD 5 IN tag_cur")
+        assert tag == "MOVE 0"
+        c.simple_query("CLOSE tag_cur")
+        c.simple_query("COMMIT")
