@@ -127,6 +127,8 @@ def test_describe_of_an_unknown_portal_is_an_error(pgiris):
             errors = [pgwire.parse_error_fields(p) for t, p in seen if t == b"E"]
             assert len(errors) == 1 and errors[0]["C"] == "34000", seen
             assert "no_such_cursor" in errors[0]["M"], errors
+            # As in PostgreSQL, the error aborts the transaction it happened in.
+            assert seen[-1] == (b"Z", b"E" if begin else b"I"), seen
             if begin:
                 c.simple_query("ROLLBACK")
         (_, rows, _), = c.simple_query("SELECT 'still here'")
