@@ -115,12 +115,14 @@ cpu_ticks() {  # PID...: CPU clock ticks (user + system) these processes have us
 
 tree_ticks() { cpu_ticks "$1" $(pgrep -P "$1" || true); }  # PID: it and its children
 
-tree_switches() {  # PID: context switches of its threads and its children's, so far
+proc_switches() {  # PID...: context switches of these processes' threads so far
     local p
-    for p in "$1" $(pgrep -P "$1" || true); do
+    for p in "$@"; do
         cat /proc/"$p"/task/*/status 2>/dev/null || true
     done | awk '/^(non)?voluntary_ctxt_switches:/ {n += $2} END {print n + 0}'
 }
+
+tree_switches() { proc_switches "$1" $(pgrep -P "$1" || true); }  # PID: it and its children
 
 stop_pids() {  # SIGINT the processes in pids (and their children); KILL stragglers after 5 s
     local all=() p i

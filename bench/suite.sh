@@ -134,6 +134,11 @@ pooler_ticks() {  # TARGET: CPU clock ticks its pooler processes have used so fa
     for p in $(procs_of "$1"); do pids+=("${p#*=}"); done
     [ ${#pids[@]} -eq 0 ] || cpu_ticks "${pids[@]}"
 }
+pooler_switches() {  # TARGET: context switches of its pooler processes' threads so far; nothing for postgres
+    local p pids=()
+    for p in $(procs_of "$1"); do pids+=("${p#*=}"); done
+    [ ${#pids[@]} -eq 0 ] || proc_switches "${pids[@]}"
+}
 
 # --- machine, versions -----------------------------------------------------------
 git_commit() {  # read from .git without running git
@@ -175,22 +180,25 @@ note quick "${QUICK:-0}"
 # run_pgbench SCENARIO CASE TARGET ROUND SECONDS LOG PGBENCH-ARGS...
 # LOG=1 keeps per-transaction logs for exact p50/p99 (removed after).
 run_pgbench() {
-    local scen=$1 case=$2 tgt=$3 round=$4 secs=$5 log=$6 rc=0 t0 f k v c0 c1 n
+    local scen=$1 case=$2 tgt=$3 round=$4 secs=$5 log=$6 rc=0 t0 f k v c0 c1 s0 s1 n
     shift 6
     f="$work/out/$scen-$case-$tgt-$round"
     local logargs=()
     [ "$log" = 1 ] && logargs=(-l "--log-prefix=$f.log")
-    c0=$(pooler_ticks "$tgt")
+    c0=$(pooler_ticks "$tgt") s0=$(pooler_switches "$tgt")
     t0=$EPOCHREALTIME
     timeout -s INT "$((secs + GRACE))" pgbench -n -P 1 -T "$secs" "${logargs[@]}" "$@" \
         -h 127.0.0.1 -p "${PORT[$tgt]}" -U "$(user_of "$tgt")" "$(db_of "$tgt")" > "$f.out" 2>&1 || rc=$?
     record "$scen" "$case" "$tgt" "$round" wall_s "$(secs_since "$t0")"
     record "$scen" "$case" "$tgt" "$round" exit "$rc"
     # The pooler's CPU per transaction moves much less with the machine's load than tps.
-    c1=$(pooler_ticks "$tgt")
+    c1=$(pooler_ticks "$tgt") s1=$(pooler_switches "$tgt")
     n=$(awk '/^number of transactions actually processed/ {print $6}' "$f.out")
     [ -z "$c0" ] || [ -z "$n" ] || [ "$n" -eq 0 ] || record "$scen" "$case" "$tgt" "$round" cpu_us_per_tx \
         "$(awk -v a="$c0" -v b="$c1" -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", (b - a) / hz * 1e6 / n}')"
+    # Its threads' context switches: the hand-offs between processes and threads, counted.
+    [ -z "$s0" ] || [ -z "$n" ] || [ "$n" -eq 0 ] || record "$scen" "$case" "$tgt" "$round" switches_per_tx \
+        "$(awk -v a="$s0" -v b="$s1" -v n="$n" 'BEGIN {printf "%.2f", (b - a) / n}')"
     [ $rc -ne 124 ] || record "$scen" "$case" "$tgt" "$round" first_error \
         "pgbench stopped: still running $((secs + GRACE)) s after its start"
     while read -r k v; do

@@ -225,6 +225,12 @@ class Report:
         self.out("   %-9s pooler CPU us per transaction: pgiris %s, %s %s; pgiris/pgbouncer %s (lower is better)"
                  % (what, fstat(g, 1), LABEL[bouncer], fstat(b, 1), fratio(r)))
         summ["cpu_us_per_tx"] = {"pgiris": g, bouncer: b, "pgiris_pgbouncer": r}
+        gs = summarize(self.rounds(scen, case, "pgiris"), "switches_per_tx")
+        bs = summarize(self.rounds(scen, case, bouncer), "switches_per_tx")
+        if gs or bs:
+            self.out("   %-9s context switches per transaction (the pooler's threads): pgiris %s, %s %s"
+                     % (what, fstat(gs, 2), LABEL[bouncer], fstat(bs, 2)))
+            summ["switches_per_tx"] = {"pgiris": gs, bouncer: bs}
         self.cpu.append((label, r))
 
     def bouncer_old(self):
