@@ -90,6 +90,26 @@ def test_two_cursors_read_in_turns(pgiris):
     assert got_b == [(i * 10,) for i in range(1, 101)]
 
 
+def test_psycopg2_named_cursor(pgiris):
+    """psycopg2's named cursors: DECLARE, then FETCH FORWARD itersize in
+    simple queries, and the row counts it reads from FETCH's tags."""
+    psycopg2 = pytest.importorskip("psycopg2")
+    conn = psycopg2.connect(host="127.0.0.1", port=pgiris.port, dbname="pg", user="demo",
+                            password=pgiris.users["demo"])
+    try:
+        with conn.cursor(name="p2_cursor") as cur:
+            cur.itersize = 400
+            cur.execute(QUERY, (ROWS,))
+            assert cur.fetchmany(5) == expected(5)
+            assert cur.rowcount == 5
+            rest = list(cur)
+            assert [d.name for d in cur.description] == ["id", "label", "quarter"]
+        assert rest == expected(ROWS)[5:]
+        conn.commit()
+    finally:
+        conn.close()
+
+
 def describe_portal(c, name):
     c.send(pgwire.message(b"D", b"P" + name + b"\0") + pgwire.message(b"S"))
     seen = []
