@@ -386,7 +386,9 @@ static int exec_run_extended(struct exec *e, uint8_t type, const char *body, siz
             rc = odbc_describe_cursor(e->conn, body + r.pos, len - r.pos, &sink);
         else
             rc = odbc_describe(e->conn, body + r.pos, len - r.pos, ep.nparams, ep.oids,
-                               (how & LEASE_DESCRIBE_PARAMS) ? ODBC_DESCRIBE_PARAMS : 0, ep.formats,
+                               ((how & LEASE_DESCRIBE_PARAMS) ? ODBC_DESCRIBE_PARAMS : 0) |
+                                   ((how & LEASE_DESCRIBE_ONCE) ? ODBC_DESCRIBE_ONCE : 0),
+                               ep.formats,
                                ep.nformats, &sink);
         exec_params_free(&ep);
         return rc;

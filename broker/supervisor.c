@@ -106,6 +106,10 @@ static int sv_listen_tcp(const char *addr, int port)
 
 static int sv_listen_unix(const char *dir, int port)
 {
+    if (sv.nlisten >= SV_MAX_LISTEN) {
+        log_error("broker", "too many listening sockets for the unix socket in %s", dir);
+        return -1;
+    }
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/.s.PGSQL.%d", dir, port);
     if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {

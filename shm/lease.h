@@ -46,6 +46,7 @@ struct shm_pool;
 #define LEASE_REQ_DESCRIBE 'D'
 #define LEASE_DESCRIBE_PARAMS 1         /* a statement's: ParameterDescription first */
 #define LEASE_DESCRIBE_CURSOR 2         /* sql is the name of a cursor declared in SQL */
+#define LEASE_DESCRIBE_ONCE 4           /* not kept in the prepared-handle cache (a FETCH) */
 #define LEASE_REQ_SAVEPOINT 'S'
 #define LEASE_REQ_COPY 'Y'
 #define LEASE_REQ_COPY_DATA 'd'

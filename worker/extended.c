@@ -834,7 +834,8 @@ static void extended_request_describe(struct session *s, const struct extended_s
 {
     pgbuf_reset(&s->req);
     pgproto_begin(&s->req, LEASE_REQ_DESCRIBE);
-    pgproto_put_u8(&s->req, p == NULL ? LEASE_DESCRIBE_PARAMS : 0);
+    pgproto_put_u8(&s->req, (p == NULL ? LEASE_DESCRIBE_PARAMS : 0) |
+                                (strcmp(st->verb, "FETCH") == 0 ? LEASE_DESCRIBE_ONCE : 0));
     pgproto_put_i16(&s->req, (int16_t)st->nparams);
     for (int i = 0; i < st->nparams; i++)
         pgproto_put_i32(&s->req, st->oids[i]);
@@ -904,13 +905,15 @@ static void extended_describe(struct session *s, const uint8_t *body, size_t len
             extended_describe_local(s, st);
             return;
         }
-        if (st->described) {
+        /* A FETCH describes whatever query its cursor is declared for now: never kept. */
+        int fetch = strcmp(st->verb, "FETCH") == 0;
+        if (st->described && !fetch) {
             session_send(s, &st->desc);
             return;
         }
         /* Keep what the backend says: the statement's description does not change. */
         pgbuf_reset(&st->desc);
-        x->capture = st;
+        x->capture = fetch ? NULL : st;
         extended_request_describe(s, st, NULL);
         return;
     }

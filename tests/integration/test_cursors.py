@@ -194,3 +194,26 @@ def test_fetch_and_move_tags_count_rows(pgiris):
         assert tag == "MOVE 0"
         c.simple_query("CLOSE tag_cur")
         c.simple_query("COMMIT")
+
+
+def test_fetch_statement_described_after_its_cursor_is_declared_again(pgiris):
+    """Parse and Describe of the same FETCH text in two transactions, its
+    cursor declared for different columns: each Describe shows the cursor's
+    columns now, not a kept description or prepared handle."""
+    with pgwire.Conn(pgiris.port) as c:
+        c.startup("demo", "pg", pgiris.users["demo"])
+        for query, names in [("SELECT 1 AS a", ["a"]), ("SELECT 'x'::text AS b, 2 AS d", ["b", "d"])]:
+            c.simple_query("BEGIN")
+            c.simple_query("DECLARE again_f CURSOR FOR " + query)
+            c.send(pgwire.message(b"P", b"\0FETCH 10 FROM again_f\0\0\0")
+                   + pgwire.message(b"D", b"S\0")
+                   + pgwire.message(b"B", b"\0\0\0\0\0\0\0\0")
+                   + pgwire.message(b"E", b"\0\0\0\0\0")
+                   + pgwire.message(b"S"))
+            seen = []
+            while not seen or seen[-1][0] != b"Z":
+                seen.append(c.read_message())
+            assert [t for t, _ in seen] == [b"1", b"t", b"T", b"2", b"D", b"C", b"Z"], seen
+            assert pgwire.parse_row_description(seen[2][1]) == names
+            assert len(pgwire.parse_data_row(seen[4][1])) == len(names)
+            c.simple_query("COMMIT")
