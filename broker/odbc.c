@@ -3477,6 +3477,7 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
         if (suspended) {
             odbc_suspended_put(c);
             c->cur = p;
+            snprintf(c->cur_verb, sizeof(c->cur_verb), "%s", verb);
             goto done;
         }
     } else if (!SQL_SUCCEEDED(SQLRowCount(p->stmt, &rows))) {
@@ -3561,7 +3562,7 @@ int odbc_fetch_more(struct odbc_conn *c, long max_rows, struct odbc_sink *sink)
         result = odbc_stream_error(c, p->stmt, err);
     } else {
         /* As PostgreSQL counts it: the rows of this last Execute only. */
-        snprintf(tag, sizeof(tag), "SELECT %ld", (long)rows);
+        odbc_tag(tag, sizeof(tag), c->cur_verb, 1, rows);
         pgproto_command_complete(&c->out, tag);
     }
     odbc_cursor_close(c, p, err != 0);

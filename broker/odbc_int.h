@@ -206,8 +206,9 @@ struct odbc_conn {
     int gd_block;
     struct odbc_rowset rs;
 
-    /* The cursor a row limit suspended, and its columns' formats. */
+    /* The cursor a row limit suspended, its command (for the final tag), and its columns' formats. */
     struct odbc_prep *cur;
+    char cur_verb[16];
     int16_t *fmt;
     size_t fmt_cap;
 };

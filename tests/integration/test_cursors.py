@@ -110,14 +110,17 @@ def test_psycopg2_named_cursor(pgiris):
         conn.close()
 
 
-def describe_portal(c, name):
-    c.send(pgwire.message(b"D", b"P" + name + b"\0") + pgwire.message(b"S"))
+def exchange(c, data):
+    """Send data; return every message up to and including ReadyForQuery."""
+    c.send(data)
     seen = []
-    while True:
-        t, payload = c.read_message()
-        seen.append((t, payload))
-        if t == b"Z":
-            return seen
+    while not seen or seen[-1][0] != b"Z":
+        seen.append(c.read_message())
+    return seen
+
+
+def describe_portal(c, name):
+    return exchange(c, pgwire.message(b"D", b"P" + name + b"\0") + pgwire.message(b"S"))
 
 
 def test_describe_of_a_declared_cursor_on_the_wire(pgiris):
@@ -205,15 +208,31 @@ def test_fetch_statement_described_after_its_cursor_is_declared_again(pgiris):
         for query, names in [("SELECT 1 AS a", ["a"]), ("SELECT 'x'::text AS b, 2 AS d", ["b", "d"])]:
             c.simple_query("BEGIN")
             c.simple_query("DECLARE again_f CURSOR FOR " + query)
-            c.send(pgwire.message(b"P", b"\0FETCH 10 FROM again_f\0\0\0")
-                   + pgwire.message(b"D", b"S\0")
-                   + pgwire.message(b"B", b"\0\0\0\0\0\0\0\0")
-                   + pgwire.message(b"E", b"\0\0\0\0\0")
-                   + pgwire.message(b"S"))
-            seen = []
-            while not seen or seen[-1][0] != b"Z":
-                seen.append(c.read_message())
+            seen = exchange(c, pgwire.message(b"P", b"\0FETCH 10 FROM again_f\0\0\0")
+                            + pgwire.message(b"D", b"S\0")
+                            + pgwire.message(b"B", b"\0\0\0\0\0\0\0\0")
+                            + pgwire.message(b"E", b"\0\0\0\0\0")
+                            + pgwire.message(b"S"))
             assert [t for t, _ in seen] == [b"1", b"t", b"T", b"2", b"D", b"C", b"Z"], seen
             assert pgwire.parse_row_description(seen[2][1]) == names
             assert len(pgwire.parse_data_row(seen[4][1])) == len(names)
             c.simple_query("COMMIT")
+
+
+def test_fetch_portal_resumed_after_suspension_ends_with_fetch_tag(pgiris):
+    """A FETCH run as a protocol portal with a row limit: PortalSuspended,
+    then the last Execute's CommandComplete is `FETCH n` (the rows of that
+    Execute), as PostgreSQL tags it, not `SELECT n`."""
+    with pgwire.Conn(pgiris.port) as c:
+        c.startup("demo", "pg", pgiris.users["demo"])
+        c.simple_query("BEGIN")
+        c.simple_query("DECLARE susp_cur CURSOR FOR SELECT g FROM generate_series(1, 10) AS g")
+        seen = exchange(c, pgwire.message(b"P", b"\0FETCH 5 FROM susp_cur\0\0\0")
+                        + pgwire.message(b"B", b"\0\0\0\0\0\0\0\0")
+                        + pgwire.message(b"E", b"\0\0\0\0\3")
+                        + pgwire.message(b"E", b"\0\0\0\0\3")
+                        + pgwire.message(b"S"))
+        assert [t for t, _ in seen] == [b"1", b"2", b"D", b"D", b"D", b"s", b"D", b"D", b"C", b"Z"], seen
+        assert [pgwire.parse_data_row(p) for t, p in seen if t == b"D"] == [[str(i)] for i in range(1, 6)]
+        assert seen[-2][1] == b"FETCH 2\0"
+        c.simple_query("COMMIT")
