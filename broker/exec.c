@@ -30,6 +30,20 @@ struct exec_pool_conf {
     double connect_timeout;
 };
 
+/*
+ * An extended request's parameters, decoded in place (values point into the
+ * request buffer); the arrays are kept, and grown, across requests.
+ */
+struct exec_params {
+    struct odbc_param *params;
+    int nparams;
+    int params_cap;             /* params and oids */
+    int16_t *formats;
+    int nformats;
+    int formats_cap;
+    int32_t *oids;
+};
+
 struct exec {
     uint32_t slot;
     uint32_t pool;
@@ -42,6 +56,7 @@ struct exec {
     uint8_t *copy;              /* the CopyData message being loaded */
     size_t copy_cap;
     struct pgbuf out;           /* small messages the executor writes itself */
+    struct exec_params ep;      /* the parameters of the request being processed */
 };
 
 static pthread_mutex_t exec_conf_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -285,21 +300,34 @@ static int exec_send_error(struct exec *e, const char *sqlstate, const char *msg
     return exec_sink_write(shm_slot(e->slot), e->out.data, e->out.len);
 }
 
-/* Parameters of an 'E' request, decoded in place (they point into the request buffer). */
-struct exec_params {
-    struct odbc_param *params;
-    int nparams;
-    int16_t *formats;
-    int nformats;
-    int32_t *oids;
-};
-
+/*
+ * Room for n parameters and nf formats, kept from one request to the next:
+ * most requests fit in what the previous ones left, with no allocation.
+ */
 static int exec_params_grow(struct exec_params *ep, int n, int nf)
 {
-    ep->params = calloc((size_t)(n > 0 ? n : 1), sizeof(*ep->params));
-    ep->oids = calloc((size_t)(n > 0 ? n : 1), sizeof(*ep->oids));
-    ep->formats = calloc((size_t)(nf > 0 ? nf : 1), sizeof(*ep->formats));
-    return ep->params && ep->oids && ep->formats ? 0 : -1;
+    if (ep->params == NULL || n > ep->params_cap) {
+        int cap = n < 16 ? 16 : n;
+        struct odbc_param *p = realloc(ep->params, (size_t)cap * sizeof(*p));
+        if (p == NULL)
+            return -1;
+        ep->params = p;
+        int32_t *o = realloc(ep->oids, (size_t)cap * sizeof(*o));
+        if (o == NULL)
+            return -1;
+        ep->oids = o;
+        ep->params_cap = cap;
+    }
+    if (ep->formats == NULL || nf > ep->formats_cap) {
+        int cap = nf < 16 ? 16 : nf;
+        int16_t *f = realloc(ep->formats, (size_t)cap * sizeof(*f));
+        if (f == NULL)
+            return -1;
+        ep->formats = f;
+        ep->formats_cap = cap;
+    }
+    memset(ep->params, 0, (size_t)n * sizeof(*ep->params));
+    return 0;
 }
 
 static void exec_params_free(struct exec_params *ep)
@@ -307,6 +335,14 @@ static void exec_params_free(struct exec_params *ep)
     free(ep->params);
     free(ep->oids);
     free(ep->formats);
+    memset(ep, 0, sizeof(*ep));
+}
+
+/* A request with thousands of parameters should not leave its arrays behind for good. */
+static void exec_params_trim(struct exec_params *ep)
+{
+    if (ep->params_cap > 256 || ep->formats_cap > 256)
+        exec_params_free(ep);
 }
 
 /*
@@ -316,7 +352,7 @@ static void exec_params_free(struct exec_params *ep)
 static int exec_params_read(struct pgproto_reader *r, int with_values, struct exec_params *ep)
 {
     int16_t n, nf;
-    memset(ep, 0, sizeof(*ep));
+    ep->nparams = ep->nformats = 0;
     if (pgproto_get_i16(r, &n) < 0 || n < 0)
         return -1;
     size_t mark = r->pos;
@@ -366,7 +402,7 @@ static int exec_run_extended(struct exec *e, uint8_t type, const char *body, siz
 {
     struct odbc_sink sink = { exec_sink_write, shm_slot(e->slot) };
     struct pgproto_reader r;
-    struct exec_params ep;
+    struct exec_params *ep = &e->ep;
     int rc;
 
     if (type == LEASE_REQ_FETCH) {
@@ -378,19 +414,19 @@ static int exec_run_extended(struct exec *e, uint8_t type, const char *body, siz
     if (type == LEASE_REQ_DESCRIBE) {
         uint8_t how = 0;
         pgproto_reader_init(&r, body, len);
-        if (pgproto_get_u8(&r, &how) < 0 || exec_params_read(&r, 0, &ep) < 0) {
-            exec_params_free(&ep);
+        if (pgproto_get_u8(&r, &how) < 0 || exec_params_read(&r, 0, ep) < 0) {
+            exec_params_trim(ep);
             return exec_send_error(e, "08P01", "malformed describe request") == 0 ? ODBC_ERROR : ODBC_ABANDONED;
         }
         if (how & LEASE_DESCRIBE_CURSOR)
             rc = odbc_describe_cursor(e->conn, body + r.pos, len - r.pos, &sink);
         else
-            rc = odbc_describe(e->conn, body + r.pos, len - r.pos, ep.nparams, ep.oids,
+            rc = odbc_describe(e->conn, body + r.pos, len - r.pos, ep->nparams, ep->oids,
                                ((how & LEASE_DESCRIBE_PARAMS) ? ODBC_DESCRIBE_PARAMS : 0) |
                                    ((how & LEASE_DESCRIBE_ONCE) ? ODBC_DESCRIBE_ONCE : 0),
-                               ep.formats,
-                               ep.nformats, &sink);
-        exec_params_free(&ep);
+                               ep->formats,
+                               ep->nformats, &sink);
+        exec_params_trim(ep);
         return rc;
     }
     const char *verb = body;
@@ -400,13 +436,13 @@ static int exec_run_extended(struct exec *e, uint8_t type, const char *body, siz
     pgproto_reader_init(&r, body, len);
     r.pos = vlen + 1;
     if (vlen == len || pgproto_get_u8(&r, &flags) < 0 || pgproto_get_i32(&r, &max_rows) < 0 ||
-        exec_params_read(&r, 1, &ep) < 0) {
-        exec_params_free(&ep);
+        exec_params_read(&r, 1, ep) < 0) {
+        exec_params_trim(ep);
         return exec_send_error(e, "08P01", "malformed execute request") == 0 ? ODBC_ERROR : ODBC_ABANDONED;
     }
-    rc = odbc_exec_params(e->conn, body + r.pos, len - r.pos, verb, ep.params, ep.nparams, ep.formats,
-                          ep.nformats, flags, max_rows, &sink);
-    exec_params_free(&ep);
+    rc = odbc_exec_params(e->conn, body + r.pos, len - r.pos, verb, ep->params, ep->nparams, ep->formats,
+                          ep->nformats, flags, max_rows, &sink);
+    exec_params_trim(ep);
     return rc;
 }
 
@@ -712,6 +748,7 @@ static void *exec_main(void *arg)
     ck_pr_store_32(&s->state, SHM_SLOT_CLOSING);
     exec_disconnect(e);
     pgbuf_free(&e->out);
+    exec_params_free(&e->ep);
     free(e->req);
     free(e->copy);
     /* Out of nopen while still counted as closing (sv_pool_closing): a shrink undercounts, never overshoots. */
