@@ -14,7 +14,9 @@
 # for churn and login pgbench's average connection time.
 # With -M prepared, pgbouncer in transaction mode fails (recorded as 0).
 # CLIENTS (default 16) is pgbench's -c.  REV_WORKERS=N runs REV's pgiris
-# with N workers (REV may be HEAD, to compare worker counts alone).
+# with N workers (REV may be HEAD, to compare worker counts alone);
+# REV_ENV="VAR=VALUE ..." runs REV's pgiris with that environment (HEAD
+# again, to compare a setting such as GLIBC_TUNABLES alone).
 #
 # REV is built in a temporary git worktree (removed at the end).  Prints one
 # line per run, then the medians; writes nothing else.
@@ -31,7 +33,7 @@ write_userlist
 start_pgbouncer bouncer "$BPORT" transaction
 start_pgiris "$NPORT"
 NEWPID=$IPID
-PGIRIS_WORKERS=${REV_WORKERS:-${PGIRIS_WORKERS:-auto}} PGIRIS=$old/build/pgiris start_pgiris "$OPORT"
+PGIRIS_ENV=${REV_ENV:-} PGIRIS_WORKERS=${REV_WORKERS:-${PGIRIS_WORKERS:-auto}} PGIRIS=$old/build/pgiris start_pgiris "$OPORT"
 OLDPID=$IPID
 export PGPASSWORD=bench
 

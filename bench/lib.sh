@@ -228,7 +228,8 @@ dialect = postgres
 odbc = $(psqlodbc_conn)
 INI
     [ -z "${PGIRIS_EXTRA_INI:-}" ] || printf '%s\n' "$PGIRIS_EXTRA_INI" >> "$work/pgiris.ini"
-    "$PGIRIS" -q "$work/pgiris.ini" 2> "$work/pgiris.log" &
+    # PGIRIS_ENV: VAR=VALUE words for pgiris's environment (env execs, so $! stays pgiris)
+    env ${PGIRIS_ENV:-} "$PGIRIS" -q "$work/pgiris.ini" 2> "$work/pgiris.log" &
     IPID=$!
     pids+=("$IPID")
     sleep 1.5
