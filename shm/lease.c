@@ -78,6 +78,22 @@ void lease_wake_waiters(struct shm_pool *p, uint32_t except)
             wake_worker(w);
 }
 
+uint32_t lease_older_waiter(struct shm_pool *p, uint32_t self, int64_t since_us, int64_t grace_us,
+                            int64_t *head_us)
+{
+    uint32_t found = SHM_NONE;
+    int64_t oldest = since_us - grace_us;
+    for (uint32_t w = 0; w < shm->nworkers; w++) {
+        int64_t head = (int64_t)ck_pr_load_64((uint64_t *)&p->head_wait_us[w]);
+        if (w != self && head != 0 && head < oldest && ck_pr_load_32(&p->waiting[w]) != 0) {
+            oldest = head;
+            found = w;
+        }
+    }
+    *head_us = oldest;
+    return found;
+}
+
 void lease_abandon(uint32_t slot)
 {
     struct shm_slot *s = shm_slot(slot);
@@ -192,7 +208,9 @@ int lease_reclaim_worker(uint32_t w, uint32_t wgen)
         if (ck_pr_load_32(&cl->state) == SHM_CLIENT_USED && cl->worker == w && cl->wgen == wgen)
             shm_client_release(c);
     }
-    for (uint32_t p = 0; p < shm->npools; p++)
+    for (uint32_t p = 0; p < shm->npools; p++) {
         ck_pr_store_32(&shm_pool(p)->waiting[w], 0);
+        ck_pr_store_64((uint64_t *)&shm_pool(p)->head_wait_us[w], 0);
+    }
     return leases;
 }

@@ -80,6 +80,17 @@ int lease_release(uint32_t slot, uint32_t worker);
 void lease_wake_waiters(struct shm_pool *p, uint32_t except);
 
 /*
+ * The worker other than self whose longest-waiting client for pool p began
+ * to wait more than grace_us before since_us (the oldest such), its start
+ * in *head_us; UINT32_MAX when there is none.  A worker about to give a
+ * free slot to its own waiter that began at since_us leaves it to that one,
+ * so that slots go to the clients that waited longest whichever worker
+ * holds them.
+ */
+uint32_t lease_older_waiter(struct shm_pool *p, uint32_t self, int64_t since_us, int64_t grace_us,
+                            int64_t *head_us);
+
+/*
  * End a lease without the owner's cooperation (its client vanished, or its
  * worker died): the executor rolls back, discards the rings and requeues
  * the slot.

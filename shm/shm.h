@@ -78,6 +78,8 @@ struct shm_pool {
     int64_t last_connect_fail_us;   /* realtime of the last failed connect, 0 = none */
     char last_connect_error[256];
     uint32_t waiting[SHM_MAX_WORKERS];  /* clients queued for a slot, per worker */
+    /* When each worker's longest-waiting client began to wait (shm_now_us), 0 = none queued. */
+    int64_t head_wait_us[SHM_MAX_WORKERS];
     uint32_t free_top;          /* IDLE slots in the free stack (LIFO) */
     uint32_t free_cap;
     pthread_mutex_t free_lock;  /* taken by every push and pop */

@@ -42,6 +42,13 @@
 #define SESSION_IN_HIGH (256 * 1024)    /* stop reading above this much while a query runs */
 #define SESSION_COPY_CHUNK (16 * 1024)  /* CopyData payload per request-ring message */
 #define SESSION_CLOSE_WAIT_S 5          /* how long a closing connection may take to flush */
+/*
+ * A free slot goes to another worker's client that has waited this much
+ * longer than ours (session_serve_waiters), for at most DEFER_MAX: past
+ * that, that worker is not taking slots, and ours takes it.
+ */
+#define SESSION_FAIR_GRACE_US 5000
+#define SESSION_FAIR_DEFER_MAX_US 5000
 
 /* One statement of a simple Query: where it sits in the query string. */
 struct session_stmt {
@@ -184,12 +191,91 @@ static void session_query_stop(struct session *s)
     s->query->stmt_i = s->query->nstmts;
 }
 
+/* Tell the other workers when this worker's longest-waiting client for pool began to wait. */
+static void session_waitq_publish(uint32_t pool)
+{
+    struct session *head = TAILQ_FIRST(&worker.waitq[pool]);
+    int64_t since = head != NULL ? shm_client(head->client)->wait_start_us : 0;
+    ck_pr_store_64((uint64_t *)&shm_pool(pool)->head_wait_us[worker.index], (uint64_t)since);
+}
+
+static void session_waitq_join(struct session *s)
+{
+    /* In the shm entry, where SHOW POOLS and the other workers read it too. */
+    shm_client(s->client)->wait_start_us = shm_now_us();
+    TAILQ_INSERT_TAIL(&worker.waitq[s->pool], s, queue_link);
+    if (TAILQ_FIRST(&worker.waitq[s->pool]) == s)
+        session_waitq_publish(s->pool);
+    ck_pr_inc_32(&shm_pool(s->pool)->waiting[worker.index]);
+}
+
+static void session_waitq_leave(struct session *s)
+{
+    int was_head = TAILQ_FIRST(&worker.waitq[s->pool]) == s;
+    TAILQ_REMOVE(&worker.waitq[s->pool], s, queue_link);
+    if (was_head)
+        session_waitq_publish(s->pool);
+    ck_pr_dec_32(&shm_pool(s->pool)->waiting[worker.index]);
+}
+
+/* 1 if some worker has clients queued for pool p: a new request then queues behind them. */
+static int session_pool_has_waiters(struct shm_pool *p)
+{
+    for (uint32_t w = 0; w < shm->nworkers; w++)
+        if (ck_pr_load_32(&p->waiting[w]) != 0)
+            return 1;
+    return 0;
+}
+
+static void session_defer_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    /* Nothing to do here: the loop serves its waiters after every event. */
+}
+
+/*
+ * 1 if the free slot that s would take should go to another worker's
+ * client that has waited longer (lease_older_waiter): that worker is woken
+ * to take it.  A deferral to the same client ends after
+ * SESSION_FAIR_DEFER_MAX_US, and a timer makes sure this worker looks
+ * again by then, so a slot left free is never left for good.
+ */
+static int session_defer_to_older(uint32_t pool, struct session *s)
+{
+    struct shm_pool *p = shm_pool(pool);
+    struct worker_deferral *d = &worker.defer[pool];
+    int64_t head = 0;
+    uint32_t w = SHM_NONE;
+
+    if (ck_pr_load_32(&p->free_top) != 0)
+        w = lease_older_waiter(p, worker.index, shm_client(s->client)->wait_start_us, SESSION_FAIR_GRACE_US,
+                               &head);
+    if (w == SHM_NONE) {
+        d->since_us = 0;
+        return 0;
+    }
+    int64_t now = shm_now_us();
+    if (d->since_us != 0 && d->worker == w && d->head_us == head)
+        return now - d->since_us < SESSION_FAIR_DEFER_MAX_US;
+    d->worker = w;
+    d->head_us = head;
+    d->since_us = now;
+    wake_worker(w);
+    if (worker.defer_timer == NULL)
+        worker.defer_timer = evtimer_new(worker.base, session_defer_timer_cb, NULL);
+    if (worker.defer_timer != NULL) {
+        struct timeval tv = { 0, SESSION_FAIR_DEFER_MAX_US + 1000 };
+        evtimer_add(worker.defer_timer, &tv);
+        return 1;
+    }
+    /* Without a timer, nothing would bring us back: do not defer. */
+    d->since_us = 0;
+    return 0;
+}
+
 static void session_free(struct session *s)
 {
-    if (s->state == SESSION_WAITING && s->pool != SHM_NONE) {
-        TAILQ_REMOVE(&worker.waitq[s->pool], s, queue_link);
-        ck_pr_dec_32(&shm_pool(s->pool)->waiting[worker.index]);
-    }
+    if (s->state == SESSION_WAITING && s->pool != SHM_NONE)
+        session_waitq_leave(s);
     if (s->state == SESSION_RUNNING)
         TAILQ_REMOVE(&session_running, s, queue_link);
     if (s->slot != SHM_NONE) {
@@ -217,8 +303,7 @@ static void session_free(struct session *s)
 static void session_close(struct session *s)
 {
     if (s->state == SESSION_WAITING && s->pool != SHM_NONE) {
-        TAILQ_REMOVE(&worker.waitq[s->pool], s, queue_link);
-        ck_pr_dec_32(&shm_pool(s->pool)->waiting[worker.index]);
+        session_waitq_leave(s);
         s->state = SESSION_IDLE;
     }
     session_set_state(s, SESSION_CLOSING);
@@ -307,8 +392,7 @@ static void session_cancel_running(uint32_t client, uint32_t slot, int timeout)
 /* Leave the wait queue without a slot. */
 static void session_unwait(struct session *s)
 {
-    TAILQ_REMOVE(&worker.waitq[s->pool], s, queue_link);
-    ck_pr_dec_32(&shm_pool(s->pool)->waiting[worker.index]);
+    session_waitq_leave(s);
     session_timer_stop(s);
     session_stats(s)->wait_us += (uint64_t)(shm_now_us() - shm_client(s->client)->wait_start_us);
     session_set_state(s, SESSION_IDLE);
@@ -788,7 +872,7 @@ void session_serve_waiters(void)
         while ((s = TAILQ_FIRST(&worker.waitq[i])) != NULL) {
             struct shm_pool *p = shm_pool(i);
             int unreachable = session_pool_unreachable(p);
-            if (!unreachable && session_lease(s) < 0)
+            if (!unreachable && (session_defer_to_older(i, s) || session_lease(s) < 0))
                 break;
             session_unwait(s);
             if (unreachable) {
@@ -804,20 +888,18 @@ void session_serve_waiters(void)
 /* Run the request in s->req: now if a slot is at hand, else queue for one. */
 void session_dispatch(struct session *s)
 {
-    if (s->slot != SHM_NONE || session_lease(s) == 0) {
+    struct shm_pool *p = shm_pool(s->pool);
+    /* First come, first served: while clients wait for a slot, a new request queues behind them. */
+    if (s->slot != SHM_NONE || (!session_pool_has_waiters(p) && session_lease(s) == 0)) {
         session_start_request(s);
         return;
     }
-    struct shm_pool *p = shm_pool(s->pool);
     if (session_pool_unreachable(p)) {
         session_wait_failed(s);
         session_request_failed(s);
         return;
     }
-    TAILQ_INSERT_TAIL(&worker.waitq[s->pool], s, queue_link);
-    ck_pr_inc_32(&p->waiting[worker.index]);
-    /* Only in the shm entry, where SHOW POOLS reads it too. */
-    shm_client(s->client)->wait_start_us = shm_now_us();
+    session_waitq_join(s);
     session_set_state(s, SESSION_WAITING);
     if (worker.cfg->query_wait_timeout > 0)
         session_timer_start(s, worker.cfg->query_wait_timeout);

@@ -22,6 +22,13 @@ struct worker_state {
     int stopping;                               /* graceful shutdown under way */
     struct session_list sessions;
     struct session_list waitq[SHM_MAX_POOLS];   /* per pool, first come first served */
+    /* Per pool: another worker's longer-waiting client this one left free slots to, and since when. */
+    struct worker_deferral {
+        uint32_t worker;
+        int64_t head_us;
+        int64_t since_us;               /* 0 = not deferring */
+    } defer[SHM_MAX_POOLS];
+    struct event *defer_timer;          /* wakes the loop when a deferral has lasted too long */
 };
 
 extern struct worker_state worker;

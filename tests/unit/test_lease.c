@@ -10,6 +10,7 @@
  * worker's lease away.  lease_release: the worker queueing a slot itself,
  * when it may not, waking the workers whose clients wait, a death at each
  * step inside it, and the free-ring lock left held by a dead process.
+ * lease_older_waiter: which other worker's waiting client goes first.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -865,6 +866,34 @@ static void test_free_lock_owner_dies(void **state)
     assert_untouched_free(1);
 }
 
+/* lease_older_waiter: another worker's client that began to wait more than the grace before ours. */
+static void test_older_waiter(void **state)
+{
+    struct shm_pool *p = shm_pool(0);
+    int64_t head = 0;
+
+    assert_int_equal(lease_older_waiter(p, 0, 10000, 1000, &head), SHM_NONE);
+    p->waiting[1] = 3;
+    p->head_wait_us[1] = 5000;
+    assert_int_equal(lease_older_waiter(p, 0, 10000, 1000, &head), 1);
+    assert_int_equal(head, 5000);
+    /* Within the grace, or younger than ours: ours goes first. */
+    assert_int_equal(lease_older_waiter(p, 0, 5500, 1000, &head), SHM_NONE);
+    assert_int_equal(lease_older_waiter(p, 0, 4000, 1000, &head), SHM_NONE);
+    /* A worker never defers to itself. */
+    assert_int_equal(lease_older_waiter(p, 1, 100000, 1000, &head), SHM_NONE);
+    /* A start left behind with nobody queued does not count. */
+    p->waiting[1] = 0;
+    assert_int_equal(lease_older_waiter(p, 0, 10000, 1000, &head), SHM_NONE);
+    /* A dead worker's queue is gone, start included. */
+    p->waiting[1] = 2;
+    assert_int_equal(lease_reclaim_worker(1, GEN), 0);
+    assert_int_equal(p->head_wait_us[1], 0);
+    assert_int_equal(p->waiting[1], 0);
+    p->waiting[1] = 2;
+    assert_int_equal(lease_older_waiter(p, 0, 10000, 1000, &head), SHM_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -893,6 +922,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recover_release_slot_moved_on, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_release_slot_closing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_lock_owner_dies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_older_waiter, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
