@@ -2856,6 +2856,10 @@ static int odbc_prep_new(struct odbc_conn *c, const char *sql, size_t len, uint6
     SQLULEN size;
     int result = ODBC_ERROR, err, i;
 
+    if (len > INT32_MAX) {
+        pgproto_error(&c->out, 'E', "ERROR", "54000", "statement is too long", NULL, NULL);
+        return ODBC_ERROR;
+    }
     p = calloc(1, sizeof(*p));
     /* NUL-terminated too: psqlODBC reads the text to its NUL whatever length it is given. */
     if (p == NULL || (p->sql = malloc(len + 1)) == NULL) {
@@ -2958,10 +2962,6 @@ static int odbc_prep_get(struct odbc_conn *c, const char *sql, size_t len,
         p->used = ++c->clock;
         *out = p;
         return ODBC_OK;
-    }
-    if (len > INT32_MAX) {
-        pgproto_error(&c->out, 'E', "ERROR", "54000", "statement is too long", NULL, NULL);
-        return ODBC_ERROR;
     }
     if (c->npreps == c->preps_cap) {
         int cap = c->preps_cap ? c->preps_cap * 2 : 16;
@@ -3590,9 +3590,13 @@ int odbc_describe(struct odbc_conn *c, const char *sql, size_t len, int nparams,
     int32_t oid;
 
     pgbuf_reset(&c->out);
-    if (how & ODBC_DESCRIBE_ONCE)
+    if (how & ODBC_DESCRIBE_ONCE) {
+        /* A handle of its own, outside the cache: it evicts none of the statements kept there. */
         odbc_prep_forget(c, sql, len);
-    result = odbc_prep_get(c, sql, len, &p);
+        result = odbc_prep_new(c, sql, len, odbc_hash(sql, len), &p);
+    } else {
+        result = odbc_prep_get(c, sql, len, &p);
+    }
     if (result != ODBC_OK)
         return odbc_finish(c, sink, result);
     if (odbc_formats_check(c, p->stmt, &p->cols, result_formats, nformats) < 0) {
@@ -3614,8 +3618,8 @@ int odbc_describe(struct odbc_conn *c, const char *sql, size_t len, int nparams,
         else
             odbc_nodata_put(c);
     }
-    if ((how & ODBC_DESCRIBE_ONCE) && p != c->cur)
-        odbc_prep_drop(c, p);
+    if (how & ODBC_DESCRIBE_ONCE)
+        odbc_prep_free(p);
     return odbc_finish(c, sink, result);
 }
 

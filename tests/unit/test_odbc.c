@@ -1608,6 +1608,20 @@ static void test_sqlite_prepared_cache(void **state)
     assert_int_equal(describe_result(c, "SELECT a + 0 FROM pc WHERE a = ?"), ODBC_ERROR);
     assert_int_equal(describe_result(c, "SELECT a + 52 FROM pc WHERE a = ?"), ODBC_OK);
     assert_int_equal(describe_result(c, "SELECT a + 51 FROM pc WHERE a = ?"), ODBC_ERROR);
+    /* A describe made once has a handle of its own: the full cache keeps what it had. */
+    struct odbc_prep *kept[2] = { c->preps[0], c->preps[1] };
+    struct odbc_sink sink = { capture_write, &k };
+    assert_int_equal(c->npreps, 2);
+    assert_int_equal(odbc_describe(c, "SELECT 7 AS seven", 17, 0, NULL, ODBC_DESCRIBE_ONCE, NULL, 0, &sink),
+                     ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 1);
+    assert_int_equal(m[0].type, 'T');
+    capture_reset(&k);
+    assert_int_equal(c->npreps, 2);
+    assert_ptr_equal(c->preps[0], kept[0]);
+    assert_ptr_equal(c->preps[1], kept[1]);
+    assert_int_equal(describe_result(c, "SELECT a + 149 FROM pc WHERE a = ?"), ODBC_OK);
+    assert_int_equal(describe_result(c, "SELECT a + 52 FROM pc WHERE a = ?"), ODBC_OK);
     odbc_set_max_prepared(c, 100);
 }
 
