@@ -397,6 +397,9 @@ static int exec_params_read(struct pgproto_reader *r, int with_values, struct ex
     return r->err ? -1 : 0;
 }
 
+_Static_assert(LEASE_EXEC_DESCRIBE == ODBC_F_DESCRIBE && LEASE_EXEC_SELECT_TAG == ODBC_F_SELECT_TAG,
+               "an 'E' request's flags are odbc_exec_params's");
+
 /* The extended-protocol requests: 'E', 'F' and 'D'.  Returns an enum odbc_result. */
 static int exec_run_extended(struct exec *e, uint8_t type, const char *body, size_t len)
 {

@@ -3483,7 +3483,7 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
     } else if (!SQL_SUCCEEDED(SQLRowCount(p->stmt, &rows))) {
         rows = 0;
     }
-    odbc_tag(tag, sizeof(tag), verb, p->cols.n > 0, rows);
+    odbc_tag(tag, sizeof(tag), (flags & ODBC_F_SELECT_TAG) ? "SELECT" : verb, p->cols.n > 0, rows);
     pgproto_command_complete(&c->out, tag);
 
 done:

@@ -63,6 +63,7 @@ struct odbc_param {
 
 #define ODBC_F_DESCRIBE 0x01    /* send RowDescription (or NoData) before the rows */
 #define ODBC_F_ROWDESC 0x02     /* a simple Query's: RowDescription once it ran, if it has columns */
+#define ODBC_F_SELECT_TAG 0x04  /* tagged SELECT n whatever the verb: Execute of a cursor declared in SQL */
 
 /*
  * Run a statement whose parameters are ODBC markers ('?', one per bound

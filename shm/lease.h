@@ -21,7 +21,8 @@
  *                              lease_release)
  *   'E'  verb NUL flags:u8 max_rows:i32 nparams:i16
  *        { oid:i32 format:i16 len:i32 bytes } nformats:i16 { format:i16 } sql
- *                              run with parameters ('?' markers, in order)
+ *                              run with parameters ('?' markers, in order);
+ *                              flags is LEASE_EXEC_*
  *   'F'  max_rows:i32          more rows from a suspended execution
  *   'D'  how:u8 nparams:i16 { oid:i32 } nformats:i16 { format:i16 } sql
  *                              describe without running; how is LEASE_DESCRIBE_*
@@ -47,6 +48,11 @@ struct shm_pool;
 #define LEASE_DESCRIBE_PARAMS 1         /* a statement's: ParameterDescription first */
 #define LEASE_DESCRIBE_CURSOR 2         /* sql is the name of a cursor declared in SQL */
 #define LEASE_DESCRIBE_ONCE 4           /* not kept in the prepared-handle cache (a FETCH) */
+
+/* 'E' flags: odbc_exec_params's ODBC_F_* of the same values (exec.c checks that they agree). */
+#define LEASE_EXEC_DESCRIBE 0x01    /* RowDescription (or NoData) before the rows */
+#define LEASE_EXEC_SELECT_TAG 0x04  /* tagged SELECT n: Execute of a cursor declared in SQL */
+
 #define LEASE_REQ_SAVEPOINT 'S'
 #define LEASE_REQ_COPY 'Y'
 #define LEASE_REQ_COPY_DATA 'd'

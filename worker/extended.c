@@ -866,6 +866,45 @@ static void extended_describe_cursor(struct session *s, const char *name)
     session_dispatch(s);
 }
 
+/*
+ * Execute of a portal the protocol did not create: a cursor declared in SQL
+ * (see extended_describe_cursor), run as FETCH FORWARD max_rows (ALL for 0)
+ * from it.  As PostgreSQL's Execute of the cursor: a batch of max_rows rows
+ * ends with PortalSuspended (the executor suspends at the row limit), the
+ * last with CommandComplete tagged SELECT n.
+ */
+static void extended_execute_cursor(struct session *s, const char *name, int32_t max_rows)
+{
+    char head[48];
+    if (max_rows > 0)
+        snprintf(head, sizeof(head), "FETCH FORWARD %d FROM \"", (int)max_rows);
+    else
+        snprintf(head, sizeof(head), "FETCH ALL FROM \"");
+    pgbuf_reset(&s->req);
+    pgproto_begin(&s->req, LEASE_REQ_EXEC_PARAMS);
+    pgproto_put_cstr(&s->req, "FETCH");
+    pgproto_put_u8(&s->req, LEASE_EXEC_SELECT_TAG);
+    pgproto_put_i32(&s->req, max_rows);
+    pgproto_put_i16(&s->req, 0);
+    pgproto_put_i16(&s->req, 0);
+    pgproto_put_bytes(&s->req, head, strlen(head));
+    for (const char *c = name; *c != '\0'; c++) {
+        pgproto_put_u8(&s->req, (uint8_t)*c);
+        if (*c == '"')
+            pgproto_put_u8(&s->req, '"');
+    }
+    pgproto_put_u8(&s->req, '"');
+    pgproto_end(&s->req);
+    s->ext_busy = 1;
+    session_dispatch(s);
+}
+
+/* 1 if a portal that the protocol did not create may be a cursor declared in SQL on the backend. */
+static int extended_sql_cursor(struct session *s, const char *name)
+{
+    return name[0] != '\0' && s->slot != SHM_NONE && shm_pool(s->pool)->dialect == CFG_DIALECT_POSTGRES;
+}
+
 /* 1 if the next buffered client message is Execute of 'portal'. */
 static int extended_execute_follows(struct session *s, const char *portal)
 {
@@ -918,8 +957,7 @@ static void extended_describe(struct session *s, const uint8_t *body, size_t len
         return;
     }
     struct extended_portal *p = extended_find_portal(x, name, NULL);
-    if (p == NULL && name[0] != '\0' && s->slot != SHM_NONE &&
-        shm_pool(s->pool)->dialect == CFG_DIALECT_POSTGRES) {
+    if (p == NULL && extended_sql_cursor(s, name)) {
         extended_describe_cursor(s, name);
         return;
     }
@@ -990,6 +1028,10 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
         return;
     }
     struct extended_portal *p = extended_find_portal(x, name, NULL);
+    if (p == NULL && extended_sql_cursor(s, name)) {
+        extended_execute_cursor(s, name, max_rows);
+        return;
+    }
     if (p == NULL) {
         char msg[200];
         snprintf(msg, sizeof(msg), "portal \"%.100s\" does not exist", name);
@@ -1032,7 +1074,7 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
     } else {
         pgproto_begin(&s->req, LEASE_REQ_EXEC_PARAMS);
         pgproto_put_cstr(&s->req, st->verb);
-        pgproto_put_u8(&s->req, describe ? 0x01 : 0);
+        pgproto_put_u8(&s->req, describe ? LEASE_EXEC_DESCRIBE : 0);
         pgproto_put_i32(&s->req, max_rows);
         pgproto_put_bytes(&s->req, p->values.data, p->values.len);
         pgproto_put_bytes(&s->req, st->sql, st->sql_len);

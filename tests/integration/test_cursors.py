@@ -9,6 +9,7 @@ whole, in order, through every FETCH.
 """
 
 import decimal
+import struct
 
 import psycopg
 import pytest
@@ -236,3 +237,30 @@ def test_fetch_portal_resumed_after_suspension_ends_with_fetch_tag(pgiris):
         assert [pgwire.parse_data_row(p) for t, p in seen if t == b"D"] == [[str(i)] for i in range(1, 6)]
         assert seen[-2][1] == b"FETCH 2\0"
         c.simple_query("COMMIT")
+
+
+def execute_cursor_portal_trace(port, user, database, password):
+    """Execute of a SQL-declared cursor as a protocol portal, with row
+    limits, then without: every message up to ReadyForQuery."""
+    with pgwire.Conn(port) as c:
+        c.startup(user, database, password)
+        c.simple_query("BEGIN")
+        c.simple_query('DECLARE "exec ""cur""" CURSOR FOR SELECT g, g * 10 AS t FROM generate_series(1, 5) AS g')
+        portal = b'exec "cur"\0'
+        seen = exchange(c, b"".join(pgwire.message(b"E", portal + struct.pack("!i", n)) for n in (2, 2, 2, 0))
+                        + pgwire.message(b"S"))
+        after = exchange(c, pgwire.message(b"E", b"no_such_cur\0\0\0\0\0") + pgwire.message(b"S"))
+        c.simple_query("ROLLBACK")
+    errors = [pgwire.parse_error_fields(p)["C"] for t, p in after if t == b"E"]
+    return seen, errors, after[-1]
+
+
+def test_execute_of_a_declared_cursor_portal_as_postgresql_does(pgiris, postgres):
+    """Execute(portal) of a cursor declared in SQL: its rows in batches of
+    the row limit with PortalSuspended between them, then the rest, the
+    same messages PostgreSQL sends; an unknown one is 34000 and aborts the
+    transaction."""
+    want = execute_cursor_portal_trace(postgres.port, "postgres", "postgres", None)
+    got = execute_cursor_portal_trace(pgiris.port, "demo", "pg", pgiris.users["demo"])
+    assert [t for t, _ in want[0]] == [b"D", b"D", b"s", b"D", b"D", b"s", b"D", b"C", b"C", b"Z"], want
+    assert got == want
