@@ -63,9 +63,9 @@ def test_waiters_are_served_in_arrival_order_across_workers(inst, sequence):
             t.start()
             threads.append(t)
             # One at a time, so the arrival order is known; the gap is well
-            # above the grace within which a worker serves its own first.
+            # above the grace (5 ms) within which a worker serves its own first.
             wait_for_waiting(inst, i + 1)
-            time.sleep(0.02)
+            time.sleep(0.03)
         holder.execute("COMMIT")
         for t in threads:
             t.join(30)
@@ -91,6 +91,8 @@ def test_new_request_queues_behind_waiting_clients(inst, sequence):
         t = threading.Thread(target=take)
         t.start()
         wait_for_waiting(inst, 1)
+        # Longer than the grace within which a worker serves its own client first.
+        time.sleep(0.05)
         # COMMIT and the next query in one write: the second arrives as the slot is freed.
         holder.send(pgwire.message(b"Q", b"COMMIT\0")
                     + pgwire.message(b"Q", ("SELECT nextval('%s')\0" % sequence).encode()))
