@@ -2932,7 +2932,9 @@ static int odbc_prep_match(struct odbc_conn *c, struct odbc_prep *p)
     odbc_cursor_choose(c, p->hash, p->sql, p->len);
     if (!c->cursor_adaptive || p->cursor == c->cursor_on)
         return ODBC_OK;
+    /* Prepared again as new: the last execution's bindings must not shape it. */
     SQLFreeStmt(p->stmt, SQL_CLOSE);
+    SQLFreeStmt(p->stmt, SQL_RESET_PARAMS);
     if (!SQL_SUCCEEDED(SQLPrepare(p->stmt, (SQLCHAR *)p->sql, (SQLINTEGER)p->len)))
         return odbc_error_build(c, SQL_HANDLE_STMT, p->stmt);
     p->cursor = (int8_t)c->cursor_on;
@@ -3425,9 +3427,13 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
     for (i = 0; i < p->cols.n; i++)
         c->fmt[i] = odbc_format_at(result_formats, nformats, i);
 
-    /* A cached handle is reused: no cursor or earlier bindings may survive. */
+    /*
+     * A cached handle is reused: no cursor may survive.  Its bindings need no
+     * reset: every one of its p->nparams markers is bound again below, and
+     * psqlODBC frees its parameter array on SQL_RESET_PARAMS, only to
+     * allocate it again at the first SQLBindParameter.
+     */
     SQLFreeStmt(p->stmt, SQL_CLOSE);
-    SQLFreeStmt(p->stmt, SQL_RESET_PARAMS);
     result = odbc_prep_match(c, p);
     if (result != ODBC_OK)
         return odbc_finish(c, sink, result);
