@@ -3596,13 +3596,11 @@ int odbc_describe(struct odbc_conn *c, const char *sql, size_t len, int nparams,
     int32_t oid;
 
     pgbuf_reset(&c->out);
-    if (how & ODBC_DESCRIBE_ONCE) {
-        /* A handle of its own, outside the cache: it evicts none of the statements kept there. */
-        odbc_prep_forget(c, sql, len);
+    /* ONCE: a handle of its own, outside the cache, so it evicts none of the statements kept there. */
+    if (how & ODBC_DESCRIBE_ONCE)
         result = odbc_prep_new(c, sql, len, odbc_hash(sql, len), &p);
-    } else {
+    else
         result = odbc_prep_get(c, sql, len, &p);
-    }
     if (result != ODBC_OK)
         return odbc_finish(c, sink, result);
     if (odbc_formats_check(c, p->stmt, &p->cols, result_formats, nformats) < 0) {
@@ -3633,13 +3631,7 @@ int odbc_describe(struct odbc_conn *c, const char *sql, size_t len, int nparams,
 static void odbc_put_cursor_sql(struct pgbuf *b, const char *head, const char *name, size_t len)
 {
     pgproto_put_bytes(b, head, strlen(head));
-    pgproto_put_u8(b, '"');
-    for (size_t i = 0; i < len; i++) {
-        pgproto_put_u8(b, (uint8_t)name[i]);
-        if (name[i] == '"')
-            pgproto_put_u8(b, '"');
-    }
-    pgproto_put_u8(b, '"');
+    pgproto_put_ident(b, name, len);
     pgproto_put_u8(b, '\0');
 }
 

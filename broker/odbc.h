@@ -105,7 +105,8 @@ void odbc_close_cursor(struct odbc_conn *c);
  * RowDescription (with result_formats applied as in odbc_exec_params; a
  * statement is described with none, i.e. text) or NoData.  Uses and fills
  * the same prepared-handle cache as odbc_exec_params, unless how has
- * ODBC_DESCRIBE_ONCE: then the handle is dropped after (a statement whose
+ * ODBC_DESCRIBE_ONCE: then the statement is prepared on a handle of its own,
+ * freed after, and the cache is neither read nor changed (a statement whose
  * description may change under the same text, such as FETCH from a cursor
  * declared again).  Returns an enum odbc_result.
  */

@@ -158,19 +158,16 @@ static char *copy_ident_plain(const char *s, size_t n)
 /* The identifier as written that names plain: "plain" with inner quotes doubled. */
 static char *copy_ident_quote(const char *plain, size_t n)
 {
-    char *out = malloc(2 * n + 3), *o = out;
+    struct pgbuf b;
 
-    if (!out)
+    pgbuf_init(&b);
+    pgproto_put_ident(&b, plain, n);
+    pgproto_put_u8(&b, '\0');
+    if (b.oom) {
+        pgbuf_free(&b);
         return NULL;
-    *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        if (plain[i] == '"')
-            *o++ = '"';
-        *o++ = plain[i];
     }
-    *o++ = '"';
-    *o = '\0';
-    return out;
+    return (char *)b.data;
 }
 
 /* ---- string constants -------------------------------------------------- */

@@ -79,6 +79,17 @@ void pgproto_put_u8(struct pgbuf *b, uint8_t v)
     pgproto_put_bytes(b, &v, 1);
 }
 
+void pgproto_put_ident(struct pgbuf *b, const char *name, size_t len)
+{
+    pgproto_put_u8(b, '"');
+    for (size_t i = 0; i < len; i++) {
+        pgproto_put_u8(b, (uint8_t)name[i]);
+        if (name[i] == '"')
+            pgproto_put_u8(b, '"');
+    }
+    pgproto_put_u8(b, '"');
+}
+
 void pgproto_put_i16(struct pgbuf *b, int16_t v)
 {
     uint16_t u = (uint16_t)v;

@@ -74,6 +74,8 @@ void pgproto_put_i16(struct pgbuf *b, int16_t v);
 void pgproto_put_i32(struct pgbuf *b, int32_t v);
 void pgproto_put_bytes(struct pgbuf *b, const void *p, size_t n);
 void pgproto_put_cstr(struct pgbuf *b, const char *s);        /* with its NUL */
+/* name as a quoted SQL identifier: "name", with every " in it doubled (no NUL). */
+void pgproto_put_ident(struct pgbuf *b, const char *name, size_t len);
 /* Close the open message; returns 0, or -1 if the buffer ran out of memory. */
 int pgproto_end(struct pgbuf *b);
 

@@ -877,9 +877,9 @@ static void extended_execute_cursor(struct session *s, const char *name, int32_t
 {
     char head[48];
     if (max_rows > 0)
-        snprintf(head, sizeof(head), "FETCH FORWARD %d FROM \"", (int)max_rows);
+        snprintf(head, sizeof(head), "FETCH FORWARD %d FROM ", (int)max_rows);
     else
-        snprintf(head, sizeof(head), "FETCH ALL FROM \"");
+        snprintf(head, sizeof(head), "FETCH ALL FROM ");
     pgbuf_reset(&s->req);
     pgproto_begin(&s->req, LEASE_REQ_EXEC_PARAMS);
     pgproto_put_cstr(&s->req, "FETCH");
@@ -888,12 +888,7 @@ static void extended_execute_cursor(struct session *s, const char *name, int32_t
     pgproto_put_i16(&s->req, 0);
     pgproto_put_i16(&s->req, 0);
     pgproto_put_bytes(&s->req, head, strlen(head));
-    for (const char *c = name; *c != '\0'; c++) {
-        pgproto_put_u8(&s->req, (uint8_t)*c);
-        if (*c == '"')
-            pgproto_put_u8(&s->req, '"');
-    }
-    pgproto_put_u8(&s->req, '"');
+    pgproto_put_ident(&s->req, name, strlen(name));
     pgproto_end(&s->req);
     s->ext_busy = 1;
     session_dispatch(s);

@@ -444,6 +444,21 @@ static void test_roundtrip_error(void **state)
     pgbuf_free(&b);
 }
 
+/* A name as a quoted SQL identifier: quotes doubled, anything else as it is. */
+static void test_put_ident(void **state)
+{
+    struct pgbuf b;
+    pgbuf_init(&b);
+    pgproto_put_ident(&b, "plain", 5);
+    pgproto_put_ident(&b, "a\"b\"\"", 5);
+    pgproto_put_ident(&b, "", 0);
+    pgproto_put_ident(&b, "caf\xc3\xa9 x", 7);
+    const char want[] = "\"plain\"\"a\"\"b\"\"\"\"\"\"\"\"caf\xc3\xa9" " x\"";
+    assert_int_equal(b.len, sizeof(want) - 1);
+    assert_memory_equal(b.data, want, b.len);
+    pgbuf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_reader_truncated),
         cmocka_unit_test(test_reader_cstr),
         cmocka_unit_test(test_roundtrip_error),
+        cmocka_unit_test(test_put_ident),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
