@@ -605,6 +605,15 @@ static int exec_release(struct exec *e)
     struct shm_pool *p = shm_pool(e->pool);
 
     exec_cancel_gate(e, UINT32_MAX);
+    if (ck_pr_load_32(&s->discard)) {
+        /* Temporary tables, held cursors, locks: only a new connection is sure to have none. */
+        ck_pr_store_32(&s->discard, 0);
+        if (e->conn != NULL) {
+            log_info("exec", "slot=%u db=%s: the client left session state on the connection; reconnecting",
+                     e->slot, p->name);
+            exec_disconnect(e);
+        }
+    }
     if (e->conn != NULL && odbc_reset(e->conn) < 0) {
         log_warning("exec", "slot=%u db=%s reset failed; reconnecting", e->slot, p->name);
         exec_disconnect(e);

@@ -1145,6 +1145,155 @@ enum sql_command sql_command_tokens(const char *stmt, size_t len, const struct s
     return sql_classify(&c, &v);
 }
 
+/* ---- state a statement leaves on the backend connection ---- */
+
+/* CREATE [OR REPLACE] [GLOBAL|LOCAL] TEMP ... TABLE/VIEW/SEQUENCE, unless ON COMMIT DROP. */
+static bool sql_state_create(struct sql_cursor *c)
+{
+    bool temp = false;
+    struct sql_lexeme t;
+
+    for (;;) {
+        if (sql_cur_accept(c, "OR"))
+            sql_cur_accept(c, "REPLACE");
+        else if (sql_cur_accept(c, "TEMP") || sql_cur_accept(c, "TEMPORARY"))
+            temp = true;
+        else if (!sql_cur_accept(c, "GLOBAL") && !sql_cur_accept(c, "LOCAL") &&
+                 !sql_cur_accept(c, "UNLOGGED") && !sql_cur_accept(c, "RECURSIVE"))
+            break;
+    }
+    if (!sql_cur_accept(c, "TABLE") && !sql_cur_accept(c, "VIEW") && !sql_cur_accept(c, "SEQUENCE"))
+        return false;
+    if (!temp) {
+        /* CREATE TABLE pg_temp.name is temporary too. */
+        if (sql_cur_accept(c, "IF") && sql_cur_accept(c, "NOT"))
+            sql_cur_accept(c, "EXISTS");
+        if (!sql_cur_next(c, &t) || !sql_tok_is(&c->lx, &t, "PG_TEMP") || !sql_cur_accept_punct(c, '.'))
+            return false;
+    }
+    /* A table dropped at COMMIT goes with the transaction. */
+    while (sql_cur_find(c, "ON"))
+        if (sql_cur_accept(c, "COMMIT") && sql_cur_accept(c, "DROP"))
+            return false;
+    return true;
+}
+
+/* DECLARE name ... CURSOR WITH HOLD FOR: the cursor outlives the transaction. */
+static bool sql_state_declare(struct sql_cursor *c)
+{
+    struct sql_lexeme t;
+
+    while (sql_cur_next(c, &t)) {
+        if (sql_tok_is(&c->lx, &t, "FOR"))
+            return false;
+        if (sql_tok_is(&c->lx, &t, "WITH") && sql_cur_accept(c, "HOLD"))
+            return true;
+    }
+    return false;
+}
+
+/* SET [SESSION] ROLE, SET SESSION AUTHORIZATION: who the backend's session is, not a parameter. */
+static bool sql_state_set(struct sql_cursor *c)
+{
+    if (sql_cur_accept(c, "LOCAL"))
+        return false;
+    return sql_cur_accept(c, "ROLE") || (sql_cur_accept(c, "SESSION") &&
+                                         (sql_cur_accept(c, "ROLE") || sql_cur_accept(c, "AUTHORIZATION")));
+}
+
+/* Session-level advisory locks, held until unlocked or the session ends (the _xact_ ones are not). */
+static const char *const sql_session_lock_fns[] = {
+    "PG_ADVISORY_LOCK", "PG_ADVISORY_LOCK_SHARED", "PG_TRY_ADVISORY_LOCK", "PG_TRY_ADVISORY_LOCK_SHARED",
+};
+
+/*
+ * set_config(name, value, is_local) changes the session's setting unless
+ * is_local is written true: the backend keeps it, where the client's SET
+ * would have stayed with the client.
+ */
+static bool sql_state_set_config(struct sql_cursor *c)
+{
+    struct sql_lexeme t, last = { 0 };
+    size_t depth = 1, commas = 0, ntok = 0;
+
+    while (sql_cur_next(c, &t)) {
+        if (sql_tok_punct(&c->lx, &t, '(')) {
+            depth++;
+        } else if (sql_tok_punct(&c->lx, &t, ')')) {
+            if (--depth == 0)
+                break;
+        } else if (depth == 1 && sql_tok_punct(&c->lx, &t, ',')) {
+            commas++;
+            ntok = 0;
+            continue;
+        }
+        last = t;
+        ntok++;
+    }
+    return !(commas == 2 && ntok == 1 && last.type == SQL_TOK_IDENT && sql_tok_is(&c->lx, &last, "TRUE"));
+}
+
+/* Any call in the statement that leaves the session changed; with into, SELECT ... INTO TEMP too. */
+static bool sql_state_calls(struct sql_cursor *c, bool into)
+{
+    struct sql_lexeme t;
+
+    while (sql_cur_next(c, &t)) {
+        if (t.type != SQL_TOK_IDENT)
+            continue;
+        if (into && sql_tok_is(&c->lx, &t, "INTO")) {
+            if (!sql_cur_accept(c, "GLOBAL"))
+                sql_cur_accept(c, "LOCAL");
+            if (sql_cur_accept(c, "TEMP") || sql_cur_accept(c, "TEMPORARY"))
+                return true;
+            continue;
+        }
+        bool lock = false;
+        for (size_t i = 0; i < SQL_NELEM(sql_session_lock_fns) && !lock; i++)
+            lock = sql_tok_is(&c->lx, &t, sql_session_lock_fns[i]);
+        if (lock && sql_cur_accept_punct(c, '('))
+            return true;
+        if (sql_tok_is(&c->lx, &t, "SET_CONFIG") && sql_cur_accept_punct(c, '(') && sql_state_set_config(c))
+            return true;
+    }
+    return false;
+}
+
+int sql_backend_state_tokens(const char *stmt, size_t len, const struct sql_token *toks, size_t ntoks)
+{
+    struct sql_cursor c, start;
+    struct sql_lexeme t;
+
+    sql_lexer_init(&c.lx, stmt, len);
+    c.toks = toks;
+    c.ntoks = ntoks;
+    c.ti = 0;
+    start = c;
+    do {
+        if (!sql_cur_next(&c, &t))
+            return 0;
+    } while (sql_tok_punct(&c.lx, &t, '('));
+    if (t.type == SQL_TOK_IDENT) {
+        if (sql_tok_is(&c.lx, &t, "CREATE"))
+            return sql_state_create(&c);
+        if (sql_tok_is(&c.lx, &t, "DECLARE"))
+            return sql_state_declare(&c);
+        if (sql_tok_is(&c.lx, &t, "LISTEN"))
+            return 1;
+        if (sql_tok_is(&c.lx, &t, "SET") && sql_state_set(&c))
+            return 1;
+        /* SELECT ... INTO TEMP name: one pass looks for it and for the calls. */
+        if (sql_tok_is(&c.lx, &t, "SELECT"))
+            return sql_state_calls(&c, true);
+    }
+    return sql_state_calls(&start, false);
+}
+
+int sql_backend_state(const char *stmt, size_t len)
+{
+    return sql_backend_state_tokens(stmt, len, NULL, 0);
+}
+
 static int sql_tx_modes_fail(const struct sql_cursor *c, const struct sql_lexeme *t, char *msg, size_t msglen)
 {
     if (t == NULL)

@@ -88,6 +88,17 @@ enum sql_command sql_command(const char *stmt, size_t len, char *verb, size_t ve
 enum sql_command sql_command_tokens(const char *stmt, size_t len, const struct sql_token *toks, size_t ntoks,
                                     char *verb, size_t verblen);
 
+/*
+ * Whether the statement leaves state on the backend connection that
+ * outlives its transaction and belongs to this client alone: a temporary
+ * table, view or sequence (not one ON COMMIT DROP), a cursor WITH HOLD,
+ * LISTEN, a session-level advisory lock, SET ROLE or SET SESSION
+ * AUTHORIZATION, set_config(..., is_local) unless is_local is written
+ * true.  What a function or DO block does inside is not seen.  1 or 0.
+ */
+int sql_backend_state(const char *stmt, size_t len);
+int sql_backend_state_tokens(const char *stmt, size_t len, const struct sql_token *toks, size_t ntoks);
+
 /* The transaction modes of BEGIN / START TRANSACTION, as PostgreSQL accepts them. */
 enum sql_isolation {
     SQL_ISO_DEFAULT,

@@ -43,6 +43,13 @@ enum {
      * client): translated anew for each session, never shared.
      */
     SQL_FLAG_SESSION = 1 << 4,
+    /*
+     * The statement leaves state on the backend connection that outlives
+     * its transaction (sql_backend_state): the client keeps its connection
+     * from then on, and the connection is made anew before anyone else
+     * gets it.
+     */
+    SQL_FLAG_BACKEND_STATE = 1 << 5,
 };
 
 struct sql_translation {

@@ -32,7 +32,7 @@
 #include "shm/ring.h"
 
 #define SHM_MAGIC 0x7067697269730001ULL
-#define SHM_LAYOUT_VERSION 5
+#define SHM_LAYOUT_VERSION 6
 #define SHM_MAX_WORKERS 64
 #define SHM_MAX_POOLS CFG_MAX_DATABASES
 #define SHM_NONE UINT32_MAX
@@ -107,6 +107,12 @@ struct shm_slot {
     uint32_t cancel;            /* cancel asked: client + 1, | SHM_CANCEL_TIMEOUT (broker acts) */
     uint32_t futex;             /* the executor sleeps on this word */
     uint32_t conn_gen;          /* pool conn_gen this connection was made with */
+    /*
+     * The lease left state on the backend connection that belongs to its
+     * client (a temporary table, a held cursor, a lock): connect anew
+     * before the next lease.
+     */
+    uint32_t discard;
     char txstatus;              /* 'I', 'T' or 'E' as last reported */
     int64_t connect_time_us;    /* realtime */
     int64_t request_time_us;    /* realtime of the last request */

@@ -42,6 +42,7 @@ struct extended_stmt {
     char **types;           /* SQL PREPARE's parameter types as written, NULL for Parse */
     int ntypes;
     int no_backend;         /* nothing to run on this backend: the tag alone (SQL_FLAG_NO_BACKEND) */
+    int backend_state;      /* leaves state on the backend connection (SQL_FLAG_BACKEND_STATE) */
     struct pgbuf desc;      /* ParameterDescription + RowDescription/NoData the backend gave */
     int described;          /* desc holds them: Describe is answered without the backend */
 };
@@ -191,8 +192,10 @@ int extended_deallocate(struct session *s, const char *stmt, size_t len, const c
         extended_drop_portal(x, 0);
     while (x->nstmts > 0)
         extended_drop_stmt(x, 0);
-    if (strcmp(verb, "DISCARD ALL") == 0)
+    if (strcmp(verb, "DISCARD ALL") == 0) {
         params_reset(&s->params, NULL, out);
+        session_discard_backend(s);
+    }
     pgproto_command_complete(out, verb);
     return 0;
 }
@@ -540,6 +543,7 @@ static int extended_rewrite(struct extended_stmt *st, const char *q, size_t len,
     snprintf(st->verb, sizeof(st->verb), "%s", x->verb);
     st->empty = st->verb[0] == '\0';
     st->no_backend = (x->flags & SQL_FLAG_NO_BACKEND) != 0;
+    st->backend_state = (x->flags & SQL_FLAG_BACKEND_STATE) != 0;
     return 0;
 }
 
@@ -1077,6 +1081,8 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
             p->started = 1;
     }
     pgproto_end(&s->req);
+    if (st->backend_state)
+        s->backend_state = 1;
     s->ext_busy = 1;
     session_dispatch(s);
 }

@@ -90,6 +90,15 @@ static const char *session_state_name(enum session_state st)
     return names[st];
 }
 
+/* SHOW CLIENTS' state: waiting for a slot, holding one ("active"), or neither. */
+static void session_publish_status(struct session *s)
+{
+    struct shm_client *c = shm_client(s->client);
+    /* 0 ("login" in SHOW CLIENTS) until the client is in: one that fails to log in stays so. */
+    if (s->state == SESSION_IDLE || (s->state > SESSION_IDLE && c->status != 0))
+        c->status = s->state == SESSION_WAITING ? 'w' : s->slot != SHM_NONE ? 'a' : 'i';
+}
+
 static void session_set_state(struct session *s, enum session_state st)
 {
     if (s->state == st)
@@ -102,11 +111,8 @@ static void session_set_state(struct session *s, enum session_state st)
         TAILQ_INSERT_TAIL(&session_running, s, queue_link);
     s->state = st;
     if (s->client != SHM_NONE) {
-        struct shm_client *c = shm_client(s->client);
-        /* 0 ("login" in SHOW CLIENTS) until the client is in: one that fails to log in stays so. */
-        if (st == SESSION_IDLE || (st > SESSION_IDLE && c->status != 0))
-            c->status = st == SESSION_WAITING ? 'w' : s->slot != SHM_NONE ? 'a' : 'i';
-        ck_pr_store_32(&c->running, st == SESSION_RUNNING);
+        session_publish_status(s);
+        ck_pr_store_32(&shm_client(s->client)->running, st == SESSION_RUNNING);
     }
 }
 
@@ -790,11 +796,13 @@ static void session_release_request(struct session *s)
  */
 static void session_release(struct session *s)
 {
-    if (!s->slot_clean || lease_release(s->slot, worker.index) < 0)
+    if (!s->slot_clean || s->backend_state || lease_release(s->slot, worker.index) < 0)
         session_release_request(s);
     s->slot_clean = 0;
+    s->backend_state = 0;
     s->slot = SHM_NONE;
     shm_client(s->client)->slot = SHM_NONE;
+    session_publish_status(s);
 }
 
 /* Push pending request bytes into the slot's ring; 1 when all are in. */
@@ -829,6 +837,9 @@ static void session_start_request(struct session *s)
     /* A cancel meant for the wait is spent. */
     ck_pr_store_32(&shm_client(s->client)->cancel_req, 0);
     session_set_state(s, SESSION_RUNNING);
+    /* Said before the request goes: should this worker die, the reclaim still sees it. */
+    if (s->backend_state)
+        ck_pr_store_32(&shm_slot(s->slot)->discard, 1);
     if (s->params.statement_timeout_ms > 0) {
         s->timer_statement = 1;
         session_timer_start(s, (double)s->params.statement_timeout_ms / 1000);
@@ -1183,6 +1194,12 @@ static int session_add_stmt(void *arg, const char *stmt, size_t len)
     return 0;
 }
 
+void session_discard_backend(struct session *s)
+{
+    if (s->backend_state && s->slot != SHM_NONE && s->txstatus == 'I')
+        session_release(s);
+}
+
 void session_resume(struct session *s)
 {
     session_set_state(s, SESSION_IDLE);
@@ -1192,7 +1209,8 @@ void session_resume(struct session *s)
 
 void session_end_of_query(struct session *s)
 {
-    if (s->slot != SHM_NONE && s->txstatus == 'I' && worker.cfg->pool_mode == CFG_POOL_TRANSACTION)
+    if (s->slot != SHM_NONE && s->txstatus == 'I' && worker.cfg->pool_mode == CFG_POOL_TRANSACTION &&
+        !s->backend_state)
         session_release(s);
     session_query_free(s);
     session_set_state(s, SESSION_IDLE);
@@ -1305,6 +1323,8 @@ static void session_next(struct session *s)
             session_build_request(s, type, verb, stmt, len);
         else
             session_build_request(s, type, verb, x->sql, x->len);
+        if (x->flags & SQL_FLAG_BACKEND_STATE)
+            s->backend_state = 1;
         session_dispatch(s);
         return;
     }

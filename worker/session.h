@@ -60,6 +60,12 @@ struct session {
     uint8_t input_paused;               /* reading stopped until the request ring drains */
     uint8_t timer_statement;            /* s->timer runs statement_timeout */
     uint8_t slot_clean;                 /* the last DONE said LEASE_F_CLEAN */
+    /*
+     * A statement left state on the backend connection (SQL_FLAG_BACKEND_STATE):
+     * the client keeps its slot past its transactions, and the slot is
+     * connected anew when it goes back (shm_slot.discard).
+     */
+    uint8_t backend_state;
     uint8_t md5_salt[4];                /* authentication */
     size_t msg_left;                    /* bytes of the current message still to forward */
     struct pgbuf req;                   /* request bytes not yet in the ring */
@@ -109,6 +115,12 @@ const struct xlate *session_xlate(const struct session *s, enum xlate_source src
 void session_dispatch(struct session *s);
 /* End of a Query or of an extended-protocol Sync: release the slot if the pool mode says so, ReadyForQuery. */
 void session_end_of_query(struct session *s);
+
+/*
+ * DISCARD ALL: the client's state on the backend goes too.  A client that
+ * kept its slot for it hands the slot back, to be connected anew.
+ */
+void session_discard_backend(struct session *s);
 /* A request finished: back to IDLE and on with buffered input. */
 void session_resume(struct session *s);
 

@@ -261,7 +261,7 @@ static const struct xlate *xlate_passthrough(const char *stmt, size_t len)
     x.cmd = sql_command(stmt, len, verb, sizeof(verb));
     x.verb = verb;
     x.nparams = 0;
-    x.flags = 0;
+    x.flags = sql_backend_state(stmt, len) ? SQL_FLAG_BACKEND_STATE : 0;
     x.sqlstate = NULL;
     x.error = NULL;
     return &x;

@@ -628,6 +628,70 @@ static void test_tx_modes(void **state)
     }
 }
 
+/*
+ * State left on the backend connection, read from the text alone (the
+ * simple-protocol path for PostgreSQL) and from tokens (the translator):
+ * both must agree.
+ */
+static void test_backend_state(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sql;
+        int want;
+    } cases[] = {
+        { "CREATE TEMP TABLE t (v int)", 1 },
+        { "create temporary table if not exists t (v int)", 1 },
+        { "CREATE GLOBAL TEMPORARY TABLE t (v int) ON COMMIT DELETE ROWS", 1 },
+        { "CREATE OR REPLACE TEMP VIEW v AS SELECT 1", 1 },
+        { "CREATE TEMP SEQUENCE s", 1 },
+        { "CREATE TABLE pg_temp.t (v int)", 1 },
+        { "CREATE TEMP TABLE t AS SELECT * FROM u", 1 },
+        { "SELECT * INTO TEMP t FROM u", 1 },
+        { "(SELECT * INTO LOCAL TEMPORARY TABLE t FROM u)", 1 },
+        { "DECLARE c CURSOR WITH HOLD FOR SELECT 1", 1 },
+        { "DECLARE c BINARY NO SCROLL CURSOR WITH HOLD FOR SELECT 1", 1 },
+        { "LISTEN chan", 1 },
+        { "SELECT pg_advisory_lock(1)", 1 },
+        { "SELECT x FROM t WHERE pg_catalog.PG_TRY_ADVISORY_LOCK_SHARED(id)", 1 },
+        { "UPDATE t SET v = 1 WHERE pg_try_advisory_lock(id)", 1 },
+        { "SET ROLE admin", 1 },
+        { "SET SESSION ROLE admin", 1 },
+        { "SET SESSION AUTHORIZATION bob", 1 },
+        { "SELECT set_config('a.b', 'x', false)", 1 },
+        { "SELECT set_config('a.b', $1, $2)", 1 },
+        { "SELECT set_config('a.b', f(1, 2), true)", 0 },
+        { "SELECT set_config('a.b', $1, true)", 0 },
+        { "CREATE TEMP TABLE t (v int CHECK (v > 0)) ON COMMIT DROP", 0 },
+        { "CREATE TABLE t (v int)", 0 },
+        { "CREATE TABLE temp (v int)", 0 },
+        { "DECLARE c CURSOR FOR SELECT 1", 0 },
+        { "DECLARE c CURSOR WITHOUT HOLD FOR SELECT 1", 0 },
+        { "DECLARE c CURSOR FOR SELECT * FROM t WITH HOLD", 0 },
+        { "SELECT pg_advisory_xact_lock(1)", 0 },
+        { "SELECT 'pg_advisory_lock(1)', \"pg_advisory_lock\"", 0 },
+        { "SELECT pg_advisory_lock", 0 },
+        { "SET LOCAL ROLE admin", 0 },
+        { "SET search_path TO app", 0 },
+        { "SELECT * INTO t FROM u", 0 },
+        { "INSERT INTO temp VALUES (1)", 0 },
+        { "SELECT * FROM pg_temp.t", 0 },
+        { "/* LISTEN */ SELECT 1 -- pg_advisory_lock(1)", 0 },
+        { "", 0 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *q = cases[i].sql;
+        struct sql_token toks[64];
+        struct sql_lex_error err;
+        size_t n = 0;
+        assert_int_equal(sql_lex(q, strlen(q), toks, 64, &n, &err), 0);
+        assert_true(n <= 64);
+        if (sql_backend_state(q, strlen(q)) != cases[i].want ||
+            sql_backend_state_tokens(q, strlen(q), toks, n) != cases[i].want)
+            fail_msg("%s: want %d", q, cases[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -646,6 +710,7 @@ int main(void)
         cmocka_unit_test(test_command),
         cmocka_unit_test(test_command_bounds),
         cmocka_unit_test(test_tx_modes),
+        cmocka_unit_test(test_backend_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

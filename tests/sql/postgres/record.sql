@@ -70,7 +70,7 @@
 -- record: kind=session verb=SHOW params=0 read= write= flags=
 -- in: SELECT * INTO TEMP t2 FROM t
 -- out: SELECT * INTO TEMP t2 FROM t
--- record: kind=ddl verb=SELECT INTO params=0 read=t write=t2 flags=
+-- record: kind=ddl verb=SELECT INTO params=0 read=t write=t2 flags=backend-state
 -- in: VALUES (1, 2)
 -- out: VALUES (1, 2)
 -- record: kind=query verb=SELECT params=0 read= write= flags=read-only,cacheable

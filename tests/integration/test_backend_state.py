@@ -1,0 +1,181 @@
+"""State a client leaves on its backend connection past a transaction.
+
+Under transaction pooling a client's next transaction may run on another
+backend connection, and its last one goes on to other clients.  A temporary
+table, a cursor WITH HOLD, a session-level advisory lock or SET ROLE would
+then show up for whoever gets the connection next, and be missing for the
+client that made it.  pgiris keeps such a client on its connection from the
+statement on, and connects the slot anew when the client lets it go.
+"""
+
+import os
+import signal
+
+import psycopg
+import pytest
+
+from conftest import wait_for
+from test_worker_kill import owning_worker
+
+
+@pytest.fixture(scope="module")
+def pgiris(module_pgiris_factory):
+    return module_pgiris_factory(
+        settings={"query_wait_timeout": 1, "default_pool_size": 2, "min_pool_size": 1},
+        databases={"demo": {"pool_size": 2}, "pg": {"pool_size": 2}})
+
+
+def client_state(pgiris, name):
+    rows = [r for r in pgiris.show("CLIENTS") if r["application_name"] == name]
+    assert len(rows) == 1, rows
+    return rows[0]["state"]
+
+
+def missing_table(conn, sql):
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute(sql)
+    assert info.value.sqlstate == "42P01", info.value
+    return info.value
+
+
+def test_temporary_table_stays_with_its_client(pgiris, backend):
+    with pgiris.connect(backend, application_name="owner") as a, \
+            pgiris.connect(backend, application_name="other") as b:
+        # Before: both take a slot per transaction and hold none between them.
+        a.execute("SELECT 1")
+        assert client_state(pgiris, "owner") == "idle"
+        a.execute("CREATE TEMP TABLE scratch (v text)")
+        a.execute("INSERT INTO scratch VALUES ('mine')")
+        # The owner keeps its slot while idle; the other client has its own.
+        assert client_state(pgiris, "owner") == "active"
+        for _ in range(3):
+            missing_table(b, "SELECT v FROM scratch")
+            assert a.execute("SELECT v FROM scratch").fetchall() == [("mine",)]
+        assert client_state(pgiris, "other") == "idle"
+    # The owner is gone: whoever gets a slot now finds no table.
+    for _ in range(2):
+        with pgiris.connect(backend) as c:
+            missing_table(c, "SELECT v FROM scratch")
+
+
+def test_connection_is_made_anew_after_its_owner_leaves(pgiris, postgres):
+    with pgiris.connect("pg") as a:
+        a.execute("CREATE TEMP TABLE scratch2 (v int)")
+        pid = a.execute("SELECT pg_backend_pid()").fetchone()[0]
+        assert a.execute("SELECT pg_backend_pid()").fetchone()[0] == pid
+    # The connection that held the table is closed, not handed on.
+    wait_for(lambda: postgres.query("SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
+                                    (pid,))[0][0] == 0,
+             5, message="backend %d to end" % pid)
+    with pgiris.connect("pg") as c:
+        assert c.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+
+
+def test_cursor_with_hold(pgiris):
+    with pgiris.connect("pg", application_name="cursor") as a, pgiris.connect("pg") as b:
+        a.execute("BEGIN")
+        a.execute("DECLARE held CURSOR WITH HOLD FOR SELECT g FROM generate_series(1, 5) g")
+        a.execute("COMMIT")
+        assert client_state(pgiris, "cursor") == "active"
+        with pytest.raises(psycopg.Error) as info:
+            b.execute("FETCH ALL FROM held")
+        assert info.value.sqlstate == "34000"
+        assert a.execute("FETCH 2 FROM held").fetchall() == [(1,), (2,)]
+        assert a.execute("FETCH ALL FROM held").fetchall() == [(3,), (4,), (5,)]
+        a.execute("CLOSE held")
+
+
+def test_session_advisory_lock(pgiris):
+    with pgiris.connect("pg") as b:
+        with pgiris.connect("pg") as a:
+            a.execute("SELECT pg_advisory_lock(4242)")
+            # Another client is another session: the lock is not its own.
+            assert b.execute("SELECT pg_try_advisory_lock(4242)").fetchone() == (False,)
+            assert a.execute("SELECT pg_try_advisory_lock(4242)").fetchone() == (True,)
+        # The owner left: its session, and so its locks, ended with it.
+        wait_for(lambda: b.execute("SELECT pg_try_advisory_lock(4242)").fetchone() == (True,),
+                 5, message="the lock to go with its owner")
+        b.execute("SELECT pg_advisory_unlock_all()")
+
+
+def test_set_role_does_not_reach_other_clients(pgiris, postgres):
+    with postgres.connect(autocommit=True) as direct:
+        direct.execute("DROP ROLE IF EXISTS pgiris_reader")
+        direct.execute("CREATE ROLE pgiris_reader")
+    with pgiris.connect("pg") as a:
+        user = a.execute("SELECT current_user").fetchone()[0]
+        a.execute("SET ROLE pgiris_reader")
+        assert a.execute("SELECT current_user").fetchone() == ("pgiris_reader",)
+        with pgiris.connect("pg") as b:
+            assert b.execute("SELECT current_user").fetchone() == (user,)
+    for _ in range(2):
+        with pgiris.connect("pg") as c:
+            assert c.execute("SELECT current_user").fetchone() == (user,)
+
+
+def test_what_ends_with_the_transaction_does_not_pin(pgiris):
+    with pgiris.connect("pg", application_name="brief") as a:
+        a.execute("BEGIN")
+        a.execute("CREATE TEMP TABLE brief (v int) ON COMMIT DROP")
+        a.execute("SELECT pg_advisory_xact_lock(77)")
+        a.execute("SELECT set_config('application_name', 'brief', true)")
+        a.execute("DECLARE plain CURSOR FOR SELECT 1")
+        a.execute("COMMIT")
+        assert client_state(pgiris, "brief") == "idle"
+
+
+def test_extended_protocol_pins_too(pgiris, backend):
+    with pgiris.connect(backend, application_name="ext") as a, pgiris.connect(backend) as b:
+        # A parameter sends the statement through Parse/Bind/Execute.
+        a.execute("CREATE TEMP TABLE ext_scratch AS SELECT %s::text AS v", ("x",), prepare=False)
+        assert client_state(pgiris, "ext") == "active"
+        assert a.execute("SELECT v FROM ext_scratch WHERE v = %s", ("x",)).fetchall() == [("x",)]
+        missing_table(b, "SELECT v FROM ext_scratch")
+
+
+def test_discard_all_lets_the_slot_go(pgiris, backend):
+    with pgiris.connect(backend, application_name="discard") as a, pgiris.connect(backend) as b:
+        a.execute("CREATE TEMP TABLE gone (v int)")
+        assert client_state(pgiris, "discard") == "active"
+        a.execute("DISCARD ALL")
+        assert client_state(pgiris, "discard") == "idle"
+        missing_table(a, "SELECT v FROM gone")
+        missing_table(b, "SELECT v FROM gone")
+
+
+def test_session_pooling_hands_on_a_clean_connection(pgiris_factory):
+    # In session pooling the client has its slot anyway; what it leaves
+    # behind must still not reach the next client.
+    inst = pgiris_factory(settings={"pool_mode": "session", "query_wait_timeout": 2},
+                          databases={"pg": {"pool_size": 1}})
+    with inst.connect("pg") as a:
+        a.execute("CREATE TEMP TABLE left_behind (v int)")
+        a.execute("SELECT pg_advisory_lock(4343)")
+    with inst.connect("pg") as c:
+        missing_table(c, "SELECT v FROM left_behind")
+        assert c.execute("SELECT pg_try_advisory_lock(4343)").fetchone() == (True,)
+    # A client that left nothing behind hands its connection on as it is.
+    with inst.connect("pg") as d:
+        pid = d.execute("SELECT pg_backend_pid()").fetchone()[0]
+    with inst.connect("pg") as e:
+        assert e.execute("SELECT pg_backend_pid()").fetchone()[0] == pid
+
+
+def test_worker_death_still_drops_the_state(pgiris_factory, postgres):
+    # The slot of a dead worker's client is reclaimed by the broker, which
+    # cannot ask the worker what its client left: the slot says so itself.
+    inst = pgiris_factory(settings={"query_wait_timeout": 10}, databases={"pg": {"pool_size": 1}})
+    a = inst.connect("pg")
+    a.execute("CREATE TEMP TABLE orphan (v int)")
+    pid = a.execute("SELECT pg_backend_pid()").fetchone()[0]
+    worker = owning_worker(inst, a, inst.children())
+    assert worker is not None
+    os.kill(worker, signal.SIGKILL)
+    with pytest.raises(psycopg.OperationalError):
+        a.execute("SELECT 1")
+    a.close()
+    wait_for(lambda: postgres.query("SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
+                                    (pid,))[0][0] == 0,
+             10, message="backend %d to end" % pid)
+    with inst.connect("pg") as c:
+        missing_table(c, "SELECT v FROM orphan")

@@ -1,0 +1,98 @@
+-- # State a statement leaves on the backend connection past its transaction:
+-- # the client keeps its connection from then on (flags=backend-state).
+-- in: CREATE TEMP TABLE tt (v text)
+-- out: CREATE TEMP TABLE tt (v text)
+-- record: kind=ddl verb=CREATE TABLE params=0 read= write=tt flags=backend-state
+-- in: CREATE TEMPORARY TABLE IF NOT EXISTS tt (v int)
+-- out: CREATE TEMPORARY TABLE IF NOT EXISTS tt (v int)
+-- record: kind=ddl verb=CREATE TABLE params=0 read= write=tt flags=backend-state
+-- in: CREATE GLOBAL TEMPORARY TABLE tt (v int) ON COMMIT DELETE ROWS
+-- out: CREATE GLOBAL TEMPORARY TABLE tt (v int) ON COMMIT DELETE ROWS
+-- record: kind=ddl verb=CREATE TABLE params=0 read= write=tt flags=backend-state
+-- in: CREATE OR REPLACE TEMP VIEW v AS SELECT 1
+-- out: CREATE OR REPLACE TEMP VIEW v AS SELECT 1
+-- record: kind=ddl verb=CREATE VIEW params=0 read= write=v flags=backend-state
+-- in: CREATE TEMP SEQUENCE s
+-- out: CREATE TEMP SEQUENCE s
+-- record: kind=ddl verb=CREATE SEQUENCE params=0 read= write= flags=backend-state
+-- in: CREATE TABLE pg_temp.tt (v int)
+-- out: CREATE TABLE pg_temp.tt (v int)
+-- record: kind=ddl verb=CREATE TABLE params=0 read= write=pg_temp.tt flags=backend-state
+-- in: CREATE TABLE IF NOT EXISTS pg_temp.tt (v int)
+-- out: CREATE TABLE IF NOT EXISTS pg_temp.tt (v int)
+-- record: kind=ddl verb=CREATE TABLE params=0 read= write=pg_temp.tt flags=backend-state
+-- in: CREATE TEMP TABLE tt AS SELECT * FROM t
+-- out: CREATE TEMP TABLE tt AS SELECT * FROM t
+-- record: kind=ddl verb=CREATE TABLE AS params=0 read=t write=tt flags=backend-state
+-- in: SELECT * INTO TEMPORARY TABLE t3 FROM t
+-- out: SELECT * INTO TEMPORARY TABLE t3 FROM t
+-- record: kind=ddl verb=SELECT INTO params=0 read=t write=t3 flags=backend-state
+-- in: DECLARE c CURSOR WITH HOLD FOR SELECT * FROM t
+-- out: DECLARE c CURSOR WITH HOLD FOR SELECT * FROM t
+-- record: kind=other verb=DECLARE CURSOR params=0 read=t write= flags=backend-state
+-- in: DECLARE c BINARY NO SCROLL CURSOR WITH HOLD FOR SELECT 1
+-- out: DECLARE c BINARY NO SCROLL CURSOR WITH HOLD FOR SELECT 1
+-- record: kind=other verb=DECLARE CURSOR params=0 read= write= flags=backend-state
+-- in: LISTEN chan
+-- out: LISTEN chan
+-- record: kind=other verb=LISTEN params=0 read= write= flags=backend-state
+-- in: SELECT pg_advisory_lock(42)
+-- out: SELECT pg_advisory_lock(42)
+-- record: kind=query verb=SELECT params=0 read= write= flags=backend-state
+-- in: SELECT pg_catalog.pg_try_advisory_lock_shared($1)
+-- out: SELECT pg_catalog.pg_try_advisory_lock_shared($1)
+-- record: kind=query verb=SELECT params=1 read= write= flags=backend-state
+-- in: SET ROLE admin
+-- out: SET ROLE admin
+-- record: kind=transaction verb=SET params=0 read= write= flags=backend-state
+-- in: SET SESSION ROLE admin
+-- out: SET SESSION ROLE admin
+-- record: kind=transaction verb=SET params=0 read= write= flags=backend-state
+-- in: SET SESSION AUTHORIZATION bob
+-- out: SET SESSION AUTHORIZATION bob
+-- record: kind=transaction verb=SET params=0 read= write= flags=backend-state
+-- in: SELECT set_config('app.user', 'x', false)
+-- out: SELECT set_config('app.user', 'x', false)
+-- record: kind=query verb=SELECT params=0 read= write= flags=backend-state
+-- in: SELECT set_config('app.user', $1, $2)
+-- out: SELECT set_config('app.user', $1, $2)
+-- record: kind=query verb=SELECT params=2 read= write= flags=backend-state
+-- in: CREATE TEMP TABLE tt (v int) ON COMMIT DROP
+-- out: CREATE TEMP TABLE tt (v int) ON COMMIT DROP
+-- record: kind=ddl verb=CREATE TABLE params=0 read= write=tt flags=
+-- in: CREATE TEMP TABLE tt (v int DEFAULT 0 CHECK (v >= 0)) ON COMMIT DROP
+-- out: CREATE TEMP TABLE tt (v int DEFAULT 0 CHECK (v >= 0)) ON COMMIT DROP
+-- record: kind=ddl verb=CREATE TABLE params=0 read= write=tt flags=
+-- in: CREATE TABLE tt (v int)
+-- out: CREATE TABLE tt (v int)
+-- record: kind=ddl verb=CREATE TABLE params=0 read= write=tt flags=
+-- in: CREATE TABLE tt (v int) ON COMMIT DROP
+-- out: CREATE TABLE tt (v int) ON COMMIT DROP
+-- record: kind=ddl verb=CREATE TABLE params=0 read= write=tt flags=
+-- in: DECLARE c CURSOR FOR SELECT * FROM t
+-- out: DECLARE c CURSOR FOR SELECT * FROM t
+-- record: kind=other verb=DECLARE CURSOR params=0 read=t write= flags=
+-- in: DECLARE c CURSOR WITHOUT HOLD FOR SELECT 1
+-- out: DECLARE c CURSOR WITHOUT HOLD FOR SELECT 1
+-- record: kind=other verb=DECLARE CURSOR params=0 read= write= flags=
+-- in: SELECT pg_advisory_xact_lock(42)
+-- out: SELECT pg_advisory_xact_lock(42)
+-- record: kind=query verb=SELECT params=0 read= write= flags=read-only,cacheable
+-- in: SELECT set_config('app.user', $1, true)
+-- out: SELECT set_config('app.user', $1, true)
+-- record: kind=query verb=SELECT params=1 read= write= flags=read-only,cacheable
+-- in: SET LOCAL ROLE admin
+-- out: SET LOCAL ROLE admin
+-- record: kind=transaction verb=SET params=0 read= write= flags=
+-- in: SELECT 'pg_advisory_lock(1)'
+-- out: SELECT 'pg_advisory_lock(1)'
+-- record: kind=query verb=SELECT params=0 read= write= flags=read-only,cacheable
+-- in: SELECT * FROM pg_temp.t
+-- out: SELECT * FROM pg_temp.t
+-- record: kind=query verb=SELECT params=0 read=pg_temp.t write= flags=read-only
+-- in: INSERT INTO temp VALUES (1)
+-- out: INSERT INTO temp VALUES (1)
+-- record: kind=dml verb=INSERT params=0 read= write=temp flags=
+-- in: SELECT * INTO t2 FROM t
+-- out: SELECT * INTO t2 FROM t
+-- record: kind=ddl verb=SELECT INTO params=0 read=t write=t2 flags=
