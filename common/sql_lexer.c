@@ -1028,7 +1028,6 @@ static const struct sql_fixed_command {
     { "BEGIN", SQL_CMD_BEGIN, "BEGIN" },
     { "END", SQL_CMD_COMMIT, "COMMIT" },
     { "SHOW", SQL_CMD_SHOW, "SHOW" },
-    { "RESET", SQL_CMD_RESET, "RESET" },
     { "TRUNCATE", SQL_CMD_DDL, "TRUNCATE TABLE" },
     { "COMMENT", SQL_CMD_DDL, "COMMENT" },
     { "SAVEPOINT", SQL_CMD_SAVEPOINT, "SAVEPOINT" },
@@ -1081,6 +1080,13 @@ static enum sql_command sql_classify(struct sql_cursor *c, struct sql_verb *v)
         return sql_cmd_ddl(c, "DROP", v);
     if (sql_tok_is(lx, &t, "SET"))
         return sql_cmd_set(c, v);
+    if (sql_tok_is(lx, &t, "RESET")) {
+        /* RESET ROLE and RESET SESSION AUTHORIZATION undo what SET sent to the backend. */
+        sql_verb_str(v, "RESET");
+        return sql_cur_accept(c, "ROLE") || (sql_cur_accept(c, "SESSION") && sql_cur_accept(c, "AUTHORIZATION"))
+                   ? SQL_CMD_OTHER
+                   : SQL_CMD_RESET;
+    }
     if (sql_tok_is(lx, &t, "ROLLBACK") || sql_tok_is(lx, &t, "ABORT"))
         return sql_cmd_rollback(c, v);
     if (sql_tok_is(lx, &t, "COMMIT")) {
@@ -1192,13 +1198,18 @@ static bool sql_state_declare(struct sql_cursor *c)
     return false;
 }
 
-/* SET [SESSION] ROLE, SET SESSION AUTHORIZATION: who the backend's session is, not a parameter. */
+/*
+ * SET [SESSION] ROLE, SET SESSION AUTHORIZATION: who the backend's session
+ * is; SET SESSION CHARACTERISTICS: its transactions' defaults.  Not
+ * parameters the client's session keeps.
+ */
 static bool sql_state_set(struct sql_cursor *c)
 {
     if (sql_cur_accept(c, "LOCAL"))
         return false;
-    return sql_cur_accept(c, "ROLE") || (sql_cur_accept(c, "SESSION") &&
-                                         (sql_cur_accept(c, "ROLE") || sql_cur_accept(c, "AUTHORIZATION")));
+    return sql_cur_accept(c, "ROLE") ||
+           (sql_cur_accept(c, "SESSION") && (sql_cur_accept(c, "ROLE") || sql_cur_accept(c, "AUTHORIZATION") ||
+                                             sql_cur_accept(c, "CHARACTERISTICS")));
 }
 
 /* Session-level advisory locks, held until unlocked or the session ends (the _xact_ ones are not). */

@@ -69,7 +69,7 @@ enum sql_command {
     SQL_CMD_ROLLBACK,   /* ROLLBACK / ABORT without TO */
     SQL_CMD_SET,        /* SET ... (not SET TRANSACTION / SET CONSTRAINTS / SET SESSION AUTHORIZATION) */
     SQL_CMD_SHOW,
-    SQL_CMD_RESET,
+    SQL_CMD_RESET,      /* RESET ... (not RESET ROLE / RESET SESSION AUTHORIZATION) */
     SQL_CMD_DISCARD,
     SQL_CMD_DDL,        /* CREATE, ALTER, DROP, TRUNCATE, COMMENT, GRANT, REVOKE */
     SQL_CMD_SAVEPOINT,  /* SAVEPOINT, RELEASE [SAVEPOINT], ROLLBACK [WORK|TRANSACTION] TO */
@@ -92,9 +92,9 @@ enum sql_command sql_command_tokens(const char *stmt, size_t len, const struct s
  * Whether the statement leaves state on the backend connection that
  * outlives its transaction and belongs to this client alone: a temporary
  * table, view or sequence (not one ON COMMIT DROP), a cursor WITH HOLD,
- * LISTEN, a session-level advisory lock, SET ROLE or SET SESSION
- * AUTHORIZATION, set_config(..., is_local) unless is_local is written
- * true.  What a function or DO block does inside is not seen.  1 or 0.
+ * LISTEN, a session-level advisory lock, SET ROLE, SET SESSION
+ * AUTHORIZATION or CHARACTERISTICS, set_config(..., is_local) unless
+ * is_local is written true.  What a function or DO block does inside is not seen.  1 or 0.
  */
 int sql_backend_state(const char *stmt, size_t len);
 int sql_backend_state_tokens(const char *stmt, size_t len, const struct sql_token *toks, size_t ntoks);

@@ -108,9 +108,15 @@ def test_set_role_does_not_reach_other_clients(pgiris, postgres):
         assert a.execute("SELECT current_user").fetchone() == ("pgiris_reader",)
         with pgiris.connect("pg") as b:
             assert b.execute("SELECT current_user").fetchone() == (user,)
+        # RESET ROLE reaches the connection that SET ROLE changed.
+        a.execute("RESET ROLE")
+        assert a.execute("SELECT current_user").fetchone() == (user,)
+        a.execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+        assert a.execute("SELECT current_setting('transaction_isolation')").fetchone() == ("serializable",)
     for _ in range(2):
         with pgiris.connect("pg") as c:
             assert c.execute("SELECT current_user").fetchone() == (user,)
+            assert c.execute("SELECT current_setting('transaction_isolation')").fetchone() == ("read committed",)
 
 
 def test_what_ends_with_the_transaction_does_not_pin(pgiris):
