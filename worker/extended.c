@@ -1082,7 +1082,7 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
     }
     pgproto_end(&s->req);
     if (st->backend_state)
-        s->backend_state = 1;
+        session_keep_backend(s, st->verb);
     s->ext_busy = 1;
     session_dispatch(s);
 }

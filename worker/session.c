@@ -1194,6 +1194,16 @@ static int session_add_stmt(void *arg, const char *stmt, size_t len)
     return 0;
 }
 
+void session_keep_backend(struct session *s, const char *verb)
+{
+    if (s->backend_state)
+        return;
+    s->backend_state = 1;
+    if (worker.cfg->pool_mode == CFG_POOL_TRANSACTION)
+        log_info("session", "client=%u user=%s db=%s keeps its backend connection: %s leaves state there",
+                 s->client, session_user(s), session_database(s), verb);
+}
+
 void session_discard_backend(struct session *s)
 {
     if (s->backend_state && s->slot != SHM_NONE && s->txstatus == 'I')
@@ -1324,7 +1334,7 @@ static void session_next(struct session *s)
         else
             session_build_request(s, type, verb, x->sql, x->len);
         if (x->flags & SQL_FLAG_BACKEND_STATE)
-            s->backend_state = 1;
+            session_keep_backend(s, verb);
         session_dispatch(s);
         return;
     }

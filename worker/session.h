@@ -117,6 +117,12 @@ void session_dispatch(struct session *s);
 void session_end_of_query(struct session *s);
 
 /*
+ * The statement about to run (verb, for the log) leaves state on the
+ * backend connection that is the client's: keep the slot from now on.
+ */
+void session_keep_backend(struct session *s, const char *verb);
+
+/*
  * DISCARD ALL: the client's state on the backend goes too.  A client that
  * kept its slot for it hands the slot back, to be connected anew.
  */

@@ -52,6 +52,9 @@ def test_temporary_table_stays_with_its_client(pgiris, backend):
             missing_table(b, "SELECT v FROM scratch")
             assert a.execute("SELECT v FROM scratch").fetchall() == [("mine",)]
         assert client_state(pgiris, "other") == "idle"
+        # The log says which client keeps a connection, and why.
+        wait_for(lambda: "keeps its backend connection: CREATE TABLE leaves state there"
+                 in pgiris.stderr_text(), 5, message="the log line")
     # The owner is gone: whoever gets a slot now finds no table.
     for _ in range(2):
         with pgiris.connect(backend) as c:
