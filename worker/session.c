@@ -1206,8 +1206,11 @@ void session_keep_backend(struct session *s, const char *verb)
 
 void session_discard_backend(struct session *s)
 {
-    if (s->backend_state && s->slot != SHM_NONE && s->txstatus == 'I')
+    if (!s->backend_state || s->txstatus != 'I')
+        return;
+    if (s->slot != SHM_NONE)
         session_release(s);
+    s->backend_state = 0;
 }
 
 void session_resume(struct session *s)
