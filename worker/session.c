@@ -415,6 +415,19 @@ static void session_request_failed(struct session *s)
     session_next(s);
 }
 
+/* Slots of pool leased to clients that keep them for their session state (shm_slot.discard). */
+static uint32_t session_pool_kept(uint32_t pool)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < shm->nslots; i++) {
+        struct shm_slot *slot = shm_slot(i);
+        if (ck_pr_load_32(&slot->pool) == pool && ck_pr_load_32(&slot->state) == SHM_SLOT_LEASED &&
+            ck_pr_load_32(&slot->discard))
+            kept++;
+    }
+    return kept;
+}
+
 static void session_error(struct session *s, const char *sqlstate, const char *msg, const char *detail,
                           const char *hint)
 {
@@ -446,12 +459,20 @@ static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
         return;
     struct shm_pool *p = shm_pool(s->pool);
     session_unwait(s);
-    char msg[300];
+    char msg[300], hint[400];
     snprintf(msg, sizeof(msg),
              "no backend connection available for database \"%s\" within query_wait_timeout (%gs)",
              session_database(s), worker.cfg->query_wait_timeout);
-    session_error(s, "53300", msg, p->last_connect_fail_us ? p->last_connect_error : NULL,
-                  "All backend connections of the pool are busy; raise pool_size or retry.");
+    uint32_t kept = session_pool_kept(s->pool);
+    if (kept > 0)
+        snprintf(hint, sizeof(hint),
+                 "%u of the pool's connections are kept by clients that left session state on them "
+                 "(temporary tables, cursors WITH HOLD, advisory locks, SET ROLE; SHOW CLIENTS lists them as "
+                 "active); raise pool_size, or have those clients end it with DISCARD ALL.",
+                 kept);
+    else
+        snprintf(hint, sizeof(hint), "All backend connections of the pool are busy; raise pool_size or retry.");
+    session_error(s, "53300", msg, p->last_connect_fail_us ? p->last_connect_error : NULL, hint);
     session_request_failed(s);
 }
 

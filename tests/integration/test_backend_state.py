@@ -188,3 +188,18 @@ def test_worker_death_still_drops_the_state(pgiris_factory, postgres):
              10, message="backend %d to end" % pid)
     with inst.connect("pg") as c:
         missing_table(c, "SELECT v FROM orphan")
+
+
+def test_wait_timeout_names_the_kept_connections(pgiris, backend):
+    # Both connections of the pool are kept: the next client's wait ends
+    # in 53300, whose hint says why the pool is full.
+    with pgiris.connect(backend) as a1, pgiris.connect(backend) as a2, pgiris.connect(backend) as b:
+        a1.execute("CREATE TEMP TABLE full1 (v int)")
+        a2.execute("CREATE TEMP TABLE full2 (v int)")
+        with pytest.raises(psycopg.Error) as info:
+            b.execute("SELECT 1")
+        assert info.value.sqlstate == "53300"
+        assert "2 of the pool's connections are kept by clients that left session state" in \
+            info.value.diag.message_hint, info.value.diag.message_hint
+        a1.execute("DISCARD ALL")
+        assert b.execute("SELECT 'in'").fetchone() == ("in",)
