@@ -5,6 +5,8 @@
  * every rule whatever its trigger says changes nothing (a trigger names
  * all its rule rewrites).  A client's session (current_user) translated in
  * keeps the SQL lexing and fails only where the plain translation fails.
+ * Whether a statement leaves backend state reads the same from its text
+ * (sql_backend_state) as from the translation's tokens.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
  *     common/sql_lexer.c common/sql_translate.c common/sql_rules_*.c \
@@ -60,6 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             sql_translation_free(&s);
         }
+        /* The text alone (PostgreSQL's simple-protocol path) says what the translation's tokens said. */
+        if (rc == 0 && !(t.flags & SQL_FLAG_BACKEND_STATE) != !sql_backend_state((const char *)data, size))
+            abort();
         sql_translation_free(&t);
     }
     return 0;
