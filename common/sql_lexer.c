@@ -1244,10 +1244,15 @@ static bool sql_state_set_config(struct sql_cursor *c)
     return !(commas == 2 && ntok == 1 && last.type == SQL_TOK_IDENT && sql_tok_is(&c->lx, &last, "TRUE"));
 }
 
-/* Any call in the statement that leaves the session changed; with into, SELECT ... INTO TEMP too. */
-static bool sql_state_calls(struct sql_cursor *c, bool into)
+/*
+ * The calls in the statement: one that leaves the session changed
+ * (SQL_STATE_KEEPS), currval or lastval (SQL_STATE_READS_SEQUENCE); with
+ * into, SELECT ... INTO TEMP too.
+ */
+static int sql_state_calls(struct sql_cursor *c, bool into)
 {
     struct sql_lexeme t;
+    int found = 0;
 
     while (sql_cur_next(c, &t)) {
         if (t.type != SQL_TOK_IDENT)
@@ -1256,18 +1261,20 @@ static bool sql_state_calls(struct sql_cursor *c, bool into)
             if (!sql_cur_accept(c, "GLOBAL"))
                 sql_cur_accept(c, "LOCAL");
             if (sql_cur_accept(c, "TEMP") || sql_cur_accept(c, "TEMPORARY"))
-                return true;
+                found |= SQL_STATE_KEEPS;
             continue;
         }
         bool lock = false;
         for (size_t i = 0; i < SQL_NELEM(sql_session_lock_fns) && !lock; i++)
             lock = sql_tok_is(&c->lx, &t, sql_session_lock_fns[i]);
-        if (lock && sql_cur_accept_punct(c, '('))
-            return true;
-        if (sql_tok_is(&c->lx, &t, "SET_CONFIG") && sql_cur_accept_punct(c, '(') && sql_state_set_config(c))
-            return true;
+        if ((lock && sql_cur_accept_punct(c, '(')) ||
+            (sql_tok_is(&c->lx, &t, "SET_CONFIG") && sql_cur_accept_punct(c, '(') && sql_state_set_config(c)))
+            found |= SQL_STATE_KEEPS;
+        if ((sql_tok_is(&c->lx, &t, "CURRVAL") || sql_tok_is(&c->lx, &t, "LASTVAL")) &&
+            sql_cur_accept_punct(c, '('))
+            found |= SQL_STATE_READS_SEQUENCE;
     }
-    return false;
+    return found;
 }
 
 int sql_backend_state_tokens(const char *stmt, size_t len, const struct sql_token *toks, size_t ntoks)
@@ -1286,13 +1293,13 @@ int sql_backend_state_tokens(const char *stmt, size_t len, const struct sql_toke
     } while (sql_tok_punct(&c.lx, &t, '('));
     if (t.type == SQL_TOK_IDENT) {
         if (sql_tok_is(&c.lx, &t, "CREATE"))
-            return sql_state_create(&c);
+            return sql_state_create(&c) ? SQL_STATE_KEEPS : 0;
         if (sql_tok_is(&c.lx, &t, "DECLARE"))
-            return sql_state_declare(&c);
+            return sql_state_declare(&c) ? SQL_STATE_KEEPS : 0;
         if (sql_tok_is(&c.lx, &t, "LISTEN"))
-            return 1;
+            return SQL_STATE_KEEPS;
         if (sql_tok_is(&c.lx, &t, "SET") && sql_state_set(&c))
-            return 1;
+            return SQL_STATE_KEEPS;
         /* SELECT ... INTO TEMP name: one pass looks for it and for the calls. */
         if (sql_tok_is(&c.lx, &t, "SELECT"))
             return sql_state_calls(&c, true);

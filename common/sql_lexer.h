@@ -94,9 +94,12 @@ enum sql_command sql_command_tokens(const char *stmt, size_t len, const struct s
  * table, view or sequence (not one ON COMMIT DROP), a cursor WITH HOLD,
  * LISTEN, a session-level advisory lock, SET ROLE, SET SESSION
  * AUTHORIZATION or CHARACTERISTICS, set_config(..., is_local) unless
- * is_local is written true.  What a function or DO block does inside is
- * not seen.  1 or 0.
+ * is_local is written true (SQL_STATE_KEEPS); and whether it reads the
+ * session's sequence values with currval() or lastval()
+ * (SQL_STATE_READS_SEQUENCE), which a column default's nextval() set
+ * unseen.  What a function or DO block does inside is not seen.
  */
+enum { SQL_STATE_KEEPS = 1, SQL_STATE_READS_SEQUENCE = 2 };
 int sql_backend_state(const char *stmt, size_t len);
 int sql_backend_state_tokens(const char *stmt, size_t len, const struct sql_token *toks, size_t ntoks);
 

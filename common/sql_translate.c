@@ -1134,7 +1134,10 @@ static int sql_record(struct sql_rw *rw, const char *in, size_t len, struct sql_
     if (sc.oom)
         return sql_rw_fail(rw, "53200", "out of memory");
     /* A lock taken or a setting changed is no read, and no result to keep. */
-    if (sql_backend_state_tokens(in, len, rw->lex, rw->nlex))
+    int state = sql_backend_state_tokens(in, len, rw->lex, rw->nlex);
+    if (state & SQL_STATE_READS_SEQUENCE)
+        out->flags |= SQL_FLAG_READS_SEQUENCE;
+    if (state & SQL_STATE_KEEPS)
         out->flags |= SQL_FLAG_BACKEND_STATE;
     else if (out->kind == SQL_KIND_QUERY && !sc.for_update && !sc.nextval && sc.written.n == 0) {
         out->flags |= SQL_FLAG_READ_ONLY;
@@ -1462,6 +1465,7 @@ int sql_translation_describe(const struct sql_translation *t, char *buf, size_t 
         { SQL_FLAG_READ_ONLY, "read-only" }, { SQL_FLAG_CACHEABLE, "cacheable" },
         { SQL_FLAG_VECTOR, "vector" },       { SQL_FLAG_NO_BACKEND, "no-backend" },
         { SQL_FLAG_SESSION, "session" },     { SQL_FLAG_BACKEND_STATE, "backend-state" },
+        { SQL_FLAG_READS_SEQUENCE, "reads-sequence" },
     };
     size_t used = 0;
     int n;

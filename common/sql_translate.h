@@ -50,6 +50,11 @@ enum {
      * gets it.
      */
     SQL_FLAG_BACKEND_STATE = 1 << 5,
+    /*
+     * currval() or lastval(): the backend connection's last sequence
+     * values, which under transaction pooling may be another client's.
+     */
+    SQL_FLAG_READS_SEQUENCE = 1 << 6,
 };
 
 struct sql_translation {

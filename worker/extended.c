@@ -43,6 +43,7 @@ struct extended_stmt {
     int ntypes;
     int no_backend;         /* nothing to run on this backend: the tag alone (SQL_FLAG_NO_BACKEND) */
     int backend_state;      /* leaves state on the backend connection (SQL_FLAG_BACKEND_STATE) */
+    int reads_sequence;     /* currval() or lastval() (SQL_FLAG_READS_SEQUENCE) */
     struct pgbuf desc;      /* ParameterDescription + RowDescription/NoData the backend gave */
     int described;          /* desc holds them: Describe is answered without the backend */
 };
@@ -544,6 +545,7 @@ static int extended_rewrite(struct extended_stmt *st, const char *q, size_t len,
     st->empty = st->verb[0] == '\0';
     st->no_backend = (x->flags & SQL_FLAG_NO_BACKEND) != 0;
     st->backend_state = (x->flags & SQL_FLAG_BACKEND_STATE) != 0;
+    st->reads_sequence = (x->flags & SQL_FLAG_READS_SEQUENCE) != 0;
     return 0;
 }
 
@@ -1083,6 +1085,13 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
     pgproto_end(&s->req);
     if (st->backend_state)
         session_keep_backend(s, st->verb);
+    if (st->reads_sequence) {
+        struct pgbuf warning;
+        pgbuf_init(&warning);
+        session_warn_sequence(s, &warning);
+        session_send(s, &warning);
+        pgbuf_free(&warning);
+    }
     s->ext_busy = 1;
     session_dispatch(s);
 }

@@ -1225,6 +1225,17 @@ void session_keep_backend(struct session *s, const char *verb)
                  s->client, session_user(s), session_database(s), verb);
 }
 
+void session_warn_sequence(struct session *s, struct pgbuf *out)
+{
+    /* Within a transaction, or on a kept connection, the session is the one nextval() ran in. */
+    if (s->slot != SHM_NONE || s->backend_state || worker.cfg->pool_mode != CFG_POOL_TRANSACTION)
+        return;
+    pgproto_error(out, 'N', "WARNING", "01000",
+                  "currval() and lastval() read the backend connection's session, and under transaction "
+                  "pooling this transaction need not run on the connection where nextval() last ran",
+                  NULL, "Use INSERT ... RETURNING, or call them in the transaction that called nextval().");
+}
+
 void session_discard_backend(struct session *s)
 {
     if (!s->backend_state || s->txstatus != 'I')
@@ -1337,6 +1348,8 @@ static void session_next(struct session *s)
             q->stmt_i = rc < 0 ? q->nstmts : q->stmt_i + 1;
             continue;
         }
+        if (x->flags & SQL_FLAG_READS_SEQUENCE)
+            session_warn_sequence(s, &local);
         session_send(s, &local);
         pgbuf_free(&local);
         char type = LEASE_REQ_EXEC;

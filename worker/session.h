@@ -123,6 +123,14 @@ void session_end_of_query(struct session *s);
 void session_keep_backend(struct session *s, const char *verb);
 
 /*
+ * A statement reads currval() or lastval() (SQL_FLAG_READS_SEQUENCE): when
+ * it begins a transaction of its own under transaction pooling, append a
+ * WARNING to out, since the connection it gets may not be the one whose
+ * nextval() the client means.
+ */
+void session_warn_sequence(struct session *s, struct pgbuf *out);
+
+/*
  * DISCARD ALL: the client's state on the backend goes too.  A client that
  * kept its slot for it hands the slot back, to be connected anew.
  */

@@ -261,7 +261,9 @@ static const struct xlate *xlate_passthrough(const char *stmt, size_t len)
     x.cmd = sql_command(stmt, len, verb, sizeof(verb));
     x.verb = verb;
     x.nparams = 0;
-    x.flags = sql_backend_state(stmt, len) ? SQL_FLAG_BACKEND_STATE : 0;
+    int state = sql_backend_state(stmt, len);
+    x.flags = (state & SQL_STATE_KEEPS ? SQL_FLAG_BACKEND_STATE : 0) |
+              (state & SQL_STATE_READS_SEQUENCE ? SQL_FLAG_READS_SEQUENCE : 0);
     x.sqlstate = NULL;
     x.error = NULL;
     return &x;

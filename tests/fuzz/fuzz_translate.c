@@ -63,8 +63,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sql_translation_free(&s);
         }
         /* The text alone (PostgreSQL's simple-protocol path) says what the translation's tokens said. */
-        if (rc == 0 && !(t.flags & SQL_FLAG_BACKEND_STATE) != !sql_backend_state((const char *)data, size))
-            abort();
+        if (rc == 0) {
+            int state = sql_backend_state((const char *)data, size);
+            if (!(t.flags & SQL_FLAG_BACKEND_STATE) != !(state & SQL_STATE_KEEPS) ||
+                !(t.flags & SQL_FLAG_READS_SEQUENCE) != !(state & SQL_STATE_READS_SEQUENCE))
+                abort();
+        }
         sql_translation_free(&t);
     }
     return 0;

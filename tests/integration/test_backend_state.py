@@ -203,3 +203,30 @@ def test_wait_timeout_names_the_kept_connections(pgiris, backend):
             info.value.diag.message_hint, info.value.diag.message_hint
         a1.execute("DISCARD ALL")
         assert b.execute("SELECT 'in'").fetchone() == ("in",)
+
+
+def test_currval_in_a_transaction_of_its_own_warns(pgiris):
+    # nextval() ran in one transaction, currval() in the next: under
+    # transaction pooling that may be another connection's session.
+    with pgiris.connect("pg") as setup:
+        setup.execute("CREATE SEQUENCE IF NOT EXISTS warn_seq")
+    with pgiris.connect("pg") as a:
+        notices = []
+        a.add_notice_handler(lambda d: notices.append((d.severity_nonlocalized, d.sqlstate, d.message_primary)))
+        a.execute("SELECT nextval('warn_seq')")
+        assert notices == []
+        a.execute("SELECT currval('warn_seq')")
+        assert len(notices) == 1 and notices[0][:2] == ("WARNING", "01000"), notices
+        assert "currval() and lastval()" in notices[0][2]
+        a.execute("SELECT lastval() + %s", (0,))         # the extended protocol warns too
+        assert len(notices) == 2, notices
+        # In the transaction that called nextval(), or in the same Query, it is the same session.
+        a.execute("BEGIN")
+        n = a.execute("SELECT nextval('warn_seq')").fetchone()[0]
+        assert a.execute("SELECT currval('warn_seq')").fetchone() == (n,)
+        a.execute("COMMIT")
+        a.execute("SELECT nextval('warn_seq'); SELECT currval('warn_seq')")
+        # A client that keeps its connection has one session.
+        a.execute("CREATE TEMP TABLE warn_pin (v int)")
+        a.execute("SELECT currval('warn_seq')")
+        assert len(notices) == 2, notices

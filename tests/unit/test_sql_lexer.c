@@ -681,6 +681,13 @@ static void test_backend_state(void **state)
         { "INSERT INTO temp VALUES (1)", 0 },
         { "SELECT * FROM pg_temp.t", 0 },
         { "/* LISTEN */ SELECT 1 -- pg_advisory_lock(1)", 0 },
+        { "SELECT currval('s')", SQL_STATE_READS_SEQUENCE },
+        { "select LASTVAL()", SQL_STATE_READS_SEQUENCE },
+        { "INSERT INTO log (id) VALUES (pg_catalog.currval('s'))", SQL_STATE_READS_SEQUENCE },
+        { "SELECT currval('s'), pg_advisory_lock(1)", SQL_STATE_KEEPS | SQL_STATE_READS_SEQUENCE },
+        { "SELECT pg_advisory_lock(1), lastval()", SQL_STATE_KEEPS | SQL_STATE_READS_SEQUENCE },
+        { "SELECT nextval('s')", 0 },
+        { "SELECT currval FROM t", 0 },
         { "", 0 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

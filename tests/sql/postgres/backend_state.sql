@@ -1,5 +1,6 @@
 -- # State a statement leaves on the backend connection past its transaction:
 -- # the client keeps its connection from then on (flags=backend-state).
+-- # currval() and lastval() read the connection's session (reads-sequence).
 -- in: CREATE TEMP TABLE tt (v text)
 -- out: CREATE TEMP TABLE tt (v text)
 -- record: kind=ddl verb=CREATE TABLE params=0 read= write=tt flags=backend-state
@@ -96,3 +97,9 @@
 -- in: SELECT * INTO t2 FROM t
 -- out: SELECT * INTO t2 FROM t
 -- record: kind=ddl verb=SELECT INTO params=0 read=t write=t2 flags=
+-- in: SELECT currval('orders_id_seq')
+-- out: SELECT currval('orders_id_seq')
+-- record: kind=query verb=SELECT params=0 read= write= flags=read-only,reads-sequence
+-- in: SELECT lastval()
+-- out: SELECT lastval()
+-- record: kind=query verb=SELECT params=0 read= write= flags=read-only,reads-sequence
