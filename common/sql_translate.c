@@ -1124,6 +1124,8 @@ static int sql_record(struct sql_rw *rw, const char *in, size_t len, struct sql_
     sc.rw = rw;
     out->cmd = sql_command_tokens(in, len, rw->lex, rw->nlex, out->verb, sizeof(out->verb));
     out->kind = sql_kind_of(out->cmd, out->verb);
+    if (strcmp(out->verb, "LISTEN") == 0)
+        return sql_rw_fail(rw, "0A000", SQL_LISTEN_UNSUPPORTED);
     sql_scan_statement(&sc);
     if (out->kind == SQL_KIND_DDL)
         sql_scan_ddl(&sc, out->verb);

@@ -57,6 +57,13 @@ enum {
     SQL_FLAG_READS_SEQUENCE = 1 << 6,
 };
 
+/*
+ * LISTEN is refused in every dialect: notifications would reach the backend
+ * connection, and ODBC has no way to hand them on.
+ */
+#define SQL_LISTEN_UNSUPPORTED \
+    "LISTEN is not supported: notifications cannot be delivered through the ODBC connections pgiris uses"
+
 struct sql_translation {
     char *sql;                  /* backend SQL, NUL-terminated (malloc'd) */
     size_t len;

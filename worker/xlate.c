@@ -264,8 +264,10 @@ static const struct xlate *xlate_passthrough(const char *stmt, size_t len)
     int state = sql_backend_state(stmt, len);
     x.flags = (state & SQL_STATE_KEEPS ? SQL_FLAG_BACKEND_STATE : 0) |
               (state & SQL_STATE_READS_SEQUENCE ? SQL_FLAG_READS_SEQUENCE : 0);
-    x.sqlstate = NULL;
-    x.error = NULL;
+    /* Refused as the translator refuses it. */
+    int listen = strcmp(verb, "LISTEN") == 0;
+    x.sqlstate = listen ? "0A000" : NULL;
+    x.error = listen ? SQL_LISTEN_UNSUPPORTED : NULL;
     return &x;
 }
 

@@ -230,3 +230,24 @@ def test_currval_in_a_transaction_of_its_own_warns(pgiris):
         a.execute("CREATE TEMP TABLE warn_pin (v int)")
         a.execute("SELECT currval('warn_seq')")
         assert len(notices) == 2, notices
+
+
+@pytest.mark.parametrize("database", ["demo", "pg"])
+def test_listen_is_refused(pgiris, postgres, database):
+    # Notifications would reach the backend connection and stop there.
+    with pgiris.connect(database) as a:
+        for params in (None, ()):       # simple and extended protocol
+            with pytest.raises(psycopg.Error) as info:
+                a.execute("LISTEN chan", params, prepare=False)
+            assert info.value.sqlstate == "0A000"
+            assert "notifications cannot be delivered" in str(info.value)
+            assert a.execute("SELECT 'still here'").fetchone() == ("still here",)
+        if database == "pg":
+            # NOTIFY reaches listeners connected to PostgreSQL itself.
+            with postgres.connect(autocommit=True) as listener:
+                heard = []
+                listener.add_notify_handler(lambda n: heard.append(n.payload))
+                listener.execute("LISTEN chan")
+                a.execute("NOTIFY chan, 'hello'")
+                wait_for(lambda: listener.execute("SELECT 1") and heard == ["hello"], 5,
+                         message="the notification")

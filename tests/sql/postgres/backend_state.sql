@@ -35,8 +35,7 @@
 -- out: DECLARE c BINARY NO SCROLL CURSOR WITH HOLD FOR SELECT 1
 -- record: kind=other verb=DECLARE CURSOR params=0 read= write= flags=backend-state
 -- in: LISTEN chan
--- out: LISTEN chan
--- record: kind=other verb=LISTEN params=0 read= write= flags=backend-state
+-- error: 0A000 LISTEN is not supported: notifications cannot be delivered through the ODBC connections pgiris uses
 -- in: SELECT pg_advisory_lock(42)
 -- out: SELECT pg_advisory_lock(42)
 -- record: kind=query verb=SELECT params=0 read= write= flags=backend-state
