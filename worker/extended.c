@@ -1083,8 +1083,8 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
             p->started = 1;
     }
     pgproto_end(&s->req);
-    if (st->backend_state)
-        session_keep_backend(s, st->verb);
+    session_backend_statement(s, st->backend_state ? SQL_FLAG_BACKEND_STATE : 0, st->verb, st->source,
+                              strlen(st->source));
     if (st->reads_sequence) {
         struct pgbuf warning;
         pgbuf_init(&warning);

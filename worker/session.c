@@ -77,6 +77,7 @@ static void session_next(struct session *s);
 static void session_process_input(struct session *s);
 static int session_start_tls(struct session *s);
 static int session_ring_room(struct session *s, size_t n);
+static void session_held_free(struct session *s);
 
 int session_count(void)
 {
@@ -293,6 +294,7 @@ static void session_free(struct session *s)
         shm_client_release(s->client);
         ck_pr_dec_32(&shm_worker(worker.index)->nclients);
     }
+    session_held_free(s);
     TAILQ_REMOVE(&worker.sessions, s, link);
     session_n--;
     session_timer_stop(s);
@@ -821,6 +823,7 @@ static void session_release(struct session *s)
         session_release_request(s);
     s->slot_clean = 0;
     s->backend_state = 0;
+    session_held_free(s);
     s->slot = SHM_NONE;
     shm_client(s->client)->slot = SHM_NONE;
     session_publish_status(s);
@@ -1215,14 +1218,136 @@ static int session_add_stmt(void *arg, const char *stmt, size_t len)
     return 0;
 }
 
-void session_keep_backend(struct session *s, const char *verb)
+/* The names of a client's open cursors WITH HOLD. */
+struct session_held {
+    int n, cap;
+    char **names;
+};
+
+static void session_held_free(struct session *s)
 {
-    if (s->backend_state)
+    if (s->held == NULL)
         return;
-    s->backend_state = 1;
+    for (int i = 0; i < s->held->n; i++)
+        free(s->held->names[i]);
+    free(s->held->names);
+    free(s->held);
+    s->held = NULL;
+}
+
+/*
+ * The cursor a DECLARE or CLOSE names (the word after the first), folded as
+ * PostgreSQL folds it, into out; "" when there is none.
+ */
+static void session_cursor_name(const char *stmt, size_t len, char *out, size_t cap)
+{
+    struct sql_token t[2];
+    struct sql_lex_error err;
+    size_t nt = 0, n = 0;
+
+    out[0] = '\0';
+    if (sql_lex(stmt, len, t, 2, &nt, &err) < 0 || nt < 2 ||
+        (t[1].type != SQL_TOK_IDENT && t[1].type != SQL_TOK_QIDENT))
+        return;
+    const char *p = stmt + t[1].off, *end = p + t[1].len;
+    if (t[1].type == SQL_TOK_QIDENT) {
+        p++, end--;
+        for (; p < end && n + 1 < cap; p++) {
+            out[n++] = *p;
+            if (*p == '"')
+                p++;            /* "" is one quote */
+        }
+    } else {
+        for (; p < end && n + 1 < cap; p++)
+            out[n++] = (char)((*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p);
+    }
+    out[n] = '\0';
+}
+
+/* 0, or -1 when out of memory. */
+static int session_held_add(struct session *s, const char *name)
+{
+    struct session_held *h = s->held;
+    if (h == NULL && (h = s->held = calloc(1, sizeof(*h))) == NULL)
+        return -1;
+    for (int i = 0; i < h->n; i++)
+        if (strcmp(h->names[i], name) == 0)
+            return 0;
+    if (h->n == h->cap) {
+        int cap = h->cap ? 2 * h->cap : 4;
+        char **names = realloc(h->names, (size_t)cap * sizeof(*names));
+        if (names == NULL)
+            return -1;
+        h->names = names;
+        h->cap = cap;
+    }
+    char *copy = strdup(name);
+    if (copy == NULL)
+        return -1;
+    h->names[h->n++] = copy;
+    return 0;
+}
+
+static void session_held_remove(struct session *s, const char *name, int all)
+{
+    struct session_held *h = s->held;
+    if (h == NULL)
+        return;
+    for (int i = h->n - 1; i >= 0; i--) {
+        if (all || strcmp(h->names[i], name) == 0) {
+            free(h->names[i]);
+            h->names[i] = h->names[--h->n];
+        }
+    }
+}
+
+void session_backend_statement(struct session *s, int flags, const char *verb, const char *stmt, size_t len)
+{
+    char name[64];
+
+    if (flags & SQL_FLAG_BACKEND_STATE) {
+        int cursor = strcmp(verb, "DECLARE CURSOR") == 0;
+        if (s->backend_state == 0 && worker.cfg->pool_mode == CFG_POOL_TRANSACTION)
+            log_info("session", "client=%u user=%s db=%s keeps its backend connection: %s leaves state there",
+                     s->client, session_user(s), session_database(s), verb);
+        if (!cursor) {
+            s->backend_state |= SESSION_KEEPS_STATE;
+            return;
+        }
+        session_cursor_name(stmt, len, name, sizeof(name));
+        /*
+         * A cursor whose name cannot be read or written down is kept as
+         * other state is, until the client goes: it is never forgotten wrongly.
+         */
+        if (name[0] == '\0' || session_held_add(s, name) < 0)
+            s->backend_state |= SESSION_KEEPS_STATE;
+        else
+            s->backend_state |= SESSION_KEEPS_CURSORS;
+        return;
+    }
+    /*
+     * CLOSE in a transaction block is left alone: its transaction could
+     * still fail.  Outside one it either closes the cursor or finds none.
+     */
+    if (!(s->backend_state & SESSION_KEEPS_CURSORS) || s->txstatus != 'I' || strncmp(verb, "CLOSE CURSOR", 12) != 0)
+        return;
+    session_cursor_name(stmt, len, name, sizeof(name));
+    session_held_remove(s, name, strcmp(verb, "CLOSE CURSOR ALL") == 0);
+}
+
+/* A client kept for its cursors WITH HOLD alone, all of them closed now, keeps its slot no more. */
+static void session_held_done(struct session *s)
+{
+    if (s->backend_state != SESSION_KEEPS_CURSORS || (s->held != NULL && s->held->n > 0) || s->txstatus != 'I')
+        return;
+    s->backend_state = 0;
+    session_held_free(s);
+    /* Closed: nothing is left on the connection that needs it made anew. */
+    if (s->slot != SHM_NONE)
+        ck_pr_store_32(&shm_slot(s->slot)->discard, 0);
     if (worker.cfg->pool_mode == CFG_POOL_TRANSACTION)
-        log_info("session", "client=%u user=%s db=%s keeps its backend connection: %s leaves state there",
-                 s->client, session_user(s), session_database(s), verb);
+        log_info("session", "client=%u user=%s db=%s closed its cursors WITH HOLD: its connection goes back",
+                 s->client, session_user(s), session_database(s));
 }
 
 void session_warn_sequence(struct session *s, struct pgbuf *out)
@@ -1254,6 +1379,7 @@ void session_resume(struct session *s)
 
 void session_end_of_query(struct session *s)
 {
+    session_held_done(s);
     if (s->slot != SHM_NONE && s->txstatus == 'I' && worker.cfg->pool_mode == CFG_POOL_TRANSACTION &&
         !s->backend_state)
         session_release(s);
@@ -1370,8 +1496,7 @@ static void session_next(struct session *s)
             session_build_request(s, type, verb, stmt, len);
         else
             session_build_request(s, type, verb, x->sql, x->len);
-        if (x->flags & SQL_FLAG_BACKEND_STATE)
-            session_keep_backend(s, verb);
+        session_backend_statement(s, x->flags, verb, stmt, len);
         session_dispatch(s);
         return;
     }

@@ -31,6 +31,9 @@ enum session_state {
 };
 
 struct session_query;
+struct session_held;
+
+enum { SESSION_KEEPS_STATE = 1, SESSION_KEEPS_CURSORS = 2 };
 
 struct session {
     TAILQ_ENTRY(session) link;          /* the worker's sessions */
@@ -63,12 +66,14 @@ struct session {
     /*
      * A statement left state on the backend connection (SQL_FLAG_BACKEND_STATE):
      * the client keeps its slot past its transactions, and the slot is
-     * connected anew when it goes back (shm_slot.discard).
+     * connected anew when it goes back (shm_slot.discard).  SESSION_KEEPS_*
+     * bits: cursors WITH HOLD alone (named in held) are let go once closed.
      */
     uint8_t backend_state;
     uint8_t md5_salt[4];                /* authentication */
     size_t msg_left;                    /* bytes of the current message still to forward */
     struct pgbuf req;                   /* request bytes not yet in the ring */
+    struct session_held *held;          /* open cursors WITH HOLD (SESSION_KEEPS_CURSORS); NULL when none */
     size_t req_sent;
     int64_t query_start_us;
     int64_t xact_start_us;
@@ -117,10 +122,14 @@ void session_dispatch(struct session *s);
 void session_end_of_query(struct session *s);
 
 /*
- * The statement about to run (verb, for the log) leaves state on the
- * backend connection that is the client's: keep the slot from now on.
+ * Before a statement runs: one with SQL_FLAG_BACKEND_STATE (flags) leaves
+ * state on the backend connection that is the client's, so the slot is kept
+ * from now on; a DECLARE ... WITH HOLD is remembered by name, and a CLOSE
+ * outside a transaction block forgets it, so that a client kept for its
+ * cursors alone lets the slot go once they are closed.  stmt is the
+ * client's text, verb its command tag.
  */
-void session_keep_backend(struct session *s, const char *verb);
+void session_backend_statement(struct session *s, int flags, const char *verb, const char *stmt, size_t len);
 
 /*
  * A statement reads currval() or lastval() (SQL_FLAG_READS_SEQUENCE): when

@@ -251,3 +251,39 @@ def test_listen_is_refused(pgiris, postgres, database):
                 a.execute("NOTIFY chan, 'hello'")
                 wait_for(lambda: listener.execute("SELECT 1") and heard == ["hello"], 5,
                          message="the notification")
+
+
+def test_held_cursors_closed_let_the_connection_go(pgiris):
+    # psycopg's server-side cursor in autocommit mode (what Django's
+    # QuerySet.iterator() uses) is a cursor WITH HOLD: the client keeps its
+    # connection while the cursor is open, and not after.
+    with pgiris.connect("pg", application_name="named") as a, pgiris.connect("pg") as b:
+        cur = a.cursor(name="Big One", withhold=True)
+        cur.execute("SELECT g FROM generate_series(1, 300) g")
+        assert client_state(pgiris, "named") == "active"
+        assert [r[0] for r in cur.fetchmany(100)] == list(range(1, 101))
+        assert b.execute("SELECT 'other'").fetchone() == ("other",)
+        assert len(cur.fetchall()) == 200
+        cur.close()
+        assert client_state(pgiris, "named") == "idle"
+        # Two cursors: the first closed keeps the connection for the second; CLOSE ALL ends both.
+        a.execute("DECLARE c1 CURSOR WITH HOLD FOR SELECT 1")
+        a.execute('DECLARE "C2" CURSOR WITH HOLD FOR SELECT 2')
+        a.execute("CLOSE C1")
+        assert client_state(pgiris, "named") == "active"
+        assert a.execute('FETCH ALL FROM "C2"').fetchall() == [(2,)]
+        a.execute("CLOSE ALL")
+        assert client_state(pgiris, "named") == "idle"
+        # Closed in a transaction block, a cursor keeps the connection until the client goes.
+        a.execute("DECLARE c3 CURSOR WITH HOLD FOR SELECT 3")
+        a.execute("BEGIN")
+        a.execute("CLOSE c3")
+        a.execute("COMMIT")
+        assert client_state(pgiris, "named") == "active"
+        # Other state keeps it whatever the cursors do.
+        a.execute("DISCARD ALL")
+        a.execute("CREATE TEMP TABLE with_cursor (v int)")
+        a.execute("DECLARE c4 CURSOR WITH HOLD FOR SELECT 4")
+        a.execute("CLOSE c4")
+        assert client_state(pgiris, "named") == "active"
+        assert a.execute("SELECT count(*) FROM with_cursor").fetchone() == (0,)
