@@ -126,6 +126,9 @@ struct shm_slot {
 
 enum shm_client_state { SHM_CLIENT_FREE = 0, SHM_CLIENT_USED };
 
+/* shm_client.keeps: state the client left on its backend connection. */
+enum { SHM_KEEPS_STATE = 1, SHM_KEEPS_CURSORS = 2 };
+
 #define SHM_TLS_MAX 48          /* "TLSv1.3/TLS_AES_256_GCM_SHA384" */
 #define SHM_ADDR_TEXT_MAX 46    /* INET6_ADDRSTRLEN */
 
@@ -145,6 +148,7 @@ struct shm_client {
     uint8_t has_appname;
     uint8_t has_tls;
     uint8_t family;             /* AF_INET, AF_INET6 or AF_UNIX */
+    uint8_t keeps;              /* why it keeps its slot past transactions: SHM_KEEPS_* bits, 0 when it does not */
     uint8_t addr[16];           /* in binary (AF_INET: the first 4 bytes); shm_client_addr() prints it */
     char user[CFG_NAME_MAX];    /* the database is not stored: it is the pool's name */
     int64_t connect_time_us;

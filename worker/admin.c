@@ -294,8 +294,23 @@ static const struct admin_col admin_socket_cols[] = {
     ADMIN_T("addr"), ADMIN_I("port"), ADMIN_T("local_addr"), ADMIN_I("local_port"),
     ADMIN_T("connect_time"), ADMIN_T("request_time"), ADMIN_I("wait"), ADMIN_I("wait_us"),
     ADMIN_I("close_needed"), ADMIN_T("ptr"), ADMIN_T("link"), ADMIN_I("remote_pid"),
-    ADMIN_T("tls"), ADMIN_T("application_name"),
+    ADMIN_T("tls"), ADMIN_T("application_name"), ADMIN_T("keeps"),
 };
+
+/* Why a client keeps its connection past its transactions (shm_client.keeps); "" when it does not. */
+static const char *admin_keeps(uint8_t keeps)
+{
+    switch (keeps & (SHM_KEEPS_STATE | SHM_KEEPS_CURSORS)) {
+    case SHM_KEEPS_STATE:
+        return "session state";
+    case SHM_KEEPS_CURSORS:
+        return "cursors with hold";
+    case SHM_KEEPS_STATE | SHM_KEEPS_CURSORS:
+        return "session state, cursors with hold";
+    default:
+        return "";
+    }
+}
 
 static void admin_show_clients(struct admin_ctx *ctx)
 {
@@ -337,6 +352,7 @@ static void admin_show_clients(struct admin_ctx *ctx)
         admin_int(out, 0);
         admin_text(out, tls);
         admin_text(out, appname);
+        admin_text(out, admin_keeps(ck_pr_load_8(&c->keeps)));
         pgproto_end(out);
     }
     pgproto_command_complete(out, "SHOW");
@@ -402,6 +418,8 @@ static void admin_show_servers(struct admin_ctx *ctx)
         admin_int(out, 0);
         admin_text(out, "");
         admin_text(out, appname);
+        /* The connection is made anew when it goes back. */
+        admin_text(out, state == SHM_SLOT_LEASED && ck_pr_load_32(&s->discard) ? "session state" : "");
         pgproto_end(out);
     }
     pgproto_command_complete(out, "SHOW");

@@ -95,6 +95,7 @@ static const char *session_state_name(enum session_state st)
 static void session_publish_status(struct session *s)
 {
     struct shm_client *c = shm_client(s->client);
+    c->keeps = s->backend_state;
     /* 0 ("login" in SHOW CLIENTS) until the client is in: one that fails to log in stays so. */
     if (s->state == SESSION_IDLE || (s->state > SESSION_IDLE && c->status != 0))
         c->status = s->state == SESSION_WAITING ? 'w' : s->slot != SHM_NONE ? 'a' : 'i';
@@ -469,8 +470,8 @@ static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
     if (kept > 0)
         snprintf(hint, sizeof(hint),
                  "%u of the pool's connections are kept by clients that left session state on them "
-                 "(temporary tables, cursors WITH HOLD, advisory locks, SET ROLE; SHOW CLIENTS lists them as "
-                 "active); raise pool_size, or have those clients end it with DISCARD ALL.",
+                 "(temporary tables, cursors WITH HOLD, advisory locks, SET ROLE; the keeps column of "
+                 "SHOW CLIENTS names them); raise pool_size, or have those clients end it with DISCARD ALL.",
                  kept);
     else
         snprintf(hint, sizeof(hint), "All backend connections of the pool are busy; raise pool_size or retry.");

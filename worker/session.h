@@ -14,6 +14,7 @@
 
 #include "common/config.h"
 #include "common/pgproto.h"
+#include "shm/shm.h"
 #include "worker/auth.h"
 #include "worker/conn.h"
 #include "worker/params.h"
@@ -33,7 +34,7 @@ enum session_state {
 struct session_query;
 struct session_held;
 
-enum { SESSION_KEEPS_STATE = 1, SESSION_KEEPS_CURSORS = 2 };
+enum { SESSION_KEEPS_STATE = SHM_KEEPS_STATE, SESSION_KEEPS_CURSORS = SHM_KEEPS_CURSORS };
 
 struct session {
     TAILQ_ENTRY(session) link;          /* the worker's sessions */

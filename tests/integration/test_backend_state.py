@@ -25,10 +25,14 @@ def pgiris(module_pgiris_factory):
         databases={"demo": {"pool_size": 2}, "pg": {"pool_size": 2}})
 
 
-def client_state(pgiris, name):
+def client_row(pgiris, name):
     rows = [r for r in pgiris.show("CLIENTS") if r["application_name"] == name]
     assert len(rows) == 1, rows
-    return rows[0]["state"]
+    return rows[0]
+
+
+def client_state(pgiris, name):
+    return client_row(pgiris, name)["state"]
 
 
 def missing_table(conn, sql):
@@ -46,8 +50,12 @@ def test_temporary_table_stays_with_its_client(pgiris, backend):
         assert client_state(pgiris, "owner") == "idle"
         a.execute("CREATE TEMP TABLE scratch (v text)")
         a.execute("INSERT INTO scratch VALUES ('mine')")
-        # The owner keeps its slot while idle; the other client has its own.
+        # The owner keeps its slot while idle, and SHOW CLIENTS and SHOW SERVERS say why.
         assert client_state(pgiris, "owner") == "active"
+        assert client_row(pgiris, "owner")["keeps"] == "session state"
+        assert client_row(pgiris, "other")["keeps"] == ""
+        servers = [r for r in pgiris.show("SERVERS") if r["application_name"] == "owner"]
+        assert [r["keeps"] for r in servers] == ["session state"], servers
         for _ in range(3):
             missing_table(b, "SELECT v FROM scratch")
             assert a.execute("SELECT v FROM scratch").fetchall() == [("mine",)]
@@ -261,6 +269,7 @@ def test_held_cursors_closed_let_the_connection_go(pgiris):
         cur = a.cursor(name="Big One", withhold=True)
         cur.execute("SELECT g FROM generate_series(1, 300) g")
         assert client_state(pgiris, "named") == "active"
+        assert client_row(pgiris, "named")["keeps"] == "cursors with hold"
         assert [r[0] for r in cur.fetchmany(100)] == list(range(1, 101))
         assert b.execute("SELECT 'other'").fetchone() == ("other",)
         assert len(cur.fetchall()) == 200
@@ -286,4 +295,5 @@ def test_held_cursors_closed_let_the_connection_go(pgiris):
         a.execute("DECLARE c4 CURSOR WITH HOLD FOR SELECT 4")
         a.execute("CLOSE c4")
         assert client_state(pgiris, "named") == "active"
+        assert client_row(pgiris, "named")["keeps"] in ("session state", "session state, cursors with hold")
         assert a.execute("SELECT count(*) FROM with_cursor").fetchone() == (0,)

@@ -338,6 +338,9 @@ static int setup(void **state)
     now = shm_now_us();
     set_client(0, 0, 'a', 0);
     set_client(1, 0, 'a', 1);
+    /* client 1 keeps slot 1 for a temporary table and a held cursor */
+    shm_client(1)->keeps = SHM_KEEPS_STATE | SHM_KEEPS_CURSORS;
+    shm_slot(1)->discard = 1;
     set_client(2, 0, 'w', SHM_NONE);
     shm_client(2)->wait_start_us = now - 3400000;
     set_client(3, 0, 'w', SHM_NONE);
@@ -410,7 +413,7 @@ static void test_show_pools(void **state)
 static const char *const socket_cols[] = {
     "type", "user", "database", "state", "addr", "port", "local_addr", "local_port",
     "connect_time", "request_time", "wait", "wait_us", "close_needed", "ptr", "link",
-    "remote_pid", "tls", "application_name",
+    "remote_pid", "tls", "application_name", "keeps",
 };
 
 static void assert_timestamp(const char *v)
@@ -450,9 +453,12 @@ static void test_show_clients(void **state)
     assert_timestamp(val(res, r, "request_time"));
     assert_int_equal(ival(res, r, "wait"), 0);
 
+    assert_string_equal(val(res, r, "keeps"), "");
+
     r = row(res, "ptr", "1");
     assert_string_equal(val(res, r, "link"), "1");
     assert_null(val(res, r, "request_time"));
+    assert_string_equal(val(res, r, "keeps"), "session state, cursors with hold");
 
     r = row(res, "ptr", "2");
     assert_string_equal(val(res, r, "state"), "waiting");
@@ -485,6 +491,8 @@ static void test_show_servers(void **state)
     assert_string_equal(val(res, r, "state"), "active");
     assert_string_equal(val(res, r, "link"), "1");
     assert_string_equal(val(res, r, "application_name"), "app1");
+    assert_string_equal(val(res, r, "keeps"), "session state");
+    assert_string_equal(val(res, row(res, "ptr", "0"), "keeps"), "");
     assert_int_equal(ival(res, r, "close_needed"), 0);
     assert_null(val(res, r, "port"));
     assert_timestamp(val(res, r, "connect_time"));
