@@ -140,8 +140,11 @@ int worker_exec_main(int argc, char **argv)
     }
     if (log_open(cfg->logfile) < 0)
         log_error("worker", "worker=%u cannot open logfile %s: %s", index, cfg->logfile, strerror(errno));
-    if (shm_attach(fd, addr) < 0 || index >= shm->nworkers)
+    if (shm_attach(fd, addr) < 0 || index >= shm->nworkers) {
+        /* The broker went away (or is another build) before this worker could attach. */
+        cfg_free(cfg);
         return 1;
+    }
     int nlisten = argc - 7;
     int fds[8];
     if (nlisten > 8)
