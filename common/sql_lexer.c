@@ -11,6 +11,7 @@
  */
 #include "common/sql_lexer.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1151,6 +1152,26 @@ enum sql_command sql_command_tokens(const char *stmt, size_t len, const struct s
     return sql_classify(&c, &v);
 }
 
+size_t sql_ident_fold(const char *s, size_t len, int quoted, char *dst, size_t size)
+{
+    size_t n = 0;
+
+    if (size == 0)
+        return 0;
+    if (quoted && len >= 2) {
+        for (size_t i = 1; i + 1 < len && n + 1 < size; i++) {
+            dst[n++] = s[i];
+            if (s[i] == '"')
+                i++;    /* "" is one quote */
+        }
+    } else {
+        for (size_t i = 0; i < len && n + 1 < size; i++)
+            dst[n++] = (char)tolower((unsigned char)s[i]);
+    }
+    dst[n] = '\0';
+    return n;
+}
+
 /* ---- state a statement leaves on the backend connection ---- */
 
 /* CREATE [OR REPLACE] [GLOBAL|LOCAL] TEMP ... TABLE/VIEW/SEQUENCE, unless ON COMMIT DROP. */
@@ -1305,11 +1326,6 @@ int sql_backend_state_tokens(const char *stmt, size_t len, const struct sql_toke
             return sql_state_calls(&c, true);
     }
     return sql_state_calls(&start, false);
-}
-
-int sql_backend_state(const char *stmt, size_t len)
-{
-    return sql_backend_state_tokens(stmt, len, NULL, 0);
 }
 
 static int sql_tx_modes_fail(const struct sql_cursor *c, const struct sql_lexeme *t, char *msg, size_t msglen)

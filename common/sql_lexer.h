@@ -58,6 +58,20 @@ int sql_split(const char *text, size_t len,
               int (*fn)(void *arg, const char *stmt, size_t stmt_len), void *arg,
               struct sql_lex_error *err);
 
+/*
+ * An identifier token's text (len bytes at s, its quotes included when
+ * quoted) as PostgreSQL resolves it: a quoted one as written with "" read
+ * as one quote, any other in lower case.  Into dst (NUL-terminated,
+ * truncated to size); returns the length written.
+ */
+size_t sql_ident_fold(const char *s, size_t len, int quoted, char *dst, size_t size);
+
+/* The same for token t of text. */
+static inline size_t sql_token_fold(const char *text, const struct sql_token *t, char *dst, size_t size)
+{
+    return sql_ident_fold(text + t->off, t->len, t->type == SQL_TOK_QIDENT, dst, size);
+}
+
 enum sql_command {
     SQL_CMD_OTHER,
     SQL_CMD_SELECT,     /* SELECT, VALUES, TABLE, WITH ... SELECT */
@@ -92,7 +106,7 @@ enum sql_command sql_command_tokens(const char *stmt, size_t len, const struct s
  * Whether the statement leaves state on the backend connection that
  * outlives its transaction and belongs to this client alone: a temporary
  * table, view or sequence (not one ON COMMIT DROP), a cursor WITH HOLD,
- * LISTEN, a session-level advisory lock, SET ROLE, SET SESSION
+ * LISTEN (which the translator refuses), a session-level advisory lock, SET ROLE, SET SESSION
  * AUTHORIZATION or CHARACTERISTICS, set_config(..., is_local) unless
  * is_local is written true (SQL_STATE_KEEPS); and whether it reads the
  * session's sequence values with currval() or lastval()
@@ -100,7 +114,7 @@ enum sql_command sql_command_tokens(const char *stmt, size_t len, const struct s
  * unseen.  What a function or DO block does inside is not seen.
  */
 enum { SQL_STATE_KEEPS = 1, SQL_STATE_READS_SEQUENCE = 2 };
-int sql_backend_state(const char *stmt, size_t len);
+/* toks as sql_command_tokens takes them, or NULL to read the text as it goes. */
 int sql_backend_state_tokens(const char *stmt, size_t len, const struct sql_token *toks, size_t ntoks);
 
 /* The transaction modes of BEGIN / START TRANSACTION, as PostgreSQL accepts them. */

@@ -698,10 +698,7 @@ size_t sql_args(const struct sql_rw *rw, size_t open, size_t first[], size_t las
 
 static void sql_lower(char *dst, size_t size, const char *s, size_t len)
 {
-    size_t i;
-    for (i = 0; i < len && i + 1 < size; i++)
-        dst[i] = (char)tolower((unsigned char)s[i]);
-    dst[i] = '\0';
+    sql_ident_fold(s, len, 0, dst, size);
 }
 
 bool sql_parse_type(const struct sql_rw *rw, size_t i, struct sql_pgtype *ty)
@@ -825,20 +822,7 @@ static char **sql_names_export(const struct sql_names *ns, int *oom)
 /* One name part as PostgreSQL resolves it: folded unless quoted. */
 static size_t sql_name_part(const struct sql_tk *t, char *dst, size_t size)
 {
-    size_t n = 0;
-
-    if (t->type == SQL_TOK_QIDENT && t->len >= 2 && t->s[0] == '"') {
-        for (size_t i = 1; i + 1 < t->len && n + 1 < size; i++) {
-            dst[n++] = t->s[i];
-            if (t->s[i] == '"')
-                i++;    /* "" is one quote */
-        }
-    } else {
-        for (size_t i = 0; i < t->len && n + 1 < size; i++)
-            dst[n++] = (char)tolower((unsigned char)t->s[i]);
-    }
-    dst[n] = '\0';
-    return n;
+    return sql_ident_fold(t->s, t->len, t->type == SQL_TOK_QIDENT && t->len >= 2 && t->s[0] == '"', dst, size);
 }
 
 struct sql_scan {
@@ -1124,8 +1108,9 @@ static int sql_record(struct sql_rw *rw, const char *in, size_t len, struct sql_
     sc.rw = rw;
     out->cmd = sql_command_tokens(in, len, rw->lex, rw->nlex, out->verb, sizeof(out->verb));
     out->kind = sql_kind_of(out->cmd, out->verb);
-    if (strcmp(out->verb, "LISTEN") == 0)
-        return sql_rw_fail(rw, "0A000", SQL_LISTEN_UNSUPPORTED);
+    const char *refused = sql_refusal(out->verb);
+    if (refused != NULL)
+        return sql_rw_fail(rw, "0A000", refused);
     sql_scan_statement(&sc);
     if (out->kind == SQL_KIND_DDL)
         sql_scan_ddl(&sc, out->verb);
@@ -1136,12 +1121,9 @@ static int sql_record(struct sql_rw *rw, const char *in, size_t len, struct sql_
     if (sc.oom)
         return sql_rw_fail(rw, "53200", "out of memory");
     /* A lock taken or a setting changed is no read, and no result to keep. */
-    int state = sql_backend_state_tokens(in, len, rw->lex, rw->nlex);
-    if (state & SQL_STATE_READS_SEQUENCE)
-        out->flags |= SQL_FLAG_READS_SEQUENCE;
-    if (state & SQL_STATE_KEEPS)
-        out->flags |= SQL_FLAG_BACKEND_STATE;
-    else if (out->kind == SQL_KIND_QUERY && !sc.for_update && !sc.nextval && sc.written.n == 0) {
+    out->flags |= sql_backend_flags(in, len, rw->lex, rw->nlex);
+    if (!(out->flags & SQL_FLAG_BACKEND_STATE) && out->kind == SQL_KIND_QUERY && !sc.for_update && !sc.nextval &&
+        sc.written.n == 0) {
         out->flags |= SQL_FLAG_READ_ONLY;
         if (!sc.volatile_fn && !sc.catalog)
             out->flags |= SQL_FLAG_CACHEABLE;
@@ -1149,6 +1131,20 @@ static int sql_record(struct sql_rw *rw, const char *in, size_t len, struct sql_
     if (sc.vector)
         out->flags |= SQL_FLAG_VECTOR;
     return 0;
+}
+
+int sql_backend_flags(const char *stmt, size_t len, const struct sql_token *toks, size_t ntoks)
+{
+    int state = sql_backend_state_tokens(stmt, len, toks, ntoks);
+    return ((state & SQL_STATE_KEEPS) ? SQL_FLAG_BACKEND_STATE : 0) |
+           ((state & SQL_STATE_READS_SEQUENCE) ? SQL_FLAG_READS_SEQUENCE : 0);
+}
+
+const char *sql_refusal(const char *verb)
+{
+    if (strcmp(verb, "LISTEN") == 0)
+        return "LISTEN is not supported: notifications cannot be delivered through the ODBC connections pgiris uses";
+    return NULL;
 }
 
 /* ---- output ------------------------------------------------------------ */

@@ -45,7 +45,7 @@ enum {
     SQL_FLAG_SESSION = 1 << 4,
     /*
      * The statement leaves state on the backend connection that outlives
-     * its transaction (sql_backend_state): the client keeps its connection
+     * its transaction (sql_backend_flags): the client keeps its connection
      * from then on, and the connection is made anew before anyone else
      * gets it.
      */
@@ -56,13 +56,6 @@ enum {
      */
     SQL_FLAG_READS_SEQUENCE = 1 << 6,
 };
-
-/*
- * LISTEN is refused in every dialect: notifications would reach the backend
- * connection, and ODBC has no way to hand them on.
- */
-#define SQL_LISTEN_UNSUPPORTED \
-    "LISTEN is not supported: notifications cannot be delivered through the ODBC connections pgiris uses"
 
 struct sql_translation {
     char *sql;                  /* backend SQL, NUL-terminated (malloc'd) */
@@ -95,6 +88,17 @@ struct sql_translate_opts {
  * Either way release *out with sql_translation_free.
  */
 int sql_translate(enum cfg_dialect d, const char *in, size_t len, struct sql_translation *out);
+
+/*
+ * What the translator records of a statement without translating it, for
+ * PostgreSQL's own simple-protocol statements: its SQL_FLAG_BACKEND_STATE
+ * and SQL_FLAG_READS_SEQUENCE (toks as sql_command_tokens takes them, or
+ * NULL), and the message refusing its command in every dialect with 0A000
+ * (NULL when it is not refused).  LISTEN is refused: notifications would
+ * reach the backend connection, and ODBC has no way to hand them on.
+ */
+int sql_backend_flags(const char *stmt, size_t len, const struct sql_token *toks, size_t ntoks);
+const char *sql_refusal(const char *verb);
 int sql_translate_opts(enum cfg_dialect d, const struct sql_translate_opts *opts, const char *in,
                        size_t len, struct sql_translation *out);
 

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <ctype.h>
 
 #include <event2/buffer.h>
 
@@ -39,11 +38,11 @@ struct extended_stmt {
     uint16_t *marker;       /* for each '?', which parameter (0-based) */
     int empty;              /* no statement at all */
     char *source;           /* the text as the client wrote it (for SQL EXECUTE) */
+    size_t source_len;
     char **types;           /* SQL PREPARE's parameter types as written, NULL for Parse */
     int ntypes;
     int no_backend;         /* nothing to run on this backend: the tag alone (SQL_FLAG_NO_BACKEND) */
-    int backend_state;      /* leaves state on the backend connection (SQL_FLAG_BACKEND_STATE) */
-    int reads_sequence;     /* currval() or lastval() (SQL_FLAG_READS_SEQUENCE) */
+    int state_flags;        /* SQL_FLAG_BACKEND_STATE, SQL_FLAG_READS_SEQUENCE: for session_backend_statement */
     struct pgbuf desc;      /* ParameterDescription + RowDescription/NoData the backend gave */
     int described;          /* desc holds them: Describe is answered without the backend */
 };
@@ -165,18 +164,8 @@ int extended_deallocate(struct session *s, const char *stmt, size_t len, const c
         /* DEALLOCATE [PREPARE] name */
         k = nt > 2 && t[1].len == 7 && strncasecmp(stmt + t[1].off, "prepare", 7) == 0 ? 2 : 1;
         char name[128] = "";
-        if (k < nt) {
-            const struct sql_token *n = &t[k];
-            int quoted = n->type == SQL_TOK_QIDENT;
-            size_t nl = n->len - (quoted ? 2 : 0);
-            if (nl >= sizeof(name))
-                nl = sizeof(name) - 1;
-            for (size_t i = 0; i < nl; i++) {
-                char c = stmt[n->off + (quoted ? 1 : 0) + i];
-                name[i] = quoted ? c : (char)tolower((unsigned char)c);
-            }
-            name[nl] = '\0';
-        }
+        if (k < nt)
+            sql_token_fold(stmt, &t[k], name, sizeof(name));
         int idx;
         if (extended_find_stmt(x, name, &idx) == NULL) {
             char msg[200];
@@ -228,17 +217,6 @@ static struct sql_token *extended_sql_tokens(const char *stmt, size_t len, size_
     return t;
 }
 
-/* A statement name as PostgreSQL folds it: quoted as written, else lower case. */
-static void extended_fold_name(const char *stmt, const struct sql_token *t, char *name, size_t size)
-{
-    int quoted = t->type == SQL_TOK_QIDENT;
-    size_t n = t->len - (quoted ? 2 : 0), i;
-    for (i = 0; i < n && i + 1 < size; i++) {
-        char c = stmt[t->off + (quoted ? 1 : 0) + i];
-        name[i] = quoted ? c : (char)tolower((unsigned char)c);
-    }
-    name[i] = '\0';
-}
 
 /*
  * The comma-separated items inside the parentheses opening at token open:
@@ -291,7 +269,7 @@ int extended_sql_prepare(struct session *s, const char *stmt, size_t len, struct
                       NULL, NULL);
         goto done;
     }
-    extended_fold_name(stmt, &t[1], name, sizeof(name));
+    sql_token_fold(stmt, &t[1], name, sizeof(name));
     if (t[2].type == SQL_TOK_PUNCT && stmt[t[2].off] == '(') {
         ntypes = extended_paren_items(stmt, t, n, 2, first, last, EXTENDED_SQL_MAX_PARAMS, &close);
         if (ntypes < 0) {
@@ -345,7 +323,7 @@ char *extended_sql_execute(struct session *s, const char *stmt, size_t len, stru
                       NULL, NULL);
         goto failed;
     }
-    extended_fold_name(stmt, &t[1], name, sizeof(name));
+    sql_token_fold(stmt, &t[1], name, sizeof(name));
     if (n > 2) {
         if (!(t[2].type == SQL_TOK_PUNCT && stmt[t[2].off] == '(') ||
             (nargs = extended_paren_items(stmt, t, n, 2, first, last, EXTENDED_SQL_MAX_PARAMS, &close)) < 0 ||
@@ -544,8 +522,7 @@ static int extended_rewrite(struct extended_stmt *st, const char *q, size_t len,
     snprintf(st->verb, sizeof(st->verb), "%s", x->verb);
     st->empty = st->verb[0] == '\0';
     st->no_backend = (x->flags & SQL_FLAG_NO_BACKEND) != 0;
-    st->backend_state = (x->flags & SQL_FLAG_BACKEND_STATE) != 0;
-    st->reads_sequence = (x->flags & SQL_FLAG_READS_SEQUENCE) != 0;
+    st->state_flags = x->flags & (SQL_FLAG_BACKEND_STATE | SQL_FLAG_READS_SEQUENCE);
     return 0;
 }
 
@@ -596,6 +573,7 @@ static int extended_stmt_create(struct session *s, const char *name, const char 
         snprintf(msg, msglen, "out of memory");
         return -1;
     }
+    st->source_len = strlen(st->source);
     const struct xlate *xl = session_xlate(s, XLATE_PARSE, query, qlen);
     if (xl->error != NULL) {
         extended_stmt_free(st);
@@ -1083,9 +1061,8 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
             p->started = 1;
     }
     pgproto_end(&s->req);
-    session_backend_statement(s, st->backend_state ? SQL_FLAG_BACKEND_STATE : 0, st->verb, st->source,
-                              strlen(st->source));
-    if (st->reads_sequence) {
+    session_backend_statement(s, st->state_flags, st->verb, st->source, st->source_len);
+    if (st->state_flags & SQL_FLAG_READS_SEQUENCE) {
         struct pgbuf warning;
         pgbuf_init(&warning);
         session_warn_sequence(s, &warning);

@@ -1237,32 +1237,28 @@ static void session_held_free(struct session *s)
 }
 
 /*
- * The cursor a DECLARE or CLOSE names (the word after the first), folded as
- * PostgreSQL folds it, into out; "" when there is none.
+ * The cursor a DECLARE or CLOSE names (the word after the first, comments
+ * aside), folded as PostgreSQL folds it, into out; "" when there is none
+ * (or comments crowd it out of the first few tokens).
  */
 static void session_cursor_name(const char *stmt, size_t len, char *out, size_t cap)
 {
-    struct sql_token t[2];
+    struct sql_token t[8];
     struct sql_lex_error err;
-    size_t nt = 0, n = 0;
+    size_t nt = 0, words = 0;
 
     out[0] = '\0';
-    if (sql_lex(stmt, len, t, 2, &nt, &err) < 0 || nt < 2 ||
-        (t[1].type != SQL_TOK_IDENT && t[1].type != SQL_TOK_QIDENT))
+    if (sql_lex(stmt, len, t, 8, &nt, &err) < 0)
         return;
-    const char *p = stmt + t[1].off, *end = p + t[1].len;
-    if (t[1].type == SQL_TOK_QIDENT) {
-        p++, end--;
-        for (; p < end && n + 1 < cap; p++) {
-            out[n++] = *p;
-            if (*p == '"')
-                p++;            /* "" is one quote */
+    for (size_t i = 0; i < nt && i < 8; i++) {
+        if (t[i].type == SQL_TOK_COMMENT)
+            continue;
+        if (++words == 2) {
+            if (t[i].type == SQL_TOK_IDENT || t[i].type == SQL_TOK_QIDENT)
+                sql_token_fold(stmt, &t[i], out, cap);
+            return;
         }
-    } else {
-        for (; p < end && n + 1 < cap; p++)
-            out[n++] = (char)((*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p);
     }
-    out[n] = '\0';
 }
 
 /* 0, or -1 when out of memory. */
@@ -1312,7 +1308,7 @@ void session_backend_statement(struct session *s, int flags, const char *verb, c
             log_info("session", "client=%u user=%s db=%s keeps its backend connection: %s leaves state there",
                      s->client, session_user(s), session_database(s), verb);
         if (!cursor) {
-            s->backend_state |= SESSION_KEEPS_STATE;
+            s->backend_state |= SHM_KEEPS_STATE;
             return;
         }
         session_cursor_name(stmt, len, name, sizeof(name));
@@ -1321,16 +1317,16 @@ void session_backend_statement(struct session *s, int flags, const char *verb, c
          * other state is, until the client goes: it is never forgotten wrongly.
          */
         if (name[0] == '\0' || session_held_add(s, name) < 0)
-            s->backend_state |= SESSION_KEEPS_STATE;
+            s->backend_state |= SHM_KEEPS_STATE;
         else
-            s->backend_state |= SESSION_KEEPS_CURSORS;
+            s->backend_state |= SHM_KEEPS_CURSORS;
         return;
     }
     /*
      * CLOSE in a transaction block is left alone: its transaction could
      * still fail.  Outside one it either closes the cursor or finds none.
      */
-    if (!(s->backend_state & SESSION_KEEPS_CURSORS) || s->txstatus != 'I' || strncmp(verb, "CLOSE CURSOR", 12) != 0)
+    if (!(s->backend_state & SHM_KEEPS_CURSORS) || s->txstatus != 'I' || strncmp(verb, "CLOSE CURSOR", 12) != 0)
         return;
     session_cursor_name(stmt, len, name, sizeof(name));
     session_held_remove(s, name, strcmp(verb, "CLOSE CURSOR ALL") == 0);
@@ -1339,7 +1335,7 @@ void session_backend_statement(struct session *s, int flags, const char *verb, c
 /* A client kept for its cursors WITH HOLD alone, all of them closed now, keeps its slot no more. */
 static void session_held_done(struct session *s)
 {
-    if (s->backend_state != SESSION_KEEPS_CURSORS || (s->held != NULL && s->held->n > 0) || s->txstatus != 'I')
+    if (s->backend_state != SHM_KEEPS_CURSORS || (s->held != NULL && s->held->n > 0) || s->txstatus != 'I')
         return;
     s->backend_state = 0;
     session_held_free(s);
@@ -1366,9 +1362,12 @@ void session_discard_backend(struct session *s)
 {
     if (!s->backend_state || s->txstatus != 'I')
         return;
-    if (s->slot != SHM_NONE)
-        session_release(s);
+    if (s->slot != SHM_NONE) {
+        session_release(s);     /* which forgets the state too */
+        return;
+    }
     s->backend_state = 0;
+    session_held_free(s);
 }
 
 void session_resume(struct session *s)

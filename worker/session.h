@@ -34,8 +34,6 @@ enum session_state {
 struct session_query;
 struct session_held;
 
-enum { SESSION_KEEPS_STATE = SHM_KEEPS_STATE, SESSION_KEEPS_CURSORS = SHM_KEEPS_CURSORS };
-
 struct session {
     TAILQ_ENTRY(session) link;          /* the worker's sessions */
     /* its pool's wait queue while WAITING, the running list while RUNNING: never both */
@@ -67,14 +65,15 @@ struct session {
     /*
      * A statement left state on the backend connection (SQL_FLAG_BACKEND_STATE):
      * the client keeps its slot past its transactions, and the slot is
-     * connected anew when it goes back (shm_slot.discard).  SESSION_KEEPS_*
-     * bits: cursors WITH HOLD alone (named in held) are let go once closed.
+     * connected anew when it goes back (shm_slot.discard).  SHM_KEEPS_*
+     * bits, as SHOW CLIENTS shows them: cursors WITH HOLD alone (named in
+     * held) are let go once closed.
      */
     uint8_t backend_state;
     uint8_t md5_salt[4];                /* authentication */
     size_t msg_left;                    /* bytes of the current message still to forward */
     struct pgbuf req;                   /* request bytes not yet in the ring */
-    struct session_held *held;          /* open cursors WITH HOLD (SESSION_KEEPS_CURSORS); NULL when none */
+    struct session_held *held;          /* open cursors WITH HOLD (SHM_KEEPS_CURSORS); NULL when none */
     size_t req_sent;
     int64_t query_start_us;
     int64_t xact_start_us;

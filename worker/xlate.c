@@ -256,18 +256,21 @@ static const struct xlate *xlate_passthrough(const char *stmt, size_t len)
 {
     static char verb[64];
     static struct xlate x;
+    /* Lexed once for both readings below; a longer statement is read as it goes, twice. */
+    struct sql_token toks[64];
+    struct sql_lex_error err;
+    size_t ntoks = 0;
+    if (sql_lex(stmt, len, toks, 64, &ntoks, &err) < 0 || ntoks > 64)
+        ntoks = 0;
+    const struct sql_token *t = ntoks > 0 ? toks : NULL;
     x.sql = stmt;
     x.len = len;
-    x.cmd = sql_command(stmt, len, verb, sizeof(verb));
+    x.cmd = sql_command_tokens(stmt, len, t, ntoks, verb, sizeof(verb));
     x.verb = verb;
     x.nparams = 0;
-    int state = sql_backend_state(stmt, len);
-    x.flags = (state & SQL_STATE_KEEPS ? SQL_FLAG_BACKEND_STATE : 0) |
-              (state & SQL_STATE_READS_SEQUENCE ? SQL_FLAG_READS_SEQUENCE : 0);
-    /* Refused as the translator refuses it. */
-    int listen = strcmp(verb, "LISTEN") == 0;
-    x.sqlstate = listen ? "0A000" : NULL;
-    x.error = listen ? SQL_LISTEN_UNSUPPORTED : NULL;
+    x.flags = sql_backend_flags(stmt, len, t, ntoks);
+    x.error = sql_refusal(verb);
+    x.sqlstate = x.error != NULL ? "0A000" : NULL;
     return &x;
 }
 

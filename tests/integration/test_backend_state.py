@@ -301,6 +301,12 @@ def test_held_cursors_closed_let_the_connection_go(pgiris):
         assert a.execute('FETCH ALL FROM "C2"').fetchall() == [(2,)]
         a.execute("CLOSE ALL")
         assert client_state(pgiris, "named") == "idle"
+        # A comment before the command does not hide the cursor's name (the
+        # extended protocol, which prepare=True asks for, keeps the text as written).
+        a.execute("/* batch */ DECLARE c5 CURSOR WITH HOLD FOR SELECT 5", prepare=True)
+        assert client_state(pgiris, "named") == "active"
+        a.execute("-- done\nCLOSE c5", prepare=True)
+        assert client_state(pgiris, "named") == "idle"
         # Closed in a transaction block, a cursor keeps the connection until the client goes.
         a.execute("DECLARE c3 CURSOR WITH HOLD FOR SELECT 3")
         a.execute("BEGIN")

@@ -697,10 +697,35 @@ static void test_backend_state(void **state)
         size_t n = 0;
         assert_int_equal(sql_lex(q, strlen(q), toks, 64, &n, &err), 0);
         assert_true(n <= 64);
-        if (sql_backend_state(q, strlen(q)) != cases[i].want ||
+        if (sql_backend_state_tokens(q, strlen(q), NULL, 0) != cases[i].want ||
             sql_backend_state_tokens(q, strlen(q), toks, n) != cases[i].want)
             fail_msg("%s: want %d", q, cases[i].want);
     }
+}
+
+/* Identifiers as PostgreSQL resolves them; the one folding every name goes through. */
+static void test_ident_fold(void **state)
+{
+    (void)state;
+    char out[8];
+
+    assert_int_equal(sql_ident_fold("MyCur", 5, 0, out, sizeof(out)), 5);
+    assert_string_equal(out, "mycur");
+    assert_int_equal(sql_ident_fold("\"My \"\"C\"", 8, 1, out, sizeof(out)), 5);
+    assert_string_equal(out, "My \"C");
+    assert_int_equal(sql_ident_fold("ABCDEFGHIJ", 10, 0, out, sizeof(out)), 7);
+    assert_string_equal(out, "abcdefg");
+    assert_int_equal(sql_ident_fold("\"\"", 2, 1, out, sizeof(out)), 0);
+    assert_string_equal(out, "");
+
+    const char *q = "/* c */ CLOSE \"X\"\"y\"";
+    struct sql_token t[4];
+    struct sql_lex_error err;
+    size_t n = 0;
+    assert_int_equal(sql_lex(q, strlen(q), t, 4, &n, &err), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(sql_token_fold(q, &t[2], out, sizeof(out)), 3);
+    assert_string_equal(out, "X\"y");
 }
 
 int main(void)
@@ -722,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_command_bounds),
         cmocka_unit_test(test_tx_modes),
         cmocka_unit_test(test_backend_state),
+        cmocka_unit_test(test_ident_fold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
