@@ -48,6 +48,8 @@
 #define ODBC_BIND_MAX 1024
 /* A result whose rowset buffers would need more (17 long text columns) is read row by row. */
 #define ODBC_ROWSET_BYTES (1024 * 1024)
+/* SQLite: statement texts whose expression columns' types are known (odbc_sqlite_types). */
+#define ODBC_TYPED 32
 
 /* How a column's driver text becomes PostgreSQL's text output. */
 enum odbc_conv {
@@ -88,6 +90,7 @@ struct odbc_prep {
     SQLHSTMT stmt;
     SQLSMALLINT nparams;
     int8_t cursor;          /* c->cursor_on when it was prepared (see odbc_prep_match) */
+    int8_t untyped;         /* SQLite: columns the driver could not type when it prepared them */
     int32_t *param_oids;    /* from SQLDescribeParam, text where it could not say */
     struct odbc_cols cols;
 };
@@ -129,6 +132,9 @@ enum {
     ODBC_E_NOMEM = -11,
     ODBC_E_SENT = -12       /* an ErrorResponse is already in c->out */
 };
+
+/* odbc_value_text: a float column's value is text that reads as no number (SQLite); c->val holds it. */
+#define ODBC_NOT_NUMBER 1
 
 struct odbc_conn {
     SQLHENV env;
@@ -202,6 +208,17 @@ struct odbc_conn {
     int defer_out;              /* odbc_exec_params runs: a stale plan's error is held back */
     int stale_plan;             /* the server refused a prepared statement whose table changed */
 
+    /*
+     * SQLite: the types of columns without a declared type, as the first
+     * row of a statement's text had them; oid 0 where it told nothing.
+     */
+    struct odbc_typed {
+        uint64_t hash;
+        SQLSMALLINT n;
+        int32_t *oid;
+        SQLSMALLINT *sqltype;
+    } typed[ODBC_TYPED];
+
     /* The driver can SQLGetData a bound column of any row of a rowset (SQL_GETDATA_EXTENSIONS). */
     int gd_block;
     struct odbc_rowset rs;
@@ -253,8 +270,8 @@ int odbc_cols_load(SQLHSTMT stmt, SQLSMALLINT ncols, struct odbc_cols *cols);
 const char *odbc_col_name(const struct odbc_cols *cols, int i);
 /*
  * Column col (1-based) of the current row as PostgreSQL's text output, in
- * c->val (NUL-terminated).  0 with *len and *isnull set, ODBC_E_DRIVER or
- * ODBC_E_NOMEM.
+ * c->val (NUL-terminated).  0 or ODBC_NOT_NUMBER with *len and *isnull
+ * set, ODBC_E_DRIVER or ODBC_E_NOMEM.
  */
 int odbc_value_text(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_cols *cols,
                     SQLUSMALLINT col, size_t *len, int *isnull);
