@@ -971,9 +971,9 @@ static enum sql_command sql_cmd_set(struct sql_cursor *c, struct sql_verb *v)
     sql_verb_str(v, "SET");
     if (!sql_cur_accept(c, "SESSION"))
         sql_cur_accept(c, "LOCAL");
+    /* SET SESSION CHARACTERISTICS: the defaults of the client's transactions (params.c). */
     other = sql_cur_accept(c, "TRANSACTION") || sql_cur_accept(c, "CONSTRAINTS") ||
             sql_cur_accept(c, "ROLE") || sql_cur_accept(c, "AUTHORIZATION") ||
-            sql_cur_accept(c, "CHARACTERISTICS") ||
             (sql_cur_accept(c, "SESSION") && sql_cur_accept(c, "AUTHORIZATION"));
     return other ? SQL_CMD_OTHER : SQL_CMD_SET;
 }
@@ -1221,16 +1221,14 @@ static bool sql_state_declare(struct sql_cursor *c)
 
 /*
  * SET [SESSION] ROLE, SET SESSION AUTHORIZATION: who the backend's session
- * is; SET SESSION CHARACTERISTICS: its transactions' defaults.  Not
- * parameters the client's session keeps.
+ * is.  Not parameters the client's session keeps.
  */
 static bool sql_state_set(struct sql_cursor *c)
 {
     if (sql_cur_accept(c, "LOCAL"))
         return false;
     return sql_cur_accept(c, "ROLE") ||
-           (sql_cur_accept(c, "SESSION") && (sql_cur_accept(c, "ROLE") || sql_cur_accept(c, "AUTHORIZATION") ||
-                                             sql_cur_accept(c, "CHARACTERISTICS")));
+           (sql_cur_accept(c, "SESSION") && (sql_cur_accept(c, "ROLE") || sql_cur_accept(c, "AUTHORIZATION")));
 }
 
 /* Session-level advisory locks, held until unlocked or the session ends (the _xact_ ones are not). */
@@ -1349,6 +1347,12 @@ int sql_tx_modes(const char *stmt, size_t len, struct sql_tx_modes *out, char *m
     if (sql_cur_accept(&c, "START")) {
         if (!sql_cur_accept(&c, "TRANSACTION"))
             return sql_tx_modes_fail(&c, NULL, msg, msglen);
+    } else if (sql_cur_accept(&c, "SET")) {
+        if (!sql_cur_accept(&c, "SESSION") || !sql_cur_accept(&c, "CHARACTERISTICS") ||
+            !sql_cur_accept(&c, "AS") || !sql_cur_accept(&c, "TRANSACTION")) {
+            struct sql_cursor at = c;
+            return sql_tx_modes_fail(&c, sql_cur_next(&at, &t) ? &t : NULL, msg, msglen);
+        }
     } else if (sql_cur_accept(&c, "BEGIN")) {
         if (!sql_cur_accept(&c, "WORK"))
             sql_cur_accept(&c, "TRANSACTION");
@@ -1360,6 +1364,7 @@ int sql_tx_modes(const char *stmt, size_t len, struct sql_tx_modes *out, char *m
         if (sql_cur_accept_punct(&c, ';') || !sql_cur_next(&c, &t))
             return comma ? sql_tx_modes_fail(&c, NULL, msg, msglen) : 0;
         if (sql_tok_is(&c.lx, &t, "ISOLATION")) {
+            out->said |= SQL_TX_SAID_ISOLATION;
             if (!sql_cur_accept(&c, "LEVEL"))
                 return sql_tx_modes_fail(&c, NULL, msg, msglen);
             if (sql_cur_accept(&c, "SERIALIZABLE"))
@@ -1375,6 +1380,7 @@ int sql_tx_modes(const char *stmt, size_t len, struct sql_tx_modes *out, char *m
                 return sql_tx_modes_fail(&c, sql_cur_next(&at, &t) ? &t : NULL, msg, msglen);
             }
         } else if (sql_tok_is(&c.lx, &t, "READ")) {
+            out->said |= SQL_TX_SAID_READ;
             if (sql_cur_accept(&c, "ONLY"))
                 out->read_only = 1;
             else if (sql_cur_accept(&c, "WRITE"))
@@ -1382,8 +1388,10 @@ int sql_tx_modes(const char *stmt, size_t len, struct sql_tx_modes *out, char *m
             else
                 return sql_tx_modes_fail(&c, NULL, msg, msglen);
         } else if (sql_tok_is(&c.lx, &t, "DEFERRABLE")) {
+            out->said |= SQL_TX_SAID_DEFERRABLE;
             out->deferrable = 1;
         } else if (sql_tok_is(&c.lx, &t, "NOT") && sql_cur_accept(&c, "DEFERRABLE")) {
+            out->said |= SQL_TX_SAID_DEFERRABLE;
             out->deferrable = 0;
         } else {
             return sql_tx_modes_fail(&c, &t, msg, msglen);

@@ -130,13 +130,19 @@ struct sql_tx_modes {
     enum sql_isolation isolation;
     int read_only;      /* 1 READ ONLY, 0 READ WRITE or not said */
     int deferrable;     /* 1 DEFERRABLE, 0 NOT DEFERRABLE or not said */
+    int said;           /* SQL_TX_SAID_*: the modes the statement names */
 };
 
+#define SQL_TX_SAID_ISOLATION 1
+#define SQL_TX_SAID_READ 2
+#define SQL_TX_SAID_DEFERRABLE 4
+
 /*
- * Parse the modes of a BEGIN [WORK|TRANSACTION] or START TRANSACTION
- * statement: ISOLATION LEVEL ..., READ ONLY | READ WRITE, [NOT] DEFERRABLE,
- * separated by commas or spaces.  0, or -1 with a message naming the token
- * that is not a mode (SQLSTATE 42601).
+ * Parse the modes of a BEGIN [WORK|TRANSACTION], START TRANSACTION or SET
+ * SESSION CHARACTERISTICS AS TRANSACTION statement: ISOLATION LEVEL ...,
+ * READ ONLY | READ WRITE, [NOT] DEFERRABLE, separated by commas or spaces.
+ * 0, or -1 with a message naming the token that is not a mode (SQLSTATE
+ * 42601).
  */
 int sql_tx_modes(const char *stmt, size_t len, struct sql_tx_modes *out, char *msg, size_t msglen);
 

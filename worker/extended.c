@@ -1043,10 +1043,15 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
             session_send(s, &b);
             pgbuf_free(&b);
         }
+        struct pgbuf modes;
+        pgbuf_init(&modes);
         pgproto_begin(&s->req, type);
         pgproto_put_cstr(&s->req, st->verb);
-        if (type != LEASE_REQ_COMMIT && type != LEASE_REQ_ROLLBACK)
+        if (type == LEASE_REQ_BEGIN && params_begin(&s->params, st->sql, st->sql_len, &modes))
+            pgproto_put_bytes(&s->req, modes.data, modes.len);
+        else if (type != LEASE_REQ_COMMIT && type != LEASE_REQ_ROLLBACK)
             pgproto_put_bytes(&s->req, st->sql, st->sql_len);
+        pgbuf_free(&modes);
     } else if (p->started) {
         pgproto_begin(&s->req, LEASE_REQ_FETCH);
         pgproto_put_i32(&s->req, max_rows);

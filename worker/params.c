@@ -19,6 +19,8 @@ static const struct params_default params_defaults[] = {
     { "application_name", "", 1 },
     { "client_encoding", "UTF8", 1 },
     { "DateStyle", "ISO, MDY", 1 },
+    { "default_transaction_deferrable", "off", 0 },
+    { "default_transaction_isolation", "read committed", 0 },
     { "default_transaction_read_only", "off", 1 },
     { "in_hot_standby", "off", 1 },
     { "integer_datetimes", "on", 1 },
@@ -34,7 +36,9 @@ static const struct params_default params_defaults[] = {
     { "statement_timeout", "0", 0 },
     { "lock_timeout", "0", 0 },
     { "idle_in_transaction_session_timeout", "0", 0 },
+    { "transaction_deferrable", "off", 0 },
     { "transaction_isolation", "read committed", 0 },
+    { "transaction_read_only", "off", 0 },
     { "max_identifier_length", "63", 0 },
     { "server_version_num", "150000", 0 },
 };
@@ -197,6 +201,52 @@ static int params_put(struct params *ps, const char *name, const char *value, in
     }
     params_changed(ps, e);
     return 0;
+}
+
+/* The transaction modes among the parameters: which one name is, 0 for none. */
+enum { PARAMS_TX_ISOLATION = 1, PARAMS_TX_READ_ONLY, PARAMS_TX_DEFERRABLE };
+
+static const char *const params_isolation_names[] = {
+    [SQL_ISO_DEFAULT] = "read committed",
+    [SQL_ISO_READ_UNCOMMITTED] = "read uncommitted",
+    [SQL_ISO_READ_COMMITTED] = "read committed",
+    [SQL_ISO_REPEATABLE_READ] = "repeatable read",
+    [SQL_ISO_SERIALIZABLE] = "serializable",
+};
+
+static int params_tx_mode(const char *name)
+{
+    if (strncasecmp(name, "default_", 8) == 0)
+        name += 8;
+    if (strcasecmp(name, "transaction_isolation") == 0)
+        return PARAMS_TX_ISOLATION;
+    if (strcasecmp(name, "transaction_read_only") == 0)
+        return PARAMS_TX_READ_ONLY;
+    if (strcasecmp(name, "transaction_deferrable") == 0)
+        return PARAMS_TX_DEFERRABLE;
+    return 0;
+}
+
+/* An isolation level's name as SET takes it; SQL_ISO_DEFAULT if it is none. */
+static enum sql_isolation params_isolation_of(const char *v)
+{
+    for (int i = SQL_ISO_READ_UNCOMMITTED; i <= SQL_ISO_SERIALIZABLE; i++)
+        if (strcasecmp(v, params_isolation_names[i]) == 0)
+            return (enum sql_isolation)i;
+    return SQL_ISO_DEFAULT;
+}
+
+/* A Boolean setting as PostgreSQL reads one: 1, 0, or -1. */
+static int params_bool_of(const char *v)
+{
+    static const char *const yes[] = { "on", "true", "yes", "1", "t", "y" }, *const no[] = { "off", "false", "no", "0", "f", "n" };
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcasecmp(v, yes[i]) == 0)
+            return 1;
+        if (strcasecmp(v, no[i]) == 0)
+            return 0;
+    }
+    return -1;
 }
 
 static int params_encoding_ok(const char *v)
@@ -417,6 +467,30 @@ static int params_assign(struct params *ps, const char *name, const char *value,
     if (strcasecmp(name, "client_encoding") == 0 && !params_encoding_ok(value))
         return params_error(out, "22023", "pgiris supports only UTF8 as client_encoding, not \"%s\"", value);
     char canon[32];
+    int mode = params_tx_mode(name);
+    /* The open transaction's own modes: PostgreSQL's SET TRANSACTION, which pgiris does not take as a SET. */
+    if (mode != 0 && strncasecmp(name, "default_", 8) != 0)
+        return params_error(out, "0A000",
+                            "parameter \"%s\" cannot be set by pgiris: name the modes in BEGIN, or set "
+                            "the defaults with SET SESSION CHARACTERISTICS",
+                            name);
+    if (mode == PARAMS_TX_ISOLATION) {
+        enum sql_isolation iso = params_isolation_of(value);
+        if (iso == SQL_ISO_DEFAULT) {
+            char msg[300];
+            snprintf(msg, sizeof(msg), "invalid value for parameter \"%s\": \"%.200s\"", name, value);
+            return params_error(out, "22023", "%s", msg);
+        }
+        value = params_isolation_names[iso];
+    } else if (mode != 0) {
+        int b = params_bool_of(value);
+        if (b < 0) {
+            char msg[300];
+            snprintf(msg, sizeof(msg), "parameter \"%s\" requires a Boolean value", name);
+            return params_error(out, "22023", "%s", msg);
+        }
+        value = b ? "on" : "off";
+    }
     if (strcasecmp(name, "statement_timeout") == 0) {
         int64_t ms = params_parse_ms(value);
         if (ms < 0)
@@ -438,6 +512,68 @@ static int params_assign(struct params *ps, const char *name, const char *value,
     if (params_put(ps, name, value, 0) < 0)
         return params_error(out, "54000", "too many session parameters set (%s)", name);
     return 0;
+}
+
+static int params_token_is(const char *stmt, const struct sql_token *t, const char *word)
+{
+    return t->type == SQL_TOK_IDENT && t->len == strlen(word) && strncasecmp(stmt + t->off, word, t->len) == 0;
+}
+
+/*
+ * transaction_isolation, _read_only and _deferrable are the open
+ * transaction block's modes; outside one, each statement is a transaction
+ * of its own with the defaults.
+ */
+static const char *params_show_value(const struct params *ps, const char *name, int in_tx)
+{
+    int mode = params_tx_mode(name);
+    if (mode == 0 || strncasecmp(name, "default_", 8) == 0)
+        return params_get(ps, name);
+    if (!in_tx) {
+        char def[64];
+        snprintf(def, sizeof(def), "default_%s", name);
+        return params_get(ps, params_name(ps, def));
+    }
+    if (mode == PARAMS_TX_ISOLATION)
+        return params_isolation_names[ps->tx_isolation];
+    return (mode == PARAMS_TX_READ_ONLY ? ps->tx_read_only : ps->tx_deferrable) ? "on" : "off";
+}
+
+int params_begin(struct params *ps, const char *stmt, size_t len, struct pgbuf *text)
+{
+    struct sql_tx_modes m;
+    char msg[200];
+    if (sql_tx_modes(stmt, len, &m, msg, sizeof(msg)) < 0)
+        return 0;
+    int add = 0;
+    if (!(m.said & SQL_TX_SAID_ISOLATION)) {
+        m.isolation = params_isolation_of(params_get(ps, "default_transaction_isolation"));
+        /* Read committed is the backend's own default: not named, nothing to apply. */
+        if (m.isolation == SQL_ISO_READ_COMMITTED)
+            m.isolation = SQL_ISO_DEFAULT;
+        add |= m.isolation != SQL_ISO_DEFAULT;
+    }
+    if (!(m.said & SQL_TX_SAID_READ)) {
+        m.read_only = params_bool_of(params_get(ps, "default_transaction_read_only")) == 1;
+        add |= m.read_only;
+    }
+    if (!(m.said & SQL_TX_SAID_DEFERRABLE)) {
+        m.deferrable = params_bool_of(params_get(ps, "default_transaction_deferrable")) == 1;
+        add |= m.deferrable;
+    }
+    ps->tx_isolation = (uint8_t)(m.isolation == SQL_ISO_DEFAULT ? SQL_ISO_READ_COMMITTED : m.isolation);
+    ps->tx_read_only = (uint8_t)m.read_only;
+    ps->tx_deferrable = (uint8_t)m.deferrable;
+    if (!add)
+        return 0;
+    /* The modes in full: the executor reads them from the text (odbc_begin). */
+    char buf[128];
+    int n = snprintf(buf, sizeof(buf), "BEGIN%s%s%s%s", m.isolation != SQL_ISO_DEFAULT ? " ISOLATION LEVEL " : "",
+                     m.isolation != SQL_ISO_DEFAULT ? params_isolation_names[m.isolation] : "",
+                     m.read_only ? " READ ONLY" : "", m.deferrable ? " DEFERRABLE" : "");
+    pgbuf_reset(text);
+    pgproto_put_bytes(text, buf, (size_t)n);
+    return 1;
 }
 
 int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, size_t len, int in_tx,
@@ -473,7 +609,33 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
         const char *known = params_name(ps, name);
         if (known == NULL)
             return params_error(out, "42704", "unrecognized configuration parameter \"%s\"", name);
-        params_show_one(out, known, params_get(ps, known));
+        params_show_one(out, known, params_show_value(ps, known, in_tx));
+        return 0;
+    }
+
+    /* SET SESSION CHARACTERISTICS AS TRANSACTION modes: the defaults of the client's transactions. */
+    if (nt > 2 && params_token_is(stmt, &t[1], "session") && params_token_is(stmt, &t[2], "characteristics")) {
+        struct sql_tx_modes m;
+        char msg[200];
+        if (sql_tx_modes(stmt, len, &m, msg, sizeof(msg)) < 0)
+            return params_error(out, "42601", "%s", msg);
+        static const struct {
+            int said;
+            const char *name;
+        } set[] = { { SQL_TX_SAID_ISOLATION, "default_transaction_isolation" },
+                    { SQL_TX_SAID_READ, "default_transaction_read_only" },
+                    { SQL_TX_SAID_DEFERRABLE, "default_transaction_deferrable" } };
+        for (size_t k = 0; k < sizeof(set) / sizeof(set[0]); k++) {
+            if (!(m.said & set[k].said))
+                continue;
+            const char *v = set[k].said == SQL_TX_SAID_ISOLATION ? params_isolation_names[m.isolation]
+                            : (set[k].said == SQL_TX_SAID_READ ? m.read_only : m.deferrable) ? "on" : "off";
+            if (params_remember(ps, in_tx, set[k].name, 0) < 0 || params_put(ps, set[k].name, v, 0) < 0)
+                return params_error(out, "53200", "out of memory%s", "");
+            if (params_reported(set[k].name))
+                pgproto_parameter_status(out, set[k].name, v);
+        }
+        pgproto_command_complete(out, "SET");
         return 0;
     }
 

@@ -42,6 +42,8 @@ struct params {
     int64_t statement_timeout_ms;   /* statement_timeout's value, parsed; 0 = none */
     uint16_t n, cap;
     uint16_t nundo, undo_cap;
+    /* The modes of the transaction block params_begin began (enum sql_isolation, 0/1, 0/1). */
+    uint8_t tx_isolation, tx_read_only, tx_deferrable;
 };
 
 /*
@@ -74,6 +76,17 @@ void params_report_all(const struct params *ps, struct pgbuf *out);
  * with ParameterStatus into out for reported parameters that changed.
  */
 void params_reset(struct params *ps, const char *name, struct pgbuf *out);
+
+/*
+ * A BEGIN or START TRANSACTION statement as the executor is to run it: the
+ * modes it does not name taken from the client's defaults
+ * (default_transaction_isolation, _read_only, _deferrable, which SET
+ * SESSION CHARACTERISTICS sets too), so they hold on whichever backend
+ * connection the transaction gets.  Into text when it differs from stmt
+ * (returns 1), else 0: stmt goes as it is (a statement that does not parse
+ * too: the executor reports it).  Records the block's modes for SHOW.
+ */
+int params_begin(struct params *ps, const char *stmt, size_t len, struct pgbuf *text);
 
 /*
  * Run a SET, SHOW or RESET statement (cmd from sql_command) and append its

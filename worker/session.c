@@ -1490,12 +1490,17 @@ static void session_next(struct session *s)
         else if (cmd == SQL_CMD_COPY)
             type = LEASE_REQ_COPY;
         /* BEGIN and COPY go as written: the executor reads their options itself. */
+        struct pgbuf modes;
+        pgbuf_init(&modes);
         if (type == LEASE_REQ_COMMIT || type == LEASE_REQ_ROLLBACK)
             session_build_request(s, type, verb, NULL, 0);
+        else if (type == LEASE_REQ_BEGIN && params_begin(&s->params, stmt, len, &modes))
+            session_build_request(s, type, verb, (const char *)modes.data, modes.len);
         else if (type == LEASE_REQ_BEGIN || type == LEASE_REQ_COPY)
             session_build_request(s, type, verb, stmt, len);
         else
             session_build_request(s, type, verb, x->sql, x->len);
+        pgbuf_free(&modes);
         session_backend_statement(s, x->flags, verb, stmt, len);
         session_dispatch(s);
         return;

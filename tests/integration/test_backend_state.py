@@ -122,12 +122,66 @@ def test_set_role_does_not_reach_other_clients(pgiris, postgres):
         # RESET ROLE reaches the connection that SET ROLE changed.
         a.execute("RESET ROLE")
         assert a.execute("SELECT current_user").fetchone() == (user,)
-        a.execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE")
-        assert a.execute("SELECT current_setting('transaction_isolation')").fetchone() == ("serializable",)
     for _ in range(2):
         with pgiris.connect("pg") as c:
             assert c.execute("SELECT current_user").fetchone() == (user,)
-            assert c.execute("SELECT current_setting('transaction_isolation')").fetchone() == ("read committed",)
+
+
+def test_session_characteristics_are_the_clients(pgiris, backend):
+    """SET SESSION CHARACTERISTICS sets the client's transaction defaults, which each BEGIN
+    applies on whichever connection it gets: the client keeps none, and nobody else sees them."""
+    pg = backend == "pg"
+    tx_settings = "SELECT current_setting('transaction_isolation'), current_setting('transaction_read_only')"
+    with pgiris.connect(backend, application_name="chars") as a, pgiris.connect(backend) as b:
+        a.execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY")
+        assert client_state(pgiris, "chars") == "idle"
+        assert client_row(pgiris, "chars")["keeps"] == ""
+        assert a.execute("SHOW transaction_isolation").fetchone() == ("serializable",)
+        assert a.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
+        for i in range(3):
+            if i == 0:
+                # The simple Query protocol's BEGIN; the others go by Parse/Bind/Execute.
+                assert a.pgconn.exec_(b"BEGIN").status == psycopg.pq.ExecStatus.COMMAND_OK
+            else:
+                a.execute("BEGIN")
+            assert a.execute("SHOW transaction_isolation").fetchone() == ("serializable",)
+            assert a.execute("SHOW transaction_read_only").fetchone() == ("on",)
+            if pg:
+                assert a.execute(tx_settings).fetchone() == ("serializable", "on")
+            with pytest.raises(psycopg.Error):
+                a.execute("CREATE TABLE chars_read_only (v int)")
+            a.execute("ROLLBACK")
+            # The other client's transactions have the server's defaults.
+            b.execute("BEGIN")
+            assert b.execute("SHOW transaction_isolation").fetchone() == ("read committed",)
+            if pg:
+                assert b.execute(tx_settings).fetchone() == ("read committed", "off")
+            b.execute("ROLLBACK")
+        # What BEGIN names wins over the defaults.
+        a.execute("BEGIN READ WRITE ISOLATION LEVEL READ COMMITTED")
+        assert a.execute("SHOW transaction_read_only").fetchone() == ("off",)
+        if pg:
+            assert a.execute(tx_settings).fetchone() == ("read committed", "off")
+        a.execute("ROLLBACK")
+        # Set inside a block that rolls back: undone, as in PostgreSQL.
+        a.execute("BEGIN")
+        a.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")
+        a.execute("ROLLBACK")
+        assert a.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
+        a.execute("SET default_transaction_read_only = off")
+        a.execute("SET default_transaction_isolation = 'repeatable read'")
+        with a.transaction():
+            assert a.execute("SHOW transaction_isolation").fetchone() == ("repeatable read",)
+            if pg:
+                assert a.execute(tx_settings).fetchone() == ("repeatable read", "off")
+        with pytest.raises(psycopg.errors.InvalidParameterValue):
+            a.execute("SET default_transaction_isolation = 'sometimes'")
+        with pytest.raises(psycopg.errors.SyntaxError):
+            a.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ SOMETIMES")
+        # The open transaction's modes are BEGIN's to name: a SET would change nothing.
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            a.execute("SET transaction_read_only = on")
+        assert client_state(pgiris, "chars") == "idle"
 
 
 def test_what_ends_with_the_transaction_does_not_pin(pgiris):

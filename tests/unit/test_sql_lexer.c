@@ -468,7 +468,7 @@ static void test_command(void **state)
         { "SET TIME ZONE 'UTC'", SQL_CMD_SET, "SET" },
         { "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", SQL_CMD_OTHER, "SET" },
         { "SET CONSTRAINTS ALL DEFERRED", SQL_CMD_OTHER, "SET" },
-        { "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", SQL_CMD_OTHER, "SET" },
+        { "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", SQL_CMD_SET, "SET" },
         { "SET SESSION AUTHORIZATION bob", SQL_CMD_OTHER, "SET" },
         { "SET LOCAL SESSION AUTHORIZATION DEFAULT", SQL_CMD_OTHER, "SET" },
         { "SET ROLE admin", SQL_CMD_OTHER, "SET" },
@@ -592,19 +592,25 @@ static void test_command_bounds(void **state)
 
 static void test_tx_modes(void **state)
 {
+    enum { I = SQL_TX_SAID_ISOLATION, R = SQL_TX_SAID_READ, D = SQL_TX_SAID_DEFERRABLE };
     static const struct {
         const char *sql;
         enum sql_isolation iso;
-        int read_only, deferrable;
+        int read_only, deferrable, said;
     } ok[] = {
-        { "BEGIN", SQL_ISO_DEFAULT, 0, 0 },
-        { "begin work;", SQL_ISO_DEFAULT, 0, 0 },
-        { "START TRANSACTION ISOLATION LEVEL SERIALIZABLE", SQL_ISO_SERIALIZABLE, 0, 0 },
-        { "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", SQL_ISO_REPEATABLE_READ, 1, 0 },
-        { "BEGIN TRANSACTION READ ONLY ISOLATION LEVEL READ COMMITTED", SQL_ISO_READ_COMMITTED, 1, 0 },
-        { "begin isolation level read uncommitted read write", SQL_ISO_READ_UNCOMMITTED, 0, 0 },
-        { "BEGIN /* c */ ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE", SQL_ISO_SERIALIZABLE, 1, 1 },
-        { "BEGIN NOT DEFERRABLE", SQL_ISO_DEFAULT, 0, 0 },
+        { "BEGIN", SQL_ISO_DEFAULT, 0, 0, 0 },
+        { "begin work;", SQL_ISO_DEFAULT, 0, 0, 0 },
+        { "START TRANSACTION ISOLATION LEVEL SERIALIZABLE", SQL_ISO_SERIALIZABLE, 0, 0, I },
+        { "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", SQL_ISO_REPEATABLE_READ, 1, 0, I | R },
+        { "BEGIN TRANSACTION READ ONLY ISOLATION LEVEL READ COMMITTED", SQL_ISO_READ_COMMITTED, 1, 0, I | R },
+        { "begin isolation level read uncommitted read write", SQL_ISO_READ_UNCOMMITTED, 0, 0, I | R },
+        { "BEGIN /* c */ ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE", SQL_ISO_SERIALIZABLE, 1, 1,
+          I | R | D },
+        { "BEGIN NOT DEFERRABLE", SQL_ISO_DEFAULT, 0, 0, D },
+        { "BEGIN READ WRITE", SQL_ISO_DEFAULT, 0, 0, R },
+        { "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", SQL_ISO_DEFAULT, 1, 0, R },
+        { "set session characteristics as transaction isolation level serializable, deferrable",
+          SQL_ISO_SERIALIZABLE, 0, 1, I | D },
     };
     static const struct {
         const char *sql;
@@ -615,6 +621,7 @@ static void test_tx_modes(void **state)
         { "BEGIN FOO", "syntax error at or near \"FOO\"" },
         { "BEGIN READ ONLY,", "syntax error at end of input" },
         { "START", "syntax error at end of input" },
+        { "SET SESSION CHARACTERISTICS TRANSACTION READ ONLY", "syntax error at or near \"TRANSACTION\"" },
     };
     struct sql_tx_modes m;
     char msg[200];
@@ -624,6 +631,7 @@ static void test_tx_modes(void **state)
         assert_int_equal(m.isolation, ok[i].iso);
         assert_int_equal(m.read_only, ok[i].read_only);
         assert_int_equal(m.deferrable, ok[i].deferrable);
+        assert_int_equal(m.said, ok[i].said);
     }
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(sql_tx_modes(bad[i].sql, strlen(bad[i].sql), &m, msg, sizeof(msg)), -1);
@@ -661,7 +669,7 @@ static void test_backend_state(void **state)
         { "SET ROLE admin", 1 },
         { "SET SESSION ROLE admin", 1 },
         { "SET SESSION AUTHORIZATION bob", 1 },
-        { "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE", 1 },
+        { "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE", 0 },
         { "SELECT set_config('a.b', 'x', false)", 1 },
         { "SELECT set_config('a.b', $1, $2)", 1 },
         { "SELECT set_config('a.b', f(1, 2), true)", 0 },
