@@ -30,7 +30,8 @@
 #                                   its ini (more [database ...] sections)
 #   psqlodbc_conn [DECLARE_FETCH]   the psqlODBC connection string pgiris
 #                                   uses (UseDeclareFetch DECLARE_FETCH,
-#                                   default ${USE_DECLARE_FETCH:-1})
+#                                   default ${USE_DECLARE_FETCH:-1}; driver
+#                                   ${PSQLODBC_DRIVER:-PostgreSQL Unicode})
 #   rss_kb PID / hwm_kb PID         VmRSS / VmHWM of a process, in kB
 #   reset_hwm PID...                reset VmHWM to the current RSS (clear_refs 5)
 #
@@ -208,7 +209,7 @@ INI
 }
 
 psqlodbc_conn() {  # [DECLARE_FETCH]; needs PGPORT
-    echo "Driver=PostgreSQL Unicode;Server=127.0.0.1;Port=$PGPORT;Database=postgres;Uid=postgres;UseDeclareFetch=${1:-${USE_DECLARE_FETCH:-1}};Fetch=1000;BoolsAsChar=0"
+    echo "Driver=${PSQLODBC_DRIVER:-PostgreSQL Unicode};Server=127.0.0.1;Port=$PGPORT;Database=postgres;Uid=postgres;UseDeclareFetch=${1:-${USE_DECLARE_FETCH:-1}};Fetch=1000;BoolsAsChar=0"
 }
 
 start_pgiris() {  # PORT; needs PGPORT and the userlist
