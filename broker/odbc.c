@@ -2266,6 +2266,9 @@ static int odbc_sqlite_types(struct odbc_conn *c, SQLHSTMT stmt, struct odbc_col
         t->oid = oid;
         t->sqltype = sqltype;
         odbc_types_probe(c, sql, len, t);
+        /* A cancel interrupts SQLite's whole connection, the probe too: not an answer to keep. */
+        if (__atomic_load_n(&c->cancel_pending, __ATOMIC_ACQUIRE))
+            t->n = -1;
     }
     for (i = 0; i < cols->n; i++)
         if (t->oid[i] != 0 && odbc_col_guessed(stmt, cols, i)) {
