@@ -1047,7 +1047,8 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
         pgbuf_init(&modes);
         pgproto_begin(&s->req, type);
         pgproto_put_cstr(&s->req, st->verb);
-        if (type == LEASE_REQ_BEGIN && params_begin(&s->params, st->sql, st->sql_len, &modes))
+        /* A BEGIN that starts a block names the client's default modes too (params_begin). */
+        if (type == LEASE_REQ_BEGIN && s->txstatus == 'I' && params_begin(&s->params, st->sql, st->sql_len, &modes))
             pgproto_put_bytes(&s->req, modes.data, modes.len);
         else if (type != LEASE_REQ_COMMIT && type != LEASE_REQ_ROLLBACK)
             pgproto_put_bytes(&s->req, st->sql, st->sql_len);

@@ -476,19 +476,14 @@ static int params_assign(struct params *ps, const char *name, const char *value,
                             name);
     if (mode == PARAMS_TX_ISOLATION) {
         enum sql_isolation iso = params_isolation_of(value);
-        if (iso == SQL_ISO_DEFAULT) {
-            char msg[300];
-            snprintf(msg, sizeof(msg), "invalid value for parameter \"%s\": \"%.200s\"", name, value);
-            return params_error(out, "22023", "%s", msg);
-        }
+        if (iso == SQL_ISO_DEFAULT)
+            return params_error(out, "22023", "invalid value for parameter \"default_transaction_isolation\": \"%s\"",
+                                value);
         value = params_isolation_names[iso];
     } else if (mode != 0) {
         int b = params_bool_of(value);
-        if (b < 0) {
-            char msg[300];
-            snprintf(msg, sizeof(msg), "parameter \"%s\" requires a Boolean value", name);
-            return params_error(out, "22023", "%s", msg);
-        }
+        if (b < 0)
+            return params_error(out, "22023", "parameter \"%s\" requires a Boolean value", name);
         value = b ? "on" : "off";
     }
     if (strcasecmp(name, "statement_timeout") == 0) {

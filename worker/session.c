@@ -1489,12 +1489,15 @@ static void session_next(struct session *s)
             type = LEASE_REQ_SAVEPOINT;
         else if (cmd == SQL_CMD_COPY)
             type = LEASE_REQ_COPY;
-        /* BEGIN and COPY go as written: the executor reads their options itself. */
+        /*
+         * BEGIN and COPY go as text: the executor reads their options itself.
+         * A BEGIN that starts a block names the client's default modes too.
+         */
         struct pgbuf modes;
         pgbuf_init(&modes);
         if (type == LEASE_REQ_COMMIT || type == LEASE_REQ_ROLLBACK)
             session_build_request(s, type, verb, NULL, 0);
-        else if (type == LEASE_REQ_BEGIN && params_begin(&s->params, stmt, len, &modes))
+        else if (type == LEASE_REQ_BEGIN && s->txstatus == 'I' && params_begin(&s->params, stmt, len, &modes))
             session_build_request(s, type, verb, (const char *)modes.data, modes.len);
         else if (type == LEASE_REQ_BEGIN || type == LEASE_REQ_COPY)
             session_build_request(s, type, verb, stmt, len);

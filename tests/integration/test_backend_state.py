@@ -148,6 +148,9 @@ def test_session_characteristics_are_the_clients(pgiris, backend):
             assert a.execute("SHOW transaction_read_only").fetchone() == ("on",)
             if pg:
                 assert a.execute(tx_settings).fetchone() == ("serializable", "on")
+            # A second BEGIN only warns: the block keeps its modes.
+            a.execute("BEGIN ISOLATION LEVEL READ COMMITTED, READ WRITE")
+            assert a.execute("SHOW transaction_isolation").fetchone() == ("serializable",)
             with pytest.raises(psycopg.Error):
                 a.execute("CREATE TABLE chars_read_only (v int)")
             a.execute("ROLLBACK")
