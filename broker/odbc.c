@@ -333,10 +333,6 @@ void odbc_disconnect(struct odbc_conn *c)
     free(c->val);
     odbc_rowset_free(&c->rs);
     odbc_cols_free(&c->simple);
-    for (i = 0; i < ODBC_TYPED; i++) {
-        free(c->typed[i].oid);
-        free(c->typed[i].sqltype);
-    }
     free(c->binds);
     free(c->fmt);
     free(c);
@@ -1717,41 +1713,23 @@ static int odbc_quote_len(const char *s, size_t n)
 
 /*
  * A value the driver returned does not read as the column's type, so it has
- * no binary form, nor a text form a client could read as that type (SQLite
- * stores anything in any column).  The half-built DataRow goes; the rows
- * before it stay.
+ * no binary form (SQLite stores anything in any column).  The half-built
+ * DataRow goes; the rows before it stay.
  */
 static int odbc_value_reject(struct odbc_conn *c, const struct odbc_cols *cols, int col,
-                             size_t len, int range, int binary)
+                             size_t len, int range)
 {
     char detail[ODBC_NAME_MAX + 64];
     int32_t oid = cols->v[col].oid;
 
     c->out.len = c->out.msg_start;
-    snprintf(detail, sizeof(detail), "The backend returned it for column \"%s\"%s.",
-             odbc_col_name(cols, col), binary ? ", requested in binary format" : "");
+    snprintf(detail, sizeof(detail), "The backend returned it for column \"%s\", requested in "
+             "binary format.", odbc_col_name(cols, col));
     if (range)
         return odbc_error_put(c, "22003", detail, "value \"%.*s\" is out of range for type %s",
                               odbc_quote_len(c->val, len), c->val, odbc_type_name(oid));
     return odbc_error_put(c, "22P02", detail, "invalid input syntax for type %s: \"%.*s\"",
                           odbc_type_name(oid), odbc_quote_len(c->val, len), c->val);
-}
-
-/*
- * SQLite: an integer column's value in text format, which a client reads as
- * an integer, must be one (any value fits any column there).  Its range is
- * not checked: SQLite's integers have 64 bits whatever the column's
- * declared type, and text carries them whole.  0 or ODBC_E_SENT.
- */
-static int odbc_int_check(struct odbc_conn *c, const struct odbc_cols *cols, int col, size_t len)
-{
-    int32_t oid = cols->v[col].oid;
-    int64_t i64;
-
-    if ((oid == PG_OID_INT2 || oid == PG_OID_INT4 || oid == PG_OID_INT8) &&
-        odbc_int_parse(c->val, len, INT64_MIN, INT64_MAX, &i64) < 0)
-        return odbc_value_reject(c, cols, col, len, 0, 0);
-    return 0;
 }
 
 /* Column col's value (NUL-terminated text in c->val) in its type's binary format. */
@@ -1771,25 +1749,25 @@ static int odbc_binary_put(struct odbc_conn *c, const struct odbc_cols *cols, in
     switch (cols->v[col].oid) {
     case PG_OID_INT2:
         if ((rc = odbc_int_parse(c->val, len, INT16_MIN, INT16_MAX, &i64)) < 0)
-            return odbc_value_reject(c, cols, col, len, rc == -2, 1);
+            return odbc_value_reject(c, cols, col, len, rc == -2);
         odbc_store_u16(b, (uint16_t)i64);
         pgproto_data_row_value(&c->out, b, 2);
         return 0;
     case PG_OID_INT4:
         if ((rc = odbc_int_parse(c->val, len, INT32_MIN, INT32_MAX, &i64)) < 0)
-            return odbc_value_reject(c, cols, col, len, rc == -2, 1);
+            return odbc_value_reject(c, cols, col, len, rc == -2);
         pgproto_store_u32(b, (uint32_t)i64);
         pgproto_data_row_value(&c->out, b, 4);
         return 0;
     case PG_OID_INT8:
         if ((rc = odbc_int_parse(c->val, len, INT64_MIN, INT64_MAX, &i64)) < 0)
-            return odbc_value_reject(c, cols, col, len, rc == -2, 1);
+            return odbc_value_reject(c, cols, col, len, rc == -2);
         odbc_store_u64(b, (uint64_t)i64);
         pgproto_data_row_value(&c->out, b, 8);
         return 0;
     case PG_OID_FLOAT4:
         if ((rc = odbc_float_parse(c->val, 1, &d)) < 0)
-            return odbc_value_reject(c, cols, col, len, rc == -2, 1);
+            return odbc_value_reject(c, cols, col, len, rc == -2);
         f = (float)d;
         memcpy(&u32, &f, sizeof(u32));
         pgproto_store_u32(b, u32);
@@ -1797,47 +1775,47 @@ static int odbc_binary_put(struct odbc_conn *c, const struct odbc_cols *cols, in
         return 0;
     case PG_OID_FLOAT8:
         if ((rc = odbc_float_parse(c->val, 0, &d)) < 0)
-            return odbc_value_reject(c, cols, col, len, rc == -2, 1);
+            return odbc_value_reject(c, cols, col, len, rc == -2);
         memcpy(&u64, &d, sizeof(u64));
         odbc_store_u64(b, u64);
         pgproto_data_row_value(&c->out, b, 8);
         return 0;
     case PG_OID_BOOL:
         if ((rc = odbc_bool_parse(c->val, len)) < 0)
-            return odbc_value_reject(c, cols, col, len, 0, 1);
+            return odbc_value_reject(c, cols, col, len, 0);
         b[0] = (uint8_t)rc;
         pgproto_data_row_value(&c->out, b, 1);
         return 0;
     case PG_OID_DATE:
         if (odbc_date_parse(c->val, len, &i32) < 0)
-            return odbc_value_reject(c, cols, col, len, 0, 1);
+            return odbc_value_reject(c, cols, col, len, 0);
         pgproto_store_u32(b, (uint32_t)i32);
         pgproto_data_row_value(&c->out, b, 4);
         return 0;
     case PG_OID_TIME:
         if (odbc_time_parse(c->val, len, &i64) < 0)
-            return odbc_value_reject(c, cols, col, len, 0, 1);
+            return odbc_value_reject(c, cols, col, len, 0);
         odbc_store_u64(b, (uint64_t)i64);
         pgproto_data_row_value(&c->out, b, 8);
         return 0;
     case PG_OID_TIMESTAMP:
     case PG_OID_TIMESTAMPTZ:
         if (odbc_timestamp_parse(c->val, len, &i64) < 0)
-            return odbc_value_reject(c, cols, col, len, 0, 1);
+            return odbc_value_reject(c, cols, col, len, 0);
         odbc_store_u64(b, (uint64_t)i64);
         pgproto_data_row_value(&c->out, b, 8);
         return 0;
     case PG_OID_UUID:
         if (odbc_uuid_parse(c->val, len, b) < 0)
-            return odbc_value_reject(c, cols, col, len, 0, 1);
+            return odbc_value_reject(c, cols, col, len, 0);
         pgproto_data_row_value(&c->out, b, 16);
         return 0;
     case PG_OID_NUMERIC:
         pgbuf_reset(&c->bin);
         if (odbc_num_parse(c->val, len, &num) < 0)
-            return odbc_value_reject(c, cols, col, len, 0, 1);
+            return odbc_value_reject(c, cols, col, len, 0);
         if (odbc_numeric_encode(&c->bin, &num) < 0)
-            return odbc_value_reject(c, cols, col, len, 1, 1);
+            return odbc_value_reject(c, cols, col, len, 1);
         if (c->bin.oom)
             return ODBC_E_NOMEM;
         pgproto_data_row_value(&c->out, c->bin.data, (int32_t)c->bin.len);
@@ -1881,10 +1859,6 @@ static int odbc_value_put(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_
         pgproto_data_row_value(&c->out, NULL, -1);
         return 0;
     }
-    if (rc == ODBC_NOT_NUMBER)
-        return odbc_value_reject(c, cols, col - 1, len, 0, 0);
-    if (c->dialect == CFG_DIALECT_SQLITE && (rc = odbc_int_check(c, cols, col - 1, len)) < 0)
-        return rc;
     if (len > INT32_MAX)
         return ODBC_E_NOMEM;
     pgproto_data_row_value(&c->out, c->val, (int32_t)len);
@@ -1912,7 +1886,10 @@ static int odbc_float_text(struct odbc_conn *c, SQLHSTMT stmt, SQLUSMALLINT col,
         return ODBC_E_DRIVER;
     }
     if (ind == SQL_NULL_DATA) {
-        /* SQLite's driver says NULL for text that reads as no number: which was it? */
+        /*
+         * SQLite keeps any value in any column, and its driver says NULL
+         * for text that reads as no number: the text goes on as it is.
+         */
         if (c->dialect == CFG_DIALECT_SQLITE) {
             int rc = odbc_value_read(c, stmt, col, SQL_C_CHAR, lenp, isnull);
             return rc < 0 || *isnull ? rc : ODBC_NOT_NUMBER;
@@ -2131,152 +2108,6 @@ SQLRETURN odbc_fetch(struct odbc_conn *c, SQLHSTMT stmt)
         if (rs->status[r] == SQL_ROW_ERROR)
             return SQL_ERROR;
     return SQL_SUCCESS;
-}
-
-/* FNV-1a: statement texts are short and a miss costs a prepare anyway. */
-static uint64_t odbc_hash(const char *s, size_t n)
-{
-    uint64_t h = UINT64_C(14695981039346656037);
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
-
-/* A column SQLite's driver typed by guess: no declared type and no row read yet (or a text value). */
-static int odbc_col_guessed(SQLHSTMT stmt, const struct odbc_cols *cols, int i)
-{
-    char name[16];
-    SQLSMALLINT len = 0;
-
-    if (cols->v[i].oid != PG_OID_VARCHAR)
-        return 0;
-    return SQL_SUCCEEDED(SQLColAttribute(stmt, (SQLUSMALLINT)(i + 1), SQL_DESC_TYPE_NAME, name,
-                                         (SQLSMALLINT)sizeof(name), &len, NULL)) &&
-           strcmp(name, "varchar") == 0;
-}
-
-static int odbc_cols_guessed(SQLHSTMT stmt, const struct odbc_cols *cols)
-{
-    for (int i = 0; i < cols->n; i++)
-        if (odbc_col_guessed(stmt, cols, i))
-            return 1;
-    return 0;
-}
-
-/*
- * The first row's types of sql's columns, from the same statement run as
- * "SELECT * FROM (sql) LIMIT ?" on a handle of its own: with a parameter
- * the driver reads the (one-row) result whole and types its columns by it.
- * A data-modifying statement cannot stand in FROM, so nothing else runs.
- * Fills t (oid 0: nothing learned, which a failed probe leaves too).
- */
-static void odbc_types_probe(struct odbc_conn *c, const char *sql, size_t len, struct odbc_typed *t)
-{
-    static const char head[] = "SELECT * FROM (\n", tail[] = "\n) LIMIT ?";
-    struct odbc_cols cols = { 0 };
-    SQLHSTMT h = SQL_NULL_HSTMT;
-    SQLSMALLINT ncols = 0;
-    SQLINTEGER one = 1;
-    char *text;
-    int i;
-
-    while (len > 0 && (sql[len - 1] == ';' || isspace((unsigned char)sql[len - 1])))
-        len--;
-    if (len > INT32_MAX - sizeof(head) - sizeof(tail) ||
-        (text = malloc(sizeof(head) - 1 + len + sizeof(tail))) == NULL)
-        return;
-    memcpy(text, head, sizeof(head) - 1);
-    memcpy(text + sizeof(head) - 1, sql, len);
-    memcpy(text + sizeof(head) - 1 + len, tail, sizeof(tail));
-    if (SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &h))) {
-        if (SQL_SUCCEEDED(SQLBindParameter(h, 1, SQL_PARAM_INPUT, SQL_C_SLONG, SQL_INTEGER, 0, 0, &one, 0,
-                                           NULL)) &&
-            SQL_SUCCEEDED(SQLExecDirect(h, (SQLCHAR *)text, SQL_NTS)) &&
-            SQL_SUCCEEDED(SQLNumResultCols(h, &ncols)) && ncols == t->n && odbc_cols_load(h, ncols, &cols) == 0)
-            for (i = 0; i < t->n; i++)
-                if (!odbc_col_guessed(h, &cols, i)) {
-                    t->oid[i] = cols.v[i].oid;
-                    t->sqltype[i] = cols.v[i].sqltype;
-                }
-        SQLFreeStmt(h, SQL_CLOSE);
-        SQLFreeHandle(SQL_HANDLE_STMT, h);
-    }
-    odbc_cols_free(&cols);
-    free(text);
-}
-
-/* Whether odbc_sqlite_types describes the columns again. */
-enum odbc_reload {
-    ODBC_RELOAD_NO,         /* described after it ran, or it has not run (Describe) */
-    ODBC_RELOAD_VARCHAR,    /* if a column may be untyped */
-    ODBC_RELOAD_ALWAYS      /* prepared again for this run (odbc_prep.untyped, with parameters) */
-};
-
-/*
- * SQLite types a column without a declared type (an expression: 1,
- * count(*), x + 1) by its value in each row, and its ODBC driver calls it
- * varchar until it has read one.  Reading a whole result first (with
- * parameters, or in a transaction) the driver types such columns by the
- * first row of the first execution of a handle, so they are described
- * again after SQLExecute.  Stepping through a result (StepAPI=1,
- * autocommit, no parameters: the way a large result streams) it never
- * does; a column still untyped then takes the type odbc_types_probe finds,
- * once per statement text and connection.  So a query's columns have the
- * same types in and out of a transaction.  reload: whether cols, described
- * before the statement ran, are described again.  0, ODBC_E_DRIVER or
- * ODBC_E_NOMEM.
- */
-static int odbc_sqlite_types(struct odbc_conn *c, SQLHSTMT stmt, struct odbc_cols *cols, const char *sql,
-                             size_t len, int nparams, enum odbc_reload reload)
-{
-    struct odbc_typed *t;
-    uint64_t hash;
-    int i, err, varchar = 0;
-
-    if (c->dialect != CFG_DIALECT_SQLITE)
-        return 0;
-    for (i = 0; i < cols->n; i++)
-        varchar |= cols->v[i].oid == PG_OID_VARCHAR;
-    if (!varchar && reload != ODBC_RELOAD_ALWAYS)
-        return 0;
-    if (reload != ODBC_RELOAD_NO && (err = odbc_cols_load(stmt, cols->n, cols)) != 0)
-        return err;
-    /* With parameters the driver has typed them, if the row let it; nothing to probe with before. */
-    if (nparams > 0 || !odbc_cols_guessed(stmt, cols))
-        return 0;
-    hash = odbc_hash(sql, len);
-    t = &c->typed[hash % ODBC_TYPED];
-    if (t->oid == NULL || t->hash != hash || t->n != cols->n) {
-        int32_t *oid = calloc((size_t)cols->n, sizeof(*oid));
-        SQLSMALLINT *sqltype = calloc((size_t)cols->n, sizeof(*sqltype));
-
-        if (oid == NULL || sqltype == NULL) {
-            free(oid);
-            free(sqltype);
-            return ODBC_E_NOMEM;
-        }
-        free(t->oid);
-        free(t->sqltype);
-        t->hash = hash;
-        t->n = cols->n;
-        t->oid = oid;
-        t->sqltype = sqltype;
-        odbc_types_probe(c, sql, len, t);
-        /* A cancel interrupts SQLite's whole connection, the probe too: not an answer to keep. */
-        if (__atomic_load_n(&c->cancel_pending, __ATOMIC_ACQUIRE))
-            t->n = -1;
-    }
-    for (i = 0; i < cols->n; i++)
-        if (t->oid[i] != 0 && odbc_col_guessed(stmt, cols, i)) {
-            cols->v[i].oid = t->oid[i];
-            cols->v[i].sqltype = t->sqltype[i];
-            cols->v[i].conv = odbc_oid_conv(t->oid[i], t->sqltype[i]);
-        }
-    return 0;
 }
 
 /*
@@ -2514,6 +2345,7 @@ static void odbc_cursor_learn(struct odbc_conn *c, uint64_t hash, int result_set
 
 static int odbc_prep_get(struct odbc_conn *c, const char *sql, size_t len,
                          struct odbc_prep **out);
+static uint64_t odbc_hash(const char *s, size_t n);
 static void odbc_prep_drop(struct odbc_conn *c, struct odbc_prep *p);
 static struct odbc_prep *odbc_prep_find(struct odbc_conn *c, const char *sql, size_t len, uint64_t hash);
 
@@ -2682,8 +2514,6 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
     }
     if (ncols > 0) {
         err = odbc_cols_load(c->stmt, ncols, &c->simple);
-        if (err == 0)
-            err = odbc_sqlite_types(c, c->stmt, &c->simple, sql, len, 0, ODBC_RELOAD_NO);
         if (err == 0) {
             odbc_rowdesc_put(c, &c->simple, NULL, 0);
             err = odbc_rows_stream(c, c->stmt, &c->simple, NULL, 0, sink, &rows, &suspended);
@@ -2709,6 +2539,19 @@ done:
     if (result == ODBC_ABANDONED)
         return odbc_abandon(c);
     return odbc_finish(c, sink, result);
+}
+
+/* FNV-1a: statement texts are short and a miss costs a prepare anyway. */
+static uint64_t odbc_hash(const char *s, size_t n)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
 }
 
 static void odbc_prep_free(struct odbc_prep *p)
@@ -3058,7 +2901,6 @@ static int odbc_prep_new(struct odbc_conn *c, const char *sql, size_t len, uint6
         }
         if (err < 0)
             goto nomem;
-        p->untyped = c->dialect == CFG_DIALECT_SQLITE && odbc_cols_guessed(p->stmt, &p->cols);
     }
     if (p->nparams > 0) {
         p->param_oids = malloc((size_t)p->nparams * sizeof(*p->param_oids));
@@ -3096,13 +2938,6 @@ failed:
 static int odbc_prep_match(struct odbc_conn *c, struct odbc_prep *p)
 {
     odbc_cursor_choose(c, p->hash, p->sql, p->len);
-    /* The driver types them by the first row of a handle's first run only (odbc_sqlite_types). */
-    if (p->untyped && p->nparams > 0) {
-        SQLFreeStmt(p->stmt, SQL_CLOSE);
-        if (!SQL_SUCCEEDED(SQLPrepare(p->stmt, (SQLCHAR *)p->sql, (SQLINTEGER)p->len)))
-            return odbc_error_build(c, SQL_HANDLE_STMT, p->stmt);
-        return ODBC_OK;
-    }
     if (!c->cursor_adaptive || p->cursor == c->cursor_on)
         return ODBC_OK;
     /* Prepared again as new: the last execution's bindings must not shape it. */
@@ -3563,7 +3398,7 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
     SQLLEN rows = 0;
     SQLRETURN rc;
     char tag[ODBC_TAG_MAX];
-    int result, err, suspended = 0, early = 0, late_describe, cancelled, i;
+    int result, err, suspended = 0, early = 0, i;
 
     if (verb == NULL)
         verb = "";
@@ -3614,12 +3449,8 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
     if (err != 0)
         return odbc_finish(c, sink, odbc_stream_error(c, p->stmt, err));
 
-    /*
-     * Describe comes before Execute in PostgreSQL too: an error then follows
-     * it.  SQLite's columns may be known only once it has run (odbc_sqlite_types).
-     */
-    late_describe = (flags & ODBC_F_DESCRIBE) && p->untyped;
-    if ((flags & ODBC_F_DESCRIBE) && !late_describe) {
+    /* Describe comes before Execute in PostgreSQL too: an error then follows it. */
+    if (flags & ODBC_F_DESCRIBE) {
         if (p->cols.n > 0)
             odbc_rowdesc_put(c, &p->cols, result_formats, nformats);
         else
@@ -3627,15 +3458,11 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
     }
 
     odbc_active_set(c, p->stmt);
-    cancelled = __atomic_load_n(&c->cancel_pending, __ATOMIC_ACQUIRE);
-    rc = cancelled ? SQL_ERROR : SQLExecute(p->stmt);
-    /* It did not run: the columns as prepared, ahead of any error. */
-    if (late_describe && (rc == SQL_NO_DATA || !SQL_SUCCEEDED(rc)))
-        odbc_rowdesc_put(c, &p->cols, result_formats, nformats);
-    if (cancelled && odbc_cancel_check(c) < 0) {
+    if (odbc_cancel_check(c) < 0) {
         result = ODBC_ERROR;
         goto done;
     }
+    rc = SQLExecute(p->stmt);
     if (rc == SQL_NO_DATA) {
         /* An UPDATE ... RETURNING that matched nothing still has its columns. */
         if (p->cols.n > 0 && (flags & ODBC_F_ROWDESC))
@@ -3651,15 +3478,9 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
     if (rc == SQL_SUCCESS_WITH_INFO)
         odbc_notices_forward(c, p->stmt);
     if (p->cols.n > 0) {
-        err = p->untyped ? odbc_sqlite_types(c, p->stmt, &p->cols, p->sql, p->len, nparams,
-                                             nparams > 0 ? ODBC_RELOAD_ALWAYS : ODBC_RELOAD_VARCHAR)
-                         : 0;
-        if (late_describe)
-            odbc_rowdesc_put(c, &p->cols, result_formats, nformats);
         if (flags & ODBC_F_ROWDESC)
             odbc_rowdesc_put(c, &p->cols, NULL, 0);
-        if (err == 0)
-            err = odbc_rows_stream(c, p->stmt, &p->cols, c->fmt, max_rows, sink, &rows, &suspended);
+        err = odbc_rows_stream(c, p->stmt, &p->cols, c->fmt, max_rows, sink, &rows, &suspended);
         /* A portal read in pieces is taken for a large result. */
         odbc_cursor_learn(c, p->hash, 1, suspended ? ODBC_SMALL_ROWS + 1 : rows);
         if (err != 0) {
@@ -3790,9 +3611,7 @@ int odbc_describe(struct odbc_conn *c, const char *sql, size_t len, int nparams,
         result = odbc_prep_get(c, sql, len, &p);
     if (result != ODBC_OK)
         return odbc_finish(c, sink, result);
-    if (p->untyped && (i = odbc_sqlite_types(c, p->stmt, &p->cols, sql, len, p->nparams, ODBC_RELOAD_NO)) != 0) {
-        result = odbc_stream_error(c, p->stmt, i);
-    } else if (odbc_formats_check(c, p->stmt, &p->cols, result_formats, nformats) < 0) {
+    if (odbc_formats_check(c, p->stmt, &p->cols, result_formats, nformats) < 0) {
         result = ODBC_ERROR;
     } else {
         if (how & ODBC_DESCRIBE_PARAMS) {

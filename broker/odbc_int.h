@@ -48,8 +48,6 @@
 #define ODBC_BIND_MAX 1024
 /* A result whose rowset buffers would need more (17 long text columns) is read row by row. */
 #define ODBC_ROWSET_BYTES (1024 * 1024)
-/* SQLite: statement texts whose expression columns' types are known (odbc_sqlite_types). */
-#define ODBC_TYPED 32
 
 /* How a column's driver text becomes PostgreSQL's text output. */
 enum odbc_conv {
@@ -90,7 +88,6 @@ struct odbc_prep {
     SQLHSTMT stmt;
     SQLSMALLINT nparams;
     int8_t cursor;          /* c->cursor_on when it was prepared (see odbc_prep_match) */
-    int8_t untyped;         /* SQLite: columns the driver could not type when it prepared them */
     int32_t *param_oids;    /* from SQLDescribeParam, text where it could not say */
     struct odbc_cols cols;
 };
@@ -207,17 +204,6 @@ struct odbc_conn {
     uint64_t shaped;            /* statements run so, for SHOW STATS */
     int defer_out;              /* odbc_exec_params runs: a stale plan's error is held back */
     int stale_plan;             /* the server refused a prepared statement whose table changed */
-
-    /*
-     * SQLite: the types of columns without a declared type, as the first
-     * row of a statement's text had them; oid 0 where it told nothing.
-     */
-    struct odbc_typed {
-        uint64_t hash;
-        SQLSMALLINT n;
-        int32_t *oid;
-        SQLSMALLINT *sqltype;
-    } typed[ODBC_TYPED];
 
     /* The driver can SQLGetData a bound column of any row of a rowset (SQL_GETDATA_EXTENSIONS). */
     int gd_block;

@@ -553,3 +553,7 @@ def pytest_runtest_makereport(item, call):
             report.sections.append(("pgiris stderr (port %d)" % inst.port, inst.stderr_tail()))
 
 
+# Behaviour that later work brings.  strict=True: when it starts to work the
+# test reports XPASS as a failure, so the marker cannot outlive the gap.
+SQLITE_UNTYPED = pytest.mark.xfail(
+    strict=True, reason="SQLite reports untyped expression columns as text until SQL translation types them")

@@ -1,0 +1,32 @@
+"""SQLite keeps any value in any column: nothing of it is lost on the way.
+
+SQLite's ODBC driver says NULL for text in a column it types as a float
+(inside a transaction it types an expression's column by the first row),
+so `'abc'` after a `1.5` used to reach the client as NULL, in DataRows and
+in COPY TO.  pgiris hands the text on as it is.
+"""
+
+import psycopg
+
+SQL = "SELECT x FROM (SELECT 1.5 AS x UNION ALL SELECT 'abc' UNION ALL SELECT NULL)"
+FLOAT8 = 701
+
+
+def test_float_column_keeps_its_text(pgiris):
+    with pgiris.connect("demo") as conn:
+        conn.execute("BEGIN")
+        res = conn.pgconn.exec_(SQL.encode())
+        assert res.status == psycopg.pq.ExecStatus.TUPLES_OK, res.error_message
+        assert res.ftype(0) == FLOAT8
+        assert [res.get_value(i, 0) for i in range(res.ntuples)] == [b"1.5", b"abc", None]
+        conn.execute("ROLLBACK")
+
+
+def test_copy_keeps_the_text(pgiris):
+    with pgiris.connect("demo") as conn:
+        for autocommit in (True, False):
+            conn.autocommit = autocommit
+            with conn.cursor().copy("COPY (%s) TO STDOUT" % SQL) as copy:
+                data = b"".join(bytes(chunk) for chunk in copy)
+            assert data == b"1.5\nabc\n\\N\n", autocommit
+            conn.rollback()
