@@ -107,7 +107,7 @@ enum sql_command sql_command_tokens(const char *stmt, size_t len, const struct s
  * outlives its transaction and belongs to this client alone: a temporary
  * table, view or sequence (not one ON COMMIT DROP), a cursor WITH HOLD,
  * LISTEN (which the translator refuses), a session-level advisory lock, SET ROLE, SET SESSION
- * AUTHORIZATION or CHARACTERISTICS, set_config(..., is_local) unless
+ * AUTHORIZATION, set_config(..., is_local) unless
  * is_local is written true (SQL_STATE_KEEPS); and whether it reads the
  * session's sequence values with currval() or lastval()
  * (SQL_STATE_READS_SEQUENCE), which a column default's nextval() set

@@ -1028,6 +1028,12 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
                        "current transaction is aborted, commands ignored until end of transaction block");
         return;
     }
+    char refusal[128];
+    if (s->txstatus == 'I' &&
+        params_refuse_write(&s->params, st->cmd, st->verb, st->sql, st->sql_len, refusal, sizeof(refusal))) {
+        extended_error(s, "25006", refusal);
+        return;
+    }
     pgbuf_reset(&s->req);
     if (extended_control(st)) {
         char type = st->cmd == SQL_CMD_BEGIN      ? LEASE_REQ_BEGIN

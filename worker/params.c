@@ -3,6 +3,8 @@
  */
 #include "worker/params.h"
 
+#include "common/copy.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -571,6 +573,28 @@ int params_begin(struct params *ps, const char *stmt, size_t len, struct pgbuf *
     return 1;
 }
 
+int params_refuse_write(const struct params *ps, enum sql_command cmd, const char *verb, const char *stmt,
+                        size_t len, char *msg, size_t msglen)
+{
+    if (params_bool_of(params_get(ps, "default_transaction_read_only")) != 1)
+        return 0;
+    const char *what = verb;
+    if (cmd == SQL_CMD_COPY) {
+        struct copy_spec spec;
+        char state[6], err[64];
+        int from = copy_parse(stmt, len, &spec, state, err, sizeof(err)) == 0 && spec.dir == COPY_FROM;
+        copy_spec_free(&spec);
+        if (!from)
+            return 0;
+        what = "COPY FROM";
+    } else if (cmd != SQL_CMD_INSERT && cmd != SQL_CMD_UPDATE && cmd != SQL_CMD_DELETE && cmd != SQL_CMD_DDL &&
+               strcmp(verb, "MERGE") != 0) {
+        return 0;
+    }
+    snprintf(msg, msglen, "cannot execute %s in a read-only transaction", what);
+    return 1;
+}
+
 int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, size_t len, int in_tx,
                    struct pgbuf *out)
 {
@@ -614,6 +638,8 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
         char msg[200];
         if (sql_tx_modes(stmt, len, &m, msg, sizeof(msg)) < 0)
             return params_error(out, "42601", "%s", msg);
+        if (m.said == 0)
+            return params_error(out, "42601", "syntax error at end of input%s", "");
         static const struct {
             int said;
             const char *name;

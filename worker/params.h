@@ -89,6 +89,16 @@ void params_reset(struct params *ps, const char *name, struct pgbuf *out);
 int params_begin(struct params *ps, const char *stmt, size_t len, struct pgbuf *text);
 
 /*
+ * Whether a statement outside a transaction block must be refused because
+ * the client's default_transaction_read_only is on: it writes (INSERT,
+ * UPDATE, DELETE, MERGE, COPY FROM, or DDL), as PostgreSQL refuses it in
+ * a read-only transaction (SQLSTATE 25006, with msg).  Statements inside a
+ * block are the backend's to refuse: BEGIN names the mode.
+ */
+int params_refuse_write(const struct params *ps, enum sql_command cmd, const char *verb, const char *stmt,
+                        size_t len, char *msg, size_t msglen);
+
+/*
  * Run a SET, SHOW or RESET statement (cmd from sql_command) and append its
  * reply to out: CommandComplete plus ParameterStatus for reported
  * parameters, a row for SHOW, or an ErrorResponse.  in_tx: the client is

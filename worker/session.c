@@ -1474,6 +1474,12 @@ static void session_next(struct session *s)
             q->stmt_i = rc < 0 ? q->nstmts : q->stmt_i + 1;
             continue;
         }
+        char refusal[128];
+        if (s->txstatus == 'I' && params_refuse_write(&s->params, cmd, verb, stmt, len, refusal, sizeof(refusal))) {
+            pgproto_error(&local, 'E', "ERROR", "25006", refusal, NULL, NULL);
+            session_query_stop(s);
+            break;
+        }
         if (x->flags & SQL_FLAG_READS_SEQUENCE)
             session_warn_sequence(s, &local);
         session_send(s, &local);

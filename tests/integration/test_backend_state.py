@@ -138,6 +138,14 @@ def test_session_characteristics_are_the_clients(pgiris, backend):
         assert client_row(pgiris, "chars")["keeps"] == ""
         assert a.execute("SHOW transaction_isolation").fetchone() == ("serializable",)
         assert a.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
+        # Outside a block each statement is a read-only transaction of its own: writes are refused.
+        for write in ("CREATE TABLE chars_read_only (v int)", "INSERT INTO chars_none VALUES (1)",
+                      "DELETE FROM chars_none"):
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+                a.execute(write)
+        res = a.pgconn.exec_(b"UPDATE chars_none SET v = 2")  # the simple Query protocol
+        assert res.error_field(psycopg.pq.DiagnosticField.SQLSTATE) == b"25006", res.error_message
+        assert str(a.execute("SELECT 1").fetchone()[0]) == "1"  # reads go on (SQLite types it text)
         for i in range(3):
             if i == 0:
                 # The simple Query protocol's BEGIN; the others go by Parse/Bind/Execute.
@@ -181,6 +189,8 @@ def test_session_characteristics_are_the_clients(pgiris, backend):
             a.execute("SET default_transaction_isolation = 'sometimes'")
         with pytest.raises(psycopg.errors.SyntaxError):
             a.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ SOMETIMES")
+        with pytest.raises(psycopg.errors.SyntaxError):
+            a.execute("SET SESSION CHARACTERISTICS AS TRANSACTION")
         # The open transaction's modes are BEGIN's to name: a SET would change nothing.
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             a.execute("SET transaction_read_only = on")
