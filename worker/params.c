@@ -439,7 +439,9 @@ static void params_show_one(struct pgbuf *out, const char *name, const char *val
     pgproto_command_complete(out, "SHOW");
 }
 
-static void params_show_all(const struct params *ps, struct pgbuf *out)
+static const char *params_show_value(const struct params *ps, const char *name, int in_tx);
+
+static void params_show_all(const struct params *ps, int in_tx, struct pgbuf *out)
 {
     pgproto_row_description_begin(out, 3);
     pgproto_row_description_field(out, "name", 25, -1, -1, 0);
@@ -454,7 +456,7 @@ static void params_show_all(const struct params *ps, struct pgbuf *out)
             name = ps->e[i - PARAMS_NDEFAULTS].name;
         else
             continue;
-        const char *value = params_get(ps, name);
+        const char *value = params_show_value(ps, name, in_tx);
         pgproto_data_row_begin(out, 3);
         pgproto_data_row_value(out, name, (int32_t)strlen(name));
         pgproto_data_row_value(out, value, (int32_t)strlen(value));
@@ -617,7 +619,7 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
             return params_error(out, "42601", "syntax error at end of input%s", "");
         params_token_text(stmt, &t[1], name, sizeof(name));
         if (strcmp(name, "all") == 0) {
-            params_show_all(ps, out);
+            params_show_all(ps, in_tx, out);
             return 0;
         }
         /* SHOW TIME ZONE and SHOW TRANSACTION ISOLATION LEVEL are two-word names. */

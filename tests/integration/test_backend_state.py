@@ -154,6 +154,9 @@ def test_session_characteristics_are_the_clients(pgiris, backend):
                 a.execute("BEGIN")
             assert a.execute("SHOW transaction_isolation").fetchone() == ("serializable",)
             assert a.execute("SHOW transaction_read_only").fetchone() == ("on",)
+            # SHOW ALL gives the block's modes too.
+            shown = {r[0]: r[1] for r in a.execute("SHOW ALL").fetchall()}
+            assert (shown["transaction_isolation"], shown["transaction_read_only"]) == ("serializable", "on")
             if pg:
                 assert a.execute(tx_settings).fetchone() == ("serializable", "on")
             # A second BEGIN only warns: the block keeps its modes.

@@ -622,6 +622,7 @@ static void test_tx_modes(void **state)
         { "BEGIN READ ONLY,", "syntax error at end of input" },
         { "START", "syntax error at end of input" },
         { "SET SESSION CHARACTERISTICS TRANSACTION READ ONLY", "syntax error at or near \"TRANSACTION\"" },
+        { "SET TRANSACTION READ ONLY", "syntax error at or near \"TRANSACTION\"" },
     };
     struct sql_tx_modes m;
     char msg[200];
