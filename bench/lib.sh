@@ -31,7 +31,8 @@
 #   psqlodbc_conn [DECLARE_FETCH]   the psqlODBC connection string pgiris
 #                                   uses (UseDeclareFetch DECLARE_FETCH,
 #                                   default ${USE_DECLARE_FETCH:-1}; driver
-#                                   ${PSQLODBC_DRIVER:-PostgreSQL Unicode})
+#                                   ${PSQLODBC_DRIVER:-PostgreSQL Unicode};
+#                                   PSQLODBC_EXTRA appended: more options)
 #   rss_kb PID / hwm_kb PID         VmRSS / VmHWM of a process, in kB
 #   reset_hwm PID...                reset VmHWM to the current RSS (clear_refs 5)
 #
@@ -209,7 +210,7 @@ INI
 }
 
 psqlodbc_conn() {  # [DECLARE_FETCH]; needs PGPORT
-    echo "Driver=${PSQLODBC_DRIVER:-PostgreSQL Unicode};Server=127.0.0.1;Port=$PGPORT;Database=postgres;Uid=postgres;UseDeclareFetch=${1:-${USE_DECLARE_FETCH:-1}};Fetch=1000;BoolsAsChar=0"
+    echo "Driver=${PSQLODBC_DRIVER:-PostgreSQL Unicode};Server=127.0.0.1;Port=$PGPORT;Database=postgres;Uid=postgres;UseDeclareFetch=${1:-${USE_DECLARE_FETCH:-1}};Fetch=1000;BoolsAsChar=0${PSQLODBC_EXTRA:+;$PSQLODBC_EXTRA}"
 }
 
 start_pgiris() {  # PORT; needs PGPORT and the userlist
