@@ -141,12 +141,73 @@ int64_t params_parse_ms(const char *value)
     return -1;
 }
 
+/* The transaction modes among the parameters: which one name is, 0 for none. */
+enum { PARAMS_TX_ISOLATION = 1, PARAMS_TX_READ_ONLY, PARAMS_TX_DEFERRABLE };
+
+static const char *const params_isolation_names[] = {
+    [SQL_ISO_DEFAULT] = "read committed",
+    [SQL_ISO_READ_UNCOMMITTED] = "read uncommitted",
+    [SQL_ISO_READ_COMMITTED] = "read committed",
+    [SQL_ISO_REPEATABLE_READ] = "repeatable read",
+    [SQL_ISO_SERIALIZABLE] = "serializable",
+};
+
+static int params_tx_mode(const char *name)
+{
+    if (strncasecmp(name, "default_", 8) == 0)
+        name += 8;
+    if (strcasecmp(name, "transaction_isolation") == 0)
+        return PARAMS_TX_ISOLATION;
+    if (strcasecmp(name, "transaction_read_only") == 0)
+        return PARAMS_TX_READ_ONLY;
+    if (strcasecmp(name, "transaction_deferrable") == 0)
+        return PARAMS_TX_DEFERRABLE;
+    return 0;
+}
+
+/* An isolation level's name as SET takes it; SQL_ISO_DEFAULT if it is none. */
+static enum sql_isolation params_isolation_of(const char *v)
+{
+    for (int i = SQL_ISO_READ_UNCOMMITTED; i <= SQL_ISO_SERIALIZABLE; i++)
+        if (strcasecmp(v, params_isolation_names[i]) == 0)
+            return (enum sql_isolation)i;
+    return SQL_ISO_DEFAULT;
+}
+
+/* A Boolean setting as PostgreSQL reads one: 1, 0, or -1. */
+static int params_bool_of(const char *v)
+{
+    static const char *const yes[] = { "on", "true", "yes", "1", "t", "y" }, *const no[] = { "off", "false", "no", "0", "f", "n" };
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcasecmp(v, yes[i]) == 0)
+            return 1;
+        if (strcasecmp(v, no[i]) == 0)
+            return 0;
+    }
+    return -1;
+}
+
 /* Keep what the worker reads per statement in parsed form. */
 static void params_changed(struct params *ps, const struct params_entry *e)
 {
     if (strcasecmp(e->name, "statement_timeout") == 0) {
         int64_t ms = params_parse_ms(params_entry_value(ps, e));
         ps->statement_timeout_ms = ms < 0 ? 0 : ms;
+        return;
+    }
+    if (strncasecmp(e->name, "default_", 8) != 0)
+        return;
+    const char *v = params_entry_value(ps, e);
+    switch (params_tx_mode(e->name)) {
+    case PARAMS_TX_ISOLATION:
+        ps->def_isolation = (uint8_t)params_isolation_of(v);
+        break;
+    case PARAMS_TX_READ_ONLY:
+        ps->def_read_only = params_bool_of(v) == 1;
+        break;
+    case PARAMS_TX_DEFERRABLE:
+        ps->def_deferrable = params_bool_of(v) == 1;
+        break;
     }
 }
 
@@ -203,52 +264,6 @@ static int params_put(struct params *ps, const char *name, const char *value, in
     }
     params_changed(ps, e);
     return 0;
-}
-
-/* The transaction modes among the parameters: which one name is, 0 for none. */
-enum { PARAMS_TX_ISOLATION = 1, PARAMS_TX_READ_ONLY, PARAMS_TX_DEFERRABLE };
-
-static const char *const params_isolation_names[] = {
-    [SQL_ISO_DEFAULT] = "read committed",
-    [SQL_ISO_READ_UNCOMMITTED] = "read uncommitted",
-    [SQL_ISO_READ_COMMITTED] = "read committed",
-    [SQL_ISO_REPEATABLE_READ] = "repeatable read",
-    [SQL_ISO_SERIALIZABLE] = "serializable",
-};
-
-static int params_tx_mode(const char *name)
-{
-    if (strncasecmp(name, "default_", 8) == 0)
-        name += 8;
-    if (strcasecmp(name, "transaction_isolation") == 0)
-        return PARAMS_TX_ISOLATION;
-    if (strcasecmp(name, "transaction_read_only") == 0)
-        return PARAMS_TX_READ_ONLY;
-    if (strcasecmp(name, "transaction_deferrable") == 0)
-        return PARAMS_TX_DEFERRABLE;
-    return 0;
-}
-
-/* An isolation level's name as SET takes it; SQL_ISO_DEFAULT if it is none. */
-static enum sql_isolation params_isolation_of(const char *v)
-{
-    for (int i = SQL_ISO_READ_UNCOMMITTED; i <= SQL_ISO_SERIALIZABLE; i++)
-        if (strcasecmp(v, params_isolation_names[i]) == 0)
-            return (enum sql_isolation)i;
-    return SQL_ISO_DEFAULT;
-}
-
-/* A Boolean setting as PostgreSQL reads one: 1, 0, or -1. */
-static int params_bool_of(const char *v)
-{
-    static const char *const yes[] = { "on", "true", "yes", "1", "t", "y" }, *const no[] = { "off", "false", "no", "0", "f", "n" };
-    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-        if (strcasecmp(v, yes[i]) == 0)
-            return 1;
-        if (strcasecmp(v, no[i]) == 0)
-            return 0;
-    }
-    return -1;
 }
 
 static int params_encoding_ok(const char *v)
@@ -546,18 +561,17 @@ int params_begin(struct params *ps, const char *stmt, size_t len, struct pgbuf *
         return 0;
     int add = 0;
     if (!(m.said & SQL_TX_SAID_ISOLATION)) {
-        m.isolation = params_isolation_of(params_get(ps, "default_transaction_isolation"));
         /* Read committed is the backend's own default: not named, nothing to apply. */
-        if (m.isolation == SQL_ISO_READ_COMMITTED)
-            m.isolation = SQL_ISO_DEFAULT;
+        m.isolation = ps->def_isolation == SQL_ISO_READ_COMMITTED ? SQL_ISO_DEFAULT
+                                                                   : (enum sql_isolation)ps->def_isolation;
         add |= m.isolation != SQL_ISO_DEFAULT;
     }
     if (!(m.said & SQL_TX_SAID_READ)) {
-        m.read_only = params_bool_of(params_get(ps, "default_transaction_read_only")) == 1;
+        m.read_only = ps->def_read_only;
         add |= m.read_only;
     }
     if (!(m.said & SQL_TX_SAID_DEFERRABLE)) {
-        m.deferrable = params_bool_of(params_get(ps, "default_transaction_deferrable")) == 1;
+        m.deferrable = ps->def_deferrable;
         add |= m.deferrable;
     }
     ps->tx_isolation = (uint8_t)(m.isolation == SQL_ISO_DEFAULT ? SQL_ISO_READ_COMMITTED : m.isolation);
@@ -578,7 +592,7 @@ int params_begin(struct params *ps, const char *stmt, size_t len, struct pgbuf *
 int params_refuse_write(const struct params *ps, enum sql_command cmd, const char *verb, const char *stmt,
                         size_t len, char *msg, size_t msglen)
 {
-    if (params_bool_of(params_get(ps, "default_transaction_read_only")) != 1)
+    if (!ps->def_read_only)
         return 0;
     const char *what = verb;
     if (cmd == SQL_CMD_COPY) {
@@ -653,8 +667,10 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
                 continue;
             const char *v = set[k].said == SQL_TX_SAID_ISOLATION ? params_isolation_names[m.isolation]
                             : (set[k].said == SQL_TX_SAID_READ ? m.read_only : m.deferrable) ? "on" : "off";
-            if (params_remember(ps, in_tx, set[k].name, 0) < 0 || params_put(ps, set[k].name, v, 0) < 0)
+            if (params_remember(ps, in_tx, set[k].name, 0) < 0)
                 return params_error(out, "53200", "out of memory%s", "");
+            if (params_assign(ps, set[k].name, v, out) < 0)
+                return -1;
             if (params_reported(set[k].name))
                 pgproto_parameter_status(out, set[k].name, v);
         }

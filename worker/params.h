@@ -44,6 +44,8 @@ struct params {
     uint16_t nundo, undo_cap;
     /* The modes of the transaction block params_begin began (enum sql_isolation, 0/1, 0/1). */
     uint8_t tx_isolation, tx_read_only, tx_deferrable;
+    /* default_transaction_isolation, _read_only, _deferrable, parsed as params_begin reads them. */
+    uint8_t def_isolation, def_read_only, def_deferrable;
 };
 
 /*

@@ -182,6 +182,8 @@ def test_session_characteristics_are_the_clients(pgiris, backend):
         a.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")
         a.execute("ROLLBACK")
         assert a.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            a.execute("DELETE FROM chars_none")
         a.execute("SET default_transaction_read_only = off")
         a.execute("SET default_transaction_isolation = 'repeatable read'")
         with a.transaction():
