@@ -185,6 +185,60 @@ static void odbc_prep_free(struct odbc_prep *p);
 /* psqlODBC's connection attribute for UseDeclareFetch (its psqlodbc.h). */
 #define ODBC_PSQL_USE_DECLAREFETCH 65539
 
+/* Whether a connection string names key (either spelling), keys in any case, {values} skipped. */
+int odbc_connstr_names(const char *connstr, const char *key, const char *abbr)
+{
+    const char *p = connstr;
+
+    while (*p != '\0') {
+        while (*p == ';' || *p == ' ' || *p == '\t')
+            p++;
+        const char *k = p;
+        while (*p != '\0' && *p != '=' && *p != ';')
+            p++;
+        size_t n = (size_t)(p - k);
+        while (n > 0 && (k[n - 1] == ' ' || k[n - 1] == '\t'))
+            n--;
+        if (*p == '=' && ((n == strlen(key) && strncasecmp(k, key, n) == 0) ||
+                          (n == strlen(abbr) && strncasecmp(k, abbr, n) == 0)))
+            return 1;
+        if (*p == '=') {
+            p++;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (*p == '{') {
+                const char *end = strchr(p, '}');
+                p = end != NULL ? end + 1 : p + strlen(p);
+            }
+        }
+        while (*p != '\0' && *p != ';')
+            p++;
+    }
+    return 0;
+}
+
+/*
+ * psqlODBC's default rollback on errors wraps every statement of a
+ * transaction but the first in a SAVEPOINT and a RELEASE, two more round
+ * trips each, and takes a failed statement back where PostgreSQL aborts
+ * the transaction; a SET TRANSACTION after a query then undoes itself with
+ * the savepoint.  Protocol=7.4-0 turns that off, unless the connection
+ * string chose a level itself.  NULL when memory ran short.
+ */
+char *odbc_connstr_effective(const char *connstr, enum cfg_dialect dialect)
+{
+    static const char extra[] = "Protocol=7.4-0";
+    size_t n = strlen(connstr);
+
+    if (dialect != CFG_DIALECT_POSTGRES || odbc_connstr_names(connstr, "Protocol", "A1"))
+        return strdup(connstr);
+    char *s = malloc(n + sizeof(extra) + 1);
+    if (s != NULL)
+        snprintf(s, n + sizeof(extra) + 1, "%s%s%s", connstr,
+                 n > 0 && connstr[n - 1] != ';' ? ";" : "", extra);
+    return s;
+}
+
 int odbc_connect(const char *connstr, enum cfg_dialect dialect, double timeout,
                  struct odbc_conn **out, char *errbuf, size_t errlen)
 {
@@ -231,8 +285,14 @@ int odbc_connect(const char *connstr, enum cfg_dialect dialect, double timeout,
         /* A driver without login timeouts still connects: not worth failing for. */
         SQLSetConnectAttr(c->dbc, SQL_ATTR_LOGIN_TIMEOUT, (SQLPOINTER)secs, 0);
     }
-    rc = SQLDriverConnect(c->dbc, NULL, (SQLCHAR *)connstr, SQL_NTS, NULL, 0, NULL,
+    char *effective = odbc_connstr_effective(connstr, dialect);
+    if (effective == NULL) {
+        snprintf(errbuf, errlen, "HY001: out of memory");
+        goto failed;
+    }
+    rc = SQLDriverConnect(c->dbc, NULL, (SQLCHAR *)effective, SQL_NTS, NULL, 0, NULL,
                           SQL_DRIVER_NOPROMPT);
+    free(effective);
     if (!SQL_SUCCEEDED(rc)) {
         odbc_diag_text(SQL_HANDLE_DBC, c->dbc, "SQLDriverConnect", errbuf, errlen);
         goto failed;
@@ -373,12 +433,27 @@ void odbc_buffers_trim(struct odbc_conn *c)
     }
 }
 
+/*
+ * psqlODBC opens a transaction of its own for a cursor in autocommit, and
+ * with no rollback on errors (Protocol=7.4-0, what pgiris asks for) leaves
+ * it aborted when the statement fails: every later statement would meet
+ * 25P02.  Leaving autocommit ends it (the driver's COMMIT, which the
+ * server turns into ROLLBACK); with no transaction open, nothing is sent.
+ */
+static void odbc_failed_autocommit(struct odbc_conn *c)
+{
+    if (c->dialect == CFG_DIALECT_POSTGRES && !c->in_tx && odbc_autocommit(c, 0) == 0)
+        odbc_autocommit(c, 1);
+}
+
 /* End of every call that answers the client: flush what is buffered. */
 int odbc_finish(struct odbc_conn *c, struct odbc_sink *sink, int result)
 {
     /* odbc_exec_params decides what becomes of this error. */
     if (c->defer_out && c->stale_plan)
         return result;
+    if (result == ODBC_ERROR)
+        odbc_failed_autocommit(c);
     if (c->out.oom) {
         /* The last message is incomplete; the complete ones before it go too. */
         pgbuf_reset(&c->out);
@@ -3538,6 +3613,7 @@ int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const cha
     if (!c->stale_plan)
         return result;
     c->stale_plan = 0;
+    odbc_failed_autocommit(c);
     odbc_prep_forget(c, sql, len);
     /*
      * Run again only when this reply describes its rows: a client that

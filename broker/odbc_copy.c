@@ -273,17 +273,26 @@ static int copy_batch_multi(struct copy_batch *b)
     for (r = 0; r < b->nrows; r++)
         if (copy_bind_row(b, h, r, r * b->ncols) < 0)
             return odbc_error_build(c, SQL_HANDLE_STMT, h);
+    /*
+     * A failed batch aborts the transaction (psqlODBC takes nothing back
+     * with Protocol=7.4-0): a savepoint before it lets its rows be run
+     * again one at a time, for the line to blame.
+     */
+    size_t before = c->out.len;
+    int savepoint = odbc_exec_quiet(c, "SAVEPOINT pgiris_copy") == 0;
+    c->out.len = before;    /* a savepoint refused only costs the line */
     odbc_active_set(c, h);
     SQLRETURN rc = SQLExecute(h);
     odbc_active_set(c, b->h);
     if (!SQL_SUCCEEDED(rc)) {
         size_t mark = c->out.len;
         int result = odbc_error_build(c, SQL_HANDLE_STMT, h);
-        /* psqlODBC has taken the failed statement back: the rows again, one at a time, for the line. */
-        if (result == ODBC_ERROR)
-            copy_batch_blame(b, mark, 0);
+        if (result == ODBC_ERROR && savepoint)
+            copy_batch_blame(b, mark, 1);
         return result;
     }
+    if (savepoint && odbc_exec_quiet(c, "RELEASE SAVEPOINT pgiris_copy") != 0)
+        return ODBC_ERROR;
     SQLFreeStmt(h, SQL_CLOSE);
     b->total += (uint64_t)b->nrows;
     b->nrows = 0;
@@ -350,8 +359,8 @@ static int copy_batch_flush(struct copy_batch *b)
         return odbc_error_build(c, SQL_HANDLE_STMT, b->h);
     /*
      * A failed batch is gone through again row by row for the line to
-     * blame.  SQLite needs a savepoint to take the batch back.  PostgreSQL's
-     * batches of rows are copy_batch_multi's, so none comes here.
+     * blame, taken back to a savepoint first.  PostgreSQL's batches of rows
+     * are copy_batch_multi's, so none comes here.
      */
     size_t before = c->out.len;
     int savepoint = b->max_rows > 1 && b->nrows > 1 && c->dialect == CFG_DIALECT_SQLITE &&

@@ -272,6 +272,10 @@ void odbc_fetch_start(struct odbc_conn *c, const struct odbc_cols *cols, int may
 SQLRETURN odbc_fetch(struct odbc_conn *c, SQLHSTMT stmt);
 void odbc_fetch_end(struct odbc_conn *c, SQLHSTMT stmt);
 int odbc_autocommit(struct odbc_conn *c, int on);
+/* Whether connstr names key or its abbreviation abbr (keys in any case). */
+int odbc_connstr_names(const char *connstr, const char *key, const char *abbr);
+/* What pgiris connects with: connstr, and for PostgreSQL Protocol=7.4-0 unless it names one.  Allocated. */
+char *odbc_connstr_effective(const char *connstr, enum cfg_dialect dialect);
 /* Run one statement of pgiris's own on the simple handle, answering nothing.  0, or the ErrorResponse built. */
 int odbc_exec_quiet(struct odbc_conn *c, const char *sql);
 /* boolin's spellings (t, true, yes, on, 1 ... any case, prefixes): 1, 0, or -1 for none. */

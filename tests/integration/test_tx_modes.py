@@ -353,6 +353,30 @@ def test_error_recovery_with_savepoint(pgiris, backend, table):
     assert ids(pgiris, backend, table) == [1, 4]
 
 
+@pytest.mark.parametrize("backend", ["pg"])
+def test_set_transaction_after_a_query_holds(pgiris, backend, table):
+    # psqlODBC's default rollback on errors puts every statement of a
+    # transaction but the first in a SAVEPOINT and a RELEASE, and PostgreSQL
+    # gives the transaction its read-only mode back when a subtransaction
+    # ends: the SET undid itself.  pgiris connects with Protocol=7.4-0.
+    with pgiris.connect(backend) as conn:
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO %s VALUES (1, 'first')" % table)
+        assert run(conn, "SET TRANSACTION READ ONLY") == "SET"
+        assert conn.execute("SELECT current_setting('transaction_read_only')").fetchone() == ("on",)
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute("INSERT INTO %s VALUES (2, 'refused')" % table)
+        assert conn.info.transaction_status == INERROR
+        assert run(conn, "ROLLBACK") == "ROLLBACK"
+        # The mode was this transaction's alone.
+        conn.execute("BEGIN")
+        conn.execute("SELECT 1")
+        conn.execute("INSERT INTO %s VALUES (3, 'next')" % table)
+        assert conn.execute("SELECT current_setting('transaction_read_only')").fetchone() == ("off",)
+        assert run(conn, "COMMIT") == "COMMIT"
+    assert ids(pgiris, backend, table) == [3]
+
+
 def test_commit_of_a_failed_transaction_rolls_back(pgiris, backend, table):
     with pgiris.connect(backend) as conn:
         conn.execute("BEGIN")

@@ -1844,6 +1844,38 @@ static void test_connect_failure(void **state)
     assert_non_null(strstr(err, "NoSuchDriver"));
 }
 
+static void test_connstr_rollback_level(void **state)
+{
+    static const struct {
+        const char *in;
+        enum cfg_dialect d;
+        const char *want;
+    } cases[] = {
+        { "Driver=PostgreSQL Unicode;Server=h", CFG_DIALECT_POSTGRES,
+          "Driver=PostgreSQL Unicode;Server=h;Protocol=7.4-0" },
+        { "Driver=PostgreSQL Unicode;Server=h;", CFG_DIALECT_POSTGRES,
+          "Driver=PostgreSQL Unicode;Server=h;Protocol=7.4-0" },
+        { "", CFG_DIALECT_POSTGRES, "Protocol=7.4-0" },
+        /* A level chosen in the string stays, in either spelling and any case. */
+        { "Driver=x;protocol = 7.4-2;Uid=u", CFG_DIALECT_POSTGRES, "Driver=x;protocol = 7.4-2;Uid=u" },
+        { "Driver=x; A1=7.4-1", CFG_DIALECT_POSTGRES, "Driver=x; A1=7.4-1" },
+        /* Only as a key: not inside a braced value, nor as part of another key. */
+        { "Driver=x;Pwd={a;Protocol=7.4-2}", CFG_DIALECT_POSTGRES,
+          "Driver=x;Pwd={a;Protocol=7.4-2};Protocol=7.4-0" },
+        { "Driver=x;MyProtocol=1;Uid=Protocol", CFG_DIALECT_POSTGRES,
+          "Driver=x;MyProtocol=1;Uid=Protocol;Protocol=7.4-0" },
+        /* Other backends' drivers are left alone. */
+        { "Driver=SQLite3;Database=d", CFG_DIALECT_SQLITE, "Driver=SQLite3;Database=d" },
+        { "DSN=iris", CFG_DIALECT_IRIS, "DSN=iris" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *got = odbc_connstr_effective(cases[i].in, cases[i].d);
+        assert_non_null(got);
+        assert_string_equal(got, cases[i].want);
+        free(got);
+    }
+}
+
 static void test_map_sqlstate(void **state)
 {
     static const struct {
@@ -2559,6 +2591,7 @@ int main(void)
         cmocka_unit_test(test_type_oid),
         cmocka_unit_test(test_map_sqlstate),
         cmocka_unit_test(test_connect_failure),
+        cmocka_unit_test(test_connstr_rollback_level),
         cmocka_unit_test(test_sqlite_types),
         cmocka_unit_test(test_sqlite_command_tags),
         cmocka_unit_test(test_sqlite_errors),
