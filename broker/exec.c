@@ -528,6 +528,9 @@ static int exec_run(struct exec *e, uint8_t type, const char *body, size_t len)
         case LEASE_REQ_BEGIN:
             rc = odbc_begin(e->conn, verb, sql, sql_len, &sink);
             break;
+        case LEASE_REQ_TX_MODES:
+            rc = odbc_set_transaction(e->conn, verb, sql, sql_len, &sink);
+            break;
         case LEASE_REQ_SAVEPOINT:
             rc = odbc_exec(e->conn, sql, sql_len, verb, &sink);
             /* ROLLBACK TO undoes the error as well as the work. */

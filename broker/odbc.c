@@ -3888,6 +3888,39 @@ int odbc_begin(struct odbc_conn *c, const char *tag, const char *sql, size_t len
 }
 
 /*
+ * SET TRANSACTION in a block.  PostgreSQL and IRIS run it (IRIS as
+ * translated), with their own rules on what may follow a query.  SQLite
+ * has no such statement: READ ONLY and READ WRITE are PRAGMA query_only
+ * until the transaction ends, and any isolation level is met by its
+ * serializable transactions.
+ */
+int odbc_set_transaction(struct odbc_conn *c, const char *tag, const char *sql, size_t len,
+                         struct odbc_sink *sink)
+{
+    struct sql_tx_modes m;
+    char msg[200];
+    int result = 0;
+
+    if (c->dialect != CFG_DIALECT_SQLITE)
+        return odbc_exec(c, sql, len, tag, sink);
+    pgbuf_reset(&c->out);
+    int parsed = sql_tx_modes(sql, len, &m, msg, sizeof(msg));
+    if (parsed < 0 || m.said == 0) {
+        pgproto_error(&c->out, 'E', "ERROR", "42601", parsed < 0 ? msg : "syntax error at end of input", NULL,
+                      NULL);
+        return odbc_finish(c, sink, ODBC_ERROR);
+    }
+    if ((m.said & SQL_TX_SAID_READ) && m.read_only != c->tx_read_only) {
+        result = odbc_exec_quiet(c, m.read_only ? "PRAGMA query_only = ON" : "PRAGMA query_only = OFF");
+        if (result == 0)
+            c->tx_read_only = m.read_only;
+    }
+    if (result == 0)
+        pgproto_command_complete(&c->out, tag);
+    return odbc_finish(c, sink, result == 0 ? ODBC_OK : result);
+}
+
+/*
  * COMMIT and ROLLBACK.  Whatever SQLEndTran says, the transaction is over
  * afterwards, as in PostgreSQL where a failed COMMIT rolls back: a failed
  * commit is followed by a rollback so that autocommit can be turned on

@@ -1348,8 +1348,11 @@ int sql_tx_modes(const char *stmt, size_t len, struct sql_tx_modes *out, char *m
         if (!sql_cur_accept(&c, "TRANSACTION"))
             return sql_tx_modes_fail(&c, NULL, msg, msglen);
     } else if (sql_cur_accept(&c, "SET")) {
-        if (!sql_cur_accept(&c, "SESSION") || !sql_cur_accept(&c, "CHARACTERISTICS") ||
-            !sql_cur_accept(&c, "AS") || !sql_cur_accept(&c, "TRANSACTION")) {
+        int session = !sql_cur_accept(&c, "LOCAL") && sql_cur_accept(&c, "SESSION");
+        if (sql_cur_accept(&c, "TRANSACTION")) {
+            out->current = 1;
+        } else if (!session || !sql_cur_accept(&c, "CHARACTERISTICS") || !sql_cur_accept(&c, "AS") ||
+                   !sql_cur_accept(&c, "TRANSACTION")) {
             struct sql_cursor at = c;
             return sql_tx_modes_fail(&c, sql_cur_next(&at, &t) ? &t : NULL, msg, msglen);
         }

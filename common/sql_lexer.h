@@ -131,6 +131,7 @@ struct sql_tx_modes {
     int read_only;      /* 1 READ ONLY, 0 READ WRITE or not said */
     int deferrable;     /* 1 DEFERRABLE, 0 NOT DEFERRABLE or not said */
     int said;           /* SQL_TX_SAID_*: the modes the statement names */
+    int current;        /* 1: SET [LOCAL|SESSION] TRANSACTION, the open transaction's modes */
 };
 
 #define SQL_TX_SAID_ISOLATION 1
@@ -138,8 +139,9 @@ struct sql_tx_modes {
 #define SQL_TX_SAID_DEFERRABLE 4
 
 /*
- * Parse the modes of a BEGIN [WORK|TRANSACTION], START TRANSACTION or SET
- * SESSION CHARACTERISTICS AS TRANSACTION statement: ISOLATION LEVEL ...,
+ * Parse the modes of a BEGIN [WORK|TRANSACTION], START TRANSACTION, SET
+ * [LOCAL|SESSION] TRANSACTION or SET SESSION CHARACTERISTICS AS
+ * TRANSACTION statement: ISOLATION LEVEL ...,
  * READ ONLY | READ WRITE, [NOT] DEFERRABLE, separated by commas or spaces.
  * 0, or -1 with a message naming the token that is not a mode (SQLSTATE
  * 42601).

@@ -11,6 +11,7 @@
  *   'C'  tag NUL               commit
  *   'R'  tag NUL               roll back
  *   'S'  tag NUL sql           SAVEPOINT, RELEASE or ROLLBACK TO
+ *   'M'  tag NUL sql           SET TRANSACTION modes, inside a transaction block
  *   'Y'  tag NUL sql           COPY; FROM STDIN is answered with CopyInResponse
  *                              and then reads 'd' CopyData messages up to a
  *                              'c' CopyDone or 'f' CopyFail (PostgreSQL's)
@@ -54,6 +55,7 @@ struct shm_pool;
 #define LEASE_EXEC_SELECT_TAG 0x04  /* tagged SELECT n: Execute of a cursor declared in SQL */
 
 #define LEASE_REQ_SAVEPOINT 'S'
+#define LEASE_REQ_TX_MODES 'M'
 #define LEASE_REQ_COPY 'Y'
 #define LEASE_REQ_COPY_DATA 'd'
 #define LEASE_REQ_COPY_DONE 'c'

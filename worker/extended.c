@@ -766,11 +766,18 @@ static int extended_local(const struct extended_stmt *st)
            extended_deallocates(st);
 }
 
+/* SET TRANSACTION modes (params_set_transaction): the executor applies them. */
+static int extended_set_tx(const struct extended_stmt *st)
+{
+    return st->cmd == SQL_CMD_OTHER && strcmp(st->verb, "SET") == 0 &&
+           params_is_set_transaction(st->source, st->source_len);
+}
+
 /* Statements the executor runs without preparing them: no rows to describe. */
 static int extended_control(const struct extended_stmt *st)
 {
     return st->cmd == SQL_CMD_BEGIN || st->cmd == SQL_CMD_COMMIT || st->cmd == SQL_CMD_ROLLBACK ||
-           st->cmd == SQL_CMD_SAVEPOINT || st->cmd == SQL_CMD_COPY;
+           st->cmd == SQL_CMD_SAVEPOINT || st->cmd == SQL_CMD_COPY || extended_set_tx(st);
 }
 
 /* RowDescription (or NoData) of a local statement. */
@@ -1036,19 +1043,36 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
     }
     pgbuf_reset(&s->req);
     if (extended_control(st)) {
+        struct pgbuf b;
+        pgbuf_init(&b);
+        int set_tx = st->cmd == SQL_CMD_OTHER ? params_set_transaction(&s->params, st->source, st->source_len,
+                                                                       s->txstatus, &b)
+                                              : PARAMS_TX_NOT;
+        if (set_tx == PARAMS_TX_FAILED) {
+            pgbuf_free(&b);
+            extended_error(s, "42601", "syntax error at end of input");
+            return;
+        }
         char type = st->cmd == SQL_CMD_BEGIN      ? LEASE_REQ_BEGIN
                     : st->cmd == SQL_CMD_COMMIT   ? LEASE_REQ_COMMIT
                     : st->cmd == SQL_CMD_ROLLBACK ? LEASE_REQ_ROLLBACK
                     : st->cmd == SQL_CMD_COPY     ? LEASE_REQ_COPY
+                    : set_tx == PARAMS_TX_SEND    ? LEASE_REQ_TX_MODES
                                                   : LEASE_REQ_SAVEPOINT;
-        if (describe) {
-            struct pgbuf b;
-            pgbuf_init(&b);
-            pgproto_begin(&b, 'n');
-            pgproto_end(&b);
-            session_send(s, &b);
-            pgbuf_free(&b);
+        if (describe || set_tx == PARAMS_TX_ANSWERED) {
+            struct pgbuf nd;
+            pgbuf_init(&nd);
+            if (describe) {
+                pgproto_begin(&nd, 'n');
+                pgproto_end(&nd);
+            }
+            pgproto_put_bytes(&nd, b.data, b.len);
+            session_send(s, &nd);
+            pgbuf_free(&nd);
         }
+        pgbuf_free(&b);
+        if (set_tx == PARAMS_TX_ANSWERED)
+            return;
         struct pgbuf modes;
         pgbuf_init(&modes);
         pgproto_begin(&s->req, type);

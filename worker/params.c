@@ -589,6 +589,39 @@ int params_begin(struct params *ps, const char *stmt, size_t len, struct pgbuf *
     return 1;
 }
 
+int params_is_set_transaction(const char *stmt, size_t len)
+{
+    struct sql_tx_modes m;
+    char msg[200];
+    return sql_tx_modes(stmt, len, &m, msg, sizeof(msg)) == 0 && m.current;
+}
+
+int params_set_transaction(struct params *ps, const char *stmt, size_t len, char txstatus, struct pgbuf *out)
+{
+    struct sql_tx_modes m;
+    char msg[200];
+    if (txstatus == 'E' || sql_tx_modes(stmt, len, &m, msg, sizeof(msg)) < 0 || !m.current)
+        return PARAMS_TX_NOT;
+    /* In a block the executor says so, and the block fails. */
+    if (m.said == 0 && txstatus == 'I') {
+        params_error(out, "42601", "syntax error at end of input%s", "");
+        return PARAMS_TX_FAILED;
+    }
+    if (txstatus == 'I') {
+        pgproto_error(out, 'N', "WARNING", "25P01", "SET TRANSACTION can only be used in transaction blocks",
+                      NULL, NULL);
+        pgproto_command_complete(out, "SET");
+        return PARAMS_TX_ANSWERED;
+    }
+    if (m.said & SQL_TX_SAID_ISOLATION)
+        ps->tx_isolation = (uint8_t)m.isolation;
+    if (m.said & SQL_TX_SAID_READ)
+        ps->tx_read_only = (uint8_t)m.read_only;
+    if (m.said & SQL_TX_SAID_DEFERRABLE)
+        ps->tx_deferrable = (uint8_t)m.deferrable;
+    return PARAMS_TX_SEND;
+}
+
 int params_refuse_write(const struct params *ps, enum sql_command cmd, const char *verb, const char *stmt,
                         size_t len, char *msg, size_t msglen)
 {

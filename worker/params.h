@@ -91,6 +91,19 @@ void params_reset(struct params *ps, const char *name, struct pgbuf *out);
 int params_begin(struct params *ps, const char *stmt, size_t len, struct pgbuf *text);
 
 /*
+ * SET [LOCAL|SESSION] TRANSACTION modes, the open transaction's own.
+ * PARAMS_TX_NOT: stmt is not one (SET TRANSACTION SNAPSHOT too), or the
+ * block has failed: it goes on as any statement.  PARAMS_TX_ANSWERED: the
+ * reply is in out (outside a block, PostgreSQL's warning and no effect; or,
+ * no mode named, PARAMS_TX_FAILED, 42601).  PARAMS_TX_SEND: inside a block,
+ * for the executor to apply (or refuse); the modes are recorded for SHOW.
+ */
+enum { PARAMS_TX_NOT, PARAMS_TX_ANSWERED, PARAMS_TX_FAILED, PARAMS_TX_SEND };
+/* Whether stmt is SET [LOCAL|SESSION] TRANSACTION with modes (not SNAPSHOT). */
+int params_is_set_transaction(const char *stmt, size_t len);
+int params_set_transaction(struct params *ps, const char *stmt, size_t len, char txstatus, struct pgbuf *out);
+
+/*
  * Whether a statement outside a transaction block must be refused because
  * the client's default_transaction_read_only is on: it writes (INSERT,
  * UPDATE, DELETE, MERGE, COPY FROM, or DDL), as PostgreSQL refuses it in

@@ -1461,6 +1461,13 @@ static void session_next(struct session *s)
             q->stmt_i = rc < 0 ? q->nstmts : q->stmt_i + 1;
             continue;
         }
+        int set_tx = cmd == SQL_CMD_OTHER && strcmp(verb, "SET") == 0
+                         ? params_set_transaction(&s->params, stmt, len, s->txstatus, &local)
+                         : PARAMS_TX_NOT;
+        if (set_tx == PARAMS_TX_ANSWERED || set_tx == PARAMS_TX_FAILED) {
+            q->stmt_i = set_tx == PARAMS_TX_FAILED ? q->nstmts : q->stmt_i + 1;
+            continue;
+        }
         /* Prepared statements are the client's, kept in this worker: so are their removal. */
         if (cmd == SQL_CMD_DISCARD && strcmp(verb, "DISCARD ALL") == 0 && s->txstatus == 'T') {
             pgproto_error(&local, 'E', "ERROR", "25001", "DISCARD ALL cannot run inside a transaction block",
@@ -1495,6 +1502,8 @@ static void session_next(struct session *s)
             type = LEASE_REQ_SAVEPOINT;
         else if (cmd == SQL_CMD_COPY)
             type = LEASE_REQ_COPY;
+        else if (set_tx == PARAMS_TX_SEND)
+            type = LEASE_REQ_TX_MODES;
         /*
          * BEGIN and COPY go as text: the executor reads their options itself.
          * A BEGIN that starts a block names the client's default modes too.

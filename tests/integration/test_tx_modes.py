@@ -353,6 +353,85 @@ def test_error_recovery_with_savepoint(pgiris, backend, table):
     assert ids(pgiris, backend, table) == [1, 4]
 
 
+def backend_read_only(conn, backend):
+    """Whether the backend itself holds the transaction read-only."""
+    if backend == "pg":
+        return conn.execute("SELECT current_setting('transaction_read_only')").fetchone()[0] == "on"
+    return conn.execute("PRAGMA query_only").fetchone()[0] in (1, "1")
+
+
+def test_set_transaction_in_a_block(pgiris, backend, table):
+    with pgiris.connect(backend) as conn:
+        notices = []
+        conn.add_notice_handler(lambda d: notices.append((d.sqlstate, d.message_primary)))
+        # Outside a block: PostgreSQL's warning, and no effect.
+        assert run(conn, "SET TRANSACTION READ ONLY") == "SET"
+        assert notices == [("25P01", "SET TRANSACTION can only be used in transaction blocks")]
+        assert conn.execute("SHOW transaction_read_only").fetchone() == ("off",)
+        conn.execute("INSERT INTO %s VALUES (1, 'outside')" % table)
+
+        # After a query, READ ONLY takes hold, on the backend and in SHOW.
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO %s VALUES (2, 'undone')" % table)
+        assert run(conn, "SET LOCAL TRANSACTION READ ONLY") == "SET"
+        assert conn.execute("SHOW transaction_read_only").fetchone() == ("on",)
+        assert backend_read_only(conn, backend)
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute("INSERT INTO %s VALUES (3, 'refused')" % table)
+        assert run(conn, "ROLLBACK") == "ROLLBACK"
+        assert conn.execute("SHOW transaction_read_only").fetchone() == ("off",)
+
+        # Before any query (SHOW is pgiris's): the isolation level, and READ
+        # WRITE again; the next block has the defaults.
+        conn.execute("BEGIN")
+        assert run(conn, "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY") == "SET"
+        assert conn.execute("SHOW transaction_isolation").fetchone() == ("serializable",)
+        assert conn.execute("SHOW transaction_read_only").fetchone() == ("on",)
+        assert run(conn, "SET TRANSACTION READ WRITE") == "SET"
+        assert conn.execute("SHOW transaction_read_only").fetchone() == ("off",)
+        assert not backend_read_only(conn, backend)
+        if backend == "pg":
+            assert conn.execute("SELECT current_setting('transaction_isolation')").fetchone() == (
+                "serializable",)
+        conn.execute("INSERT INTO %s VALUES (4, 'kept')" % table)
+        assert run(conn, "COMMIT") == "COMMIT"
+        conn.execute("BEGIN")
+        conn.execute("SELECT 1")
+        assert conn.execute("SHOW transaction_isolation").fetchone() == ("read committed",)
+        assert conn.execute("SHOW transaction_read_only").fetchone() == ("off",)
+        assert not backend_read_only(conn, backend)
+        conn.execute("INSERT INTO %s VALUES (5, 'kept')" % table)
+        assert run(conn, "COMMIT") == "COMMIT"
+        assert not backend_read_only(conn, backend)
+
+        # No mode at all is PostgreSQL's syntax error, and ends the block.
+        conn.execute("BEGIN")
+        with pytest.raises(psycopg.errors.SyntaxError):
+            conn.execute("SET TRANSACTION")
+        assert conn.info.transaction_status == INERROR
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("SET TRANSACTION READ ONLY")
+        conn.execute("ROLLBACK")
+    assert ids(pgiris, backend, table) == [1, 4, 5]
+
+
+def test_set_transaction_extended_protocol(pgiris, backend, table):
+    conn = pgwire.Conn(pgiris.port)
+    try:
+        conn.startup("demo", backend, pgiris.users["demo"])
+        assert run_extended(conn, "SET TRANSACTION READ ONLY", notices=True) == (["N 25P01", "SET"], b"I")
+        assert run_extended(conn, "BEGIN", "INSERT INTO %s VALUES (1, 'undone')" % table,
+                            "SET TRANSACTION READ ONLY", "INSERT INTO %s VALUES (2, 'refused')" % table) == (
+            ["BEGIN", "INSERT 0 1", "SET", "E 25006"], b"E")
+        assert run_extended(conn, "ROLLBACK") == (["ROLLBACK"], b"I")
+        assert run_extended(conn, "BEGIN", "SET TRANSACTION") == (["BEGIN", "E 42601"], b"E")
+        assert run_extended(conn, "ROLLBACK") == (["ROLLBACK"], b"I")
+        assert run_extended(conn, "INSERT INTO %s VALUES (3, 'kept')" % table) == (["INSERT 0 1"], b"I")
+    finally:
+        conn.close()
+    assert ids(pgiris, backend, table) == [3]
+
+
 @pytest.mark.parametrize("backend", ["pg"])
 def test_set_transaction_after_a_query_holds(pgiris, backend, table):
     # psqlODBC's default rollback on errors puts every statement of a
@@ -445,17 +524,18 @@ def test_psycopg_nested_transactions(pgiris, backend, table):
 
 # -- the extended protocol ------------------------------------------------------------
 
-def run_extended(conn, *sqls):
+def run_extended(conn, *sqls, notices=False):
     """Send Parse/Bind/Execute for each statement and one Sync; return
-    (the command tags and error SQLSTATEs in order, the ReadyForQuery status)."""
+    (the command tags and error SQLSTATEs in order, and with notices the
+    notices' as "N state", the ReadyForQuery status)."""
     conn.send(b"".join(parse_bind_execute(sql) for sql in sqls) + message(b"S"))
     seen = []
     while True:
         t, payload = conn.read_message()
         if t == b"C":
             seen.append(payload.rstrip(b"\0").decode())
-        elif t == b"E":
-            seen.append("E " + pgwire.parse_error_fields(payload)["C"])
+        elif t == b"E" or (t == b"N" and notices):
+            seen.append(t.decode() + " " + pgwire.parse_error_fields(payload)["C"])
         elif t == b"Z":
             return seen, payload
         elif t in (b"1", b"2", b"T", b"D", b"n", b"N", b"S"):

@@ -596,21 +596,25 @@ static void test_tx_modes(void **state)
     static const struct {
         const char *sql;
         enum sql_isolation iso;
-        int read_only, deferrable, said;
+        int read_only, deferrable, said, current;
     } ok[] = {
-        { "BEGIN", SQL_ISO_DEFAULT, 0, 0, 0 },
-        { "begin work;", SQL_ISO_DEFAULT, 0, 0, 0 },
-        { "START TRANSACTION ISOLATION LEVEL SERIALIZABLE", SQL_ISO_SERIALIZABLE, 0, 0, I },
-        { "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", SQL_ISO_REPEATABLE_READ, 1, 0, I | R },
-        { "BEGIN TRANSACTION READ ONLY ISOLATION LEVEL READ COMMITTED", SQL_ISO_READ_COMMITTED, 1, 0, I | R },
-        { "begin isolation level read uncommitted read write", SQL_ISO_READ_UNCOMMITTED, 0, 0, I | R },
+        { "BEGIN", SQL_ISO_DEFAULT, 0, 0, 0, 0 },
+        { "begin work;", SQL_ISO_DEFAULT, 0, 0, 0, 0 },
+        { "START TRANSACTION ISOLATION LEVEL SERIALIZABLE", SQL_ISO_SERIALIZABLE, 0, 0, I, 0 },
+        { "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", SQL_ISO_REPEATABLE_READ, 1, 0, I | R, 0 },
+        { "BEGIN TRANSACTION READ ONLY ISOLATION LEVEL READ COMMITTED", SQL_ISO_READ_COMMITTED, 1, 0, I | R, 0 },
+        { "begin isolation level read uncommitted read write", SQL_ISO_READ_UNCOMMITTED, 0, 0, I | R, 0 },
         { "BEGIN /* c */ ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE", SQL_ISO_SERIALIZABLE, 1, 1,
-          I | R | D },
-        { "BEGIN NOT DEFERRABLE", SQL_ISO_DEFAULT, 0, 0, D },
-        { "BEGIN READ WRITE", SQL_ISO_DEFAULT, 0, 0, R },
-        { "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", SQL_ISO_DEFAULT, 1, 0, R },
+          I | R | D, 0 },
+        { "BEGIN NOT DEFERRABLE", SQL_ISO_DEFAULT, 0, 0, D, 0 },
+        { "BEGIN READ WRITE", SQL_ISO_DEFAULT, 0, 0, R, 0 },
+        { "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", SQL_ISO_DEFAULT, 1, 0, R, 0 },
         { "set session characteristics as transaction isolation level serializable, deferrable",
-          SQL_ISO_SERIALIZABLE, 0, 1, I | D },
+          SQL_ISO_SERIALIZABLE, 0, 1, I | D, 0 },
+        { "SET TRANSACTION READ ONLY", SQL_ISO_DEFAULT, 1, 0, R, 1 },
+        { "set local transaction isolation level repeatable read", SQL_ISO_REPEATABLE_READ, 0, 0, I, 1 },
+        { "SET SESSION TRANSACTION READ WRITE, NOT DEFERRABLE", SQL_ISO_DEFAULT, 0, 0, R | D, 1 },
+        { "SET TRANSACTION", SQL_ISO_DEFAULT, 0, 0, 0, 1 },
     };
     static const struct {
         const char *sql;
@@ -622,7 +626,9 @@ static void test_tx_modes(void **state)
         { "BEGIN READ ONLY,", "syntax error at end of input" },
         { "START", "syntax error at end of input" },
         { "SET SESSION CHARACTERISTICS TRANSACTION READ ONLY", "syntax error at or near \"TRANSACTION\"" },
-        { "SET TRANSACTION READ ONLY", "syntax error at or near \"TRANSACTION\"" },
+        { "SET TRANSACTION SNAPSHOT '00000003-0000001B-1'", "syntax error at or near \"SNAPSHOT\"" },
+        { "SET LOCAL CHARACTERISTICS AS TRANSACTION READ ONLY", "syntax error at or near \"CHARACTERISTICS\"" },
+        { "SET TRANSACTION READ", "syntax error at end of input" },
     };
     struct sql_tx_modes m;
     char msg[200];
@@ -633,6 +639,7 @@ static void test_tx_modes(void **state)
         assert_int_equal(m.read_only, ok[i].read_only);
         assert_int_equal(m.deferrable, ok[i].deferrable);
         assert_int_equal(m.said, ok[i].said);
+        assert_int_equal(m.current, ok[i].current);
     }
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(sql_tx_modes(bad[i].sql, strlen(bad[i].sql), &m, msg, sizeof(msg)), -1);
