@@ -56,6 +56,13 @@ struct copy_batch {
     int nrows;
     uint64_t total;
     int result;                 /* why copy_batch_row stopped the decoder */
+    int own_tx;                 /* the COPY runs in a transaction of its own, which a failure ends whole */
+};
+
+/* What undoes a failed batch before its rows run again one at a time (copy_batch_blame). */
+enum copy_undo {
+    COPY_UNDO_SAVEPOINT,        /* ROLLBACK TO the savepoint made before the batch */
+    COPY_UNDO_ALL,              /* roll back the COPY's own transaction: it fails whole anyway */
 };
 
 enum { COPY_KIND_TEXT, COPY_KIND_BYTEA, COPY_KIND_BOOL };
@@ -191,17 +198,19 @@ static int copy_batch_rows(struct copy_batch *b)
 
 /*
  * After a batch failed, its error built in c->out from mark, and was taken
- * back (by the driver, or here to the savepoint made before it when
- * savepoint): the rows again one at a time, so that the failing row's own
- * error, naming its line, replaces the batch's.  When that comes to
- * nothing, the batch's error stands.
+ * back as undo says: the rows again one at a time, so that the failing
+ * row's own error, naming its line, replaces the batch's.  When that comes
+ * to nothing (after COPY_UNDO_ALL a row may clash only with an earlier
+ * batch's), the batch's error stands.
  */
-static void copy_batch_blame(struct copy_batch *b, size_t mark, int savepoint)
+static void copy_batch_blame(struct copy_batch *b, size_t mark, enum copy_undo undo)
 {
     struct odbc_conn *c = b->c;
     size_t after = c->out.len;
 
-    if ((savepoint && odbc_exec_quiet(c, "ROLLBACK TO SAVEPOINT pgiris_copy") != 0) || copy_batch_rows(b) != 1) {
+    if ((undo == COPY_UNDO_SAVEPOINT && odbc_exec_quiet(c, "ROLLBACK TO SAVEPOINT pgiris_copy") != 0) ||
+        (undo == COPY_UNDO_ALL && !SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK))) ||
+        copy_batch_rows(b) != 1) {
         c->out.len = after;     /* without a refused rollback's error */
         return;
     }
@@ -275,11 +284,13 @@ static int copy_batch_multi(struct copy_batch *b)
             return odbc_error_build(c, SQL_HANDLE_STMT, h);
     /*
      * A failed batch aborts the transaction (psqlODBC takes nothing back
-     * with Protocol=7.4-0): a savepoint before it lets its rows be run
-     * again one at a time, for the line to blame.
+     * with Protocol=7.4-0).  For the line to blame its rows run again one
+     * at a time: in the COPY's own transaction after rolling all of it back
+     * (the COPY fails whole anyway), in the client's after a savepoint made
+     * before the batch (two more round trips a batch, only there).
      */
     size_t before = c->out.len;
-    int savepoint = odbc_exec_quiet(c, "SAVEPOINT pgiris_copy") == 0;
+    int savepoint = !b->own_tx && odbc_exec_quiet(c, "SAVEPOINT pgiris_copy") == 0;
     c->out.len = before;    /* a savepoint refused only costs the line */
     odbc_active_set(c, h);
     SQLRETURN rc = SQLExecute(h);
@@ -287,8 +298,8 @@ static int copy_batch_multi(struct copy_batch *b)
     if (!SQL_SUCCEEDED(rc)) {
         size_t mark = c->out.len;
         int result = odbc_error_build(c, SQL_HANDLE_STMT, h);
-        if (result == ODBC_ERROR && savepoint)
-            copy_batch_blame(b, mark, 1);
+        if (result == ODBC_ERROR && (savepoint || b->own_tx))
+            copy_batch_blame(b, mark, savepoint ? COPY_UNDO_SAVEPOINT : COPY_UNDO_ALL);
         return result;
     }
     if (savepoint && odbc_exec_quiet(c, "RELEASE SAVEPOINT pgiris_copy") != 0)
@@ -382,7 +393,7 @@ static int copy_batch_flush(struct copy_batch *b)
         c->error_where = NULL;
         /* ... unless the batch can be taken back and run again a row at a time. */
         if (result == ODBC_ERROR && savepoint)
-            copy_batch_blame(b, mark, 1);
+            copy_batch_blame(b, mark, COPY_UNDO_SAVEPOINT);
         return result;
     }
     if (savepoint && odbc_exec_quiet(c, "RELEASE SAVEPOINT pgiris_copy") != 0)
@@ -779,6 +790,7 @@ static int copy_from(struct odbc_conn *c, struct copy_spec *spec, struct odbc_co
         own_tx = 0;
         goto out;
     }
+    b.own_tx = own_tx;
     if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &h))) {
         h = SQL_NULL_HSTMT;
         result = odbc_error_build(c, SQL_HANDLE_DBC, c->dbc);
