@@ -3888,11 +3888,14 @@ int odbc_begin(struct odbc_conn *c, const char *tag, const char *sql, size_t len
 }
 
 /*
- * SET TRANSACTION in a block.  PostgreSQL and IRIS run it (IRIS as
- * translated), with their own rules on what may follow a query.  SQLite
- * has no such statement: READ ONLY and READ WRITE are PRAGMA query_only
- * until the transaction ends, and any isolation level is met by its
- * serializable transactions.
+ * SET TRANSACTION in a block.  PostgreSQL runs it, with its own rules on
+ * what may follow a query.  SQLite has no such statement: READ ONLY and
+ * READ WRITE are PRAGMA query_only until the transaction ends, and any
+ * isolation level is met by its serializable transactions.  IRIS's SET
+ * TRANSACTION sets the modes of the process's next transactions, for good
+ * ("SET TRANSACTION (SQL)", DOC?KEY=RSQL_settransaction): on a pooled
+ * connection that would reach other clients.  So the modes go the way
+ * BEGIN's do, refused where IRIS cannot give them.
  */
 int odbc_set_transaction(struct odbc_conn *c, const char *tag, const char *sql, size_t len,
                          struct odbc_sink *sink)
@@ -3901,7 +3904,7 @@ int odbc_set_transaction(struct odbc_conn *c, const char *tag, const char *sql, 
     char msg[200];
     int result = 0;
 
-    if (c->dialect != CFG_DIALECT_SQLITE)
+    if (c->dialect == CFG_DIALECT_POSTGRES)
         return odbc_exec(c, sql, len, tag, sink);
     pgbuf_reset(&c->out);
     int parsed = sql_tx_modes(sql, len, &m, msg, sizeof(msg));
@@ -3910,11 +3913,15 @@ int odbc_set_transaction(struct odbc_conn *c, const char *tag, const char *sql, 
                       NULL);
         return odbc_finish(c, sink, ODBC_ERROR);
     }
-    if ((m.said & SQL_TX_SAID_READ) && m.read_only != c->tx_read_only) {
+    if (c->dialect != CFG_DIALECT_SQLITE) {
+        result = odbc_tx_modes_apply(c, &m);
+    } else if ((m.said & SQL_TX_SAID_READ) && m.read_only != c->tx_read_only) {
         result = odbc_exec_quiet(c, m.read_only ? "PRAGMA query_only = ON" : "PRAGMA query_only = OFF");
         if (result == 0)
             c->tx_read_only = m.read_only;
     }
+    if (result == ODBC_E_SENT)
+        result = ODBC_ERROR;
     if (result == 0)
         pgproto_command_complete(&c->out, tag);
     return odbc_finish(c, sink, result == 0 ? ODBC_OK : result);

@@ -147,7 +147,7 @@ void odbc_set_max_prepared(struct odbc_conn *c, int max_prepared);
  * modes (isolation level, READ ONLY) the transaction gets.
  */
 int odbc_begin(struct odbc_conn *c, const char *tag, const char *sql, size_t len, struct odbc_sink *sink);
-/* SET TRANSACTION modes inside a transaction block (sql as translated), answered with tag. */
+/* SET TRANSACTION modes inside a transaction block (sql as the client wrote it), answered with tag. */
 int odbc_set_transaction(struct odbc_conn *c, const char *tag, const char *sql, size_t len,
                          struct odbc_sink *sink);
 int odbc_commit(struct odbc_conn *c, const char *tag, struct odbc_sink *sink);

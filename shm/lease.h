@@ -12,6 +12,7 @@
  *   'R'  tag NUL               roll back
  *   'S'  tag NUL sql           SAVEPOINT, RELEASE or ROLLBACK TO
  *   'M'  tag NUL sql           SET TRANSACTION modes, inside a transaction block
+ *                              (sql as the client wrote it)
  *   'Y'  tag NUL sql           COPY; FROM STDIN is answered with CopyInResponse
  *                              and then reads 'd' CopyData messages up to a
  *                              'c' CopyDone or 'f' CopyFail (PostgreSQL's)

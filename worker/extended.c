@@ -1080,6 +1080,8 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
         /* A BEGIN that starts a block names the client's default modes too (params_begin). */
         if (type == LEASE_REQ_BEGIN && s->txstatus == 'I' && params_begin(&s->params, st->sql, st->sql_len, &modes))
             pgproto_put_bytes(&s->req, modes.data, modes.len);
+        else if (type == LEASE_REQ_TX_MODES)
+            pgproto_put_bytes(&s->req, st->source, st->source_len);
         else if (type != LEASE_REQ_COMMIT && type != LEASE_REQ_ROLLBACK)
             pgproto_put_bytes(&s->req, st->sql, st->sql_len);
         pgbuf_free(&modes);

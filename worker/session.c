@@ -1505,8 +1505,9 @@ static void session_next(struct session *s)
         else if (set_tx == PARAMS_TX_SEND)
             type = LEASE_REQ_TX_MODES;
         /*
-         * BEGIN and COPY go as text: the executor reads their options itself.
-         * A BEGIN that starts a block names the client's default modes too.
+         * BEGIN, COPY and SET TRANSACTION go as the client wrote them: the
+         * executor reads their options itself.  A BEGIN that starts a block
+         * names the client's default modes too.
          */
         struct pgbuf modes;
         pgbuf_init(&modes);
@@ -1514,7 +1515,7 @@ static void session_next(struct session *s)
             session_build_request(s, type, verb, NULL, 0);
         else if (type == LEASE_REQ_BEGIN && s->txstatus == 'I' && params_begin(&s->params, stmt, len, &modes))
             session_build_request(s, type, verb, (const char *)modes.data, modes.len);
-        else if (type == LEASE_REQ_BEGIN || type == LEASE_REQ_COPY)
+        else if (type == LEASE_REQ_BEGIN || type == LEASE_REQ_COPY || type == LEASE_REQ_TX_MODES)
             session_build_request(s, type, verb, stmt, len);
         else
             session_build_request(s, type, verb, x->sql, x->len);

@@ -914,6 +914,72 @@ static void test_sqlite_tx_modes(void **state)
     run_ok(c, "DROP TABLE txm", "DROP TABLE", "DROP TABLE");
 }
 
+/* odbc_set_transaction's reply: its one message's tag, or "E " and the error's SQLSTATE. */
+static const char *set_transaction(struct odbc_conn *c, const char *sql, int want)
+{
+    static char out[16];
+    struct capture k = { 0 };
+    struct odbc_sink sink = { capture_write, &k };
+    struct pgmsg m[MAX_MSGS];
+
+    assert_int_equal(odbc_set_transaction(c, "SET", sql, strlen(sql), &sink), want);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 1);
+    if (m[0].type == 'E')
+        snprintf(out, sizeof(out), "E %s", msg_field(&m[0], 'C'));
+    else
+        snprintf(out, sizeof(out), "%s", complete_tag(&m[0]));
+    capture_reset(&k);
+    return out;
+}
+
+/* SQLite: SET TRANSACTION's READ ONLY / READ WRITE is query_only, and ends with the block. */
+static void test_sqlite_set_transaction(void **state)
+{
+    struct odbc_conn *c = *state;
+    struct capture k = { 0 };
+    struct odbc_sink sink = { capture_write, &k };
+
+    run_ok(c, "CREATE TABLE stx (a int)", "CREATE TABLE", "CREATE TABLE");
+    assert_int_equal(odbc_begin(c, "BEGIN", NULL, 0, &sink), ODBC_OK);
+    run_ok(c, "INSERT INTO stx VALUES (1)", "INSERT", "INSERT 0 1");
+    assert_string_equal(set_transaction(c, "SET TRANSACTION READ ONLY", ODBC_OK), "SET");
+    run_error(c, "INSERT INTO stx VALUES (2)", "25006", NULL);
+    assert_string_equal(set_transaction(c, "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ WRITE", ODBC_OK),
+                        "SET");
+    run_ok(c, "INSERT INTO stx VALUES (3)", "INSERT", "INSERT 0 1");
+    assert_string_equal(set_transaction(c, "SET TRANSACTION READ ONLY", ODBC_OK), "SET");
+    assert_string_equal(set_transaction(c, "SET TRANSACTION", ODBC_ERROR), "E 42601");
+    assert_string_equal(set_transaction(c, "SET TRANSACTION READ SOMETIMES", ODBC_ERROR), "E 42601");
+    capture_reset(&k);
+    assert_int_equal(odbc_commit(c, "COMMIT", &sink), ODBC_OK);
+    /* The next transaction, and autocommit, write again. */
+    run_ok(c, "INSERT INTO stx VALUES (4)", "INSERT", "INSERT 0 1");
+    run_ok(c, "DELETE FROM stx", "DELETE", "DELETE 3");
+    run_ok(c, "DROP TABLE stx", "DROP TABLE", "DROP TABLE");
+}
+
+/*
+ * IRIS (its dialect, over the SQLite driver): no SET TRANSACTION reaches
+ * the backend, where it would set the connection's next transactions for
+ * good; what IRIS cannot give is refused as BEGIN refuses it.
+ */
+static void test_iris_set_transaction(void **state)
+{
+    struct odbc_conn *c = connect_or_fail(sqlite_connstr, CFG_DIALECT_IRIS);
+    struct capture k = { 0 };
+    struct odbc_sink sink = { capture_write, &k };
+
+    (void)state;
+    assert_int_equal(odbc_begin(c, "BEGIN", NULL, 0, &sink), ODBC_OK);
+    /* SQLite would refuse the statement itself: a tag alone says nothing was sent. */
+    assert_string_equal(set_transaction(c, "SET TRANSACTION READ WRITE", ODBC_OK), "SET");
+    assert_string_equal(set_transaction(c, "SET TRANSACTION READ ONLY", ODBC_ERROR), "E 0A000");
+    assert_string_equal(set_transaction(c, "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", ODBC_ERROR), "E 0A000");
+    capture_reset(&k);
+    assert_int_equal(odbc_rollback(c, "ROLLBACK", &sink), ODBC_OK);
+    odbc_disconnect(c);
+}
+
 /* ---- Extended query protocol ---- */
 
 #define BYTES(...) (const uint8_t[]){ __VA_ARGS__ }, sizeof((const uint8_t[]){ __VA_ARGS__ })
@@ -2614,6 +2680,8 @@ int main(void)
         cmocka_unit_test(test_sqlite_copy),
         cmocka_unit_test(test_sqlite_float_digits),
         cmocka_unit_test(test_sqlite_tx_modes),
+        cmocka_unit_test(test_sqlite_set_transaction),
+        cmocka_unit_test(test_iris_set_transaction),
     };
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test(test_pg_types),
