@@ -952,6 +952,7 @@ static void test_sqlite_set_transaction(void **state)
     assert_string_equal(set_transaction(c, "SET TRANSACTION READ SOMETIMES", ODBC_ERROR), "E 42601");
     capture_reset(&k);
     assert_int_equal(odbc_commit(c, "COMMIT", &sink), ODBC_OK);
+    capture_reset(&k);
     /* The next transaction, and autocommit, write again. */
     run_ok(c, "INSERT INTO stx VALUES (4)", "INSERT", "INSERT 0 1");
     run_ok(c, "DELETE FROM stx", "DELETE", "DELETE 3");
@@ -977,6 +978,7 @@ static void test_iris_set_transaction(void **state)
     assert_string_equal(set_transaction(c, "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", ODBC_ERROR), "E 0A000");
     capture_reset(&k);
     assert_int_equal(odbc_rollback(c, "ROLLBACK", &sink), ODBC_OK);
+    capture_reset(&k);
     odbc_disconnect(c);
 }
 
