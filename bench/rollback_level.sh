@@ -7,7 +7,9 @@
 # none), in one run, alternating: pgbench's TPC-B-like script (BEGIN, three
 # UPDATEs, a SELECT, an INSERT, END), -c 8, tps.  First it shows whether
 # SET TRANSACTION READ ONLY after a query in a block holds (PostgreSQL's
-# own current_setting('transaction_read_only')) under each.
+# own current_setting('transaction_read_only')) under each.  LOAD replaces
+# the pgbench options (default "-b tpcb-like -c 8"; "-S -c 16" for the
+# lookups, one statement outside any transaction block).
 . "$(dirname "$0")/lib.sh"
 
 ROUNDS=${1:-3}
@@ -30,7 +32,7 @@ done
 for r in $(seq 1 "$ROUNDS"); do
     for t in "7.4-2:$A" "7.4-0:$B"; do
         IFS=: read -r name port <<<"$t"
-        tps=$(pgbench -n -b tpcb-like -c 8 -j 2 -T "$T" -h 127.0.0.1 -p "$port" -U bench bench 2>&1 | awk '/^tps/ {printf "%d", $3}')
+        tps=$(pgbench -n ${LOAD:--b tpcb-like -c 8} -j 2 -T "$T" -h 127.0.0.1 -p "$port" -U bench bench 2>&1 | awk '/^tps/ {printf "%d", $3}')
         printf 'round %s  %-8s %s tps\n' "$r" "$name" "$tps"
     done
 done
