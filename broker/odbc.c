@@ -185,33 +185,38 @@ static void odbc_prep_free(struct odbc_prep *p);
 /* psqlODBC's connection attribute for UseDeclareFetch (its psqlodbc.h). */
 #define ODBC_PSQL_USE_DECLAREFETCH 65539
 
-/* Whether a connection string names key (either spelling), keys in any case, {values} skipped. */
-int odbc_connstr_names(const char *connstr, const char *key, const char *abbr)
+/*
+ * Whether a connection string chooses psqlODBC's rollback level: a
+ * Protocol (or A1) key, spelled as the driver matches it (any case,
+ * nothing around it), whose value has a "-digit" after the version, the
+ * only place the driver reads the level from.  {Braced} values are skipped.
+ */
+int odbc_connstr_rollback_level(const char *connstr)
 {
     const char *p = connstr;
 
     while (*p != '\0') {
-        while (*p == ';' || *p == ' ' || *p == '\t')
-            p++;
         const char *k = p;
         while (*p != '\0' && *p != '=' && *p != ';')
             p++;
         size_t n = (size_t)(p - k);
-        while (n > 0 && (k[n - 1] == ' ' || k[n - 1] == '\t'))
-            n--;
-        if (*p == '=' && ((n == strlen(key) && strncasecmp(k, key, n) == 0) ||
-                          (n == strlen(abbr) && strncasecmp(k, abbr, n) == 0)))
-            return 1;
-        if (*p == '=') {
-            p++;
-            while (*p == ' ' || *p == '\t')
+        if (*p != '=') {
+            if (*p == ';')
                 p++;
-            if (*p == '{') {
-                const char *end = strchr(p, '}');
-                p = end != NULL ? end + 1 : p + strlen(p);
-            }
+            continue;
+        }
+        const char *v = ++p;
+        if (*p == '{') {
+            const char *end = strchr(p, '}');
+            p = end != NULL ? end + 1 : p + strlen(p);
         }
         while (*p != '\0' && *p != ';')
+            p++;
+        const char *dash = memchr(v, '-', (size_t)(p - v));
+        if (((n == 8 && strncasecmp(k, "Protocol", 8) == 0) || (n == 2 && strncasecmp(k, "A1", 2) == 0)) &&
+            dash != NULL && isdigit((unsigned char)dash[1]))
+            return 1;
+        if (*p == ';')
             p++;
     }
     return 0;
@@ -223,14 +228,15 @@ int odbc_connstr_names(const char *connstr, const char *key, const char *abbr)
  * trips each, and takes a failed statement back where PostgreSQL aborts
  * the transaction; a SET TRANSACTION after a query then undoes itself with
  * the savepoint.  Protocol=7.4-0 turns that off, unless the connection
- * string chose a level itself.  NULL when memory ran short.
+ * string chose a level itself (a later Protocol overrides an earlier one
+ * that named only the version).  NULL when memory ran short.
  */
 char *odbc_connstr_effective(const char *connstr, enum cfg_dialect dialect)
 {
     static const char extra[] = "Protocol=7.4-0";
     size_t n = strlen(connstr);
 
-    if (dialect != CFG_DIALECT_POSTGRES || odbc_connstr_names(connstr, "Protocol", "A1"))
+    if (dialect != CFG_DIALECT_POSTGRES || odbc_connstr_rollback_level(connstr))
         return strdup(connstr);
     char *s = malloc(n + sizeof(extra) + 1);
     if (s != NULL)

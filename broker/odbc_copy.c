@@ -22,6 +22,8 @@
 #include "common/copy.h"
 
 #define COPY_BATCH_ROWS 1000
+/* pgiris's savepoint around a batch: a name no client is likely to give its own (quoted, with a space). */
+#define COPY_SAVEPOINT "\"pgiris copy\""
 #define COPY_MULTI_MARKERS 30000    /* markers in one multi-row INSERT (ODBC numbers them in 16 bits) */
 #define COPY_BATCH_BYTES (1024 * 1024)
 #define COPY_WHERE_MAX 300
@@ -207,10 +209,18 @@ static void copy_batch_blame(struct copy_batch *b, size_t mark, enum copy_undo u
 {
     struct odbc_conn *c = b->c;
     size_t after = c->out.len;
+    int found = !(undo == COPY_UNDO_SAVEPOINT && odbc_exec_quiet(c, "ROLLBACK TO SAVEPOINT " COPY_SAVEPOINT) != 0) &&
+                !(undo == COPY_UNDO_ALL && !SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK))) &&
+                copy_batch_rows(b) == 1;
 
-    if ((undo == COPY_UNDO_SAVEPOINT && odbc_exec_quiet(c, "ROLLBACK TO SAVEPOINT pgiris_copy") != 0) ||
-        (undo == COPY_UNDO_ALL && !SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK))) ||
-        copy_batch_rows(b) != 1) {
+    /* The savepoint goes, whatever came of it: nothing of the client's may land on it. */
+    if (undo == COPY_UNDO_SAVEPOINT) {
+        size_t at = c->out.len;
+        if (odbc_exec_quiet(c, "ROLLBACK TO SAVEPOINT " COPY_SAVEPOINT) == 0)
+            odbc_exec_quiet(c, "RELEASE SAVEPOINT " COPY_SAVEPOINT);
+        c->out.len = at;
+    }
+    if (!found) {
         c->out.len = after;     /* without a refused rollback's error */
         return;
     }
@@ -290,7 +300,7 @@ static int copy_batch_multi(struct copy_batch *b)
      * before the batch (two more round trips a batch, only there).
      */
     size_t before = c->out.len;
-    int savepoint = !b->own_tx && odbc_exec_quiet(c, "SAVEPOINT pgiris_copy") == 0;
+    int savepoint = !b->own_tx && odbc_exec_quiet(c, "SAVEPOINT " COPY_SAVEPOINT) == 0;
     c->out.len = before;    /* a savepoint refused only costs the line */
     odbc_active_set(c, h);
     SQLRETURN rc = SQLExecute(h);
@@ -302,7 +312,7 @@ static int copy_batch_multi(struct copy_batch *b)
             copy_batch_blame(b, mark, savepoint ? COPY_UNDO_SAVEPOINT : COPY_UNDO_ALL);
         return result;
     }
-    if (savepoint && odbc_exec_quiet(c, "RELEASE SAVEPOINT pgiris_copy") != 0)
+    if (savepoint && odbc_exec_quiet(c, "RELEASE SAVEPOINT " COPY_SAVEPOINT) != 0)
         return ODBC_ERROR;
     SQLFreeStmt(h, SQL_CLOSE);
     b->total += (uint64_t)b->nrows;
@@ -375,7 +385,7 @@ static int copy_batch_flush(struct copy_batch *b)
      */
     size_t before = c->out.len;
     int savepoint = b->max_rows > 1 && b->nrows > 1 && c->dialect == CFG_DIALECT_SQLITE &&
-                    odbc_exec_quiet(c, "SAVEPOINT pgiris_copy") == 0;
+                    odbc_exec_quiet(c, "SAVEPOINT " COPY_SAVEPOINT) == 0;
     c->out.len = before;    /* a savepoint refused only costs the retry */
     rc = SQLExecute(b->h);
     if (SQL_SUCCEEDED(rc) && b->max_rows > 1)
@@ -396,7 +406,7 @@ static int copy_batch_flush(struct copy_batch *b)
             copy_batch_blame(b, mark, COPY_UNDO_SAVEPOINT);
         return result;
     }
-    if (savepoint && odbc_exec_quiet(c, "RELEASE SAVEPOINT pgiris_copy") != 0)
+    if (savepoint && odbc_exec_quiet(c, "RELEASE SAVEPOINT " COPY_SAVEPOINT) != 0)
         return ODBC_ERROR;
     SQLFreeStmt(b->h, SQL_CLOSE);
     b->total += (uint64_t)b->nrows;

@@ -272,8 +272,8 @@ void odbc_fetch_start(struct odbc_conn *c, const struct odbc_cols *cols, int may
 SQLRETURN odbc_fetch(struct odbc_conn *c, SQLHSTMT stmt);
 void odbc_fetch_end(struct odbc_conn *c, SQLHSTMT stmt);
 int odbc_autocommit(struct odbc_conn *c, int on);
-/* Whether connstr names key or its abbreviation abbr (keys in any case). */
-int odbc_connstr_names(const char *connstr, const char *key, const char *abbr);
+/* Whether connstr chooses psqlODBC's rollback level (Protocol=7.4-N, or A1=). */
+int odbc_connstr_rollback_level(const char *connstr);
 /* What pgiris connects with: connstr, and for PostgreSQL Protocol=7.4-0 unless it names one.  Allocated. */
 char *odbc_connstr_effective(const char *connstr, enum cfg_dialect dialect);
 /* Run one statement of pgiris's own on the simple handle, answering nothing.  0, or the ErrorResponse built. */

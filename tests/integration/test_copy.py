@@ -507,19 +507,20 @@ def test_copy_error_inside_transaction(pgiris, backend, make_table):
 def test_copy_error_inside_transaction_names_its_line(pgiris, backend, make_table):
     # In the client's transaction a failed batch is taken back to a
     # savepoint of pgiris's before its rows run again for the line; the
-    # client's own savepoint still works after it.
+    # client's own savepoint still works after it, even one that has the
+    # name pgiris's once had.
     table = make_table("id INTEGER, v TEXT", suffix=" STRICT" if backend == "demo" else "")
     good = b"".join(b"%d\tr%d\n" % (i, i) for i in range(1, 1502))
     with pgiris.connect(backend) as conn:
         conn.execute("BEGIN")
         conn.execute("INSERT INTO %s VALUES (100, 'before')" % table)
-        conn.execute("SAVEPOINT s")
+        conn.execute("SAVEPOINT pgiris_copy")
         with pytest.raises(psycopg.Error) as info:
             copy_in(conn, "COPY %s FROM STDIN" % table, [good, b"xx\tbad\n1503\tlast\n"])
         assert info.value.sqlstate.startswith("22"), info.value
         assert info.value.diag.context.startswith("COPY %s, line 1502" % table), info.value.diag.context
         assert conn.info.transaction_status == INERROR
-        conn.execute("ROLLBACK TO SAVEPOINT s")
+        conn.execute("ROLLBACK TO SAVEPOINT pgiris_copy")
         assert conn.execute("SELECT count(*) FROM %s" % table).fetchone()[0] in (1, "1")
         conn.execute("COMMIT")
     assert pgiris.direct(backend, "SELECT id, v FROM %s ORDER BY id" % table) == [(100, "before")]

@@ -1925,8 +1925,12 @@ static void test_connstr_rollback_level(void **state)
           "Driver=PostgreSQL Unicode;Server=h;Protocol=7.4-0" },
         { "", CFG_DIALECT_POSTGRES, "Protocol=7.4-0" },
         /* A level chosen in the string stays, in either spelling and any case. */
-        { "Driver=x;protocol = 7.4-2;Uid=u", CFG_DIALECT_POSTGRES, "Driver=x;protocol = 7.4-2;Uid=u" },
-        { "Driver=x; A1=7.4-1", CFG_DIALECT_POSTGRES, "Driver=x; A1=7.4-1" },
+        { "Driver=x;protocol=7.4-2;Uid=u", CFG_DIALECT_POSTGRES, "Driver=x;protocol=7.4-2;Uid=u" },
+        { "Driver=x;A1=7.4-1", CFG_DIALECT_POSTGRES, "Driver=x;A1=7.4-1" },
+        /* A version alone chooses no level; nor does a key the driver would not match (spaces). */
+        { "Driver=x;Protocol=7.4", CFG_DIALECT_POSTGRES, "Driver=x;Protocol=7.4;Protocol=7.4-0" },
+        { "Driver=x;protocol = 7.4-2", CFG_DIALECT_POSTGRES, "Driver=x;protocol = 7.4-2;Protocol=7.4-0" },
+        { "Driver=x; A1=7.4-1", CFG_DIALECT_POSTGRES, "Driver=x; A1=7.4-1;Protocol=7.4-0" },
         /* Only as a key: not inside a braced value, nor as part of another key. */
         { "Driver=x;Pwd={a;Protocol=7.4-2}", CFG_DIALECT_POSTGRES,
           "Driver=x;Pwd={a;Protocol=7.4-2};Protocol=7.4-0" },
