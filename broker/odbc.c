@@ -1163,32 +1163,6 @@ static int odbc_float_parse(const char *v, int single, double *out)
     return 0;
 }
 
-/* boolin's words, any prefix that is unambiguous: 1 true, 0 false, -1 neither. */
-int odbc_bool_parse(const char *v, size_t n)
-{
-    static const struct {
-        const char *word;
-        size_t min;
-        int value;
-    } words[] = {
-        { "true", 1, 1 }, { "false", 1, 0 }, { "yes", 1, 1 }, { "no", 1, 0 },
-        { "on", 2, 1 },   { "off", 2, 0 },   { "1", 1, 1 },   { "0", 1, 0 },
-    };
-    size_t i;
-
-    while (n > 0 && isspace((unsigned char)*v)) {
-        v++;
-        n--;
-    }
-    while (n > 0 && isspace((unsigned char)v[n - 1]))
-        n--;
-    for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (n >= words[i].min && n <= strlen(words[i].word) &&
-            strncasecmp(v, words[i].word, n) == 0)
-            return words[i].value;
-    return -1;
-}
-
 /* uuid_in's forms: 32 hex digits, hyphens anywhere between pairs, optional braces. */
 static int odbc_uuid_parse(const char *v, size_t n, uint8_t out[16])
 {
@@ -1862,7 +1836,7 @@ static int odbc_binary_put(struct odbc_conn *c, const struct odbc_cols *cols, in
         pgproto_data_row_value(&c->out, b, 8);
         return 0;
     case PG_OID_BOOL:
-        if ((rc = odbc_bool_parse(c->val, len)) < 0)
+        if ((rc = pgproto_bool_parse(c->val, len)) < 0)
             return odbc_value_reject(c, cols, col, len, 0);
         b[0] = (uint8_t)rc;
         pgproto_data_row_value(&c->out, b, 1);
@@ -3244,7 +3218,7 @@ static int odbc_param_text(struct odbc_conn *c, int32_t oid, const char *v, size
             return odbc_param_reject(c, oid, v, n, 0);
         break;
     case PG_OID_BOOL:
-        if ((rc = odbc_bool_parse(v, n)) < 0)
+        if ((rc = pgproto_bool_parse(v, n)) < 0)
             return odbc_param_reject(c, oid, v, n, 0);
         odbc_param_bool(c, b, rc);
         return 0;

@@ -449,7 +449,7 @@ static int copy_batch_row(void *arg, char **fields, size_t *lengths, int nfields
         }
         /* "t"/"f" and boolin's other spellings as "1"/"0", which every backend takes for a bit. */
         if (b->kind[i] == COPY_KIND_BOOL) {
-            int bit = odbc_bool_parse(v, n);
+            int bit = pgproto_bool_parse(v, n);
             if (bit >= 0) {
                 v = bit ? "1" : "0";
                 n = 1;

@@ -278,8 +278,6 @@ int odbc_connstr_rollback_level(const char *connstr);
 char *odbc_connstr_effective(const char *connstr, enum cfg_dialect dialect);
 /* Run one statement of pgiris's own on the simple handle, answering nothing.  0, or the ErrorResponse built. */
 int odbc_exec_quiet(struct odbc_conn *c, const char *sql);
-/* boolin's spellings (t, true, yes, on, 1 ... any case, prefixes): 1, 0, or -1 for none. */
-int odbc_bool_parse(const char *v, size_t n);
 /* bytea's text input (hex or escape format) as bytes appended to b; NULL, or what is wrong. */
 const char *odbc_bytea_decode(struct pgbuf *b, const char *v, size_t n);
 /* A statement's CommandComplete tag. */

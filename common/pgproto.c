@@ -8,6 +8,7 @@
  */
 #include "common/pgproto.h"
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,4 +389,28 @@ int32_t pgproto_type_oid(const char *name)
         if (strcasecmp(name, types[i].name) == 0)
             return types[i].oid;
     return 0;
+}
+
+int pgproto_bool_parse(const char *v, size_t n)
+{
+    static const struct {
+        const char *word;
+        size_t min;
+        int value;
+    } words[] = {
+        { "true", 1, 1 }, { "false", 1, 0 }, { "yes", 1, 1 }, { "no", 1, 0 },
+        { "on", 2, 1 },   { "off", 2, 0 },   { "1", 1, 1 },   { "0", 1, 0 },
+    };
+
+    while (n > 0 && isspace((unsigned char)*v)) {
+        v++;
+        n--;
+    }
+    while (n > 0 && isspace((unsigned char)v[n - 1]))
+        n--;
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (n >= words[i].min && n <= strlen(words[i].word) &&
+            strncasecmp(v, words[i].word, n) == 0)
+            return words[i].value;
+    return -1;
 }

@@ -54,6 +54,13 @@ int32_t pgproto_type_oid(const char *name);
 /* The catalog name of a type with one of the OIDs above ("int4", "timestamptz"), NULL for any other. */
 const char *pgproto_type_name(int32_t oid);
 
+/*
+ * A Boolean's text as PostgreSQL reads it (boolin, and a Boolean setting):
+ * true, yes, on, 1, false, no, off, 0, any case, unique prefixes, blanks
+ * around.  1, 0, or -1 for none.
+ */
+int pgproto_bool_parse(const char *v, size_t n);
+
 struct pgbuf {
     uint8_t *data;
     size_t len;

@@ -174,19 +174,6 @@ static enum sql_isolation params_isolation_of(const char *v)
     return SQL_ISO_DEFAULT;
 }
 
-/* A Boolean setting as PostgreSQL reads one: 1, 0, or -1. */
-static int params_bool_of(const char *v)
-{
-    static const char *const yes[] = { "on", "true", "yes", "1", "t", "y" }, *const no[] = { "off", "false", "no", "0", "f", "n" };
-    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-        if (strcasecmp(v, yes[i]) == 0)
-            return 1;
-        if (strcasecmp(v, no[i]) == 0)
-            return 0;
-    }
-    return -1;
-}
-
 /* Keep what the worker reads per statement in parsed form. */
 static void params_changed(struct params *ps, const struct params_entry *e)
 {
@@ -203,10 +190,10 @@ static void params_changed(struct params *ps, const struct params_entry *e)
         ps->def_isolation = (uint8_t)params_isolation_of(v);
         break;
     case PARAMS_TX_READ_ONLY:
-        ps->def_read_only = params_bool_of(v) == 1;
+        ps->def_read_only = pgproto_bool_parse(v, strlen(v)) == 1;
         break;
     case PARAMS_TX_DEFERRABLE:
-        ps->def_deferrable = params_bool_of(v) == 1;
+        ps->def_deferrable = pgproto_bool_parse(v, strlen(v)) == 1;
         break;
     }
 }
@@ -500,7 +487,7 @@ static int params_assign(struct params *ps, const char *name, const char *value,
                                 value);
         value = params_isolation_names[iso];
     } else if (mode != 0) {
-        int b = params_bool_of(value);
+        int b = pgproto_bool_parse(value, strlen(value));
         if (b < 0)
             return params_error(out, "22023", "parameter \"%s\" requires a Boolean value", name);
         value = b ? "on" : "off";

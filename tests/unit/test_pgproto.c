@@ -459,10 +459,27 @@ static void test_put_ident(void **state)
     pgbuf_free(&b);
 }
 
+/* boolin's and a Boolean setting's spellings: any case, unique prefixes, blanks around. */
+static void test_bool_parse(void **state)
+{
+    static const struct {
+        const char *text;
+        int want;
+    } cases[] = {
+        { "true", 1 }, { "TR", 1 }, { "t", 1 }, { "yes", 1 }, { "Y", 1 }, { "on", 1 }, { "1", 1 },
+        { "  off ", 0 }, { "of", 0 }, { "f", 0 }, { "NO", 0 }, { "0", 0 }, { "false", 0 },
+        { "o", -1 }, { "", -1 }, { "truest", -1 }, { "2", -1 }, { "onn", -1 },
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(pgproto_bool_parse(cases[i].text, strlen(cases[i].text)), cases[i].want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ready),
+        cmocka_unit_test(test_bool_parse),
         cmocka_unit_test(test_auth_request),
         cmocka_unit_test(test_parameter_status),
         cmocka_unit_test(test_backend_key),
