@@ -45,6 +45,7 @@ struct extended_stmt {
     int state_flags;        /* SQL_FLAG_BACKEND_STATE, SQL_FLAG_READS_SEQUENCE: for session_backend_statement */
     struct pgbuf desc;      /* ParameterDescription + RowDescription/NoData the backend gave */
     int described;          /* desc holds them: Describe is answered without the backend */
+    int set_tx;             /* SET TRANSACTION modes (params_set_transaction): the executor applies them */
 };
 
 struct extended_portal {
@@ -590,6 +591,8 @@ static int extended_stmt_create(struct session *s, const char *name, const char 
         memcpy(sqlstate, "42601", 6);
         return -1;
     }
+    st->set_tx = st->cmd == SQL_CMD_OTHER && strcmp(st->verb, "SET") == 0 &&
+                 params_is_set_transaction(st->source, st->source_len);
     int nt = n > st->nparams ? n : st->nparams;
     st->oids = calloc((size_t)(nt ? nt : 1), sizeof(int32_t));
     struct extended_stmt **ns = st->oids ? realloc(x->stmts, sizeof(*ns) * (size_t)(x->nstmts + 1)) : NULL;
@@ -766,18 +769,11 @@ static int extended_local(const struct extended_stmt *st)
            extended_deallocates(st);
 }
 
-/* SET TRANSACTION modes (params_set_transaction): the executor applies them. */
-static int extended_set_tx(const struct extended_stmt *st)
-{
-    return st->cmd == SQL_CMD_OTHER && strcmp(st->verb, "SET") == 0 &&
-           params_is_set_transaction(st->source, st->source_len);
-}
-
 /* Statements the executor runs without preparing them: no rows to describe. */
 static int extended_control(const struct extended_stmt *st)
 {
     return st->cmd == SQL_CMD_BEGIN || st->cmd == SQL_CMD_COMMIT || st->cmd == SQL_CMD_ROLLBACK ||
-           st->cmd == SQL_CMD_SAVEPOINT || st->cmd == SQL_CMD_COPY || extended_set_tx(st);
+           st->cmd == SQL_CMD_SAVEPOINT || st->cmd == SQL_CMD_COPY || st->set_tx;
 }
 
 /* RowDescription (or NoData) of a local statement. */
@@ -1045,9 +1041,8 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
     if (extended_control(st)) {
         struct pgbuf b;
         pgbuf_init(&b);
-        int set_tx = st->cmd == SQL_CMD_OTHER ? params_set_transaction(&s->params, st->source, st->source_len,
-                                                                       s->txstatus, &b)
-                                              : PARAMS_TX_NOT;
+        int set_tx = st->set_tx ? params_set_transaction(&s->params, st->source, st->source_len, s->txstatus, &b)
+                                : PARAMS_TX_NOT;
         if (set_tx == PARAMS_TX_FAILED) {
             pgbuf_free(&b);
             extended_error(s, "42601", "syntax error at end of input");

@@ -91,12 +91,14 @@ void params_reset(struct params *ps, const char *name, struct pgbuf *out);
 int params_begin(struct params *ps, const char *stmt, size_t len, struct pgbuf *text);
 
 /*
- * SET [LOCAL|SESSION] TRANSACTION modes, the open transaction's own.
- * PARAMS_TX_NOT: stmt is not one (SET TRANSACTION SNAPSHOT too), or the
- * block has failed: it goes on as any statement.  PARAMS_TX_ANSWERED: the
- * reply is in out (outside a block, PostgreSQL's warning and no effect; or,
- * no mode named, PARAMS_TX_FAILED, 42601).  PARAMS_TX_SEND: inside a block,
- * for the executor to apply (or refuse); the modes are recorded for SHOW.
+ * SET [LOCAL|SESSION] TRANSACTION modes, the open transaction's own:
+ *   PARAMS_TX_NOT       stmt is not one (SET TRANSACTION SNAPSHOT too), or
+ *                       the block has failed: it goes on as any statement;
+ *   PARAMS_TX_ANSWERED  outside a block: PostgreSQL's warning and SET in
+ *                       out, no effect;
+ *   PARAMS_TX_FAILED    outside a block with no mode named: 42601 in out;
+ *   PARAMS_TX_SEND      inside a block, for the executor to apply (or
+ *                       refuse); the modes are recorded for SHOW.
  */
 enum { PARAMS_TX_NOT, PARAMS_TX_ANSWERED, PARAMS_TX_FAILED, PARAMS_TX_SEND };
 /* Whether stmt is SET [LOCAL|SESSION] TRANSACTION with modes (not SNAPSHOT). */
