@@ -474,11 +474,11 @@ static int params_assign(struct params *ps, const char *name, const char *value,
         return params_error(out, "22023", "pgiris supports only UTF8 as client_encoding, not \"%s\"", value);
     char canon[32];
     int mode = params_tx_mode(name);
-    /* The open transaction's own modes: PostgreSQL's SET TRANSACTION, which pgiris does not take as a SET. */
+    /* The open transaction's own modes: SET TRANSACTION sets them (params_set_transaction), not a SET. */
     if (mode != 0 && strncasecmp(name, "default_", 8) != 0)
         return params_error(out, "0A000",
-                            "parameter \"%s\" cannot be set by pgiris: name the modes in BEGIN, or set "
-                            "the defaults with SET SESSION CHARACTERISTICS",
+                            "parameter \"%s\" cannot be set by pgiris: use SET TRANSACTION, name the modes "
+                            "in BEGIN, or set the defaults with SET SESSION CHARACTERISTICS",
                             name);
     if (mode == PARAMS_TX_ISOLATION) {
         enum sql_isolation iso = params_isolation_of(value);
