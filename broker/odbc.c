@@ -1425,6 +1425,7 @@ const char *odbc_bytea_decode(struct pgbuf *b, const char *v, size_t n)
 }
 
 static enum odbc_conv odbc_type_conv(SQLSMALLINT sqltype);
+static uint64_t odbc_hash(const char *s, size_t n);
 
 /* 'n' numbers, 'd' dates and times, 'b' booleans, 'u' uuid, 0 anything else. */
 static char odbc_type_family(int32_t oid)
@@ -1693,6 +1694,175 @@ int odbc_cols_load(SQLHSTMT stmt, SQLSMALLINT ncols, struct odbc_cols *cols)
 const char *odbc_col_name(const struct odbc_cols *cols, int i)
 {
     return cols->names + cols->v[i].name;
+}
+
+/*
+ * SQLite's untyped columns.  A column with no declared type (an
+ * expression, a column of a CTE) is described by SQLite's driver from the
+ * storage class of its value in the current row: "integer", "double",
+ * "varchar" or "blob", and no table name.  Inside a transaction, or with
+ * parameters, the driver reads the whole result when it executes, so the
+ * first row's value has typed it by the time it is described.  Outside a
+ * transaction it streams the rows (StepAPI) and describes the result
+ * before its first row: every such column is then "varchar", and "SELECT
+ * count(*)" reached a client as text.  There, and for a statement
+ * prepared before it runs, a probe reads the storage class of each
+ * column's first value with typeof(), running the statement up to its
+ * first row:
+ *
+ *     WITH "pgiris probe"(c1, ..., cn) AS (<statement>)
+ *         SELECT typeof(c1), ..., typeof(cn) FROM "pgiris probe" LIMIT 1
+ *
+ * Either way an integer becomes int8 (SQLite's integers are 64-bit, as
+ * PostgreSQL's count() and sum() of integers are) and a real float8; text,
+ * a blob, NULL or no row leave the driver's description.  A later row of
+ * another class is sent as its text, as SQLite's declared columns are.
+ */
+static const char *odbc_sqlite_guess(SQLHSTMT stmt, SQLUSMALLINT col)
+{
+    static const char *const guesses[] = { "integer", "double", "varchar", "blob" };
+    char buf[ODBC_NAME_MAX];
+    SQLSMALLINT len = 0;
+    size_t i;
+
+    if (!SQL_SUCCEEDED(SQLColAttribute(stmt, col, SQL_DESC_TABLE_NAME, buf, (SQLSMALLINT)sizeof(buf), &len,
+                                       NULL)) || buf[0] != '\0')
+        return NULL;
+    if (!SQL_SUCCEEDED(SQLColAttribute(stmt, col, SQL_DESC_TYPE_NAME, buf, (SQLSMALLINT)sizeof(buf), &len,
+                                       NULL)))
+        return NULL;
+    buf[sizeof(buf) - 1] = '\0';
+    for (i = 0; i < sizeof(guesses) / sizeof(guesses[0]); i++)
+        if (strcmp(buf, guesses[i]) == 0)
+            return guesses[i];
+    return NULL;
+}
+
+/* A statement the probe can wrap: a query. */
+static int odbc_query_verb(const char *verb)
+{
+    return strcmp(verb, "SELECT") == 0 || strcmp(verb, "VALUES") == 0;
+}
+
+static void odbc_col_retype(struct odbc_col *v, int32_t oid)
+{
+    v->oid = oid;
+    v->sqltype = oid == PG_OID_INT8 ? SQL_BIGINT : SQL_DOUBLE;
+    v->conv = odbc_oid_conv(oid, v->sqltype);
+}
+
+/* typeof()'s answer as the type a column takes, or 0 to leave it. */
+static int32_t odbc_sqlite_class_oid(const char *class)
+{
+    if (strcmp(class, "integer") == 0)
+        return PG_OID_INT8;
+    if (strcmp(class, "real") == 0)
+        return PG_OID_FLOAT8;
+    return 0;
+}
+
+/*
+ * Run the probe for the columns of sql marked in want; oid[i] gets each
+ * one's type, or 0.  Returns 1 when every wanted column had a value to
+ * judge by (the answer may be remembered), 0 otherwise.
+ */
+static int odbc_sqlite_probe(struct odbc_conn *c, const char *sql, size_t len, int ncols,
+                             const uint8_t *want, int32_t *oid)
+{
+    static const char head[] = "WITH \"pgiris probe\"(";
+    static const char tail[] = " FROM \"pgiris probe\" LIMIT 1";
+    struct pgbuf q;
+    SQLHSTMT h = SQL_NULL_HSTMT;
+    char item[32], class[16];
+    SQLLEN ind;
+    SQLRETURN rc;
+    int i, settled = 0;
+
+    for (i = 0; i < ncols; i++)
+        oid[i] = 0;
+    /* Trailing semicolons would end the CTE early; a trailing comment ends at the newline. */
+    while (len > 0 && (isspace((unsigned char)sql[len - 1]) || sql[len - 1] == ';'))
+        len--;
+    pgbuf_init(&q);
+    pgproto_put_bytes(&q, head, sizeof(head) - 1);
+    for (i = 0; i < ncols; i++)
+        pgproto_put_bytes(&q, item, (size_t)snprintf(item, sizeof(item), "%sc%d", i ? ", " : "", i + 1));
+    pgproto_put_bytes(&q, ") AS (\n", 7);
+    pgproto_put_bytes(&q, sql, len);
+    pgproto_put_bytes(&q, "\n) SELECT ", 10);
+    for (i = 0; i < ncols; i++)
+        pgproto_put_bytes(&q, item, (size_t)snprintf(item, sizeof(item), "%stypeof(c%d)", i ? ", " : "", i + 1));
+    pgproto_put_bytes(&q, tail, sizeof(tail));     /* with its NUL */
+    if (!q.oom && SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &h))) {
+        /* A probe that fails (a text it cannot wrap) or finds no row leaves the columns as described. */
+        if (SQL_SUCCEEDED(SQLExecDirect(h, (SQLCHAR *)q.data, SQL_NTS)) && SQL_SUCCEEDED(rc = SQLFetch(h))) {
+            settled = 1;
+            for (i = 0; i < ncols; i++) {
+                if (!want[i])
+                    continue;
+                if (!SQL_SUCCEEDED(SQLGetData(h, (SQLUSMALLINT)(i + 1), SQL_C_CHAR, class, sizeof(class),
+                                              &ind)) || ind == SQL_NULL_DATA || strcmp(class, "null") == 0)
+                    settled = 0;
+                else
+                    oid[i] = odbc_sqlite_class_oid(class);
+            }
+        }
+        SQLFreeStmt(h, SQL_CLOSE);
+        SQLFreeHandle(SQL_HANDLE_STMT, h);
+    }
+    pgbuf_free(&q);
+    return settled;
+}
+
+/*
+ * Type the untyped columns of a SQLite result described on stmt (see
+ * above).  probe: the driver has not read a row yet, so the probe runs
+ * (its answer remembered by text when every column had a value);
+ * otherwise the driver's own guess is taken.
+ */
+static void odbc_sqlite_types(struct odbc_conn *c, SQLHSTMT stmt, const char *sql, size_t len,
+                              struct odbc_cols *cols, int probe)
+{
+    uint8_t want[ODBC_GUESS_COLS];
+    int32_t oid[ODBC_GUESS_COLS];
+    struct odbc_guess *g;
+    const char *guess;
+    uint64_t hash;
+    int i, any = 0;
+
+    /* A result wider than the probe's arrays keeps only the driver's guesses. */
+    probe = probe && cols->n <= ODBC_GUESS_COLS;
+    for (i = 0; i < cols->n; i++) {
+        if (probe)
+            want[i] = 0;
+        guess = odbc_sqlite_guess(stmt, (SQLUSMALLINT)(i + 1));
+        if (guess == NULL)
+            continue;
+        if (strcmp(guess, "varchar") == 0) {
+            if (probe)
+                want[i] = any = 1;
+        } else {
+            int32_t t = odbc_sqlite_class_oid(strcmp(guess, "double") == 0 ? "real" : guess);
+
+            if (t != 0)
+                odbc_col_retype(&cols->v[i], t);
+        }
+    }
+    if (!any)
+        return;
+    hash = odbc_hash(sql, len);
+    g = &c->guesses[hash % ODBC_GUESSES];
+    if (g->hash == hash && g->len == len && g->n == cols->n) {
+        memcpy(oid, g->oid, sizeof(oid[0]) * (size_t)cols->n);
+    } else if (odbc_sqlite_probe(c, sql, len, cols->n, want, oid)) {
+        g->hash = hash;
+        g->len = len;
+        g->n = cols->n;
+        memcpy(g->oid, oid, sizeof(oid[0]) * (size_t)cols->n);
+    }
+    for (i = 0; i < cols->n; i++)
+        if (oid[i] != 0)
+            odbc_col_retype(&cols->v[i], oid[i]);
 }
 
 /* Column i's format under Bind's rules: no codes, one for all, or one each. */
@@ -2400,7 +2570,6 @@ static void odbc_cursor_learn(struct odbc_conn *c, uint64_t hash, int result_set
 
 static int odbc_prep_get(struct odbc_conn *c, const char *sql, size_t len,
                          struct odbc_prep **out);
-static uint64_t odbc_hash(const char *s, size_t n);
 static void odbc_prep_drop(struct odbc_conn *c, struct odbc_prep *p);
 static struct odbc_prep *odbc_prep_find(struct odbc_conn *c, const char *sql, size_t len, uint64_t hash);
 
@@ -2429,7 +2598,7 @@ static int odbc_shape_settled(struct odbc_conn *c, uint64_t hash, const char *ve
  * A table changed under a prepared shape is odbc_exec_params's to handle.
  */
 #define ODBC_DECLINED (-100)
-static int odbc_exec_shape(struct odbc_conn *c, const char *sql, uint64_t hash,
+static int odbc_exec_shape(struct odbc_conn *c, const char *sql, size_t len, uint64_t hash,
                            const struct sql_literal *lits, int n, const char *verb,
                            struct odbc_sink *sink)
 {
@@ -2470,6 +2639,12 @@ static int odbc_exec_shape(struct odbc_conn *c, const char *sql, uint64_t hash,
     }
     if (result != ODBC_OK)
         return odbc_finish(c, sink, result);
+    /* Its parameters kept the probe from typing it when it was prepared: the literal form can. */
+    if (c->dialect == CFG_DIALECT_SQLITE && !p->typed) {
+        if (odbc_query_verb(verb))
+            odbc_sqlite_types(c, p->stmt, sql, len, &p->cols, 1);
+        p->typed = 1;
+    }
     c->shaped++;
     result = odbc_exec_params(c, shape, c->shape.len, verb, params, n, NULL, 0, ODBC_F_ROWDESC, 0,
                               sink);
@@ -2528,7 +2703,7 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
         hash = odbc_shape_hash(sql, len);
         if (odbc_shape_settled(c, hash, verb) &&
             (n = sql_autoparam(sql, len, c->dialect == CFG_DIALECT_POSTGRES, &c->shape, lits)) > 0) {
-            int shaped = odbc_exec_shape(c, sql, hash, lits, n, verb, sink);
+            int shaped = odbc_exec_shape(c, sql, len, hash, lits, n, verb, sink);
             if (shaped != ODBC_DECLINED)
                 return shaped;
         }
@@ -2569,6 +2744,8 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
     }
     if (ncols > 0) {
         err = odbc_cols_load(c->stmt, ncols, &c->simple);
+        if (err == 0 && c->dialect == CFG_DIALECT_SQLITE)
+            odbc_sqlite_types(c, c->stmt, sql, len, &c->simple, !c->in_tx && odbc_query_verb(verb));
         if (err == 0) {
             odbc_rowdesc_put(c, &c->simple, NULL, 0);
             err = odbc_rows_stream(c, c->stmt, &c->simple, NULL, 0, sink, &rows, &suspended);
@@ -2956,6 +3133,14 @@ static int odbc_prep_new(struct odbc_conn *c, const char *sql, size_t len, uint6
         }
         if (err < 0)
             goto nomem;
+        /* Not run yet, so described before any row; with parameters the probe could not run. */
+        if (c->dialect == CFG_DIALECT_SQLITE && p->nparams == 0) {
+            char verb[16];
+
+            sql_command(p->sql, len, verb, sizeof(verb));
+            odbc_sqlite_types(c, p->stmt, p->sql, len, &p->cols, odbc_query_verb(verb));
+            p->typed = 1;
+        }
     }
     if (p->nparams > 0) {
         p->param_oids = malloc((size_t)p->nparams * sizeof(*p->param_oids));

@@ -28,6 +28,9 @@
 #define ODBC_MSG_MAX 2048
 #define ODBC_TAG_MAX 128
 #define ODBC_MAX_PREPARED 100
+/* SQLite: statements whose untyped columns' types are remembered (odbc_sqlite_types), and columns each. */
+#define ODBC_GUESSES 32
+#define ODBC_GUESS_COLS 16
 /*
  * Character parameters longer than this are bound as SQL_LONGVARCHAR: 8000
  * bytes is a common ceiling of a driver's plain VARCHAR (SQL Server's, for one).
@@ -88,6 +91,7 @@ struct odbc_prep {
     SQLHSTMT stmt;
     SQLSMALLINT nparams;
     int8_t cursor;          /* c->cursor_on when it was prepared (see odbc_prep_match) */
+    int8_t typed;           /* SQLite: its untyped columns were typed by a probe (odbc_sqlite_types) */
     int32_t *param_oids;    /* from SQLDescribeParam, text where it could not say */
     struct odbc_cols cols;
 };
@@ -204,6 +208,18 @@ struct odbc_conn {
     uint64_t shaped;            /* statements run so, for SHOW STATS */
     int defer_out;              /* odbc_exec_params runs: a stale plan's error is held back */
     int stale_plan;             /* the server refused a prepared statement whose table changed */
+
+    /*
+     * SQLite: the types a probe found for the untyped columns of recent
+     * simple-protocol statements, by text (odbc_sqlite_types).  oid 0:
+     * the column keeps the driver's description.
+     */
+    struct odbc_guess {
+        uint64_t hash;
+        size_t len;
+        int n;
+        int32_t oid[ODBC_GUESS_COLS];
+    } guesses[ODBC_GUESSES];
 
     /* The driver can SQLGetData a bound column of any row of a rowset (SQL_GETDATA_EXTENSIONS). */
     int gd_block;

@@ -551,9 +551,3 @@ def pytest_runtest_makereport(item, call):
             live = list(_LIVE)
         for inst in live:
             report.sections.append(("pgiris stderr (port %d)" % inst.port, inst.stderr_tail()))
-
-
-# Behaviour that later work brings.  strict=True: when it starts to work the
-# test reports XPASS as a failure, so the marker cannot outlive the gap.
-SQLITE_UNTYPED = pytest.mark.xfail(
-    strict=True, reason="SQLite reports untyped expression columns as text until SQL translation types them")

@@ -7,7 +7,6 @@ import psycopg
 import pytest
 
 import pgwire
-from conftest import SQLITE_UNTYPED
 
 # Both backends accept this recursive CTE unchanged.
 COUNT_TO = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < %d) SELECT x FROM c"
@@ -40,18 +39,14 @@ def test_startup_parameter_reported(pgiris):
         assert conn.execute("SHOW application_name").fetchone()[0] == "from-startup"
 
 
-def test_select_one(pgiris, backend, request):
-    if backend == "demo":
-        request.applymarker(SQLITE_UNTYPED)
+def test_select_one(pgiris, backend):
     with pgiris.connect(backend) as conn:
         cur = conn.execute("SELECT 1")
         assert cur.fetchall() == [(1,)]
         assert cur.statusmessage == "SELECT 1"
 
 
-def test_result_types(pgiris, backend, request):
-    if backend == "demo":
-        request.applymarker(SQLITE_UNTYPED)
+def test_result_types(pgiris, backend):
     sql = {
         "demo": "SELECT 42 AS i, 2.5 AS r, 'abc' AS t, NULL AS n",
         "pg": "SELECT 42 AS i, 2.5::float8 AS r, 'abc'::text AS t, NULL AS n",
@@ -156,7 +151,6 @@ def test_sqlite_timestamptz_as_a_utc_server_prints_it(pgiris, backend):
     assert got == want
 
 
-@SQLITE_UNTYPED
 def test_aggregate_over_demo_data(pgiris):
     sql = ("SELECT c.country, count(*), sum(oi.quantity) FROM customers c"
            " JOIN orders o ON o.customer_id = c.id"
@@ -168,9 +162,7 @@ def test_aggregate_over_demo_data(pgiris):
     assert sum(r[1] for r in rows) == 3000
 
 
-def test_many_rows(pgiris, backend, request):
-    if backend == "demo":
-        request.applymarker(SQLITE_UNTYPED)
+def test_many_rows(pgiris, backend):
     with pgiris.connect(backend) as conn:
         rows = conn.execute(COUNT_TO % 10000).fetchall()
     assert len(rows) == 10000

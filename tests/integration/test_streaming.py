@@ -14,7 +14,7 @@ import time
 import pytest
 
 import pgwire
-from conftest import SQLITE_UNTYPED, PGIRIS_BIN, is_sanitized_binary
+from conftest import PGIRIS_BIN, is_sanitized_binary
 
 ROWS = 2_000_000
 RSS_LIMIT_KB = 64 * 1024
@@ -89,9 +89,7 @@ def test_two_million_rows_stream_in_bounded_memory(pgiris, backend):
     check_rss(sampler, 5)
 
 
-def test_psycopg_stream(pgiris, backend, request):
-    if backend == "demo":
-        request.applymarker(SQLITE_UNTYPED)
+def test_psycopg_stream(pgiris, backend):
     rows = 100_000
     with RssSampler(pgiris) as sampler, pgiris.connect(backend) as conn:
         cur = conn.cursor()

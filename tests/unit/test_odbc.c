@@ -344,15 +344,6 @@ static void test_sqlite_types(void **state)
     }
     assert_string_equal(complete_tag(&m[4]), "SELECT 3");
 
-    /* Untyped expressions come back as varchar, as the driver describes them. */
-    assert_int_equal(run(c, &k, "SELECT 1+1 AS two", "SELECT"), ODBC_OK);
-    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
-    rowdesc_get(&m[0], cols, 16);
-    assert_string_equal(cols[0].name, "two");
-    assert_int_equal(cols[0].oid, PG_OID_VARCHAR);
-    assert_string_equal(datarow_value(&m[1], 0, buf, sizeof(buf)), "2");
-    capture_reset(&k);
-
     run_ok(c, "DROP TABLE types", "DROP TABLE", "DROP TABLE");
 }
 
@@ -1018,6 +1009,88 @@ static int run_params(struct odbc_conn *c, struct capture *k, const char *sql, c
     capture_reset(k);
     return odbc_exec_params(c, sql, strlen(sql), verb, params, nparams, formats, nformats, flags,
                             max_rows, &sink);
+}
+
+/*
+ * The columns of the RowDescription that starts k's messages must have these
+ * types, and the first DataRow these values (NULL: SQL NULL).
+ */
+static void expect_untyped(struct capture *k, int n, const int32_t *oids, const char *const *values)
+{
+    struct pgmsg m[MAX_MSGS];
+    struct coldesc cols[8];
+    char buf[64];
+    int i;
+
+    assert_true(capture_messages(k, m, MAX_MSGS) >= 3);
+    assert_int_equal(rowdesc_get(&m[0], cols, 8), n);
+    assert_int_equal(m[1].type, 'D');
+    for (i = 0; i < n; i++) {
+        assert_int_equal(cols[i].oid, oids[i]);
+        if (values[i] == NULL)
+            assert_null(datarow_value(&m[1], i, buf, sizeof(buf)));
+        else
+            assert_string_equal(datarow_value(&m[1], i, buf, sizeof(buf)), values[i]);
+    }
+    capture_reset(k);
+}
+
+/*
+ * SQLite's driver describes a column with no declared type by its value in
+ * the current row, and outside a transaction before the first row: as
+ * varchar.  The executor types it by its first value, the same in and out
+ * of a transaction, through both protocols.
+ */
+static void test_sqlite_untyped_columns(void **state)
+{
+    struct odbc_conn *c = *state;
+    struct capture k = { 0 };
+    struct odbc_sink sink = { capture_write, &k };
+    static const char sql[] = "SELECT 1+1 AS two, 2.5 AS r, 'x' AS t, NULL AS n, max(9000000000, 1) AS big";
+    static const int32_t oids[] = { PG_OID_INT8, PG_OID_FLOAT8, PG_OID_VARCHAR, PG_OID_VARCHAR, PG_OID_INT8 };
+    static const char *const values[] = { "2", "2.5", "x", NULL, "9000000000" };
+    static const int32_t counted[] = { PG_OID_INT8, PG_OID_INT4 };
+    static const char *const first[] = { "3", "1" };
+    int round;
+
+    run_ok(c, "CREATE TABLE untyped (a int)", "CREATE TABLE", "CREATE TABLE");
+    run_ok(c, "INSERT INTO untyped VALUES (1), (2), (3)", "INSERT", "INSERT 0 3");
+    /* Twice each: the second run of a text takes the answer remembered for it. */
+    for (round = 0; round < 2; round++) {
+        assert_int_equal(run(c, &k, sql, "SELECT"), ODBC_OK);
+        expect_untyped(&k, 5, oids, values);
+        /* A declared column keeps its declaration; a trailing comment does not upset the probe. */
+        assert_int_equal(run(c, &k, "SELECT (SELECT count(*) FROM untyped), a FROM untyped ORDER BY a -- all",
+                             "SELECT"),
+                         ODBC_OK);
+        expect_untyped(&k, 2, counted, first);
+        assert_int_equal(run_params(c, &k, sql, "SELECT", NULL, 0, NULL, 0, ODBC_F_DESCRIBE, 0), ODBC_OK);
+        expect_untyped(&k, 5, oids, values);
+    }
+    assert_int_equal(odbc_begin(c, "BEGIN", NULL, 0, &sink), ODBC_OK);
+    capture_reset(&k);
+    assert_int_equal(run(c, &k, sql, "SELECT"), ODBC_OK);
+    expect_untyped(&k, 5, oids, values);
+    assert_int_equal(odbc_rollback(c, "ROLLBACK", &sink), ODBC_OK);
+    capture_reset(&k);
+
+    /* With no row to judge by, or a first value that is NULL, a column stays as described. */
+    {
+        static const int32_t text[] = { PG_OID_VARCHAR };
+        static const char *const null[] = { NULL };
+        struct pgmsg m[MAX_MSGS];
+        struct coldesc cols[2];
+
+        assert_int_equal(run(c, &k, "SELECT a + 1 AS b FROM untyped WHERE a > 5", "SELECT"), ODBC_OK);
+        assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+        assert_int_equal(rowdesc_get(&m[0], cols, 2), 1);
+        assert_int_equal(cols[0].oid, PG_OID_VARCHAR);
+        capture_reset(&k);
+        assert_int_equal(run(c, &k, "SELECT CASE WHEN a = 1 THEN NULL ELSE a END AS b FROM untyped ORDER BY a",
+                             "SELECT"), ODBC_OK);
+        expect_untyped(&k, 1, text, null);
+    }
+    run_ok(c, "DROP TABLE untyped", "DROP TABLE", "DROP TABLE");
 }
 
 /* A parameterised statement that must succeed with one CommandComplete and nothing else. */
@@ -2665,6 +2738,7 @@ int main(void)
         cmocka_unit_test(test_connect_failure),
         cmocka_unit_test(test_connstr_rollback_level),
         cmocka_unit_test(test_sqlite_types),
+        cmocka_unit_test(test_sqlite_untyped_columns),
         cmocka_unit_test(test_sqlite_command_tags),
         cmocka_unit_test(test_sqlite_errors),
         cmocka_unit_test(test_sqlite_transactions),
