@@ -811,6 +811,32 @@ static int sqlite_returning(struct sql_rw *rw)
     return sql_rw_template(rw, first, first, &a, 1, "WITH pgiris_returning AS (SELECT 1) $0") ? 0 : -1;
 }
 
+/*
+ * A VALUES list on its own is a query in SQLite too (lang_select.html), but
+ * the driver reads it as a statement with no rows (see sqlite_returning),
+ * and SQLite takes no ORDER BY or LIMIT after it: the list becomes a
+ * subquery, whose columns keep their names (column1, column2 ...), and
+ * what follows it stays outside.
+ */
+static int sqlite_values(struct sql_rw *rw)
+{
+    size_t first = sql_next(rw, SIZE_MAX), last = first, i = sql_next(rw, first);
+
+    if (!sql_tk_kw(rw, first, KW_VALUES))
+        return 0;
+    while (sql_tk_punct(rw, i, '(')) {
+        last = sql_match(rw, i);
+        if (last >= rw->n)
+            return 0;   /* unbalanced: SQLite's error says where */
+        i = sql_next(rw, last);
+        if (!sql_tk_punct(rw, i, ','))
+            break;
+        i = sql_next(rw, i);
+    }
+    struct sql_arg a = sql_rw_range(rw, first, last);
+    return sql_rw_template(rw, first, last, &a, 1, "SELECT * FROM ($0)") ? 0 : -1;
+}
+
 /* ROLLBACK WORK TO s: SQLite knows ROLLBACK [TRANSACTION] TO (lang_savepoint.html), not WORK. */
 static int sqlite_rollback_work(struct sql_rw *rw)
 {
@@ -847,6 +873,7 @@ const struct sql_rule sql_rules_sqlite[] = {
     { "booleans", sql_rule_booleans, &sql_rule_booleans_when },
     { "default_parens", sqlite_default_parens, SQL_WHEN(KW_DEFAULT) },
     { "returning", sqlite_returning, SQL_WHEN(KW_RETURNING) },
+    { "values", sqlite_values, SQL_WHEN(KW_VALUES) },
     { "rollback_work", sqlite_rollback_work, NULL },
 };
 const size_t sql_rules_sqlite_n = sizeof(sql_rules_sqlite) / sizeof(sql_rules_sqlite[0]);

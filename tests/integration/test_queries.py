@@ -172,6 +172,31 @@ def test_many_rows(pgiris, backend):
     assert bad is None, "row %d is %r, expected %d" % (bad + 1, rows[bad][0], bad + 1)
 
 
+def test_values_list(pgiris, backend):
+    """A VALUES list on its own is a query: its rows, named column1, column2, in its order."""
+    with pgiris.connect(backend) as conn:
+        cur = conn.execute("VALUES (1, 'a'), (2, 'b'), (3, 'c') ORDER BY 1 DESC LIMIT 2")
+        assert [d.name for d in cur.description] == ["column1", "column2"]
+        assert cur.fetchall() == [(3, "c"), (2, "b")]
+        assert cur.statusmessage == "SELECT 2"
+        assert conn.execute("VALUES (7) UNION ALL SELECT 8").fetchall() == [(7,), (8,)]
+
+
+def test_untyped_columns_in_and_out_of_a_transaction(pgiris, backend):
+    """An expression's column has the same type whether or not a transaction is open."""
+    sql = "SELECT count(*) AS n, max(id) * 0.5 AS half, 'x' AS t FROM customers"
+    with pgiris.connect(backend) as conn:
+        outside = conn.execute(sql)
+        want = outside.fetchall()
+        assert type(want[0][0]) is int and type(want[0][2]) is str
+        assert float(want[0][1]) == 150.0
+        types = [d.type_code for d in outside.description]
+        with conn.transaction():
+            inside = conn.execute(sql)
+            assert inside.fetchall() == want
+            assert [d.type_code for d in inside.description] == types
+
+
 def test_no_rows(pgiris, backend):
     with pgiris.connect(backend) as conn:
         cur = conn.execute("SELECT id, name FROM customers WHERE id < 0")

@@ -32,6 +32,16 @@
 -- out: WITH pgiris_returning AS (SELECT 1) DELETE FROM t WHERE id IN (SELECT id FROM u) RETURNING *
 -- in: UPDATE t SET v = 'x' WHERE id = 1
 -- out: UPDATE t SET v = 'x' WHERE id = 1
+-- # VALUES on its own: a query, which the driver answers with rows only when it starts like one,
+-- # and which takes no ORDER BY or LIMIT in SQLite.
+-- in: VALUES (1, 'a'), (2, 'b') ORDER BY 1 DESC LIMIT 1
+-- out: SELECT * FROM (VALUES (1, 'a'), (2, 'b')) ORDER BY 1 DESC LIMIT 1
+-- in: VALUES (1)
+-- out: SELECT * FROM (VALUES (1))
+-- in: SELECT * FROM (VALUES (1), (2)) AS v (n)
+-- out: SELECT * FROM (VALUES (1), (2)) AS v (n)
+-- in: INSERT INTO t VALUES (1)
+-- out: INSERT INTO t VALUES (1)
 -- # ROLLBACK WORK TO: SQLite has no WORK there.
 -- in: ROLLBACK WORK TO b
 -- out: ROLLBACK TO b
