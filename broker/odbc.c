@@ -384,7 +384,7 @@ void odbc_disconnect(struct odbc_conn *c)
     if (c->connected) {
         /* Some drivers refuse to disconnect with a transaction open. */
         if (c->in_tx)
-            SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
+            odbc_tx_end(c, SQL_ROLLBACK, 0);
         SQLDisconnect(c->dbc);
     }
     if (c->dbc != SQL_NULL_HDBC)
@@ -2745,7 +2745,7 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
     if (ncols > 0) {
         err = odbc_cols_load(c->stmt, ncols, &c->simple);
         if (err == 0 && c->dialect == CFG_DIALECT_SQLITE)
-            odbc_sqlite_types(c, c->stmt, sql, len, &c->simple, !c->in_tx && odbc_query_verb(verb));
+            odbc_sqlite_types(c, c->stmt, sql, len, &c->simple, odbc_query_verb(verb));
         if (err == 0) {
             odbc_rowdesc_put(c, &c->simple, NULL, 0);
             err = odbc_rows_stream(c, c->stmt, &c->simple, NULL, 0, sink, &rows, &suspended);
@@ -3946,6 +3946,61 @@ int odbc_exec_quiet(struct odbc_conn *c, const char *sql)
     return result;
 }
 
+/*
+ * ODBC's transactions are autocommit off, then SQLEndTran.  SQLite's
+ * driver, while it has one open, reads every result whole when it executes
+ * it (a million-row SELECT inside BEGIN grew the broker by 90 MB, where
+ * outside a transaction it streams in constant memory).  So on SQLite the
+ * driver stays in autocommit and the transaction is SQLite's own BEGIN and
+ * COMMIT, which the driver passes through.
+ */
+int odbc_tx_open(struct odbc_conn *c)
+{
+    if (c->dialect == CFG_DIALECT_SQLITE)
+        return odbc_exec_quiet(c, "BEGIN");
+    return odbc_autocommit(c, 0) < 0 ? odbc_error_build(c, SQL_HANDLE_DBC, c->dbc) : 0;
+}
+
+int odbc_tx_end(struct odbc_conn *c, SQLSMALLINT how, int report)
+{
+    size_t mark = c->out.len, at;
+    int result = 0;
+
+    if (c->dialect == CFG_DIALECT_SQLITE) {
+        result = odbc_exec_quiet(c, how == SQL_COMMIT ? "COMMIT" : "ROLLBACK");
+        /* A COMMIT that SQLite refused (a lock) leaves the transaction open: it ends all the same. */
+        if (result == ODBC_ERROR && how == SQL_COMMIT) {
+            at = c->out.len;
+            odbc_exec_quiet(c, "ROLLBACK");
+            c->out.len = at;
+        }
+    } else {
+        if (!SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, how))) {
+            result = odbc_error_build(c, SQL_HANDLE_DBC, c->dbc);
+            if (result == ODBC_ERROR && how == SQL_COMMIT)
+                SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
+        }
+        if (result != ODBC_BROKEN && odbc_autocommit(c, 1) < 0 && result == 0)
+            result = odbc_error_build(c, SQL_HANDLE_DBC, c->dbc);
+    }
+    if (!report)
+        c->out.len = mark;
+    return result;
+}
+
+int odbc_tx_restart(struct odbc_conn *c)
+{
+    if (c->dialect == CFG_DIALECT_SQLITE) {
+        int result = odbc_exec_quiet(c, "ROLLBACK");
+
+        return result != 0 ? result : odbc_exec_quiet(c, "BEGIN");
+    }
+    /* In manual-commit mode the next statement opens the next transaction. */
+    return SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK))
+               ? 0
+               : odbc_error_build(c, SQL_HANDLE_DBC, c->dbc);
+}
+
 static const char *const odbc_iso_names[] = {
     [SQL_ISO_DEFAULT] = "", [SQL_ISO_READ_UNCOMMITTED] = "READ UNCOMMITTED",
     [SQL_ISO_READ_COMMITTED] = "READ COMMITTED", [SQL_ISO_REPEATABLE_READ] = "REPEATABLE READ",
@@ -4031,8 +4086,9 @@ int odbc_begin(struct odbc_conn *c, const char *tag, const char *sql, size_t len
         pgproto_error(&c->out, 'N', "WARNING", "25001",
                       "there is already a transaction in progress", NULL, NULL);
     } else {
-        if (odbc_autocommit(c, 0) < 0)
-            return odbc_finish(c, sink, odbc_error_build(c, SQL_HANDLE_DBC, c->dbc));
+        rc = odbc_tx_open(c);
+        if (rc != 0)
+            return odbc_finish(c, sink, rc);
         c->in_tx = 1;
         rc = odbc_tx_modes_apply(c, &modes);
         if (rc != 0) {
@@ -4040,9 +4096,8 @@ int odbc_begin(struct odbc_conn *c, const char *tag, const char *sql, size_t len
             if (rc == ODBC_E_SENT)
                 rc = ODBC_ERROR;
             if (rc != ODBC_BROKEN) {
-                SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
+                odbc_tx_end(c, SQL_ROLLBACK, 0);
                 odbc_tx_modes_reset(c);
-                odbc_autocommit(c, 1);
             }
             c->in_tx = 0;
             return odbc_finish(c, sink, rc);
@@ -4113,16 +4168,10 @@ static int odbc_end(struct odbc_conn *c, SQLSMALLINT how, const char *tag,
         return odbc_finish(c, sink, ODBC_OK);
     }
     SQLFreeStmt(c->stmt, SQL_CLOSE);
-    if (!SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, how))) {
-        result = odbc_error_build(c, SQL_HANDLE_DBC, c->dbc);
-        if (result == ODBC_ERROR && how == SQL_COMMIT)
-            SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
-    }
+    result = odbc_tx_end(c, how, 1);
     c->in_tx = 0;
     if (result != ODBC_BROKEN)
         odbc_tx_modes_reset(c);
-    if (result != ODBC_BROKEN && odbc_autocommit(c, 1) < 0 && result == ODBC_OK)
-        result = odbc_error_build(c, SQL_HANDLE_DBC, c->dbc);
     if (result == ODBC_OK)
         pgproto_command_complete(&c->out, tag);
     return odbc_finish(c, sink, result);
@@ -4145,12 +4194,12 @@ int odbc_reset(struct odbc_conn *c)
     odbc_close_cursor(c);
     SQLFreeStmt(c->stmt, SQL_CLOSE);
     if (c->in_tx) {
-        if (!SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK)))
+        if (odbc_tx_end(c, SQL_ROLLBACK, 0) != 0)
             rc = -1;
         c->in_tx = 0;
     }
     odbc_tx_modes_reset(c);
-    if (odbc_autocommit(c, 1) < 0)
+    if (c->dialect != CFG_DIALECT_SQLITE && odbc_autocommit(c, 1) < 0)
         rc = -1;
     pgbuf_reset(&c->out);
     return rc;

@@ -210,7 +210,7 @@ static void copy_batch_blame(struct copy_batch *b, size_t mark, enum copy_undo u
     struct odbc_conn *c = b->c;
     size_t after = c->out.len;
     int found = !(undo == COPY_UNDO_SAVEPOINT && odbc_exec_quiet(c, "ROLLBACK TO SAVEPOINT " COPY_SAVEPOINT) != 0) &&
-                !(undo == COPY_UNDO_ALL && !SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK))) &&
+                !(undo == COPY_UNDO_ALL && odbc_tx_restart(c) != 0) &&
                 copy_batch_rows(b) == 1;
 
     /* The savepoint goes, whatever came of it: nothing of the client's may land on it. */
@@ -795,8 +795,7 @@ static int copy_from(struct odbc_conn *c, struct copy_spec *spec, struct odbc_co
         result = ODBC_ERROR;
         goto out;
     }
-    if (own_tx && odbc_autocommit(c, 0) < 0) {
-        result = odbc_error_build(c, SQL_HANDLE_DBC, c->dbc);
+    if (own_tx && (result = odbc_tx_open(c)) != 0) {
         own_tx = 0;
         goto out;
     }
@@ -900,13 +899,10 @@ out:
         SQLFreeHandle(SQL_HANDLE_STMT, b.hlast);
     free(head);
     if (own_tx && result != ODBC_BROKEN) {
-        if (result == ODBC_OK && !SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_COMMIT))) {
-            result = odbc_error_build(c, SQL_HANDLE_DBC, c->dbc);
-            SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
-        } else if (result != ODBC_OK) {
-            SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
-        }
-        odbc_autocommit(c, 1);
+        if (result == ODBC_OK)
+            result = odbc_tx_end(c, SQL_COMMIT, 1);
+        else
+            odbc_tx_end(c, SQL_ROLLBACK, 0);
     }
     if (result == ODBC_OK) {
         snprintf(tag, sizeof(tag), "COPY %llu", (unsigned long long)b.total);

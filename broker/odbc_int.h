@@ -288,6 +288,16 @@ void odbc_fetch_start(struct odbc_conn *c, const struct odbc_cols *cols, int may
 SQLRETURN odbc_fetch(struct odbc_conn *c, SQLHSTMT stmt);
 void odbc_fetch_end(struct odbc_conn *c, SQLHSTMT stmt);
 int odbc_autocommit(struct odbc_conn *c, int on);
+/*
+ * A transaction of the executor's: opened, ended (SQL_COMMIT or
+ * SQL_ROLLBACK; a refused COMMIT is rolled back, and the connection is in
+ * autocommit afterwards either way), or rolled back and opened again.  0,
+ * or an odbc_result with the ErrorResponse built (odbc_tx_end: only when
+ * report is set).
+ */
+int odbc_tx_open(struct odbc_conn *c);
+int odbc_tx_end(struct odbc_conn *c, SQLSMALLINT how, int report);
+int odbc_tx_restart(struct odbc_conn *c);
 /* Whether connstr chooses psqlODBC's rollback level (Protocol=7.4-N, or A1=). */
 int odbc_connstr_rollback_level(const char *connstr);
 /* What pgiris connects with: connstr, and for PostgreSQL Protocol=7.4-0 unless it names one.  Allocated. */

@@ -89,6 +89,27 @@ def test_two_million_rows_stream_in_bounded_memory(pgiris, backend):
     check_rss(sampler, 5)
 
 
+def test_stream_inside_a_transaction(pgiris, backend):
+    """A transaction block streams too: SQLite's driver reads a whole result
+    when it executes inside a transaction it manages itself."""
+    rows = 1_000_000
+    count = total = 0
+    with RssSampler(pgiris) as sampler, pgwire.Conn(pgiris.port, timeout=60) as c:
+        c.startup("demo", backend, pgiris.users["demo"])
+        c.simple_query("BEGIN")
+        for x, text in c.stream_query(sql(backend, rows), recv_size=16384):
+            value = int(x)
+            if value != count + 1 or text != b"row number %d" % value:
+                pytest.fail("row %d is (%r, %r)" % (count + 1, x, text))
+            count += 1
+            total += value
+        assert c.simple_query("SELECT 1")[0][1] == [["1"]]
+        assert c.simple_query("COMMIT")[0][2] == "COMMIT"
+    assert count == rows
+    assert total == rows * (rows + 1) // 2
+    check_rss(sampler, 3)
+
+
 def test_psycopg_stream(pgiris, backend):
     rows = 100_000
     with RssSampler(pgiris) as sampler, pgiris.connect(backend) as conn:
