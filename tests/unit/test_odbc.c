@@ -343,6 +343,7 @@ static void test_sqlite_types(void **state)
             assert_null(datarow_value(&m[3], i, buf, sizeof(buf)));
     }
     assert_string_equal(complete_tag(&m[4]), "SELECT 3");
+    capture_reset(&k);
 
     run_ok(c, "DROP TABLE types", "DROP TABLE", "DROP TABLE");
 }
