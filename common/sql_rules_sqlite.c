@@ -837,6 +837,24 @@ static int sqlite_values(struct sql_rw *rw)
     return sql_rw_template(rw, first, last, &a, 1, "SELECT * FROM ($0)") ? 0 : -1;
 }
 
+/*
+ * SQLite's driver counts the "?" in comments as parameter markers, and then
+ * refuses the statement ("parameter marker count incorrect"): such
+ * comments go.
+ */
+static int sqlite_marker_comments(struct sql_rw *rw)
+{
+    size_t i = 0;
+
+    while (i < rw->n) {
+        if (rw->t[i].type != SQL_TOK_COMMENT || memchr(rw->t[i].s, '?', rw->t[i].len) == NULL)
+            i++;
+        else if (sql_rw_splice(rw, i, 1, NULL, 0) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* ROLLBACK WORK TO s: SQLite knows ROLLBACK [TRANSACTION] TO (lang_savepoint.html), not WORK. */
 static int sqlite_rollback_work(struct sql_rw *rw)
 {
@@ -875,5 +893,6 @@ const struct sql_rule sql_rules_sqlite[] = {
     { "returning", sqlite_returning, SQL_WHEN(KW_RETURNING) },
     { "values", sqlite_values, SQL_WHEN(KW_VALUES) },
     { "rollback_work", sqlite_rollback_work, NULL },
+    { "marker_comments", sqlite_marker_comments, NULL },
 };
 const size_t sql_rules_sqlite_n = sizeof(sql_rules_sqlite) / sizeof(sql_rules_sqlite[0]);

@@ -42,6 +42,11 @@
 -- out: SELECT * FROM (VALUES (1), (2)) AS v (n)
 -- in: INSERT INTO t VALUES (1)
 -- out: INSERT INTO t VALUES (1)
+-- # A "?" in a comment: the driver would count it as a parameter marker.
+-- in: SELECT a /* why? */ FROM t WHERE b = $1 -- or not?
+-- out: SELECT a FROM t WHERE b = $1
+-- in: SELECT a /* kept */ FROM t
+-- out: SELECT a /* kept */ FROM t
 -- # ROLLBACK WORK TO: SQLite has no WORK there.
 -- in: ROLLBACK WORK TO b
 -- out: ROLLBACK TO b
