@@ -395,6 +395,7 @@ void odbc_disconnect(struct odbc_conn *c)
     pgbuf_free(&c->out);
     pgbuf_free(&c->bin);
     pgbuf_free(&c->pbuf);
+    pgbuf_free(&c->inl);
     pgbuf_free(&c->shape);
     free(c->val);
     odbc_rowset_free(&c->rs);
@@ -427,6 +428,8 @@ void odbc_buffers_trim(struct odbc_conn *c)
         pgbuf_free(&c->pbuf);
     if (c->shape.cap > ODBC_KEEP_BYTES)
         pgbuf_free(&c->shape);
+    if (c->inl.cap > ODBC_KEEP_BYTES)
+        pgbuf_free(&c->inl);
     if (c->val_cap > ODBC_KEEP_BYTES) {
         free(c->val);
         c->val = NULL;
@@ -2554,10 +2557,16 @@ static void odbc_shape_ran(struct odbc_conn *c, uint64_t hash)
         sh->runs++;
 }
 
-/* After it: how many rows it gave (a statement without a result set teaches nothing). */
+/*
+ * After it: how many rows it gave (a statement without a result set teaches
+ * nothing).  Besides psqlODBC's cursor, it decides auto_parameterize (a
+ * large result keeps its statement as written) and SQLite's parameters
+ * (odbc_sqlite_inline_wanted): SQLite's driver reads the whole result of a
+ * statement with parameters when it executes it.
+ */
 static void odbc_cursor_learn(struct odbc_conn *c, uint64_t hash, int result_set, SQLLEN rows)
 {
-    if (!c->cursor_adaptive || !result_set)
+    if (!result_set)
         return;
     struct odbc_shape *sh = odbc_shape(c, hash);
     if (rows > ODBC_SMALL_ROWS) {
@@ -3623,6 +3632,129 @@ static int odbc_params_bind(struct odbc_conn *c, struct odbc_prep *p,
     return 0;
 }
 
+/*
+ * SQLite's driver reads the whole result of a statement with parameters
+ * when it executes it (it streams only one without): a million-row SELECT
+ * with a parameter grew the broker by 90 MB.  Until a statement with a
+ * result has returned a small one ODBC_SMALL_RUNS times, it runs with its
+ * parameters written in as the literals the driver would have bound (text,
+ * blob, integer, real), on its own handle, which is prepared again before
+ * it binds them next.  (As with psqlODBC's cursor, a statement that proved
+ * small and then returns a large result is read whole that once.)
+ */
+static int odbc_sqlite_inline_wanted(struct odbc_conn *c, const struct odbc_prep *p)
+{
+    const struct odbc_shape *sh = odbc_shape(c, p->hash);
+
+    return c->dialect == CFG_DIALECT_SQLITE && p->nparams > 0 && p->cols.n > 0 &&
+           (sh->big || sh->small < ODBC_SMALL_RUNS);
+}
+
+/* Parameter b as a SQLite literal, appended to out. */
+static void odbc_sqlite_literal(struct odbc_conn *c, const struct odbc_bind *b, struct pgbuf *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *v = (const unsigned char *)odbc_param_value(c, b);
+    char num[40];
+    int64_t i64;
+    double d;
+    size_t i, n;
+
+    if (b->ind == SQL_NULL_DATA) {
+        pgproto_put_bytes(out, "NULL", 4);
+        return;
+    }
+    switch (b->ctype) {
+    case SQL_C_SBIGINT:
+        memcpy(&i64, v, sizeof(i64));
+        pgproto_put_bytes(out, num, (size_t)snprintf(num, sizeof(num), "%lld", (long long)i64));
+        return;
+    case SQL_C_BIT:
+        pgproto_put_bytes(out, v[0] ? "1" : "0", 1);
+        return;
+    case SQL_C_DOUBLE:
+        memcpy(&d, v, sizeof(d));
+        /* SQLite binds a NaN as NULL, and reads an overflowing literal as an infinity. */
+        if (isnan(d)) {
+            pgproto_put_bytes(out, "NULL", 4);
+            return;
+        }
+        if (isinf(d)) {
+            pgproto_put_bytes(out, d > 0 ? "9e999" : "-9e999", d > 0 ? 5 : 6);
+            return;
+        }
+        n = (size_t)snprintf(num, sizeof(num), "%.17g", d);
+        /* A real stays a real: "2" would be an integer literal. */
+        if (strpbrk(num, ".e") == NULL)
+            n += (size_t)snprintf(num + n, sizeof(num) - n, ".0");
+        pgproto_put_bytes(out, num, n);
+        return;
+    case SQL_C_BINARY:
+        pgproto_put_bytes(out, "X'", 2);
+        for (i = 0; i < (size_t)b->ind; i++) {
+            num[0] = hex[v[i] >> 4];
+            num[1] = hex[v[i] & 15];
+            pgproto_put_bytes(out, num, 2);
+        }
+        pgproto_put_bytes(out, "'", 1);
+        return;
+    default:
+        /* Character data: the driver binds it as text up to its first NUL. */
+        n = strnlen((const char *)v, (size_t)b->ind);
+        pgproto_put_bytes(out, "'", 1);
+        for (i = 0; i < n; i++) {
+            pgproto_put_bytes(out, v + i, 1);
+            if (v[i] == '\'')
+                pgproto_put_bytes(out, "'", 1);
+        }
+        pgproto_put_bytes(out, "'", 1);
+        return;
+    }
+}
+
+/*
+ * sql with each "?" marker (outside strings, quoted names and comments)
+ * replaced by its bound parameter, NUL-terminated, in c->inl.  0, or -1
+ * when the markers are not nparams plain "?"s or memory ran out.
+ */
+static int odbc_sqlite_inline(struct odbc_conn *c, const char *sql, size_t len, int nparams)
+{
+    struct pgbuf *out = &c->inl;
+    size_t i = 0, from = 0;
+    int k = 0;
+    char close;
+
+    pgbuf_reset(out);
+    while (i < len) {
+        char ch = sql[i];
+
+        if (ch == '\'' || ch == '"' || ch == '`' || ch == '[') {
+            close = ch == '[' ? ']' : ch;
+            for (i++; i < len && sql[i] != close; i++)
+                ;
+            i++;    /* a doubled quote reads as two strings side by side: the same extent */
+        } else if (ch == '-' && i + 1 < len && sql[i + 1] == '-') {
+            while (i < len && sql[i] != '\n')
+                i++;
+        } else if (ch == '/' && i + 1 < len && sql[i + 1] == '*') {
+            for (i += 2; i + 1 < len && !(sql[i] == '*' && sql[i + 1] == '/'); i++)
+                ;
+            i += 2;
+        } else if (ch == '?') {
+            if (k >= nparams || (i + 1 < len && isdigit((unsigned char)sql[i + 1])))
+                return -1;
+            pgproto_put_bytes(out, sql + from, i - from);
+            odbc_sqlite_literal(c, &c->binds[k++], out);
+            from = ++i;
+        } else {
+            i++;
+        }
+    }
+    pgproto_put_bytes(out, sql + from, len - from);
+    pgproto_put_bytes(out, "", 1);
+    return k == nparams && !out->oom ? 0 : -1;
+}
+
 /* PortalSuspended: the row limit was reached and the cursor stays open. */
 static void odbc_suspended_put(struct odbc_conn *c)
 {
@@ -3638,7 +3770,7 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
     SQLLEN rows = 0;
     SQLRETURN rc;
     char tag[ODBC_TAG_MAX];
-    int result, err, suspended = 0, early = 0, i;
+    int result, err, suspended = 0, early = 0, i, inl;
 
     if (verb == NULL)
         verb = "";
@@ -3688,6 +3820,16 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
     err = odbc_params_bind(c, p, params, nparams);
     if (err != 0)
         return odbc_finish(c, sink, odbc_stream_error(c, p->stmt, err));
+    inl = odbc_sqlite_inline_wanted(c, p) && odbc_sqlite_inline(c, p->sql, p->len, nparams) == 0;
+    if (!inl && p->inlined) {
+        /* The handle holds the text it ran last: its own again, markers and all, bound anew. */
+        if (!SQL_SUCCEEDED(SQLPrepare(p->stmt, (SQLCHAR *)p->sql, (SQLINTEGER)p->len)))
+            return odbc_finish(c, sink, odbc_error_build(c, SQL_HANDLE_STMT, p->stmt));
+        p->inlined = 0;
+        err = odbc_params_bind(c, p, params, nparams);
+        if (err != 0)
+            return odbc_finish(c, sink, odbc_stream_error(c, p->stmt, err));
+    }
 
     /* Describe comes before Execute in PostgreSQL too: an error then follows it. */
     if (flags & ODBC_F_DESCRIBE) {
@@ -3702,7 +3844,12 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
         result = ODBC_ERROR;
         goto done;
     }
-    rc = SQLExecute(p->stmt);
+    if (inl) {
+        p->inlined = 1;
+        rc = SQLExecDirect(p->stmt, c->inl.data, SQL_NTS);
+    } else {
+        rc = SQLExecute(p->stmt);
+    }
     if (rc == SQL_NO_DATA) {
         /* An UPDATE ... RETURNING that matched nothing still has its columns. */
         if (p->cols.n > 0 && (flags & ODBC_F_ROWDESC))

@@ -92,6 +92,7 @@ struct odbc_prep {
     SQLSMALLINT nparams;
     int8_t cursor;          /* c->cursor_on when it was prepared (see odbc_prep_match) */
     int8_t typed;           /* SQLite: its untyped columns were typed by a probe (odbc_sqlite_types) */
+    int8_t inlined;         /* SQLite: its handle last ran the text with the values written in */
     int32_t *param_oids;    /* from SQLDescribeParam, text where it could not say */
     struct odbc_cols cols;
 };
@@ -205,6 +206,7 @@ struct odbc_conn {
      */
     int autoparam;
     struct pgbuf shape;         /* the shape being run */
+    struct pgbuf inl;           /* SQLite: a statement with its parameters written in (odbc_sqlite_inline) */
     uint64_t shaped;            /* statements run so, for SHOW STATS */
     int defer_out;              /* odbc_exec_params runs: a stale plan's error is held back */
     int stale_plan;             /* the server refused a prepared statement whose table changed */

@@ -77,6 +77,24 @@ def parse_bind_execute(sql, statement=b""):
             + message(b"E", b"\0\0\0\0\0"))
 
 
+def extended_query(sql, params):
+    """Parse sql unnamed, Bind the text parameters (None: NULL) to the
+    unnamed portal, Describe it, Execute it, Sync."""
+    bind = b"\0\0\0\0" + struct.pack("!H", len(params))
+    for p in params:
+        if p is None:
+            bind += struct.pack("!i", -1)
+        else:
+            v = str(p).encode()
+            bind += struct.pack("!i", len(v)) + v
+    bind += b"\0\0"
+    return (message(b"P", b"\0" + sql.encode() + b"\0\0\0")
+            + message(b"B", bind)
+            + message(b"D", b"P\0")
+            + message(b"E", b"\0\0\0\0\0")
+            + message(b"S"))
+
+
 def parse_error_fields(payload):
     fields = {}
     for part in payload.split(b"\0"):
@@ -248,12 +266,13 @@ class Conn:
                 raise ProtocolError("unexpected message %r" % t)
 
 
-    def stream_query(self, sql, recv_size=65536, timeout=None):
-        """Run a simple query and yield each DataRow's values (bytes or None)
+    def stream_query(self, sql, recv_size=65536, timeout=None, params=None):
+        """Run a simple query (with params: an extended one, see
+        extended_query) and yield each DataRow's values (bytes or None)
         as the bytes arrive, without keeping the result.  Raises ServerError
         if the server reports an error; returns at ReadyForQuery.
         """
-        self.send(query_message(sql))
+        self.send(query_message(sql) if params is None else extended_query(sql, params))
         timeout = timeout or self.timeout
         buf = bytearray(self.buf)
         self.buf = b""

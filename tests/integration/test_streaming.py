@@ -110,6 +110,41 @@ def test_stream_inside_a_transaction(pgiris, backend):
     check_rss(sampler, 3)
 
 
+def test_repeated_large_result_streams(pgiris, backend):
+    """A statement run again and again is not auto-parameterized once its
+    result proved large: SQLite's driver would read the whole result of a
+    statement with parameters into the broker's memory."""
+    rows = 1_000_000
+    with RssSampler(pgiris) as sampler, pgwire.Conn(pgiris.port, timeout=60) as c:
+        c.startup("demo", backend, pgiris.users["demo"])
+        for run in range(4):
+            count = 0
+            for x, _ in c.stream_query(sql(backend, rows), recv_size=65536):
+                count += 1
+            assert count == rows, "run %d" % (run + 1)
+    check_rss(sampler, 3)
+
+
+def test_parameterized_stream_in_bounded_memory(pgiris, backend):
+    """A statement with a parameter streams too, the first time and after
+    it has proved large: SQLite's driver reads the whole result of a
+    statement with parameters when it executes it."""
+    rows = 1_000_000
+    text = sql(backend, 0).replace(" 0)", " $1::int)") if backend == "demo" else (
+        "SELECT x, 'row number ' || x FROM generate_series(1, $1) AS x")
+    with RssSampler(pgiris) as sampler, pgwire.Conn(pgiris.port, timeout=60) as c:
+        c.startup("demo", backend, pgiris.users["demo"])
+        for run in range(3):
+            count = total = 0
+            for x, _ in c.stream_query(text, params=[rows]):
+                count += 1
+                total += int(x)
+                if count > rows:
+                    pytest.fail("more than %d rows" % rows)
+            assert (count, total) == (rows, rows * (rows + 1) // 2), "run %d" % (run + 1)
+    check_rss(sampler, 3)
+
+
 def test_psycopg_stream(pgiris, backend):
     rows = 100_000
     with RssSampler(pgiris) as sampler, pgiris.connect(backend) as conn:

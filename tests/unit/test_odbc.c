@@ -1094,6 +1094,71 @@ static void test_sqlite_untyped_columns(void **state)
     run_ok(c, "DROP TABLE untyped", "DROP TABLE", "DROP TABLE");
 }
 
+/*
+ * SQLite: a statement with parameters runs with its values written in until
+ * it has proved small (the driver would read its whole result), then bound.
+ * Both ways must give SQLite the same values: the same storage class, the
+ * same comparisons, the same bytes.
+ */
+static void test_sqlite_inlined_params(void **state)
+{
+    struct odbc_conn *c = *state;
+    struct capture k = { 0 };
+    struct pgmsg m[MAX_MSGS];
+    static const uint8_t blob[] = { 0x00, 0xff, '\'', '?' };
+    static const char sql[] = "SELECT typeof(?) || ':' || quote(?) || ':' || ifnull(? = ?, 'null')";
+    const struct odbc_param cases[][4] = {
+        { pnull(PG_OID_INT4, 0), pnull(PG_OID_INT4, 0), pnull(PG_OID_INT4, 0), pnull(PG_OID_INT4, 0) },
+        { ptext(PG_OID_INT8, "-9000000000"), ptext(PG_OID_INT8, "-9000000000"),
+          ptext(PG_OID_INT8, "-9000000000"), ptext(PG_OID_INT8, "-9000000000") },
+        { ptext(PG_OID_FLOAT8, "2"), ptext(PG_OID_FLOAT8, "2"), ptext(PG_OID_FLOAT8, "2"),
+          ptext(PG_OID_FLOAT8, "2") },
+        { ptext(PG_OID_FLOAT8, "0.1"), ptext(PG_OID_FLOAT8, "0.1"), ptext(PG_OID_FLOAT8, "0.1"),
+          ptext(PG_OID_FLOAT8, "0.1") },
+        { ptext(PG_OID_FLOAT8, "-Infinity"), ptext(PG_OID_FLOAT8, "-Infinity"),
+          ptext(PG_OID_FLOAT8, "-Infinity"), ptext(PG_OID_FLOAT8, "-Infinity") },
+        { ptext(PG_OID_BOOL, "true"), ptext(PG_OID_BOOL, "true"), ptext(PG_OID_BOOL, "t"),
+          ptext(PG_OID_INT4, "1") },
+        { ptext(PG_OID_TEXT, "it's -- /* ?"), ptext(PG_OID_TEXT, "it's -- /* ?"),
+          ptext(PG_OID_TEXT, "it's -- /* ?"), ptext(PG_OID_TEXT, "it's -- /* ?") },
+        { ptext(0, "42"), ptext(0, "42"), ptext(0, "42"), ptext(PG_OID_INT4, "42") },
+        { pbin(PG_OID_BYTEA, blob, sizeof(blob)), pbin(PG_OID_BYTEA, blob, sizeof(blob)),
+          pbin(PG_OID_BYTEA, blob, sizeof(blob)), pbin(PG_OID_BYTEA, blob, sizeof(blob)) },
+    };
+    char first[128], now[128];
+    size_t i;
+    int run;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        /* A text of its own per case, so that each starts written in. */
+        char text[160];
+
+        snprintf(text, sizeof(text), "%s AS \"case %zu\"", sql, i);
+        for (run = 0; run < ODBC_SMALL_RUNS + 2; run++) {
+            assert_int_equal(run_params(c, &k, text, "SELECT", cases[i], 4, NULL, 0, ODBC_F_DESCRIBE, 0),
+                             ODBC_OK);
+            assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
+            assert_non_null(datarow_value(&m[1], 0, now, sizeof(now)));
+            if (run == 0)
+                memcpy(first, now, sizeof(first));
+            else
+                assert_string_equal(now, first);
+        }
+    }
+    capture_reset(&k);
+    /* What they are: written in and bound alike. */
+    assert_int_equal(run_params(c, &k, "SELECT typeof(?), typeof(?), quote(?)", "SELECT",
+                                (struct odbc_param[]){ ptext(PG_OID_FLOAT8, "2"), ptext(PG_OID_BOOL, "f"),
+                                                       pbin(PG_OID_BYTEA, blob, sizeof(blob)) },
+                                3, NULL, 0, ODBC_F_DESCRIBE, 0),
+                     ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
+    assert_string_equal(datarow_value(&m[1], 0, now, sizeof(now)), "real");
+    assert_string_equal(datarow_value(&m[1], 1, now, sizeof(now)), "integer");
+    assert_string_equal(datarow_value(&m[1], 2, now, sizeof(now)), "X'00FF273F'");
+    capture_reset(&k);
+}
+
 /* A parameterised statement that must succeed with one CommandComplete and nothing else. */
 static void params_ok(struct odbc_conn *c, const char *sql, const char *verb,
                       const struct odbc_param *params, int nparams, const char *tag)
@@ -2740,6 +2805,7 @@ int main(void)
         cmocka_unit_test(test_connstr_rollback_level),
         cmocka_unit_test(test_sqlite_types),
         cmocka_unit_test(test_sqlite_untyped_columns),
+        cmocka_unit_test(test_sqlite_inlined_params),
         cmocka_unit_test(test_sqlite_command_tags),
         cmocka_unit_test(test_sqlite_errors),
         cmocka_unit_test(test_sqlite_transactions),
