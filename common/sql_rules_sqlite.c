@@ -838,6 +838,56 @@ static int sqlite_values(struct sql_rw *rw)
 }
 
 /*
+ * SELECT ... FOR UPDATE, NO KEY UPDATE, SHARE or KEY SHARE [OF t, ...]
+ * [NOWAIT | SKIP LOCKED]: SQLite has neither row locks nor the clause.  Its
+ * transactions are serializable: of two that read a row and then write it,
+ * the second to write fails (SQLITE_BUSY) instead of overwriting the first,
+ * so no update is lost without the clause, which goes (as Django's SQLite
+ * backend ignores select_for_update).
+ */
+static int sqlite_row_locks(struct sql_rw *rw)
+{
+    size_t i = 0, j, last;
+
+    while (i < rw->n) {
+        j = sql_next(rw, i);
+        if (!sql_tk_kw(rw, i, KW_FOR)) {
+            i++;
+            continue;
+        }
+        if (sql_tk_kw(rw, j, KW_NO) && sql_tk_kw(rw, sql_next(rw, j), KW_KEY))
+            j = sql_next(rw, sql_next(rw, j));
+        else if (sql_tk_kw(rw, j, KW_KEY))
+            j = sql_next(rw, j);
+        if (!sql_tk_kw(rw, j, KW_UPDATE) && !sql_tk_kw(rw, j, KW_SHARE)) {
+            i++;
+            continue;
+        }
+        last = j;
+        j = sql_next(rw, last);
+        if (sql_tk_word(rw, j, "of")) {
+            for (;;) {
+                last = sql_next(rw, j);     /* a table, maybe schema-qualified */
+                while (sql_tk_punct(rw, sql_next(rw, last), '.'))
+                    last = sql_next(rw, sql_next(rw, last));
+                j = sql_next(rw, last);
+                if (!sql_tk_punct(rw, j, ','))
+                    break;
+            }
+        }
+        if (sql_tk_word(rw, j, "nowait"))
+            last = j;
+        else if (sql_tk_word(rw, j, "skip") && sql_tk_word(rw, sql_next(rw, j), "locked"))
+            last = sql_next(rw, j);
+        if (last >= rw->n)
+            return 0;   /* cut short: SQLite's error says where */
+        if (sql_rw_splice(rw, i, last - i + 1, NULL, 0) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/*
  * SQLite's driver counts the "?" in comments as parameter markers, and then
  * refuses the statement ("parameter marker count incorrect"): such
  * comments go.
@@ -892,6 +942,7 @@ const struct sql_rule sql_rules_sqlite[] = {
     { "default_parens", sqlite_default_parens, SQL_WHEN(KW_DEFAULT) },
     { "returning", sqlite_returning, SQL_WHEN(KW_RETURNING) },
     { "values", sqlite_values, SQL_WHEN(KW_VALUES) },
+    { "row_locks", sqlite_row_locks, SQL_WHEN(KW_FOR) },
     { "rollback_work", sqlite_rollback_work, NULL },
     { "marker_comments", sqlite_marker_comments, NULL },
 };

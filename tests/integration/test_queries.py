@@ -182,6 +182,16 @@ def test_values_list(pgiris, backend):
         assert conn.execute("VALUES (7) UNION ALL SELECT 8").fetchall() == [(7,), (8,)]
 
 
+def test_select_for_update(pgiris, backend):
+    """FOR UPDATE and its kin run (SQLite has no row locks: the clause goes)."""
+    with pgiris.connect(backend, autocommit=False) as conn:
+        sql = "SELECT id FROM customers WHERE id <= 2 ORDER BY id FOR %s"
+        for lock in ("UPDATE", "NO KEY UPDATE OF customers NOWAIT", "SHARE SKIP LOCKED"):
+            assert conn.execute(sql % lock).fetchall() == [(1,), (2,)], lock
+        assert conn.execute("UPDATE customers SET name = name WHERE id = 1").rowcount == 1
+        conn.rollback()
+
+
 def test_untyped_columns_in_and_out_of_a_transaction(pgiris, backend):
     """An expression's column has the same type whether or not a transaction is open."""
     sql = "SELECT count(*) AS n, max(id) * 0.5 AS half, 'x' AS t FROM customers"

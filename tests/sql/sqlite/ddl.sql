@@ -42,6 +42,17 @@
 -- out: SELECT * FROM (VALUES (1), (2)) AS v (n)
 -- in: INSERT INTO t VALUES (1)
 -- out: INSERT INTO t VALUES (1)
+-- # FOR UPDATE/SHARE: SQLite has no row locks; its serializable transactions lose no update without them.
+-- in: SELECT * FROM t WHERE id = 1 FOR UPDATE
+-- out: SELECT * FROM t WHERE id = 1
+-- in: SELECT a FROM t, u WHERE t.id = u.id FOR NO KEY UPDATE OF t, s.u NOWAIT
+-- out: SELECT a FROM t, u WHERE t.id = u.id
+-- in: SELECT a FROM t ORDER BY a LIMIT 1 FOR KEY SHARE SKIP LOCKED
+-- out: SELECT a FROM t ORDER BY a LIMIT 1
+-- in: SELECT a FROM (SELECT a FROM t FOR SHARE) AS s FOR UPDATE OF s
+-- out: SELECT a FROM (SELECT a FROM t) AS s
+-- in: SELECT substring(a FROM 2 FOR 3) FROM t
+-- out: SELECT substr(a, 2, 3) AS "substring" FROM t
 -- # A "?" in a comment: the driver would count it as a parameter marker.
 -- in: SELECT a /* why? */ FROM t WHERE b = $1 -- or not?
 -- out: SELECT a FROM t WHERE b = $1
