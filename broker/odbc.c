@@ -186,6 +186,50 @@ static void odbc_prep_free(struct odbc_prep *p);
 #define ODBC_PSQL_USE_DECLAREFETCH 65539
 
 /*
+ * The next key=value of a connection string from *p: the key (as written,
+ * nothing trimmed) and the value, a {braced} one whole.  0 at the end.
+ */
+static int odbc_connstr_next(const char **p, const char **k, size_t *kn, const char **v, size_t *vn)
+{
+    const char *q = *p;
+
+    for (;;) {
+        if (*q == '\0')
+            return 0;
+        *k = q;
+        while (*q != '\0' && *q != '=' && *q != ';')
+            q++;
+        *kn = (size_t)(q - *k);
+        if (*q == '=')
+            break;
+        if (*q == ';')
+            q++;
+    }
+    *v = ++q;
+    if (*q == '{') {
+        const char *end = strchr(q, '}');
+        q = end != NULL ? end + 1 : q + strlen(q);
+    }
+    while (*q != '\0' && *q != ';')
+        q++;
+    *vn = (size_t)(q - *v);
+    *p = *q == ';' ? q + 1 : q;
+    return 1;
+}
+
+/* Whether the connection string has this key, spelled as drivers match it: any case, nothing around it. */
+static int odbc_connstr_has(const char *connstr, const char *key)
+{
+    const char *k, *v;
+    size_t kn, vn, n = strlen(key);
+
+    while (odbc_connstr_next(&connstr, &k, &kn, &v, &vn))
+        if (kn == n && strncasecmp(k, key, n) == 0)
+            return 1;
+    return 0;
+}
+
+/*
  * Whether a connection string chooses psqlODBC's rollback level: a
  * Protocol (or A1) key, spelled as the driver matches it (any case,
  * nothing around it), whose value has a "-digit" after the version, the
@@ -193,55 +237,55 @@ static void odbc_prep_free(struct odbc_prep *p);
  */
 int odbc_connstr_rollback_level(const char *connstr)
 {
-    const char *p = connstr;
+    const char *k, *v, *dash;
+    size_t kn, vn;
 
-    while (*p != '\0') {
-        const char *k = p;
-        while (*p != '\0' && *p != '=' && *p != ';')
-            p++;
-        size_t n = (size_t)(p - k);
-        if (*p != '=') {
-            if (*p == ';')
-                p++;
-            continue;
-        }
-        const char *v = ++p;
-        if (*p == '{') {
-            const char *end = strchr(p, '}');
-            p = end != NULL ? end + 1 : p + strlen(p);
-        }
-        while (*p != '\0' && *p != ';')
-            p++;
-        const char *dash = memchr(v, '-', (size_t)(p - v));
-        if (((n == 8 && strncasecmp(k, "Protocol", 8) == 0) || (n == 2 && strncasecmp(k, "A1", 2) == 0)) &&
+    while (odbc_connstr_next(&connstr, &k, &kn, &v, &vn)) {
+        dash = memchr(v, '-', vn);
+        if (((kn == 8 && strncasecmp(k, "Protocol", 8) == 0) || (kn == 2 && strncasecmp(k, "A1", 2) == 0)) &&
             dash != NULL && isdigit((unsigned char)dash[1]))
             return 1;
-        if (*p == ';')
-            p++;
     }
     return 0;
 }
 
 /*
+ * What pgiris adds to a connection string, unless it says otherwise.
  * psqlODBC's default rollback on errors wraps every statement of a
  * transaction but the first in a SAVEPOINT and a RELEASE, two more round
  * trips each, and takes a failed statement back where PostgreSQL aborts
  * the transaction; a SET TRANSACTION after a query then undoes itself with
  * the savepoint.  Protocol=7.4-0 turns that off, unless the connection
  * string chose a level itself (a later Protocol overrides an earlier one
- * that named only the version).  NULL when memory ran short.
+ * that named only the version).  SQLite's driver names a column by what
+ * follows the last dot of SQLite's name for it ("SELECT 1.5" had a column
+ * "5", an expression with a string in it "')"), and its label so too when
+ * the result has one column: LongNames=1 keeps SQLite's names whole, and
+ * ShortNames=1 keeps them SQLite's defaults (a column, not "table.column";
+ * LongNames alone would turn full_column_names on).  NULL when memory ran
+ * short.
  */
 char *odbc_connstr_effective(const char *connstr, enum cfg_dialect dialect)
 {
-    static const char extra[] = "Protocol=7.4-0";
-    size_t n = strlen(connstr);
+    const char *add[2] = { NULL, NULL };
+    size_t n = strlen(connstr), len = n + 2;
+    char *s, *at;
+    int i;
 
-    if (dialect != CFG_DIALECT_POSTGRES || odbc_connstr_rollback_level(connstr))
-        return strdup(connstr);
-    char *s = malloc(n + sizeof(extra) + 1);
-    if (s != NULL)
-        snprintf(s, n + sizeof(extra) + 1, "%s%s%s", connstr,
-                 n > 0 && connstr[n - 1] != ';' ? ";" : "", extra);
+    if (dialect == CFG_DIALECT_POSTGRES && !odbc_connstr_rollback_level(connstr))
+        add[0] = "Protocol=7.4-0";
+    if (dialect == CFG_DIALECT_SQLITE && !odbc_connstr_has(connstr, "LongNames")) {
+        add[0] = "LongNames=1";
+        if (!odbc_connstr_has(connstr, "ShortNames"))
+            add[1] = "ShortNames=1";
+    }
+    for (i = 0; i < 2; i++)
+        len += add[i] != NULL ? strlen(add[i]) + 1 : 0;
+    if ((s = malloc(len)) == NULL)
+        return NULL;
+    at = s + snprintf(s, len, "%s", connstr);
+    for (i = 0; i < 2 && add[i] != NULL; i++)
+        at += snprintf(at, len - (size_t)(at - s), "%s%s", at > s && at[-1] != ';' ? ";" : "", add[i]);
     return s;
 }
 

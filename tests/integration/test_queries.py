@@ -182,6 +182,18 @@ def test_values_list(pgiris, backend):
         assert conn.execute("VALUES (7) UNION ALL SELECT 8").fetchall() == [(7,), (8,)]
 
 
+def test_column_names_with_dots(pgiris, backend):
+    """A name with a dot in it is the whole name, in results of one column or
+    more; a qualified column is named by its column alone."""
+    with pgiris.connect(backend) as conn:
+        cur = conn.execute('SELECT 2.5 AS "a.b"')
+        assert [d.name for d in cur.description] == ["a.b"]
+        cur = conn.execute('SELECT c.name, c.id AS "x.y", 1.5 AS "1.5" FROM customers c WHERE c.id = 1')
+        assert [d.name for d in cur.description] == ["name", "x.y", "1.5"]
+        cur = conn.execute("SELECT customers.email FROM customers WHERE id = %s", (1,))
+        assert [d.name for d in cur.description] == ["email"]
+
+
 def test_select_for_update(pgiris, backend):
     """FOR UPDATE and its kin run (SQLite has no row locks: the clause goes)."""
     with pgiris.connect(backend, autocommit=False) as conn:

@@ -2051,7 +2051,7 @@ static void test_connect_failure(void **state)
     assert_non_null(strstr(err, "NoSuchDriver"));
 }
 
-static void test_connstr_rollback_level(void **state)
+static void test_connstr_effective(void **state)
 {
     static const struct {
         const char *in;
@@ -2075,8 +2075,14 @@ static void test_connstr_rollback_level(void **state)
           "Driver=x;Pwd={a;Protocol=7.4-2};Protocol=7.4-0" },
         { "Driver=x;MyProtocol=1;Uid=Protocol", CFG_DIALECT_POSTGRES,
           "Driver=x;MyProtocol=1;Uid=Protocol;Protocol=7.4-0" },
+        /* SQLite: column names kept whole, unless the string says how to name them. */
+        { "Driver=SQLite3;Database=d", CFG_DIALECT_SQLITE, "Driver=SQLite3;Database=d;LongNames=1;ShortNames=1" },
+        { "Driver=SQLite3;Database=d;", CFG_DIALECT_SQLITE, "Driver=SQLite3;Database=d;LongNames=1;ShortNames=1" },
+        { "Driver=SQLite3;longnames=0", CFG_DIALECT_SQLITE, "Driver=SQLite3;longnames=0" },
+        { "Driver=SQLite3;ShortNames=0", CFG_DIALECT_SQLITE, "Driver=SQLite3;ShortNames=0;LongNames=1" },
+        { "Driver=SQLite3;Protocol=7.4", CFG_DIALECT_SQLITE, "Driver=SQLite3;Protocol=7.4;LongNames=1;ShortNames=1" },
         /* Other backends' drivers are left alone. */
-        { "Driver=SQLite3;Database=d", CFG_DIALECT_SQLITE, "Driver=SQLite3;Database=d" },
+        { "Driver=PostgreSQL;LongNames=0", CFG_DIALECT_POSTGRES, "Driver=PostgreSQL;LongNames=0;Protocol=7.4-0" },
         { "DSN=iris", CFG_DIALECT_IRIS, "DSN=iris" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -2802,7 +2808,7 @@ int main(void)
         cmocka_unit_test(test_type_oid),
         cmocka_unit_test(test_map_sqlstate),
         cmocka_unit_test(test_connect_failure),
-        cmocka_unit_test(test_connstr_rollback_level),
+        cmocka_unit_test(test_connstr_effective),
         cmocka_unit_test(test_sqlite_types),
         cmocka_unit_test(test_sqlite_untyped_columns),
         cmocka_unit_test(test_sqlite_inlined_params),
