@@ -658,6 +658,20 @@ static int sqlite_functions(struct sql_rw *rw)
                 return -1;
             }
             break;
+        case KW_STRING_AGG: {
+            /* group_concat(x, sep), which takes no ORDER BY before SQLite 3.44 */
+            size_t close = sql_match(rw, i + 1);
+            for (size_t j = i + 2; j < close; j++) {
+                if (sql_tk_punct(rw, j, '('))
+                    j = sql_match(rw, j);
+                else if (sql_tk_kw(rw, j, KW_ORDER))
+                    return sql_rw_fail(rw, "0A000", "string_agg(... ORDER BY ...) is not supported by SQLite; "
+                                                    "order the rows in a subquery");
+            }
+            if (!sql_rw_template(rw, i, i, NULL, 0, "group_concat"))
+                return -1;
+            break;
+        }
         case KW_POSITION: {
             size_t in = 0, close = sql_match(rw, i + 1);
             for (size_t j = i + 2; j < close; j++) {
@@ -935,7 +949,8 @@ const struct sql_rule sql_rules_sqlite[] = {
     { "substring", sql_rule_substring, &sql_rule_substring_when },
     { "concat", sql_rule_concat, &sql_rule_concat_when },
     { "functions", sqlite_functions, SQL_WHEN(KW_DECODE, KW_BTRIM, KW_TRIM, KW_CHAR_LENGTH,
-                                              KW_CHARACTER_LENGTH, KW_GREATEST, KW_LEAST, KW_POSITION) },
+                                              KW_CHARACTER_LENGTH, KW_GREATEST, KW_LEAST, KW_POSITION,
+                                              KW_STRING_AGG) },
     { "fetch", sqlite_fetch, SQL_WHEN(KW_OFFSET, KW_FETCH) },
     { "limit_offset", sqlite_limit_offset, SQL_WHEN(KW_OFFSET, KW_LIMIT) },
     { "booleans", sql_rule_booleans, &sql_rule_booleans_when },

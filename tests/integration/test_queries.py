@@ -194,6 +194,16 @@ def test_column_names_with_dots(pgiris, backend):
         assert [d.name for d in cur.description] == ["email"]
 
 
+def test_string_agg(pgiris, backend):
+    """string_agg is SQLite's group_concat; named string_agg as in PostgreSQL."""
+    with pgiris.connect(backend) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM customers WHERE id <= 3 ORDER BY id")]
+        cur = conn.execute("SELECT string_agg(name, ' | ') FROM"
+                           " (SELECT name FROM customers WHERE id <= 3 ORDER BY id) AS s")
+        assert [d.name for d in cur.description] == ["string_agg"]
+        assert cur.fetchone() == (" | ".join(names),)
+
+
 def test_select_for_update(pgiris, backend):
     """FOR UPDATE and its kin run (SQLite has no row locks: the clause goes)."""
     with pgiris.connect(backend, autocommit=False) as conn:

@@ -54,3 +54,8 @@
 -- # A keyword after AS is a column label, not the function.
 -- in: SELECT 1 AS user, 2 AS current_user, a AS session_user, 3 AS current_schema FROM t
 -- out: SELECT 1 AS user, 2 AS current_user, a AS session_user, 3 AS current_schema FROM t
+-- # string_agg is SQLite's group_concat; an ORDER BY inside it is refused (SQLite 3.40 has none there).
+-- in: SELECT country, string_agg(name, ', ') FROM customers GROUP BY country
+-- out: SELECT country, group_concat(name, ', ') AS "string_agg" FROM customers GROUP BY country
+-- in: SELECT string_agg(name, ',' ORDER BY name) FROM customers
+-- error: 0A000 string_agg(... ORDER BY ...) is not supported by SQLite; order the rows in a subquery
