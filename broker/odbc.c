@@ -1760,10 +1760,10 @@ const char *odbc_col_name(const struct odbc_cols *cols, int i)
  *     WITH "pgiris probe"(c1, ..., cn) AS (<statement>)
  *         SELECT typeof(c1), ..., typeof(cn) FROM "pgiris probe" LIMIT 1
  *
- * Either way an integer becomes int8 (SQLite's integers are 64-bit, as
- * PostgreSQL's count() and sum() of integers are) and a real float8; text,
- * a blob, NULL or no row leave the driver's description.  A later row of
- * another class is sent as its text, as SQLite's declared columns are.
+ * Either way an integer makes the column numeric (a later row may hold a
+ * real, see odbc_sqlite_class_oid) and a real float8; text, a blob, NULL
+ * or no row leave the driver's description.  A later row of text is sent
+ * as its text, as SQLite's declared columns are.
  */
 static const char *odbc_sqlite_guess(SQLHSTMT stmt, SQLUSMALLINT col)
 {
@@ -1794,15 +1794,20 @@ static int odbc_query_verb(const char *verb)
 static void odbc_col_retype(struct odbc_col *v, int32_t oid)
 {
     v->oid = oid;
-    v->sqltype = oid == PG_OID_INT8 ? SQL_BIGINT : SQL_DOUBLE;
+    v->sqltype = oid == PG_OID_NUMERIC ? SQL_NUMERIC : SQL_DOUBLE;
     v->conv = odbc_oid_conv(oid, v->sqltype);
 }
 
-/* typeof()'s answer as the type a column takes, or 0 to leave it. */
+/*
+ * typeof()'s answer as the type a column takes, or 0 to leave it.  An
+ * integer makes numeric, not int8: the same column's later values may be
+ * reals (an expression on a NUMERIC column, whose whole values SQLite
+ * stores as integers), which numeric reads and int8 would not.
+ */
 static int32_t odbc_sqlite_class_oid(const char *class)
 {
     if (strcmp(class, "integer") == 0)
-        return PG_OID_INT8;
+        return PG_OID_NUMERIC;
     if (strcmp(class, "real") == 0)
         return PG_OID_FLOAT8;
     return 0;
@@ -3710,11 +3715,24 @@ static void odbc_sqlite_literal(struct odbc_conn *c, const struct odbc_bind *b, 
     }
     switch (b->ctype) {
     case SQL_C_SBIGINT:
+        /*
+         * Not a bare number: after ORDER BY or GROUP BY SQLite reads an
+         * integer constant (even in parentheses) as a column's position,
+         * and "0-" before "-5" would start a comment.  Nor a CAST, which
+         * has an affinity where a bound value has none ('42' = CAST(42 AS
+         * INTEGER) holds, '42' = ? bound to 42 does not).  (n+0) is an
+         * integer with neither; the least one is written so that its
+         * digits do not overflow into a real.
+         */
         memcpy(&i64, v, sizeof(i64));
-        pgproto_put_bytes(out, num, (size_t)snprintf(num, sizeof(num), "%lld", (long long)i64));
+        if (i64 == INT64_MIN)
+            n = (size_t)snprintf(num, sizeof(num), "(%lld-1+0)", (long long)(i64 + 1));
+        else
+            n = (size_t)snprintf(num, sizeof(num), "(%lld+0)", (long long)i64);
+        pgproto_put_bytes(out, num, n);
         return;
     case SQL_C_BIT:
-        pgproto_put_bytes(out, v[0] ? "1" : "0", 1);
+        pgproto_put_bytes(out, v[0] ? "(1+0)" : "(0+0)", 5);
         return;
     case SQL_C_DOUBLE:
         memcpy(&d, v, sizeof(d));
@@ -3727,10 +3745,12 @@ static void odbc_sqlite_literal(struct odbc_conn *c, const struct odbc_bind *b, 
             pgproto_put_bytes(out, d > 0 ? "9e999" : "-9e999", d > 0 ? 5 : 6);
             return;
         }
-        n = (size_t)snprintf(num, sizeof(num), "%.17g", d);
+        /* In parentheses: "0-" before "-1.5" would start a comment. */
+        n = (size_t)snprintf(num, sizeof(num), "(%.17g", d);
         /* A real stays a real: "2" would be an integer literal. */
         if (strpbrk(num, ".e") == NULL)
             n += (size_t)snprintf(num + n, sizeof(num) - n, ".0");
+        n += (size_t)snprintf(num + n, sizeof(num) - n, ")");
         pgproto_put_bytes(out, num, n);
         return;
     case SQL_C_BINARY:
@@ -3754,6 +3774,21 @@ static void odbc_sqlite_literal(struct odbc_conn *c, const struct odbc_bind *b, 
         pgproto_put_bytes(out, "'", 1);
         return;
     }
+}
+
+/*
+ * Whether SQLite reads b's literal back as the value bound: it parses the
+ * text of a double below about 1e-290 (subnormals among them) to another
+ * double.  Such a value is bound instead.
+ */
+static int odbc_sqlite_literal_exact(struct odbc_conn *c, const struct odbc_bind *b)
+{
+    double d;
+
+    if (b->ind == SQL_NULL_DATA || b->ctype != SQL_C_DOUBLE)
+        return 1;
+    memcpy(&d, odbc_param_value(c, b), sizeof(d));
+    return d == 0 || isnan(d) || fabs(d) >= 1e-290;
 }
 
 /*
@@ -3785,7 +3820,8 @@ static int odbc_sqlite_inline(struct odbc_conn *c, const char *sql, size_t len, 
                 ;
             i += 2;
         } else if (ch == '?') {
-            if (k >= nparams || (i + 1 < len && isdigit((unsigned char)sql[i + 1])))
+            if (k >= nparams || (i + 1 < len && isdigit((unsigned char)sql[i + 1])) ||
+                !odbc_sqlite_literal_exact(c, &c->binds[k]))
                 return -1;
             pgproto_put_bytes(out, sql + from, i - from);
             odbc_sqlite_literal(c, &c->binds[k++], out);
@@ -4159,6 +4195,15 @@ int odbc_tx_end(struct odbc_conn *c, SQLSMALLINT how, int report)
 
     if (c->dialect == CFG_DIALECT_SQLITE) {
         result = odbc_exec_quiet(c, how == SQL_COMMIT ? "COMMIT" : "ROLLBACK");
+        /*
+         * A failed ROLLBACK finds the transaction over already: SQLite ends
+         * it itself on some errors (ON CONFLICT ROLLBACK, an interrupted
+         * write), where PostgreSQL's ROLLBACK would still succeed.
+         */
+        if (result == ODBC_ERROR && how == SQL_ROLLBACK) {
+            c->out.len = mark;
+            result = 0;
+        }
         /* A COMMIT that SQLite refused (a lock) leaves the transaction open: it ends all the same. */
         if (result == ODBC_ERROR && how == SQL_COMMIT) {
             at = c->out.len;

@@ -1048,9 +1048,9 @@ static void test_sqlite_untyped_columns(void **state)
     struct capture k = { 0 };
     struct odbc_sink sink = { capture_write, &k };
     static const char sql[] = "SELECT 1+1 AS two, 2.5 AS r, 'x' AS t, NULL AS n, max(9000000000, 1) AS big";
-    static const int32_t oids[] = { PG_OID_INT8, PG_OID_FLOAT8, PG_OID_VARCHAR, PG_OID_VARCHAR, PG_OID_INT8 };
+    static const int32_t oids[] = { PG_OID_NUMERIC, PG_OID_FLOAT8, PG_OID_VARCHAR, PG_OID_VARCHAR, PG_OID_NUMERIC };
     static const char *const values[] = { "2", "2.5", "x", NULL, "9000000000" };
-    static const int32_t counted[] = { PG_OID_INT8, PG_OID_INT4 };
+    static const int32_t counted[] = { PG_OID_NUMERIC, PG_OID_INT4 };
     static const char *const first[] = { "3", "1" };
     int round;
 
@@ -1074,6 +1074,31 @@ static void test_sqlite_untyped_columns(void **state)
     expect_untyped(&k, 5, oids, values);
     assert_int_equal(odbc_rollback(c, "ROLLBACK", &sink), ODBC_OK);
     capture_reset(&k);
+
+    /* An integer first and reals after it (an expression on a NUMERIC column): numeric reads them all. */
+    {
+        static const int32_t num[] = { PG_OID_NUMERIC };
+        static const char *const first_num[] = { "114" };
+        struct pgmsg m[MAX_MSGS];
+        char buf[32];
+
+        assert_int_equal(run(c, &k, "SELECT v * 2 AS p2 FROM (SELECT 57 AS v UNION ALL SELECT 136.19) ORDER BY v",
+                             "SELECT"), ODBC_OK);
+        assert_int_equal(capture_messages(&k, m, MAX_MSGS), 4);
+        assert_string_equal(datarow_value(&m[2], 0, buf, sizeof(buf)), "272.38");
+        expect_untyped(&k, 1, num, first_num);
+    }
+
+    /* A ROLLBACK after SQLite ended the transaction itself (ON CONFLICT ROLLBACK) succeeds, as PostgreSQL's would. */
+    run_ok(c, "CREATE TABLE untyped_r (id integer PRIMARY KEY ON CONFLICT ROLLBACK)", "CREATE TABLE", "CREATE TABLE");
+    assert_int_equal(odbc_begin(c, "BEGIN", NULL, 0, &sink), ODBC_OK);
+    run_ok(c, "INSERT INTO untyped_r VALUES (1)", "INSERT", "INSERT 0 1");
+    assert_int_equal(run(c, &k, "INSERT INTO untyped_r VALUES (1)", "INSERT"), ODBC_ERROR);
+    capture_reset(&k);
+    assert_int_equal(odbc_rollback(c, "ROLLBACK", &sink), ODBC_OK);
+    capture_reset(&k);
+    assert_int_equal(odbc_in_transaction(c), 0);
+    run_ok(c, "DROP TABLE untyped_r", "DROP TABLE", "DROP TABLE");
 
     /* With no row to judge by, or a first value that is NULL, a column stays as described. */
     {
@@ -1143,6 +1168,49 @@ static void test_sqlite_inlined_params(void **state)
                 memcpy(first, now, sizeof(first));
             else
                 assert_string_equal(now, first);
+        }
+    }
+    /* Written in where SQLite's grammar would read more into a bare number, and values it would not read back. */
+    {
+        static const struct {
+            const char *sql;
+            int n;
+            struct odbc_param p[2];
+            const char *want;
+        } more[] = {
+            /* "0-" before "-5" must not start a comment that hides the rest */
+            { "SELECT count(*) FROM (SELECT 1 AS a UNION ALL SELECT 2) WHERE a > 0-? AND a > ?", 2,
+              { { (const uint8_t *)"-5", 2, PG_OID_INT8, 0 }, { (const uint8_t *)"1", 1, PG_OID_INT8, 0 } }, "0" },
+            /* a constant, not the second column */
+            { "SELECT a FROM (SELECT 2 AS a, 'a' AS b UNION ALL SELECT 1, 'z') ORDER BY ?, a LIMIT 1", 1,
+              { { (const uint8_t *)"2", 1, PG_OID_INT4, 0 } }, "1" },
+            { "SELECT count(*) FROM (SELECT 1 AS a UNION ALL SELECT 2) GROUP BY ?", 1,
+              { { (const uint8_t *)"1", 1, PG_OID_INT4, 0 } }, "2" },
+            { "SELECT quote(?) || typeof(?)", 2,
+              { { (const uint8_t *)"-9223372036854775808", 20, PG_OID_INT8, 0 },
+                { (const uint8_t *)"-9223372036854775808", 20, PG_OID_INT8, 0 } },
+              "-9223372036854775808integer" },
+            /* SQLite does not read this double's text back as the same double: bound, not written in */
+            { "SELECT quote(?), typeof(?)", 2,
+              { { (const uint8_t *)"-2.2606631148481385e-299", 24, PG_OID_FLOAT8, 0 },
+                { (const uint8_t *)"0", 1, PG_OID_FLOAT8, 0 } }, NULL },
+        };
+        char want[128];
+
+        for (i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+            for (run = 0; run < ODBC_SMALL_RUNS + 2; run++) {
+                assert_int_equal(run_params(c, &k, more[i].sql, "SELECT", more[i].p, more[i].n, NULL, 0,
+                                            ODBC_F_DESCRIBE, 0),
+                                 ODBC_OK);
+                assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
+                assert_non_null(datarow_value(&m[1], 0, now, sizeof(now)));
+                if (more[i].want != NULL)
+                    assert_string_equal(now, more[i].want);
+                if (run == 0)
+                    memcpy(want, now, sizeof(want));
+                else
+                    assert_string_equal(now, want);
+            }
         }
     }
     capture_reset(&k);
