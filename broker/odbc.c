@@ -2615,7 +2615,8 @@ static void odbc_shape_ran(struct odbc_conn *c, uint64_t hash)
  */
 static void odbc_cursor_learn(struct odbc_conn *c, uint64_t hash, int result_set, SQLLEN rows)
 {
-    if (!result_set)
+    /* hash 0: odbc_exec computed none (no auto_parameterize, no cursor choice): nothing to learn for. */
+    if (!result_set || hash == 0)
         return;
     struct odbc_shape *sh = odbc_shape(c, hash);
     if (rows > ODBC_SMALL_ROWS) {
