@@ -3694,10 +3694,12 @@ static int odbc_params_bind(struct odbc_conn *c, struct odbc_prep *p,
  */
 static int odbc_sqlite_inline_wanted(struct odbc_conn *c, const struct odbc_prep *p)
 {
-    const struct odbc_shape *sh = odbc_shape(c, p->hash);
+    const struct odbc_shape *sh;
 
-    return c->dialect == CFG_DIALECT_SQLITE && p->nparams > 0 && p->cols.n > 0 &&
-           (sh->big || sh->small < ODBC_SMALL_RUNS);
+    if (c->dialect != CFG_DIALECT_SQLITE || p->nparams == 0 || p->cols.n == 0)
+        return 0;
+    sh = odbc_shape(c, p->hash);
+    return sh->big || sh->small < ODBC_SMALL_RUNS;
 }
 
 /* Parameter b as a SQLite literal, appended to out. */
