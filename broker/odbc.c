@@ -1747,15 +1747,14 @@ const char *odbc_col_name(const struct odbc_cols *cols, int i)
  * SQLite's untyped columns.  A column with no declared type (an
  * expression, a column of a CTE) is described by SQLite's driver from the
  * storage class of its value in the current row: "integer", "double",
- * "varchar" or "blob", and no table name.  Inside a transaction, or with
- * parameters, the driver reads the whole result when it executes, so the
- * first row's value has typed it by the time it is described.  Outside a
- * transaction it streams the rows (StepAPI) and describes the result
- * before its first row: every such column is then "varchar", and "SELECT
- * count(*)" reached a client as text.  There, and for a statement
- * prepared before it runs, a probe reads the storage class of each
- * column's first value with typeof(), running the statement up to its
- * first row:
+ * "varchar" or "blob", and no table name.  For a statement with bound
+ * parameters the driver reads the whole result when it executes, so the
+ * first row's value has typed it by the time it is described.  Otherwise
+ * it streams the rows (StepAPI) and describes the result before its first
+ * row: every such column is then "varchar", and "SELECT count(*)" reached
+ * a client as text.  There, and for a statement prepared before it runs, a
+ * probe reads the storage class of each column's first value with
+ * typeof(), running the statement up to its first row:
  *
  *     WITH "pgiris probe"(c1, ..., cn) AS (<statement>)
  *         SELECT typeof(c1), ..., typeof(cn) FROM "pgiris probe" LIMIT 1
@@ -1827,7 +1826,6 @@ static int odbc_sqlite_probe(struct odbc_conn *c, const char *sql, size_t len, i
     SQLHSTMT h = SQL_NULL_HSTMT;
     char item[32], class[16];
     SQLLEN ind;
-    SQLRETURN rc;
     int i, settled = 0;
 
     for (i = 0; i < ncols; i++)
@@ -1847,7 +1845,7 @@ static int odbc_sqlite_probe(struct odbc_conn *c, const char *sql, size_t len, i
     pgproto_put_bytes(&q, tail, sizeof(tail));     /* with its NUL */
     if (!q.oom && SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &h))) {
         /* A probe that fails (a text it cannot wrap) or finds no row leaves the columns as described. */
-        if (SQL_SUCCEEDED(SQLExecDirect(h, (SQLCHAR *)q.data, SQL_NTS)) && SQL_SUCCEEDED(rc = SQLFetch(h))) {
+        if (SQL_SUCCEEDED(SQLExecDirect(h, (SQLCHAR *)q.data, SQL_NTS)) && SQL_SUCCEEDED(SQLFetch(h))) {
             settled = 1;
             for (i = 0; i < ncols; i++) {
                 if (!want[i])

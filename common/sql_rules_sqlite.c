@@ -864,11 +864,11 @@ static int sqlite_row_locks(struct sql_rw *rw)
     size_t i = 0, j, last;
 
     while (i < rw->n) {
-        j = sql_next(rw, i);
         if (!sql_tk_kw(rw, i, KW_FOR)) {
             i++;
             continue;
         }
+        j = sql_next(rw, i);
         if (sql_tk_kw(rw, j, KW_NO) && sql_tk_kw(rw, sql_next(rw, j), KW_KEY))
             j = sql_next(rw, sql_next(rw, j));
         else if (sql_tk_kw(rw, j, KW_KEY))
