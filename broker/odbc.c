@@ -444,6 +444,7 @@ void odbc_disconnect(struct odbc_conn *c)
     free(c->val);
     odbc_rowset_free(&c->rs);
     odbc_cols_free(&c->simple);
+    free(c->pcols.v);
     free(c->binds);
     free(c->fmt);
     free(c);
@@ -1868,9 +1869,10 @@ static int odbc_sqlite_probe(struct odbc_conn *c, const char *sql, size_t len, i
  * Type the untyped columns of a SQLite result described on stmt (see
  * above).  probe: the driver has not read a row yet, so the probe runs
  * (its answer remembered by text when every column had a value);
- * otherwise the driver's own guess is taken.
+ * otherwise the driver's own guess is taken.  Returns 0 when a probe left
+ * a column unsettled (no row, or a NULL), 1 otherwise.
  */
-static void odbc_sqlite_types(struct odbc_conn *c, SQLHSTMT stmt, const char *sql, size_t len,
+static int odbc_sqlite_types(struct odbc_conn *c, SQLHSTMT stmt, const char *sql, size_t len,
                               struct odbc_cols *cols, int probe)
 {
     uint8_t want[ODBC_GUESS_COLS];
@@ -1878,7 +1880,7 @@ static void odbc_sqlite_types(struct odbc_conn *c, SQLHSTMT stmt, const char *sq
     struct odbc_guess *g;
     const char *guess;
     uint64_t hash;
-    int i, any = 0;
+    int i, any = 0, settled = 1;
 
     /* A result wider than the probe's arrays keeps only the driver's guesses. */
     probe = probe && cols->n <= ODBC_GUESS_COLS;
@@ -1899,7 +1901,7 @@ static void odbc_sqlite_types(struct odbc_conn *c, SQLHSTMT stmt, const char *sq
         }
     }
     if (!any)
-        return;
+        return 1;
     hash = odbc_hash(sql, len);
     g = &c->guesses[hash % ODBC_GUESSES];
     if (g->hash == hash && g->len == len && g->n == cols->n) {
@@ -1909,10 +1911,13 @@ static void odbc_sqlite_types(struct odbc_conn *c, SQLHSTMT stmt, const char *sq
         g->len = len;
         g->n = cols->n;
         memcpy(g->oid, oid, sizeof(oid[0]) * (size_t)cols->n);
+    } else {
+        settled = 0;
     }
     for (i = 0; i < cols->n; i++)
         if (oid[i] != 0)
             odbc_col_retype(&cols->v[i], oid[i]);
+    return settled;
 }
 
 /* Column i's format under Bind's rules: no codes, one for all, or one each. */
@@ -2852,6 +2857,7 @@ static void odbc_prep_free(struct odbc_prep *p)
     }
     free(p->sql);
     free(p->param_oids);
+    free(p->portal_oid);
     odbc_cols_free(&p->cols);
     free(p);
 }
@@ -3843,11 +3849,63 @@ static void odbc_suspended_put(struct odbc_conn *c)
     pgproto_end(&c->out);
 }
 
+/*
+ * A statement with parameters is prepared before its values exist, so the
+ * probe could not type its untyped columns: "SELECT count(*) ... WHERE id
+ * > $1" reached psycopg as text.  A run that describes its portal
+ * (Describe then Execute, as psycopg and node-postgres send them) has the
+ * values: the probe runs with them written in, and this run's
+ * RowDescription and rows take the types found, kept on the handle for
+ * later such runs once every column had a value.  A run without that
+ * Describe keeps the columns a Describe of the statement gave (text): a
+ * client that described the statement reads the rows by that description,
+ * and may have asked for text's binary form.  Returns the columns to use.
+ */
+static const struct odbc_cols *odbc_sqlite_portal_cols(struct odbc_conn *c, struct odbc_prep *p, int nparams,
+                                                       int inl)
+{
+    struct odbc_cols *pc = &c->pcols;
+    int i, n = p->cols.n;
+
+    if (c->dialect != CFG_DIALECT_SQLITE || p->typed || p->nparams == 0 || n == 0 || n > ODBC_GUESS_COLS)
+        return &p->cols;
+    if ((size_t)n > pc->cap) {
+        struct odbc_col *v = realloc(pc->v, (size_t)n * sizeof(*v));
+
+        if (v == NULL)
+            return &p->cols;
+        pc->v = v;
+        pc->cap = (size_t)n;
+    }
+    memcpy(pc->v, p->cols.v, (size_t)n * sizeof(*pc->v));
+    pc->n = p->cols.n;
+    pc->names = p->cols.names;      /* borrowed: odbc_disconnect frees only pc->v */
+    pc->names_len = p->cols.names_len;
+    if (p->portal_oid == NULL) {
+        if (!inl && odbc_sqlite_inline(c, p->sql, p->len, nparams) != 0)
+            return &p->cols;
+        if (!odbc_sqlite_types(c, p->stmt, (const char *)c->inl.data, c->inl.len - 1, pc, 1))
+            return pc;
+        p->portal_oid = calloc((size_t)n, sizeof(*p->portal_oid));
+        if (p->portal_oid == NULL)
+            return pc;
+        for (i = 0; i < n; i++)
+            if (pc->v[i].oid != p->cols.v[i].oid)
+                p->portal_oid[i] = pc->v[i].oid;
+        return pc;
+    }
+    for (i = 0; i < n; i++)
+        if (p->portal_oid[i] != 0)
+            odbc_col_retype(&pc->v[i], p->portal_oid[i]);
+    return pc;
+}
+
 static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, const char *verb,
                            const struct odbc_param *params, int nparams, const int16_t *result_formats,
                            int nformats, int flags, long max_rows, struct odbc_sink *sink)
 {
     struct odbc_prep *p;
+    const struct odbc_cols *cols;
     SQLLEN rows = 0;
     SQLRETURN rc;
     char tag[ODBC_TAG_MAX];
@@ -3873,8 +3931,6 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
                        nparams, (int)p->nparams);
         return odbc_finish(c, sink, ODBC_ERROR);
     }
-    if (odbc_formats_check(c, p->stmt, &p->cols, result_formats, nformats) < 0)
-        return odbc_finish(c, sink, ODBC_ERROR);
     if ((size_t)p->cols.n > c->fmt_cap) {
         int16_t *fmt = realloc(c->fmt, (size_t)p->cols.n * sizeof(*fmt));
 
@@ -3911,11 +3967,15 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
         if (err != 0)
             return odbc_finish(c, sink, odbc_stream_error(c, p->stmt, err));
     }
+    cols = (flags & ODBC_F_DESCRIBE) && odbc_query_verb(verb) ? odbc_sqlite_portal_cols(c, p, nparams, inl)
+                                                              : &p->cols;
+    if (odbc_formats_check(c, p->stmt, cols, result_formats, nformats) < 0)
+        return odbc_finish(c, sink, ODBC_ERROR);
 
     /* Describe comes before Execute in PostgreSQL too: an error then follows it. */
     if (flags & ODBC_F_DESCRIBE) {
-        if (p->cols.n > 0)
-            odbc_rowdesc_put(c, &p->cols, result_formats, nformats);
+        if (cols->n > 0)
+            odbc_rowdesc_put(c, cols, result_formats, nformats);
         else
             odbc_nodata_put(c);
     }
@@ -3933,8 +3993,8 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
     }
     if (rc == SQL_NO_DATA) {
         /* An UPDATE ... RETURNING that matched nothing still has its columns. */
-        if (p->cols.n > 0 && (flags & ODBC_F_ROWDESC))
-            odbc_rowdesc_put(c, &p->cols, NULL, 0);
+        if (cols->n > 0 && (flags & ODBC_F_ROWDESC))
+            odbc_rowdesc_put(c, cols, NULL, 0);
         odbc_tag(tag, sizeof(tag), verb, 0, 0);
         pgproto_command_complete(&c->out, tag);
         goto done;
@@ -3945,10 +4005,10 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
     }
     if (rc == SQL_SUCCESS_WITH_INFO)
         odbc_notices_forward(c, p->stmt);
-    if (p->cols.n > 0) {
+    if (cols->n > 0) {
         if (flags & ODBC_F_ROWDESC)
-            odbc_rowdesc_put(c, &p->cols, NULL, 0);
-        err = odbc_rows_stream(c, p->stmt, &p->cols, c->fmt, max_rows, sink, &rows, &suspended);
+            odbc_rowdesc_put(c, cols, NULL, 0);
+        err = odbc_rows_stream(c, p->stmt, cols, c->fmt, max_rows, sink, &rows, &suspended);
         /* A portal read in pieces is taken for a large result. */
         odbc_cursor_learn(c, p->hash, 1, suspended ? ODBC_SMALL_ROWS + 1 : rows);
         if (err != 0) {
@@ -3959,6 +4019,7 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
         if (suspended) {
             odbc_suspended_put(c);
             c->cur = p;
+            c->cur_cols = cols;
             snprintf(c->cur_verb, sizeof(c->cur_verb), "%s", verb);
             goto done;
         }
@@ -4031,7 +4092,7 @@ int odbc_fetch_more(struct odbc_conn *c, long max_rows, struct odbc_sink *sink)
         return odbc_finish(c, sink, ODBC_OK);
     }
     odbc_active_set(c, p->stmt);
-    err = odbc_rows_stream(c, p->stmt, &p->cols, c->fmt, max_rows, sink, &rows, &suspended);
+    err = odbc_rows_stream(c, p->stmt, c->cur_cols, c->fmt, max_rows, sink, &rows, &suspended);
     odbc_active_set(c, c->stmt);
     if (suspended) {
         odbc_suspended_put(c);

@@ -94,6 +94,7 @@ struct odbc_prep {
     int8_t typed;           /* SQLite: its untyped columns were typed by a probe (odbc_sqlite_types) */
     int8_t inlined;         /* SQLite: its handle last ran the text with the values written in */
     int32_t *param_oids;    /* from SQLDescribeParam, text where it could not say */
+    int32_t *portal_oid;    /* SQLite: its untyped columns' types in a run that describes its portal */
     struct odbc_cols cols;
 };
 
@@ -227,8 +228,12 @@ struct odbc_conn {
     int gd_block;
     struct odbc_rowset rs;
 
-    /* The cursor a row limit suspended, its command (for the final tag), and its columns' formats. */
+    /* SQLite: a prepared statement's columns as typed for this run (odbc_sqlite_portal_cols). */
+    struct odbc_cols pcols;
+
+    /* The cursor a row limit suspended, its columns, its command (for the final tag), and its formats. */
     struct odbc_prep *cur;
+    const struct odbc_cols *cur_cols;
     char cur_verb[16];
     int16_t *fmt;
     size_t fmt_cap;

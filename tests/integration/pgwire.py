@@ -260,7 +260,7 @@ class Conn:
                 if error:
                     raise error
                 return results
-            elif t in (b"N", b"S"):
+            elif t in (b"N", b"S", b"1", b"2"):    # ParseComplete, BindComplete: extended_query's
                 continue
             else:
                 raise ProtocolError("unexpected message %r" % t)

@@ -2,6 +2,7 @@
 errors, several statements in one query string, and the session start."""
 
 import decimal
+import struct
 import uuid
 
 import psycopg
@@ -230,6 +231,97 @@ def test_untyped_columns_in_and_out_of_a_transaction(pgiris, backend):
             inside = conn.execute(sql)
             assert inside.fetchall() == want
             assert [d.type_code for d in inside.description] == types
+
+
+def test_untyped_columns_with_parameters(pgiris, backend):
+    """With a parameter, as without, an expression's column reaches the client as a number,
+    in text and binary results, prepared or not (psycopg describes each portal it runs)."""
+    sql = "SELECT count(*) AS n, max(id) * 0.5 AS half, 'x' AS t FROM customers WHERE id > %s"
+    number = int if backend == "pg" else decimal.Decimal
+    with pgiris.connect(backend) as conn:
+        for binary in (False, True):
+            for prepare in (False, True, True):
+                with conn.cursor(binary=binary) as cur:
+                    n, half, t = cur.execute(sql, (100,), prepare=prepare).fetchone()
+                    assert (type(n), n) == (number, 200), (binary, prepare)
+                    assert type(half) is not str and float(half) == 150.0, (binary, prepare)
+                    assert t == "x"
+
+
+def statement_description(c, name, sql):
+    """Parse sql as statement name and Describe it; the type OID of each column."""
+    c.send(pgwire.message(b"P", name + b"\0" + sql.encode() + b"\0\0\0")
+           + pgwire.message(b"D", b"S" + name + b"\0") + pgwire.message(b"S"))
+    oids = None
+    while True:
+        t, payload = c.read_message()
+        if t == b"E":
+            raise pgwire.ServerError(pgwire.parse_error_fields(payload))
+        if t == b"T":
+            (count,) = struct.unpack("!H", payload[:2])
+            pos, oids = 2, []
+            for _ in range(count):
+                pos = payload.index(b"\0", pos) + 1
+                oids.append(struct.unpack("!I", payload[pos + 6:pos + 10])[0])
+                pos += 18
+        if t == b"Z":
+            return oids
+
+
+def binary_value(oid, raw):
+    """A binary result value of the types these tests meet, as a Python number or str."""
+    if oid == 20:
+        return struct.unpack("!q", raw)[0]
+    if oid == 701:
+        return struct.unpack("!d", raw)[0]
+    if oid == 1700:
+        ndigits, weight, sign, dscale = struct.unpack("!hhHH", raw[:8])
+        digits = struct.unpack("!%dH" % ndigits, raw[8:8 + 2 * ndigits])
+        value = sum(decimal.Decimal(d) * decimal.Decimal(10000) ** (weight - i) for i, d in enumerate(digits))
+        return -value if sign == 0x4000 else value
+    assert oid in (25, 1043), "unexpected type %d" % oid
+    return raw.decode()
+
+
+def run_binary(c, name, param):
+    """Bind statement name to param with every result column binary, Execute; the raw values."""
+    value = param.encode()
+    bind = (b"\0" + name + b"\0" + struct.pack("!HHi", 0, 1, len(value)) + value
+            + struct.pack("!HH", 1, 1))
+    c.send(pgwire.message(b"B", bind) + pgwire.message(b"E", b"\0\0\0\0\0") + pgwire.message(b"S"))
+    rows = []
+    while True:
+        t, payload = c.read_message()
+        if t == b"E":
+            raise pgwire.ServerError(pgwire.parse_error_fields(payload))
+        if t == b"D":
+            (count,) = struct.unpack("!H", payload[:2])
+            pos, row = 2, []
+            for _ in range(count):
+                (length,) = struct.unpack("!i", payload[pos:pos + 4])
+                row.append(payload[pos + 4:pos + 4 + length])
+                pos += 4 + length
+            rows.append(row)
+        if t == b"Z":
+            return rows
+
+
+def test_statement_described_before_it_runs_keeps_its_description(pgiris, backend):
+    """A client that described a statement (pgx, JDBC) reads every later run's rows, binary
+    ones too, by that description, also after another run of it described its portal."""
+    sql = "SELECT count(*) AS n, max(id) * 0.5 AS half FROM customers WHERE id > $1"
+    with pgwire.login(pgiris, backend) as c:
+        oids = statement_description(c, b"s1", sql)
+        assert len(oids) == 2
+        for _ in range(2):
+            rows = run_binary(c, b"s1", "100")
+            assert len(rows) == 1
+            n, half = (binary_value(oid, raw) for oid, raw in zip(oids, rows[0]))
+            assert (int(n), float(half)) == (200, 150.0), (oids, rows)
+            # A run that describes its portal, on the same statement text, in between.
+            c.send(pgwire.extended_query(sql, ["100"]))
+            (described,) = c.read_results()[0][1]
+            assert (int(described[0]), float(described[1])) == (200, 150.0)
 
 
 def test_no_rows(pgiris, backend):

@@ -1277,6 +1277,66 @@ static const uint8_t *datarow_raw(const struct pgmsg *m, int16_t i, int32_t *len
     return p;
 }
 
+/*
+ * SQLite: the untyped columns of a statement with parameters are typed in a
+ * run that describes its portal (the probe runs with the values written
+ * in), rows continued after a row limit included; a run without Describe
+ * keeps the statement's own description, which a client that described the
+ * statement reads its rows by, binary ones too.
+ */
+static void test_sqlite_portal_types(void **state)
+{
+    struct odbc_conn *c = *state;
+    struct capture k = { 0 };
+    struct odbc_sink sink = { capture_write, &k };
+    struct pgmsg m[MAX_MSGS];
+    struct coldesc cols[2];
+    static const char counted[] = "SELECT count(*) AS n, sum(a) * 1.5 AS s FROM untyped_p WHERE a > ?";
+    static const char doubled[] = "SELECT a * 2 AS d FROM untyped_p WHERE a > ? ORDER BY a";
+    static const int32_t oids[] = { PG_OID_NUMERIC, PG_OID_FLOAT8 };
+    static const char *const values[] = { "2", "7.5" };
+    static const int16_t binary[] = { 1 };
+    const struct odbc_param one = ptext(PG_OID_INT4, "1"), zero = ptext(PG_OID_INT4, "0");
+    const uint8_t *raw;
+    int32_t len;
+    int round;
+
+    run_ok(c, "CREATE TABLE untyped_p (a int)", "CREATE TABLE", "CREATE TABLE");
+    run_ok(c, "INSERT INTO untyped_p VALUES (1), (2), (3)", "INSERT", "INSERT 0 3");
+    /* The first run probes, the later ones take the types kept on the handle. */
+    for (round = 0; round < 3; round++) {
+        assert_int_equal(run_params(c, &k, counted, "SELECT", &one, 1, NULL, 0, ODBC_F_DESCRIBE, 0), ODBC_OK);
+        expect_untyped(&k, 2, oids, values);
+        capture_reset(&k);
+    }
+
+    /* Binary, with a row limit: the numeric's binary form, before the limit and after it. */
+    assert_int_equal(run_params(c, &k, doubled, "SELECT", &zero, 1, binary, 1, ODBC_F_DESCRIBE, 1), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);     /* T, D, s */
+    assert_int_equal(rowdesc_get(&m[0], cols, 2), 1);
+    assert_int_equal(cols[0].oid, PG_OID_NUMERIC);
+    raw = datarow_raw(&m[1], 0, &len);
+    assert_int_equal(len, 10);      /* one base-10000 digit: 2 */
+    assert_int_equal(raw[9], 2);
+    assert_int_equal(m[2].type, 's');
+    capture_reset(&k);
+    assert_int_equal(odbc_fetch_more(c, 5, &sink), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);     /* D, D, C */
+    raw = datarow_raw(&m[1], 0, &len);
+    assert_int_equal(len, 10);
+    assert_int_equal(raw[9], 6);
+    capture_reset(&k);
+
+    /* Without Describe: the statement's description, text, whose binary form is its bytes. */
+    assert_int_equal(run_params(c, &k, doubled, "SELECT", &zero, 1, binary, 1, 0, 0), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 4);     /* D, D, D, C */
+    raw = datarow_raw(&m[0], 0, &len);
+    assert_int_equal(len, 1);
+    assert_memory_equal(raw, "2", 1);
+    capture_reset(&k);
+    run_ok(c, "DROP TABLE untyped_p", "DROP TABLE", "DROP TABLE");
+}
+
 /* "SELECT ?" with one parameter: SQLite hands back the text it was bound with. */
 static void expect_bound_text(struct odbc_conn *c, struct odbc_param p, const char *want)
 {
@@ -2880,6 +2940,7 @@ int main(void)
         cmocka_unit_test(test_sqlite_types),
         cmocka_unit_test(test_sqlite_untyped_columns),
         cmocka_unit_test(test_sqlite_inlined_params),
+        cmocka_unit_test(test_sqlite_portal_types),
         cmocka_unit_test(test_sqlite_command_tags),
         cmocka_unit_test(test_sqlite_errors),
         cmocka_unit_test(test_sqlite_transactions),
