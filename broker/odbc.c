@@ -3197,6 +3197,12 @@ static int odbc_prep_new(struct odbc_conn *c, const char *sql, size_t len, uint6
         if (err < 0)
             goto nomem;
         /* Not run yet, so described before any row; with parameters the probe could not run. */
+        if (c->dialect == CFG_DIALECT_SQLITE && p->nparams > 0 && ncols <= ODBC_GUESS_COLS) {
+            /* What the portal runs may probe (odbc_sqlite_portal_cols): later runs leave no description. */
+            for (i = 0; i < ncols; i++)
+                if (odbc_sqlite_guess(p->stmt, (SQLUSMALLINT)(i + 1)) != NULL)
+                    p->untyped |= (uint16_t)(1u << i);
+        }
         if (c->dialect == CFG_DIALECT_SQLITE && p->nparams == 0) {
             char verb[16];
 
@@ -3855,20 +3861,45 @@ static void odbc_suspended_put(struct odbc_conn *c)
  * > $1" reached psycopg as text.  A run that describes its portal
  * (Describe then Execute, as psycopg and node-postgres send them) has the
  * values: the probe runs with them written in, and this run's
- * RowDescription and rows take the types found, kept on the handle for
- * later such runs once every column had a value.  A run without that
- * Describe keeps the columns a Describe of the statement gave (text): a
- * client that described the statement reads the rows by that description,
- * and may have asked for text's binary form.  Returns the columns to use.
+ * RowDescription and rows take the types found.  They are kept on the
+ * handle, once every column had a value, for later such runs whose
+ * parameters are of the same kinds (SELECT $1 is a number for 1 and text
+ * for 'abc').  Which columns are untyped was noted when the handle was
+ * prepared (p->untyped): once it has run, the driver no longer describes
+ * them.  A run without that Describe keeps the columns a Describe of the
+ * statement gave (text): a client that described the statement reads the
+ * rows by that description, and may have asked for text's binary form.
+ * Returns the columns to use.
  */
 static const struct odbc_cols *odbc_sqlite_portal_cols(struct odbc_conn *c, struct odbc_prep *p, int nparams,
                                                        int inl)
 {
     struct odbc_cols *pc = &c->pcols;
+    uint8_t want[ODBC_GUESS_COLS];
+    int32_t oid[ODBC_GUESS_COLS];
+    uint32_t sig = 2166136261u;
     int i, n = p->cols.n;
 
-    if (c->dialect != CFG_DIALECT_SQLITE || p->typed || p->nparams == 0 || n == 0 || n > ODBC_GUESS_COLS)
+    if (c->dialect != CFG_DIALECT_SQLITE || p->typed || p->untyped == 0)
         return &p->cols;
+    /* The kinds of the values, as the driver stores them: a NULL, a text, an integer ... */
+    for (i = 0; i < nparams; i++)
+        sig = (sig ^ (uint32_t)(c->binds[i].ind == SQL_NULL_DATA ? 0 : 1 + (c->binds[i].ctype & 0xff))) * 16777619u;
+    if (p->portal_oid == NULL || p->portal_sig != sig) {
+        if (!inl && odbc_sqlite_inline(c, p->sql, p->len, nparams) != 0)
+            return &p->cols;
+        for (i = 0; i < n; i++)
+            want[i] = (uint8_t)(p->untyped >> i & 1);
+        /* Not settled (no row, a NULL): this run takes what was found, the next one probes again. */
+        if (odbc_sqlite_probe(c, (const char *)c->inl.data, c->inl.len - 1, n, want, oid)) {
+            if (p->portal_oid == NULL && (p->portal_oid = calloc(ODBC_GUESS_COLS, sizeof(*p->portal_oid))) == NULL)
+                return &p->cols;
+            memcpy(p->portal_oid, oid, (size_t)n * sizeof(*oid));
+            p->portal_sig = sig;
+        }
+    } else {
+        memcpy(oid, p->portal_oid, (size_t)n * sizeof(*oid));
+    }
     if ((size_t)n > pc->cap) {
         struct odbc_col *v = realloc(pc->v, (size_t)n * sizeof(*v));
 
@@ -3881,22 +3912,9 @@ static const struct odbc_cols *odbc_sqlite_portal_cols(struct odbc_conn *c, stru
     pc->n = p->cols.n;
     pc->names = p->cols.names;      /* borrowed: odbc_disconnect frees only pc->v */
     pc->names_len = p->cols.names_len;
-    if (p->portal_oid == NULL) {
-        if (!inl && odbc_sqlite_inline(c, p->sql, p->len, nparams) != 0)
-            return &p->cols;
-        if (!odbc_sqlite_types(c, p->stmt, (const char *)c->inl.data, c->inl.len - 1, pc, 1))
-            return pc;
-        p->portal_oid = calloc((size_t)n, sizeof(*p->portal_oid));
-        if (p->portal_oid == NULL)
-            return pc;
-        for (i = 0; i < n; i++)
-            if (pc->v[i].oid != p->cols.v[i].oid)
-                p->portal_oid[i] = pc->v[i].oid;
-        return pc;
-    }
     for (i = 0; i < n; i++)
-        if (p->portal_oid[i] != 0)
-            odbc_col_retype(&pc->v[i], p->portal_oid[i]);
+        if (oid[i] != 0)
+            odbc_col_retype(&pc->v[i], oid[i]);
     return pc;
 }
 
@@ -4155,8 +4173,11 @@ int odbc_describe(struct odbc_conn *c, const char *sql, size_t len, int nparams,
             }
             pgproto_end(&c->out);
         }
-        if (p->cols.n > 0)
-            odbc_rowdesc_put(c, &p->cols, result_formats, nformats);
+        /* A portal a row limit left open is described as its rows go on (odbc_sqlite_portal_cols). */
+        const struct odbc_cols *cols = !(how & ODBC_DESCRIBE_PARAMS) && c->cur == p ? c->cur_cols : &p->cols;
+
+        if (cols->n > 0)
+            odbc_rowdesc_put(c, cols, result_formats, nformats);
         else
             odbc_nodata_put(c);
     }

@@ -94,6 +94,8 @@ struct odbc_prep {
     int8_t typed;           /* SQLite: its untyped columns were typed by a probe (odbc_sqlite_types) */
     int8_t inlined;         /* SQLite: its handle last ran the text with the values written in */
     int32_t *param_oids;    /* from SQLDescribeParam, text where it could not say */
+    uint16_t untyped;       /* SQLite: its columns (of the first ODBC_GUESS_COLS) with no declared type */
+    uint32_t portal_sig;    /* SQLite: the parameters' kinds portal_oid was found with */
     int32_t *portal_oid;    /* SQLite: its untyped columns' types in a run that describes its portal */
     struct odbc_cols cols;
 };

@@ -246,6 +246,16 @@ def test_untyped_columns_with_parameters(pgiris, backend):
                     assert (type(n), n) == (number, 200), (binary, prepare)
                     assert type(half) is not str and float(half) == 150.0, (binary, prepare)
                     assert t == "x"
+        # Typed by each run's values where their kinds differ: SELECT $1 is a number for 1, text for 'abc'.
+        for binary in (False, True):
+            with conn.cursor(binary=binary) as cur:
+                assert cur.execute("SELECT %s AS v", (1,)).fetchone() == (number(1),)
+                assert cur.execute("SELECT %s AS v", ("abc",)).fetchone() == ("abc",)
+        # A run that found no value to judge by leaves the next run its own probe.
+        typed = "SELECT max(id) AS m, 7 AS seven FROM customers WHERE id > %s"
+        assert conn.execute(typed, (99999,)).fetchone()[1] == 7
+        m, seven = conn.execute(typed, (0,)).fetchone()
+        assert (type(m), m, type(seven)) == (number, 300, number)
 
 
 def statement_description(c, name, sql):

@@ -1327,6 +1327,70 @@ static void test_sqlite_portal_types(void **state)
     assert_int_equal(raw[9], 6);
     capture_reset(&k);
 
+    /* Described again while a row limit keeps it open, the portal keeps the columns its rows go by. */
+    assert_int_equal(run_params(c, &k, doubled, "SELECT", &zero, 1, NULL, 0, ODBC_F_DESCRIBE, 1), ODBC_OK);
+    capture_reset(&k);
+    assert_int_equal(odbc_describe(c, doubled, strlen(doubled), 1, NULL, 0, NULL, 0, &sink), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 1);
+    assert_int_equal(rowdesc_get(&m[0], cols, 2), 1);
+    assert_int_equal(cols[0].oid, PG_OID_NUMERIC);
+    capture_reset(&k);
+    /* Described as a statement, it is the statement's own description. */
+    assert_int_equal(odbc_describe(c, doubled, strlen(doubled), 1, NULL, ODBC_DESCRIBE_PARAMS, NULL, 0, &sink),
+                     ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+    assert_int_equal(rowdesc_get(&m[1], cols, 2), 1);
+    assert_int_equal(cols[0].oid, PG_OID_VARCHAR);
+    capture_reset(&k);
+    odbc_close_cursor(c);
+
+    /* Values of another kind probe again: "SELECT ?" is a number for 1, text for 'abc'. */
+    {
+        const struct odbc_param abc = ptext(0, "abc");
+        struct coldesc one_col[1];
+        char buf[16];
+
+        assert_int_equal(run_params(c, &k, "SELECT ? + 0 AS v", "SELECT", &one, 1, NULL, 0, ODBC_F_DESCRIBE, 0),
+                         ODBC_OK);
+        assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
+        assert_int_equal(rowdesc_get(&m[0], one_col, 1), 1);
+        assert_int_equal(one_col[0].oid, PG_OID_NUMERIC);
+        capture_reset(&k);
+        assert_int_equal(run_params(c, &k, "SELECT ? + 0 AS v", "SELECT", &abc, 1, NULL, 0, ODBC_F_DESCRIBE, 0),
+                         ODBC_OK);
+        assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
+        assert_int_equal(rowdesc_get(&m[0], one_col, 1), 1);
+        assert_int_equal(one_col[0].oid, PG_OID_NUMERIC);      /* 'abc' + 0 is 0: an integer */
+        assert_string_equal(datarow_value(&m[1], 0, buf, sizeof(buf)), "0");
+        capture_reset(&k);
+        assert_int_equal(run_params(c, &k, "SELECT ? AS v", "SELECT", &one, 1, NULL, 0, ODBC_F_DESCRIBE, 0), ODBC_OK);
+        assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
+        assert_int_equal(rowdesc_get(&m[0], one_col, 1), 1);
+        assert_int_equal(one_col[0].oid, PG_OID_NUMERIC);
+        capture_reset(&k);
+        assert_int_equal(run_params(c, &k, "SELECT ? AS v", "SELECT", &abc, 1, NULL, 0, ODBC_F_DESCRIBE, 0), ODBC_OK);
+        assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
+        assert_int_equal(rowdesc_get(&m[0], one_col, 1), 1);
+        assert_int_not_equal(one_col[0].oid, PG_OID_NUMERIC);
+        assert_string_equal(datarow_value(&m[1], 0, buf, sizeof(buf)), "abc");
+        capture_reset(&k);
+    }
+
+    /* A first run with only a NULL to judge by: the next one probes again. */
+    {
+        const struct odbc_param nine = ptext(PG_OID_INT4, "9");
+        static const int32_t num[] = { PG_OID_NUMERIC };
+        static const char *const six[] = { "6" };
+
+        assert_int_equal(run_params(c, &k, "SELECT max(a) * 2 AS m FROM untyped_p WHERE a > ?", "SELECT", &nine, 1,
+                                    NULL, 0, ODBC_F_DESCRIBE, 0), ODBC_OK);
+        capture_reset(&k);
+        assert_int_equal(run_params(c, &k, "SELECT max(a) * 2 AS m FROM untyped_p WHERE a > ?", "SELECT", &zero, 1,
+                                    NULL, 0, ODBC_F_DESCRIBE, 0), ODBC_OK);
+        expect_untyped(&k, 1, num, six);
+        capture_reset(&k);
+    }
+
     /* Without Describe: the statement's description, text, whose binary form is its bytes. */
     assert_int_equal(run_params(c, &k, doubled, "SELECT", &zero, 1, binary, 1, 0, 0), ODBC_OK);
     assert_int_equal(capture_messages(&k, m, MAX_MSGS), 4);     /* D, D, D, C */
