@@ -1866,6 +1866,43 @@ static int odbc_sqlite_probe(struct odbc_conn *c, const char *sql, size_t len, i
 }
 
 /*
+ * The translator notes which result columns are PostgreSQL booleans where
+ * the backend's expressions have none (SQLite's comparisons give 0 and 1):
+ * a block comment "pgiris:bool 2,5" ends the statement
+ * (sql_rule_bool_columns).  Those columns are typed bool, their 1 and 0
+ * sent as t and f.
+ */
+static void odbc_bool_hint(const char *sql, size_t len, struct odbc_cols *cols)
+{
+    static const char mark[] = "/*pgiris:bool ";
+    const char *p, *end;
+    char *next;
+    long col;
+
+    while (len > 0 && (isspace((unsigned char)sql[len - 1]) || sql[len - 1] == ';'))
+        len--;
+    if (len < sizeof(mark) + 2 || sql[len - 1] != '/' || sql[len - 2] != '*')
+        return;
+    end = sql + len - 2;
+    for (p = end; p > sql && !(p[0] == '/' && p[1] == '*'); p--)
+        ;
+    if ((size_t)(end - p) < sizeof(mark) - 1 || memcmp(p, mark, sizeof(mark) - 1) != 0)
+        return;
+    for (p += sizeof(mark) - 1; p < end; p = next + (*next == ',')) {
+        col = strtol(p, &next, 10);
+        if (next == p)
+            return;
+        if (col >= 1 && col <= cols->n) {
+            struct odbc_col *v = &cols->v[col - 1];
+
+            v->oid = PG_OID_BOOL;
+            v->sqltype = SQL_BIT;
+            v->conv = ODBC_CONV_BOOL;
+        }
+    }
+}
+
+/*
  * Type the untyped columns of a SQLite result described on stmt (see
  * above).  probe: the driver has not read a row yet, so the probe runs
  * (its answer remembered by text when every column had a value);
@@ -1887,6 +1924,8 @@ static int odbc_sqlite_types(struct odbc_conn *c, SQLHSTMT stmt, const char *sql
     for (i = 0; i < cols->n; i++) {
         if (probe)
             want[i] = 0;
+        if (cols->v[i].oid == PG_OID_BOOL)
+            continue;           /* a declared boolean, or one the translator noted */
         guess = odbc_sqlite_guess(stmt, (SQLUSMALLINT)(i + 1));
         if (guess == NULL)
             continue;
@@ -2222,8 +2261,21 @@ int odbc_value_text(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_cols *
         return rc;
     switch (conv) {
     case ODBC_CONV_BOOL:
-        if (len == 1 && (c->val[0] == '1' || c->val[0] == '0'))
+        if (len == 1 && (c->val[0] == '1' || c->val[0] == '0')) {
             c->val[0] = c->val[0] == '1' ? 't' : 'f';
+        } else if (len > 0 && len < 64) {
+            /* SQLite keeps any number in a boolean column, and x::boolean of 5 is 5: true, as in C. */
+            char num[64], *end;
+            double d;
+
+            memcpy(num, c->val, len);
+            num[len] = '\0';
+            d = strtod(num, &end);
+            if (end == num + len && !isspace((unsigned char)num[0]) && !isnan(d)) {
+                c->val[0] = d != 0 ? 't' : 'f';
+                len = 1;
+            }
+        }
         break;
     case ODBC_CONV_BYTEA:
         if (odbc_bytea_encode(c, &len) < 0)
@@ -2806,8 +2858,10 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
     }
     if (ncols > 0) {
         err = odbc_cols_load(c->stmt, ncols, &c->simple);
-        if (err == 0 && c->dialect == CFG_DIALECT_SQLITE)
+        if (err == 0 && c->dialect == CFG_DIALECT_SQLITE) {
+            odbc_bool_hint(sql, len, &c->simple);
             odbc_sqlite_types(c, c->stmt, sql, len, &c->simple, odbc_query_verb(verb));
+        }
         if (err == 0) {
             odbc_rowdesc_put(c, &c->simple, NULL, 0);
             err = odbc_rows_stream(c, c->stmt, &c->simple, NULL, 0, sink, &rows, &suspended);
@@ -3196,11 +3250,13 @@ static int odbc_prep_new(struct odbc_conn *c, const char *sql, size_t len, uint6
         }
         if (err < 0)
             goto nomem;
+        if (c->dialect == CFG_DIALECT_SQLITE)
+            odbc_bool_hint(p->sql, len, &p->cols);
         /* Not run yet, so described before any row; with parameters the probe could not run. */
         if (c->dialect == CFG_DIALECT_SQLITE && p->nparams > 0 && ncols <= ODBC_GUESS_COLS) {
             /* What the portal runs may probe (odbc_sqlite_portal_cols): later runs leave no description. */
             for (i = 0; i < ncols; i++)
-                if (odbc_sqlite_guess(p->stmt, (SQLUSMALLINT)(i + 1)) != NULL)
+                if (p->cols.v[i].oid != PG_OID_BOOL && odbc_sqlite_guess(p->stmt, (SQLUSMALLINT)(i + 1)) != NULL)
                     p->untyped |= (uint16_t)(1u << i);
         }
         if (c->dialect == CFG_DIALECT_SQLITE && p->nparams == 0) {

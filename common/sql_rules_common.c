@@ -1236,6 +1236,21 @@ static bool sql_item_aliased(const struct sql_rw *rw, size_t a, size_t b)
     }
 }
 
+/* The first item of the list after SELECT (or RETURNING) at t[s]: past ALL, DISTINCT [ON (...)]. */
+static size_t sql_list_first(const struct sql_rw *rw, size_t s)
+{
+    size_t i = sql_next(rw, s);
+
+    if (sql_tk_kw(rw, i, KW_ALL)) {
+        i = sql_next(rw, i);
+    } else if (sql_tk_kw(rw, i, KW_DISTINCT)) {
+        i = sql_next(rw, i);
+        if (sql_tk_kw(rw, i, KW_ON) && sql_tk_punct(rw, sql_next(rw, i), '('))
+            i = sql_next(rw, sql_match(rw, sql_next(rw, i)));
+    }
+    return i;
+}
+
 /* Where the SELECT list item starting at t[i] ends: the token after it. */
 static size_t sql_item_end(const struct sql_rw *rw, size_t i)
 {
@@ -1300,14 +1315,7 @@ int sql_rule_column_names(struct sql_rw *rw)
     for (size_t s = 0; s < rw->n; s++) {
         if (!sql_tk_kw(rw, s, KW_SELECT) && !sql_tk_kw(rw, s, KW_RETURNING))
             continue;
-        size_t i = sql_next(rw, s);
-        if (sql_tk_kw(rw, i, KW_ALL)) {
-            i = sql_next(rw, i);
-        } else if (sql_tk_kw(rw, i, KW_DISTINCT)) {
-            i = sql_next(rw, i);
-            if (sql_tk_kw(rw, i, KW_ON) && sql_tk_punct(rw, sql_next(rw, i), '('))
-                i = sql_next(rw, sql_match(rw, sql_next(rw, i)));
-        }
+        size_t i = sql_list_first(rw, s);
         while (i < rw->n) {
             size_t end = sql_item_end(rw, i), last = sql_prev(rw, end);
             if (end > i && last != SIZE_MAX && last >= i && !sql_item_aliased(rw, i, last) &&
@@ -1347,3 +1355,130 @@ int sql_rule_column_names(struct sql_rw *rw)
     return 0;
 }
 const struct sql_trigger sql_rule_column_names_when = SQL_TRIGGER(KW_SELECT, KW_RETURNING);
+
+/* ---- boolean result columns ---------------------------------------------- */
+
+/* Whether the type name at t[i] (pg_catalog. allowed before it) is boolean. */
+static bool sql_bool_type_at(const struct sql_rw *rw, size_t i)
+{
+    struct sql_pgtype ty;
+    return sql_parse_type(rw, i, &ty) && (strcmp(ty.name, "bool") == 0 || strcmp(ty.name, "boolean") == 0) && !ty.array;
+}
+
+/*
+ * Whether the SELECT item t[a..b] has a PostgreSQL boolean value: a
+ * comparison, AND, OR, NOT, IS, LIKE, IN, BETWEEN or EXISTS at its top
+ * level (every operator looser than a comparison gives a boolean, and ::
+ * binds tighter than all of them), TRUE or FALSE, a cast to boolean, or
+ * one of these in parentheses.
+ */
+static bool sql_item_boolean(const struct sql_rw *rw, size_t a, size_t b)
+{
+    size_t as = sql_last_top(rw, a, b, NULL, KW_AS);
+    size_t cast = SIZE_MAX;
+
+    if (as != SIZE_MAX) {
+        if (as == a)
+            return false;
+        b = sql_prev(rw, as);
+    } else if (sql_item_aliased(rw, a, b)) {
+        b = sql_prev(rw, b);
+    }
+    if (b == SIZE_MAX || b < a)
+        return false;
+    if (sql_tk_punct(rw, a, '(') && sql_match(rw, a) == b) {
+        size_t in = sql_next(rw, a);
+        if (sql_tk_kw(rw, in, KW_SELECT) || sql_tk_kw(rw, in, KW_WITH) || sql_tk_kw(rw, in, KW_VALUES))
+            return false;       /* a scalar subquery: its own item decides, not seen from here */
+        return in < b && sql_item_boolean(rw, in, sql_prev(rw, b));
+    }
+    if (a == b && (sql_tk_kw(rw, a, KW_TRUE) || sql_tk_kw(rw, a, KW_FALSE)))
+        return true;
+    if (sql_tk_kw(rw, a, KW_CAST) && sql_tk_punct(rw, sql_next(rw, a), '(') &&
+        sql_match(rw, sql_next(rw, a)) == b) {
+        size_t in = sql_last_top(rw, sql_next(rw, a) + 1, sql_prev(rw, b), NULL, KW_AS);
+        return in != SIZE_MAX && sql_bool_type_at(rw, sql_next(rw, in));
+    }
+    for (size_t i = a; i <= b && i < rw->n; i++) {
+        if (sql_tk_punct(rw, i, '(') || sql_tk_punct(rw, i, '[')) {
+            i = sql_match(rw, i);
+            continue;
+        }
+        if (sql_tk_kw(rw, i, KW_CASE)) {
+            i = sql_case_end(rw, i);
+            continue;
+        }
+        if (sql_tk_kw(rw, i, KW_EXISTS))
+            return true;
+        if (sql_tk_op(rw, i, "::")) {
+            cast = i;
+            continue;
+        }
+        switch (sql_level_of(rw, i)) {
+        case LV_OR: case LV_AND: case LV_NOT: case LV_IS: case LV_CMP:
+            return true;
+        case LV_LIKE:
+            if (!sql_tk_kw(rw, i, KW_ESCAPE))
+                return true;
+            break;
+        default:
+            break;
+        }
+    }
+    /* x::boolean, the cast last: what it casts binds tighter than any operator left */
+    return cast != SIZE_MAX && sql_bool_type_at(rw, sql_next(rw, cast));
+}
+
+/*
+ * Result columns that are PostgreSQL booleans, for a backend whose
+ * expressions have no boolean type: SQLite's comparisons give the integers
+ * 0 and 1, which reached clients as numbers ("SELECT EXISTS (...)" as
+ * Decimal('1') in Python).  The items of the statement's own SELECT list
+ * (after any WITH; the first of a UNION's, which names the result) that
+ * sql_item_boolean finds are noted in a comment at the end of the
+ * statement, their positions counted from 1: "SELECT a, b > 2 AS big,
+ * EXISTS (SELECT 1) FROM t" gets a block comment holding "pgiris:bool 2,3",
+ * which the executor reads when it types the result (odbc_bool_hint) and
+ * the backend ignores.  Items after a * are left out: their positions are
+ * not known here.
+ */
+int sql_rule_bool_columns(struct sql_rw *rw)
+{
+    char note[256];
+    size_t n, s = sql_next(rw, SIZE_MAX), i;
+    int col = 1;
+
+    if (sql_tk_kw(rw, s, KW_WITH)) {
+        /* the CTEs' own SELECTs are in parentheses */
+        for (s = sql_next(rw, s); s < rw->n && !sql_tk_kw(rw, s, KW_SELECT); s = sql_next(rw, s))
+            if (sql_tk_punct(rw, s, '(') || sql_tk_punct(rw, s, '['))
+                s = sql_match(rw, s);
+    }
+    if (!sql_tk_kw(rw, s, KW_SELECT))
+        return 0;
+    i = sql_list_first(rw, s);
+    n = (size_t)snprintf(note, sizeof(note), "/*pgiris:bool ");
+    const size_t empty = n;
+    while (i < rw->n) {
+        size_t end = sql_item_end(rw, i), last = sql_prev(rw, end);
+        if (end == i || last == SIZE_MAX || last < i || sql_tk_op(rw, last, "*"))
+            break;
+        if (sql_item_boolean(rw, i, last)) {
+            if (n + 16 >= sizeof(note))
+                break;          /* past what a note holds: the rest keep the backend's type */
+            n += (size_t)snprintf(note + n, sizeof(note) - n, "%s%d", n > empty ? "," : "", col);
+        }
+        col++;
+        if (end >= rw->n || !sql_tk_punct(rw, end, ','))
+            break;
+        i = end + 1;
+    }
+    if (n == empty)
+        return 0;
+    n += (size_t)snprintf(note + n, sizeof(note) - n, "*/");
+    struct sql_tk tk = { sql_rw_strdup(rw, note, n), (uint32_t)n, SQL_TOK_COMMENT, SQL_SPACE_BLANK, KW_NONE };
+    if (tk.s == NULL)
+        return -1;
+    return sql_rw_splice(rw, rw->n, 0, &tk, 1);
+}
+const struct sql_trigger sql_rule_bool_columns_when = SQL_TRIGGER(KW_SELECT);

@@ -6,6 +6,7 @@
  * References: https://www.sqlite.org/lang.html (datatype3, lang_datefunc,
  * lang_corefunc, lang_createtable).
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,6 +342,44 @@ static void sqlite_fraction(long long usec, char *out, size_t size)
 }
 
 /*
+ * 'yes'::boolean: SQLite's CAST(... AS INTEGER) reads text as a number, so
+ * every word PostgreSQL's boolin takes was 0.  The literal becomes 1 or 0
+ * here, as boolin reads it (white space around it, any case, a unique
+ * prefix of true, false, yes, no, on, off; 1, 0), and anything else fails
+ * with boolin's error.
+ */
+static int sqlite_bool_literal(struct sql_rw *rw, struct sql_tk *t, const char *v, size_t n)
+{
+    static const char *const words[] = { "true", "yes", "on", "1", "false", "no", "off", "0" };
+    size_t a = 0, b = n, k, len;
+    char low[8];
+    int found = -1;
+
+    while (a < b && isspace((unsigned char)v[a]))
+        a++;
+    while (b > a && isspace((unsigned char)v[b - 1]))
+        b--;
+    len = b - a;
+    if (len > 0 && len < sizeof(low)) {
+        for (k = 0; k < len; k++)
+            low[k] = (char)tolower((unsigned char)v[a + k]);
+        for (k = 0; k < sizeof(words) / sizeof(words[0]); k++) {
+            /* "o" alone is on or off: a prefix must be unique, so on and off need two letters */
+            if (strncmp(words[k], low, len) == 0 && !(low[0] == 'o' && len < 2)) {
+                found = k < 4;
+                break;
+            }
+        }
+    }
+    if (found < 0)
+        return sql_rw_fail(rw, "22P02", "invalid input syntax for type boolean: \"%.*s\"", (int)(n > 64 ? 64 : n), v);
+    t->s = found ? "1" : "0";
+    t->len = 1;
+    t->type = SQL_TOK_NUMBER;
+    return 1;
+}
+
+/*
  * The text a time or timestamp literal stands for, as PostgreSQL prints it:
  * a timestamp drops a zone, a timestamptz is moved to UTC (the sessions'
  * TimeZone; one without a zone is taken as UTC), a time drops the date and
@@ -402,10 +441,15 @@ int sql_sqlite_cast_literal(struct sql_rw *rw, size_t lit, const struct sql_pgty
     if (t->s[0] != '\'' || ty->array ||
         (strcmp(ty->name, "bytea") != 0 && strcmp(ty->name, "time") != 0 &&
          strcmp(ty->name, "timetz") != 0 && strcmp(ty->name, "timestamp") != 0 &&
-         strcmp(ty->name, "timestamptz") != 0))
+         strcmp(ty->name, "timestamptz") != 0 && strcmp(ty->name, "boolean") != 0))
         return 0;
     if (!(v = sqlite_literal_value(rw, t, &n)))
         return -1;
+    if (strcmp(ty->name, "boolean") == 0) {
+        rc = sqlite_bool_literal(rw, t, v, n);
+        free(v);
+        return rc;
+    }
     if (strcmp(ty->name, "bytea") == 0) {
         rc = sqlite_blob_literal(rw, t, v, n, "bytea");
         free(v);
@@ -932,6 +976,7 @@ static int sqlite_rollback_work(struct sql_rw *rw)
 const struct sql_rule sql_rules_sqlite[] = {
     { "trim_semicolons", sql_rule_trim_semicolons, NULL },
     { "column_names", sql_rule_column_names, &sql_rule_column_names_when },
+    { "bool_columns", sql_rule_bool_columns, &sql_rule_bool_columns_when },
     { "catalogs", sql_rule_catalogs, &sql_rule_catalogs_when },
     { "session_info", sql_rule_session_info, &sql_rule_session_info_when },
     { "plain_strings", sql_rule_plain_strings, &sql_rule_plain_strings_when },

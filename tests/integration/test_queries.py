@@ -258,6 +258,30 @@ def test_untyped_columns_with_parameters(pgiris, backend):
         assert (type(m), m, type(seven)) == (number, 300, number)
 
 
+def test_boolean_expressions(pgiris, backend):
+    """Comparisons, EXISTS, TRUE and the like reach the client as booleans on both backends
+    (SQLite computes them as 0 and 1), through both protocols, text and binary."""
+    sql = ("SELECT id > {} AS big, EXISTS (SELECT 1 FROM customers c2 WHERE c2.id = customers.id * 200) AS far,"
+           " true AS yes, name IS NULL, id FROM customers WHERE id IN (1, 2) ORDER BY id")
+    with pgiris.connect(backend) as conn:
+        want = None
+        for binary in (False, True):
+            for prepare in (False, True):
+                with conn.cursor(binary=binary) as cur:
+                    rows = cur.execute(sql.format("%s"), (1,), prepare=prepare).fetchall()
+                    assert [type(v) for v in rows[0][:4]] == [bool] * 4, (binary, prepare, rows)
+                    assert [r[:2] for r in rows] == [(False, True), (True, False)] and [r[2:4] for r in rows] == [(True, False)] * 2
+                    assert want is None or rows == want
+                    want = rows
+        # Casts to boolean: a string as PostgreSQL reads it, a number true unless zero.
+        assert conn.execute("SELECT 'yes'::boolean, 'off'::boolean, 5::boolean, 0::boolean").fetchone() == (
+            True, False, True, False)
+        # The simple protocol, three times: the third runs as its shape (auto_parameterize).
+        with psycopg.ClientCursor(conn) as cur:
+            for _ in range(3):
+                assert cur.execute(sql.format(1)).fetchall() == want
+
+
 def statement_description(c, name, sql):
     """Parse sql as statement name and Describe it; the type OID of each column."""
     c.send(pgwire.message(b"P", name + b"\0" + sql.encode() + b"\0\0\0")

@@ -29,7 +29,7 @@ def test_postgresql_syntax_runs_on_sqlite(pgiris):
             "SELECT 'x'::text || 'y', 'Ab' ILIKE 'a%', E'a\\tb', $$q'q$$, "
             "position('b' in 'abc'), substring('hello' from 2 for 3), "
             "1 IS DISTINCT FROM 2, greatest(1, 3)").fetchone()
-        assert [str(v) for v in row] == ["xy", "1", "a\tb", "q'q", "2", "ell", "1", "3"]
+        assert [str(v) for v in row] == ["xy", "True", "a\tb", "q'q", "2", "ell", "True", "3"]
         # Booleans, casts and parameters through the extended protocol.
         row = conn.execute("SELECT name FROM customers WHERE id = %s::int AND true", ("7",)).fetchone()
         assert row == pgiris.direct("demo", "SELECT name FROM customers WHERE id = 7")[0]

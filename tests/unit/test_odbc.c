@@ -1401,6 +1401,59 @@ static void test_sqlite_portal_types(void **state)
     run_ok(c, "DROP TABLE untyped_p", "DROP TABLE", "DROP TABLE");
 }
 
+/*
+ * SQLite: the columns the translator noted as booleans ("pgiris:bool" in a
+ * comment that ends the statement) are bool, 1 and 0 sent as t and f, in
+ * the simple and the extended protocol, text and binary; the rest keep
+ * their types, and a note naming no column of the result changes nothing.
+ */
+static void test_sqlite_bool_hint(void **state)
+{
+    struct odbc_conn *c = *state;
+    struct capture k = { 0 };
+    struct pgmsg m[MAX_MSGS];
+    struct coldesc cols[4];
+    static const char sql[] = "SELECT 1 < 2 AS lt, 2 < 1 AS gt, NULL = 1 AS n, 7 AS seven /*pgiris:bool 1,2,3,9*/ ;";
+    static const int32_t oids[] = { PG_OID_BOOL, PG_OID_BOOL, PG_OID_BOOL, PG_OID_NUMERIC };
+    static const char *const values[] = { "t", "f", NULL, "7" };
+    static const int16_t binary[] = { 1 };
+    const struct odbc_param one = ptext(PG_OID_INT4, "1");
+    const uint8_t *raw;
+    int32_t len;
+
+    assert_int_equal(run(c, &k, sql, "SELECT"), ODBC_OK);
+    expect_untyped(&k, 4, oids, values);
+    capture_reset(&k);
+    assert_int_equal(run_params(c, &k, sql, "SELECT", NULL, 0, NULL, 0, ODBC_F_DESCRIBE, 0), ODBC_OK);
+    expect_untyped(&k, 4, oids, values);
+    capture_reset(&k);
+    /* A statement with a parameter, described before its values: bool all the same, binary too. */
+    assert_int_equal(run_params(c, &k, "SELECT ? > 0 AS pos /*pgiris:bool 1*/", "SELECT", &one, 1, binary, 1,
+                                ODBC_F_DESCRIBE, 0), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
+    assert_int_equal(rowdesc_get(&m[0], cols, 4), 1);
+    assert_int_equal(cols[0].oid, PG_OID_BOOL);
+    raw = datarow_raw(&m[1], 0, &len);
+    assert_int_equal(len, 1);
+    assert_int_equal(raw[0], 1);
+    capture_reset(&k);
+    /* Any other number is true unless it is zero (x::boolean of 5 is 5 on SQLite); text stays. */
+    {
+        static const int32_t b3[] = { PG_OID_BOOL, PG_OID_BOOL, PG_OID_BOOL };
+        static const char *const v3[] = { "t", "f", "x" };
+
+        assert_int_equal(run(c, &k, "SELECT 5 AS five, 0.0 AS z, 'x' AS t /*pgiris:bool 1,2,3*/", "SELECT"), ODBC_OK);
+        expect_untyped(&k, 3, b3, v3);
+        capture_reset(&k);
+    }
+    /* Not a note: another comment, or one in the middle. */
+    assert_int_equal(run(c, &k, "SELECT 1 < 2 AS lt /* pgiris:bool 1 */", "SELECT"), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
+    assert_int_equal(rowdesc_get(&m[0], cols, 4), 1);
+    assert_int_equal(cols[0].oid, PG_OID_NUMERIC);
+    capture_reset(&k);
+}
+
 /* "SELECT ?" with one parameter: SQLite hands back the text it was bound with. */
 static void expect_bound_text(struct odbc_conn *c, struct odbc_param p, const char *want)
 {
@@ -3005,6 +3058,7 @@ int main(void)
         cmocka_unit_test(test_sqlite_untyped_columns),
         cmocka_unit_test(test_sqlite_inlined_params),
         cmocka_unit_test(test_sqlite_portal_types),
+        cmocka_unit_test(test_sqlite_bool_hint),
         cmocka_unit_test(test_sqlite_command_tags),
         cmocka_unit_test(test_sqlite_errors),
         cmocka_unit_test(test_sqlite_transactions),

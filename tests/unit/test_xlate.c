@@ -124,7 +124,7 @@ static void test_budget_evicts_least_recently_used(void **state)
     xlate_counters(&n);
     assert_int_equal(n.entries, 0);
     const struct xlate *x = xlate_get(CFG_DIALECT_SQLITE, XLATE_SPLIT, "SELECT true", 11, NULL);
-    assert_string_equal(x->sql, "SELECT 1");
+    assert_string_equal(x->sql, "SELECT 1 /*pgiris:bool 1*/");
     xlate_configure(1 << 20);
 }
 

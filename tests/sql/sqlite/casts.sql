@@ -6,7 +6,7 @@
 -- in: SELECT id::text, code::varchar(10), c::char(2), n::character varying FROM t
 -- out: SELECT CAST(id AS TEXT) AS "id", CAST(code AS TEXT) AS "code", CAST(c AS TEXT) AS "c", CAST(n AS TEXT) AS "n" FROM t
 -- in: SELECT flag::boolean, doc::jsonb, u::uuid, b::bytea FROM t
--- out: SELECT CAST(flag AS INTEGER) AS "flag", CAST(doc AS TEXT) AS "doc", CAST(u AS TEXT) AS "u", CAST(b AS BLOB) AS "b" FROM t
+-- out: SELECT CAST(flag AS INTEGER) AS "flag", CAST(doc AS TEXT) AS "doc", CAST(u AS TEXT) AS "u", CAST(b AS BLOB) AS "b" FROM t /*pgiris:bool 1*/
 -- in: SELECT '2024-01-31'::date, created_at::timestamp, ts::timestamptz, '10:00'::time FROM t
 -- out: SELECT date('2024-01-31') AS "date", rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', created_at), '0'), '.') AS "created_at", rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', ts), '0'), '.') AS "ts", '10:00:00' AS "time" FROM t
 -- in: SELECT CAST(a AS integer), CAST(b AS text), CAST(c AS date), CAST(d AS timestamp with time zone) FROM t
@@ -55,3 +55,12 @@
 -- # Other operands, and literals in other forms, go through strftime's %f (milliseconds), whole seconds without ".000".
 -- in: SELECT x::timestamp, $1::timestamptz, CAST(x AS time), x::timetz, 'now'::timestamp FROM t
 -- out: SELECT rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', x), '0'), '.') AS "x", rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', $1), '0'), '.') AS "timestamptz", rtrim(rtrim(strftime('%H:%M:%f', x), '0'), '.') AS "x", rtrim(rtrim(strftime('%H:%M:%f', x), '0'), '.') AS "x", rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', 'now'), '0'), '.') AS "timestamp" FROM t
+-- # A string cast to boolean is read as PostgreSQL's boolin reads it (SQLite would read it as a number).
+-- in: SELECT 'yes'::boolean, ' TRUE '::bool, 'of'::boolean, 'f'::boolean, '1'::boolean, CAST('n' AS boolean)
+-- out: SELECT 1 AS "bool", 1 AS "bool", 0 AS "bool", 0 AS "bool", 1 AS "bool", 0 AS "bool" /*pgiris:bool 1,2,3,4,5,6*/
+-- in: SELECT * FROM t WHERE flag = 'on'::bool
+-- out: SELECT * FROM t WHERE flag = 1
+-- in: SELECT 'o'::boolean
+-- error: 22P02 invalid input syntax for type boolean: "o"
+-- in: SELECT 'maybe'::boolean
+-- error: 22P02 invalid input syntax for type boolean: "maybe"

@@ -12,7 +12,7 @@
 -- in: SELECT CASE WHEN a THEN 1 END, CASE WHEN a THEN 1 ELSE b END, CASE WHEN a THEN 1 ELSE b + 1 END FROM t
 -- out: SELECT CASE WHEN a THEN 1 END AS "case", CASE WHEN a THEN 1 ELSE b END AS "b", CASE WHEN a THEN 1 ELSE b + 1 END AS "case" FROM t
 -- in: SELECT (SELECT max(a) FROM u), (SELECT b AS z FROM u), (x), exists (SELECT 1 FROM u) FROM t
--- out: SELECT (SELECT max(a) AS "max" FROM u) AS "max", (SELECT b AS z FROM u) AS "z", (x) AS "x", exists (SELECT 1 FROM u) AS "exists" FROM t
+-- out: SELECT (SELECT max(a) AS "max" FROM u) AS "max", (SELECT b AS z FROM u) AS "z", (x) AS "x", exists (SELECT 1 FROM u) AS "exists" FROM t /*pgiris:bool 4*/
 -- in: SELECT row_number() OVER (ORDER BY a), count(*) FILTER (WHERE a > 1), sum(a) OVER w FROM t WINDOW w AS (PARTITION BY b)
 -- out: SELECT row_number() OVER (ORDER BY a) AS "row_number", count(*) FILTER (WHERE a > 1) AS "count", sum(a) OVER w AS "sum" FROM t WINDOW w AS (PARTITION BY b)
 -- in: SELECT DISTINCT ON (a) a, upper(b) FROM t ORDER BY a
@@ -22,7 +22,7 @@
 -- in: SELECT x::int, count(*) FROM t GROUP BY x
 -- out: SELECT CAST(x AS INTEGER), count(*) AS "count" FROM t GROUP BY x
 -- in: SELECT a IS DISTINCT FROM b, a, t.b, t.* FROM t
--- out: SELECT a IS NOT b, a, t.b, t.* FROM t
+-- out: SELECT a IS NOT b, a, t.b, t.* FROM t /*pgiris:bool 1*/
 -- in: SELECT a FROM t UNION ALL SELECT max(b) FROM u
 -- out: SELECT a FROM t UNION ALL SELECT max(b) AS "max" FROM u
 -- in: WITH c AS (SELECT count(*) FROM t) SELECT count FROM c
@@ -34,10 +34,28 @@
 -- in: SELECT key::text, date::text, version::text, kv.level::text, CASE WHEN a THEN 'x' ELSE key END FROM kv
 -- out: SELECT CAST(key AS TEXT) AS "key", CAST(date AS TEXT) AS "date", CAST(version AS TEXT) AS "version", CAST(kv.level AS TEXT) AS "level", CASE WHEN a THEN 'x' ELSE key END AS "key" FROM kv
 -- in: SELECT NOT 'true', (SELECT 1)::int, CASE WHEN x THEN 1 ELSE (SELECT 1) END FROM u
--- out: SELECT NOT 'true', CAST((SELECT 1) AS INTEGER), CASE WHEN x THEN 1 ELSE (SELECT 1) END FROM u
+-- out: SELECT NOT 'true', CAST((SELECT 1) AS INTEGER), CASE WHEN x THEN 1 ELSE (SELECT 1) END FROM u /*pgiris:bool 1*/
 -- in: SELECT (SELECT count(*) c FROM t), (SELECT DISTINCT a FROM t) FROM u
 -- out: SELECT (SELECT count(*) c FROM t) AS "c", (SELECT DISTINCT a FROM t) AS "a" FROM u
 -- in: SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY a), x::int FROM t
 -- out: SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY a) AS "percentile_cont", CAST(x AS INTEGER) AS "x" FROM t
 -- in: INSERT INTO t (a) VALUES (1) RETURNING id, now(), a::text, a + 1, a AS x
 -- out: WITH pgiris_returning AS (SELECT 1) INSERT INTO t (a) VALUES (1) RETURNING id, strftime('%Y-%m-%d %H:%M:%f', 'now') AS "now", CAST(a AS TEXT) AS "a", a + 1, a AS x
+-- # Boolean result columns: SQLite's comparisons give 0 and 1, so the items that are
+-- # PostgreSQL booleans are noted at the end (positions from 1) for the executor to type.
+-- in: SELECT a, b > 2 AS big, EXISTS (SELECT 1) FROM t
+-- out: SELECT a, b > 2 AS big, EXISTS (SELECT 1) AS "exists" FROM t /*pgiris:bool 2,3*/
+-- in: SELECT true, false x, 1 AS one, (a = b), a IS NULL, a LIKE 'x%' ESCAPE '!', a BETWEEN 1 AND 2, a IN (1, 2), NOT a, a OR b FROM t
+-- out: SELECT 1, 0 x, 1 AS one, (a = b), a IS NULL, a LIKE 'x%' ESCAPE '!', a BETWEEN 1 AND 2, a IN (1, 2), NOT a, a OR b FROM t /*pgiris:bool 1,2,4,5,6,7,8,9,10*/
+-- # A cast decides only as the last thing done; inside a call, CASE or subquery nothing is seen.
+-- in: SELECT CAST(a AS boolean), a::pg_catalog.bool x, a::bool::int, a::int = 1, f(a = b), CASE WHEN a = 1 THEN 1 END, (SELECT a = b) FROM t
+-- out: SELECT CAST(a AS INTEGER) AS "a", CAST(a AS INTEGER) x, CAST(CAST(a AS INTEGER) AS INTEGER) AS "a", CAST(a AS INTEGER) = 1, f(a = b) AS "f", CASE WHEN a = 1 THEN 1 END AS "case", (SELECT a = b) FROM t /*pgiris:bool 1,2,4*/
+-- # The statement's own list: after WITH, the first of a UNION; nothing after a *; nothing in WHERE.
+-- in: WITH c AS (SELECT 1 = 1 AS y) SELECT y = 1 FROM c UNION SELECT y FROM d
+-- out: WITH c AS (SELECT 1 = 1 AS y) SELECT y = 1 FROM c UNION SELECT y FROM d /*pgiris:bool 1*/
+-- in: SELECT a = b, *, c = d FROM t WHERE a = b
+-- out: SELECT a = b, *, c = d FROM t WHERE a = b /*pgiris:bool 1*/
+-- in: SELECT DISTINCT ON (a = b) a = b FROM t
+-- out: SELECT DISTINCT ON (a = b) a = b FROM t /*pgiris:bool 1*/
+-- in: INSERT INTO t SELECT a = b FROM u
+-- out: INSERT INTO t SELECT a = b FROM u
