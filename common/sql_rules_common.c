@@ -1414,6 +1414,18 @@ static bool sql_item_boolean(const struct sql_rw *rw, size_t a, size_t b)
             cast = i;
             continue;
         }
+        /* regular expression matches; ~ with no operand before it is bitwise NOT */
+        if (sql_tk_op(rw, i, "!~") || sql_tk_op(rw, i, "~*") || sql_tk_op(rw, i, "!~*"))
+            return true;
+        if (sql_tk_op(rw, i, "~") && i > a) {
+            size_t p = sql_prev(rw, i);
+            const struct sql_tk *pt = &rw->t[p];
+            if (p != SIZE_MAX && p >= a &&
+                (sql_tk_punct(rw, p, ')') || sql_tk_punct(rw, p, ']') || pt->type == SQL_TOK_NUMBER ||
+                 pt->type == SQL_TOK_STRING || pt->type == SQL_TOK_QIDENT || pt->type == SQL_TOK_PARAM ||
+                 (pt->type == SQL_TOK_IDENT && sql_level_of(rw, p) == LV_OPERAND)))
+                return true;
+        }
         switch (sql_level_of(rw, i)) {
         case LV_OR: case LV_AND: case LV_NOT: case LV_IS: case LV_CMP:
             return true;

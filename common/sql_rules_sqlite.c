@@ -14,6 +14,7 @@
 
 #include "common/civil.h"
 #include "common/sql_rules.h"
+#include "common/sql_translate.h"
 
 /*
  * Casts go to SQLite's type affinities (datatype3.html section 3.1).  Column
@@ -973,13 +974,244 @@ static int sqlite_rollback_work(struct sql_rw *rw)
     return 0;
 }
 
+/* ---- PostgreSQL's catalogs, as far as psql's lists need them ---------- */
+
+/*
+ * The relations of pg_catalog that psql's \dt, \dv, \di, \d, \dn and \l
+ * read, as subqueries of SQLite's own catalog (sqlite_master: tables, views
+ * and indexes of the main database, its internal sqlite_ tables left out
+ * but for the indexes of UNIQUE constraints).  A relation's oid is its
+ * sqlite_master rowid plus 16384, an integer (CAST gives it that affinity,
+ * so '16390' compares equal to it as a PostgreSQL oid literal would).
+ * Owners are the client's user (SQLite has none), every relation is in
+ * schema public (oid 2200).  The database's row is built per session.
+ */
+static const struct {
+    const char *name;
+    const char *sql;
+} sqlite_catalog_rels[] = {
+    { "pg_namespace",
+      "(SELECT 11 AS oid, 'pg_catalog' AS nspname, 10 AS nspowner, NULL AS nspacl"
+      " UNION ALL SELECT 2200, 'public', 10, NULL)" },
+    { "pg_am", "(SELECT 2 AS oid, 'heap' AS amname, 't' AS amtype UNION ALL SELECT 403, 'btree', 'i')" },
+    { "pg_class",
+      "(SELECT CAST(m.rowid + 16384 AS INTEGER) AS oid, m.name AS relname, 2200 AS relnamespace,"
+      " CASE m.type WHEN 'view' THEN 'v' WHEN 'index' THEN 'i' ELSE 'r' END AS relkind,"
+      " 10 AS relowner, CASE m.type WHEN 'table' THEN 2 WHEN 'index' THEN 403 ELSE 0 END AS relam,"
+      " 0 AS reltablespace, 0 AS reltoastrelid, 0 AS reloftype, 'p' AS relpersistence,"
+      " NULL AS reloptions, NULL AS relacl"
+      " FROM sqlite_master m WHERE m.type IN ('table', 'view', 'index') AND"
+      " (m.name NOT LIKE 'sqlite!_%' ESCAPE '!' OR m.name LIKE 'sqlite!_autoindex!_%' ESCAPE '!'))" },
+    { "pg_index",
+      "(SELECT CAST(x.rowid + 16384 AS INTEGER) AS indexrelid, CAST(t.rowid + 16384 AS INTEGER) AS indrelid"
+      " FROM sqlite_master x JOIN sqlite_master t ON t.name = x.tbl_name AND t.type = 'table'"
+      " WHERE x.type = 'index')" },
+    { "pg_database", NULL },
+};
+
+/* s as a SQL string literal into out (at most size bytes with its NUL); false if it does not fit. */
+static bool sqlite_quote(const char *s, char *out, size_t size)
+{
+    size_t n = 0;
+
+    out[n++] = '\'';
+    for (; *s; s++) {
+        if (n + 4 >= size)
+            return false;
+        if (*s == '\'')
+            out[n++] = '\'';
+        out[n++] = *s;
+    }
+    out[n++] = '\'';
+    out[n] = '\0';
+    return true;
+}
+
+/*
+ * A regular expression as a GLOB pattern, where one says the same: literal
+ * characters (a backslash escapes one), "." and ".*", anchored by ^ and $
+ * (unanchored, it matches anywhere, as ~ does), the whole in parentheses
+ * as psql writes it ('^(acc.*)$').  False for anything else.
+ */
+static bool sqlite_regex_glob(const char *re, size_t n, char *out, size_t size)
+{
+    size_t a = 0, b = n, k = 0;
+    bool start = false, end = false;
+
+    if (a < b && re[a] == '^')
+        start = true, a++;
+    if (b > a && re[b - 1] == '$' && !(b >= 2 && re[b - 2] == '\\'))
+        end = true, b--;
+    if (b - a >= 2 && re[a] == '(' && re[b - 1] == ')')
+        a++, b--;
+    if (!start && k + 1 < size)
+        out[k++] = '*';
+    for (size_t i = a; i < b; i++) {
+        char c = re[i];
+        if (k + 4 >= size)
+            return false;
+        if (c == '.' && i + 1 < b && re[i + 1] == '*') {
+            out[k++] = '*';
+            i++;
+        } else if (c == '.') {
+            out[k++] = '?';
+        } else if (c == '\\' && i + 1 < b && !isalnum((unsigned char)re[i + 1])) {
+            c = re[++i];
+            if (c == '*' || c == '?' || c == '[') {
+                out[k++] = '[';
+                out[k++] = c;
+                out[k++] = ']';
+            } else {
+                out[k++] = c;
+            }
+        } else if (strchr("\\[](){}|+*?^$", c) != NULL) {
+            return false;
+        } else {
+            out[k++] = c;
+        }
+    }
+    if (!end)
+        out[k++] = '*';
+    out[k] = '\0';
+    return true;
+}
+
+/* x ~ 'regex' and x !~ 'regex' (OPERATOR(pg_catalog.~) as psql writes it) as GLOB, which SQLite has. */
+static int sqlite_regex(struct sql_rw *rw, size_t i)
+{
+    size_t lit, prev = sql_prev(rw, i), n;
+    const struct sql_tk *t = &rw->t[i];
+    bool negate = t->len == 2 && t->s[0] == '!';
+    char glob[512], quoted[1100], *re;
+
+    if (t->s[t->len - 1] == '*')
+        return sql_rw_fail(rw, "0A000", "case-insensitive regular expressions (%.*s) are not supported by SQLite",
+                           (int)t->len, t->s);
+    /* ~ x with nothing before it is bitwise NOT, as in SQLite */
+    if (prev == SIZE_MAX || rw->t[prev].type == SQL_TOK_OP ||
+        (rw->t[prev].type == SQL_TOK_PUNCT && !sql_tk_punct(rw, prev, ')') && !sql_tk_punct(rw, prev, ']')) ||
+        (rw->t[prev].type == SQL_TOK_IDENT && sql_level_of(rw, prev) != LV_OPERAND))
+        return negate ? sql_rw_fail(rw, "42601", "syntax error at or near \"!~\"") : 0;
+    lit = sql_next(rw, i);
+    if (lit >= rw->n || rw->t[lit].type != SQL_TOK_STRING || rw->t[lit].s[0] != '\'')
+        return sql_rw_fail(rw, "0A000", "a regular expression match (%s) is supported by SQLite only with a "
+                           "string literal for its pattern", negate ? "!~" : "~");
+    if (!(re = sqlite_literal_value(rw, &rw->t[lit], &n)))
+        return -1;
+    bool ok = sqlite_regex_glob(re, n, glob, sizeof(glob));
+    if (!ok) {
+        sql_rw_fail(rw, "0A000", "the regular expression '%.*s' has no equivalent on SQLite: only literal "
+                    "text, . and .* between ^ and $ are", (int)(n > 64 ? 64 : n), re);
+        free(re);
+        return -1;
+    }
+    free(re);
+    if (!sqlite_quote(glob, quoted, sizeof(quoted)))
+        return sql_rw_fail(rw, "54000", "regular expression too long");
+    return sql_rw_template(rw, i, lit, NULL, 0, "%s %s", negate ? "NOT GLOB" : "GLOB", quoted) ? 0 : -1;
+}
+
+/*
+ * What psql's \dt, \dv, \di, \ds, \d (a list), \dn and \l ask of
+ * PostgreSQL's catalogs, answered from SQLite's: the relations above, the
+ * functions those queries call (pg_get_userbyid: the client's user;
+ * pg_table_is_visible: true; pg_encoding_to_char: UTF8; array_to_string
+ * of what is no array here: the value itself), regular expression matches
+ * on literal patterns (as GLOB), and COLLATE pg_catalog.default (dropped).
+ * Other catalogs are left for sql_rule_catalogs to refuse by name.
+ */
+static int sqlite_pg_catalog(struct sql_rw *rw)
+{
+    char lit[512], db[1024];
+
+    for (size_t i = 0; i < rw->n; i++) {
+        /* OPERATOR(pg_catalog.~) -> ~ */
+        if (sql_tk_word(rw, i, "operator") && sql_tk_punct(rw, i + 1, '(') && sql_tk_kw(rw, i + 2, KW_PG_CATALOG) &&
+            sql_tk_punct(rw, i + 3, '.') && rw->t[i + 4].type == SQL_TOK_OP && sql_tk_punct(rw, i + 5, ')')) {
+            struct sql_tk op = rw->t[i + 4];
+            op.space = rw->t[i].space;
+            if (sql_rw_splice(rw, i, 6, &op, 1) != 0)
+                return -1;
+        }
+        if (rw->t[i].type == SQL_TOK_OP &&
+            ((rw->t[i].len == 1 && rw->t[i].s[0] == '~') || sql_tk_op(rw, i, "!~") || sql_tk_op(rw, i, "~*") ||
+             sql_tk_op(rw, i, "!~*"))) {
+            if (sqlite_regex(rw, i) < 0)
+                return -1;
+            continue;
+        }
+        /* COLLATE pg_catalog.default: the column's own collation */
+        if (sql_tk_kw(rw, i, KW_COLLATE) && sql_tk_kw(rw, i + 1, KW_PG_CATALOG) && sql_tk_punct(rw, i + 2, '.') &&
+            (sql_tk_kw(rw, i + 3, KW_DEFAULT) ||
+             (rw->t[i + 3].type == SQL_TOK_QIDENT && rw->t[i + 3].len == 9 && memcmp(rw->t[i + 3].s, "\"default\"", 9) == 0))) {
+            if (sql_rw_splice(rw, i, 4, NULL, 0) != 0)
+                return -1;
+            i--;
+            continue;
+        }
+        if (!sql_tk_kw(rw, i, KW_PG_CATALOG) || !sql_tk_punct(rw, i + 1, '.') || rw->t[i + 2].type != SQL_TOK_IDENT ||
+            (i > 0 && sql_tk_punct(rw, i - 1, '.')))
+            continue;
+        size_t name = i + 2, after = sql_next(rw, name);
+        if (sql_tk_punct(rw, after, '(')) {
+            size_t close = sql_match(rw, after), first[2], last[2];
+            const char *value = NULL;
+            if (close >= rw->n)
+                continue;
+            if (sql_tk_word(rw, name, "pg_get_userbyid")) {
+                /* the user is known when the statement is translated for a session (SQL_FLAG_SESSION) */
+                rw->flags |= SQL_FLAG_SESSION;
+                value = rw->user != NULL && sqlite_quote(rw->user, lit, sizeof(lit)) ? lit : "NULL";
+            } else if (sql_tk_word(rw, name, "pg_table_is_visible")) {
+                value = "1";
+            } else if (sql_tk_word(rw, name, "pg_encoding_to_char")) {
+                value = "'UTF8'";
+            } else if (sql_tk_word(rw, name, "array_to_string") && sql_args(rw, after, first, last, 2) == 2) {
+                struct sql_arg arg = sql_rw_range(rw, first[0], last[0]);
+                if (!sql_rw_template(rw, i, close, &arg, 1, "($0)"))
+                    return -1;
+                continue;
+            }
+            if (value != NULL && !sql_rw_template(rw, i, close, NULL, 0, "%s", value))
+                return -1;
+            continue;
+        }
+        /* A relation: after FROM, JOIN or a comma, not a column (pg_catalog.pg_class.relname). */
+        size_t before = sql_prev(rw, i);
+        if (sql_tk_punct(rw, after, '.') || before == SIZE_MAX ||
+            !(sql_tk_kw(rw, before, KW_FROM) || sql_tk_kw(rw, before, KW_JOIN) || sql_tk_punct(rw, before, ',')))
+            continue;
+        for (size_t r = 0; r < sizeof(sqlite_catalog_rels) / sizeof(sqlite_catalog_rels[0]); r++) {
+            if (!sql_tk_word(rw, name, sqlite_catalog_rels[r].name))
+                continue;
+            const char *sql = sqlite_catalog_rels[r].sql;
+            if (sql == NULL) {
+                rw->flags |= SQL_FLAG_SESSION;
+                if (rw->database == NULL || !sqlite_quote(rw->database, lit, sizeof(lit)))
+                    snprintf(lit, sizeof(lit), "NULL");
+                snprintf(db, sizeof(db), "(SELECT 1 AS oid, %s AS datname, 10 AS datdba, 6 AS encoding,"
+                         " 'C' AS datcollate, 'C' AS datctype, NULL AS daticulocale, 'c' AS datlocprovider,"
+                         " NULL AS datacl, 0 AS datistemplate, 1 AS datallowconn, -1 AS datconnlimit)", lit);
+                sql = db;
+            }
+            bool aliased = after < rw->n && (sql_tk_kw(rw, after, KW_AS) || rw->t[after].type == SQL_TOK_QIDENT ||
+                                             (rw->t[after].type == SQL_TOK_IDENT && rw->t[after].kw == KW_NONE));
+            if (!sql_rw_template(rw, i, name, NULL, 0, aliased ? "%s" : "%s AS %s", sql, sqlite_catalog_rels[r].name))
+                return -1;
+            break;
+        }
+    }
+    return 0;
+}
+
 const struct sql_rule sql_rules_sqlite[] = {
     { "trim_semicolons", sql_rule_trim_semicolons, NULL },
     { "column_names", sql_rule_column_names, &sql_rule_column_names_when },
     { "bool_columns", sql_rule_bool_columns, &sql_rule_bool_columns_when },
-    { "catalogs", sql_rule_catalogs, &sql_rule_catalogs_when },
     { "session_info", sql_rule_session_info, &sql_rule_session_info_when },
     { "plain_strings", sql_rule_plain_strings, &sql_rule_plain_strings_when },
+    { "pg_catalog", sqlite_pg_catalog, SQL_WHEN(KW_PG_CATALOG, SQL_SEEN_OTHER_OP) },
+    { "catalogs", sql_rule_catalogs, &sql_rule_catalogs_when },
     { "public_schema", sqlite_public_schema, SQL_WHEN(KW_PUBLIC) },
     { "vectors", sqlite_vectors, SQL_WHEN(SQL_SEEN_VECTOR_OP) },
     { "casts", sql_rule_casts, &sql_rule_casts_when },

@@ -209,15 +209,49 @@ def test_session_information_on_sqlite(pgiris, protocol):
     assert [tuple(r) for r in rows] == [(u, "demo") for u in users]
 
 
-def test_psql_describe_commands_name_what_is_missing(pgiris):
+def test_psql_list_commands(pgiris):
+    """psql's \\dt, \\dv, \\di, \\d, \\dn and \\l list what the SQLite database holds."""
     from test_auth import psql
-    for command in ("\\dt", "\\d customers", "\\l"):
-        out = psql(pgiris, "-c", command)
-        assert out.returncode != 0
-        assert "PostgreSQL's system catalogs (pg_catalog.pg_" in out.stderr, out.stderr
-        assert "are not available on SQLite" in out.stderr, out.stderr
-    # The session goes on.
-    out = psql(pgiris, "-A", "-t", "-c", "\\dt", "-c", "SELECT current_user")
+
+    def listing(*command):
+        out = psql(pgiris, "-A", "-t", "-F", "|", *sum((["-c", c] for c in command), []))
+        assert out.returncode == 0, out.stderr
+        return [line.split("|") for line in out.stdout.splitlines() if line]
+
+    def names(kind):
+        return sorted(r[0] for r in pgiris.direct(
+            "demo", "SELECT name FROM sqlite_master WHERE type = '%s' AND name NOT LIKE 'sqlite_stat%%'"
+            " AND name <> 'sqlite_sequence'" % kind))
+
+    tables, views, indexes = names("table"), names("view"), names("index")
+    assert "customers" in tables and views and indexes
+    assert listing("\\dt") == [["public", t, "table", "demo"] for t in tables]
+    assert listing("\\dv") == [["public", v, "view", "demo"] for v in views]
+    assert sorted(listing("\\d")) == sorted([["public", t, "table", "demo"] for t in tables] +
+                                             [["public", v, "view", "demo"] for v in views])
+    owners = {r[0]: r[1] for r in pgiris.direct("demo", "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'")}
+    assert listing("\\di") == [["public", i, "index", "demo", owners[i]] for i in indexes]
+    # psql's patterns are regular expressions, matched as SQLite's GLOB.
+    assert listing("\\dt cust*") == [["public", "customers", "table", "demo"]]
+    assert listing("\\dt customers") == [["public", "customers", "table", "demo"]]
+    assert listing("\\dt no_such_*") == []
+    assert listing("\\dn") == [["public", "demo"]]
+    assert listing("\\l")[0][:3] == ["demo", "demo", "UTF8"]
+    # The owner is the client's own user, as SQLite has none.
+    out = psql(pgiris, "-A", "-t", "-c", "\\dt customers", user="alice")
+    assert out.stdout.strip() == "public|customers|table|alice", out.stderr
+
+
+def test_psql_describe_names_what_is_missing(pgiris):
+    """A catalog query the SQLite backend cannot answer fails with a message that names the
+    construct, and the session goes on."""
+    from test_auth import psql
+    out = psql(pgiris, "-c", "\\d customers")
+    assert out.returncode != 0
+    assert "not supported by SQLite" in out.stderr or "not available on SQLite" in out.stderr, out.stderr
+    out = psql(pgiris, "-c", "SELECT typname FROM pg_catalog.pg_type")
+    assert "PostgreSQL's system catalogs (pg_catalog.pg_type) are not available on SQLite" in out.stderr
+    out = psql(pgiris, "-A", "-t", "-c", "\\d customers", "-c", "SELECT current_user")
     assert out.stdout.strip() == "demo", out.stderr
 
 

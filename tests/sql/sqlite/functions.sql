@@ -44,9 +44,9 @@
 -- record: kind=dml verb=INSERT params=0 read= write=audit flags=session
 -- in: SELECT version FROM migrations WHERE version > 3
 -- out: SELECT version FROM migrations WHERE version > 3
--- # PostgreSQL's system catalogs (psql's \d commands read them): refused by name.
--- in: SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
--- error: 0A000 PostgreSQL's system catalogs (pg_catalog.pg_class) are not available on SQLite
+-- # PostgreSQL's system catalogs that sqlite_pg_catalog does not emulate: refused by name (catalogs.sql).
+-- in: SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+-- error: 0A000 PostgreSQL's system catalogs (pg_catalog.pg_attribute) are not available on SQLite
 -- in: SELECT table_name FROM information_schema.tables
 -- error: 0A000 information_schema (information_schema.tables) is not available on SQLite
 -- in: SELECT x::pg_catalog.int4, CAST(y AS pg_catalog.text) FROM t

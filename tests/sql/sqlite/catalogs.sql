@@ -1,0 +1,27 @@
+-- # PostgreSQL's catalogs as psql's list commands (\dt, \dv, \di, \d, \dn, \l) read them, answered from
+-- # sqlite_master: pg_class, pg_namespace, pg_am, pg_index and pg_database become subqueries (the
+-- # cases run as "alice" in database "shop", who owns everything: SQLite has no owners).
+-- in: SELECT n.nspname AS "Name", pg_catalog.pg_get_userbyid(n.nspowner) AS "Owner" FROM pg_catalog.pg_namespace n WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema' ORDER BY 1
+-- out: SELECT n.nspname AS "Name", 'alice' AS "Owner" FROM (SELECT 11 AS oid, 'pg_catalog' AS nspname, 10 AS nspowner, NULL AS nspacl UNION ALL SELECT 2200, 'public', 10, NULL) n WHERE n.nspname NOT GLOB 'pg_*' AND n.nspname <> 'information_schema' ORDER BY 1
+-- record: kind=query verb=SELECT params=0 read=pg_catalog.pg_namespace write= flags=read-only,session
+-- in: SELECT c.relname, am.amname FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam WHERE c.relname OPERATOR(pg_catalog.~) '^(acc.*)$' COLLATE pg_catalog.default AND pg_catalog.pg_table_is_visible(c.oid)
+-- out: SELECT c.relname, am.amname FROM (SELECT CAST(m.rowid + 16384 AS INTEGER) AS oid, m.name AS relname, 2200 AS relnamespace, CASE m.type WHEN 'view' THEN 'v' WHEN 'index' THEN 'i' ELSE 'r' END AS relkind, 10 AS relowner, CASE m.type WHEN 'table' THEN 2 WHEN 'index' THEN 403 ELSE 0 END AS relam, 0 AS reltablespace, 0 AS reltoastrelid, 0 AS reloftype, 'p' AS relpersistence, NULL AS reloptions, NULL AS relacl FROM sqlite_master m WHERE m.type IN ('table', 'view', 'index') AND (m.name NOT LIKE 'sqlite!_%' ESCAPE '!' OR m.name LIKE 'sqlite!_autoindex!_%' ESCAPE '!')) c LEFT JOIN (SELECT 2 AS oid, 'heap' AS amname, 't' AS amtype UNION ALL SELECT 403, 'btree', 'i') am ON am.oid = c.relam WHERE c.relname GLOB 'acc*' AND 1
+-- in: SELECT d.datname, pg_catalog.pg_encoding_to_char(d.encoding), pg_catalog.array_to_string(d.datacl, E'\n') AS acl FROM pg_catalog.pg_database d
+-- out: SELECT d.datname, 'UTF8' AS "pg_encoding_to_char", (d.datacl) AS acl FROM (SELECT 1 AS oid, 'shop' AS datname, 10 AS datdba, 6 AS encoding, 'C' AS datcollate, 'C' AS datctype, NULL AS daticulocale, 'c' AS datlocprovider, NULL AS datacl, 0 AS datistemplate, 1 AS datallowconn, -1 AS datconnlimit) d
+-- in: SELECT c2.relname FROM pg_catalog.pg_index i, pg_catalog.pg_class c2 WHERE i.indexrelid = c2.oid
+-- out: SELECT c2.relname FROM (SELECT CAST(x.rowid + 16384 AS INTEGER) AS indexrelid, CAST(t.rowid + 16384 AS INTEGER) AS indrelid FROM sqlite_master x JOIN sqlite_master t ON t.name = x.tbl_name AND t.type = 'table' WHERE x.type = 'index') i, (SELECT CAST(m.rowid + 16384 AS INTEGER) AS oid, m.name AS relname, 2200 AS relnamespace, CASE m.type WHEN 'view' THEN 'v' WHEN 'index' THEN 'i' ELSE 'r' END AS relkind, 10 AS relowner, CASE m.type WHEN 'table' THEN 2 WHEN 'index' THEN 403 ELSE 0 END AS relam, 0 AS reltablespace, 0 AS reltoastrelid, 0 AS reloftype, 'p' AS relpersistence, NULL AS reloptions, NULL AS relacl FROM sqlite_master m WHERE m.type IN ('table', 'view', 'index') AND (m.name NOT LIKE 'sqlite!_%' ESCAPE '!' OR m.name LIKE 'sqlite!_autoindex!_%' ESCAPE '!')) c2 WHERE i.indexrelid = c2.oid
+-- # Without an alias a relation keeps its name; a column named after a catalog is no relation.
+-- in: SELECT pg_class.relname FROM pg_catalog.pg_class
+-- out: SELECT pg_class.relname FROM (SELECT CAST(m.rowid + 16384 AS INTEGER) AS oid, m.name AS relname, 2200 AS relnamespace, CASE m.type WHEN 'view' THEN 'v' WHEN 'index' THEN 'i' ELSE 'r' END AS relkind, 10 AS relowner, CASE m.type WHEN 'table' THEN 2 WHEN 'index' THEN 403 ELSE 0 END AS relam, 0 AS reltablespace, 0 AS reltoastrelid, 0 AS reloftype, 'p' AS relpersistence, NULL AS reloptions, NULL AS relacl FROM sqlite_master m WHERE m.type IN ('table', 'view', 'index') AND (m.name NOT LIKE 'sqlite!_%' ESCAPE '!' OR m.name LIKE 'sqlite!_autoindex!_%' ESCAPE '!')) AS pg_class
+-- # The rest of the catalogs are refused by name.
+-- in: SELECT typname FROM pg_catalog.pg_type
+-- error: 0A000 PostgreSQL's system catalogs (pg_catalog.pg_type) are not available on SQLite
+-- # Regular expression matches whose pattern GLOB can say: literal text, . and .*, ^ and $.
+-- in: SELECT name ~ 'ab', name !~ '^a\*b$' AS nx, ~ 5 FROM t WHERE name ~ E'^x\\.y$' AND name ~ $$^a.c$$
+-- out: SELECT name GLOB '*ab*', name NOT GLOB 'a[*]b' AS nx, ~ 5 FROM t WHERE name GLOB 'x.y' AND name GLOB 'a?c*' /*pgiris:bool 1,2*/
+-- in: SELECT a FROM t WHERE a ~ '^[a-z]+$'
+-- error: 0A000 the regular expression '^[a-z]+$' has no equivalent on SQLite: only literal text, . and .* between ^ and $ are
+-- in: SELECT a FROM t WHERE a ~* 'x'
+-- error: 0A000 case-insensitive regular expressions (~*) are not supported by SQLite
+-- in: SELECT a FROM t WHERE a ~ b
+-- error: 0A000 a regular expression match (~) is supported by SQLite only with a string literal for its pattern
