@@ -334,6 +334,13 @@ size_t sql_match_back(const struct sql_rw *rw, size_t i);
 /* The END of the CASE at i, and the CASE of the END at i. */
 size_t sql_case_end(const struct sql_rw *rw, size_t i);
 size_t sql_case_start(const struct sql_rw *rw, size_t i);
+/* The last token of the bracket or CASE ... END that opens at i; i when it opens neither. */
+static inline size_t sql_skip_nested(const struct sql_rw *rw, size_t i)
+{
+    if (sql_tk_punct(rw, i, '(') || sql_tk_punct(rw, i, '['))
+        return sql_match(rw, i);
+    return sql_tk_kw(rw, i, KW_CASE) ? sql_case_end(rw, i) : i;
+}
 
 /* How token i binds as a binary operator (LV_OPERAND: it is not one). */
 enum sql_level sql_level_of(const struct sql_rw *rw, size_t i);
@@ -346,6 +353,8 @@ size_t sql_operand_left(const struct sql_rw *rw, size_t op, enum sql_level lv);
 size_t sql_operand_right(const struct sql_rw *rw, size_t op, enum sql_level lv);
 /* First token of the primary expression (x, t.x, f(..), (..), CASE..END, a[i]) ending at end. */
 size_t sql_primary_start(const struct sql_rw *rw, size_t end);
+/* How many items the SELECT list of the SELECT at t[sel] has; 0 if one is a * (not known here). */
+size_t sql_select_width(const struct sql_rw *rw, size_t sel);
 /* Parse a PostgreSQL type name starting at i; false if there is none. */
 bool sql_parse_type(const struct sql_rw *rw, size_t i, struct sql_pgtype *ty);
 /*

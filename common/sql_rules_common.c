@@ -1294,6 +1294,25 @@ static size_t sql_item_end(const struct sql_rw *rw, size_t i)
     return i;
 }
 
+/* How many items the SELECT list of the SELECT at t[sel] has; 0 if one is a * (not known here). */
+size_t sql_select_width(const struct sql_rw *rw, size_t sel)
+{
+    size_t n = 0;
+
+    if (!sql_tk_kw(rw, sel, KW_SELECT))
+        return 0;
+    for (size_t i = sql_list_first(rw, sel); i < rw->n;) {
+        size_t end = sql_item_end(rw, i), last = sql_prev(rw, end);
+        if (end == i || last == SIZE_MAX || last < i || sql_tk_op(rw, last, "*"))
+            return 0;
+        n++;
+        if (end >= rw->n || !sql_tk_punct(rw, end, ','))
+            break;
+        i = end + 1;
+    }
+    return n;
+}
+
 /*
  * Result column names as PostgreSQL gives them.  SQLite names an
  * expression's column by its text ("count(*)", "CAST(x AS TEXT)") and IRIS
@@ -1394,18 +1413,29 @@ static bool sql_item_boolean(const struct sql_rw *rw, size_t a, size_t b)
     }
     if (a == b && (sql_tk_kw(rw, a, KW_TRUE) || sql_tk_kw(rw, a, KW_FALSE)))
         return true;
+    /* a boolean column of PostgreSQL's catalogs, which SQLite's emulation of them keeps as 0 and 1 */
+    if (sql_seen(rw, KW_PG_CATALOG) && rw->t[b].type == SQL_TOK_IDENT &&
+        (a == b || (b == a + 2 && sql_tk_punct(rw, a + 1, '.')))) {
+        static const char *const flags[] = {
+            "relhasindex", "relhasrules", "relhastriggers", "relrowsecurity", "relforcerowsecurity",
+            "relispartition", "relisshared", "attnotnull", "atthasdef", "attisdropped", "attislocal",
+            "indisprimary", "indisunique", "indisclustered", "indisvalid", "indisreplident", "indimmediate",
+            "indnullsnotdistinct", "condeferrable", "condeferred", "convalidated", "datistemplate",
+            "datallowconn",
+        };
+        for (size_t k = 0; k < SQL_NELEM(flags); k++)
+            if (sql_tk_word(rw, b, flags[k]))
+                return true;
+    }
     if (sql_tk_kw(rw, a, KW_CAST) && sql_tk_punct(rw, sql_next(rw, a), '(') &&
         sql_match(rw, sql_next(rw, a)) == b) {
         size_t in = sql_last_top(rw, sql_next(rw, a) + 1, sql_prev(rw, b), NULL, KW_AS);
         return in != SIZE_MAX && sql_bool_type_at(rw, sql_next(rw, in));
     }
     for (size_t i = a; i <= b && i < rw->n; i++) {
-        if (sql_tk_punct(rw, i, '(') || sql_tk_punct(rw, i, '[')) {
-            i = sql_match(rw, i);
-            continue;
-        }
-        if (sql_tk_kw(rw, i, KW_CASE)) {
-            i = sql_case_end(rw, i);
+        size_t skip = sql_skip_nested(rw, i);
+        if (skip != i) {
+            i = skip;
             continue;
         }
         if (sql_tk_kw(rw, i, KW_EXISTS))

@@ -60,6 +60,13 @@ const char *sql_sqlite_type(struct sql_rw *rw, const struct sql_pgtype *ty, enum
         { "jsonb", "CAST($0 AS TEXT)", "TEXT" },
         { "uuid", "CAST($0 AS TEXT)", "TEXT" },
         { "bytea", "CAST($0 AS BLOB)", "BLOB" },
+        /* an emulated catalog's oids (sqlite_catalog_rels) are integers; a reg* cast gives no name here */
+        { "oid", "CAST($0 AS INTEGER)", "INTEGER" },
+        { "regclass", "CAST($0 AS TEXT)", "TEXT" },
+        { "regtype", "CAST($0 AS TEXT)", "TEXT" },
+        { "regproc", "CAST($0 AS TEXT)", "TEXT" },
+        { "regnamespace", "CAST($0 AS TEXT)", "TEXT" },
+        { "regrole", "CAST($0 AS TEXT)", "TEXT" },
         /* dates are ISO-8601 text; date() also validates and normalises */
         { "date", "date($0)", "DATE" },
         { "timestamp", SQLITE_TS_CAST, "TIMESTAMP" },
@@ -986,26 +993,85 @@ static int sqlite_rollback_work(struct sql_rw *rw)
  * Owners are the client's user (SQLite has none), every relation is in
  * schema public (oid 2200).  The database's row is built per session.
  */
+/* The type oid of a column declared p.type, by the words SQLite reads its affinity from (datatype3.html). */
+#define SQLITE_TYPE_OID \
+    "CASE WHEN p.type LIKE '%INT%' THEN CASE WHEN p.type LIKE '%BIGINT%' OR p.type LIKE" \
+    " 'INT8%' THEN 20 WHEN p.type LIKE '%SMALLINT%' OR p.type LIKE 'INT2%' THEN 21 ELSE 23" \
+    " END WHEN p.type LIKE '%CHAR%' THEN 1043 WHEN p.type LIKE 'BOOL%' THEN 16 WHEN p.type" \
+    " LIKE 'NUMERIC%' OR p.type LIKE 'DECIMAL%' THEN 1700 WHEN p.type LIKE 'REAL%' OR p.type" \
+    " LIKE 'FLOA%' OR p.type LIKE 'DOUB%' THEN 701 WHEN p.type LIKE 'DATE%' THEN 1082 WHEN" \
+    " p.type LIKE 'TIMESTAMPTZ%' THEN 1184 WHEN p.type LIKE 'TIMESTAMP%' THEN 1114 WHEN" \
+    " p.type LIKE 'TIME%' THEN 1083 WHEN p.type LIKE 'BLOB%' OR p.type LIKE 'BYTEA%' THEN 17" \
+    " ELSE 25 END"
+
 static const struct {
     const char *name;
     const char *sql;
 } sqlite_catalog_rels[] = {
     { "pg_namespace",
-      "(SELECT 11 AS oid, 'pg_catalog' AS nspname, 10 AS nspowner, NULL AS nspacl"
-      " UNION ALL SELECT 2200, 'public', 10, NULL)" },
-    { "pg_am", "(SELECT 2 AS oid, 'heap' AS amname, 't' AS amtype UNION ALL SELECT 403, 'btree', 'i')" },
+      "(SELECT 11 AS oid, 'pg_catalog' AS nspname, 10 AS nspowner, NULL AS nspacl UNION ALL SELECT"
+      " 2200, 'public', 10, NULL)" },
+    { "pg_am",
+      "(SELECT 2 AS oid, 'heap' AS amname, 't' AS amtype UNION ALL SELECT 403, 'btree', 'i')" },
     { "pg_class",
-      "(SELECT CAST(m.rowid + 16384 AS INTEGER) AS oid, m.name AS relname, 2200 AS relnamespace,"
-      " CASE m.type WHEN 'view' THEN 'v' WHEN 'index' THEN 'i' ELSE 'r' END AS relkind,"
-      " 10 AS relowner, CASE m.type WHEN 'table' THEN 2 WHEN 'index' THEN 403 ELSE 0 END AS relam,"
-      " 0 AS reltablespace, 0 AS reltoastrelid, 0 AS reloftype, 'p' AS relpersistence,"
-      " NULL AS reloptions, NULL AS relacl"
-      " FROM sqlite_master m WHERE m.type IN ('table', 'view', 'index') AND"
-      " (m.name NOT LIKE 'sqlite!_%' ESCAPE '!' OR m.name LIKE 'sqlite!_autoindex!_%' ESCAPE '!'))" },
+      "(SELECT CAST(m.rowid + 16384 AS INTEGER) AS oid, m.name AS relname, 2200 AS relnamespace, CASE"
+      " m.type WHEN 'view' THEN 'v' WHEN 'index' THEN 'i' ELSE 'r' END AS relkind, 10 AS relowner, CASE"
+      " m.type WHEN 'table' THEN 2 WHEN 'index' THEN 403 ELSE 0 END AS relam, 0 AS reltablespace, 0 AS"
+      " reltoastrelid, 0 AS reloftype, 0 AS reltype, 'p' AS relpersistence, NULL AS reloptions, NULL AS"
+      " relacl, EXISTS (SELECT 1 FROM sqlite_master x WHERE x.type = 'index' AND x.tbl_name = m.name)"
+      " AS relhasindex, 0 AS relchecks, 0 AS relhasrules, 0 AS relhastriggers, 0 AS relrowsecurity, 0"
+      " AS relforcerowsecurity, 0 AS relispartition, 0 AS relisshared, 'd' AS relreplident, -1 AS"
+      " reltuples, 0 AS relpages, NULL AS relpartbound FROM sqlite_master m WHERE m.type IN ('table',"
+      " 'view', 'index') AND (m.name NOT LIKE 'sqlite!_%' ESCAPE '!' OR m.name LIKE"
+      " 'sqlite!_autoindex!_%' ESCAPE '!'))" },
     { "pg_index",
-      "(SELECT CAST(x.rowid + 16384 AS INTEGER) AS indexrelid, CAST(t.rowid + 16384 AS INTEGER) AS indrelid"
-      " FROM sqlite_master x JOIN sqlite_master t ON t.name = x.tbl_name AND t.type = 'table'"
-      " WHERE x.type = 'index')" },
+      "(SELECT CAST(x.rowid + 16384 AS INTEGER) AS indexrelid, CAST(t.rowid + 16384 AS INTEGER) AS"
+      " indrelid, l.origin = 'pk' AS indisprimary, l.\"unique\" AS indisunique, 0 AS indisclustered, 1 AS"
+      " indisvalid, 0 AS indisreplident, 1 AS indimmediate, 0 AS indnullsnotdistinct, NULL AS indpred,"
+      " (SELECT count(*) FROM pragma_index_info(x.name)) AS indnatts,"
+      " (SELECT count(*) FROM pragma_index_info(x.name)) AS indnkeyatts,"
+      " NULL AS indexprs, 'CREATE ' || CASE WHEN l.\"unique\" THEN 'UNIQUE ' ELSE '' END || 'INDEX ' ||"
+      " x.name || ' ON public.' || t.name || ' USING btree (' || (SELECT group_concat(k.name, ', ')"
+      " FROM pragma_index_info(x.name) k) || ')' AS pgiris_indexdef FROM sqlite_master x JOIN"
+      " sqlite_master t ON t.name = x.tbl_name AND t.type = 'table' JOIN pragma_index_list(t.name) l ON"
+      " l.name = x.name WHERE x.type = 'index')" },
+    { "pg_attribute",
+      "(SELECT CAST(m.rowid + 16384 AS INTEGER) AS attrelid, p.name AS attname,"
+      " CAST(p.cid + 1 AS INTEGER) AS attnum, " SQLITE_TYPE_OID " AS atttypid, -1 AS atttypmod,"
+      " coalesce(nullif(lower(p.type), ''), 'text') AS pgiris_type, (p.\"notnull\" OR p.pk > 0) AS attnotnull,"
+      " p.dflt_value IS NOT NULL AS atthasdef, 0 AS attisdropped, '' AS attidentity, '' AS attgenerated,"
+      " 0 AS attcollation, 0 AS attndims, 1 AS attislocal, NULL AS attacl"
+      " FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type IN ('table', 'view')"
+      /* an index's columns, typed as its table's */
+      " UNION ALL SELECT CAST(x.rowid + 16384 AS INTEGER), k.name, CAST(k.seqno + 1 AS INTEGER), "
+      SQLITE_TYPE_OID ", -1, coalesce(nullif(lower(p.type), ''), 'text'), 0, 0, 0, '', '', 0, 0, 1, NULL"
+      " FROM sqlite_master x, pragma_index_info(x.name) k LEFT JOIN pragma_table_info(x.tbl_name) p"
+      " ON p.name = k.name WHERE x.type = 'index')" },
+    { "pg_attrdef",
+      "(SELECT CAST(m.rowid + 16384 AS INTEGER) AS adrelid, CAST(p.cid + 1 AS INTEGER) AS adnum,"
+      " p.dflt_value AS adbin FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table'"
+      " AND p.dflt_value IS NOT NULL)" },
+    { "pg_type",
+      "(SELECT 16 AS oid, 'bool' AS typname, 11 AS typnamespace, 10 AS typowner, 1 AS typlen, 'b' AS"
+      " typtype, 'B' AS typcategory, 0 AS typcollation, 0 AS typelem, 0 AS typrelid, 0 AS typbasetype,"
+      " -1 AS typtypmod UNION ALL SELECT 17, 'bytea', 11, 10, -1, 'b', 'U', 0, 0, 0, 0, -1 UNION ALL"
+      " SELECT 20, 'int8', 11, 10, 8, 'b', 'N', 0, 0, 0, 0, -1 UNION ALL SELECT 21, 'int2', 11, 10, 2,"
+      " 'b', 'N', 0, 0, 0, 0, -1 UNION ALL SELECT 23, 'int4', 11, 10, 4, 'b', 'N', 0, 0, 0, 0, -1 UNION"
+      " ALL SELECT 25, 'text', 11, 10, -1, 'b', 'S', 100, 0, 0, 0, -1 UNION ALL SELECT 26, 'oid', 11,"
+      " 10, 4, 'b', 'N', 0, 0, 0, 0, -1 UNION ALL SELECT 700, 'float4', 11, 10, 4, 'b', 'N', 0, 0, 0,"
+      " 0, -1 UNION ALL SELECT 701, 'float8', 11, 10, 8, 'b', 'N', 0, 0, 0, 0, -1 UNION ALL SELECT"
+      " 1042, 'bpchar', 11, 10, -1, 'b', 'S', 100, 0, 0, 0, -1 UNION ALL SELECT 1043, 'varchar', 11,"
+      " 10, -1, 'b', 'S', 100, 0, 0, 0, -1 UNION ALL SELECT 1082, 'date', 11, 10, 4, 'b', 'D', 0, 0, 0,"
+      " 0, -1 UNION ALL SELECT 1083, 'time', 11, 10, 8, 'b', 'D', 0, 0, 0, 0, -1 UNION ALL SELECT 1114,"
+      " 'timestamp', 11, 10, 8, 'b', 'D', 0, 0, 0, 0, -1 UNION ALL SELECT 1184, 'timestamptz', 11, 10,"
+      " 8, 'b', 'D', 0, 0, 0, 0, -1 UNION ALL SELECT 1700, 'numeric', 11, 10, -1, 'b', 'N', 0, 0, 0, 0,"
+      " -1 UNION ALL SELECT 2950, 'uuid', 11, 10, 16, 'b', 'U', 0, 0, 0, 0, -1)" },
+    { "pg_collation",
+      "(SELECT 100 AS oid, 'default' AS collname, 11 AS collnamespace WHERE 0)" },
+    { "pg_constraint",
+      "(SELECT 0 AS oid, '' AS conname, 2200 AS connamespace, '' AS contype, 0 AS condeferrable, 0 AS"
+      " condeferred, 1 AS convalidated, 0 AS conrelid, 0 AS conindid, 0 AS confrelid, 0 AS conparentid,"
+      " NULL AS conkey, NULL AS confkey WHERE 0)" },
     { "pg_database", NULL },
 };
 
@@ -1112,6 +1178,90 @@ static int sqlite_regex(struct sql_rw *rw, size_t i)
 }
 
 /*
+ * Catalogs of things SQLite does not have (row security policies,
+ * extended statistics, publications, inheritance, triggers and rules as
+ * PostgreSQL keeps them): empty.  psql's \d asks each of them about the
+ * relation it describes, in queries full of arrays and reg* casts.
+ */
+static const char *const sqlite_empty_catalogs[] = {
+    "pg_policy", "pg_statistic_ext", "pg_publication", "pg_publication_rel", "pg_publication_namespace",
+    "pg_inherits", "pg_trigger", "pg_rewrite", "pg_partitioned_table", "pg_foreign_table",
+};
+
+/* Whether t[i..i+2] is pg_catalog.<one of sqlite_empty_catalogs>. */
+static bool sqlite_empty_catalog_at(const struct sql_rw *rw, size_t i)
+{
+    if (!sql_tk_kw(rw, i, KW_PG_CATALOG) || !sql_tk_punct(rw, i + 1, '.'))
+        return false;
+    for (size_t k = 0; k < sizeof(sqlite_empty_catalogs) / sizeof(sqlite_empty_catalogs[0]); k++)
+        if (sql_tk_word(rw, i + 2, sqlite_empty_catalogs[k]))
+            return true;
+    return false;
+}
+
+/*
+ * Whether the statement's result is empty for want of rows in those
+ * catalogs: each SELECT of it (a UNION's branches too; none under WITH)
+ * reads one of them in its FROM list, after FROM, a comma or an inner
+ * JOIN (not on the optional side of an outer join).
+ */
+static bool sqlite_catalog_empty(const struct sql_rw *rw)
+{
+    size_t i = sql_next(rw, SIZE_MAX);
+    bool any = false;
+
+    while (i < rw->n) {
+        if (!sql_tk_kw(rw, i, KW_SELECT))
+            return false;
+        bool from = false, inner = false, empty = false;
+        for (i = sql_next(rw, i); i < rw->n; i = sql_next(rw, i)) {
+            const struct sql_tk *t = &rw->t[i];
+            size_t skip = sql_skip_nested(rw, i);
+            if (skip != i) {
+                i = skip;
+                continue;
+            }
+            if (sql_tk_kw(rw, i, KW_UNION) || sql_tk_kw(rw, i, KW_INTERSECT) || sql_tk_kw(rw, i, KW_EXCEPT))
+                break;
+            if (!from) {
+                from = sql_tk_kw(rw, i, KW_FROM) && !sql_tk_kw(rw, sql_prev(rw, i), KW_DISTINCT);
+                inner = from;
+                continue;
+            }
+            if (sql_tk_punct(rw, i, ',')) {
+                inner = true;
+            } else if (sql_tk_kw(rw, i, KW_JOIN)) {
+                size_t p = sql_prev(rw, i);
+                if (sql_tk_word(rw, p, "outer"))
+                    p = sql_prev(rw, p);
+                inner = !(sql_tk_kw(rw, p, KW_LEFT) || sql_tk_kw(rw, p, KW_RIGHT) || sql_tk_kw(rw, p, KW_FULL));
+            } else if (inner && sqlite_empty_catalog_at(rw, i)) {
+                empty = true;
+            } else if (t->type == SQL_TOK_IDENT && (t->kw == KW_WHERE || t->kw == KW_GROUP || t->kw == KW_HAVING ||
+                                                    t->kw == KW_ORDER || t->kw == KW_LIMIT || t->kw == KW_WINDOW)) {
+                from = false;   /* past the FROM list: on to the end of this SELECT */
+                inner = false;
+                while (i < rw->n && !(sql_tk_kw(rw, sql_next(rw, i), KW_UNION) ||
+                                      sql_tk_kw(rw, sql_next(rw, i), KW_INTERSECT) ||
+                                      sql_tk_kw(rw, sql_next(rw, i), KW_EXCEPT))) {
+                    i = sql_next(rw, i);
+                    if (sql_tk_punct(rw, i, '(') || sql_tk_punct(rw, i, '['))
+                        i = sql_match(rw, i);
+                }
+            }
+        }
+        if (!empty)
+            return false;
+        any = true;
+        if (i < rw->n)
+            i = sql_next(rw, i);        /* past UNION */
+        if (sql_tk_kw(rw, i, KW_ALL) || sql_tk_kw(rw, i, KW_DISTINCT))
+            i = sql_next(rw, i);
+    }
+    return any;
+}
+
+/*
  * What psql's \dt, \dv, \di, \ds, \d (a list), \dn and \l ask of
  * PostgreSQL's catalogs, answered from SQLite's: the relations above, the
  * functions those queries call (pg_get_userbyid: the client's user;
@@ -1123,7 +1273,18 @@ static int sqlite_regex(struct sql_rw *rw, size_t i)
 static int sqlite_pg_catalog(struct sql_rw *rw)
 {
     char lit[512], db[1024];
+    size_t first = sql_next(rw, SIZE_MAX);
+    /* read by a query; an UPDATE of a catalog is left for sql_rule_catalogs to refuse */
+    bool query = sql_tk_kw(rw, first, KW_SELECT) || sql_tk_kw(rw, first, KW_WITH);
 
+    if (query && sqlite_catalog_empty(rw)) {
+        size_t width = sql_select_width(rw, sql_next(rw, SIZE_MAX));
+        size_t n = (size_t)snprintf(db, sizeof(db), "SELECT NULL");
+        for (size_t k = 1; k < width && n + 8 < sizeof(db); k++)
+            n += (size_t)snprintf(db + n, sizeof(db) - n, ", NULL");
+        snprintf(db + n, sizeof(db) - n, " LIMIT 0");
+        return width > 0 && sql_rw_template(rw, 0, rw->n - 1, NULL, 0, "%s", db) ? 0 : -1;
+    }
     for (size_t i = 0; i < rw->n; i++) {
         /* OPERATOR(pg_catalog.~) -> ~ */
         if (sql_tk_word(rw, i, "operator") && sql_tk_punct(rw, i + 1, '(') && sql_tk_kw(rw, i + 2, KW_PG_CATALOG) &&
@@ -1166,9 +1327,40 @@ static int sqlite_pg_catalog(struct sql_rw *rw)
                 value = "1";
             } else if (sql_tk_word(rw, name, "pg_encoding_to_char")) {
                 value = "'UTF8'";
-            } else if (sql_tk_word(rw, name, "array_to_string") && sql_args(rw, after, first, last, 2) == 2) {
+            } else if ((sql_tk_word(rw, name, "array_to_string") && sql_args(rw, after, first, last, 2) >= 2) ||
+                       (sql_tk_word(rw, name, "pg_get_expr") && sql_args(rw, after, first, last, 2) >= 1)) {
+                /* an array's text, of what is no array here; a stored expression's, which is its text here */
                 struct sql_arg arg = sql_rw_range(rw, first[0], last[0]);
                 if (!sql_rw_template(rw, i, close, &arg, 1, "($0)"))
+                    return -1;
+                continue;
+            } else if (sql_tk_word(rw, name, "format_type") || sql_tk_word(rw, name, "pg_get_indexdef")) {
+                /* of a pg_attribute's or a pg_index's row: the column the emulation keeps for it */
+                bool fmt = sql_tk_word(rw, name, "format_type");
+                const char *col = fmt ? "atttypid" : "indexrelid";
+                size_t nargs = sql_args(rw, after, first, last, 2);
+                value = "NULL";
+                /* pg_get_indexdef(a.attrelid, a.attnum, ...): the index column's definition, its name here */
+                if (!fmt && nargs >= 2 && last[0] == first[0] + 2 && sql_tk_punct(rw, first[0] + 1, '.') &&
+                    sql_tk_word(rw, last[0], "attrelid")) {
+                    struct sql_arg arg = sql_rw_range(rw, first[0], first[0]);
+                    if (!sql_rw_template(rw, i, close, &arg, 1, "$0.attname"))
+                        return -1;
+                    continue;
+                }
+                if (nargs >= 1 && last[0] == first[0] + 2 &&
+                    sql_tk_punct(rw, first[0] + 1, '.') && sql_tk_word(rw, last[0], col)) {
+                    struct sql_arg arg = sql_rw_range(rw, first[0], first[0]);
+                    if (!sql_rw_template(rw, i, close, &arg, 1, fmt ? "$0.pgiris_type" : "$0.pgiris_indexdef"))
+                        return -1;
+                    continue;
+                }
+            } else if (sql_tk_word(rw, name, "pg_get_constraintdef")) {
+                value = "NULL";         /* no constraint is listed (pg_constraint) */
+            } else {
+                /* pg_catalog.lower(x): SQLite's own function, if it has one ("no such function" if not) */
+                rw->t[name].space = rw->t[i].space;
+                if (sql_rw_splice(rw, i, 2, NULL, 0) != 0)
                     return -1;
                 continue;
             }
@@ -1178,7 +1370,7 @@ static int sqlite_pg_catalog(struct sql_rw *rw)
         }
         /* A relation: after FROM, JOIN or a comma, not a column (pg_catalog.pg_class.relname). */
         size_t before = sql_prev(rw, i);
-        if (sql_tk_punct(rw, after, '.') || before == SIZE_MAX ||
+        if (!query || sql_tk_punct(rw, after, '.') || before == SIZE_MAX ||
             !(sql_tk_kw(rw, before, KW_FROM) || sql_tk_kw(rw, before, KW_JOIN) || sql_tk_punct(rw, before, ',')))
             continue;
         for (size_t r = 0; r < sizeof(sqlite_catalog_rels) / sizeof(sqlite_catalog_rels[0]); r++) {
@@ -1204,6 +1396,16 @@ static int sqlite_pg_catalog(struct sql_rw *rw)
     return 0;
 }
 
+/* ARRAY[...] and ARRAY(subquery): SQLite has no arrays, and would report a syntax error elsewhere. */
+static int sqlite_arrays(struct sql_rw *rw)
+{
+    for (size_t i = 0; i < rw->n; i++)
+        if (sql_tk_kw(rw, i, KW_ARRAY) && (sql_tk_punct(rw, i + 1, '[') || sql_tk_punct(rw, i + 1, '(')))
+            return sql_rw_fail(rw, "0A000", "arrays (ARRAY%c...%c) are not supported by SQLite",
+                               rw->t[i + 1].s[0], rw->t[i + 1].s[0] == '[' ? ']' : ')');
+    return 0;
+}
+
 const struct sql_rule sql_rules_sqlite[] = {
     { "trim_semicolons", sql_rule_trim_semicolons, NULL },
     { "column_names", sql_rule_column_names, &sql_rule_column_names_when },
@@ -1212,6 +1414,7 @@ const struct sql_rule sql_rules_sqlite[] = {
     { "plain_strings", sql_rule_plain_strings, &sql_rule_plain_strings_when },
     { "pg_catalog", sqlite_pg_catalog, SQL_WHEN(KW_PG_CATALOG, SQL_SEEN_OTHER_OP) },
     { "catalogs", sql_rule_catalogs, &sql_rule_catalogs_when },
+    { "arrays", sqlite_arrays, SQL_WHEN(KW_ARRAY) },
     { "public_schema", sqlite_public_schema, SQL_WHEN(KW_PUBLIC) },
     { "vectors", sqlite_vectors, SQL_WHEN(SQL_SEEN_VECTOR_OP) },
     { "casts", sql_rule_casts, &sql_rule_casts_when },

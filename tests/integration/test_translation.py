@@ -242,16 +242,45 @@ def test_psql_list_commands(pgiris):
     assert out.stdout.strip() == "public|customers|table|alice", out.stderr
 
 
+def test_psql_describe_a_relation(pgiris):
+    """\\d NAME shows a table's, a view's and an index's columns as the SQLite schema declares
+    them, NOT NULL and defaults, and a table's indexes."""
+    from test_auth import psql
+
+    def describe(name):
+        out = psql(pgiris, "-A", "-F", "|", "-c", "\\d " + name)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.splitlines()
+
+    lines = describe("order_items")
+    assert lines[0] == 'Table "public.order_items"'
+    columns = pgiris.direct("demo", "SELECT name, lower(type), \"notnull\" OR pk > 0, dflt_value"
+                                    " FROM pragma_table_info('order_items') ORDER BY cid")
+    assert lines[2:2 + len(columns)] == ["%s|%s||%s|%s" % (n, t, "not null" if nn else "", d or "")
+                                         for n, t, nn, d in columns]
+    assert any(d is not None for _, _, _, d in columns), "the table should show a default"
+    keys = [r[0] for r in pgiris.direct("demo", "SELECT name FROM pragma_index_info("
+                                                "'sqlite_autoindex_order_items_1') ORDER BY seqno")]
+    assert '    "sqlite_autoindex_order_items_1" PRIMARY KEY, btree (%s)' % ", ".join(keys) in lines
+    assert '    "order_items_product_id" btree (product_id)' in lines
+    view = describe("order_totals")
+    assert view[0] == 'View "public.order_totals"' and view[2].startswith("customer_id|")
+    index = describe("orders_customer_id")
+    assert index[0] == 'Index "public.orders_customer_id"'
+    assert index[2] == "customer_id|integer|yes|customer_id"
+    assert index[-1] == 'btree, for table "public.orders"'
+
+
 def test_psql_describe_names_what_is_missing(pgiris):
     """A catalog query the SQLite backend cannot answer fails with a message that names the
     construct, and the session goes on."""
     from test_auth import psql
-    out = psql(pgiris, "-c", "\\d customers")
-    assert out.returncode != 0
-    assert "not supported by SQLite" in out.stderr or "not available on SQLite" in out.stderr, out.stderr
-    out = psql(pgiris, "-c", "SELECT typname FROM pg_catalog.pg_type")
-    assert "PostgreSQL's system catalogs (pg_catalog.pg_type) are not available on SQLite" in out.stderr
-    out = psql(pgiris, "-A", "-t", "-c", "\\d customers", "-c", "SELECT current_user")
+    for command, message in (("\\d+ customers", "arrays (ARRAY(...)) are not supported by SQLite"),
+                             ("\\dt+", "no such function: pg_table_size"),
+                             ("\\du", "PostgreSQL's system catalogs (pg_catalog.pg_auth_members) are not available")):
+        out = psql(pgiris, "-c", command)
+        assert out.returncode != 0 and message in out.stderr, (command, out.stderr)
+    out = psql(pgiris, "-A", "-t", "-c", "\\d+ customers", "-c", "SELECT current_user")
     assert out.stdout.strip() == "demo", out.stderr
 
 

@@ -45,8 +45,8 @@
 -- in: SELECT version FROM migrations WHERE version > 3
 -- out: SELECT version FROM migrations WHERE version > 3
 -- # PostgreSQL's system catalogs that sqlite_pg_catalog does not emulate: refused by name (catalogs.sql).
--- in: SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
--- error: 0A000 PostgreSQL's system catalogs (pg_catalog.pg_attribute) are not available on SQLite
+-- in: SELECT p.proname FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+-- error: 0A000 PostgreSQL's system catalogs (pg_catalog.pg_proc) are not available on SQLite
 -- in: SELECT table_name FROM information_schema.tables
 -- error: 0A000 information_schema (information_schema.tables) is not available on SQLite
 -- in: SELECT x::pg_catalog.int4, CAST(y AS pg_catalog.text) FROM t
