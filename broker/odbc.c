@@ -4005,6 +4005,8 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
                        nparams, (int)p->nparams);
         return odbc_finish(c, sink, ODBC_ERROR);
     }
+    if (odbc_formats_check(c, p->stmt, &p->cols, result_formats, nformats) < 0)
+        return odbc_finish(c, sink, ODBC_ERROR);
     if ((size_t)p->cols.n > c->fmt_cap) {
         int16_t *fmt = realloc(c->fmt, (size_t)p->cols.n * sizeof(*fmt));
 
@@ -4041,10 +4043,9 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
         if (err != 0)
             return odbc_finish(c, sink, odbc_stream_error(c, p->stmt, err));
     }
+    /* Typed for this run: numeric or float8, whose binary forms odbc_formats_check let through as text's. */
     cols = (flags & ODBC_F_DESCRIBE) && odbc_query_verb(verb) ? odbc_sqlite_portal_cols(c, p, nparams, inl)
                                                               : &p->cols;
-    if (odbc_formats_check(c, p->stmt, cols, result_formats, nformats) < 0)
-        return odbc_finish(c, sink, ODBC_ERROR);
 
     /* Describe comes before Execute in PostgreSQL too: an error then follows it. */
     if (flags & ODBC_F_DESCRIBE) {
