@@ -45,7 +45,8 @@
     X(EXCLUDE, "exclude") X(EXCLUDED, "excluded") X(EXISTS, "exists") X(EXTRACT, "extract") \
     X(FALSE, "false") X(FETCH, "fetch") X(FILTER, "filter") X(FIRST, "first") X(FOR, "for") \
     X(FOREIGN, "foreign") X(FROM, "from") X(FULL, "full")                                   \
-    X(GEN_RANDOM_UUID, "gen_random_uuid") X(GENERATED, "generated") X(GREATEST, "greatest") \
+    X(GEN_RANDOM_UUID, "gen_random_uuid") X(GENERATE_SERIES, "generate_series")               \
+    X(GENERATED, "generated") X(GREATEST, "greatest")                                       \
     X(GROUP, "group") X(HAVING, "having") X(IDENTITY, "identity") X(IF, "if")               \
     X(ILIKE, "ilike") X(IN, "in") X(INDEX, "index") X(INET_CLIENT_ADDR, "inet_client_addr") \
     X(INFORMATION_SCHEMA, "information_schema") X(INNER, "inner") X(INSERT, "insert")        \

@@ -1396,6 +1396,99 @@ static int sqlite_pg_catalog(struct sql_rw *rw)
     return 0;
 }
 
+/*
+ * generate_series(start, stop [, step]) in a FROM list: Debian's SQLite
+ * library has no series extension.  It becomes a recursive CTE in a
+ * subquery, named as PostgreSQL names a scalar function's result (the
+ * column is "generate_series", or the alias, or the alias's column):
+ *
+ *     (WITH RECURSIVE "pgiris series"(v) AS (SELECT start WHERE <in range>
+ *         UNION ALL SELECT v + step FROM "pgiris series" WHERE <v + step in range>)
+ *      SELECT v AS "g" FROM "pgiris series") AS g
+ *
+ * "In range" is <= stop for a positive step, >= stop for a negative one.
+ * A step of 0 is PostgreSQL's error when written as a literal; one that
+ * comes to 0 at run time (a parameter) gives no rows past the start, and
+ * none at all when the start is past the stop.  Series of timestamps
+ * (an interval step), WITH ORDINALITY and a call in a SELECT list are
+ * refused by name.
+ */
+static int sqlite_generate_series(struct sql_rw *rw)
+{
+    for (size_t i = 0; i < rw->n; i++) {
+        if (!sql_tk_kw(rw, i, KW_GENERATE_SERIES) || !sql_tk_punct(rw, i + 1, '('))
+            continue;
+        size_t before = sql_prev(rw, i), close = sql_match(rw, i + 1), first[3], last[3];
+        if (close >= rw->n)
+            continue;
+        if (!(sql_tk_kw(rw, before, KW_FROM) || sql_tk_kw(rw, before, KW_JOIN) || sql_tk_punct(rw, before, ',') ||
+              sql_tk_kw(rw, before, KW_LATERAL)))
+            return sql_rw_fail(rw, "0A000", "generate_series() is supported by SQLite only in a FROM list");
+        size_t nargs = sql_args(rw, i + 1, first, last, 3);
+        if (nargs < 2 || nargs > 3)
+            return sql_rw_fail(rw, "42883", "function generate_series() takes 2 or 3 arguments on SQLite");
+        for (size_t k = i + 2; k < close; k++)
+            if (sql_tk_kw(rw, k, KW_INTERVAL) || sql_tk_kw(rw, k, KW_TIMESTAMP) ||
+                sql_tk_kw(rw, k, KW_TIMESTAMPTZ) || sql_tk_kw(rw, k, KW_DATE))
+                return sql_rw_fail(rw, "0A000", "generate_series() of dates and times is not supported by SQLite");
+        /* the step: literal 0 is PostgreSQL's error, a literal's sign picks the test */
+        const char *sign = NULL;
+        struct sql_arg a[4];
+        a[0] = sql_rw_range(rw, first[0], last[0]);
+        a[1] = sql_rw_range(rw, first[1], last[1]);
+        if (nargs == 3) {
+            a[2] = sql_rw_range(rw, first[2], last[2]);
+            size_t f = first[2];
+            bool neg = sql_tk_op(rw, f, "-") && last[2] == f + 1;
+            if ((last[2] == f || neg) && rw->t[last[2]].type == SQL_TOK_NUMBER) {
+                if (strtod(rw->t[last[2]].s, NULL) == 0)
+                    return sql_rw_fail(rw, "22023", "step size cannot equal zero");
+                sign = neg ? "-" : "+";
+            }
+        } else {
+            sign = "+";
+        }
+        /* the alias, and a column list after it */
+        size_t after = sql_next(rw, close), alias = SIZE_MAX, end = close;
+        if (sql_tk_word(rw, after, "with"))
+            return sql_rw_fail(rw, "0A000", "generate_series() WITH ORDINALITY is not supported by SQLite");
+        if (sql_tk_kw(rw, after, KW_AS))
+            after = sql_next(rw, after);
+        if (after < rw->n && (rw->t[after].type == SQL_TOK_QIDENT ||
+                              (rw->t[after].type == SQL_TOK_IDENT && rw->t[after].kw == KW_NONE))) {
+            alias = end = after;
+        }
+        a[3] = alias != SIZE_MAX ? sql_rw_range(rw, alias, alias) : (struct sql_arg){ 0 };
+        struct sql_arg col = a[3];
+        size_t open = sql_next(rw, end);
+        if (alias != SIZE_MAX && sql_tk_punct(rw, open, '(')) {
+            size_t cf[2], cl[2];
+            if (sql_args(rw, open, cf, cl, 2) != 1 || cl[0] != cf[0])
+                return sql_rw_fail(rw, "42601", "generate_series() returns one column");
+            col = sql_rw_range(rw, cf[0], cf[0]);
+            end = sql_match(rw, open);
+        }
+        char tmpl[768], start_test[160], next_test[160], next[16];
+        const char *step = nargs == 3 ? "($2)" : "1";
+        const char *range = !sign ? "CASE WHEN %s > 0 THEN %s <= ($1) ELSE %s >= ($1) END"
+                            : sign[0] == '+' ? "%.0s%s <= ($1)" : "%.0s%s >= ($1)";
+        snprintf(next, sizeof(next), "v + %s", step);
+        snprintf(start_test, sizeof(start_test), range, step, "($0)", "($0)");
+        snprintf(next_test, sizeof(next_test), range, step, next, next);
+        snprintf(tmpl, sizeof(tmpl),
+                 "(WITH RECURSIVE \"pgiris series\"(v) AS (SELECT ($0) WHERE %s UNION ALL "
+                 "SELECT %s FROM \"pgiris series\" WHERE %s%s) SELECT v AS %s FROM \"pgiris series\") AS %s",
+                 start_test, next, sign ? "" : "($2) <> 0 AND ", next_test,
+                 alias == SIZE_MAX ? "\"generate_series\"" : "$4", alias == SIZE_MAX ? "\"generate_series\"" : "$3");
+        if (nargs == 2)
+            a[2] = (struct sql_arg){ 0 };
+        struct sql_arg args[5] = { a[0], a[1], a[2], a[3], col };
+        if (!sql_rw_template(rw, i, end, args, 5, "%s", tmpl))
+            return -1;
+    }
+    return 0;
+}
+
 /* ARRAY[...] and ARRAY(subquery): SQLite has no arrays, and would report a syntax error elsewhere. */
 static int sqlite_arrays(struct sql_rw *rw)
 {
@@ -1415,6 +1508,7 @@ const struct sql_rule sql_rules_sqlite[] = {
     { "pg_catalog", sqlite_pg_catalog, SQL_WHEN(KW_PG_CATALOG, SQL_SEEN_OTHER_OP) },
     { "catalogs", sql_rule_catalogs, &sql_rule_catalogs_when },
     { "arrays", sqlite_arrays, SQL_WHEN(KW_ARRAY) },
+    { "generate_series", sqlite_generate_series, SQL_WHEN(KW_GENERATE_SERIES) },
     { "public_schema", sqlite_public_schema, SQL_WHEN(KW_PUBLIC) },
     { "vectors", sqlite_vectors, SQL_WHEN(SQL_SEEN_VECTOR_OP) },
     { "casts", sql_rule_casts, &sql_rule_casts_when },

@@ -465,3 +465,24 @@ def test_unknown_database(pgiris):
     with pytest.raises(psycopg.OperationalError) as info:
         pgiris.connect("no_such_db")
     assert 'database "no_such_db" does not exist' in str(info.value)
+
+
+def test_generate_series(pgiris, backend):
+    """generate_series in a FROM list gives PostgreSQL's rows and column names on both backends."""
+    with pgiris.connect(backend) as conn:
+        cur = conn.execute("SELECT * FROM generate_series(1, 3)")
+        assert [d.name for d in cur.description] == ["generate_series"]
+        assert [int(r[0]) for r in cur.fetchall()] == [1, 2, 3]
+        cur = conn.execute("SELECT x, x * 2 AS d FROM generate_series(10, 1, -3) AS g(x)")
+        assert [d.name for d in cur.description] == ["x", "d"]
+        assert [(int(a), int(b)) for a, b in cur.fetchall()] == [(10, 20), (7, 14), (4, 8), (1, 2)]
+        rows = conn.execute("SELECT g FROM generate_series(%s::int, %s::int, %s::int) g", (1, 10, 4)).fetchall()
+        assert [int(r[0]) for r in rows] == [1, 5, 9]
+        assert conn.execute("SELECT count(*) FROM generate_series(5, 1) g").fetchone()[0] == 0
+        assert int(conn.execute("SELECT sum(g) FROM generate_series(1, 100000) g").fetchone()[0]) == 5000050000
+        # Joined with a table, and feeding an INSERT.
+        n = conn.execute("SELECT count(*) FROM customers c JOIN generate_series(1, 3) g ON g = c.id").fetchone()[0]
+        assert n == 3
+        with pytest.raises(psycopg.Error) as info:
+            conn.execute("SELECT * FROM generate_series(1, 5, 0)")
+        assert info.value.sqlstate == "22023"
