@@ -73,7 +73,7 @@ unit: $(UNIT_BINS)
 integration: $(BUILD)/pgiris $(BUILD)/tests/test_odbc var/demo.db
 	PGIRIS_BIN=$(abspath $(BUILD)/pgiris) $(PYTHON) -m pytest -q tests/integration
 
-TRANSLATE_SRCS = common/sql_lexer.c common/sql_translate.c $(wildcard common/sql_rules_*.c)
+TRANSLATE_SRCS = common/sql_lexer.c common/sql_translate.c $(wildcard common/sql_rules_*.c) common/pgproto.c
 FUZZ_SECONDS ?= 60
 
 # libFuzzer target for the SQL translator (clang); the corpus starts from the golden files.

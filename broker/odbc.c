@@ -2157,8 +2157,8 @@ static int odbc_value_put(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_
     int rc, isnull;
 
     if (binary) {
-        /* Floats are read as doubles: their driver text may have lost digits. */
-        if (conv == ODBC_CONV_FLOAT4 || conv == ODBC_CONV_FLOAT8)
+        /* Floats are read as doubles: their driver text may have lost digits.  Booleans as t or f. */
+        if (conv == ODBC_CONV_FLOAT4 || conv == ODBC_CONV_FLOAT8 || conv == ODBC_CONV_BOOL)
             rc = odbc_value_text(c, stmt, cols, col, &len, &isnull);
         else
             rc = odbc_value_read(c, stmt, col, conv == ODBC_CONV_BYTEA ? SQL_C_BINARY : SQL_C_CHAR,
@@ -2261,18 +2261,25 @@ int odbc_value_text(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_cols *
         return rc;
     switch (conv) {
     case ODBC_CONV_BOOL:
-        if (len == 1 && (c->val[0] == '1' || c->val[0] == '0')) {
-            c->val[0] = c->val[0] == '1' ? 't' : 'f';
-        } else if (len > 0 && len < 64) {
-            /* SQLite keeps any number in a boolean column, and x::boolean of 5 is 5: true, as in C. */
+        /*
+         * SQLite keeps any value in a BOOLEAN column: boolin's words as
+         * boolin reads them ('yes', 'off'), any other number true unless it
+         * is zero (as x::boolean of 5 is 5 there).  Other text stays.
+         */
+        if (len > 0 && len < 64) {
             char num[64], *end;
+            int value = pgproto_bool_parse(c->val, len);
             double d;
 
-            memcpy(num, c->val, len);
-            num[len] = '\0';
-            d = strtod(num, &end);
-            if (end == num + len && !isspace((unsigned char)num[0]) && !isnan(d)) {
-                c->val[0] = d != 0 ? 't' : 'f';
+            if (value < 0) {
+                memcpy(num, c->val, len);
+                num[len] = '\0';
+                d = strtod(num, &end);
+                if (end == num + len && !isspace((unsigned char)num[0]) && !isnan(d))
+                    value = d != 0;
+            }
+            if (value >= 0) {
+                c->val[0] = value ? 't' : 'f';
                 len = 1;
             }
         }

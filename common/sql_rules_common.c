@@ -1467,8 +1467,10 @@ static bool sql_item_boolean(const struct sql_rw *rw, size_t a, size_t b)
             break;
         }
     }
-    /* x::boolean, the cast last: what it casts binds tighter than any operator left */
-    return cast != SIZE_MAX && sql_bool_type_at(rw, sql_next(rw, cast));
+    /* x::boolean, the whole item one operand cast last ('a' || x::boolean is text) */
+    struct sql_pgtype ty;
+    return cast != SIZE_MAX && cast > a && sql_bool_type_at(rw, sql_next(rw, cast)) &&
+           sql_parse_type(rw, sql_next(rw, cast), &ty) && ty.last == b && sql_binds_tight(rw, a, cast - 1);
 }
 
 /*
@@ -1484,19 +1486,30 @@ static bool sql_item_boolean(const struct sql_rw *rw, size_t a, size_t b)
  * the backend ignores.  Items after a * are left out: their positions are
  * not known here.
  */
+size_t sql_main_select(const struct sql_rw *rw)
+{
+    size_t s = sql_next(rw, SIZE_MAX);
+
+    if (sql_tk_kw(rw, s, KW_WITH)) {
+        /* the CTEs' own statements are in parentheses; what follows them is the statement */
+        for (s = sql_next(rw, s); s < rw->n && !sql_tk_kw(rw, s, KW_SELECT); s = sql_next(rw, s)) {
+            if (sql_tk_punct(rw, s, '(') || sql_tk_punct(rw, s, '['))
+                s = sql_match(rw, s);
+            else if (sql_tk_kw(rw, s, KW_INSERT) || sql_tk_kw(rw, s, KW_UPDATE) || sql_tk_kw(rw, s, KW_DELETE) ||
+                     sql_tk_kw(rw, s, KW_MERGE) || sql_tk_kw(rw, s, KW_VALUES))
+                return SIZE_MAX;
+        }
+    }
+    return sql_tk_kw(rw, s, KW_SELECT) ? s : SIZE_MAX;
+}
+
 int sql_rule_bool_columns(struct sql_rw *rw)
 {
     char note[256];
-    size_t n, s = sql_next(rw, SIZE_MAX), i;
+    size_t n, s = sql_main_select(rw), i;
     int col = 1;
 
-    if (sql_tk_kw(rw, s, KW_WITH)) {
-        /* the CTEs' own SELECTs are in parentheses */
-        for (s = sql_next(rw, s); s < rw->n && !sql_tk_kw(rw, s, KW_SELECT); s = sql_next(rw, s))
-            if (sql_tk_punct(rw, s, '(') || sql_tk_punct(rw, s, '['))
-                s = sql_match(rw, s);
-    }
-    if (!sql_tk_kw(rw, s, KW_SELECT))
+    if (s == SIZE_MAX)
         return 0;
     i = sql_list_first(rw, s);
     n = (size_t)snprintf(note, sizeof(note), "/*pgiris:bool ");

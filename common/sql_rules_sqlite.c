@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "common/civil.h"
+#include "common/pgproto.h"
 #include "common/sql_rules.h"
 #include "common/sql_translate.h"
 
@@ -55,7 +56,9 @@ const char *sql_sqlite_type(struct sql_rw *rw, const struct sql_pgtype *ty, enum
         { "char", "CAST($0 AS TEXT)", "" },
         { "name", "CAST($0 AS TEXT)", "" },
         { "citext", "CAST($0 AS TEXT)", "" },
-        { "boolean", "CAST($0 AS INTEGER)", "BOOLEAN" },
+        /* boolin's words for text (a unique prefix of true, yes, on, false, ...), non-zero for numbers */
+        { "boolean", "(CASE WHEN typeof($0) = 'text' THEN lower(trim($0)) IN ('t', 'tr', 'tru', 'true', "
+                     "'y', 'ye', 'yes', 'on', '1') ELSE ($0) <> 0 END)", "BOOLEAN" },
         { "json", "CAST($0 AS TEXT)", "TEXT" },
         { "jsonb", "CAST($0 AS TEXT)", "TEXT" },
         { "uuid", "CAST($0 AS TEXT)", "TEXT" },
@@ -352,36 +355,16 @@ static void sqlite_fraction(long long usec, char *out, size_t size)
 /*
  * 'yes'::boolean: SQLite's CAST(... AS INTEGER) reads text as a number, so
  * every word PostgreSQL's boolin takes was 0.  The literal becomes 1 or 0
- * here, as boolin reads it (white space around it, any case, a unique
- * prefix of true, false, yes, no, on, off; 1, 0), and anything else fails
+ * here, as boolin reads it (pgproto_bool_parse), and anything else fails
  * with boolin's error.
  */
 static int sqlite_bool_literal(struct sql_rw *rw, struct sql_tk *t, const char *v, size_t n)
 {
-    static const char *const words[] = { "true", "yes", "on", "1", "false", "no", "off", "0" };
-    size_t a = 0, b = n, k, len;
-    char low[8];
-    int found = -1;
+    int value = pgproto_bool_parse(v, n);
 
-    while (a < b && isspace((unsigned char)v[a]))
-        a++;
-    while (b > a && isspace((unsigned char)v[b - 1]))
-        b--;
-    len = b - a;
-    if (len > 0 && len < sizeof(low)) {
-        for (k = 0; k < len; k++)
-            low[k] = (char)tolower((unsigned char)v[a + k]);
-        for (k = 0; k < sizeof(words) / sizeof(words[0]); k++) {
-            /* "o" alone is on or off: a prefix must be unique, so on and off need two letters */
-            if (strncmp(words[k], low, len) == 0 && !(low[0] == 'o' && len < 2)) {
-                found = k < 4;
-                break;
-            }
-        }
-    }
-    if (found < 0)
+    if (value < 0)
         return sql_rw_fail(rw, "22P02", "invalid input syntax for type boolean: \"%.*s\"", (int)(n > 64 ? 64 : n), v);
-    t->s = found ? "1" : "0";
+    t->s = value ? "1" : "0";
     t->len = 1;
     t->type = SQL_TOK_NUMBER;
     return 1;
@@ -1273,9 +1256,8 @@ static bool sqlite_catalog_empty(const struct sql_rw *rw)
 static int sqlite_pg_catalog(struct sql_rw *rw)
 {
     char lit[512], db[1024];
-    size_t first = sql_next(rw, SIZE_MAX);
     /* read by a query; an UPDATE of a catalog is left for sql_rule_catalogs to refuse */
-    bool query = sql_tk_kw(rw, first, KW_SELECT) || sql_tk_kw(rw, first, KW_WITH);
+    bool query = sql_main_select(rw) != SIZE_MAX;
 
     if (query && sqlite_catalog_empty(rw)) {
         size_t width = sql_select_width(rw, sql_next(rw, SIZE_MAX));

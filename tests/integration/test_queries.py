@@ -276,6 +276,13 @@ def test_boolean_expressions(pgiris, backend):
         # Casts to boolean: a string as PostgreSQL reads it, a number true unless zero.
         assert conn.execute("SELECT 'yes'::boolean, 'off'::boolean, 5::boolean, 0::boolean").fetchone() == (
             True, False, True, False)
+        for binary in (False, True):
+            with conn.cursor(binary=binary) as cur:
+                assert cur.execute("SELECT %s::boolean, %s::boolean, 5::boolean",
+                                   ("yes", "f")).fetchone() == (True, False, True), binary
+        # A cast to boolean inside a longer expression is not the column's type.
+        row = conn.execute("SELECT 'x' || (1 = 1)::text AS s").fetchone()
+        assert row[0] in ("xtrue", "x1")
         # The simple protocol, three times: the third runs as its shape (auto_parameterize).
         with psycopg.ClientCursor(conn) as cur:
             for _ in range(3):

@@ -1442,8 +1442,26 @@ static void test_sqlite_bool_hint(void **state)
         static const int32_t b3[] = { PG_OID_BOOL, PG_OID_BOOL, PG_OID_BOOL };
         static const char *const v3[] = { "t", "f", "x" };
 
+        static const char *const words[] = { "t", "f", "t" };
+
         assert_int_equal(run(c, &k, "SELECT 5 AS five, 0.0 AS z, 'x' AS t /*pgiris:bool 1,2,3*/", "SELECT"), ODBC_OK);
         expect_untyped(&k, 3, b3, v3);
+        capture_reset(&k);
+        /* boolin's words, as SQLite keeps them in a BOOLEAN column */
+        assert_int_equal(run(c, &k, "SELECT ' Yes' AS y, 'off' AS o, 'TRUE' AS t /*pgiris:bool 1,2,3*/", "SELECT"),
+                         ODBC_OK);
+        expect_untyped(&k, 3, b3, words);
+        capture_reset(&k);
+        /* the same in binary */
+        assert_int_equal(run_params(c, &k, "SELECT 5 AS five, 'off' AS o /*pgiris:bool 1,2*/", "SELECT", NULL, 0,
+                                    binary, 1, ODBC_F_DESCRIBE, 0), ODBC_OK);
+        assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
+        raw = datarow_raw(&m[1], 0, &len);
+        assert_int_equal(len, 1);
+        assert_int_equal(raw[0], 1);
+        raw = datarow_raw(&m[1], 1, &len);
+        assert_int_equal(len, 1);
+        assert_int_equal(raw[0], 0);
         capture_reset(&k);
     }
     /* Not a note: another comment, or one in the middle. */

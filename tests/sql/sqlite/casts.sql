@@ -6,7 +6,7 @@
 -- in: SELECT id::text, code::varchar(10), c::char(2), n::character varying FROM t
 -- out: SELECT CAST(id AS TEXT) AS "id", CAST(code AS TEXT) AS "code", CAST(c AS TEXT) AS "c", CAST(n AS TEXT) AS "n" FROM t
 -- in: SELECT flag::boolean, doc::jsonb, u::uuid, b::bytea FROM t
--- out: SELECT CAST(flag AS INTEGER) AS "flag", CAST(doc AS TEXT) AS "doc", CAST(u AS TEXT) AS "u", CAST(b AS BLOB) AS "b" FROM t /*pgiris:bool 1*/
+-- out: SELECT (CASE WHEN typeof(flag) = 'text' THEN lower(trim(flag)) IN ('t', 'tr', 'tru', 'true', 'y', 'ye', 'yes', 'on', '1') ELSE (flag) <> 0 END) AS "flag", CAST(doc AS TEXT) AS "doc", CAST(u AS TEXT) AS "u", CAST(b AS BLOB) AS "b" FROM t /*pgiris:bool 1*/
 -- in: SELECT '2024-01-31'::date, created_at::timestamp, ts::timestamptz, '10:00'::time FROM t
 -- out: SELECT date('2024-01-31') AS "date", rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', created_at), '0'), '.') AS "created_at", rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', ts), '0'), '.') AS "ts", '10:00:00' AS "time" FROM t
 -- in: SELECT CAST(a AS integer), CAST(b AS text), CAST(c AS date), CAST(d AS timestamp with time zone) FROM t

@@ -49,7 +49,7 @@
 -- out: SELECT 1, 0 x, 1 AS one, (a = b), a IS NULL, a LIKE 'x%' ESCAPE '!', a BETWEEN 1 AND 2, a IN (1, 2), NOT a, a OR b FROM t /*pgiris:bool 1,2,4,5,6,7,8,9,10*/
 -- # A cast decides only as the last thing done; inside a call, CASE or subquery nothing is seen.
 -- in: SELECT CAST(a AS boolean), a::pg_catalog.bool x, a::bool::int, a::int = 1, f(a = b), CASE WHEN a = 1 THEN 1 END, (SELECT a = b) FROM t
--- out: SELECT CAST(a AS INTEGER) AS "a", CAST(a AS INTEGER) x, CAST(CAST(a AS INTEGER) AS INTEGER) AS "a", CAST(a AS INTEGER) = 1, f(a = b) AS "f", CASE WHEN a = 1 THEN 1 END AS "case", (SELECT a = b) FROM t /*pgiris:bool 1,2,4*/
+-- out: SELECT (CASE WHEN typeof(a) = 'text' THEN lower(trim(a)) IN ('t', 'tr', 'tru', 'true', 'y', 'ye', 'yes', 'on', '1') ELSE (a) <> 0 END) AS "a", (CASE WHEN typeof(a) = 'text' THEN lower(trim(a)) IN ('t', 'tr', 'tru', 'true', 'y', 'ye', 'yes', 'on', '1') ELSE (a) <> 0 END) x, CAST((CASE WHEN typeof(a) = 'text' THEN lower(trim(a)) IN ('t', 'tr', 'tru', 'true', 'y', 'ye', 'yes', 'on', '1') ELSE (a) <> 0 END) AS INTEGER) AS "a", CAST(a AS INTEGER) = 1, f(a = b) AS "f", CASE WHEN a = 1 THEN 1 END AS "case", (SELECT a = b) FROM t /*pgiris:bool 1,2,4*/
 -- # The statement's own list: after WITH, the first of a UNION; nothing after a *; nothing in WHERE.
 -- in: WITH c AS (SELECT 1 = 1 AS y) SELECT y = 1 FROM c UNION SELECT y FROM d
 -- out: WITH c AS (SELECT 1 = 1 AS y) SELECT y = 1 FROM c UNION SELECT y FROM d /*pgiris:bool 1*/
@@ -59,3 +59,8 @@
 -- out: SELECT DISTINCT ON (a = b) a = b FROM t /*pgiris:bool 1*/
 -- in: INSERT INTO t SELECT a = b FROM u
 -- out: INSERT INTO t SELECT a = b FROM u
+-- # A cast to boolean decides only when it is the whole item; a statement that is no query gets no note.
+-- in: SELECT 'x' || a::boolean, a::boolean || 'y' AS t FROM t
+-- out: SELECT 'x' || (CASE WHEN typeof(a) = 'text' THEN lower(trim(a)) IN ('t', 'tr', 'tru', 'true', 'y', 'ye', 'yes', 'on', '1') ELSE (a) <> 0 END), (CASE WHEN typeof(a) = 'text' THEN lower(trim(a)) IN ('t', 'tr', 'tru', 'true', 'y', 'ye', 'yes', 'on', '1') ELSE (a) <> 0 END) || 'y' AS t FROM t
+-- in: WITH x AS (SELECT 1 AS v) INSERT INTO t (a) SELECT v > 0 FROM x RETURNING id, a
+-- out: WITH x AS (SELECT 1 AS v) INSERT INTO t (a) SELECT v > 0 FROM x RETURNING id, a
