@@ -1384,27 +1384,37 @@ static int sqlite_pg_catalog(struct sql_rw *rw)
  * subquery, named as PostgreSQL names a scalar function's result (the
  * column is "generate_series", or the alias, or the alias's column):
  *
- *     (WITH RECURSIVE "pgiris series"(v) AS (SELECT start WHERE <in range>
- *         UNION ALL SELECT v + step FROM "pgiris series" WHERE <v + step in range>)
+ *     (WITH RECURSIVE "pgiris series"(v, e, s) AS (
+ *          SELECT a, b, c FROM (SELECT CAST(start AS NUMERIC) AS a, CAST(stop ...) AS b,
+ *                                      CAST(step ...) AS c) WHERE <a within b>
+ *          UNION ALL SELECT v + s, e, s FROM "pgiris series" WHERE <v + s within e>)
  *      SELECT v AS "g" FROM "pgiris series") AS g
  *
- * "In range" is <= stop for a positive step, >= stop for a negative one.
- * A step of 0 is PostgreSQL's error when written as a literal; one that
- * comes to 0 at run time (a parameter) gives no rows past the start, and
- * none at all when the start is past the stop.  Series of timestamps
- * (an interval step), WITH ORDINALITY and a call in a SELECT list are
- * refused by name.
+ * The arguments are evaluated once and read as numbers (a parameter bound
+ * as text, '3', would otherwise sort after every integer and never end the
+ * series); "within" is <= for a positive step, >= for a negative one, and
+ * neither for a NULL or a 0 step, which give no rows (a literal 0 is
+ * PostgreSQL's error).  Series of timestamps, WITH ORDINALITY, LATERAL and
+ * a call in an expression are refused by name; a table of that name is
+ * left alone.
  */
 static int sqlite_generate_series(struct sql_rw *rw)
 {
+    static const char within[] = "CASE WHEN %1$s > 0 THEN %2$s <= %3$s WHEN %1$s < 0 THEN %2$s >= %3$s END";
+
     for (size_t i = 0; i < rw->n; i++) {
         if (!sql_tk_kw(rw, i, KW_GENERATE_SERIES) || !sql_tk_punct(rw, i + 1, '('))
             continue;
         size_t before = sql_prev(rw, i), close = sql_match(rw, i + 1), first[3], last[3];
         if (close >= rw->n)
             continue;
-        if (!(sql_tk_kw(rw, before, KW_FROM) || sql_tk_kw(rw, before, KW_JOIN) || sql_tk_punct(rw, before, ',') ||
-              sql_tk_kw(rw, before, KW_LATERAL)))
+        /* a table named generate_series: INSERT INTO, CREATE TABLE, CREATE INDEX ... ON, REFERENCES */
+        if (sql_tk_kw(rw, before, KW_INTO) || sql_tk_kw(rw, before, KW_TABLE) || sql_tk_kw(rw, before, KW_ON) ||
+            sql_tk_kw(rw, before, KW_REFERENCES) || sql_tk_kw(rw, before, KW_EXISTS))
+            continue;
+        if (sql_tk_kw(rw, before, KW_LATERAL))
+            return sql_rw_fail(rw, "0A000", "LATERAL generate_series() is not supported by SQLite");
+        if (!(sql_tk_kw(rw, before, KW_FROM) || sql_tk_kw(rw, before, KW_JOIN) || sql_tk_punct(rw, before, ',')))
             return sql_rw_fail(rw, "0A000", "generate_series() is supported by SQLite only in a FROM list");
         size_t nargs = sql_args(rw, i + 1, first, last, 3);
         if (nargs < 2 || nargs > 3)
@@ -1413,33 +1423,28 @@ static int sqlite_generate_series(struct sql_rw *rw)
             if (sql_tk_kw(rw, k, KW_INTERVAL) || sql_tk_kw(rw, k, KW_TIMESTAMP) ||
                 sql_tk_kw(rw, k, KW_TIMESTAMPTZ) || sql_tk_kw(rw, k, KW_DATE))
                 return sql_rw_fail(rw, "0A000", "generate_series() of dates and times is not supported by SQLite");
-        /* the step: literal 0 is PostgreSQL's error, a literal's sign picks the test */
-        const char *sign = NULL;
         struct sql_arg a[4];
         a[0] = sql_rw_range(rw, first[0], last[0]);
         a[1] = sql_rw_range(rw, first[1], last[1]);
+        a[2] = (struct sql_arg){ 0 };
         if (nargs == 3) {
             a[2] = sql_rw_range(rw, first[2], last[2]);
             size_t f = first[2];
             bool neg = sql_tk_op(rw, f, "-") && last[2] == f + 1;
-            if ((last[2] == f || neg) && rw->t[last[2]].type == SQL_TOK_NUMBER) {
-                if (strtod(rw->t[last[2]].s, NULL) == 0)
-                    return sql_rw_fail(rw, "22023", "step size cannot equal zero");
-                sign = neg ? "-" : "+";
-            }
-        } else {
-            sign = "+";
+            if ((last[2] == f || neg) && rw->t[last[2]].type == SQL_TOK_NUMBER && strtod(rw->t[last[2]].s, NULL) == 0)
+                return sql_rw_fail(rw, "22023", "step size cannot equal zero");
         }
-        /* the alias, and a column list after it */
+        /* the alias (any word that is no clause: a keyword such as level too), and a column list after it */
         size_t after = sql_next(rw, close), alias = SIZE_MAX, end = close;
         if (sql_tk_word(rw, after, "with"))
             return sql_rw_fail(rw, "0A000", "generate_series() WITH ORDINALITY is not supported by SQLite");
         if (sql_tk_kw(rw, after, KW_AS))
             after = sql_next(rw, after);
         if (after < rw->n && (rw->t[after].type == SQL_TOK_QIDENT ||
-                              (rw->t[after].type == SQL_TOK_IDENT && rw->t[after].kw == KW_NONE))) {
+                              (rw->t[after].type == SQL_TOK_IDENT && sql_level_of(rw, after) == LV_OPERAND)))
             alias = end = after;
-        }
+        else if (sql_tk_kw(rw, sql_next(rw, close), KW_AS))
+            return sql_rw_fail(rw, "42601", "syntax error at or near \"AS\"");
         a[3] = alias != SIZE_MAX ? sql_rw_range(rw, alias, alias) : (struct sql_arg){ 0 };
         struct sql_arg col = a[3];
         size_t open = sql_next(rw, end);
@@ -1450,20 +1455,15 @@ static int sqlite_generate_series(struct sql_rw *rw)
             col = sql_rw_range(rw, cf[0], cf[0]);
             end = sql_match(rw, open);
         }
-        char tmpl[768], start_test[160], next_test[160], next[16];
-        const char *step = nargs == 3 ? "($2)" : "1";
-        const char *range = !sign ? "CASE WHEN %s > 0 THEN %s <= ($1) ELSE %s >= ($1) END"
-                            : sign[0] == '+' ? "%.0s%s <= ($1)" : "%.0s%s >= ($1)";
-        snprintf(next, sizeof(next), "v + %s", step);
-        snprintf(start_test, sizeof(start_test), range, step, "($0)", "($0)");
-        snprintf(next_test, sizeof(next_test), range, step, next, next);
+        char tmpl[768], start_test[128], next_test[128];
+        snprintf(start_test, sizeof(start_test), within, "c", "a", "b");
+        snprintf(next_test, sizeof(next_test), within, "s", "v + s", "e");
         snprintf(tmpl, sizeof(tmpl),
-                 "(WITH RECURSIVE \"pgiris series\"(v) AS (SELECT ($0) WHERE %s UNION ALL "
-                 "SELECT %s FROM \"pgiris series\" WHERE %s%s) SELECT v AS %s FROM \"pgiris series\") AS %s",
-                 start_test, next, sign ? "" : "($2) <> 0 AND ", next_test,
+                 "(WITH RECURSIVE \"pgiris series\"(v, e, s) AS (SELECT a, b, c FROM (SELECT CAST($0 AS NUMERIC) AS a, "
+                 "CAST($1 AS NUMERIC) AS b, CAST(%s AS NUMERIC) AS c) WHERE %s UNION ALL "
+                 "SELECT v + s, e, s FROM \"pgiris series\" WHERE %s) SELECT v AS %s FROM \"pgiris series\") AS %s",
+                 nargs == 3 ? "$2" : "1", start_test, next_test,
                  alias == SIZE_MAX ? "\"generate_series\"" : "$4", alias == SIZE_MAX ? "\"generate_series\"" : "$3");
-        if (nargs == 2)
-            a[2] = (struct sql_arg){ 0 };
         struct sql_arg args[5] = { a[0], a[1], a[2], a[3], col };
         if (!sql_rw_template(rw, i, end, args, 5, "%s", tmpl))
             return -1;

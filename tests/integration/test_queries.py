@@ -493,3 +493,14 @@ def test_generate_series(pgiris, backend):
         with pytest.raises(psycopg.Error) as info:
             conn.execute("SELECT * FROM generate_series(1, 5, 0)")
         assert info.value.sqlstate == "22023"
+        # A NULL step gives no rows (the function is strict); a keyword may be the alias.
+        assert conn.execute("SELECT * FROM generate_series(5, 1, NULL)").fetchall() == []
+        assert [int(r[0]) for r in conn.execute("SELECT level FROM generate_series(1, 2) AS level")] == [1, 2]
+    if backend == "demo":
+        # Parameters of no declared type come as text: read as numbers, the series ends.
+        with pgwire.login(pgiris, backend) as c:
+            # At most 10 rows: an endless series stops at PortalSuspended, which read_results refuses.
+            batch = pgwire.extended_query("SELECT * FROM generate_series($1, $2)", ["1", "3"])
+            batch = batch.replace(pgwire.message(b"E", b"\0\0\0\0\0"), pgwire.message(b"E", b"\0\0\0\0\x0a"))
+            c.send(batch)
+            assert c.read_results(timeout=10)[0][1] == [["1"], ["2"], ["3"]]

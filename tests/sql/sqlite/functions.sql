@@ -62,14 +62,21 @@
 -- # generate_series in a FROM list: a recursive CTE (Debian's SQLite has no series extension), its
 -- # column named as PostgreSQL names it: generate_series, the alias, or the alias's column.
 -- in: SELECT * FROM generate_series(1, 5)
--- out: SELECT * FROM (WITH RECURSIVE "pgiris series"(v) AS (SELECT (1) WHERE (1) <= (5) UNION ALL SELECT v + 1 FROM "pgiris series" WHERE v + 1 <= (5)) SELECT v AS "generate_series" FROM "pgiris series") AS "generate_series"
+-- out: SELECT * FROM (WITH RECURSIVE "pgiris series"(v, e, s) AS (SELECT a, b, c FROM (SELECT CAST(1 AS NUMERIC) AS a, CAST(5 AS NUMERIC) AS b, CAST(1 AS NUMERIC) AS c) WHERE CASE WHEN c > 0 THEN a <= b WHEN c < 0 THEN a >= b END UNION ALL SELECT v + s, e, s FROM "pgiris series" WHERE CASE WHEN s > 0 THEN v + s <= e WHEN s < 0 THEN v + s >= e END) SELECT v AS "generate_series" FROM "pgiris series") AS "generate_series"
 -- in: SELECT x FROM generate_series(10, 1, -2) AS g(x)
--- out: SELECT x FROM (WITH RECURSIVE "pgiris series"(v) AS (SELECT (10) WHERE (10) >= (1) UNION ALL SELECT v + (-2) FROM "pgiris series" WHERE v + (-2) >= (1)) SELECT v AS x FROM "pgiris series") AS g
+-- out: SELECT x FROM (WITH RECURSIVE "pgiris series"(v, e, s) AS (SELECT a, b, c FROM (SELECT CAST(10 AS NUMERIC) AS a, CAST(1 AS NUMERIC) AS b, CAST(-2 AS NUMERIC) AS c) WHERE CASE WHEN c > 0 THEN a <= b WHEN c < 0 THEN a >= b END UNION ALL SELECT v + s, e, s FROM "pgiris series" WHERE CASE WHEN s > 0 THEN v + s <= e WHEN s < 0 THEN v + s >= e END) SELECT v AS x FROM "pgiris series") AS g
 -- in: SELECT n FROM customers c JOIN generate_series($1, $2, $3) n ON n = c.id
--- out: SELECT n FROM customers c JOIN (WITH RECURSIVE "pgiris series"(v) AS (SELECT ($1) WHERE CASE WHEN ($3) > 0 THEN ($1) <= ($2) ELSE ($1) >= ($2) END UNION ALL SELECT v + ($3) FROM "pgiris series" WHERE ($3) <> 0 AND CASE WHEN ($3) > 0 THEN v + ($3) <= ($2) ELSE v + ($3) >= ($2) END) SELECT v AS n FROM "pgiris series") AS n ON n = c.id
+-- out: SELECT n FROM customers c JOIN (WITH RECURSIVE "pgiris series"(v, e, s) AS (SELECT a, b, c FROM (SELECT CAST($1 AS NUMERIC) AS a, CAST($2 AS NUMERIC) AS b, CAST($3 AS NUMERIC) AS c) WHERE CASE WHEN c > 0 THEN a <= b WHEN c < 0 THEN a >= b END UNION ALL SELECT v + s, e, s FROM "pgiris series" WHERE CASE WHEN s > 0 THEN v + s <= e WHEN s < 0 THEN v + s >= e END) SELECT v AS n FROM "pgiris series") AS n ON n = c.id
 -- in: SELECT generate_series(1, 3)
 -- error: 0A000 generate_series() is supported by SQLite only in a FROM list
 -- in: SELECT * FROM generate_series(1, 5, 0)
 -- error: 22023 step size cannot equal zero
 -- in: SELECT * FROM generate_series('2024-01-01'::timestamp, '2024-01-02'::timestamp, interval '1 hour')
 -- error: 0A000 generate_series() of dates and times is not supported by SQLite
+-- # A table of that name is a table; an alias may be a keyword; LATERAL is refused.
+-- in: INSERT INTO generate_series (a) VALUES (1)
+-- out: INSERT INTO generate_series (a) VALUES (1)
+-- in: SELECT level FROM generate_series(1, 3) AS level
+-- out: SELECT level FROM (WITH RECURSIVE "pgiris series"(v, e, s) AS (SELECT a, b, c FROM (SELECT CAST(1 AS NUMERIC) AS a, CAST(3 AS NUMERIC) AS b, CAST(1 AS NUMERIC) AS c) WHERE CASE WHEN c > 0 THEN a <= b WHEN c < 0 THEN a >= b END UNION ALL SELECT v + s, e, s FROM "pgiris series" WHERE CASE WHEN s > 0 THEN v + s <= e WHEN s < 0 THEN v + s >= e END) SELECT v AS level FROM "pgiris series") AS level
+-- in: SELECT * FROM t, LATERAL generate_series(1, t.n)
+-- error: 0A000 LATERAL generate_series() is not supported by SQLite
