@@ -356,8 +356,8 @@ size_t sql_operand_right(const struct sql_rw *rw, size_t op, enum sql_level lv);
 size_t sql_primary_start(const struct sql_rw *rw, size_t end);
 /* The statement's own SELECT (after any WITH), or SIZE_MAX when it is no query (WITH ... INSERT). */
 size_t sql_main_select(const struct sql_rw *rw);
-/* How many items the SELECT list of the SELECT at t[sel] has; 0 if one is a * (not known here). */
-size_t sql_select_width(const struct sql_rw *rw, size_t sel);
+/* "NULL AS name, ..." for the SELECT list at t[sel], into out; its items, 0 for a * or no room. */
+size_t sql_select_nulls(const struct sql_rw *rw, size_t sel, char *out, size_t size);
 /* Parse a PostgreSQL type name starting at i; false if there is none. */
 bool sql_parse_type(const struct sql_rw *rw, size_t i, struct sql_pgtype *ty);
 /*

@@ -1294,17 +1294,35 @@ static size_t sql_item_end(const struct sql_rw *rw, size_t i)
     return i;
 }
 
-/* How many items the SELECT list of the SELECT at t[sel] has; 0 if one is a * (not known here). */
-size_t sql_select_width(const struct sql_rw *rw, size_t sel)
+/*
+ * "NULL AS name, ..." for each item of the SELECT list of the SELECT at
+ * t[sel], named by its alias or column (after sql_rule_column_names, an
+ * expression's name is its alias), "?column?" otherwise, into out.  The
+ * count of items, or 0 if one is a * or out is too small.
+ */
+size_t sql_select_nulls(const struct sql_rw *rw, size_t sel, char *out, size_t size)
 {
-    size_t n = 0;
+    size_t n = 0, len = 0;
 
-    if (!sql_tk_kw(rw, sel, KW_SELECT))
+    if (!sql_tk_kw(rw, sel, KW_SELECT) || size == 0)
         return 0;
+    out[0] = '\0';
     for (size_t i = sql_list_first(rw, sel); i < rw->n;) {
         size_t end = sql_item_end(rw, i), last = sql_prev(rw, end);
         if (end == i || last == SIZE_MAX || last < i || sql_tk_op(rw, last, "*"))
             return 0;
+        const struct sql_tk *t = &rw->t[last];
+        int w;
+        if (t->type == SQL_TOK_QIDENT)
+            w = snprintf(out + len, size - len, "%sNULL AS %.*s", n ? ", " : "", (int)t->len, t->s);
+        else if (t->type == SQL_TOK_IDENT && sql_level_of(rw, last) == LV_OPERAND && t->len < 64 &&
+                 t->kw != KW_NULL && t->kw != KW_TRUE && t->kw != KW_FALSE)
+            w = snprintf(out + len, size - len, "%sNULL AS \"%.*s\"", n ? ", " : "", (int)t->len, t->s);
+        else
+            w = snprintf(out + len, size - len, "%sNULL AS \"?column?\"", n ? ", " : "");
+        if (w < 0 || (size_t)w >= size - len)
+            return 0;
+        len += (size_t)w;
         n++;
         if (end >= rw->n || !sql_tk_punct(rw, end, ','))
             break;

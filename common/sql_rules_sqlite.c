@@ -1014,7 +1014,7 @@ static const struct {
       " (SELECT count(*) FROM pragma_index_info(x.name)) AS indnatts,"
       " (SELECT count(*) FROM pragma_index_info(x.name)) AS indnkeyatts,"
       " NULL AS indexprs, 'CREATE ' || CASE WHEN l.\"unique\" THEN 'UNIQUE ' ELSE '' END || 'INDEX ' ||"
-      " x.name || ' ON public.' || t.name || ' USING btree (' || (SELECT group_concat(k.name, ', ')"
+      " x.name || ' ON public.' || t.name || ' USING btree (' || (SELECT group_concat(coalesce(k.name, 'expr'), ', ')"
       " FROM pragma_index_info(x.name) k) || ')' AS pgiris_indexdef FROM sqlite_master x JOIN"
       " sqlite_master t ON t.name = x.tbl_name AND t.type = 'table' JOIN pragma_index_list(t.name) l ON"
       " l.name = x.name WHERE x.type = 'index')" },
@@ -1024,9 +1024,9 @@ static const struct {
       " coalesce(nullif(lower(p.type), ''), 'text') AS pgiris_type, (p.\"notnull\" OR p.pk > 0) AS attnotnull,"
       " p.dflt_value IS NOT NULL AS atthasdef, 0 AS attisdropped, '' AS attidentity, '' AS attgenerated,"
       " 0 AS attcollation, 0 AS attndims, 1 AS attislocal, NULL AS attacl"
-      " FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type IN ('table', 'view')"
+      " FROM sqlite_master m, pragma_table_xinfo(m.name) p WHERE m.type IN ('table', 'view') AND p.hidden <> 1"
       /* an index's columns, typed as its table's */
-      " UNION ALL SELECT CAST(x.rowid + 16384 AS INTEGER), k.name, CAST(k.seqno + 1 AS INTEGER), "
+      " UNION ALL SELECT CAST(x.rowid + 16384 AS INTEGER), coalesce(k.name, 'expr'), CAST(k.seqno + 1 AS INTEGER), "
       SQLITE_TYPE_OID ", -1, coalesce(nullif(lower(p.type), ''), 'text'), 0, 0, 0, '', '', 0, 0, 1, NULL"
       " FROM sqlite_master x, pragma_index_info(x.name) k LEFT JOIN pragma_table_info(x.tbl_name) p"
       " ON p.name = k.name WHERE x.type = 'index')" },
@@ -1207,10 +1207,21 @@ static bool sqlite_catalog_empty(const struct sql_rw *rw)
             if (sql_tk_kw(rw, i, KW_UNION) || sql_tk_kw(rw, i, KW_INTERSECT) || sql_tk_kw(rw, i, KW_EXCEPT))
                 break;
             if (!from) {
+                /* an aggregate without GROUP BY has a row even over none: count(*) is 0 */
+                static const char *const aggregates[] = {
+                    "count", "sum", "avg", "min", "max", "every", "bool_and", "bool_or", "array_agg",
+                    "string_agg", "json_agg", "jsonb_agg", "json_object_agg", "group_concat", "total",
+                };
+                for (size_t k = 0; k < SQL_NELEM(aggregates); k++)
+                    if (sql_tk_word(rw, i, aggregates[k]) && sql_tk_punct(rw, i + 1, '('))
+                        return false;
                 from = sql_tk_kw(rw, i, KW_FROM) && !sql_tk_kw(rw, sql_prev(rw, i), KW_DISTINCT);
                 inner = from;
                 continue;
             }
+            /* what a RIGHT or FULL join keeps does not depend on the catalog's rows */
+            if (sql_tk_kw(rw, i, KW_RIGHT) || sql_tk_kw(rw, i, KW_FULL))
+                return false;
             if (sql_tk_punct(rw, i, ',')) {
                 inner = true;
             } else if (sql_tk_kw(rw, i, KW_JOIN)) {
@@ -1259,18 +1270,16 @@ static int sqlite_pg_catalog(struct sql_rw *rw)
     /* read by a query; an UPDATE of a catalog is left for sql_rule_catalogs to refuse */
     bool query = sql_main_select(rw) != SIZE_MAX;
 
-    if (query && sqlite_catalog_empty(rw)) {
-        size_t width = sql_select_width(rw, sql_next(rw, SIZE_MAX));
-        size_t n = (size_t)snprintf(db, sizeof(db), "SELECT NULL");
-        for (size_t k = 1; k < width && n + 8 < sizeof(db); k++)
-            n += (size_t)snprintf(db + n, sizeof(db) - n, ", NULL");
-        snprintf(db + n, sizeof(db) - n, " LIMIT 0");
-        return width > 0 && sql_rw_template(rw, 0, rw->n - 1, NULL, 0, "%s", db) ? 0 : -1;
+    /* no rows, its columns named as the query names them (a list too long for that is refused below) */
+    if (query && sqlite_catalog_empty(rw) && sql_select_nulls(rw, sql_next(rw, SIZE_MAX), db + 7, sizeof(db) - 16)) {
+        memcpy(db, "SELECT ", 7);
+        strcat(db, " LIMIT 0");
+        return sql_rw_template(rw, 0, rw->n - 1, NULL, 0, "%s", db) ? 0 : -1;
     }
     for (size_t i = 0; i < rw->n; i++) {
         /* OPERATOR(pg_catalog.~) -> ~ */
         if (sql_tk_word(rw, i, "operator") && sql_tk_punct(rw, i + 1, '(') && sql_tk_kw(rw, i + 2, KW_PG_CATALOG) &&
-            sql_tk_punct(rw, i + 3, '.') && rw->t[i + 4].type == SQL_TOK_OP && sql_tk_punct(rw, i + 5, ')')) {
+            sql_tk_punct(rw, i + 3, '.') && sql_tk_punct(rw, i + 5, ')') && rw->t[i + 4].type == SQL_TOK_OP) {
             struct sql_tk op = rw->t[i + 4];
             op.space = rw->t[i].space;
             if (sql_rw_splice(rw, i, 6, &op, 1) != 0)
@@ -1286,13 +1295,14 @@ static int sqlite_pg_catalog(struct sql_rw *rw)
         /* COLLATE pg_catalog.default: the column's own collation */
         if (sql_tk_kw(rw, i, KW_COLLATE) && sql_tk_kw(rw, i + 1, KW_PG_CATALOG) && sql_tk_punct(rw, i + 2, '.') &&
             (sql_tk_kw(rw, i + 3, KW_DEFAULT) ||
-             (rw->t[i + 3].type == SQL_TOK_QIDENT && rw->t[i + 3].len == 9 && memcmp(rw->t[i + 3].s, "\"default\"", 9) == 0))) {
+             (i + 3 < rw->n && rw->t[i + 3].type == SQL_TOK_QIDENT && rw->t[i + 3].len == 9 && memcmp(rw->t[i + 3].s, "\"default\"", 9) == 0))) {
             if (sql_rw_splice(rw, i, 4, NULL, 0) != 0)
                 return -1;
             i--;
             continue;
         }
-        if (!sql_tk_kw(rw, i, KW_PG_CATALOG) || !sql_tk_punct(rw, i + 1, '.') || rw->t[i + 2].type != SQL_TOK_IDENT ||
+        if (!sql_tk_kw(rw, i, KW_PG_CATALOG) || !sql_tk_punct(rw, i + 1, '.') || i + 2 >= rw->n ||
+            rw->t[i + 2].type != SQL_TOK_IDENT ||
             (i > 0 && sql_tk_punct(rw, i - 1, '.')))
             continue;
         size_t name = i + 2, after = sql_next(rw, name);
@@ -1337,6 +1347,21 @@ static int sqlite_pg_catalog(struct sql_rw *rw)
                         return -1;
                     continue;
                 }
+                /* format_type(oid, typmod) of another oid: the name of a type pg_type lists */
+                if (fmt && nargs >= 1) {
+                    struct sql_arg arg = sql_rw_range(rw, first[0], last[0]);
+                    if (!sql_rw_template(rw, i, close, &arg, 1,
+                                         "(CASE $0 WHEN 16 THEN 'boolean' WHEN 17 THEN 'bytea' WHEN 20 THEN 'bigint' "
+                                         "WHEN 21 THEN 'smallint' WHEN 23 THEN 'integer' WHEN 25 THEN 'text' "
+                                         "WHEN 26 THEN 'oid' WHEN 700 THEN 'real' WHEN 701 THEN 'double precision' "
+                                         "WHEN 1042 THEN 'character' WHEN 1043 THEN 'character varying' "
+                                         "WHEN 1082 THEN 'date' WHEN 1083 THEN 'time without time zone' "
+                                         "WHEN 1114 THEN 'timestamp without time zone' "
+                                         "WHEN 1184 THEN 'timestamp with time zone' WHEN 1700 THEN 'numeric' "
+                                         "WHEN 2950 THEN 'uuid' END)"))
+                        return -1;
+                    continue;
+                }
             } else if (sql_tk_word(rw, name, "pg_get_constraintdef")) {
                 value = "NULL";         /* no constraint is listed (pg_constraint) */
             } else {
@@ -1369,7 +1394,8 @@ static int sqlite_pg_catalog(struct sql_rw *rw)
                 sql = db;
             }
             bool aliased = after < rw->n && (sql_tk_kw(rw, after, KW_AS) || rw->t[after].type == SQL_TOK_QIDENT ||
-                                             (rw->t[after].type == SQL_TOK_IDENT && rw->t[after].kw == KW_NONE));
+                                             (rw->t[after].type == SQL_TOK_IDENT &&
+                                              sql_level_of(rw, after) == LV_OPERAND));
             if (!sql_rw_template(rw, i, name, NULL, 0, aliased ? "%s" : "%s AS %s", sql, sqlite_catalog_rels[r].name))
                 return -1;
             break;

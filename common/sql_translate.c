@@ -306,8 +306,8 @@ static char *sql_template_text(struct sql_rw *rw, const char *fmt, va_list ap, s
 size_t sql_rw_template(struct sql_rw *rw, size_t from, size_t to, const struct sql_arg *args,
                        size_t nargs, const char *fmt, ...)
 {
-    struct sql_token toks[512];         /* an emulated catalog's rows (sqlite_catalog_rels) */
-    struct sql_tk out[640];
+    struct sql_token toks[768];         /* an emulated catalog (sqlite_catalog_rels: pg_attribute) */
+    struct sql_tk out[896];
     struct sql_lex_error err;
     size_t ntok = 0, nout = 0, len = 0;
     va_list ap;

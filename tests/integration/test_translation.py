@@ -269,6 +269,15 @@ def test_psql_describe_a_relation(pgiris):
     assert index[0] == 'Index "public.orders_customer_id"'
     assert index[2] == "customer_id|integer|yes|customer_id"
     assert index[-1] == 'btree, for table "public.orders"'
+    # A generated column is a column; an index on an expression still shows its table.
+    pgiris.direct("demo", "CREATE TABLE gen_t16 (a INTEGER, g INTEGER GENERATED ALWAYS AS (a * 2) STORED)")
+    pgiris.direct("demo", "CREATE INDEX gen_t16_expr ON gen_t16 (a + 1)")
+    try:
+        lines = describe("gen_t16")
+        assert [line.split("|")[0] for line in lines[2:4]] == ["a", "g"], lines
+        assert '    "gen_t16_expr" btree (expr)' in lines, lines
+    finally:
+        pgiris.direct("demo", "DROP TABLE gen_t16")
 
 
 def test_psql_describe_names_what_is_missing(pgiris):
