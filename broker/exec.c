@@ -176,6 +176,7 @@ static int exec_connect(struct exec *e)
     }
     ck_pr_store_64((uint64_t *)&p->last_connect_fail_us, 0);
     s->connect_time_us = shm_realtime_us();
+    odbc_set_schema_counter(c, &p->schema_gen);
     exec_set_conn(e, c);
     log_debug("exec", "slot=%u db=%s connected", e->slot, p->name);
     return 0;

@@ -39,6 +39,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <ck_pr.h>
 #include <sql.h>
 #include <sqlext.h>
 
@@ -303,6 +304,7 @@ int odbc_connect(const char *connstr, enum cfg_dialect dialect, double timeout,
     }
     c->dialect = dialect;
     c->max_prepared = ODBC_MAX_PREPARED;
+    c->schema_gen = &c->schema_own;
     pgbuf_init(&c->out);
     pgbuf_init(&c->bin);
     pgbuf_init(&c->pbuf);
@@ -2693,6 +2695,8 @@ static int odbc_prep_get(struct odbc_conn *c, const char *sql, size_t len,
                          struct odbc_prep **out);
 static void odbc_prep_drop(struct odbc_conn *c, struct odbc_prep *p);
 static struct odbc_prep *odbc_prep_find(struct odbc_conn *c, const char *sql, size_t len, uint64_t hash);
+static uint32_t odbc_schema_sync(struct odbc_conn *c);
+static void odbc_schema_note(struct odbc_conn *c, const char *verb);
 
 /* Whether the statement with this shape hash is run as its shape (odbc_set_autoparam). */
 static int odbc_shape_settled(struct odbc_conn *c, uint64_t hash, const char *verb)
@@ -2820,6 +2824,7 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
 
     if (verb == NULL)
         verb = "";
+    odbc_schema_sync(c);
     if (c->autoparam) {
         hash = odbc_shape_hash(sql, len);
         if (odbc_shape_settled(c, hash, verb) &&
@@ -2848,6 +2853,7 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
         SQLFreeStmt(c->stmt, SQL_CLOSE);
         odbc_returning_describe(c, sql, len, verb);
         odbc_shape_ran(c, hash);
+        odbc_schema_note(c, verb);
         odbc_tag(tag, sizeof(tag), verb, 0, 0);
         pgproto_command_complete(&c->out, tag);
         return odbc_finish(c, sink, ODBC_OK);
@@ -2883,6 +2889,7 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
         rows = 0;
     }
     odbc_shape_ran(c, hash);
+    odbc_schema_note(c, verb);
     odbc_tag(tag, sizeof(tag), verb, ncols > 0, rows);
     pgproto_command_complete(&c->out, tag);
 
@@ -3235,6 +3242,7 @@ static int odbc_prep_new(struct odbc_conn *c, const char *sql, size_t len, uint6
     p->sql[len] = '\0';
     p->len = len;
     p->hash = hash;
+    p->schema = odbc_schema_sync(c);
     if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &p->stmt))) {
         p->stmt = SQL_NULL_HSTMT;
         result = odbc_error_build(c, SQL_HANDLE_DBC, c->dbc);
@@ -3332,14 +3340,81 @@ static struct odbc_prep *odbc_prep_find(struct odbc_conn *c, const char *sql, si
     return NULL;
 }
 
-/* The cached statement for this SQL text, prepared now if need be. */
+/* What a client's description of these columns holds: their number and types. */
+static uint64_t odbc_cols_sig(const struct odbc_cols *cols)
+{
+    uint64_t h = odbc_hash((const char *)&cols->n, sizeof(cols->n));
+
+    for (int i = 0; i < cols->n; i++) {
+        h ^= (uint32_t)cols->v[i].oid;
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+/*
+ * The count of schema changes now.  When it moved, the SQLite types found
+ * by text (c->guesses) go, and SQLite reads the schema again: it prepares
+ * by the schema it last read and finds another connection's change only
+ * when a statement runs, so a statement prepared first would describe the
+ * old columns (and the driver read the new rows by them).
+ */
+static uint32_t odbc_schema_sync(struct odbc_conn *c)
+{
+    uint32_t now = ck_pr_load_32(c->schema_gen);
+
+    if (now != c->schema_seen) {
+        memset(c->guesses, 0, sizeof(c->guesses));
+        c->schema_seen = now;
+        /* Only a statement that steps reads it: the driver's SQLExecDirect of a SELECT does not. */
+        if (c->dialect == CFG_DIALECT_SQLITE) {
+            if (SQL_SUCCEEDED(SQLExecDirect(c->stmt, (SQLCHAR *)"SELECT 1 FROM sqlite_master LIMIT 0", SQL_NTS)))
+                SQLFetch(c->stmt);
+            SQLFreeStmt(c->stmt, SQL_CLOSE);
+        }
+    }
+    return now;
+}
+
+/*
+ * After verb succeeded: a statement that may change what a prepared
+ * statement's columns are, or the end of a transaction (or a ROLLBACK TO)
+ * that held one, counts as a schema change for every connection to the
+ * database.  Other connections see a change made in a transaction only when
+ * it commits, so it is counted then again.
+ */
+static void odbc_schema_note(struct odbc_conn *c, const char *verb)
+{
+    if (strncmp(verb, "ALTER ", 6) == 0 || strncmp(verb, "DROP ", 5) == 0 ||
+        strcmp(verb, "CREATE VIEW") == 0) {
+        if (c->in_tx)
+            c->tx_ddl = 1;
+    } else if (!(c->tx_ddl && strcmp(verb, "ROLLBACK") == 0)) {
+        return;
+    }
+    ck_pr_inc_32(c->schema_gen);
+}
+
+/*
+ * The cached statement for this SQL text, prepared now if need be.  One
+ * prepared before a schema change is prepared again; c->prep_changed says
+ * whether its columns changed.
+ */
 static int odbc_prep_get(struct odbc_conn *c, const char *sql, size_t len,
                          struct odbc_prep **out)
 {
-    uint64_t hash = odbc_hash(sql, len);
+    uint64_t hash = odbc_hash(sql, len), sig = 0;
     struct odbc_prep *p = odbc_prep_find(c, sql, len, hash);
-    int result;
+    uint32_t schema = odbc_schema_sync(c);
+    int result, stale = 0;
 
+    c->prep_changed = 0;
+    if (p != NULL && p->schema != schema && p != c->cur) {
+        sig = odbc_cols_sig(&p->cols);
+        stale = 1;
+        odbc_prep_drop(c, p);
+        p = NULL;
+    }
     if (p != NULL) {
         p->used = ++c->clock;
         *out = p;
@@ -3363,6 +3438,7 @@ static int odbc_prep_get(struct odbc_conn *c, const char *sql, size_t len,
     odbc_preps_trim(c, c->max_prepared - 1);
     p->used = ++c->clock;
     c->preps[c->npreps++] = p;
+    c->prep_changed = stale && odbc_cols_sig(&p->cols) != sig;
     *out = p;
     return ODBC_OK;
 }
@@ -4006,6 +4082,11 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
     result = odbc_prep_get(c, sql, len, &p);
     if (result != ODBC_OK)
         return odbc_finish(c, sink, result);
+    /* The client read its rows by the old columns, as PostgreSQL refuses to. */
+    if (c->prep_changed && !(flags & (ODBC_F_DESCRIBE | ODBC_F_ROWDESC))) {
+        odbc_error_put(c, "0A000", NULL, "cached plan must not change result type");
+        return odbc_finish(c, sink, ODBC_ERROR);
+    }
     if (nparams != p->nparams) {
         odbc_error_put(c, "08P01", NULL,
                        "bind message supplies %d parameters, but the statement requires %d",
@@ -4077,6 +4158,7 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
         /* An UPDATE ... RETURNING that matched nothing still has its columns. */
         if (cols->n > 0 && (flags & ODBC_F_ROWDESC))
             odbc_rowdesc_put(c, cols, NULL, 0);
+        odbc_schema_note(c, verb);
         odbc_tag(tag, sizeof(tag), verb, 0, 0);
         pgproto_command_complete(&c->out, tag);
         goto done;
@@ -4108,6 +4190,7 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
     } else if (!SQL_SUCCEEDED(SQLRowCount(p->stmt, &rows))) {
         rows = 0;
     }
+    odbc_schema_note(c, verb);
     odbc_tag(tag, sizeof(tag), (flags & ODBC_F_SELECT_TAG) ? "SELECT" : verb, p->cols.n > 0, rows);
     pgproto_command_complete(&c->out, tag);
 
@@ -4298,6 +4381,12 @@ void odbc_set_max_prepared(struct odbc_conn *c, int max_prepared)
     odbc_preps_trim(c, c->max_prepared);
 }
 
+void odbc_set_schema_counter(struct odbc_conn *c, uint32_t *gen)
+{
+    c->schema_gen = gen != NULL ? gen : &c->schema_own;
+    c->schema_seen = ck_pr_load_32(c->schema_gen);
+}
+
 int odbc_autocommit(struct odbc_conn *c, int on)
 {
     SQLRETURN rc = SQLSetConnectAttr(c->dbc, SQL_ATTR_AUTOCOMMIT,
@@ -4368,6 +4457,10 @@ int odbc_tx_end(struct odbc_conn *c, SQLSMALLINT how, int report)
     }
     if (!report)
         c->out.len = mark;
+    if (c->tx_ddl) {
+        c->tx_ddl = 0;
+        ck_pr_inc_32(c->schema_gen);
+    }
     return result;
 }
 

@@ -140,6 +140,12 @@ uint64_t odbc_autoparam_count(const struct odbc_conn *c);
 void odbc_set_max_prepared(struct odbc_conn *c, int max_prepared);
 
 /*
+ * The counter of schema changes c shares with the other connections to
+ * its database (see struct odbc_conn); until set, c counts its own.
+ */
+void odbc_set_schema_counter(struct odbc_conn *c, uint32_t *gen);
+
+/*
  * Transaction control through the ODBC API (autocommit off/on and
  * SQLEndTran), never through SQL text.  Each sends CommandComplete with
  * 'tag' (or an ErrorResponse) into sink and returns an enum odbc_result.

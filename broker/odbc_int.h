@@ -96,6 +96,7 @@ struct odbc_prep {
     int32_t *param_oids;    /* from SQLDescribeParam, text where it could not say */
     uint16_t untyped;       /* SQLite: its columns (of the first ODBC_GUESS_COLS) with no declared type */
     uint32_t portal_sig;    /* SQLite: the parameters' kinds portal_oid was found with */
+    uint32_t schema;        /* *c->schema_gen when it was prepared (odbc_prep_get) */
     int32_t *portal_oid;    /* SQLite: its untyped columns' types in a run that describes its portal */
     struct odbc_cols cols;
 };
@@ -171,6 +172,20 @@ struct odbc_conn {
     int tx_read_only;       /* SQLite: query_only is on for this transaction */
     int tx_isolation_set;   /* SQL_ATTR_TXN_ISOLATION changed for this transaction */
     SQLULEN default_isolation;  /* the connection's own, read at connect */
+
+    /*
+     * Schema changes made through any connection to the database (ALTER,
+     * DROP, CREATE VIEW, or a transaction that held one ending): the
+     * pool's counter, in shared memory, or schema_own's.  A cached handle
+     * prepared under an older count is prepared again before it runs:
+     * SQLite's driver keeps the columns it described at prepare time and
+     * reads a changed table's rows by them.
+     */
+    uint32_t *schema_gen;
+    uint32_t schema_own;
+    uint32_t schema_seen;       /* the count c->guesses were found under */
+    int tx_ddl;                 /* the open transaction changed the schema */
+    int prep_changed;           /* odbc_prep_get prepared a stale handle again: its columns differ */
 
     struct odbc_prep **preps;
     int npreps;

@@ -75,6 +75,7 @@ struct shm_pool {
     uint32_t nopen;             /* executors alive (connecting or connected) */
     uint32_t nconnecting;
     uint32_t conn_gen;          /* bumped when the connection string changes */
+    uint32_t schema_gen;        /* schema changes made through the pool (odbc_set_schema_counter) */
     int64_t last_connect_fail_us;   /* realtime of the last failed connect, 0 = none */
     char last_connect_error[256];
     uint32_t waiting[SHM_MAX_WORKERS];  /* clients queued for a slot, per worker */

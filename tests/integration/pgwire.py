@@ -349,6 +349,22 @@ def parse_data_row(payload):
     return values
 
 
+def reply_shape(conn):
+    """Read up to ReadyForQuery: (column names of the RowDescription or None,
+    the number of values of each DataRow, the SQLSTATE of the error or None)."""
+    names, widths, state = None, [], None
+    while True:
+        t, payload = conn.read_message()
+        if t == b"T":
+            names = parse_row_description(payload)
+        elif t == b"D":
+            widths.append(len(parse_data_row(payload)))
+        elif t == b"E":
+            state = parse_error_fields(payload).get("C")
+        elif t == b"Z":
+            return names, widths, state
+
+
 def md5_response(user, password, salt):
     inner = hashlib.md5((password + user).encode()).hexdigest()
     return b"md5" + hashlib.md5(inner.encode() + salt).hexdigest().encode()

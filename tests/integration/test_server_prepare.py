@@ -116,21 +116,6 @@ def _describe_statement(name):
 EXECUTE_SYNC = pgwire.message(b"E", b"\0\0\0\0\0") + pgwire.message(b"S")
 
 
-def _reply(conn):
-    """(column names of the RowDescription or None, values per DataRow, SQLSTATE or None)."""
-    names, widths, state = None, [], None
-    while True:
-        t, payload = conn.read_message()
-        if t == b"T":
-            names = pgwire.parse_row_description(payload)
-        elif t == b"D":
-            widths.append(len(pgwire.parse_data_row(payload)))
-        elif t == b"E":
-            state = pgwire.parse_error_fields(payload).get("C")
-        elif t == b"Z":
-            return names, widths, state
-
-
 @pytest.mark.parametrize("name", [b"s_named", b""], ids=["named", "unnamed"])
 def test_statement_described_before_its_table_changed_gets_the_error(pgiris, postgres, name):
     """A client that described the statement before holds its old columns: rows
@@ -145,20 +130,20 @@ def test_statement_described_before_its_table_changed_gets_the_error(pgiris, pos
     conn = pgwire.login(pgiris, "pg")
     try:
         conn.send(_parse(name, sql) + _describe_statement(name) + pgwire.message(b"S"))
-        assert _reply(conn)[2] is None
+        assert pgwire.reply_shape(conn)[2] is None
         for _ in range(4):
             conn.send(_bind(name, b"1") + EXECUTE_SYNC)
-            assert _reply(conn) == (None, [2], None)
+            assert pgwire.reply_shape(conn) == (None, [2], None)
         with postgres.connect() as direct:
             direct.execute("ALTER TABLE %s ADD COLUMN z int DEFAULT 7" % table)
         conn.send(_bind(name, b"1") + EXECUTE_SYNC)
-        assert _reply(conn) == (None, [], "0A000")
+        assert pgwire.reply_shape(conn) == (None, [], "0A000")
         if name:
             conn.send(pgwire.message(b"C", b"S" + name + b"\0") + pgwire.message(b"S"))
-            _reply(conn)
+            pgwire.reply_shape(conn)
         conn.send(_parse(name, sql) + _describe_statement(name) + pgwire.message(b"S"))
-        assert _reply(conn)[0] == ["id", "v", "z"]
+        assert pgwire.reply_shape(conn)[0] == ["id", "v", "z"]
         conn.send(_bind(name, b"1") + EXECUTE_SYNC)
-        assert _reply(conn) == (None, [3], None)
+        assert pgwire.reply_shape(conn) == (None, [3], None)
     finally:
         conn.close()

@@ -2063,7 +2063,12 @@ static void test_sqlite_prepared_cache(void **state)
     assert_string_equal(datarow_value(&m[0], 0, buf, sizeof(buf)), "2");
     capture_reset(&k);
 
-    run_ok(c, "DROP TABLE pc", "DROP TABLE", "DROP TABLE");
+    /*
+     * Dropped behind the cache's back, as another program would: a DROP run
+     * through the connection counts as a schema change, after which every
+     * cached statement is prepared again (test_schema_change).
+     */
+    assert_int_equal(odbc_exec_quiet(c, "DROP TABLE pc"), 0);
     /* Cached statements are described without the backend, which no longer knows pc. */
     assert_int_equal(describe_result(c, "SELECT a + 0 FROM pc WHERE a = ?"), ODBC_OK);
     assert_int_equal(describe_result(c, "SELECT a + 51 FROM pc WHERE a = ?"), ODBC_OK);
@@ -2093,6 +2098,58 @@ static void test_sqlite_prepared_cache(void **state)
     assert_int_equal(describe_result(c, "SELECT a + 149 FROM pc WHERE a = ?"), ODBC_OK);
     assert_int_equal(describe_result(c, "SELECT a + 52 FROM pc WHERE a = ?"), ODBC_OK);
     odbc_set_max_prepared(c, 100);
+}
+
+/*
+ * A schema change counted by the connection's counter sends its cached
+ * statements to be prepared again; one whose columns changed runs only in
+ * a reply that describes them.
+ */
+static void test_schema_change(void **state)
+{
+    struct odbc_conn *c = *state;
+    struct capture k = { 0 };
+    struct pgmsg m[MAX_MSGS];
+    struct odbc_param key = ptext(PG_OID_INT4, "1");
+    const char *sql = "SELECT * FROM sch WHERE a = ?";
+    uint32_t shared = 0;
+
+    odbc_set_schema_counter(c, &shared);
+    run_ok(c, "CREATE TABLE sch (a int, b text)", "CREATE TABLE", "CREATE TABLE");
+    run_ok(c, "INSERT INTO sch VALUES (1, 'one')", "INSERT", "INSERT 0 1");
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &key, 1, NULL, 0, 0, 0), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+    assert_int_equal(datarow_ncols(&m[0]), 2);
+
+    /* Through the connection: counted. */
+    run_ok(c, "ALTER TABLE sch ADD COLUMN c int DEFAULT 7", "ALTER TABLE", "ALTER TABLE");
+    assert_int_equal(shared, 1);
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &key, 1, NULL, 0, 0, 0), ODBC_ERROR);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 1);
+    assert_string_equal(msg_field(&m[0], 'C'), "0A000");
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &key, 1, NULL, 0, ODBC_F_ROWDESC, 0), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
+    assert_int_equal(m[0].type, 'T');
+    assert_int_equal(datarow_ncols(&m[1]), 3);
+    assert_string_equal(datarow_value(&m[1], 2, (char[8]){ 0 }, 8), "7");
+
+    /* Behind its back, then counted by another connection to the database. */
+    assert_int_equal(odbc_exec_quiet(c, "ALTER TABLE sch DROP COLUMN b"), 0);
+    shared++;
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &key, 1, NULL, 0, ODBC_F_ROWDESC, 0), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
+    assert_int_equal(datarow_ncols(&m[1]), 2);
+    assert_string_equal(datarow_value(&m[1], 1, (char[8]){ 0 }, 8), "7");
+    /* A change that leaves the columns as they were does not stop a described statement. */
+    run_ok(c, "CREATE INDEX sch_a ON sch (a)", "CREATE INDEX", "CREATE INDEX");
+    run_ok(c, "DROP INDEX sch_a", "DROP INDEX", "DROP INDEX");
+    assert_int_equal(shared, 3);
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &key, 1, NULL, 0, 0, 0), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+
+    run_ok(c, "DROP TABLE sch", "DROP TABLE", "DROP TABLE");
+    capture_reset(&k);
+    odbc_set_schema_counter(c, NULL);
 }
 
 static void expect_rows(const struct capture *k, struct pgmsg *m, size_t nmsgs, int first,
@@ -3091,6 +3148,7 @@ int main(void)
         cmocka_unit_test(test_sqlite_describe),
         cmocka_unit_test(test_sqlite_param_inference),
         cmocka_unit_test(test_sqlite_prepared_cache),
+        cmocka_unit_test(test_schema_change),
         cmocka_unit_test(test_sqlite_max_rows),
         cmocka_unit_test(test_sqlite_params_stream),
         cmocka_unit_test(test_sqlite_params_cancel),

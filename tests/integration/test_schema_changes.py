@@ -1,0 +1,193 @@
+"""A table changed through pgiris while statements on it are cached.
+
+Each backend connection keeps its prepared statements by text.  SQLite's
+driver keeps the columns it described when it prepared one and reads a
+changed table's rows by them: a column added was left out (or the result
+refused as "broken"), a column dropped shifted the others.  A schema change
+made through any connection to the database must send every connection's
+cached statements to be prepared again, and a client that described the
+statement before must get PostgreSQL's error, not rows of another shape.
+
+One worker and a pool of two connections, so that the tests can hold one
+connection in a transaction and know which one the other client gets."""
+
+import struct
+import uuid
+
+import psycopg
+import pytest
+
+import pgwire
+
+POOL_OF_TWO = {"workers": 1, "default_pool_size": 2, "min_pool_size": 2}
+
+
+@pytest.fixture(scope="module")
+def pgiris(module_pgiris_factory):
+    return module_pgiris_factory(settings=POOL_OF_TWO, databases={"pg": {"pool_size": 2}})
+
+
+def fresh_table(conn, prefix):
+    name = "%s_%s" % (prefix, uuid.uuid4().hex[:8])
+    conn.execute("CREATE TABLE %s (id integer PRIMARY KEY, v varchar(10))" % name)
+    conn.execute("INSERT INTO %s VALUES (1, 'one'), (2, 'two')" % name)
+    return name
+
+
+def select_all(conn, table, key):
+    cur = conn.execute("SELECT * FROM %s WHERE id = %%s" % table, (key,))
+    return [d.name for d in cur.description], cur.fetchall()
+
+
+def test_columns_added_and_dropped_through_pgiris(pgiris, backend):
+    with pgiris.connect(backend) as conn:
+        table = fresh_table(conn, "sc_alter")
+        for key in (1, 2, 1, 2):
+            assert select_all(conn, table, key)[1] == [(key, ["one", "two"][key - 1])]
+        conn.execute("ALTER TABLE %s ADD COLUMN z integer DEFAULT 7" % table)
+        for key in (1, 2, 1):
+            assert select_all(conn, table, key) == (["id", "v", "z"], [(key, ["one", "two"][key - 1], 7)])
+        conn.execute("ALTER TABLE %s DROP COLUMN v" % table)
+        for key in (2, 1, 2):
+            assert select_all(conn, table, key) == (["id", "z"], [(key, 7)])
+        conn.execute("DROP TABLE %s" % table)
+
+
+def test_columns_changed_under_a_simple_query_run_as_its_shape(pgiris, backend):
+    """The simple protocol's literal statements run as one prepared shape once repeated."""
+    with pgiris.connect(backend, prepare_threshold=None) as conn:
+        table = fresh_table(conn, "sc_shape")
+        for key in (1, 2, 1, 2, 1, 2):
+            assert conn.execute("SELECT * FROM %s WHERE id = %d" % (table, key)).fetchall() == \
+                [(key, ["one", "two"][key - 1])]
+        conn.execute("ALTER TABLE %s ADD COLUMN z integer DEFAULT 7" % table)
+        for key in (1, 2, 1):
+            cur = conn.execute("SELECT * FROM %s WHERE id = %d" % (table, key))
+            assert [d.name for d in cur.description] == ["id", "v", "z"]
+            assert cur.fetchall() == [(key, ["one", "two"][key - 1], 7)]
+        conn.execute("DROP TABLE %s" % table)
+
+
+def test_table_changed_on_another_backend_connection(pgiris, backend):
+    """Client a caches the statement on one connection; b changes the table on the
+    other; a runs it again on the first, inside a transaction (where PostgreSQL's
+    own refusal of the stale plan could not be answered by running it again)."""
+    a = pgiris.connect(backend, autocommit=False)
+    b = pgiris.connect(backend, autocommit=False)
+    try:
+        with pgiris.connect(backend) as setup:
+            table = fresh_table(setup, "sc_other")
+        for key in (1, 2, 1, 2):
+            assert select_all(a, table, key)[1] == [(key, ["one", "two"][key - 1])]
+        b.execute("SELECT 1")           # b holds the other connection
+        a.commit()                      # a's goes back to the pool, its statement cached
+        b.execute("ALTER TABLE %s ADD COLUMN z integer DEFAULT 7" % table)
+        b.commit()
+        b.execute("SELECT 1")           # b takes the connection it changed the table on
+        for key in (2, 1):
+            assert select_all(a, table, key) == (["id", "v", "z"], [(key, ["one", "two"][key - 1], 7)])
+        a.commit()
+        b.commit()
+        b.execute("DROP TABLE %s" % table)
+        b.commit()
+    finally:
+        a.close()
+        b.close()
+
+
+def test_change_rolled_back(pgiris, backend):
+    """Statements prepared while the transaction's change was visible are prepared again after it is undone."""
+    with pgiris.connect(backend, autocommit=False) as conn:
+        table = fresh_table(conn, "sc_rollback")
+        conn.commit()
+        for key in (1, 2):
+            select_all(conn, table, key)
+        conn.execute("ALTER TABLE %s ADD COLUMN z integer DEFAULT 7" % table)
+        for key in (1, 2, 1):
+            assert select_all(conn, table, key)[0] == ["id", "v", "z"]
+        conn.rollback()
+        for key in (2, 1):
+            assert select_all(conn, table, key) == (["id", "v"], [(key, ["one", "two"][key - 1])])
+        conn.commit()
+        conn.execute("DROP TABLE %s" % table)
+        conn.commit()
+
+
+def test_change_rolled_back_to_a_savepoint(pgiris, backend):
+    with pgiris.connect(backend, autocommit=False) as conn:
+        table = fresh_table(conn, "sc_savepoint")
+        conn.commit()
+        select_all(conn, table, 1)
+        conn.execute("SAVEPOINT s")
+        conn.execute("ALTER TABLE %s ADD COLUMN z integer DEFAULT 7" % table)
+        for key in (1, 2):
+            assert select_all(conn, table, key)[0] == ["id", "v", "z"]
+        conn.execute("ROLLBACK TO SAVEPOINT s")
+        for key in (2, 1):
+            assert select_all(conn, table, key) == (["id", "v"], [(key, ["one", "two"][key - 1])])
+        conn.commit()
+        conn.execute("DROP TABLE %s" % table)
+        conn.commit()
+
+
+def _parse_describe(name, sql):
+    return (pgwire.message(b"P", name + b"\0" + sql.encode() + b"\0\0\0") +
+            pgwire.message(b"D", b"S" + name + b"\0") + pgwire.message(b"S"))
+
+
+def _bind_execute(name, value):
+    return (pgwire.message(b"B", b"\0" + name + b"\0\0\0" + struct.pack("!hi", 1, len(value)) + value + b"\0\0") +
+            pgwire.message(b"E", b"\0\0\0\0\0") + pgwire.message(b"S"))
+
+
+def test_statement_described_before_the_change_gets_the_error(pgiris, backend):
+    """A client that described the statement holds its old columns: PostgreSQL answers
+    0A000 rather than rows of another width, and so must pgiris; described again,
+    the statement runs with the new columns."""
+    with pgiris.connect(backend) as setup:
+        table = fresh_table(setup, "sc_desc")
+    sql = "SELECT * FROM %s WHERE id = $1" % table
+    conn = pgwire.login(pgiris, backend)
+    try:
+        conn.send(_parse_describe(b"s1", sql))
+        assert pgwire.reply_shape(conn) == (["id", "v"], [], None)
+        for _ in range(3):
+            conn.send(_bind_execute(b"s1", b"1"))
+            assert pgwire.reply_shape(conn) == (None, [2], None)
+        conn.send(pgwire.query_message("ALTER TABLE %s ADD COLUMN z integer DEFAULT 7" % table))
+        assert pgwire.reply_shape(conn)[2] is None
+        conn.send(_bind_execute(b"s1", b"1"))
+        assert pgwire.reply_shape(conn) == (None, [], "0A000")
+        conn.send(pgwire.message(b"C", b"Ss1\0") + pgwire.message(b"S"))
+        pgwire.reply_shape(conn)
+        conn.send(_parse_describe(b"s1", sql))
+        assert pgwire.reply_shape(conn)[0] == ["id", "v", "z"]
+        conn.send(_bind_execute(b"s1", b"1"))
+        assert pgwire.reply_shape(conn) == (None, [3], None)
+        # A change that leaves the columns as they were costs the client nothing.
+        conn.send(pgwire.query_message("CREATE INDEX %s_v ON %s (v)" % (table, table)))
+        assert pgwire.reply_shape(conn)[2] is None
+        conn.send(pgwire.query_message("DROP INDEX %s_v" % table))
+        assert pgwire.reply_shape(conn)[2] is None
+        conn.send(_bind_execute(b"s1", b"2"))
+        assert pgwire.reply_shape(conn) == (None, [3], None)
+    finally:
+        conn.close()
+    with pgiris.connect(backend) as cleanup:
+        cleanup.execute("DROP TABLE %s" % table)
+
+
+def test_psycopg_prepared_statement_after_the_change(pgiris, backend):
+    """psycopg prepares a statement run often enough, and describes it once."""
+    with pgiris.connect(backend, prepare_threshold=2) as conn:
+        table = fresh_table(conn, "sc_psycopg")
+        for key in (1, 2, 1, 2, 1):
+            select_all(conn, table, key)
+        conn.execute("ALTER TABLE %s ADD COLUMN z integer DEFAULT 7" % table)
+        try:
+            got = select_all(conn, table, 2)
+        except psycopg.errors.FeatureNotSupported:
+            # psycopg forgets its prepared statements on this error and parses afresh.
+            got = select_all(conn, table, 2)
+        assert got == (["id", "v", "z"], [(2, "two", 7)])
+        conn.execute("DROP TABLE %s" % table)
