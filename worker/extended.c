@@ -952,8 +952,12 @@ static void extended_describe(struct session *s, const uint8_t *body, size_t len
         extended_describe_local(s, p->stmt);
         return;
     }
-    /* Most drivers send Describe(portal) right before Execute: answer both with one request. */
-    if (extended_execute_follows(s, name)) {
+    /*
+     * Most drivers send Describe(portal) right before Execute: answer both
+     * with one request.  Not a portal a row limit suspended: its Execute
+     * only fetches on.
+     */
+    if (!p->started && extended_execute_follows(s, name)) {
         s->ext_describe_next = 1;
         return;
     }

@@ -266,3 +266,36 @@ def test_unnamed_statement_parsed_again_only_when_the_text_is_the_same(pgiris, b
             assert got == [[str(value)]]
     finally:
         conn.close()
+
+
+def test_describe_of_a_suspended_portal(pgiris, backend):
+    """A portal a row limit suspended is described as PostgreSQL describes any
+    portal, whether the Describe comes alone or right before the next Execute."""
+    sql = b"SELECT x, 'v' || x AS y FROM (SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT 3) AS t ORDER BY 1"
+    one = pgwire.message(b"E", b"\0" + struct.pack("!i", 1))
+    describe = pgwire.message(b"D", b"P\0")
+    conn = pgwire.login(pgiris, backend)
+    try:
+        conn.send(pgwire.message(b"P", b"\0" + sql + b"\0\0\0") + pgwire.message(b"B", b"\0\0\0\0\0\0\0\0") +
+                  one + describe + one + describe + pgwire.message(b"S") + one + pgwire.message(b"S"))
+        seen = []
+        for _ in range(2):
+            while True:
+                t, payload = conn.read_message()
+                if t == b"T":
+                    seen.append(("T", pgwire.parse_row_description(payload)))
+                elif t == b"D":
+                    seen.append(("D", pgwire.parse_data_row(payload)))
+                elif t == b"E":
+                    seen.append(("E", pgwire.parse_error_fields(payload).get("C")))
+                else:
+                    seen.append((t.decode(), None))
+                if t == b"Z":
+                    break
+        names = ("T", ["x", "y"])
+        assert seen == [("1", None), ("2", None), ("D", ["1", "v1"]), ("s", None),
+                        names, ("D", ["2", "v2"]), ("s", None), names, ("Z", None),
+                        # Sync closed the unnamed portal outside a transaction block.
+                        ("E", "34000"), ("Z", None)]
+    finally:
+        conn.close()
