@@ -410,10 +410,13 @@ static int exec_run_extended(struct exec *e, uint8_t type, const char *body, siz
     int rc;
 
     if (type == LEASE_REQ_FETCH) {
-        int32_t max_rows = 0;
+        int32_t max_rows = 0, portal = 0;
         pgproto_reader_init(&r, body, len);
-        pgproto_get_i32(&r, &max_rows);
-        return odbc_fetch_more(e->conn, max_rows, &sink);
+        if (pgproto_get_i32(&r, &max_rows) < 0 || pgproto_get_i32(&r, &portal) < 0)
+            return exec_send_error(e, "08P01", "malformed fetch request") == 0 ? ODBC_ERROR : ODBC_ABANDONED;
+        if (max_rows < 0)
+            return odbc_close_portal(e->conn, (uint32_t)portal, &sink);
+        return odbc_fetch_more(e->conn, (uint32_t)portal, max_rows, &sink);
     }
     if (type == LEASE_REQ_DESCRIBE) {
         uint8_t how = 0;
@@ -436,14 +439,15 @@ static int exec_run_extended(struct exec *e, uint8_t type, const char *body, siz
     const char *verb = body;
     size_t vlen = strnlen(body, len);
     uint8_t flags = 0;
-    int32_t max_rows = 0;
+    int32_t max_rows = 0, portal = 0;
     pgproto_reader_init(&r, body, len);
     r.pos = vlen + 1;
     if (vlen == len || pgproto_get_u8(&r, &flags) < 0 || pgproto_get_i32(&r, &max_rows) < 0 ||
-        exec_params_read(&r, 1, ep) < 0) {
+        pgproto_get_i32(&r, &portal) < 0 || exec_params_read(&r, 1, ep) < 0) {
         exec_params_trim(ep);
         return exec_send_error(e, "08P01", "malformed execute request") == 0 ? ODBC_ERROR : ODBC_ABANDONED;
     }
+    odbc_set_portal(e->conn, (uint32_t)portal);
     rc = odbc_exec_params(e->conn, body + r.pos, len - r.pos, verb, ep->params, ep->nparams, ep->formats,
                           ep->nformats, flags, max_rows, &sink);
     exec_params_trim(ep);

@@ -182,6 +182,7 @@ static void odbc_diag_text(SQLSMALLINT htype, SQLHANDLE h, const char *what, cha
 
 
 static void odbc_prep_free(struct odbc_prep *p);
+static void odbc_portals_close(struct odbc_conn *c);
 
 /* psqlODBC's connection attribute for UseDeclareFetch (its psqlodbc.h). */
 #define ODBC_PSQL_USE_DECLAREFETCH 65539
@@ -420,6 +421,8 @@ void odbc_disconnect(struct odbc_conn *c)
 
     if (c == NULL)
         return;
+    odbc_portals_close(c);
+    free(c->parked);
     for (i = 0; i < c->npreps; i++)
         odbc_prep_free(c->preps[i]);
     free(c->preps);
@@ -2753,7 +2756,7 @@ static int odbc_exec_shape(struct odbc_conn *c, const char *sql, size_t len, uin
     if (!sh->big && sh->small < ODBC_SMALL_RUNS)
         sh->small = ODBC_SMALL_RUNS;
     pgbuf_reset(&c->out);
-    odbc_close_cursor(c);
+    odbc_park(c);
     result = odbc_prep_get(c, shape, c->shape.len, &p);
     if (result == ODBC_ERROR && !c->in_tx) {
         pgbuf_reset(&c->out);
@@ -2835,7 +2838,7 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
         }
     }
     pgbuf_reset(&c->out);
-    odbc_close_cursor(c);
+    odbc_park(c);
     SQLFreeStmt(c->stmt, SQL_CLOSE);
     if (len > INT32_MAX) {
         pgproto_error(&c->out, 'E', "ERROR", "54000", "statement is too long", NULL, NULL);
@@ -4071,7 +4074,7 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
     if (verb == NULL)
         verb = "";
     pgbuf_reset(&c->out);
-    odbc_close_cursor(c);
+    odbc_park(c);
     /*
      * FETCH returns the columns of whatever query its cursor was declared
      * for this time: a handle prepared for the same text before would
@@ -4183,6 +4186,7 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
         if (suspended) {
             odbc_suspended_put(c);
             c->cur = p;
+            c->cur_id = c->portal_next;
             c->cur_cols = cols;
             snprintf(c->cur_verb, sizeof(c->cur_verb), "%s", verb);
             goto done;
@@ -4229,55 +4233,224 @@ int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const cha
     result = odbc_run_params(c, sql, len, verb, params, nparams, result_formats, nformats, flags, max_rows,
                              sink);
     c->defer_out = 0;
-    if (!c->stale_plan)
-        return result;
-    c->stale_plan = 0;
-    odbc_failed_autocommit(c);
-    odbc_prep_forget(c, sql, len);
-    /*
-     * Run again only when this reply describes its rows: a client that
-     * described the statement earlier holds the old columns, and gets
-     * PostgreSQL's error, as it would for a named statement.
-     */
-    if (c->in_tx || !(flags & (ODBC_F_DESCRIBE | ODBC_F_ROWDESC)))
-        return odbc_finish(c, sink, result);
-    return odbc_run_params(c, sql, len, verb, params, nparams, result_formats, nformats, flags, max_rows, sink);
+    if (c->stale_plan) {
+        c->stale_plan = 0;
+        odbc_failed_autocommit(c);
+        odbc_prep_forget(c, sql, len);
+        /*
+         * Run again only when this reply describes its rows: a client that
+         * described the statement earlier holds the old columns, and gets
+         * PostgreSQL's error, as it would for a named statement.
+         */
+        if (c->in_tx || !(flags & (ODBC_F_DESCRIBE | ODBC_F_ROWDESC)))
+            result = odbc_finish(c, sink, result);
+        else
+            result = odbc_run_params(c, sql, len, verb, params, nparams, result_formats, nformats, flags,
+                                     max_rows, sink);
+    }
+    c->portal_next = 0;
+    return result;
 }
 
-int odbc_fetch_more(struct odbc_conn *c, long max_rows, struct odbc_sink *sink)
+void odbc_set_portal(struct odbc_conn *c, uint32_t id)
+{
+    c->portal_next = id;
+}
+
+/* Take p out of the cache without freeing it. */
+static void odbc_prep_detach(struct odbc_conn *c, struct odbc_prep *p)
+{
+    for (int i = 0; i < c->npreps; i++) {
+        if (c->preps[i] == p) {
+            c->preps[i] = c->preps[--c->npreps];
+            return;
+        }
+    }
+}
+
+static void odbc_parked_remove(struct odbc_conn *c, int i)
+{
+    struct odbc_parked *k = &c->parked[i];
+
+    odbc_prep_free(k->p);
+    free(k->cols.v);
+    free(k->fmt);
+    pgbuf_free(&k->pbuf);
+    free(k->binds);
+    memmove(k, k + 1, (size_t)(c->nparked - i - 1) * sizeof(*k));
+    c->nparked--;
+}
+
+/* A portal closed for room: a request that names it later gets an error, not an empty result. */
+static void odbc_portal_lost(struct odbc_conn *c, uint32_t id)
+{
+    c->lost[c->nlost++ % ODBC_LOST_IDS] = id;
+}
+
+/*
+ * Another statement is about to run: the suspended cursor, if any, is set
+ * aside (struct odbc_parked) for odbc_fetch_more to go on with later.  One
+ * that no request can name (id 0) is closed, and so is one there is no
+ * memory for; the oldest set aside goes when ODBC_PARKED_MAX are.
+ */
+void odbc_park(struct odbc_conn *c)
 {
     struct odbc_prep *p = c->cur;
+    struct odbc_parked k = { 0 };
+    size_t n;
+
+    if (p == NULL)
+        return;
+    if (c->cur_id == 0) {
+        odbc_close_cursor(c);
+        return;
+    }
+    n = (size_t)c->cur_cols->n;
+    if (c->nparked == c->parked_cap) {
+        int cap = c->parked_cap ? c->parked_cap * 2 : 4;
+        struct odbc_parked *v = realloc(c->parked, (size_t)cap * sizeof(*v));
+
+        if (v != NULL) {
+            c->parked = v;
+            c->parked_cap = cap;
+        }
+    }
+    k.cols.v = malloc(n * sizeof(*k.cols.v));
+    k.fmt = malloc(n * sizeof(*k.fmt));
+    if (c->nparked == c->parked_cap || k.cols.v == NULL || k.fmt == NULL) {
+        free(k.cols.v);
+        free(k.fmt);
+        odbc_portal_lost(c, c->cur_id);
+        odbc_close_cursor(c);
+        return;
+    }
+    memcpy(k.cols.v, c->cur_cols->v, n * sizeof(*k.cols.v));
+    k.cols.n = c->cur_cols->n;
+    k.cols.names = c->cur_cols->names;
+    k.cols.names_len = c->cur_cols->names_len;
+    memcpy(k.fmt, c->fmt, n * sizeof(*k.fmt));
+    memcpy(k.verb, c->cur_verb, sizeof(k.verb));
+    k.id = c->cur_id;
+    k.p = p;
+    k.pbuf = c->pbuf;
+    pgbuf_init(&c->pbuf);
+    k.binds = c->binds;
+    c->binds = NULL;
+    c->binds_cap = 0;
+    odbc_prep_detach(c, p);
+    if (c->nparked == ODBC_PARKED_MAX) {
+        odbc_portal_lost(c, c->parked[0].id);
+        odbc_parked_remove(c, 0);
+    }
+    c->parked[c->nparked++] = k;
+    c->cur = NULL;
+    c->cur_id = 0;
+}
+
+/* Every cursor left open, current or set aside: portals end with the transaction. */
+static void odbc_portals_close(struct odbc_conn *c)
+{
+    odbc_close_cursor(c);
+    while (c->nparked > 0)
+        odbc_parked_remove(c, c->nparked - 1);
+    c->nlost = 0;
+}
+
+/*
+ * Up to max_rows more rows of a suspended cursor.  *open: it is suspended
+ * again; otherwise it ended, and the caller closes it.
+ */
+static int odbc_portal_stream(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_cols *cols,
+                              const int16_t *fmt, const char *verb, long max_rows, struct odbc_sink *sink,
+                              int *open)
+{
     SQLLEN rows = 0;
     char tag[ODBC_TAG_MAX];
-    int result = ODBC_OK, err, suspended = 0;
+    int err, suspended = 0;
+
+    odbc_active_set(c, stmt);
+    err = odbc_rows_stream(c, stmt, cols, fmt, max_rows, sink, &rows, &suspended);
+    odbc_active_set(c, c->stmt);
+    *open = suspended;
+    if (suspended) {
+        odbc_suspended_put(c);
+        return ODBC_OK;
+    }
+    if (err != 0)
+        return odbc_stream_error(c, stmt, err);
+    /* As PostgreSQL counts it: the rows of this last Execute only. */
+    odbc_tag(tag, sizeof(tag), verb, 1, rows);
+    pgproto_command_complete(&c->out, tag);
+    return ODBC_OK;
+}
+
+int odbc_fetch_more(struct odbc_conn *c, uint32_t id, long max_rows, struct odbc_sink *sink)
+{
+    struct odbc_prep *p = c->cur;
+    int result, open, i;
+    unsigned j;
 
     pgbuf_reset(&c->out);
+    if (id != 0 && (p == NULL || c->cur_id != id)) {
+        for (i = 0; i < c->nparked; i++) {
+            if (c->parked[i].id != id)
+                continue;
+            struct odbc_parked *k = &c->parked[i];
+            result = odbc_portal_stream(c, k->p->stmt, &k->cols, k->fmt, k->verb, max_rows, sink, &open);
+            if (!open)
+                odbc_parked_remove(c, i);
+            if (result == ODBC_ABANDONED)
+                return odbc_abandon(c);
+            result = odbc_finish(c, sink, result);
+            if (open && result == ODBC_ABANDONED)
+                odbc_parked_remove(c, i);
+            return result;
+        }
+        for (j = 0; j < ODBC_LOST_IDS && j < c->nlost; j++) {
+            if (c->lost[j] == id) {
+                odbc_error_put(c, "54000", NULL,
+                               "portal closed: more than %d suspended portals were open on the connection",
+                               ODBC_PARKED_MAX);
+                return odbc_finish(c, sink, ODBC_ERROR);
+            }
+        }
+        p = NULL;
+    }
     if (p == NULL) {
         pgproto_command_complete(&c->out, "SELECT 0");
         return odbc_finish(c, sink, ODBC_OK);
     }
-    odbc_active_set(c, p->stmt);
-    err = odbc_rows_stream(c, p->stmt, c->cur_cols, c->fmt, max_rows, sink, &rows, &suspended);
-    odbc_active_set(c, c->stmt);
-    if (suspended) {
-        odbc_suspended_put(c);
-        result = odbc_finish(c, sink, ODBC_OK);
+    result = odbc_portal_stream(c, p->stmt, c->cur_cols, c->fmt, c->cur_verb, max_rows, sink, &open);
+    if (open) {
+        result = odbc_finish(c, sink, result);
         if (result == ODBC_ABANDONED)
             odbc_close_cursor(c);
         return result;
     }
     c->cur = NULL;
-    if (err != 0) {
-        result = odbc_stream_error(c, p->stmt, err);
-    } else {
-        /* As PostgreSQL counts it: the rows of this last Execute only. */
-        odbc_tag(tag, sizeof(tag), c->cur_verb, 1, rows);
-        pgproto_command_complete(&c->out, tag);
-    }
-    odbc_cursor_close(c, p, err != 0);
+    c->cur_id = 0;
+    odbc_cursor_close(c, p, result != ODBC_OK);
     if (result == ODBC_ABANDONED)
         return odbc_abandon(c);
     return odbc_finish(c, sink, result);
+}
+
+int odbc_close_portal(struct odbc_conn *c, uint32_t id, struct odbc_sink *sink)
+{
+    pgbuf_reset(&c->out);
+    if (c->cur != NULL && c->cur_id == id) {
+        odbc_close_cursor(c);
+    } else {
+        for (int i = 0; i < c->nparked; i++) {
+            if (c->parked[i].id == id) {
+                odbc_parked_remove(c, i);
+                break;
+            }
+        }
+    }
+    pgproto_begin(&c->out, '3');
+    pgproto_end(&c->out);
+    return odbc_finish(c, sink, ODBC_OK);
 }
 
 void odbc_close_cursor(struct odbc_conn *c)
@@ -4287,6 +4460,7 @@ void odbc_close_cursor(struct odbc_conn *c)
     if (p == NULL)
         return;
     c->cur = NULL;
+    c->cur_id = 0;
     odbc_cursor_close(c, p, 1);
 }
 
@@ -4636,7 +4810,7 @@ static int odbc_end(struct odbc_conn *c, SQLSMALLINT how, const char *tag,
 
     pgbuf_reset(&c->out);
     /* Portals end with the transaction, as in PostgreSQL. */
-    odbc_close_cursor(c);
+    odbc_portals_close(c);
     if (!c->in_tx) {
         pgproto_error(&c->out, 'N', "WARNING", "25P01", "there is no transaction in progress",
                       NULL, NULL);
@@ -4667,7 +4841,7 @@ int odbc_reset(struct odbc_conn *c)
 {
     int rc = 0;
 
-    odbc_close_cursor(c);
+    odbc_portals_close(c);
     SQLFreeStmt(c->stmt, SQL_CLOSE);
     if (c->in_tx) {
         if (odbc_tx_end(c, SQL_ROLLBACK, 0) != 0)
@@ -4688,7 +4862,7 @@ int odbc_in_transaction(const struct odbc_conn *c)
 
 int odbc_is_reset(const struct odbc_conn *c)
 {
-    return !c->in_tx && c->cur == NULL && !c->tx_read_only && !c->tx_isolation_set;
+    return !c->in_tx && c->cur == NULL && c->nparked == 0 && !c->tx_read_only && !c->tx_isolation_set;
 }
 
 /*

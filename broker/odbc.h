@@ -87,14 +87,27 @@ int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const cha
                      int nformats, int flags, long max_rows, struct odbc_sink *sink);
 
 /*
- * Continue the cursor left open by odbc_exec_params(max_rows > 0): up to
- * max_rows more rows (0: all), then PortalSuspended or CommandComplete.
- * With no open cursor, sends CommandComplete as PostgreSQL does for an
- * exhausted portal.  Returns an enum odbc_result.
+ * The id (not 0) by which odbc_fetch_more will continue the cursor the next
+ * odbc_exec_params leaves open.  Such a cursor stays open while other
+ * statements run, until it ends, odbc_close_portal, or the transaction ends
+ * (at most ODBC_PARKED_MAX beside the current one).  Without an id it is
+ * closed when another statement runs.
  */
-int odbc_fetch_more(struct odbc_conn *c, long max_rows, struct odbc_sink *sink);
+void odbc_set_portal(struct odbc_conn *c, uint32_t id);
 
-/* Close the cursor left open by a suspended execution, if any. */
+/*
+ * Continue the cursor left open by odbc_exec_params(max_rows > 0) under
+ * this id (0: the last one left open): up to max_rows more rows (0: all),
+ * then PortalSuspended or CommandComplete.  With no such cursor, sends
+ * CommandComplete as PostgreSQL does for an exhausted portal, or an error
+ * for one dropped for room.  Returns an enum odbc_result.
+ */
+int odbc_fetch_more(struct odbc_conn *c, uint32_t id, long max_rows, struct odbc_sink *sink);
+
+/* Close the cursor of that id if it is open, and answer CloseComplete. */
+int odbc_close_portal(struct odbc_conn *c, uint32_t id, struct odbc_sink *sink);
+
+/* Close the cursor left open by the last suspended execution, if any. */
 void odbc_close_cursor(struct odbc_conn *c);
 
 /*

@@ -927,7 +927,7 @@ int odbc_copy(struct odbc_conn *c, const char *sql, size_t len, struct odbc_copy
     int result;
 
     pgbuf_reset(&c->out);
-    odbc_close_cursor(c);
+    odbc_park(c);
     SQLFreeStmt(c->stmt, SQL_CLOSE);
     if (copy_parse(sql, len, &spec, state, msg, sizeof(msg)) < 0) {
         pgproto_error(&c->out, 'E', "ERROR", state, msg, NULL, NULL);

@@ -28,6 +28,9 @@
 #define ODBC_MSG_MAX 2048
 #define ODBC_TAG_MAX 128
 #define ODBC_MAX_PREPARED 100
+/* Suspended portals kept open beside the current one, and how many dropped ones are remembered. */
+#define ODBC_PARKED_MAX 32
+#define ODBC_LOST_IDS 8
 /* SQLite: statements whose untyped columns' types are remembered (odbc_sqlite_types), and columns each. */
 #define ODBC_GUESSES 32
 #define ODBC_GUESS_COLS 16
@@ -109,6 +112,23 @@ struct odbc_bind {
     SQLSMALLINT sqltype;
     SQLULEN size;
     SQLSMALLINT digits;
+};
+
+/*
+ * A portal a row limit suspended, set aside while other statements run on
+ * the connection (odbc_park), as PostgreSQL keeps any number of portals
+ * open: its handle taken out of the cache, its own copies of what
+ * odbc_fetch_more reads, and the parameter buffers its driver may still
+ * read (SQLite's binds values without copying them).
+ */
+struct odbc_parked {
+    uint32_t id;
+    struct odbc_prep *p;
+    struct odbc_cols cols;      /* v its own; names p->cols's */
+    int16_t *fmt;
+    char verb[16];
+    struct pgbuf pbuf;
+    struct odbc_bind *binds;
 };
 
 /*
@@ -254,6 +274,15 @@ struct odbc_conn {
     char cur_verb[16];
     int16_t *fmt;
     size_t fmt_cap;
+    uint32_t cur_id;            /* the request's name for it (0: none, closed when another statement runs) */
+    uint32_t portal_next;       /* odbc_set_portal: the id the next odbc_exec_params's cursor gets */
+
+    /* Suspended portals set aside (odbc_park), oldest first, and the ids of those dropped for room. */
+    struct odbc_parked *parked;
+    int nparked;
+    int parked_cap;
+    uint32_t lost[ODBC_LOST_IDS];
+    unsigned nlost;
 };
 
 /* One diagnostic record, as the driver wrote it. */
@@ -285,6 +314,8 @@ void odbc_active_set(struct odbc_conn *c, SQLHSTMT h);
 /* Whether a cursor closed early keeps a lock (SQLite), and the remedy. */
 int odbc_early_close_locks(const struct odbc_conn *c);
 void odbc_stmt_renew(struct odbc_conn *c);
+/* Before another statement runs: set the suspended cursor aside (struct odbc_parked), or close it. */
+void odbc_park(struct odbc_conn *c);
 /* The handle's diagnostic as an ErrorResponse in c->out: ODBC_ERROR or ODBC_BROKEN. */
 int odbc_error_build(struct odbc_conn *c, SQLSMALLINT htype, SQLHANDLE h);
 /* An ErrorResponse of pgiris's own in c->out; returns ODBC_E_SENT. */

@@ -21,11 +21,16 @@
  *   'X'                        end of lease: reset the connection, back to the pool
  *                              (not sent when the worker queues the slot itself:
  *                              lease_release)
- *   'E'  verb NUL flags:u8 max_rows:i32 nparams:i16
+ *   'E'  verb NUL flags:u8 max_rows:i32 portal:u32 nparams:i16
  *        { oid:i32 format:i16 len:i32 bytes } nformats:i16 { format:i16 } sql
  *                              run with parameters ('?' markers, in order);
- *                              flags is LEASE_EXEC_*
- *   'F'  max_rows:i32          more rows from a suspended execution
+ *                              flags is LEASE_EXEC_*; portal (not 0) names
+ *                              the cursor a row limit leaves open, which
+ *                              stays open while other statements run
+ *   'F'  max_rows:i32 portal:u32
+ *                              more rows from that suspended execution;
+ *                              max_rows -1: close it, answered with
+ *                              CloseComplete
  *   'D'  how:u8 nparams:i16 { oid:i32 } nformats:i16 { format:i16 } sql
  *                              describe without running; how is LEASE_DESCRIBE_*
  * Responses (executor -> worker): PostgreSQL messages, and after each

@@ -55,6 +55,7 @@ struct extended_portal {
     int16_t *formats;               /* result formats */
     int nformats;
     int started;                    /* executed once with a row limit: continue with 'F' */
+    uint32_t id;                    /* the executor's name for its cursor, once started */
     int done;
 };
 
@@ -64,6 +65,7 @@ struct extended_state {
     struct extended_portal **portals;
     int nportals;
     struct extended_stmt *capture;  /* whose Describe the slot answers: kept as its description */
+    uint32_t next_id;               /* the last portal id given (extended_portal.id) */
 };
 
 static struct extended_state *extended_state(struct session *s)
@@ -872,6 +874,7 @@ static void extended_execute_cursor(struct session *s, const char *name, int32_t
     pgproto_put_cstr(&s->req, "FETCH");
     pgproto_put_u8(&s->req, LEASE_EXEC_SELECT_TAG);
     pgproto_put_i32(&s->req, max_rows);
+    pgproto_put_i32(&s->req, 0);       /* each Execute fetches anew: no cursor kept under an id */
     pgproto_put_i16(&s->req, 0);
     pgproto_put_i16(&s->req, 0);
     pgproto_put_bytes(&s->req, head, strlen(head));
@@ -1087,15 +1090,21 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
     } else if (p->started) {
         pgproto_begin(&s->req, LEASE_REQ_FETCH);
         pgproto_put_i32(&s->req, max_rows);
+        pgproto_put_i32(&s->req, (int32_t)p->id);
     } else {
+        if (max_rows > 0) {
+            p->started = 1;
+            if (++x->next_id == 0)
+                x->next_id = 1;
+            p->id = x->next_id;
+        }
         pgproto_begin(&s->req, LEASE_REQ_EXEC_PARAMS);
         pgproto_put_cstr(&s->req, st->verb);
         pgproto_put_u8(&s->req, describe ? LEASE_EXEC_DESCRIBE : 0);
         pgproto_put_i32(&s->req, max_rows);
+        pgproto_put_i32(&s->req, (int32_t)p->id);
         pgproto_put_bytes(&s->req, p->values.data, p->values.len);
         pgproto_put_bytes(&s->req, st->sql, st->sql_len);
-        if (max_rows > 0)
-            p->started = 1;
     }
     pgproto_end(&s->req);
     session_backend_statement(s, st->state_flags, st->verb, st->source, st->source_len);
@@ -1123,10 +1132,23 @@ static void extended_close(struct session *s, const uint8_t *body, size_t len)
         return;
     }
     /* Closing something that does not exist is not an error. */
+    struct extended_portal *p = kind == 'P' ? extended_find_portal(x, name, &idx) : NULL;
+    uint32_t id = p != NULL && p->started ? p->id : 0;
     if (kind == 'S' && extended_find_stmt(x, name, &idx) != NULL)
         extended_drop_stmt(x, idx);
-    else if (kind == 'P' && extended_find_portal(x, name, &idx) != NULL)
+    else if (p != NULL)
         extended_drop_portal(x, idx);
+    /* A cursor a row limit left open on the slot closes there (the executor answers CloseComplete). */
+    if (id != 0 && s->slot != SHM_NONE) {
+        pgbuf_reset(&s->req);
+        pgproto_begin(&s->req, LEASE_REQ_FETCH);
+        pgproto_put_i32(&s->req, -1);
+        pgproto_put_i32(&s->req, (int32_t)id);
+        pgproto_end(&s->req);
+        s->ext_busy = 1;
+        session_dispatch(s);
+        return;
+    }
     extended_reply(s, '3');
 }
 

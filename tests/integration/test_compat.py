@@ -52,7 +52,7 @@ CHECKS = {
     "pgbench": ["init", "simple", "extended", "prepared", "cleanup"],
     "psycopg2": COMMON,
     "psycopg": COMMON + ["binary_type_" + t for t in TYPES] + ["binary_nulls"],
-    "jdbc": COMMON + ["batch", "metadata"],
+    "jdbc": COMMON + ["batch", "metadata", "fetch_size_nested"],
     "node": COMMON,
     "ruby": COMMON + ["binary_bytea"],
     "go": COMMON,

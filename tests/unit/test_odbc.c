@@ -1320,7 +1320,7 @@ static void test_sqlite_portal_types(void **state)
     assert_int_equal(raw[9], 2);
     assert_int_equal(m[2].type, 's');
     capture_reset(&k);
-    assert_int_equal(odbc_fetch_more(c, 5, &sink), ODBC_OK);
+    assert_int_equal(odbc_fetch_more(c, 0, 5, &sink), ODBC_OK);
     assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);     /* D, D, C */
     raw = datarow_raw(&m[1], 0, &len);
     assert_int_equal(len, 10);
@@ -2171,6 +2171,72 @@ static void expect_rows(const struct capture *k, struct pgmsg *m, size_t nmsgs, 
         assert_string_equal(complete_tag(&m[count]), tag);
 }
 
+/*
+ * Suspended cursors under ids stay open while other statements run, two
+ * of one text included, until they end, are closed, or the transaction
+ * ends; one dropped for room is an error when named, not an empty result.
+ */
+static void test_portals_set_aside(void **state)
+{
+    struct odbc_conn *c = *state;
+    struct capture k = { 0 };
+    struct odbc_sink sink = { capture_write, &k };
+    struct pgmsg m[MAX_MSGS];
+    struct odbc_param n10 = ptext(PG_OID_INT4, "10"), n5 = ptext(PG_OID_INT4, "5");
+    const char *sql = "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < ?) "
+                      "SELECT x FROM s";
+    uint32_t id;
+
+    odbc_set_portal(c, 1);
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &n10, 1, NULL, 0, 0, 3), ODBC_OK);
+    expect_rows(&k, m, 4, 1, 3, 's', NULL);
+    odbc_set_portal(c, 2);
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &n5, 1, NULL, 0, 0, 2), ODBC_OK);
+    expect_rows(&k, m, 3, 1, 2, 's', NULL);
+    /* Without an id: nothing names it, and the next statement closes it. */
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &n5, 1, NULL, 0, 0, 1), ODBC_OK);
+    run_ok(c, "SELECT 1", "SELECT", "SELECT 1");
+    assert_int_equal(c->nparked, 2);
+    assert_false(odbc_is_reset(c));
+
+    capture_reset(&k);
+    assert_int_equal(odbc_fetch_more(c, 1, 2, &sink), ODBC_OK);
+    expect_rows(&k, m, 3, 4, 2, 's', NULL);
+    capture_reset(&k);
+    assert_int_equal(odbc_fetch_more(c, 2, 0, &sink), ODBC_OK);
+    expect_rows(&k, m, 4, 3, 3, 'C', "SELECT 3");
+    capture_reset(&k);
+    assert_int_equal(odbc_fetch_more(c, 2, 0, &sink), ODBC_OK);
+    expect_rows(&k, m, 1, 0, 0, 'C', "SELECT 0");
+    capture_reset(&k);
+    assert_int_equal(odbc_close_portal(c, 1, &sink), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 1);
+    assert_int_equal(m[0].type, '3');
+    assert_int_equal(c->nparked, 0);
+    capture_reset(&k);
+    assert_int_equal(odbc_fetch_more(c, 1, 0, &sink), ODBC_OK);
+    expect_rows(&k, m, 1, 0, 0, 'C', "SELECT 0");
+
+    /* More than ODBC_PARKED_MAX: the oldest goes, and says so. */
+    for (id = 10; id < 10 + ODBC_PARKED_MAX + 2; id++) {
+        odbc_set_portal(c, id);
+        assert_int_equal(run_params(c, &k, sql, "SELECT", &n10, 1, NULL, 0, 0, 1), ODBC_OK);
+    }
+    run_ok(c, "SELECT 1", "SELECT", "SELECT 1");
+    assert_int_equal(c->nparked, ODBC_PARKED_MAX);
+    capture_reset(&k);
+    assert_int_equal(odbc_fetch_more(c, 10, 0, &sink), ODBC_ERROR);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 1);
+    assert_string_equal(msg_field(&m[0], 'C'), "54000");
+    capture_reset(&k);
+    assert_int_equal(odbc_fetch_more(c, 12, 0, &sink), ODBC_OK);
+    expect_rows(&k, m, 10, 2, 9, 'C', "SELECT 9");
+    assert_int_equal(odbc_reset(c), 0);
+    assert_int_equal(c->nparked, 0);
+    assert_true(odbc_is_reset(c));
+    capture_reset(&k);
+}
+
 static void test_sqlite_max_rows(void **state)
 {
     struct odbc_conn *c = *state;
@@ -2187,44 +2253,44 @@ static void test_sqlite_max_rows(void **state)
     assert_int_equal(m[0].type, 'T');
     assert_int_equal(m[4].type, 's');
     capture_reset(&k);
-    assert_int_equal(odbc_fetch_more(c, 3, &sink), ODBC_OK);
+    assert_int_equal(odbc_fetch_more(c, 0, 3, &sink), ODBC_OK);
     expect_rows(&k, m, 4, 4, 3, 's', NULL);
     capture_reset(&k);
-    assert_int_equal(odbc_fetch_more(c, 3, &sink), ODBC_OK);
+    assert_int_equal(odbc_fetch_more(c, 0, 3, &sink), ODBC_OK);
     expect_rows(&k, m, 4, 7, 3, 's', NULL);
     capture_reset(&k);
     /* The last Execute's count, as PostgreSQL reports it. */
-    assert_int_equal(odbc_fetch_more(c, 3, &sink), ODBC_OK);
+    assert_int_equal(odbc_fetch_more(c, 0, 3, &sink), ODBC_OK);
     expect_rows(&k, m, 2, 10, 1, 'C', "SELECT 1");
     capture_reset(&k);
     /* An exhausted portal. */
-    assert_int_equal(odbc_fetch_more(c, 3, &sink), ODBC_OK);
+    assert_int_equal(odbc_fetch_more(c, 0, 3, &sink), ODBC_OK);
     expect_rows(&k, m, 1, 0, 0, 'C', "SELECT 0");
 
     /* Exactly max_rows rows: suspended all the same, like PostgreSQL; the rest is empty. */
     assert_int_equal(run_params(c, &k, sql, "SELECT", &n10, 1, NULL, 0, 0, 10), ODBC_OK);
     expect_rows(&k, m, 11, 1, 10, 's', NULL);
     capture_reset(&k);
-    assert_int_equal(odbc_fetch_more(c, 0, &sink), ODBC_OK);
+    assert_int_equal(odbc_fetch_more(c, 0, 0, &sink), ODBC_OK);
     expect_rows(&k, m, 1, 0, 0, 'C', "SELECT 0");
 
     /* Zero fetches what remains. */
     assert_int_equal(run_params(c, &k, sql, "SELECT", &n10, 1, NULL, 0, 0, 4), ODBC_OK);
     capture_reset(&k);
-    assert_int_equal(odbc_fetch_more(c, 0, &sink), ODBC_OK);
+    assert_int_equal(odbc_fetch_more(c, 0, 0, &sink), ODBC_OK);
     expect_rows(&k, m, 7, 5, 6, 'C', "SELECT 6");
 
     /* Another statement, odbc_close_cursor, a transaction's end: each closes the portal. */
     assert_int_equal(run_params(c, &k, sql, "SELECT", &n10, 1, NULL, 0, 0, 2), ODBC_OK);
     expect_scalar(c, "SELECT 'between'", "between");
     capture_reset(&k);
-    assert_int_equal(odbc_fetch_more(c, 2, &sink), ODBC_OK);
+    assert_int_equal(odbc_fetch_more(c, 0, 2, &sink), ODBC_OK);
     expect_rows(&k, m, 1, 0, 0, 'C', "SELECT 0");
     assert_int_equal(run_params(c, &k, sql, "SELECT", &n10, 1, NULL, 0, 0, 2), ODBC_OK);
     odbc_close_cursor(c);
     odbc_close_cursor(c);
     capture_reset(&k);
-    assert_int_equal(odbc_fetch_more(c, 2, &sink), ODBC_OK);
+    assert_int_equal(odbc_fetch_more(c, 0, 2, &sink), ODBC_OK);
     expect_rows(&k, m, 1, 0, 0, 'C', "SELECT 0");
     capture_reset(&k);
     assert_int_equal(odbc_begin(c, "BEGIN", NULL, 0, &sink), ODBC_OK);
@@ -2232,7 +2298,7 @@ static void test_sqlite_max_rows(void **state)
     capture_reset(&k);
     assert_int_equal(odbc_commit(c, "COMMIT", &sink), ODBC_OK);
     capture_reset(&k);
-    assert_int_equal(odbc_fetch_more(c, 2, &sink), ODBC_OK);
+    assert_int_equal(odbc_fetch_more(c, 0, 2, &sink), ODBC_OK);
     expect_rows(&k, m, 1, 0, 0, 'C', "SELECT 0");
 
     /*
@@ -2244,7 +2310,7 @@ static void test_sqlite_max_rows(void **state)
     odbc_set_max_prepared(c, 1);
     assert_int_equal(describe_result(c, "SELECT 'other'"), ODBC_OK);
     capture_reset(&k);
-    assert_int_equal(odbc_fetch_more(c, 0, &sink), ODBC_OK);
+    assert_int_equal(odbc_fetch_more(c, 0, 0, &sink), ODBC_OK);
     expect_rows(&k, m, 6, 6, 5, 'C', "SELECT 5");
     capture_reset(&k);
     odbc_set_max_prepared(c, 100);
@@ -2284,7 +2350,7 @@ static void test_sqlite_params_stream(void **state)
                                           &sink),
                          ODBC_ABANDONED);
         capture_reset(&k);
-        assert_int_equal(odbc_fetch_more(c, 0, &sink), ODBC_OK);
+        assert_int_equal(odbc_fetch_more(c, 0, 0, &sink), ODBC_OK);
         assert_string_equal((const char *)k.data + 5, "SELECT 0");
     }
     capture_reset(&k);
@@ -2921,17 +2987,17 @@ static void test_pg_max_rows(void **state)
     assert_int_equal(run_params(c, &k, sql, "SELECT", &n, 1, NULL, 0, 0, 3), ODBC_OK);
     expect_rows(&k, m, 4, 1, 3, 's', NULL);
     capture_reset(&k);
-    assert_int_equal(odbc_fetch_more(c, 3, &sink), ODBC_OK);
+    assert_int_equal(odbc_fetch_more(c, 0, 3, &sink), ODBC_OK);
     expect_rows(&k, m, 4, 4, 3, 's', NULL);
     capture_reset(&k);
-    assert_int_equal(odbc_fetch_more(c, 3, &sink), ODBC_OK);
+    assert_int_equal(odbc_fetch_more(c, 0, 3, &sink), ODBC_OK);
     expect_rows(&k, m, 2, 7, 1, 'C', "SELECT 1");
 
     /* A statement on another handle closes the portal. */
     assert_int_equal(run_params(c, &k, sql, "SELECT", &n, 1, NULL, 0, 0, 3), ODBC_OK);
     expect_bound_text(c, ptext(0, "between"), "between");
     capture_reset(&k);
-    assert_int_equal(odbc_fetch_more(c, 3, &sink), ODBC_OK);
+    assert_int_equal(odbc_fetch_more(c, 0, 3, &sink), ODBC_OK);
     expect_rows(&k, m, 1, 0, 0, 'C', "SELECT 0");
     capture_reset(&k);
 }
@@ -3149,6 +3215,7 @@ int main(void)
         cmocka_unit_test(test_sqlite_param_inference),
         cmocka_unit_test(test_sqlite_prepared_cache),
         cmocka_unit_test(test_schema_change),
+        cmocka_unit_test(test_portals_set_aside),
         cmocka_unit_test(test_sqlite_max_rows),
         cmocka_unit_test(test_sqlite_params_stream),
         cmocka_unit_test(test_sqlite_params_cancel),

@@ -480,6 +480,57 @@ public class Compat {
         c.close();
     }
 
+    // With a fetch size in a transaction the driver reads a result through a
+    // portal, a few rows per Execute; other statements run between them.
+    static List<Integer> idsInBatches(ResultSet rs, PreparedStatement inner) throws Exception {
+        List<Integer> ids = new ArrayList<>();
+        while (rs.next()) {
+            int id = rs.getInt(1);
+            inner.setInt(1, id);
+            try (ResultSet r2 = inner.executeQuery()) {
+                expectTrue(r2.next(), "customer " + id + " not found inside the loop");
+            }
+            ids.add(id);
+        }
+        return ids;
+    }
+
+    static void checkFetchSizeNested() throws Exception {
+        try (Connection c = connect()) {
+            c.setAutoCommit(false);
+            List<Integer> all = new ArrayList<>();
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT id FROM customers ORDER BY id")) {
+                while (rs.next()) all.add(rs.getInt(1));
+            }
+            expectTrue(all.size() > 10, "too few customers to read in batches: " + all.size());
+            String sql = "SELECT id FROM customers WHERE id <= ? ORDER BY id";
+            try (PreparedStatement outer = c.prepareStatement(sql);
+                 PreparedStatement second = c.prepareStatement(sql);
+                 PreparedStatement inner = c.prepareStatement("SELECT name FROM customers WHERE id = ?")) {
+                outer.setFetchSize(3);
+                outer.setInt(1, 1000000);
+                try (ResultSet rs = outer.executeQuery()) {
+                    expect(idsInBatches(rs, inner), all, "ids read 3 at a time with a query run for each");
+                }
+                // Two portals of one statement text, read in turns.
+                second.setFetchSize(2);
+                outer.setInt(1, 1000000);
+                second.setInt(1, 7);
+                List<Integer> a = new ArrayList<>(), b = new ArrayList<>();
+                try (ResultSet ra = outer.executeQuery(); ResultSet rb = second.executeQuery()) {
+                    boolean moreA = true, moreB = true;
+                    while (moreA || moreB) {
+                        if (moreA && (moreA = ra.next())) a.add(ra.getInt(1));
+                        if (moreB && (moreB = rb.next())) b.add(rb.getInt(1));
+                    }
+                }
+                expect(a, all, "the first of two portals of one statement");
+                expect(b, all.subList(0, 7), "the second of two portals of one statement");
+            }
+            c.commit();
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         if (MODE.equals("tls")) {
             check("tls", () -> {
@@ -513,6 +564,7 @@ public class Compat {
         check("prepared_reuse", Compat::checkPrepared);
         check("batch", () -> checkBatch(conn));
         check("metadata", () -> checkMetadata(conn));
+        check("fetch_size_nested", Compat::checkFetchSizeNested);
         check("copy_in", 10, Compat::checkCopyIn);
         check("copy_out", 10, Compat::checkCopyOut);
         check("cancel", 10, Compat::checkCancel);
