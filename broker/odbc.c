@@ -1766,9 +1766,11 @@ const char *odbc_col_name(const struct odbc_cols *cols, int i)
  *         SELECT typeof(c1), ..., typeof(cn) FROM "pgiris probe" LIMIT 1
  *
  * Either way an integer makes the column numeric (a later row may hold a
- * real, see odbc_sqlite_class_oid) and a real float8; text, a blob, NULL
- * or no row leave the driver's description.  A later row of text is sent
- * as its text, as SQLite's declared columns are.
+ * real, see odbc_sqlite_class_oid), a real float8 and a blob bytea (the
+ * driver's description would send "X'0102'" as text, even for
+ * decode(...) or a cast to bytea); text, NULL or no row leave the
+ * driver's description.  A later row of text is sent as its text, as
+ * SQLite's declared columns are (as its bytes in a bytea column).
  */
 static const char *odbc_sqlite_guess(SQLHSTMT stmt, SQLUSMALLINT col)
 {
@@ -1799,7 +1801,7 @@ static int odbc_query_verb(const char *verb)
 static void odbc_col_retype(struct odbc_col *v, int32_t oid)
 {
     v->oid = oid;
-    v->sqltype = oid == PG_OID_NUMERIC ? SQL_NUMERIC : SQL_DOUBLE;
+    v->sqltype = oid == PG_OID_NUMERIC ? SQL_NUMERIC : oid == PG_OID_BYTEA ? SQL_VARBINARY : SQL_DOUBLE;
     v->conv = odbc_oid_conv(oid, v->sqltype);
 }
 
@@ -1815,6 +1817,8 @@ static int32_t odbc_sqlite_class_oid(const char *class)
         return PG_OID_NUMERIC;
     if (strcmp(class, "real") == 0)
         return PG_OID_FLOAT8;
+    if (strcmp(class, "blob") == 0)
+        return PG_OID_BYTEA;
     return 0;
 }
 

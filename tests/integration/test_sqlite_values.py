@@ -30,3 +30,25 @@ def test_copy_keeps_the_text(pgiris):
                 data = b"".join(bytes(chunk) for chunk in copy)
             assert data == b"1.5\nabc\n\\N\n", autocommit
             conn.rollback()
+
+
+BYTEA = 17
+
+
+def test_blob_expressions_are_bytea(pgiris):
+    """An expression SQLite computes as a blob has no declared type: its driver
+    describes it as text and prints the value as X'0102'.  A bytea cast, decode()
+    or a bytea parameter echoed back must reach the client as bytea."""
+    with pgiris.connect("demo") as conn:
+        for binary in (False, True):
+            for sql, params in [("SELECT X'0102'", None), ("SELECT decode('0102', 'hex')", None),
+                                ("SELECT '\\x0102'::bytea", None), ("SELECT %s", (b"\x01\x02",)),
+                                ("SELECT coalesce(%s, X'00')", (b"\x01\x02",))]:
+                cur = conn.cursor(binary=binary)
+                cur.execute(sql, params)
+                assert cur.description[0].type_code == BYTEA, (sql, binary)
+                assert cur.fetchall() == [(b"\x01\x02",)], (sql, binary)
+        # Through a subquery too.
+        cur = conn.execute("SELECT x FROM (SELECT zeroblob(2) AS x)")
+        assert cur.fetchall() == [(b"\x00\x00",)]
+        assert cur.description[0].type_code == BYTEA
