@@ -1409,6 +1409,55 @@ static bool sql_bool_type_at(const struct sql_rw *rw, size_t i)
  * binds tighter than all of them), TRUE or FALSE, a cast to boolean, or
  * one of these in parentheses.
  */
+static bool sql_item_boolean(const struct sql_rw *rw, size_t a, size_t b);
+
+/*
+ * A CASE ... END from a to end one of whose results (THEN, ELSE) is a
+ * boolean: PostgreSQL gives all of them one type, so the others are
+ * booleans too (or NULLs, or literals read as booleans).
+ */
+static bool sql_case_boolean(const struct sql_rw *rw, size_t a, size_t end)
+{
+    size_t from = SIZE_MAX;     /* the result being read */
+
+    for (size_t i = sql_next(rw, a); i <= end && i < rw->n; i = sql_next(rw, i)) {
+        size_t skip = sql_skip_nested(rw, i);
+        if (skip != i && i != end) {
+            i = skip;
+            continue;
+        }
+        bool stop = i == end || sql_tk_kw(rw, i, KW_WHEN) || sql_tk_kw(rw, i, KW_ELSE);
+        if (stop && from != SIZE_MAX) {
+            size_t last = sql_prev(rw, i);
+            if (last != SIZE_MAX && last >= from && sql_item_boolean(rw, from, last))
+                return true;
+            from = SIZE_MAX;
+        }
+        if (sql_tk_kw(rw, i, KW_ELSE) || sql_tk_kw(rw, i, KW_THEN))
+            from = sql_next(rw, i);
+    }
+    return false;
+}
+
+/* coalesce, greatest or least (a ... b) of which one argument is a boolean (so all are); nullif of one. */
+static bool sql_call_boolean(const struct sql_rw *rw, size_t a, size_t b)
+{
+    size_t open = sql_next(rw, a), first[16], last[16], n;
+    bool nullif = sql_tk_word(rw, a, "nullif");
+
+    if (!(nullif || sql_tk_word(rw, a, "coalesce") || sql_tk_kw(rw, a, KW_GREATEST) ||
+          sql_tk_kw(rw, a, KW_LEAST)) || (a > 0 && sql_tk_punct(rw, a - 1, '.')) ||
+        !sql_tk_punct(rw, open, '(') || sql_match(rw, open) != b)
+        return false;
+    n = sql_args(rw, open, first, last, SQL_NELEM(first));
+    if (n > SQL_NELEM(first))
+        n = SQL_NELEM(first);
+    for (size_t k = 0; k < (nullif ? 1 : n); k++)
+        if (sql_item_boolean(rw, first[k], last[k]))
+            return true;
+    return false;
+}
+
 static bool sql_item_boolean(const struct sql_rw *rw, size_t a, size_t b)
 {
     size_t as = sql_last_top(rw, a, b, NULL, KW_AS);
@@ -1430,6 +1479,10 @@ static bool sql_item_boolean(const struct sql_rw *rw, size_t a, size_t b)
         return in < b && sql_item_boolean(rw, in, sql_prev(rw, b));
     }
     if (a == b && (sql_tk_kw(rw, a, KW_TRUE) || sql_tk_kw(rw, a, KW_FALSE)))
+        return true;
+    if (sql_tk_kw(rw, a, KW_CASE) && sql_case_end(rw, a) == b)
+        return sql_case_boolean(rw, a, b);
+    if (sql_call_boolean(rw, a, b))
         return true;
     /* a boolean column of PostgreSQL's catalogs, which SQLite's emulation of them keeps as 0 and 1 */
     if (sql_seen(rw, KW_PG_CATALOG) && rw->t[b].type == SQL_TOK_IDENT &&

@@ -280,6 +280,17 @@ def test_boolean_expressions(pgiris, backend):
             with conn.cursor(binary=binary) as cur:
                 assert cur.execute("SELECT %s::boolean, %s::boolean, 5::boolean",
                                    ("yes", "f")).fetchone() == (True, False, True), binary
+        # CASE, coalesce and nullif of booleans are booleans.
+        for binary in (False, True):
+            with conn.cursor(binary=binary) as cur:
+                rows = cur.execute(
+                    "SELECT CASE WHEN id = 1 THEN true ELSE NULL END, coalesce(NULL, id > 1), nullif(id > 1, %s),"
+                    " CASE id WHEN 2 THEN name IS NULL ELSE id < 5 END FROM customers WHERE id IN (1, 2) ORDER BY id",
+                    (True,)).fetchall()
+                # Compared as types too: Decimal(1) == True in Python.
+                assert [[(type(v), v) for v in r] for r in rows] == [
+                    [(bool, True), (bool, False), (bool, False), (bool, True)],
+                    [(type(None), None), (bool, True), (type(None), None), (bool, False)]], binary
         # A cast to boolean inside a longer expression is not the column's type.
         row = conn.execute("SELECT 'x' || (1 = 1)::text AS s").fetchone()
         assert row[0] in ("xtrue", "x1")

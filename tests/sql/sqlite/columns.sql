@@ -50,6 +50,12 @@
 -- # A cast decides only as the last thing done; inside a call, CASE or subquery nothing is seen.
 -- in: SELECT CAST(a AS boolean), a::pg_catalog.bool x, a::bool::int, a::int = 1, f(a = b), CASE WHEN a = 1 THEN 1 END, (SELECT a = b) FROM t
 -- out: SELECT (CASE WHEN typeof(a) = 'text' THEN lower(trim(a)) IN ('t', 'tr', 'tru', 'true', 'y', 'ye', 'yes', 'on', '1') ELSE (a) <> 0 END) AS "a", (CASE WHEN typeof(a) = 'text' THEN lower(trim(a)) IN ('t', 'tr', 'tru', 'true', 'y', 'ye', 'yes', 'on', '1') ELSE (a) <> 0 END) x, CAST((CASE WHEN typeof(a) = 'text' THEN lower(trim(a)) IN ('t', 'tr', 'tru', 'true', 'y', 'ye', 'yes', 'on', '1') ELSE (a) <> 0 END) AS INTEGER) AS "a", CAST(a AS INTEGER) = 1, f(a = b) AS "f", CASE WHEN a = 1 THEN 1 END AS "case", (SELECT a = b) FROM t /*pgiris:bool 1,2,4*/
+-- # A CASE one of whose results is a boolean, and coalesce, greatest or least with a boolean
+-- # argument (nullif: the first), are booleans: PostgreSQL gives the parts one type.
+-- in: SELECT CASE WHEN a THEN true ELSE NULL END, CASE x WHEN 1 THEN y ELSE b > 1 END AS c, coalesce(flag, false), nullif(a = b, x), greatest(x, y), nullif(x, a = b), CASE WHEN a = b THEN 1 END FROM t
+-- out: SELECT CASE WHEN a THEN 1 ELSE NULL END AS "case", CASE x WHEN 1 THEN y ELSE b > 1 END AS c, coalesce(flag, 0) AS "coalesce", nullif(a = b, x) AS "nullif", max(x, y) AS "greatest", nullif(x, a = b) AS "nullif", CASE WHEN a = b THEN 1 END AS "case" FROM t /*pgiris:bool 1,2,3,4*/
+-- in: SELECT CASE WHEN a THEN (CASE WHEN b THEN x END) ELSE (CASE WHEN c THEN false END) END, pkg.coalesce(a = b) FROM t
+-- out: SELECT CASE WHEN a THEN (CASE WHEN b THEN x END) ELSE (CASE WHEN c THEN 0 END) END AS "case", pkg.coalesce(a = b) AS "coalesce" FROM t /*pgiris:bool 1*/
 -- # The statement's own list: after WITH, the first of a UNION; nothing after a *; nothing in WHERE.
 -- in: WITH c AS (SELECT 1 = 1 AS y) SELECT y = 1 FROM c UNION SELECT y FROM d
 -- out: WITH c AS (SELECT 1 = 1 AS y) SELECT y = 1 FROM c UNION SELECT y FROM d /*pgiris:bool 1*/
