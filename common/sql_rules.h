@@ -361,6 +361,13 @@ size_t sql_select_nulls(const struct sql_rw *rw, size_t sel, char *out, size_t s
 /* Parse a PostgreSQL type name starting at i; false if there is none. */
 bool sql_parse_type(const struct sql_rw *rw, size_t i, struct sql_pgtype *ty);
 /*
+ * Token i ends the type name of a typed literal when a string follows it:
+ * DATE, TIME, TIMESTAMP, TIMESTAMPTZ, BYTEA, INTERVAL, or a word of the
+ * numeric, boolean, character, uuid and json types (int '5', double
+ * precision '1.5').
+ */
+bool sql_literal_type_word(const struct sql_rw *rw, size_t i);
+/*
  * The comma-separated arguments of the parenthesis at open: writes up to max
  * (first, last) pairs and returns their count (0 for "()").
  */

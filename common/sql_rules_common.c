@@ -392,23 +392,22 @@ static int sql_casts_operator(struct sql_rw *rw)
     return 0;
 }
 
-/* The type names a typed literal (DATE '2024-01-31') can start with. */
-#define SQL_LITERAL_TYPES KW_DATE, KW_TIME, KW_TIMESTAMP, KW_TIMESTAMPTZ, KW_BYTEA
-
-/* Typed literals: DATE '2024-01-31' is CAST('2024-01-31' AS DATE). */
+/*
+ * Typed literals: DATE '2024-01-31' is CAST('2024-01-31' AS DATE), int '5'
+ * CAST('5' AS int).  Any of them has a string; INTERVAL's are the interval
+ * rules'.
+ */
 static int sql_casts_typed_literal(struct sql_rw *rw)
 {
-    static const uint16_t types[] = { SQL_LITERAL_TYPES };
-
-    if (!sql_seen_any(rw, types, SQL_NELEM(types)))
+    if (!sql_seen(rw, SQL_SEEN_TYPE_ + SQL_TOK_STRING))
         return 0;
     for (size_t i = 0; i < rw->n; i++) {
         struct sql_pgtype ty;
-        int kw = rw->t[i].type == SQL_TOK_IDENT ? rw->t[i].kw : KW_NONE;
 
-        if (!(kw == KW_DATE || kw == KW_TIME || kw == KW_TIMESTAMP || kw == KW_TIMESTAMPTZ ||
-              kw == KW_BYTEA) || (i > 0 && sql_tk_punct(rw, i - 1, '.')) ||
-            !sql_parse_type(rw, i, &ty) || ty.last + 1 >= rw->n || rw->t[ty.last + 1].type != SQL_TOK_STRING)
+        if (rw->t[i].type != SQL_TOK_IDENT || sql_tk_kw(rw, i, KW_INTERVAL) ||
+            (i > 0 && sql_tk_punct(rw, i - 1, '.')) || !sql_parse_type(rw, i, &ty) ||
+            ty.last + 1 >= rw->n || rw->t[ty.last + 1].type != SQL_TOK_STRING ||
+            !(sql_literal_type_word(rw, i) || sql_literal_type_word(rw, sql_next(rw, i))))
             continue;
         if (!sql_cast_apply(rw, i, ty.last + 1, ty.last + 1, ty.last + 1, &ty))
             return -1;
@@ -418,7 +417,7 @@ static int sql_casts_typed_literal(struct sql_rw *rw)
 
 /* What any of the three passes looks for; each tests its own part again. */
 const struct sql_trigger sql_rule_casts_when =
-    SQL_TRIGGER(KW_CAST, SQL_SEEN_TYPECAST, SQL_LITERAL_TYPES);
+    SQL_TRIGGER(KW_CAST, SQL_SEEN_TYPECAST, SQL_SEEN_TYPE_ + SQL_TOK_STRING);
 
 int sql_rule_casts(struct sql_rw *rw)
 {
@@ -1479,6 +1478,9 @@ static bool sql_item_boolean(const struct sql_rw *rw, size_t a, size_t b)
         return in < b && sql_item_boolean(rw, in, sql_prev(rw, b));
     }
     if (a == b && (sql_tk_kw(rw, a, KW_TRUE) || sql_tk_kw(rw, a, KW_FALSE)))
+        return true;
+    /* boolean 'yes' */
+    if (sql_next(rw, a) == b && rw->t[b].type == SQL_TOK_STRING && sql_bool_type_at(rw, a))
         return true;
     if (sql_tk_kw(rw, a, KW_CASE) && sql_case_end(rw, a) == b)
         return sql_case_boolean(rw, a, b);

@@ -498,12 +498,30 @@ enum sql_level sql_level_of(const struct sql_rw *rw, size_t i)
     return LV_STOP;
 }
 
-/* Identifiers that start a typed literal: DATE '2024-01-01'. */
+bool sql_literal_type_word(const struct sql_rw *rw, size_t i)
+{
+    static const char *const words[] = {
+        "bool", "boolean", "int", "integer", "int2", "int4", "int8", "smallint", "bigint", "numeric",
+        "decimal", "real", "float", "float4", "float8", "text", "varchar", "char", "uuid", "json", "jsonb",
+    };
+
+    if (sql_tk_kw(rw, i, KW_INTERVAL) || sql_tk_kw(rw, i, KW_DATE) || sql_tk_kw(rw, i, KW_TIMESTAMP) ||
+        sql_tk_kw(rw, i, KW_TIME) || sql_tk_kw(rw, i, KW_TIMESTAMPTZ) || sql_tk_kw(rw, i, KW_BYTEA))
+        return true;
+    if (i >= rw->n || rw->t[i].type != SQL_TOK_IDENT)
+        return false;
+    if (sql_tk_word(rw, i, "precision"))
+        return i > 0 && sql_tk_word(rw, i - 1, "double");
+    for (size_t k = 0; k < SQL_NELEM(words); k++)
+        if (sql_tk_word(rw, i, words[k]))
+            return true;
+    return false;
+}
+
+/* Identifiers that end the type name of a typed literal: DATE '2024-01-01', int '5'. */
 static bool sql_typed_literal_prefix(const struct sql_rw *rw, size_t i)
 {
-    return sql_tk_kw(rw, i, KW_INTERVAL) || sql_tk_kw(rw, i, KW_DATE) ||
-           sql_tk_kw(rw, i, KW_TIMESTAMP) || sql_tk_kw(rw, i, KW_TIME) ||
-           sql_tk_kw(rw, i, KW_TIMESTAMPTZ);
+    return sql_literal_type_word(rw, i);
 }
 
 size_t sql_operand_left(const struct sql_rw *rw, size_t op, enum sql_level lv)

@@ -300,6 +300,17 @@ def test_boolean_expressions(pgiris, backend):
                 assert cur.execute(sql.format(1)).fetchall() == want
 
 
+def test_typed_literals(pgiris, backend):
+    """type 'string' is PostgreSQL's cast of a literal, for any type name."""
+    with pgiris.connect(backend) as conn:
+        row = conn.execute("SELECT boolean 'yes', bool 'off', int '5' + 1, bigint '7', double precision '2.5',"
+                           " text 'ab' || 'c'").fetchone()
+        assert row == (True, False, 6, 7, 2.5, "abc")
+        # Decimal(1) == True: the booleans' types too (SQLite's numbers may come as numeric).
+        assert [type(v) for v in row[:2]] == [bool, bool]
+        assert conn.execute("SELECT count(*) FROM customers WHERE id <= int '3'").fetchone()[0] == 3
+
+
 def statement_description(c, name, sql):
     """Parse sql as statement name and Describe it; the type OID of each column."""
     c.send(pgwire.message(b"P", name + b"\0" + sql.encode() + b"\0\0\0")

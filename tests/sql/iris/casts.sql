@@ -30,5 +30,10 @@
 -- # Typed literals are casts of their string (CAST (SQL), DOC?KEY=RSQL_cast).
 -- in: SELECT * FROM t WHERE d > date '2020-01-01' AND ts < TIMESTAMP '2024-05-06 07:08:09' AND tm = time '10:00'
 -- out: SELECT * FROM t WHERE d > CAST('2020-01-01' AS DATE) AND ts < CAST('2024-05-06 07:08:09' AS TIMESTAMP) AND tm = CAST('10:00' AS TIME)
+-- # Of any type the cast knows: int '5' is CAST('5' AS int); a column named like a type is left alone.
+-- in: SELECT boolean 'yes', int '5' + 1, bigint '7', numeric '1.5', double precision '2.5', varchar(2) 'abc', uuid 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'
+-- out: SELECT CAST('yes' AS BIT) AS "bool", CAST('5' AS INTEGER) + 1, CAST('7' AS BIGINT) AS "int8", CAST('1.5' AS NUMERIC) AS "numeric", CAST('2.5' AS DOUBLE) AS "float8", CAST('abc' AS VARCHAR(2)) AS "varchar", CAST('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11' AS VARCHAR(36)) AS "uuid"
+-- in: UPDATE t SET text = 'x' WHERE n = int8 '5'
+-- out: UPDATE t SET text = 'x' WHERE n = CAST('5' AS BIGINT)
 -- in: SELECT t.date, "date", date FROM t WHERE date = '2024-01-01'
 -- out: SELECT t.date, "date", date FROM t WHERE date = '2024-01-01'

@@ -28,6 +28,11 @@
 -- # Typed literals are casts too: DATE '..' goes through date(), time and timestamp literals become their text.
 -- in: SELECT * FROM t WHERE d > date '2020-01-01' AND ts < TIMESTAMP '2024-05-06 07:08:09' AND tm = time '10:00'
 -- out: SELECT * FROM t WHERE d > date('2020-01-01') AND ts < '2024-05-06 07:08:09' AND tm = '10:00:00'
+-- # Of any type the cast knows: int '5' is CAST('5' AS int); a column named like a type is left alone.
+-- in: SELECT boolean 'yes', bool 'off' AS b, int '5' + 1, bigint '7', numeric '1.5', double precision '2.5', text 'abc' || 'x', uuid 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'
+-- out: SELECT 1 AS "bool", 0 AS b, CAST('5' AS INTEGER) + 1, CAST('7' AS INTEGER) AS "int8", CAST('1.5' AS NUMERIC) AS "numeric", CAST('2.5' AS REAL) AS "float8", CAST('abc' AS TEXT) || 'x', CAST('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11' AS TEXT) AS "uuid" /*pgiris:bool 1,2*/
+-- in: UPDATE t SET text = 'x' WHERE n = int8 '5'
+-- out: UPDATE t SET text = 'x' WHERE n = CAST('5' AS INTEGER)
 -- in: SELECT date_trunc('day', timestamp '2024-05-06 07:08:09'), timestamp with time zone '2024-01-01 00:00+02'
 -- out: SELECT datetime('2024-05-06 07:08:09', 'start of day') AS "date_trunc", '2023-12-31 22:00:00' AS "timestamptz"
 -- in: SELECT t.date, "date", date FROM t WHERE date = '2024-01-01'
