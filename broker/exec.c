@@ -301,6 +301,14 @@ static int exec_send_error(struct exec *e, const char *sqlstate, const char *msg
     return exec_sink_write(shm_slot(e->slot), e->out.data, e->out.len);
 }
 
+static int exec_send_close_complete(struct exec *e)
+{
+    pgbuf_reset(&e->out);
+    pgproto_begin(&e->out, '3');
+    pgproto_end(&e->out);
+    return exec_sink_write(shm_slot(e->slot), e->out.data, e->out.len);
+}
+
 /*
  * Room for n parameters and nf formats, kept from one request to the next:
  * most requests fit in what the previous ones left, with no allocation.
@@ -511,6 +519,14 @@ static int exec_run(struct exec *e, uint8_t type, const char *body, size_t len)
     /* What a worker sent after the COPY ended gets no reply, whatever became of the connection. */
     if (type == LEASE_REQ_COPY_DATA || type == LEASE_REQ_COPY_DONE || type == LEASE_REQ_COPY_FAIL) {
         return EXEC_NO_REPLY;
+    } else if (type == LEASE_REQ_FETCH && len >= 4 && (int32_t)pgproto_load_u32((const uint8_t *)body) < 0) {
+        /* Close of a portal: CloseComplete in a failed transaction too, as in PostgreSQL. */
+        if (e->conn != NULL)
+            rc = exec_run_extended(e, type, body, len);
+        else if (exec_send_close_complete(e) < 0)
+            return -1;
+        else
+            return 0;
     } else if (e->conn == NULL) {
         rc = exec_send_error(e, "08006", "backend connection lost") == 0 ? ODBC_BROKEN : ODBC_ABANDONED;
     } else if (type == LEASE_REQ_SAVEPOINT && !was_in_tx) {

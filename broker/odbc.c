@@ -183,6 +183,8 @@ static void odbc_diag_text(SQLSMALLINT htype, SQLHANDLE h, const char *what, cha
 
 static void odbc_prep_free(struct odbc_prep *p);
 static void odbc_portals_close(struct odbc_conn *c);
+static void odbc_portals_lose(struct odbc_conn *c, int why);
+static uint64_t odbc_cols_sig(const struct odbc_cols *cols);
 
 /* psqlODBC's connection attribute for UseDeclareFetch (its psqlodbc.h). */
 #define ODBC_PSQL_USE_DECLAREFETCH 65539
@@ -2702,7 +2704,6 @@ static int odbc_prep_get(struct odbc_conn *c, const char *sql, size_t len,
                          struct odbc_prep **out);
 static void odbc_prep_drop(struct odbc_conn *c, struct odbc_prep *p);
 static struct odbc_prep *odbc_prep_find(struct odbc_conn *c, const char *sql, size_t len, uint64_t hash);
-static uint32_t odbc_schema_sync(struct odbc_conn *c);
 static void odbc_schema_note(struct odbc_conn *c, const char *verb);
 
 /* Whether the statement with this shape hash is run as its shape (odbc_set_autoparam). */
@@ -2832,6 +2833,9 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
     if (verb == NULL)
         verb = "";
     odbc_schema_sync(c);
+    /* ROLLBACK TO SAVEPOINT: PostgreSQL closes the portals opened since; their rows may be undone. */
+    if (strcmp(verb, "ROLLBACK") == 0)
+        odbc_portals_lose(c, ODBC_LOST_ROLLBACK);
     if (c->autoparam) {
         hash = odbc_shape_hash(sql, len);
         if (odbc_shape_settled(c, hash, verb) &&
@@ -3274,6 +3278,8 @@ static int odbc_prep_new(struct odbc_conn *c, const char *sql, size_t len, uint6
             goto nomem;
         if (c->dialect == CFG_DIALECT_SQLITE)
             odbc_bool_hint(p->sql, len, &p->cols);
+        /* What the rows would have to match after a schema change: not what the data let a probe find. */
+        p->desc_sig = odbc_cols_sig(&p->cols);
         /* Not run yet, so described before any row; with parameters the probe could not run. */
         if (c->dialect == CFG_DIALECT_SQLITE && p->nparams > 0 && ncols <= ODBC_GUESS_COLS) {
             /* What the portal runs may probe (odbc_sqlite_portal_cols): later runs leave no description. */
@@ -3366,7 +3372,7 @@ static uint64_t odbc_cols_sig(const struct odbc_cols *cols)
  * when a statement runs, so a statement prepared first would describe the
  * old columns (and the driver read the new rows by them).
  */
-static uint32_t odbc_schema_sync(struct odbc_conn *c)
+uint32_t odbc_schema_sync(struct odbc_conn *c)
 {
     uint32_t now = ck_pr_load_32(c->schema_gen);
 
@@ -3392,8 +3398,10 @@ static uint32_t odbc_schema_sync(struct odbc_conn *c)
  */
 static void odbc_schema_note(struct odbc_conn *c, const char *verb)
 {
+    /* On SQLite a new table may hide another one of its name (a temporary one). */
     if (strncmp(verb, "ALTER ", 6) == 0 || strncmp(verb, "DROP ", 5) == 0 ||
-        strcmp(verb, "CREATE VIEW") == 0) {
+        strcmp(verb, "CREATE VIEW") == 0 ||
+        (c->dialect == CFG_DIALECT_SQLITE && strcmp(verb, "CREATE TABLE") == 0)) {
         if (c->in_tx)
             c->tx_ddl = 1;
     } else if (!(c->tx_ddl && strcmp(verb, "ROLLBACK") == 0)) {
@@ -3417,7 +3425,7 @@ static int odbc_prep_get(struct odbc_conn *c, const char *sql, size_t len,
 
     c->prep_changed = 0;
     if (p != NULL && p->schema != schema && p != c->cur) {
-        sig = odbc_cols_sig(&p->cols);
+        sig = p->desc_sig;
         stale = 1;
         odbc_prep_drop(c, p);
         p = NULL;
@@ -3445,7 +3453,7 @@ static int odbc_prep_get(struct odbc_conn *c, const char *sql, size_t len,
     odbc_preps_trim(c, c->max_prepared - 1);
     p->used = ++c->clock;
     c->preps[c->npreps++] = p;
-    c->prep_changed = stale && odbc_cols_sig(&p->cols) != sig;
+    c->prep_changed = stale && p->desc_sig != sig;
     *out = p;
     return ODBC_OK;
 }
@@ -4285,17 +4293,34 @@ static void odbc_parked_remove(struct odbc_conn *c, int i)
     c->nparked--;
 }
 
-/* A portal closed for room: a request that names it later gets an error, not an empty result. */
-static void odbc_portal_lost(struct odbc_conn *c, uint32_t id)
+/* A portal closed before its end: a request that names it later gets an error, not an empty result. */
+static void odbc_portal_lost(struct odbc_conn *c, uint32_t id, int why)
 {
-    c->lost[c->nlost++ % ODBC_LOST_IDS] = id;
+    struct odbc_lost *l = &c->lost[c->nlost++ % ODBC_LOST_IDS];
+
+    l->id = id;
+    l->why = why;
+}
+
+/* Every cursor left open, closed and remembered as lost for why. */
+static void odbc_portals_lose(struct odbc_conn *c, int why)
+{
+    if (c->cur != NULL && c->cur_id != 0)
+        odbc_portal_lost(c, c->cur_id, why);
+    odbc_close_cursor(c);
+    while (c->nparked > 0) {
+        odbc_portal_lost(c, c->parked[c->nparked - 1].id, why);
+        odbc_parked_remove(c, c->nparked - 1);
+    }
 }
 
 /*
  * Another statement is about to run: the suspended cursor, if any, is set
  * aside (struct odbc_parked) for odbc_fetch_more to go on with later.  One
- * that no request can name (id 0) is closed, and so is one there is no
- * memory for; the oldest set aside goes when ODBC_PARKED_MAX are.
+ * that no request can name (id 0: the unnamed portal, which the next
+ * statement replaces) is closed, and so is one outside a transaction block
+ * (PostgreSQL's portals end with the implicit transaction, at Sync) and one
+ * there is no memory for; the oldest set aside goes when ODBC_PARKED_MAX are.
  */
 void odbc_park(struct odbc_conn *c)
 {
@@ -4305,7 +4330,7 @@ void odbc_park(struct odbc_conn *c)
 
     if (p == NULL)
         return;
-    if (c->cur_id == 0) {
+    if (c->cur_id == 0 || !c->in_tx) {
         odbc_close_cursor(c);
         return;
     }
@@ -4324,7 +4349,7 @@ void odbc_park(struct odbc_conn *c)
     if (c->nparked == c->parked_cap || k.cols.v == NULL || k.fmt == NULL) {
         free(k.cols.v);
         free(k.fmt);
-        odbc_portal_lost(c, c->cur_id);
+        odbc_portal_lost(c, c->cur_id, ODBC_LOST_ROOM);
         odbc_close_cursor(c);
         return;
     }
@@ -4343,7 +4368,7 @@ void odbc_park(struct odbc_conn *c)
     c->binds_cap = 0;
     odbc_prep_detach(c, p);
     if (c->nparked == ODBC_PARKED_MAX) {
-        odbc_portal_lost(c, c->parked[0].id);
+        odbc_portal_lost(c, c->parked[0].id, ODBC_LOST_ROOM);
         odbc_parked_remove(c, 0);
     }
     c->parked[c->nparked++] = k;
@@ -4395,8 +4420,8 @@ int odbc_fetch_more(struct odbc_conn *c, uint32_t id, long max_rows, struct odbc
     unsigned j;
 
     pgbuf_reset(&c->out);
-    if (id != 0 && (p == NULL || c->cur_id != id)) {
-        for (i = 0; i < c->nparked; i++) {
+    if (p == NULL || c->cur_id != id) {
+        for (i = 0; id != 0 && i < c->nparked; i++) {
             if (c->parked[i].id != id)
                 continue;
             struct odbc_parked *k = &c->parked[i];
@@ -4410,13 +4435,20 @@ int odbc_fetch_more(struct odbc_conn *c, uint32_t id, long max_rows, struct odbc
                 odbc_parked_remove(c, i);
             return result;
         }
-        for (j = 0; j < ODBC_LOST_IDS && j < c->nlost; j++) {
-            if (c->lost[j] == id) {
+        for (j = 0; id != 0 && j < ODBC_LOST_IDS && j < c->nlost; j++) {
+            const struct odbc_lost *l = &c->lost[j];
+
+            if (l->id != id)
+                continue;
+            if (l->why == ODBC_LOST_ROOM)
                 odbc_error_put(c, "54000", NULL,
                                "portal closed: more than %d suspended portals were open on the connection",
                                ODBC_PARKED_MAX);
-                return odbc_finish(c, sink, ODBC_ERROR);
-            }
+            else
+                odbc_error_put(c, "34000", NULL, "portal was closed by %s",
+                               l->why == ODBC_LOST_ROLLBACK ? "ROLLBACK TO SAVEPOINT"
+                                                            : "the cancel of a statement on its connection");
+            return odbc_finish(c, sink, ODBC_ERROR);
         }
         p = NULL;
     }
@@ -4885,10 +4917,19 @@ void odbc_cancel(struct odbc_conn *c, int timeout)
 
 void odbc_cancel_clear(struct odbc_conn *c)
 {
+    int was = 0;
+
     pthread_mutex_lock(&c->cancel_lock);
-    __atomic_store_n(&c->cancel_pending, 0, __ATOMIC_RELEASE);
+    was = __atomic_exchange_n(&c->cancel_pending, 0, __ATOMIC_ACQ_REL);
     c->cancel_timeout = 0;
     pthread_mutex_unlock(&c->cancel_lock);
+    /*
+     * SQLite clears an interrupt only once no statement of the connection
+     * is running, and a suspended cursor is one: every later statement
+     * would fail as canceled.  They close.
+     */
+    if (was && c->dialect == CFG_DIALECT_SQLITE)
+        odbc_portals_lose(c, ODBC_LOST_CANCEL);
 }
 
 int odbc_cancel_check(struct odbc_conn *c)

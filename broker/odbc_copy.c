@@ -928,6 +928,7 @@ int odbc_copy(struct odbc_conn *c, const char *sql, size_t len, struct odbc_copy
 
     pgbuf_reset(&c->out);
     odbc_park(c);
+    odbc_schema_sync(c);
     SQLFreeStmt(c->stmt, SQL_CLOSE);
     if (copy_parse(sql, len, &spec, state, msg, sizeof(msg)) < 0) {
         pgproto_error(&c->out, 'E', "ERROR", state, msg, NULL, NULL);

@@ -30,7 +30,9 @@
 #define ODBC_MAX_PREPARED 100
 /* Suspended portals kept open beside the current one, and how many dropped ones are remembered. */
 #define ODBC_PARKED_MAX 32
-#define ODBC_LOST_IDS 8
+#define ODBC_LOST_IDS 32
+/* Why a portal was closed before its end (struct odbc_lost). */
+enum { ODBC_LOST_ROOM, ODBC_LOST_ROLLBACK, ODBC_LOST_CANCEL };
 /* SQLite: statements whose untyped columns' types are remembered (odbc_sqlite_types), and columns each. */
 #define ODBC_GUESSES 32
 #define ODBC_GUESS_COLS 16
@@ -100,6 +102,7 @@ struct odbc_prep {
     uint16_t untyped;       /* SQLite: its columns (of the first ODBC_GUESS_COLS) with no declared type */
     uint32_t portal_sig;    /* SQLite: the parameters' kinds portal_oid was found with */
     uint32_t schema;        /* *c->schema_gen when it was prepared (odbc_prep_get) */
+    uint64_t desc_sig;      /* odbc_cols_sig of the driver's description, before any probe typed it */
     int32_t *portal_oid;    /* SQLite: its untyped columns' types in a run that describes its portal */
     struct odbc_cols cols;
 };
@@ -277,11 +280,18 @@ struct odbc_conn {
     uint32_t cur_id;            /* the request's name for it (0: none, closed when another statement runs) */
     uint32_t portal_next;       /* odbc_set_portal: the id the next odbc_exec_params's cursor gets */
 
-    /* Suspended portals set aside (odbc_park), oldest first, and the ids of those dropped for room. */
+    /*
+     * Suspended portals set aside (odbc_park), oldest first, and the last
+     * ones closed before their end: dropped for room, by ROLLBACK TO, or by
+     * a cancel (enum odbc_lost_why).
+     */
     struct odbc_parked *parked;
     int nparked;
     int parked_cap;
-    uint32_t lost[ODBC_LOST_IDS];
+    struct odbc_lost {
+        uint32_t id;
+        int why;                /* ODBC_LOST_* */
+    } lost[ODBC_LOST_IDS];
     unsigned nlost;
 };
 
@@ -316,6 +326,8 @@ int odbc_early_close_locks(const struct odbc_conn *c);
 void odbc_stmt_renew(struct odbc_conn *c);
 /* Before another statement runs: set the suspended cursor aside (struct odbc_parked), or close it. */
 void odbc_park(struct odbc_conn *c);
+/* Before a statement runs: catch up with schema changes made through other connections (odbc.c). */
+uint32_t odbc_schema_sync(struct odbc_conn *c);
 /* The handle's diagnostic as an ErrorResponse in c->out: ODBC_ERROR or ODBC_BROKEN. */
 int odbc_error_build(struct odbc_conn *c, SQLSMALLINT htype, SQLHANDLE h);
 /* An ErrorResponse of pgiris's own in c->out; returns ODBC_E_SENT. */

@@ -55,7 +55,7 @@ struct extended_portal {
     int16_t *formats;               /* result formats */
     int nformats;
     int started;                    /* executed once with a row limit: continue with 'F' */
-    uint32_t id;                    /* the executor's name for its cursor, once started */
+    uint32_t id;                    /* the executor's name for its cursor, once started (named portals) */
     int done;
 };
 
@@ -1092,11 +1092,18 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
         pgproto_put_i32(&s->req, max_rows);
         pgproto_put_i32(&s->req, (int32_t)p->id);
     } else {
+        /*
+         * Only a named portal gets an id: the unnamed one dies when it is
+         * bound again or a Query runs, so its cursor goes when the next
+         * statement runs.
+         */
         if (max_rows > 0) {
             p->started = 1;
-            if (++x->next_id == 0)
-                x->next_id = 1;
-            p->id = x->next_id;
+            if (p->name[0] != '\0') {
+                if (++x->next_id == 0)
+                    x->next_id = 1;
+                p->id = x->next_id;
+            }
         }
         pgproto_begin(&s->req, LEASE_REQ_EXEC_PARAMS);
         pgproto_put_cstr(&s->req, st->verb);

@@ -365,6 +365,26 @@ def reply_shape(conn):
             return names, widths, state
 
 
+def until_ready(conn, timeout=None, skip=b""):
+    """The messages up to ReadyForQuery as (type, DataRow values / SQLSTATE / tag / None),
+    leaving out the message types in skip."""
+    seen = []
+    while True:
+        t, payload = conn.read_message(timeout)
+        if t in skip and t != b"Z":
+            continue
+        if t == b"D":
+            seen.append(("D", parse_data_row(payload)))
+        elif t == b"E":
+            seen.append(("E", parse_error_fields(payload).get("C")))
+        elif t == b"C":
+            seen.append(("C", payload.rstrip(b"\0").decode()))
+        else:
+            seen.append((t.decode(), None))
+        if t == b"Z":
+            return seen
+
+
 def md5_response(user, password, salt):
     inner = hashlib.md5((password + user).encode()).hexdigest()
     return b"md5" + hashlib.md5(inner.encode() + salt).hexdigest().encode()

@@ -301,23 +301,6 @@ def test_describe_of_a_suspended_portal(pgiris, backend):
         conn.close()
 
 
-def _run_until_ready(conn):
-    """The messages up to ReadyForQuery, as (type, data row values / SQLSTATE / tag / None)."""
-    seen = []
-    while True:
-        t, payload = conn.read_message()
-        if t == b"D":
-            seen.append(("D", pgwire.parse_data_row(payload)))
-        elif t == b"E":
-            seen.append(("E", pgwire.parse_error_fields(payload).get("C")))
-        elif t == b"C":
-            seen.append(("C", payload.rstrip(b"\0").decode()))
-        else:
-            seen.append((t.decode(), None))
-        if t == b"Z":
-            return seen
-
-
 def test_suspended_portals_live_while_other_statements_run(pgiris, backend):
     """PostgreSQL keeps any number of portals open in a transaction: JDBC with a
     fetch size reads a result a few rows per Execute and runs other statements
@@ -344,7 +327,7 @@ def test_suspended_portals_live_while_other_statements_run(pgiris, backend):
     conn = pgwire.login(pgiris, backend)
     try:
         conn.send(pgwire.query_message("BEGIN"))
-        _run_until_ready(conn)
+        pgwire.until_ready(conn)
         conn.send(m(b"P", b"s_ids\0" + ids.encode() + b"\0\0\0") +
                   m(b"P", b"s_count\0SELECT count(*) FROM %s WHERE s < $1\0\0\0" % table.encode()) +
                   bind(b"p1", b"s_ids", "k05") + execute(b"p1", 3) +
@@ -353,22 +336,22 @@ def test_suspended_portals_live_while_other_statements_run(pgiris, backend):
                   bind(b"p3", b"s_count", "k03") + execute(b"p3", 0) +
                   bind(b"p4", b"s_ids", "k01") + execute(b"p4", 1) + m(b"C", b"Pp4\0") +
                   m(b"S"))
-        seen = _run_until_ready(conn)
+        seen = pgwire.until_ready(conn)
         assert [x for x in seen if x[0] != "T"] == (
             [("1", None), ("1", None), ("2", None)] + rows(5, 6, 7) + [("s", None)] +
             [("2", None)] + rows(16, 17) + [("s", None)] +
             [("2", None), ("D", ["2"]), ("C", "SELECT 1")] +
             [("2", None)] + rows(1) + [("s", None), ("3", None), ("Z", None)])
         conn.send(pgwire.query_message("SELECT 42"))
-        assert ("D", ["42"]) in _run_until_ready(conn)
+        assert ("D", ["42"]) in pgwire.until_ready(conn)
         conn.send(execute(b"p2", 2) + execute(b"p1", 0) + execute(b"p2", 0) + execute(b"p1", 0) +
                   execute(b"p4", 0) + m(b"S"))
-        assert _run_until_ready(conn) == (
+        assert pgwire.until_ready(conn) == (
             rows(18, 19) + [("s", None)] + rows(*range(8, 21)) + [("C", "SELECT 13")] +
             rows(20) + [("C", "SELECT 1")] + [("C", "SELECT 0")] +
             [("E", "34000"), ("Z", None)])
         conn.send(pgwire.query_message("COMMIT"))
-        assert _run_until_ready(conn)[-1] == ("Z", None)
+        assert pgwire.until_ready(conn)[-1] == ("Z", None)
     finally:
         conn.close()
     with pgiris.connect(backend) as cleanup:

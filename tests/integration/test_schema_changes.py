@@ -191,3 +191,109 @@ def test_psycopg_prepared_statement_after_the_change(pgiris, backend):
             got = select_all(conn, table, 2)
         assert got == (["id", "v", "z"], [(2, "two", 7)])
         conn.execute("DROP TABLE %s" % table)
+
+
+# One connection: every step below runs on the same backend handle.
+POOL_OF_ONE = {"workers": 1, "default_pool_size": 1, "min_pool_size": 1}
+
+
+@pytest.fixture(scope="module")
+def pgiris_one(module_pgiris_factory):
+    return module_pgiris_factory(settings=POOL_OF_ONE,
+                                 databases={"pg": {"pool_size": 1}, "demo": {"pool_size": 1}})
+
+
+def test_temporary_table_hides_the_cached_one(pgiris_one, backend):
+    """CREATE TEMP TABLE of the same name hides the table the cached statement read."""
+    with pgiris_one.connect(backend) as conn:
+        table = fresh_table(conn, "sc_temp")
+        for key in (1, 2, 1, 2, 1, 2):
+            select_all(conn, table, key)
+        conn.execute("CREATE TEMP TABLE %s (id integer, a text, b text, c text)" % table)
+        conn.execute("INSERT INTO %s VALUES (1, 'x', 'y', 'z')" % table)
+        assert select_all(conn, table, 1) == (["id", "a", "b", "c"], [(1, "x", "y", "z")])
+
+
+def test_change_elsewhere_does_not_stop_a_described_statement(pgiris_one, backend):
+    """A no-parameter statement described while its table was empty; rows come; an
+    unrelated table is dropped.  Its columns did not change: PostgreSQL runs it."""
+    with pgiris_one.connect(backend) as setup:
+        table = fresh_table(setup, "sc_empty")
+        setup.execute("DELETE FROM %s" % table)
+        other = fresh_table(setup, "sc_other2")
+    sql = "SELECT max(id) AS m FROM %s" % table
+    conn = pgwire.login(pgiris_one, backend)
+    try:
+        conn.send(pgwire.message(b"P", b"s1\0" + sql.encode() + b"\0\0\0") +
+                  pgwire.message(b"D", b"Ss1\0") + pgwire.message(b"S"))
+        assert pgwire.reply_shape(conn)[2] is None
+        conn.send(pgwire.message(b"B", b"\0s1\0\0\0\0\0\0\0") + pgwire.message(b"E", b"\0\0\0\0\0") +
+                  pgwire.message(b"S"))
+        assert pgwire.reply_shape(conn) == (None, [1], None)
+        conn.send(pgwire.query_message("INSERT INTO %s VALUES (5, 'five')" % table))
+        assert pgwire.reply_shape(conn)[2] is None
+        conn.send(pgwire.query_message("DROP TABLE %s" % other))
+        assert pgwire.reply_shape(conn)[2] is None
+        conn.send(pgwire.message(b"B", b"\0s1\0\0\0\0\0\0\0") + pgwire.message(b"E", b"\0\0\0\0\0") +
+                  pgwire.message(b"S"))
+        assert pgwire.reply_shape(conn) == (None, [1], None)
+    finally:
+        conn.close()
+
+
+def test_change_in_a_query_of_several_statements(pgiris_one, backend):
+    with pgiris_one.connect(backend) as setup:
+        table = fresh_table(setup, "sc_multi")
+        for key in (1, 2, 1, 2):
+            select_all(setup, table, key)
+        conn = pgwire.login(pgiris_one, backend)
+        try:
+            conn.send(pgwire.query_message(
+                "ALTER TABLE %s ADD COLUMN z integer DEFAULT 7; SELECT 1" % table))
+            assert pgwire.reply_shape(conn)[2] is None
+        finally:
+            conn.close()
+        assert select_all(setup, table, 1) == (["id", "v", "z"], [(1, "one", 7)])
+
+
+def changed_on_the_other_connection(pgiris, backend, prefix):
+    """Clients a and b on the two connections; a's caches a statement on its table, b adds a column.
+    a's next statement runs on the connection that has not seen the change."""
+    a = pgiris.connect(backend, autocommit=False)
+    b = pgiris.connect(backend, autocommit=False)
+    with pgiris.connect(backend) as setup:
+        table = fresh_table(setup, prefix)
+    select_all(a, table, 1)
+    b.execute("SELECT 1")
+    a.commit()
+    b.execute("ALTER TABLE %s ADD COLUMN z integer DEFAULT 7" % table)
+    b.commit()
+    b.execute("SELECT 1")
+    return a, b, table
+
+
+def test_copy_from_after_a_change_on_another_connection(pgiris, backend):
+    a, b, table = changed_on_the_other_connection(pgiris, backend, "sc_copy")
+    try:
+        with a.cursor().copy("COPY %s FROM STDIN" % table) as cp:
+            cp.write_row((3, "three", 9))
+        a.commit()
+        b.commit()
+        with pgiris.connect(backend) as check:
+            assert check.execute("SELECT z FROM %s WHERE id = 3" % table).fetchall() == [(9,)]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_copy_to_after_a_change_on_another_connection(pgiris, backend):
+    a, b, table = changed_on_the_other_connection(pgiris, backend, "sc_copyto")
+    try:
+        with a.cursor().copy("COPY %s TO STDOUT" % table) as cp:
+            rows = list(cp.rows())
+        a.commit()
+        b.commit()
+        assert sorted(rows) == [("1", "one", "7"), ("2", "two", "7")]
+    finally:
+        a.close()
+        b.close()

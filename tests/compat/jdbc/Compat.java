@@ -527,6 +527,42 @@ public class Compat {
                 expect(a, all, "the first of two portals of one statement");
                 expect(b, all.subList(0, 7), "the second of two portals of one statement");
             }
+            // An inner statement with a row limit runs in the unnamed portal, bound again each time.
+            try (PreparedStatement outer = c.prepareStatement("SELECT id FROM customers ORDER BY id");
+                 PreparedStatement inner = c.prepareStatement("SELECT id FROM customers WHERE id >= ? ORDER BY id")) {
+                outer.setFetchSize(3);
+                inner.setMaxRows(1);
+                List<Integer> ids = new ArrayList<>();
+                try (ResultSet rs = outer.executeQuery()) {
+                    while (rs.next()) {
+                        inner.setInt(1, rs.getInt(1));
+                        try (ResultSet r2 = inner.executeQuery()) {
+                            expectTrue(r2.next() && r2.getInt(1) == rs.getInt(1), "inner row for " + rs.getInt(1));
+                        }
+                        ids.add(rs.getInt(1));
+                    }
+                }
+                expect(ids, all, "ids read 3 at a time with a row-limited query run for each");
+            }
+            c.commit();
+            // An error with a result still open: closing it and rolling back work.
+            try (PreparedStatement outer = c.prepareStatement("SELECT id FROM customers ORDER BY id")) {
+                outer.setFetchSize(3);
+                ResultSet rs = outer.executeQuery();
+                for (int i = 0; i < 4; i++) expectTrue(rs.next(), "row " + i);
+                try (Statement s = c.createStatement()) {
+                    s.executeQuery("SELECT * FROM no_such_table_in_fetch_check");
+                    throw new CheckFailed("a query of a missing table succeeded");
+                } catch (SQLException e) {
+                    expect(e.getSQLState(), "42P01", "SQLSTATE of the missing table");
+                }
+                rs.close();
+            }
+            c.rollback();
+            try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT 42")) {
+                expectTrue(r.next(), "no row after the rollback");
+                expect(r.getInt(1), 42, "a query after the rollback");
+            }
             c.commit();
         }
     }
