@@ -4293,6 +4293,15 @@ static void odbc_parked_remove(struct odbc_conn *c, int i)
     c->nparked--;
 }
 
+/* The index of the portal of that id (not 0) set aside, or -1. */
+static int odbc_parked_find(const struct odbc_conn *c, uint32_t id)
+{
+    for (int i = 0; id != 0 && i < c->nparked; i++)
+        if (c->parked[i].id == id)
+            return i;
+    return -1;
+}
+
 /* A portal closed before its end: a request that names it later gets an error, not an empty result. */
 static void odbc_portal_lost(struct odbc_conn *c, uint32_t id, int why)
 {
@@ -4421,9 +4430,7 @@ int odbc_fetch_more(struct odbc_conn *c, uint32_t id, long max_rows, struct odbc
 
     pgbuf_reset(&c->out);
     if (p == NULL || c->cur_id != id) {
-        for (i = 0; id != 0 && i < c->nparked; i++) {
-            if (c->parked[i].id != id)
-                continue;
+        if ((i = odbc_parked_find(c, id)) >= 0) {
             struct odbc_parked *k = &c->parked[i];
             result = odbc_portal_stream(c, k->p->stmt, &k->cols, k->fmt, k->verb, max_rows, sink, &open);
             if (!open)
@@ -4473,17 +4480,13 @@ int odbc_fetch_more(struct odbc_conn *c, uint32_t id, long max_rows, struct odbc
 
 int odbc_close_portal(struct odbc_conn *c, uint32_t id, struct odbc_sink *sink)
 {
+    int i;
+
     pgbuf_reset(&c->out);
-    if (c->cur != NULL && c->cur_id == id) {
+    if (c->cur != NULL && c->cur_id == id)
         odbc_close_cursor(c);
-    } else {
-        for (int i = 0; i < c->nparked; i++) {
-            if (c->parked[i].id == id) {
-                odbc_parked_remove(c, i);
-                break;
-            }
-        }
-    }
+    else if ((i = odbc_parked_find(c, id)) >= 0)
+        odbc_parked_remove(c, i);
     pgproto_begin(&c->out, '3');
     pgproto_end(&c->out);
     return odbc_finish(c, sink, ODBC_OK);

@@ -518,12 +518,6 @@ bool sql_literal_type_word(const struct sql_rw *rw, size_t i)
     return false;
 }
 
-/* Identifiers that end the type name of a typed literal: DATE '2024-01-01', int '5'. */
-static bool sql_typed_literal_prefix(const struct sql_rw *rw, size_t i)
-{
-    return sql_literal_type_word(rw, i);
-}
-
 size_t sql_operand_left(const struct sql_rw *rw, size_t op, enum sql_level lv)
 {
     size_t j = op;
@@ -566,7 +560,7 @@ size_t sql_operand_left(const struct sql_rw *rw, size_t op, enum sql_level lv)
         l = sql_level_of(rw, k);
         if (l == LV_OPERAND) {
             if (!need) {
-                if (rw->t[j].type == SQL_TOK_STRING && sql_typed_literal_prefix(rw, k)) {
+                if (rw->t[j].type == SQL_TOK_STRING && sql_literal_type_word(rw, k)) {
                     j = k;
                     continue;
                 }
@@ -625,7 +619,7 @@ size_t sql_operand_right(const struct sql_rw *rw, size_t op, enum sql_level lv)
         l = sql_level_of(rw, j);
         if (l == LV_OPERAND) {
             if (!expect) {
-                if (t->type == SQL_TOK_STRING && sql_typed_literal_prefix(rw, last) && last == j - 1) {
+                if (t->type == SQL_TOK_STRING && sql_literal_type_word(rw, last) && last == j - 1) {
                     last = j++;
                     continue;
                 }
@@ -680,7 +674,7 @@ size_t sql_primary_start(const struct sql_rw *rw, size_t end)
             if (c == SIZE_MAX)
                 return end;
             s = c;
-        } else if (t->type == SQL_TOK_STRING && s > 0 && sql_typed_literal_prefix(rw, s - 1)) {
+        } else if (t->type == SQL_TOK_STRING && s > 0 && sql_literal_type_word(rw, s - 1)) {
             s--;
         }
         while (s >= 2 && sql_tk_punct(rw, s - 1, '.') &&

@@ -352,28 +352,23 @@ def parse_data_row(payload):
 def reply_shape(conn):
     """Read up to ReadyForQuery: (column names of the RowDescription or None,
     the number of values of each DataRow, the SQLSTATE of the error or None)."""
-    names, widths, state = None, [], None
-    while True:
-        t, payload = conn.read_message()
-        if t == b"T":
-            names = parse_row_description(payload)
-        elif t == b"D":
-            widths.append(len(parse_data_row(payload)))
-        elif t == b"E":
-            state = parse_error_fields(payload).get("C")
-        elif t == b"Z":
-            return names, widths, state
+    seen = until_ready(conn)
+    names = next((v for k, v in seen if k == "T"), None)
+    state = next((v for k, v in seen if k == "E"), None)
+    return names, [len(v) for k, v in seen if k == "D"], state
 
 
 def until_ready(conn, timeout=None, skip=b""):
-    """The messages up to ReadyForQuery as (type, DataRow values / SQLSTATE / tag / None),
-    leaving out the message types in skip."""
+    """The messages up to ReadyForQuery as (type, RowDescription names / DataRow values /
+    SQLSTATE / tag / None), leaving out the message types in skip."""
     seen = []
     while True:
         t, payload = conn.read_message(timeout)
         if t in skip and t != b"Z":
             continue
-        if t == b"D":
+        if t == b"T":
+            seen.append(("T", parse_row_description(payload)))
+        elif t == b"D":
             seen.append(("D", parse_data_row(payload)))
         elif t == b"E":
             seen.append(("E", parse_error_fields(payload).get("C")))

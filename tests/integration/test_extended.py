@@ -278,20 +278,7 @@ def test_describe_of_a_suspended_portal(pgiris, backend):
     try:
         conn.send(pgwire.message(b"P", b"\0" + sql + b"\0\0\0") + pgwire.message(b"B", b"\0\0\0\0\0\0\0\0") +
                   one + describe + one + describe + pgwire.message(b"S") + one + pgwire.message(b"S"))
-        seen = []
-        for _ in range(2):
-            while True:
-                t, payload = conn.read_message()
-                if t == b"T":
-                    seen.append(("T", pgwire.parse_row_description(payload)))
-                elif t == b"D":
-                    seen.append(("D", pgwire.parse_data_row(payload)))
-                elif t == b"E":
-                    seen.append(("E", pgwire.parse_error_fields(payload).get("C")))
-                else:
-                    seen.append((t.decode(), None))
-                if t == b"Z":
-                    break
+        seen = pgwire.until_ready(conn) + pgwire.until_ready(conn)
         names = ("T", ["x", "y"])
         assert seen == [("1", None), ("2", None), ("D", ["1", "v1"]), ("s", None),
                         names, ("D", ["2", "v2"]), ("s", None), names, ("Z", None),
