@@ -288,8 +288,11 @@ static int exec_clean(struct exec *e, uint8_t type, int flags)
 static int exec_send_done(struct exec *e, int flags)
 {
     uint8_t rec[LEASE_DONE_LEN] = { LEASE_DONE, 0, 0, 0, LEASE_DONE_LEN - 1 };
+    uint64_t sig = e->conn != NULL ? odbc_take_sig(e->conn) : 0;
     rec[5] = (uint8_t)exec_txstatus(e);
     rec[6] = (uint8_t)flags;
+    pgproto_store_u32(rec + 7, (uint32_t)(sig >> 32));
+    pgproto_store_u32(rec + 11, (uint32_t)sig);
     shm_slot(e->slot)->txstatus = (char)rec[5];
     return exec_sink_write(shm_slot(e->slot), rec, sizeof(rec));
 }
@@ -447,15 +450,17 @@ static int exec_run_extended(struct exec *e, uint8_t type, const char *body, siz
     const char *verb = body;
     size_t vlen = strnlen(body, len);
     uint8_t flags = 0;
-    int32_t max_rows = 0, portal = 0;
+    int32_t max_rows = 0, portal = 0, sig_hi = 0, sig_lo = 0;
     pgproto_reader_init(&r, body, len);
     r.pos = vlen + 1;
     if (vlen == len || pgproto_get_u8(&r, &flags) < 0 || pgproto_get_i32(&r, &max_rows) < 0 ||
-        pgproto_get_i32(&r, &portal) < 0 || exec_params_read(&r, 1, ep) < 0) {
+        pgproto_get_i32(&r, &portal) < 0 || pgproto_get_i32(&r, &sig_hi) < 0 ||
+        pgproto_get_i32(&r, &sig_lo) < 0 || exec_params_read(&r, 1, ep) < 0) {
         exec_params_trim(ep);
         return exec_send_error(e, "08P01", "malformed execute request") == 0 ? ODBC_ERROR : ODBC_ABANDONED;
     }
     odbc_set_portal(e->conn, (uint32_t)portal);
+    odbc_set_seen_sig(e->conn, (uint64_t)(uint32_t)sig_hi << 32 | (uint32_t)sig_lo);
     rc = odbc_exec_params(e->conn, body + r.pos, len - r.pos, verb, ep->params, ep->nparams, ep->formats,
                           ep->nformats, flags, max_rows, &sink);
     exec_params_trim(ep);

@@ -3365,6 +3365,12 @@ static uint64_t odbc_cols_sig(const struct odbc_cols *cols)
     return h;
 }
 
+/* p's columns as the driver described them, for a client to hold: never 0, which means none. */
+static uint64_t odbc_sig(const struct odbc_prep *p)
+{
+    return p->desc_sig != 0 ? p->desc_sig : 1;
+}
+
 /*
  * The count of schema changes now.  When it moved, the SQLite types found
  * by text (c->guesses) go, and SQLite reads the schema again: it prepares
@@ -4097,11 +4103,13 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
     result = odbc_prep_get(c, sql, len, &p);
     if (result != ODBC_OK)
         return odbc_finish(c, sink, result);
-    /* The client read its rows by the old columns, as PostgreSQL refuses to. */
-    if (c->prep_changed && !(flags & (ODBC_F_DESCRIBE | ODBC_F_ROWDESC))) {
+    /* The client reads its rows by columns it learnt before they changed, as PostgreSQL refuses to. */
+    if (!(flags & (ODBC_F_DESCRIBE | ODBC_F_ROWDESC)) && strcmp(verb, "FETCH") != 0 &&
+        (c->seen_sig != 0 ? odbc_sig(p) != c->seen_sig : c->prep_changed)) {
         odbc_error_put(c, "0A000", NULL, "cached plan must not change result type");
         return odbc_finish(c, sink, ODBC_ERROR);
     }
+    c->told_sig = strcmp(verb, "FETCH") != 0 ? odbc_sig(p) : 0;
     if (nparams != p->nparams) {
         odbc_error_put(c, "08P01", NULL,
                        "bind message supplies %d parameters, but the statement requires %d",
@@ -4261,12 +4269,26 @@ int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const cha
                                      max_rows, sink);
     }
     c->portal_next = 0;
+    c->seen_sig = 0;
     return result;
 }
 
 void odbc_set_portal(struct odbc_conn *c, uint32_t id)
 {
     c->portal_next = id;
+}
+
+void odbc_set_seen_sig(struct odbc_conn *c, uint64_t sig)
+{
+    c->seen_sig = sig;
+}
+
+uint64_t odbc_take_sig(struct odbc_conn *c)
+{
+    uint64_t sig = c->told_sig;
+
+    c->told_sig = 0;
+    return sig;
 }
 
 /* Take p out of the cache without freeing it. */
@@ -4543,6 +4565,8 @@ int odbc_describe(struct odbc_conn *c, const char *sql, size_t len, int nparams,
     }
     if (how & ODBC_DESCRIBE_ONCE)
         odbc_prep_free(p);
+    else if (result == ODBC_OK)
+        c->told_sig = odbc_sig(p);
     return odbc_finish(c, sink, result);
 }
 

@@ -96,6 +96,21 @@ int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const cha
 void odbc_set_portal(struct odbc_conn *c, uint32_t id);
 
 /*
+ * Columns a client was told, as signatures (odbc_cols_sig of the driver's
+ * description; 0: none).  odbc_set_seen_sig gives, before
+ * odbc_exec_params, the signature of the columns the client last learnt
+ * for the statement it runs; a run whose reply does not describe its rows
+ * fails with 0A000 when the statement's columns now differ (a schema
+ * change), as PostgreSQL refuses a cached plan whose result type changed.
+ * With 0 only a handle prepared again by this very run is checked.
+ * odbc_take_sig returns, and forgets, the signature of the statement the
+ * last odbc_exec_params or odbc_describe used (0: none, or it failed
+ * that check), for the worker to keep with the client's statement.
+ */
+void odbc_set_seen_sig(struct odbc_conn *c, uint64_t sig);
+uint64_t odbc_take_sig(struct odbc_conn *c);
+
+/*
  * Continue the cursor left open by odbc_exec_params(max_rows > 0) under
  * this id (0: the last one left open): up to max_rows more rows (0: all),
  * then PortalSuspended or CommandComplete.  With no such cursor, sends

@@ -279,6 +279,8 @@ struct odbc_conn {
     size_t fmt_cap;
     uint32_t cur_id;            /* the request's name for it (0: none, closed when another statement runs) */
     uint32_t portal_next;       /* odbc_set_portal: the id the next odbc_exec_params's cursor gets */
+    uint64_t seen_sig;          /* odbc_set_seen_sig: the columns the client holds for the next run */
+    uint64_t told_sig;          /* odbc_take_sig: the columns of the statement the last request used */
 
     /*
      * Suspended portals set aside (odbc_park), oldest first, and the last

@@ -21,12 +21,16 @@
  *   'X'                        end of lease: reset the connection, back to the pool
  *                              (not sent when the worker queues the slot itself:
  *                              lease_release)
- *   'E'  verb NUL flags:u8 max_rows:i32 portal:u32 nparams:i16
+ *   'E'  verb NUL flags:u8 max_rows:i32 portal:u32 sig:u64 nparams:i16
  *        { oid:i32 format:i16 len:i32 bytes } nformats:i16 { format:i16 } sql
  *                              run with parameters ('?' markers, in order);
  *                              flags is LEASE_EXEC_*; portal (not 0) names
  *                              the cursor a row limit leaves open, which
- *                              stays open while other statements run
+ *                              stays open while other statements run; sig
+ *                              (0: none) is the DONE sig of the columns the
+ *                              client was told for this statement: a run
+ *                              that does not describe its rows fails with
+ *                              0A000 if they changed since
  *   'F'  max_rows:i32 portal:u32
  *                              more rows from that suspended execution;
  *                              max_rows -1: close it, answered with
@@ -35,7 +39,11 @@
  *                              describe without running; how is LEASE_DESCRIBE_*
  * Responses (executor -> worker): PostgreSQL messages, and after each
  * request but 'X' one LEASE_DONE record:
- *   0x01 txstatus flags        txstatus 'I', 'T' or 'E'; flags LEASE_F_*
+ *   0x01 txstatus flags sig:u64
+ *                              txstatus 'I', 'T' or 'E'; flags LEASE_F_*;
+ *                              sig (0: none) names the columns of the
+ *                              statement an 'E' or 'D' request used, as the
+ *                              driver describes them (odbc_take_sig)
  */
 #ifndef PGIRIS_LEASE_H
 #define PGIRIS_LEASE_H
@@ -68,7 +76,7 @@ struct shm_pool;
 #define LEASE_REQ_COPY_FAIL 'f'
 
 #define LEASE_DONE 0x01
-#define LEASE_DONE_LEN 7            /* type + length + txstatus + flags */
+#define LEASE_DONE_LEN 15           /* type + length + txstatus + flags + sig */
 #define LEASE_F_ERROR 0x01          /* the request ended in an ErrorResponse */
 #define LEASE_F_BROKEN 0x02         /* the backend connection is gone; slot released */
 #define LEASE_F_CLEAN 0x04          /* nothing to reset: the worker may queue the slot itself */

@@ -46,6 +46,7 @@ struct extended_stmt {
     struct pgbuf desc;      /* ParameterDescription + RowDescription/NoData the backend gave */
     int described;          /* desc holds them: Describe is answered without the backend */
     int set_tx;             /* SET TRANSACTION modes (params_set_transaction): the executor applies them */
+    uint64_t sig;           /* the columns the client was told, as the executor names them (0: none yet) */
 };
 
 struct extended_portal {
@@ -65,6 +66,8 @@ struct extended_state {
     struct extended_portal **portals;
     int nportals;
     struct extended_stmt *capture;  /* whose Describe the slot answers: kept as its description */
+    struct extended_stmt *running;  /* the statement of the 'E' or 'D' request out, or NULL */
+    int running_described;          /* that request's reply describes its rows to the client */
     uint32_t next_id;               /* the last portal id given (extended_portal.id) */
 };
 
@@ -818,7 +821,7 @@ static void extended_param_description(struct session *s, const struct extended_
 }
 
 /* Ask the executor to describe: statement (with params) or portal (with its formats). */
-static void extended_request_describe(struct session *s, const struct extended_stmt *st,
+static void extended_request_describe(struct session *s, struct extended_stmt *st,
                                       const struct extended_portal *p)
 {
     pgbuf_reset(&s->req);
@@ -833,6 +836,8 @@ static void extended_request_describe(struct session *s, const struct extended_s
         pgproto_put_i16(&s->req, p->formats[i]);
     pgproto_put_bytes(&s->req, st->sql, st->sql_len);
     pgproto_end(&s->req);
+    s->ext->running = st;
+    s->ext->running_described = 1;
     s->ext_busy = 1;
     session_dispatch(s);
 }
@@ -875,6 +880,8 @@ static void extended_execute_cursor(struct session *s, const char *name, int32_t
     pgproto_put_u8(&s->req, LEASE_EXEC_SELECT_TAG);
     pgproto_put_i32(&s->req, max_rows);
     pgproto_put_i32(&s->req, 0);       /* each Execute fetches anew: no cursor kept under an id */
+    pgproto_put_i32(&s->req, 0);       /* no columns held: a FETCH's are its cursor's */
+    pgproto_put_i32(&s->req, 0);
     pgproto_put_i16(&s->req, 0);
     pgproto_put_i16(&s->req, 0);
     pgproto_put_bytes(&s->req, head, strlen(head));
@@ -1110,8 +1117,12 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
         pgproto_put_u8(&s->req, describe ? LEASE_EXEC_DESCRIBE : 0);
         pgproto_put_i32(&s->req, max_rows);
         pgproto_put_i32(&s->req, (int32_t)p->id);
+        pgproto_put_i32(&s->req, (int32_t)(uint32_t)(st->sig >> 32));
+        pgproto_put_i32(&s->req, (int32_t)(uint32_t)st->sig);
         pgproto_put_bytes(&s->req, p->values.data, p->values.len);
         pgproto_put_bytes(&s->req, st->sql, st->sql_len);
+        x->running = st;
+        x->running_described = describe;
     }
     pgproto_end(&s->req);
     session_backend_statement(s, st->state_flags, st->verb, st->source, st->source_len);
@@ -1205,14 +1216,26 @@ struct pgbuf *extended_capture(struct session *s)
     return s->ext != NULL && s->ext->capture != NULL ? &s->ext->capture->desc : NULL;
 }
 
-void extended_done(struct session *s, char txstatus, int flags)
+void extended_done(struct session *s, char txstatus, int flags, uint64_t sig)
 {
-    if (s->ext != NULL && s->ext->capture != NULL) {
-        struct extended_stmt *st = s->ext->capture;
+    struct extended_state *x = s->ext;
+    if (x != NULL && x->running != NULL && sig != 0 && (x->running_described || x->running->sig == 0)) {
+        struct extended_stmt *st = x->running;
+        /* Its columns changed and the client was told: the description kept is the old one. */
+        if (st->sig != 0 && st->sig != sig && st != x->capture) {
+            st->described = 0;
+            pgbuf_reset(&st->desc);
+        }
+        st->sig = sig;
+    }
+    if (x != NULL)
+        x->running = NULL;
+    if (x != NULL && x->capture != NULL) {
+        struct extended_stmt *st = x->capture;
         st->described = !(flags & LEASE_F_ERROR) && !st->desc.oom;
         if (!st->described)
             pgbuf_reset(&st->desc);
-        s->ext->capture = NULL;
+        x->capture = NULL;
     }
     s->ext_busy = 0;
     s->txstatus = txstatus;

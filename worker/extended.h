@@ -27,8 +27,11 @@ struct extended_state;
  */
 void extended_message(struct session *s, char type, const uint8_t *body, size_t len);
 
-/* The executor finished a request this module sent. */
-void extended_done(struct session *s, char txstatus, int flags);
+/*
+ * The executor finished a request this module sent; sig names the columns
+ * of the statement it used (LEASE_DONE), 0 for none.
+ */
+void extended_done(struct session *s, char txstatus, int flags, uint64_t sig);
 
 /* Where what is forwarded to the client is copied too (a Describe kept for the statement), or NULL. */
 struct pgbuf *extended_capture(struct session *s);

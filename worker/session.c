@@ -411,7 +411,7 @@ static void session_unwait(struct session *s)
 static void session_request_failed(struct session *s)
 {
     if (s->ext_busy) {
-        extended_done(s, s->txstatus, LEASE_F_ERROR);
+        extended_done(s, s->txstatus, LEASE_F_ERROR, 0);
         return;
     }
     session_query_stop(s);
@@ -958,7 +958,7 @@ static void session_build_request(struct session *s, char type, const char *verb
 
 /* ---- forwarding ---- */
 
-static void session_done(struct session *s, char txstatus, int flags)
+static void session_done(struct session *s, char txstatus, int flags, uint64_t sig)
 {
     struct shm_stats *st = session_stats(s);
     /* The statement timeout, armed or spent: an idle client keeps no timer. */
@@ -994,7 +994,7 @@ static void session_done(struct session *s, char txstatus, int flags)
         pgbuf_free(&b);
     }
     if (s->ext_busy) {
-        extended_done(s, txstatus, flags);
+        extended_done(s, txstatus, flags, sig);
         return;
     }
     s->txstatus = txstatus;
@@ -1077,7 +1077,8 @@ void session_poll(struct session *s)
         ring_consume(&slot->resp, LEASE_DONE_LEN);
         session_wake_executor(slot, &slot->resp.producer_waiting);
         session_stats(s)->bytes_sent += forwarded;
-        session_done(s, (char)hdr[5], hdr[6]);
+        session_done(s, (char)hdr[5], hdr[6],
+                     (uint64_t)pgproto_load_u32(hdr + 7) << 32 | pgproto_load_u32(hdr + 11));
         return;
     }
     if (forwarded > 0) {

@@ -11,6 +11,7 @@ statement before must get PostgreSQL's error, not rows of another shape.
 One worker and a pool of two connections, so that the tests can hold one
 connection in a transaction and know which one the other client gets."""
 
+import contextlib
 import struct
 import uuid
 
@@ -140,15 +141,25 @@ def _bind_execute(name, value):
             pgwire.message(b"E", b"\0\0\0\0\0") + pgwire.message(b"S"))
 
 
+@contextlib.contextmanager
+def raw_client_on_a_table(pgiris, backend, prefix):
+    """A raw-wire client, a fresh table, and the text of a lookup on it; the table is dropped after."""
+    with pgiris.connect(backend) as setup:
+        table = fresh_table(setup, prefix)
+    conn = pgwire.login(pgiris, backend)
+    try:
+        yield conn, table, "SELECT * FROM %s WHERE id = $1" % table
+    finally:
+        conn.close()
+        with pgiris.connect(backend) as cleanup:
+            cleanup.execute("DROP TABLE %s" % table)
+
+
 def test_statement_described_before_the_change_gets_the_error(pgiris, backend):
     """A client that described the statement holds its old columns: PostgreSQL answers
     0A000 rather than rows of another width, and so must pgiris; described again,
     the statement runs with the new columns."""
-    with pgiris.connect(backend) as setup:
-        table = fresh_table(setup, "sc_desc")
-    sql = "SELECT * FROM %s WHERE id = $1" % table
-    conn = pgwire.login(pgiris, backend)
-    try:
+    with raw_client_on_a_table(pgiris, backend, "sc_desc") as (conn, table, sql):
         conn.send(_parse_describe(b"s1", sql))
         assert pgwire.reply_shape(conn) == (["id", "v"], [], None)
         for _ in range(3):
@@ -171,10 +182,6 @@ def test_statement_described_before_the_change_gets_the_error(pgiris, backend):
         assert pgwire.reply_shape(conn)[2] is None
         conn.send(_bind_execute(b"s1", b"2"))
         assert pgwire.reply_shape(conn) == (None, [3], None)
-    finally:
-        conn.close()
-    with pgiris.connect(backend) as cleanup:
-        cleanup.execute("DROP TABLE %s" % table)
 
 
 def test_psycopg_prepared_statement_after_the_change(pgiris, backend):
@@ -254,6 +261,50 @@ def test_change_in_a_query_of_several_statements(pgiris_one, backend):
         finally:
             conn.close()
         assert select_all(setup, table, 1) == (["id", "v", "z"], [(1, "one", 7)])
+
+
+def _bind_describe_execute(name, value):
+    return (pgwire.message(b"B", b"\0" + name + b"\0\0\0" + struct.pack("!hi", 1, len(value)) + value + b"\0\0") +
+            pgwire.message(b"D", b"P\0") + pgwire.message(b"E", b"\0\0\0\0\0") + pgwire.message(b"S"))
+
+
+def test_statement_described_before_another_client_prepared_it_again(pgiris_one, backend):
+    """Client a described its statement; the table changes and client b runs the same
+    text, so the backend's cached handle is prepared again with the new columns.  a
+    still holds the old ones: every run of its statement gets 0A000, as in
+    PostgreSQL, until it parses it again, never rows wider than it was told."""
+    with raw_client_on_a_table(pgiris_one, backend, "sc_other_client") as (a, table, sql):
+        a.send(_parse_describe(b"s1", sql))
+        assert pgwire.reply_shape(a) == (["id", "v"], [], None)
+        a.send(_bind_execute(b"s1", b"1"))
+        assert pgwire.reply_shape(a) == (None, [2], None)
+        with pgiris_one.connect(backend) as b:
+            b.execute("ALTER TABLE %s ADD COLUMN z integer DEFAULT 7" % table)
+            assert select_all(b, table, 1) == (["id", "v", "z"], [(1, "one", 7)])
+        for _ in range(2):
+            a.send(_bind_execute(b"s1", b"1"))
+            assert pgwire.reply_shape(a) == (None, [], "0A000")
+        a.send(pgwire.message(b"C", b"Ss1\0") + _parse_describe(b"s1", sql))
+        assert pgwire.reply_shape(a)[0] == ["id", "v", "z"]
+        a.send(_bind_execute(b"s1", b"2"))
+        assert pgwire.reply_shape(a) == (None, [3], None)
+
+
+def test_statement_described_again_through_its_portal(pgiris_one, backend):
+    """After the change a run that describes its portal tells the client the new
+    columns: later runs without a description read those, and the statement's
+    own Describe answers them too, not the description kept from before."""
+    with raw_client_on_a_table(pgiris_one, backend, "sc_portal_desc") as (a, table, sql):
+        a.send(_parse_describe(b"s1", sql))
+        assert pgwire.reply_shape(a) == (["id", "v"], [], None)
+        a.send(pgwire.query_message("ALTER TABLE %s ADD COLUMN z integer DEFAULT 7" % table))
+        assert pgwire.reply_shape(a)[2] is None
+        a.send(_bind_describe_execute(b"s1", b"1"))
+        assert pgwire.reply_shape(a) == (["id", "v", "z"], [3], None)
+        a.send(_bind_execute(b"s1", b"2"))
+        assert pgwire.reply_shape(a) == (None, [3], None)
+        a.send(pgwire.message(b"D", b"Ss1\0") + pgwire.message(b"S"))
+        assert pgwire.reply_shape(a) == (["id", "v", "z"], [], None)
 
 
 def changed_on_the_other_connection(pgiris, backend, prefix):

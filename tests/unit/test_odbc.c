@@ -2153,6 +2153,63 @@ static void test_schema_change(void **state)
     odbc_set_schema_counter(c, NULL);
 }
 
+/*
+ * The columns a client was told travel with its statement: a run that does
+ * not describe its rows is refused while they differ from the statement's
+ * now, also after the handle was prepared again for someone else.
+ */
+static void test_columns_seen(void **state)
+{
+    struct odbc_conn *c = *state;
+    struct capture k = { 0 };
+    struct odbc_sink sink = { capture_write, &k };
+    struct pgmsg m[MAX_MSGS];
+    struct odbc_param key = ptext(PG_OID_INT4, "1");
+    const char *sql = "SELECT * FROM seen WHERE a = ?";
+    uint32_t shared = 0;
+    uint64_t before, after;
+
+    odbc_set_schema_counter(c, &shared);
+    run_ok(c, "CREATE TABLE seen (a int, b text)", "CREATE TABLE", "CREATE TABLE");
+    run_ok(c, "INSERT INTO seen VALUES (1, 'one')", "INSERT", "INSERT 0 1");
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &key, 1, NULL, 0, 0, 0), ODBC_OK);
+    before = odbc_take_sig(c);
+    assert_true(before != 0);
+    assert_true(odbc_take_sig(c) == 0);
+
+    /* Prepared again for a run that describes its rows: the new columns have another name. */
+    run_ok(c, "ALTER TABLE seen ADD COLUMN c int DEFAULT 7", "ALTER TABLE", "ALTER TABLE");
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &key, 1, NULL, 0, ODBC_F_DESCRIBE, 0), ODBC_OK);
+    after = odbc_take_sig(c);
+    assert_true(after != 0 && after != before);
+
+    /* A client still holding the old columns is refused each time, and told nothing new. */
+    for (int i = 0; i < 2; i++) {
+        odbc_set_seen_sig(c, before);
+        assert_int_equal(run_params(c, &k, sql, "SELECT", &key, 1, NULL, 0, 0, 0), ODBC_ERROR);
+        assert_int_equal(capture_messages(&k, m, MAX_MSGS), 1);
+        assert_string_equal(msg_field(&m[0], 'C'), "0A000");
+        assert_true(odbc_take_sig(c) == 0);
+    }
+    odbc_set_seen_sig(c, after);
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &key, 1, NULL, 0, 0, 0), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
+    assert_int_equal(datarow_ncols(&m[0]), 3);
+    assert_true(odbc_take_sig(c) == after);
+    /* One that describes the rows is told the new ones instead. */
+    odbc_set_seen_sig(c, before);
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &key, 1, NULL, 0, ODBC_F_DESCRIBE, 0), ODBC_OK);
+    assert_true(odbc_take_sig(c) == after);
+    /* A Describe names them too. */
+    capture_reset(&k);
+    assert_int_equal(odbc_describe(c, sql, strlen(sql), 1, NULL, ODBC_DESCRIBE_PARAMS, NULL, 0, &sink), ODBC_OK);
+    assert_true(odbc_take_sig(c) == after);
+
+    run_ok(c, "DROP TABLE seen", "DROP TABLE", "DROP TABLE");
+    capture_reset(&k);
+    odbc_set_schema_counter(c, NULL);
+}
+
 static void expect_rows(const struct capture *k, struct pgmsg *m, size_t nmsgs, int first,
                         int count, char last, const char *tag)
 {
@@ -3242,6 +3299,7 @@ int main(void)
         cmocka_unit_test(test_sqlite_param_inference),
         cmocka_unit_test(test_sqlite_prepared_cache),
         cmocka_unit_test(test_schema_change),
+        cmocka_unit_test(test_columns_seen),
         cmocka_unit_test(test_portals_set_aside),
         cmocka_unit_test(test_sqlite_max_rows),
         cmocka_unit_test(test_sqlite_params_stream),
