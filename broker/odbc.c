@@ -1739,6 +1739,7 @@ int odbc_cols_load(SQLHSTMT stmt, SQLSMALLINT ncols, struct odbc_cols *cols)
         cols->v[i - 1].size = size;
         cols->v[i - 1].oid = odbc_type_refine(stmt, i, type);
         cols->v[i - 1].conv = odbc_oid_conv(cols->v[i - 1].oid, type);
+        cols->v[i - 1].noted = 0;
         cols->v[i - 1].name = cols->names_len;
         cols->names_len += n;
     }
@@ -1877,18 +1878,27 @@ static int odbc_sqlite_probe(struct odbc_conn *c, const char *sql, size_t len, i
 }
 
 /*
- * The translator notes which result columns are PostgreSQL booleans where
- * the backend's expressions have none (SQLite's comparisons give 0 and 1):
- * a block comment "pgiris:bool 2,5" ends the statement
- * (sql_rule_bool_columns).  Those columns are typed bool, their 1 and 0
- * sent as t and f.
+ * The translator notes which result columns are PostgreSQL booleans or
+ * integers where the backend's expressions have no such type (SQLite's
+ * comparisons give 0 and 1, count(*) an integer of a column that may hold
+ * reals): a block comment "pgiris:bool 2,5 int4 4 int8 3" ends the
+ * statement (sql_rule_column_types).  Those columns take that type (and
+ * odbc_col.noted, so that no guess of the driver's or probe retypes them);
+ * a boolean's 1 and 0 are sent as t and f.
  */
-static void odbc_bool_hint(const char *sql, size_t len, struct odbc_cols *cols)
+static void odbc_type_hint(const char *sql, size_t len, struct odbc_cols *cols)
 {
-    static const char mark[] = "/*pgiris:bool ";
+    static const char mark[] = "/*pgiris:";
+    static const struct { const char *name; int32_t oid; SQLSMALLINT sqltype; } types[] = {
+        { "bool ", PG_OID_BOOL, SQL_BIT },
+        { "int8 ", PG_OID_INT8, SQL_BIGINT },
+        { "int4 ", PG_OID_INT4, SQL_INTEGER },
+        { "int2 ", PG_OID_INT2, SQL_SMALLINT },
+    };
     const char *p, *end;
     char *next;
     long col;
+    int t = -1;
 
     while (len > 0 && (isspace((unsigned char)sql[len - 1]) || sql[len - 1] == ';'))
         len--;
@@ -1899,16 +1909,28 @@ static void odbc_bool_hint(const char *sql, size_t len, struct odbc_cols *cols)
         ;
     if ((size_t)(end - p) < sizeof(mark) - 1 || memcmp(p, mark, sizeof(mark) - 1) != 0)
         return;
-    for (p += sizeof(mark) - 1; p < end; p = next + (*next == ',')) {
+    for (p += sizeof(mark) - 1; p < end; p = next + (*next == ',' || *next == ' ')) {
+        next = (char *)p;
+        for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
+            size_t n = strlen(types[k].name);
+
+            if ((size_t)(end - p) > n && memcmp(p, types[k].name, n) == 0) {
+                t = (int)k;
+                next = (char *)p + n;
+            }
+        }
+        if (next != p)
+            continue;
         col = strtol(p, &next, 10);
-        if (next == p)
+        if (next == p || t < 0)
             return;
         if (col >= 1 && col <= cols->n) {
             struct odbc_col *v = &cols->v[col - 1];
 
-            v->oid = PG_OID_BOOL;
-            v->sqltype = SQL_BIT;
-            v->conv = ODBC_CONV_BOOL;
+            v->oid = types[t].oid;
+            v->sqltype = types[t].sqltype;
+            v->conv = odbc_oid_conv(v->oid, v->sqltype);
+            v->noted = 1;
         }
     }
 }
@@ -1935,8 +1957,8 @@ static int odbc_sqlite_types(struct odbc_conn *c, SQLHSTMT stmt, const char *sql
     for (i = 0; i < cols->n; i++) {
         if (probe)
             want[i] = 0;
-        if (cols->v[i].oid == PG_OID_BOOL)
-            continue;           /* a declared boolean, or one the translator noted */
+        if (cols->v[i].oid == PG_OID_BOOL || cols->v[i].noted)
+            continue;           /* a declared boolean, or a type the translator noted */
         guess = odbc_sqlite_guess(stmt, (SQLUSMALLINT)(i + 1));
         if (guess == NULL)
             continue;
@@ -2883,7 +2905,7 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
     if (ncols > 0) {
         err = odbc_cols_load(c->stmt, ncols, &c->simple);
         if (err == 0 && c->dialect == CFG_DIALECT_SQLITE) {
-            odbc_bool_hint(sql, len, &c->simple);
+            odbc_type_hint(sql, len, &c->simple);
             odbc_sqlite_types(c, c->stmt, sql, len, &c->simple, odbc_query_verb(verb));
         }
         if (err == 0) {
@@ -3277,14 +3299,15 @@ static int odbc_prep_new(struct odbc_conn *c, const char *sql, size_t len, uint6
         if (err < 0)
             goto nomem;
         if (c->dialect == CFG_DIALECT_SQLITE)
-            odbc_bool_hint(p->sql, len, &p->cols);
+            odbc_type_hint(p->sql, len, &p->cols);
         /* What the rows would have to match after a schema change: not what the data let a probe find. */
         p->desc_sig = odbc_cols_sig(&p->cols);
         /* Not run yet, so described before any row; with parameters the probe could not run. */
         if (c->dialect == CFG_DIALECT_SQLITE && p->nparams > 0 && ncols <= ODBC_GUESS_COLS) {
             /* What the portal runs may probe (odbc_sqlite_portal_cols): later runs leave no description. */
             for (i = 0; i < ncols; i++)
-                if (p->cols.v[i].oid != PG_OID_BOOL && odbc_sqlite_guess(p->stmt, (SQLUSMALLINT)(i + 1)) != NULL)
+                if (p->cols.v[i].oid != PG_OID_BOOL && !p->cols.v[i].noted &&
+                    odbc_sqlite_guess(p->stmt, (SQLUSMALLINT)(i + 1)) != NULL)
                     p->untyped |= (uint16_t)(1u << i);
         }
         if (c->dialect == CFG_DIALECT_SQLITE && p->nparams == 0) {

@@ -74,6 +74,7 @@ struct odbc_col {
     SQLSMALLINT sqltype;    /* as SQLDescribeCol reported it */
     SQLULEN size;           /* the same: characters, digits or bytes; 0 when unknown */
     int32_t oid;
+    uint8_t noted;          /* typed by the translator's note (odbc_type_hint): no guess retypes it */
     size_t name;            /* offset of its NUL-terminated name in odbc_cols.names */
 };
 

@@ -405,8 +405,8 @@ int sql_rule_catalogs(struct sql_rw *rw);           /* pg_catalog.pg_class ... -
 extern const struct sql_trigger sql_rule_catalogs_when;
 int sql_rule_column_names(struct sql_rw *rw);       /* SELECT count(*) -> SELECT count(*) AS "count" */
 extern const struct sql_trigger sql_rule_column_names_when;
-int sql_rule_bool_columns(struct sql_rw *rw);       /* SELECT a = b: its boolean columns noted */
-extern const struct sql_trigger sql_rule_bool_columns_when;
+int sql_rule_column_types(struct sql_rw *rw);       /* SELECT a = b, count(*): boolean and integer columns noted */
+extern const struct sql_trigger sql_rule_column_types_when;
 
 /* One unit of date_trunc / extract / date_part: a template ($0 = the value) for each, NULL if none. */
 struct sql_date_unit {

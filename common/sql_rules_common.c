@@ -1408,6 +1408,16 @@ static bool sql_bool_type_at(const struct sql_rw *rw, size_t i)
  * binds tighter than all of them), TRUE or FALSE, a cast to boolean, or
  * one of these in parentheses.
  */
+/* a ... b without a trailing alias (AS name, or a bare name); b < a when nothing is left. */
+static size_t sql_item_unaliased_end(const struct sql_rw *rw, size_t a, size_t b)
+{
+    size_t as = sql_last_top(rw, a, b, NULL, KW_AS);
+
+    if (as != SIZE_MAX)
+        return as == a ? SIZE_MAX : sql_prev(rw, as);
+    return sql_item_aliased(rw, a, b) ? sql_prev(rw, b) : b;
+}
+
 static bool sql_item_boolean(const struct sql_rw *rw, size_t a, size_t b);
 
 /*
@@ -1459,16 +1469,9 @@ static bool sql_call_boolean(const struct sql_rw *rw, size_t a, size_t b)
 
 static bool sql_item_boolean(const struct sql_rw *rw, size_t a, size_t b)
 {
-    size_t as = sql_last_top(rw, a, b, NULL, KW_AS);
     size_t cast = SIZE_MAX;
 
-    if (as != SIZE_MAX) {
-        if (as == a)
-            return false;
-        b = sql_prev(rw, as);
-    } else if (sql_item_aliased(rw, a, b)) {
-        b = sql_prev(rw, b);
-    }
+    b = sql_item_unaliased_end(rw, a, b);
     if (b == SIZE_MAX || b < a)
         return false;
     if (sql_tk_punct(rw, a, '(') && sql_match(rw, a) == b) {
@@ -1547,17 +1550,20 @@ static bool sql_item_boolean(const struct sql_rw *rw, size_t a, size_t b)
 }
 
 /*
- * Result columns that are PostgreSQL booleans, for a backend whose
- * expressions have no boolean type: SQLite's comparisons give the integers
- * 0 and 1, which reached clients as numbers ("SELECT EXISTS (...)" as
- * Decimal('1') in Python).  The items of the statement's own SELECT list
- * (after any WITH; the first of a UNION's, which names the result) that
- * sql_item_boolean finds are noted in a comment at the end of the
- * statement, their positions counted from 1: "SELECT a, b > 2 AS big,
- * EXISTS (SELECT 1) FROM t" gets a block comment holding "pgiris:bool 2,3",
- * which the executor reads when it types the result (odbc_bool_hint) and
- * the backend ignores.  Items after a * are left out: their positions are
- * not known here.
+ * Result columns that are PostgreSQL booleans or integers, for a backend
+ * whose expressions have no boolean type and whose integers may share a
+ * column with reals: SQLite's comparisons give the integers 0 and 1, which
+ * reached clients as numbers ("SELECT EXISTS (...)" as Decimal('1') in
+ * Python), and count(*) came as a numeric.  The items of the statement's
+ * own SELECT list (after any WITH; the first of a UNION's, which names the
+ * result) that sql_item_boolean or sql_item_int finds are noted in a
+ * comment at the end of the statement, by type, their positions counted
+ * from 1: "SELECT a, b > 2 AS big, count(*), EXISTS (SELECT 1) FROM t"
+ * gets a block comment holding "pgiris:bool 2,4 int8 3", which the
+ * executor reads when it types the result (odbc_type_hint) and the backend
+ * ignores.  Integers are not noted for a UNION, INTERSECT or EXCEPT, whose
+ * other queries may give reals in the same column.  Items after a * are
+ * left out: their positions are not known here.
  */
 size_t sql_main_select(const struct sql_rw *rw)
 {
@@ -1576,37 +1582,153 @@ size_t sql_main_select(const struct sql_rw *rw)
     return sql_tk_kw(rw, s, KW_SELECT) ? s : SIZE_MAX;
 }
 
-int sql_rule_bool_columns(struct sql_rw *rw)
+/* 2, 4 or 8 for smallint, integer or bigint (by any of their names), else 0. */
+static int sql_int_type_size(const struct sql_pgtype *ty)
+{
+    static const struct { const char *name; int size; } ints[] = {
+        { "smallint", 2 }, { "int2", 2 }, { "integer", 4 }, { "int", 4 }, { "int4", 4 },
+        { "bigint", 8 }, { "int8", 8 },
+    };
+    for (size_t k = 0; k < SQL_NELEM(ints) && !ty->array; k++)
+        if (strcmp(ty->name, ints[k].name) == 0)
+            return ints[k].size;
+    return 0;
+}
+
+/*
+ * The integer type PostgreSQL gives select item a ... b whose SQLite value
+ * is an integer too (or NULL): 8 for count() and the ranking window
+ * functions (bigint), 4 for an integer literal of int4's range, length(),
+ * char_length(), position() and strpos(), 8 for a longer integer literal,
+ * and the size of the integer type the whole item is cast to (SQLite's
+ * CAST AS INTEGER); 0 for anything else, left to the backend's description.
+ */
+static int sql_item_int(const struct sql_rw *rw, size_t a, size_t b)
+{
+    b = sql_item_unaliased_end(rw, a, b);
+    if (b == SIZE_MAX || b < a)
+        return 0;
+    if (sql_tk_punct(rw, a, '(') && sql_match(rw, a) == b) {
+        size_t in = sql_next(rw, a);
+        if (sql_tk_kw(rw, in, KW_SELECT) || sql_tk_kw(rw, in, KW_WITH) || sql_tk_kw(rw, in, KW_VALUES))
+            return 0;
+        return in < b ? sql_item_int(rw, in, sql_prev(rw, b)) : 0;
+    }
+    /* CAST(x AS integer), x::bigint: SQLite's CAST AS INTEGER */
+    struct sql_pgtype ty;
+    if (sql_tk_kw(rw, a, KW_CAST) && sql_tk_punct(rw, sql_next(rw, a), '(') &&
+        sql_match(rw, sql_next(rw, a)) == b) {
+        size_t in = sql_last_top(rw, sql_next(rw, a) + 1, sql_prev(rw, b), NULL, KW_AS);
+        return in != SIZE_MAX && sql_parse_type(rw, sql_next(rw, in), &ty) ? sql_int_type_size(&ty) : 0;
+    }
+    size_t cast = sql_last_top(rw, a, b, "::", 0);
+    if (cast != SIZE_MAX && cast > a && sql_parse_type(rw, sql_next(rw, cast), &ty) && ty.last == b &&
+        sql_binds_tight(rw, a, cast - 1))
+        return sql_int_type_size(&ty);
+    size_t num = sql_tk_op(rw, a, "-") && sql_next(rw, a) == b ? b : a;
+    if (num == b && rw->t[b].type == SQL_TOK_NUMBER) {
+        uint64_t v = 0;
+        for (size_t k = 0; k < rw->t[b].len; k++) {
+            char c = rw->t[b].s[k];
+            if (c < '0' || c > '9' || v > (UINT64_MAX - 9) / 10)
+                return 0;
+            v = v * 10 + (uint64_t)(c - '0');
+        }
+        uint64_t neg = num != a;
+        return v <= INT32_MAX + neg ? 4 : v <= INT64_MAX + neg ? 8 : 0;
+    }
+    /* name(...) [FILTER (WHERE ...)] [OVER (...) | OVER name] */
+    size_t open = sql_next(rw, a), end, n;
+    if (rw->t[a].type != SQL_TOK_IDENT || !sql_tk_punct(rw, open, '(') ||
+        (a > 0 && sql_tk_punct(rw, a - 1, '.')))
+        return 0;
+    end = sql_match(rw, open);
+    n = sql_next(rw, end);
+    if (end < b && sql_tk_kw(rw, n, KW_FILTER) && sql_tk_punct(rw, sql_next(rw, n), '(')) {
+        end = sql_match(rw, sql_next(rw, n));
+        n = sql_next(rw, end);
+    }
+    bool over = end < b && sql_tk_kw(rw, n, KW_OVER);
+    if (over) {
+        size_t w = sql_next(rw, n);
+        end = sql_tk_punct(rw, w, '(') ? sql_match(rw, w) : w;
+    }
+    if (end != b)
+        return 0;
+    if (sql_tk_word(rw, a, "count") ||
+        (over && (sql_tk_word(rw, a, "row_number") || sql_tk_word(rw, a, "rank") ||
+                  sql_tk_word(rw, a, "dense_rank") || sql_tk_word(rw, a, "ntile"))))
+        return 8;
+    if (!over && (sql_tk_word(rw, a, "length") || sql_tk_kw(rw, a, KW_CHAR_LENGTH) ||
+                  sql_tk_kw(rw, a, KW_CHARACTER_LENGTH) || sql_tk_kw(rw, a, KW_POSITION) ||
+                  sql_tk_word(rw, a, "strpos")))
+        return 4;
+    return 0;
+}
+
+/* Whether the query from select s on joins others (UNION, INTERSECT, EXCEPT), which decide its types too. */
+static bool sql_compound(const struct sql_rw *rw, size_t s)
+{
+    for (size_t i = s; i < rw->n; i = sql_next(rw, i)) {
+        size_t skip = sql_skip_nested(rw, i);
+        if (skip != i) {
+            i = skip;
+            continue;
+        }
+        if (sql_tk_kw(rw, i, KW_UNION) || sql_tk_kw(rw, i, KW_INTERSECT) || sql_tk_kw(rw, i, KW_EXCEPT))
+            return true;
+    }
+    return false;
+}
+
+/* Append to note (at *n of size) the columns of one type: "name 2,5", space-separated from a group before. */
+static void sql_note_columns(char *note, size_t size, size_t *n, const char *name, const int *cols, int ncols)
+{
+    bool first = note[*n - 1] == ':';
+
+    for (int k = 0; k < ncols; k++) {
+        if (*n + 24 >= size)
+            return;         /* past what a note holds: the rest keep the backend's type */
+        *n += (size_t)snprintf(note + *n, size - *n, "%s%s%d", k > 0 ? "," : first ? "" : " ",
+                               k > 0 ? "" : name, cols[k]);
+    }
+}
+
+int sql_rule_column_types(struct sql_rw *rw)
 {
     char note[256];
-    size_t n, s = sql_main_select(rw), i;
+    int bools[64], ints[3][64], nints[3] = { 0 }, nb = 0, t;
+    static const char *const names[3] = { "int2 ", "int4 ", "int8 " };
+    size_t n = 0, s = sql_main_select(rw), i;
     int col = 1;
 
     if (s == SIZE_MAX)
         return 0;
+    bool typed_ints = !sql_compound(rw, s);
     i = sql_list_first(rw, s);
-    n = (size_t)snprintf(note, sizeof(note), "/*pgiris:bool ");
-    const size_t empty = n;
-    while (i < rw->n) {
+    while (i < rw->n && col <= 64) {
         size_t end = sql_item_end(rw, i), last = sql_prev(rw, end);
         if (end == i || last == SIZE_MAX || last < i || sql_tk_op(rw, last, "*"))
             break;
-        if (sql_item_boolean(rw, i, last)) {
-            if (n + 16 >= sizeof(note))
-                break;          /* past what a note holds: the rest keep the backend's type */
-            n += (size_t)snprintf(note + n, sizeof(note) - n, "%s%d", n > empty ? "," : "", col);
-        }
+        if (sql_item_boolean(rw, i, last))
+            bools[nb++] = col;
+        else if (typed_ints && (t = sql_item_int(rw, i, last)) != 0)
+            ints[t / 4][nints[t / 4]++] = col;      /* 2, 4, 8: 0, 1, 2 */
         col++;
         if (end >= rw->n || !sql_tk_punct(rw, end, ','))
             break;
         i = end + 1;
     }
-    if (n == empty)
+    if (nb + nints[0] + nints[1] + nints[2] == 0)
         return 0;
+    n = (size_t)snprintf(note, sizeof(note), "/*pgiris:");
+    sql_note_columns(note, sizeof(note), &n, "bool ", bools, nb);
+    for (int k = 0; k < 3; k++)
+        sql_note_columns(note, sizeof(note), &n, names[k], ints[k], nints[k]);
     n += (size_t)snprintf(note + n, sizeof(note) - n, "*/");
     struct sql_tk tk = { sql_rw_strdup(rw, note, n), (uint32_t)n, SQL_TOK_COMMENT, SQL_SPACE_BLANK, KW_NONE };
     if (tk.s == NULL)
         return -1;
     return sql_rw_splice(rw, rw->n, 0, &tk, 1);
 }
-const struct sql_trigger sql_rule_bool_columns_when = SQL_TRIGGER(KW_SELECT);
+const struct sql_trigger sql_rule_column_types_when = SQL_TRIGGER(KW_SELECT);

@@ -1510,7 +1510,7 @@ static int sqlite_arrays(struct sql_rw *rw)
 const struct sql_rule sql_rules_sqlite[] = {
     { "trim_semicolons", sql_rule_trim_semicolons, NULL },
     { "column_names", sql_rule_column_names, &sql_rule_column_names_when },
-    { "bool_columns", sql_rule_bool_columns, &sql_rule_bool_columns_when },
+    { "column_types", sql_rule_column_types, &sql_rule_column_types_when },
     { "session_info", sql_rule_session_info, &sql_rule_session_info_when },
     { "plain_strings", sql_rule_plain_strings, &sql_rule_plain_strings_when },
     { "pg_catalog", sqlite_pg_catalog, SQL_WHEN(KW_PG_CATALOG, SQL_SEEN_OTHER_OP) },

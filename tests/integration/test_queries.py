@@ -50,18 +50,20 @@ def test_select_one(pgiris, backend):
 
 def test_result_types(pgiris, backend):
     sql = {
-        "demo": "SELECT 42 AS i, 2.5 AS r, 'abc' AS t, NULL AS n",
-        "pg": "SELECT 42 AS i, 2.5::float8 AS r, 'abc'::text AS t, NULL AS n",
+        "demo": "SELECT 42 AS i, 2.5 AS r, 'abc' AS t, NULL AS n, 40 + 2 AS e",
+        "pg": "SELECT 42 AS i, 2.5::float8 AS r, 'abc'::text AS t, NULL AS n, 40 + 2 AS e",
     }[backend]
     with pgiris.connect(backend) as conn:
         cur = conn.execute(sql)
         row = cur.fetchone()
-        assert [d.name for d in cur.description] == ["i", "r", "t", "n"]
-        assert row == (42, 2.5, "abc", None)
-        # SQLite: an untyped integer column is numeric (its later values could be reals).
-        assert type(row[0]) is (int if backend == "pg" else decimal.Decimal)
+        assert [d.name for d in cur.description] == ["i", "r", "t", "n", "e"]
+        assert row == (42, 2.5, "abc", None, 42)
+        # An integer literal is an integer, as in PostgreSQL; on SQLite an expression's
+        # integer column is numeric (its later values could be reals).
+        assert type(row[0]) is int
         assert type(row[1]) is float
         assert type(row[2]) is str
+        assert type(row[4]) is (int if backend == "pg" else decimal.Decimal)
 
 
 def test_demo_table_matches_backend(pgiris, backend):
@@ -223,8 +225,8 @@ def test_untyped_columns_in_and_out_of_a_transaction(pgiris, backend):
     with pgiris.connect(backend) as conn:
         outside = conn.execute(sql)
         want = outside.fetchall()
-        # A number, not a string (SQLite: numeric for an untyped integer, PostgreSQL: int8).
-        assert type(want[0][0]) is (int if backend == "pg" else decimal.Decimal) and type(want[0][2]) is str
+        # A number, not a string: count() is bigint on both.
+        assert type(want[0][0]) is int and type(want[0][2]) is str
         assert float(want[0][1]) == 150.0
         types = [d.type_code for d in outside.description]
         with conn.transaction():
@@ -243,7 +245,7 @@ def test_untyped_columns_with_parameters(pgiris, backend):
             for prepare in (False, True, True):
                 with conn.cursor(binary=binary) as cur:
                     n, half, t = cur.execute(sql, (100,), prepare=prepare).fetchone()
-                    assert (type(n), n) == (number, 200), (binary, prepare)
+                    assert (type(n), n) == (int, 200), (binary, prepare)
                     assert type(half) is not str and float(half) == 150.0, (binary, prepare)
                     assert t == "x"
         # Typed by each run's values where their kinds differ: SELECT $1 is a number for 1, text for 'abc'.
@@ -252,10 +254,32 @@ def test_untyped_columns_with_parameters(pgiris, backend):
                 assert cur.execute("SELECT %s AS v", (1,)).fetchone() == (number(1),)
                 assert cur.execute("SELECT %s AS v", ("abc",)).fetchone() == ("abc",)
         # A run that found no value to judge by leaves the next run its own probe.
-        typed = "SELECT max(id) AS m, 7 AS seven FROM customers WHERE id > %s"
+        typed = "SELECT max(id) AS m, 7 + 0 AS seven FROM customers WHERE id > %s"
         assert conn.execute(typed, (99999,)).fetchone()[1] == 7
         m, seven = conn.execute(typed, (0,)).fetchone()
         assert (type(m), m, type(seven)) == (number, 300, number)
+
+
+def test_integer_expressions(pgiris, backend):
+    """count(), the ranking window functions, integer literals, length() and casts to
+    integer types are integers on both backends (SQLite's integer values otherwise reach
+    the client as numeric), through both protocols, text and binary; a UNION whose other
+    side has a real keeps its reals."""
+    sql = ("SELECT count(*) AS n, row_number() OVER () AS r, 7 AS seven, 3000000000 AS big,"
+           " length('abcd') AS l, '12'::smallint AS s, count(*) FILTER (WHERE id > {}) AS f"
+           " FROM customers")
+    want = (300, 1, 7, 3000000000, 4, 12, 200)
+    with pgiris.connect(backend) as conn:
+        for binary in (False, True):
+            for prepare in (False, True, True):
+                with conn.cursor(binary=binary) as cur:
+                    for limit in (100, 100):      # a literal: the second run is a shape's
+                        row = cur.execute(sql.format(limit), prepare=prepare).fetchone()
+                        assert row == want and all(type(v) is int for v in row), (binary, prepare, row)
+                    row = cur.execute(sql.replace("{}", "%s"), (100,), prepare=prepare).fetchone()
+                    assert row == want and all(type(v) is int for v in row), (binary, prepare, row)
+        rows = conn.execute("SELECT 1 AS v UNION ALL SELECT 2.5 ORDER BY v").fetchall()
+        assert [float(v) for v, in rows] == [1.0, 2.5]
 
 
 def test_boolean_expressions(pgiris, backend):

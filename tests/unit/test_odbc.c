@@ -1472,6 +1472,54 @@ static void test_sqlite_bool_hint(void **state)
     capture_reset(&k);
 }
 
+/*
+ * SQLite: integer notes ("pgiris:bool 4 int4 1,3 int8 2 int2 5") type
+ * those columns, in text and binary, past the probe that would make them
+ * numeric; groups of any order, and a column past the result's changes
+ * nothing.
+ */
+static void test_sqlite_int_hint(void **state)
+{
+    struct odbc_conn *c = *state;
+    struct capture k = { 0 };
+    struct pgmsg m[MAX_MSGS];
+    struct coldesc cols[6];
+    static const char sql[] =
+        "SELECT 5 AS five, 9000000000 AS big, 7 AS seven, 1 < 2 AS lt, 3 AS small, 8 AS plain"
+        " /*pgiris:bool 4 int4 1,3,9 int8 2 int2 5*/";
+    static const int32_t oids[] = { PG_OID_INT4, PG_OID_INT8, PG_OID_INT4, PG_OID_BOOL, PG_OID_INT2,
+                                    PG_OID_NUMERIC };
+    static const char *const values[] = { "5", "9000000000", "7", "t", "3", "8" };
+    static const int16_t binary[] = { 1 };
+    const uint8_t *raw;
+    int32_t len;
+
+    assert_int_equal(run(c, &k, sql, "SELECT"), ODBC_OK);
+    expect_untyped(&k, 6, oids, values);
+    capture_reset(&k);
+    assert_int_equal(run_params(c, &k, sql, "SELECT", NULL, 0, binary, 1, ODBC_F_DESCRIBE, 0), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
+    assert_int_equal(rowdesc_get(&m[0], cols, 6), 6);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(cols[i].oid, oids[i]);
+    raw = datarow_raw(&m[1], 0, &len);
+    assert_int_equal(len, 4);
+    assert_int_equal(pgproto_load_u32(raw), 5);
+    raw = datarow_raw(&m[1], 1, &len);
+    assert_int_equal(len, 8);
+    assert_int_equal(pgproto_load_u32(raw), 2);
+    assert_int_equal(pgproto_load_u32(raw + 4), 410065408);     /* 9000000000 = 2 << 32 | 410065408 */
+    raw = datarow_raw(&m[1], 4, &len);
+    assert_int_equal(len, 2);
+    capture_reset(&k);
+    /* A note's word with no number, or a number before any word, ends the reading. */
+    assert_int_equal(run(c, &k, "SELECT 5 AS five /*pgiris:1 int4*/", "SELECT"), ODBC_OK);
+    assert_int_equal(capture_messages(&k, m, MAX_MSGS), 3);
+    assert_int_equal(rowdesc_get(&m[0], cols, 6), 1);
+    assert_int_equal(cols[0].oid, PG_OID_NUMERIC);
+    capture_reset(&k);
+}
+
 /* "SELECT ?" with one parameter: SQLite hands back the text it was bound with. */
 static void expect_bound_text(struct odbc_conn *c, struct odbc_param p, const char *want)
 {
@@ -3300,6 +3348,7 @@ int main(void)
         cmocka_unit_test(test_sqlite_prepared_cache),
         cmocka_unit_test(test_schema_change),
         cmocka_unit_test(test_columns_seen),
+        cmocka_unit_test(test_sqlite_int_hint),
         cmocka_unit_test(test_portals_set_aside),
         cmocka_unit_test(test_sqlite_max_rows),
         cmocka_unit_test(test_sqlite_params_stream),

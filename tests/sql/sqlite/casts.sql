@@ -1,6 +1,6 @@
 -- # x::type and CAST(x AS type) become SQLite affinities or date functions.
 -- in: SELECT a::int, b::bigint, c::smallint, d::integer FROM t
--- out: SELECT CAST(a AS INTEGER) AS "a", CAST(b AS INTEGER) AS "b", CAST(c AS INTEGER) AS "c", CAST(d AS INTEGER) AS "d" FROM t
+-- out: SELECT CAST(a AS INTEGER) AS "a", CAST(b AS INTEGER) AS "b", CAST(c AS INTEGER) AS "c", CAST(d AS INTEGER) AS "d" FROM t /*pgiris:int2 3 int4 1,4 int8 2*/
 -- in: SELECT price::numeric(10,2), ratio::float8, r::real, x::double precision FROM t
 -- out: SELECT CAST(price AS NUMERIC) AS "price", CAST(ratio AS REAL) AS "ratio", CAST(r AS REAL) AS "r", CAST(x AS REAL) AS "x" FROM t
 -- in: SELECT id::text, code::varchar(10), c::char(2), n::character varying FROM t
@@ -10,15 +10,15 @@
 -- in: SELECT '2024-01-31'::date, created_at::timestamp, ts::timestamptz, '10:00'::time FROM t
 -- out: SELECT date('2024-01-31') AS "date", rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', created_at), '0'), '.') AS "created_at", rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', ts), '0'), '.') AS "ts", '10:00:00' AS "time" FROM t
 -- in: SELECT CAST(a AS integer), CAST(b AS text), CAST(c AS date), CAST(d AS timestamp with time zone) FROM t
--- out: SELECT CAST(a AS INTEGER) AS "a", CAST(b AS TEXT) AS "b", date(c) AS "c", rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', d), '0'), '.') AS "d" FROM t
+-- out: SELECT CAST(a AS INTEGER) AS "a", CAST(b AS TEXT) AS "b", date(c) AS "c", rtrim(rtrim(strftime('%Y-%m-%d %H:%M:%f', d), '0'), '.') AS "d" FROM t /*pgiris:int4 1*/
 -- in: SELECT (a + b)::text, f(x)::int, t.col::int, "Quoted"::text, x::int::text FROM t
--- out: SELECT CAST((a + b) AS TEXT) AS "text", CAST(f(x) AS INTEGER) AS "f", CAST(t.col AS INTEGER) AS "col", CAST("Quoted" AS TEXT) AS "Quoted", CAST(CAST(x AS INTEGER) AS TEXT) AS "x" FROM t
+-- out: SELECT CAST((a + b) AS TEXT) AS "text", CAST(f(x) AS INTEGER) AS "f", CAST(t.col AS INTEGER) AS "col", CAST("Quoted" AS TEXT) AS "Quoted", CAST(CAST(x AS INTEGER) AS TEXT) AS "x" FROM t /*pgiris:int4 2,3*/
 -- in: SELECT a[1]::int, (SELECT max(v) FROM u)::int FROM t
--- out: SELECT CAST(a[1] AS INTEGER) AS "a", CAST((SELECT max(v) AS "max" FROM u) AS INTEGER) AS "max" FROM t
+-- out: SELECT CAST(a[1] AS INTEGER) AS "a", CAST((SELECT max(v) AS "max" FROM u) AS INTEGER) AS "max" FROM t /*pgiris:int4 1,2*/
 -- in: SELECT CAST(CAST(a AS int) AS text) FROM t
 -- out: SELECT CAST(CAST(a AS INTEGER) AS TEXT) AS "a" FROM t
 -- in: SELECT x::pg_catalog.int4 FROM t
--- out: SELECT CAST(x AS INTEGER) AS "x" FROM t
+-- out: SELECT CAST(x AS INTEGER) AS "x" FROM t /*pgiris:int4 1*/
 -- in: SELECT '1 day'::interval
 -- error: 0A000 type interval is not supported by SQLite
 -- in: SELECT tags::text[] FROM t

@@ -15,7 +15,7 @@
 -- in: SELECT trim(leading from)
 -- error: 42601 TRIM ... FROM needs a string to trim
 -- in: SELECT position('@' in email), substring(name from 2 for 3), substring(name from 2), substring(name for 3) FROM t
--- out: SELECT instr(email, '@') AS "position", substr(name, 2, 3) AS "substring", substr(name, 2) AS "substring", substr(name, 1, 3) AS "substring" FROM t
+-- out: SELECT instr(email, '@') AS "position", substr(name, 2, 3) AS "substring", substr(name, 2) AS "substring", substr(name, 1, 3) AS "substring" FROM t /*pgiris:int4 1*/
 -- in: SELECT substring(name, 2, 3) FROM t
 -- out: SELECT substring(name, 2, 3) AS "substring" FROM t
 -- in: SELECT substring(name from '[0-9]+') FROM t
@@ -23,7 +23,7 @@
 -- in: SELECT greatest(a, b, c), least(a, b), greatest(x) FROM t
 -- out: SELECT max(a, b, c) AS "greatest", min(a, b) AS "least", (x) AS "greatest" FROM t
 -- in: SELECT char_length(s), character_length(s), length(s), lower(s), upper(s) FROM t
--- out: SELECT length(s) AS "char_length", length(s) AS "character_length", length(s) AS "length", lower(s) AS "lower", upper(s) AS "upper" FROM t
+-- out: SELECT length(s) AS "char_length", length(s) AS "character_length", length(s) AS "length", lower(s) AS "lower", upper(s) AS "upper" FROM t /*pgiris:int4 1,2,3*/
 -- in: SELECT coalesce(a, b), nullif(a, '') FROM t
 -- out: SELECT coalesce(a, b) AS "coalesce", nullif(a, '') AS "nullif" FROM t
 -- # Session information (functions-info.html), answered with the client's session: the cases run as
@@ -50,10 +50,10 @@
 -- in: SELECT table_name FROM information_schema.tables
 -- error: 0A000 information_schema (information_schema.tables) is not available on SQLite
 -- in: SELECT x::pg_catalog.int4, CAST(y AS pg_catalog.text) FROM t
--- out: SELECT CAST(x AS INTEGER) AS "x", CAST(y AS TEXT) AS "y" FROM t
+-- out: SELECT CAST(x AS INTEGER) AS "x", CAST(y AS TEXT) AS "y" FROM t /*pgiris:int4 1*/
 -- # A keyword after AS is a column label, not the function.
 -- in: SELECT 1 AS user, 2 AS current_user, a AS session_user, 3 AS current_schema FROM t
--- out: SELECT 1 AS user, 2 AS current_user, a AS session_user, 3 AS current_schema FROM t
+-- out: SELECT 1 AS user, 2 AS current_user, a AS session_user, 3 AS current_schema FROM t /*pgiris:int4 1,2,4*/
 -- # string_agg is SQLite's group_concat; an ORDER BY inside it is refused (SQLite 3.40 has none there).
 -- in: SELECT country, string_agg(name, ', ') FROM customers GROUP BY country
 -- out: SELECT country, group_concat(name, ', ') AS "string_agg" FROM customers GROUP BY country
