@@ -282,6 +282,18 @@ def test_integer_expressions(pgiris, backend):
         assert [float(v) for v, in rows] == [1.0, 2.5]
 
 
+def test_greatest_and_least_ignore_nulls(pgiris, backend):
+    """PostgreSQL's greatest and least skip NULL arguments (SQLite's max(a, b) would be
+    NULL), also for parameters, which the SQLite form names twice."""
+    with pgiris.connect(backend) as conn:
+        for prepare in (False, True):
+            row = conn.execute("SELECT greatest(1, NULL, 3) AS g, least(NULL, 2) AS l,"
+                               " greatest(NULL::int, NULL) AS n, least(%s::int, 5) AS p,"
+                               " greatest(%s::int, NULL, %s::int) AS q",
+                               (7, None, 4), prepare=prepare).fetchone()
+            assert [None if v is None else int(v) for v in row] == [3, 2, None, 5, 4], prepare
+
+
 def test_boolean_expressions(pgiris, backend):
     """Comparisons, EXISTS, TRUE and the like reach the client as booleans on both backends
     (SQLite computes them as 0 and 1), through both protocols, text and binary."""

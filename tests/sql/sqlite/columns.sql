@@ -53,7 +53,7 @@
 -- # A CASE one of whose results is a boolean, and coalesce, greatest or least with a boolean
 -- # argument (nullif: the first), are booleans: PostgreSQL gives the parts one type.
 -- in: SELECT CASE WHEN a THEN true ELSE NULL END, CASE x WHEN 1 THEN y ELSE b > 1 END AS c, coalesce(flag, false), nullif(a = b, x), greatest(x, y), nullif(x, a = b), CASE WHEN a = b THEN 1 END FROM t
--- out: SELECT CASE WHEN a THEN 1 ELSE NULL END AS "case", CASE x WHEN 1 THEN y ELSE b > 1 END AS c, coalesce(flag, 0) AS "coalesce", nullif(a = b, x) AS "nullif", max(x, y) AS "greatest", nullif(x, a = b) AS "nullif", CASE WHEN a = b THEN 1 END AS "case" FROM t /*pgiris:bool 1,2,3,4*/
+-- out: SELECT CASE WHEN a THEN 1 ELSE NULL END AS "case", CASE x WHEN 1 THEN y ELSE b > 1 END AS c, coalesce(flag, 0) AS "coalesce", nullif(a = b, x) AS "nullif", max(coalesce(x, y), coalesce(y, x)) AS "greatest", nullif(x, a = b) AS "nullif", CASE WHEN a = b THEN 1 END AS "case" FROM t /*pgiris:bool 1,2,3,4*/
 -- in: SELECT CASE WHEN a THEN (CASE WHEN b THEN x END) ELSE (CASE WHEN c THEN false END) END, pkg.coalesce(a = b) FROM t
 -- out: SELECT CASE WHEN a THEN (CASE WHEN b THEN x END) ELSE (CASE WHEN c THEN 0 END) END AS "case", pkg.coalesce(a = b) AS "coalesce" FROM t /*pgiris:bool 1*/
 -- # The statement's own list: after WITH, the first of a UNION; nothing after a *; nothing in WHERE.

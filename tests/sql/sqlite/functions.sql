@@ -20,8 +20,12 @@
 -- out: SELECT substring(name, 2, 3) AS "substring" FROM t
 -- in: SELECT substring(name from '[0-9]+') FROM t
 -- error: 0A000 substring(x FROM pattern) with a regular expression is not supported
+-- # greatest and least ignore NULLs; SQLite's max(a, b) and min(a, b) are NULL if any argument is:
+-- # each argument goes in coalesced with the others, NULL only when all are.
 -- in: SELECT greatest(a, b, c), least(a, b), greatest(x) FROM t
--- out: SELECT max(a, b, c) AS "greatest", min(a, b) AS "least", (x) AS "greatest" FROM t
+-- out: SELECT max(coalesce(a, b, c), coalesce(b, c, a), coalesce(c, a, b)) AS "greatest", min(coalesce(a, b), coalesce(b, a)) AS "least", (x) AS "greatest" FROM t
+-- in: SELECT least($1, 5), greatest(greatest(a, NULL), $2) FROM t
+-- out: SELECT min(coalesce($1, 5), coalesce(5, $1)) AS "least", max(coalesce(max(coalesce(a, NULL), coalesce(NULL, a)), $2), coalesce($2, max(coalesce(a, NULL), coalesce(NULL, a)))) AS "greatest" FROM t
 -- in: SELECT char_length(s), character_length(s), length(s), lower(s), upper(s) FROM t
 -- out: SELECT length(s) AS "char_length", length(s) AS "character_length", length(s) AS "length", lower(s) AS "lower", upper(s) AS "upper" FROM t /*pgiris:int4 1,2,3*/
 -- in: SELECT coalesce(a, b), nullif(a, '') FROM t
