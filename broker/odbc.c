@@ -3441,21 +3441,18 @@ static void odbc_schema_note(struct odbc_conn *c, const char *verb)
 
 /*
  * The cached statement for this SQL text, prepared now if need be.  One
- * prepared before a schema change is prepared again; c->prep_changed says
- * whether its columns changed.
+ * prepared before a schema change is prepared again (whether its columns
+ * changed for a client is the worker's to say: odbc_set_seen_sig).
  */
 static int odbc_prep_get(struct odbc_conn *c, const char *sql, size_t len,
                          struct odbc_prep **out)
 {
-    uint64_t hash = odbc_hash(sql, len), sig = 0;
+    uint64_t hash = odbc_hash(sql, len);
     struct odbc_prep *p = odbc_prep_find(c, sql, len, hash);
     uint32_t schema = odbc_schema_sync(c);
-    int result, stale = 0;
+    int result;
 
-    c->prep_changed = 0;
     if (p != NULL && p->schema != schema && p != c->cur) {
-        sig = p->desc_sig;
-        stale = 1;
         odbc_prep_drop(c, p);
         p = NULL;
     }
@@ -3482,7 +3479,6 @@ static int odbc_prep_get(struct odbc_conn *c, const char *sql, size_t len,
     odbc_preps_trim(c, c->max_prepared - 1);
     p->used = ++c->clock;
     c->preps[c->npreps++] = p;
-    c->prep_changed = stale && p->desc_sig != sig;
     *out = p;
     return ODBC_OK;
 }
@@ -4128,11 +4124,10 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
         return odbc_finish(c, sink, result);
     /* The client reads its rows by columns it learnt before they changed, as PostgreSQL refuses to. */
     if (!(flags & (ODBC_F_DESCRIBE | ODBC_F_ROWDESC)) && strcmp(verb, "FETCH") != 0 &&
-        (c->seen_sig != 0 ? odbc_sig(p) != c->seen_sig : c->prep_changed)) {
+        c->seen_sig != 0 && odbc_sig(p) != c->seen_sig) {
         odbc_error_put(c, "0A000", NULL, "cached plan must not change result type");
         return odbc_finish(c, sink, ODBC_ERROR);
     }
-    c->told_sig = strcmp(verb, "FETCH") != 0 ? odbc_sig(p) : 0;
     if (nparams != p->nparams) {
         odbc_error_put(c, "08P01", NULL,
                        "bind message supplies %d parameters, but the statement requires %d",
@@ -4188,6 +4183,8 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
         else
             odbc_nodata_put(c);
     }
+    /* Told from here on: the reply describes the rows, or they run as the client holds them. */
+    c->told_sig = strcmp(verb, "FETCH") != 0 ? odbc_sig(p) : 0;
 
     odbc_active_set(c, p->stmt);
     if (odbc_cancel_check(c) < 0) {
@@ -4272,6 +4269,7 @@ int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const cha
     int result;
 
     c->stale_plan = 0;
+    c->told_sig = 0;
     c->defer_out = 1;
     result = odbc_run_params(c, sql, len, verb, params, nparams, result_formats, nformats, flags, max_rows,
                              sink);
@@ -4285,9 +4283,10 @@ int odbc_exec_params(struct odbc_conn *c, const char *sql, size_t len, const cha
          * described the statement earlier holds the old columns, and gets
          * PostgreSQL's error, as it would for a named statement.
          */
-        if (c->in_tx || !(flags & (ODBC_F_DESCRIBE | ODBC_F_ROWDESC)))
+        if (c->in_tx || !(flags & (ODBC_F_DESCRIBE | ODBC_F_ROWDESC))) {
+            c->told_sig = 0;        /* the handle it ran is gone, and the client learnt nothing */
             result = odbc_finish(c, sink, result);
-        else
+        } else
             result = odbc_run_params(c, sql, len, verb, params, nparams, result_formats, nformats, flags,
                                      max_rows, sink);
     }
@@ -4557,6 +4556,7 @@ int odbc_describe(struct odbc_conn *c, const char *sql, size_t len, int nparams,
     int32_t oid;
 
     pgbuf_reset(&c->out);
+    c->told_sig = 0;
     /* ONCE: a handle of its own, outside the cache, so it evicts none of the statements kept there. */
     if (how & ODBC_DESCRIBE_ONCE)
         result = odbc_prep_new(c, sql, len, odbc_hash(sql, len), &p);
@@ -4935,6 +4935,8 @@ int odbc_reset(struct odbc_conn *c)
         c->in_tx = 0;
     }
     odbc_tx_modes_reset(c);
+    c->told_sig = 0;
+    c->seen_sig = 0;
     if (c->dialect != CFG_DIALECT_SQLITE && odbc_autocommit(c, 1) < 0)
         rc = -1;
     pgbuf_reset(&c->out);

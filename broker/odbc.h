@@ -101,11 +101,13 @@ void odbc_set_portal(struct odbc_conn *c, uint32_t id);
  * odbc_exec_params, the signature of the columns the client last learnt
  * for the statement it runs; a run whose reply does not describe its rows
  * fails with 0A000 when the statement's columns now differ (a schema
- * change), as PostgreSQL refuses a cached plan whose result type changed.
- * With 0 only a handle prepared again by this very run is checked.
- * odbc_take_sig returns, and forgets, the signature of the statement the
- * last odbc_exec_params or odbc_describe used (0: none, or it failed
- * that check), for the worker to keep with the client's statement.
+ * change), as PostgreSQL refuses a cached plan whose result type changed;
+ * 0 (a statement never described nor run) checks nothing, as a statement
+ * parsed anew is not refused.  odbc_take_sig returns, and forgets, the
+ * signature of the statement the last odbc_exec_params or odbc_describe
+ * told the client (0: none; a run that failed before its RowDescription,
+ * or that check, told nothing), for the worker to keep with the client's
+ * statement.
  */
 void odbc_set_seen_sig(struct odbc_conn *c, uint64_t sig);
 uint64_t odbc_take_sig(struct odbc_conn *c);

@@ -209,7 +209,6 @@ struct odbc_conn {
     uint32_t schema_own;
     uint32_t schema_seen;       /* the count c->guesses were found under */
     int tx_ddl;                 /* the open transaction changed the schema */
-    int prep_changed;           /* odbc_prep_get prepared a stale handle again: its columns differ */
 
     struct odbc_prep **preps;
     int npreps;

@@ -565,6 +565,7 @@ static int extended_stmt_create(struct session *s, const char *name, const char 
         extended_stmt_same(cur, query, qlen, oids, n)) {
         pgbuf_reset(&cur->desc);
         cur->described = 0;
+        cur->sig = 0;
         return 0;
     }
     if (name[0] != '\0' && extended_find_stmt(x, name, NULL) != NULL) {

@@ -307,6 +307,77 @@ def test_statement_described_again_through_its_portal(pgiris_one, backend):
         assert pgwire.reply_shape(a) == (["id", "v", "z"], [], None)
 
 
+def _parse(name, sql, oids=()):
+    return pgwire.message(b"P", name + b"\0" + sql.encode() + b"\0" + struct.pack("!h", len(oids)) +
+                          b"".join(struct.pack("!i", o) for o in oids))
+
+
+def _alter(conn, table):
+    conn.send(pgwire.query_message("ALTER TABLE %s ADD COLUMN z integer DEFAULT 7" % table))
+    assert pgwire.reply_shape(conn)[2] is None
+
+
+def test_unnamed_statement_parsed_again_after_the_change(pgiris_one, backend):
+    """Parse of the unnamed statement, even with the same text, makes a new statement:
+    after the change it runs with the new columns, as in PostgreSQL."""
+    with raw_client_on_a_table(pgiris_one, backend, "sc_unnamed") as (a, table, sql):
+        a.send(_parse(b"", sql) + _bind_describe_execute(b"", b"1"))
+        assert pgwire.reply_shape(a) == (["id", "v"], [2], None)
+        _alter(a, table)
+        for key in (b"1", b"2"):
+            a.send(_parse(b"", sql) + _bind_execute(b"", key))
+            assert pgwire.reply_shape(a) == (None, [3], None)
+
+
+def test_statement_parsed_after_the_change_runs(pgiris_one, backend):
+    """A statement parsed after the change holds no old columns, even when another
+    statement of the same text, described before, would be refused."""
+    with raw_client_on_a_table(pgiris_one, backend, "sc_fresh") as (a, table, sql):
+        a.send(_parse_describe(b"s1", sql))
+        assert pgwire.reply_shape(a)[0] == ["id", "v"]
+        _alter(a, table)
+        a.send(_parse(b"s2", sql) + _bind_execute(b"s2", b"1"))
+        assert pgwire.reply_shape(a) == (None, [3], None)
+        a.send(_bind_execute(b"s1", b"1"))
+        assert pgwire.reply_shape(a) == (None, [], "0A000")
+
+
+def test_describing_run_that_failed_told_the_client_nothing(pgiris_one, backend):
+    """After the change, a run that was to describe its portal fails before its
+    RowDescription (a bad value): the client still holds the old columns, and the
+    next run without a description is refused, as in PostgreSQL."""
+    with raw_client_on_a_table(pgiris_one, backend, "sc_failed") as (a, table, sql):
+        a.send(_parse(b"s1", sql, (23,)) + pgwire.message(b"D", b"Ss1\0") + pgwire.message(b"S"))
+        assert pgwire.reply_shape(a)[0] == ["id", "v"]
+        _alter(a, table)
+        a.send(_bind_describe_execute(b"s1", b"abc"))
+        failed = pgwire.reply_shape(a)
+        assert failed[0] is None and failed[2] == "22P02"
+        a.send(_bind_execute(b"s1", b"1"))
+        assert pgwire.reply_shape(a) == (None, [], "0A000")
+
+
+def test_statement_parsed_after_a_change_made_elsewhere(pgiris_one, postgres):
+    """The table changes on PostgreSQL behind pgiris's back, under a server-side plan.
+    A statement parsed afterwards may meet PostgreSQL's own 0A000 once (the handle is
+    then dropped), and runs from then on, as it would on PostgreSQL."""
+    with raw_client_on_a_table(pgiris_one, "pg", "sc_outside") as (a, table, sql):
+        a.send(_parse(b"s0", sql) + pgwire.message(b"S"))
+        pgwire.reply_shape(a)
+        for _ in range(4):      # past psqlODBC's cursor runs: a plan prepared on the server
+            a.send(_bind_execute(b"s0", b"1"))
+            assert pgwire.reply_shape(a) == (None, [2], None)
+        with postgres.connect() as direct:
+            direct.execute("ALTER TABLE %s ADD COLUMN z integer DEFAULT 7" % table)
+        a.send(_parse(b"s9", sql) + pgwire.message(b"S"))
+        pgwire.reply_shape(a)
+        a.send(_bind_execute(b"s9", b"1"))
+        pgwire.reply_shape(a)
+        for _ in range(2):
+            a.send(_bind_execute(b"s9", b"1"))
+            assert pgwire.reply_shape(a) == (None, [3], None)
+
+
 def changed_on_the_other_connection(pgiris, backend, prefix):
     """Clients a and b on the two connections; a's caches a statement on its table, b adds a column.
     a's next statement runs on the connection that has not seen the change."""

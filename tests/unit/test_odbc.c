@@ -2168,11 +2168,13 @@ static void test_schema_change(void **state)
     assert_int_equal(run_params(c, &k, sql, "SELECT", &key, 1, NULL, 0, 0, 0), ODBC_OK);
     assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
     assert_int_equal(datarow_ncols(&m[0]), 2);
+    uint64_t held = odbc_take_sig(c);
 
     /* Through the connection: counted (on SQLite a new table counts too: it may hide another). */
     uint32_t created = shared;
     run_ok(c, "ALTER TABLE sch ADD COLUMN c int DEFAULT 7", "ALTER TABLE", "ALTER TABLE");
     assert_int_equal(shared, created + 1);
+    odbc_set_seen_sig(c, held);
     assert_int_equal(run_params(c, &k, sql, "SELECT", &key, 1, NULL, 0, 0, 0), ODBC_ERROR);
     assert_int_equal(capture_messages(&k, m, MAX_MSGS), 1);
     assert_string_equal(msg_field(&m[0], 'C'), "0A000");
@@ -2190,9 +2192,11 @@ static void test_schema_change(void **state)
     assert_int_equal(datarow_ncols(&m[1]), 2);
     assert_string_equal(datarow_value(&m[1], 1, (char[8]){ 0 }, 8), "7");
     /* A change that leaves the columns as they were does not stop a described statement. */
+    held = odbc_take_sig(c);
     run_ok(c, "CREATE INDEX sch_a ON sch (a)", "CREATE INDEX", "CREATE INDEX");
     run_ok(c, "DROP INDEX sch_a", "DROP INDEX", "DROP INDEX");
     assert_int_equal(shared, created + 3);
+    odbc_set_seen_sig(c, held);
     assert_int_equal(run_params(c, &k, sql, "SELECT", &key, 1, NULL, 0, 0, 0), ODBC_OK);
     assert_int_equal(capture_messages(&k, m, MAX_MSGS), 2);
 
@@ -2252,6 +2256,20 @@ static void test_columns_seen(void **state)
     capture_reset(&k);
     assert_int_equal(odbc_describe(c, sql, strlen(sql), 1, NULL, ODBC_DESCRIBE_PARAMS, NULL, 0, &sink), ODBC_OK);
     assert_true(odbc_take_sig(c) == after);
+
+    /* A run that fails before its RowDescription tells nothing; nor does a lease left midway. */
+    struct odbc_param bad = ptext(PG_OID_INT4, "abc");
+    odbc_set_seen_sig(c, before);
+    assert_int_equal(run_params(c, &k, sql, "SELECT", &bad, 1, NULL, 0, ODBC_F_DESCRIBE, 0), ODBC_ERROR);
+    assert_true(odbc_take_sig(c) == 0);
+    const char *big = SERIES(100000);
+    capture_reset(&k);
+    k.refuse_after = 3;
+    assert_int_equal(odbc_exec_params(c, big, strlen(big), "SELECT", NULL, 0, NULL, 0, ODBC_F_DESCRIBE, 0, &sink),
+                     ODBC_ABANDONED);
+    capture_reset(&k);
+    assert_int_equal(odbc_reset(c), 0);
+    assert_true(odbc_take_sig(c) == 0);
 
     run_ok(c, "DROP TABLE seen", "DROP TABLE", "DROP TABLE");
     capture_reset(&k);
