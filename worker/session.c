@@ -1006,6 +1006,23 @@ static void session_done(struct session *s, char txstatus, int flags, uint64_t s
     session_next(s);
 }
 
+/*
+ * Only part of a header or of the DONE record is in the response ring: the
+ * executor is writing the rest, or waits for the room the worker has just
+ * made.  1: sleep until it writes more (it is woken after the loop for that
+ * room); 0: more came meanwhile, read on.
+ */
+static int session_resp_partial(struct shm_slot *slot)
+{
+    size_t have = ring_readable(&slot->resp);
+    ck_pr_store_32(&slot->resp.consumer_waiting, 1);
+    ck_pr_fence_memory();
+    if (ring_readable(&slot->resp) == have)
+        return 1;
+    ck_pr_store_32(&slot->resp.consumer_waiting, 0);
+    return 0;
+}
+
 void session_poll(struct session *s)
 {
     if (s->state != SESSION_RUNNING)
@@ -1057,8 +1074,11 @@ void session_poll(struct session *s)
         }
         /* At a message boundary whose header is split by the ring's end, or a DONE record. */
         uint8_t hdr[LEASE_DONE_LEN];
-        if (ring_peek_copy(&slot->resp, hdr, 5) < 0)
+        if (ring_peek_copy(&slot->resp, hdr, 5) < 0) {
+            if (session_resp_partial(slot))
+                break;
             continue;
+        }
         if (hdr[0] != LEASE_DONE) {
             if (hdr[0] == 'G')
                 s->copy_in = 1;
@@ -1072,8 +1092,11 @@ void session_poll(struct session *s)
             forwarded += take;
             continue;
         }
-        if (ring_peek_copy(&slot->resp, hdr, LEASE_DONE_LEN) < 0)
+        if (ring_peek_copy(&slot->resp, hdr, LEASE_DONE_LEN) < 0) {
+            if (session_resp_partial(slot))
+                break;
             continue;
+        }
         ring_consume(&slot->resp, LEASE_DONE_LEN);
         session_wake_executor(slot, &slot->resp.producer_waiting);
         session_stats(s)->bytes_sent += forwarded;

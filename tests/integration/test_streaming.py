@@ -181,3 +181,29 @@ def test_client_leaves_in_the_middle_of_a_big_result(pgiris, backend):
         time.sleep(0.2)
     with pgiris.connect(backend) as conn:
         assert conn.execute("SELECT name FROM customers WHERE id = 300").fetchone() == ("Mateo Dubois",)
+
+
+@pytest.fixture(scope="module")
+def small_ring(module_pgiris_factory):
+    # The smallest response ring: most replies fill it, and many end with the ring full
+    # when the executor comes to write the record that ends them.
+    return module_pgiris_factory(settings={"ring_size": 4096})
+
+
+def test_replies_that_fill_the_ring_do_not_stall(small_ring, backend):
+    """A reply whose last record the executor could write only in part (the ring
+    full) left the worker spinning on the part and the executor asleep for want of
+    room until its one-second wait ran out: about one query in three hundred here
+    took a second.  Each reply must come at once."""
+    pad = "y" * 300
+    slow = []
+    with small_ring.connect(backend) as conn:
+        for i in range(1, 2000):
+            start = time.monotonic()
+            rows = conn.execute("SELECT x, substr('%s', 1, %d) FROM generate_series(1, %d) AS s(x)"
+                                % (pad, i % 97 + 1, i % 53 + 1), prepare=False).fetchall()
+            took = time.monotonic() - start
+            assert len(rows) == i % 53 + 1 and len(rows[0][1]) == i % 97 + 1
+            if took > 0.9:
+                slow.append((i, round(took, 3)))
+    assert slow == []
