@@ -377,6 +377,15 @@ int odbc_connect(const char *connstr, enum cfg_dialect dialect, double timeout,
         odbc_diag_text(SQL_HANDLE_DBC, c->dbc, "SQLAllocHandle(SQL_HANDLE_STMT)", errbuf, errlen);
         goto failed;
     }
+    /* PostgreSQL's LIKE is case-sensitive; ILIKE is translated (sql_rule_ilike). */
+    if (dialect == CFG_DIALECT_SQLITE) {
+        rc = SQLExecDirect(c->stmt, (SQLCHAR *)"PRAGMA case_sensitive_like = ON", SQL_NTS);
+        SQLFreeStmt(c->stmt, SQL_CLOSE);
+        if (!SQL_SUCCEEDED(rc)) {
+            odbc_diag_text(SQL_HANDLE_STMT, c->stmt, "PRAGMA case_sensitive_like", errbuf, errlen);
+            goto failed;
+        }
+    }
     /*
      * psqlODBC hands timestamptz over in the session's time zone without
      * the offset: in UTC, pgiris can say which instant it is ("+00").

@@ -405,6 +405,8 @@ int sql_rule_catalogs(struct sql_rw *rw);           /* pg_catalog.pg_class ... -
 extern const struct sql_trigger sql_rule_catalogs_when;
 int sql_rule_column_names(struct sql_rw *rw);       /* SELECT count(*) -> SELECT count(*) AS "count" */
 extern const struct sql_trigger sql_rule_column_names_when;
+int sql_rule_ilike(struct sql_rw *rw);              /* a ILIKE b -> UPPER(a) LIKE UPPER(b) */
+int sql_rule_like_escape(struct sql_rw *rw);        /* LIKE p -> LIKE p ESCAPE '\', PostgreSQL's default */
 int sql_rule_column_types(struct sql_rw *rw);       /* SELECT a = b, count(*): boolean and integer columns noted */
 extern const struct sql_trigger sql_rule_column_types_when;
 

@@ -1732,3 +1732,61 @@ int sql_rule_column_types(struct sql_rw *rw)
     return sql_rw_splice(rw, rw->n, 0, &tk, 1);
 }
 const struct sql_trigger sql_rule_column_types_when = SQL_TRIGGER(KW_SELECT);
+
+/*
+ * a ILIKE b -> UPPER(a) LIKE UPPER(b), for backends without ILIKE: IRIS
+ * ("UPPER (SQL)", DOC?KEY=RSQL_upper; "LIKE (SQL)", DOC?KEY=RSQL_like) and
+ * SQLite, whose LIKE the executor makes case-sensitive as PostgreSQL's is
+ * (PRAGMA case_sensitive_like).
+ */
+int sql_rule_ilike(struct sql_rw *rw)
+{
+    for (size_t i = 1; i < rw->n; i++) {
+        size_t p = sql_prev(rw, i), ls, re;
+        bool neg;
+        struct sql_arg a[2];
+
+        if (!sql_tk_kw(rw, i, KW_ILIKE))
+            continue;
+        neg = p != SIZE_MAX && sql_tk_kw(rw, p, KW_NOT);
+        ls = sql_operand_left(rw, neg ? p : i, LV_LIKE);
+        re = sql_operand_right(rw, i, LV_LIKE);
+        if (ls == (neg ? p : i) || re == i)
+            return sql_rw_fail(rw, "42601", "operand expected around ILIKE");
+        a[0] = sql_rw_range(rw, ls, (neg ? p : i) - 1);
+        a[1] = sql_rw_range(rw, i + 1, re);
+        if (!sql_rw_template(rw, ls, re, a, 2, "UPPER($0) %sLIKE UPPER($1)", neg ? "NOT " : ""))
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * PostgreSQL's LIKE takes a backslash in the pattern as its escape unless
+ * ESCAPE names another; SQLite's and IRIS's LIKE have no escape by default,
+ * so 'a\_b' would match a backslash and any character.  Drivers escape %
+ * and _ so (Django's contains, SQLAlchemy's autoescape).  A LIKE with a
+ * left operand and no ESCAPE gets ESCAPE '\' after its pattern.
+ */
+int sql_rule_like_escape(struct sql_rw *rw)
+{
+    static const char escape[] = "ESCAPE", backslash[] = "'\\'";
+
+    for (size_t i = rw->n; i-- > 1;) {
+        size_t p = sql_prev(rw, i), re, left;
+
+        if (!sql_tk_kw(rw, i, KW_LIKE))
+            continue;
+        left = p != SIZE_MAX && sql_tk_kw(rw, p, KW_NOT) ? p : i;
+        re = sql_operand_right(rw, i, LV_LIKE);
+        if (re == i || sql_operand_left(rw, left, LV_LIKE) == left || sql_tk_kw(rw, sql_next(rw, re), KW_ESCAPE))
+            continue;       /* CREATE TABLE (LIKE t), or an ESCAPE of its own */
+        struct sql_tk tk[2] = {
+            { escape, 6, SQL_TOK_IDENT, SQL_SPACE_BLANK, KW_ESCAPE },
+            { backslash, 3, SQL_TOK_STRING, SQL_SPACE_BLANK, KW_NONE },
+        };
+        if (sql_rw_splice(rw, re + 1, 0, tk, 2) != 0)
+            return -1;
+    }
+    return 0;
+}

@@ -477,31 +477,6 @@ static int iris_vectors(struct sql_rw *rw)
 
 /* ---- expressions ------------------------------------------------------- */
 
-/*
- * a ILIKE b -> UPPER(a) LIKE UPPER(b): "UPPER (SQL)" (DOC?KEY=RSQL_upper)
- * and "LIKE (SQL)" (DOC?KEY=RSQL_like).
- */
-static int iris_ilike(struct sql_rw *rw)
-{
-    for (size_t i = 1; i < rw->n; i++) {
-        size_t p = sql_prev(rw, i), ls, re;
-        bool neg;
-        struct sql_arg a[2];
-
-        if (!sql_tk_kw(rw, i, KW_ILIKE))
-            continue;
-        neg = p != SIZE_MAX && sql_tk_kw(rw, p, KW_NOT);
-        ls = sql_operand_left(rw, neg ? p : i, LV_LIKE);
-        re = sql_operand_right(rw, i, LV_LIKE);
-        if (ls == (neg ? p : i) || re == i)
-            return sql_rw_fail(rw, "42601", "operand expected around ILIKE");
-        a[0] = sql_rw_range(rw, ls, (neg ? p : i) - 1);
-        a[1] = sql_rw_range(rw, i + 1, re);
-        if (!sql_rw_template(rw, ls, re, a, 2, "UPPER($0) %sLIKE UPPER($1)", neg ? "NOT " : ""))
-            return -1;
-    }
-    return 0;
-}
 
 /*
  * a IS [NOT] DISTINCT FROM b, which IRIS does not have, as a NULL-safe
@@ -908,7 +883,8 @@ const struct sql_rule sql_rules_iris[] = {
     { "vectors", iris_vectors, SQL_WHEN(SQL_SEEN_VECTOR_OP) },
     { "casts", sql_rule_casts, &sql_rule_casts_when },
     { "ddl_types", sql_rule_ddl_types, NULL },
-    { "ilike", iris_ilike, SQL_WHEN(KW_ILIKE) },
+    { "ilike", sql_rule_ilike, SQL_WHEN(KW_ILIKE) },
+    { "like_escape", sql_rule_like_escape, SQL_WHEN(KW_LIKE, KW_ILIKE) },
     { "is_distinct", iris_is_distinct, SQL_WHEN(KW_DISTINCT) },
     { "interval", iris_interval, &sql_rule_interval_when },
     { "dates", iris_dates, &sql_rule_date_parts_when },

@@ -514,21 +514,6 @@ static int sqlite_vectors(struct sql_rw *rw)
     return 0;
 }
 
-/* LIKE is case-insensitive for ASCII in SQLite (lang_expr.html#like). */
-static int sqlite_ilike(struct sql_rw *rw)
-{
-    static const char like[] = "LIKE";
-
-    for (size_t i = 0; i < rw->n; i++) {
-        if (sql_tk_kw(rw, i, KW_ILIKE)) {
-            struct sql_tk t = { like, 4, SQL_TOK_IDENT, rw->t[i].space, KW_LIKE };
-            if (sql_rw_splice(rw, i, 1, &t, 1) != 0)
-                return -1;
-        }
-    }
-    return 0;
-}
-
 /* a IS [NOT] DISTINCT FROM b -> a IS [NOT] b: SQLite's IS is NULL-safe equality. */
 static int sqlite_is_distinct(struct sql_rw *rw)
 {
@@ -1005,13 +990,13 @@ static int sqlite_rollback_work(struct sql_rw *rw)
  */
 /* The type oid of a column declared p.type, by the words SQLite reads its affinity from (datatype3.html). */
 #define SQLITE_TYPE_OID \
-    "CASE WHEN p.type LIKE '%INT%' THEN CASE WHEN p.type LIKE '%BIGINT%' OR p.type LIKE" \
-    " 'INT8%' THEN 20 WHEN p.type LIKE '%SMALLINT%' OR p.type LIKE 'INT2%' THEN 21 ELSE 23" \
-    " END WHEN p.type LIKE '%CHAR%' THEN 1043 WHEN p.type LIKE 'BOOL%' THEN 16 WHEN p.type" \
-    " LIKE 'NUMERIC%' OR p.type LIKE 'DECIMAL%' THEN 1700 WHEN p.type LIKE 'REAL%' OR p.type" \
-    " LIKE 'FLOA%' OR p.type LIKE 'DOUB%' THEN 701 WHEN p.type LIKE 'DATE%' THEN 1082 WHEN" \
-    " p.type LIKE 'TIMESTAMPTZ%' THEN 1184 WHEN p.type LIKE 'TIMESTAMP%' THEN 1114 WHEN" \
-    " p.type LIKE 'TIME%' THEN 1083 WHEN p.type LIKE 'BLOB%' OR p.type LIKE 'BYTEA%' THEN 17" \
+    "CASE WHEN upper(p.type) LIKE '%INT%' THEN CASE WHEN upper(p.type) LIKE '%BIGINT%' OR upper(p.type) LIKE" \
+    " 'INT8%' THEN 20 WHEN upper(p.type) LIKE '%SMALLINT%' OR upper(p.type) LIKE 'INT2%' THEN 21 ELSE 23" \
+    " END WHEN upper(p.type) LIKE '%CHAR%' THEN 1043 WHEN upper(p.type) LIKE 'BOOL%' THEN 16 WHEN upper(p.type)" \
+    " LIKE 'NUMERIC%' OR upper(p.type) LIKE 'DECIMAL%' THEN 1700 WHEN upper(p.type) LIKE 'REAL%' OR upper(p.type)" \
+    " LIKE 'FLOA%' OR upper(p.type) LIKE 'DOUB%' THEN 701 WHEN upper(p.type) LIKE 'DATE%' THEN 1082 WHEN" \
+    " upper(p.type) LIKE 'TIMESTAMPTZ%' THEN 1184 WHEN upper(p.type) LIKE 'TIMESTAMP%' THEN 1114 WHEN" \
+    " upper(p.type) LIKE 'TIME%' THEN 1083 WHEN upper(p.type) LIKE 'BLOB%' OR upper(p.type) LIKE 'BYTEA%' THEN 17" \
     " ELSE 25 END"
 
 static const struct {
@@ -1553,7 +1538,8 @@ const struct sql_rule sql_rules_sqlite[] = {
     { "now", sqlite_now, SQL_WHEN(KW_NOW, KW_TRANSACTION_TIMESTAMP, KW_STATEMENT_TIMESTAMP,
                                   KW_CLOCK_TIMESTAMP, KW_CURRENT_TIMESTAMP, KW_LOCALTIMESTAMP,
                                   KW_CURRENT_DATE, KW_CURRENT_TIME) },
-    { "ilike", sqlite_ilike, SQL_WHEN(KW_ILIKE) },
+    { "ilike", sql_rule_ilike, SQL_WHEN(KW_ILIKE) },
+    { "like_escape", sql_rule_like_escape, SQL_WHEN(KW_LIKE, KW_ILIKE) },
     { "is_distinct", sqlite_is_distinct, SQL_WHEN(KW_DISTINCT) },
     { "substring", sql_rule_substring, &sql_rule_substring_when },
     { "concat", sql_rule_concat, &sql_rule_concat_when },

@@ -294,6 +294,23 @@ def test_greatest_and_least_ignore_nulls(pgiris, backend):
             assert [None if v is None else int(v) for v in row] == [3, 2, None, 5, 4], prepare
 
 
+def test_like_is_case_sensitive_and_escapes_with_backslash(pgiris, backend):
+    """LIKE is case-sensitive and takes a backslash as its escape, ILIKE ignores case, as in
+    PostgreSQL (SQLite's LIKE ignores ASCII case and has no default escape); literal and
+    parameter patterns, as Django escapes % and _ in contains lookups."""
+    with pgiris.connect(backend) as conn:
+        row = conn.execute(r"SELECT 'x' LIKE 'X', 'abc' LIKE 'a%', 'Abc' ILIKE 'a%', 'Abc' NOT ILIKE 'b%',"
+                           r" 'a_b' LIKE 'a\_b', 'axb' LIKE 'a\_b', '50%' LIKE '50\%', '50x' LIKE '50\%',"
+                           r" 'a\b' LIKE 'a\\b', 'A!' LIKE 'a!' ESCAPE '!'").fetchone()
+        assert row == (False, True, True, True, True, False, True, False, True, False)
+        words = "SELECT count(*) FROM (SELECT 'Ab' AS v UNION ALL SELECT 'ab' UNION ALL SELECT 'a_x') s WHERE v %s %%s"
+        for prepare in (False, True):
+            assert conn.execute(words % "LIKE", ("a%",), prepare=prepare).fetchone()[0] == 2
+            assert conn.execute(words % "ILIKE", ("a%",), prepare=prepare).fetchone()[0] == 3
+            assert conn.execute(words % "LIKE", ("%\\_%",), prepare=prepare).fetchone()[0] == 1
+            assert conn.execute(words % "NOT LIKE", ("A%",), prepare=prepare).fetchone()[0] == 2
+
+
 def test_boolean_expressions(pgiris, backend):
     """Comparisons, EXISTS, TRUE and the like reach the client as booleans on both backends
     (SQLite computes them as 0 and 1), through both protocols, text and binary."""

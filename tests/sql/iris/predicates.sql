@@ -1,14 +1,17 @@
 -- # ILIKE -> UPPER() LIKE UPPER() (RSQL_upper, RSQL_like); IS DISTINCT FROM as a NULL-safe CASE (RSQL_case).
 -- in: SELECT * FROM users WHERE email ILIKE $1
--- out: SELECT * FROM users WHERE UPPER(email) LIKE UPPER($1)
+-- out: SELECT * FROM users WHERE UPPER(email) LIKE UPPER($1) ESCAPE '\'
 -- in: SELECT * FROM users WHERE name NOT ILIKE '%bot%' AND active
--- out: SELECT * FROM users WHERE UPPER(name) NOT LIKE UPPER('%bot%') AND active
+-- out: SELECT * FROM users WHERE UPPER(name) NOT LIKE UPPER('%bot%') ESCAPE '\' AND active
 -- in: SELECT * FROM users WHERE first_name || ' ' || last_name ILIKE $1
--- out: SELECT * FROM users WHERE UPPER(first_name || ' ' || last_name) LIKE UPPER($1)
+-- out: SELECT * FROM users WHERE UPPER(first_name || ' ' || last_name) LIKE UPPER($1) ESCAPE '\'
 -- in: SELECT * FROM t WHERE a = 1 AND b ILIKE 'x%' OR c ILIKE lower($2)
--- out: SELECT * FROM t WHERE a = 1 AND UPPER(b) LIKE UPPER('x%') OR UPPER(c) LIKE UPPER(lower($2))
+-- out: SELECT * FROM t WHERE a = 1 AND UPPER(b) LIKE UPPER('x%') ESCAPE '\' OR UPPER(c) LIKE UPPER(lower($2)) ESCAPE '\'
 -- in: SELECT * FROM t WHERE name ILIKE 'a!%' ESCAPE '!'
 -- out: SELECT * FROM t WHERE UPPER(name) LIKE UPPER('a!%') ESCAPE '!'
+-- # PostgreSQL's LIKE takes a backslash as its escape unless ESCAPE says otherwise; the backend's has none.
+-- in: SELECT * FROM t WHERE name LIKE 'a\_%' AND code NOT LIKE $1 || '%' AND x LIKE 'y!%' ESCAPE '!'
+-- out: SELECT * FROM t WHERE name LIKE 'a\_%' ESCAPE '\' AND code NOT LIKE $1 || '%' ESCAPE '\' AND x LIKE 'y!%' ESCAPE '!'
 -- in: SELECT * FROM t WHERE a IS DISTINCT FROM b
 -- out: SELECT * FROM t WHERE (CASE WHEN (a) = (b) OR ((a) IS NULL AND (b) IS NULL) THEN 0 ELSE 1 END = 1)
 -- in: SELECT * FROM t WHERE a IS NOT DISTINCT FROM $1

@@ -1,8 +1,11 @@
--- # ILIKE, IS DISTINCT FROM, public schema.
+-- # ILIKE as UPPER() LIKE UPPER() (the executor makes SQLite's LIKE case-sensitive), IS DISTINCT FROM, public schema.
 -- in: SELECT * FROM users WHERE email ILIKE $1
--- out: SELECT * FROM users WHERE email LIKE $1
+-- out: SELECT * FROM users WHERE UPPER(email) LIKE UPPER($1) ESCAPE '\'
 -- in: SELECT * FROM users WHERE name NOT ILIKE '%bot%'
--- out: SELECT * FROM users WHERE name NOT LIKE '%bot%'
+-- out: SELECT * FROM users WHERE UPPER(name) NOT LIKE UPPER('%bot%') ESCAPE '\'
+-- # PostgreSQL's LIKE takes a backslash as its escape unless ESCAPE says otherwise; the backend's has none.
+-- in: SELECT * FROM t WHERE name LIKE 'a\_%' AND code NOT LIKE $1 || '%' AND x LIKE 'y!%' ESCAPE '!'
+-- out: SELECT * FROM t WHERE name LIKE 'a\_%' ESCAPE '\' AND code NOT LIKE $1 || '%' ESCAPE '\' AND x LIKE 'y!%' ESCAPE '!'
 -- in: SELECT * FROM t WHERE a IS DISTINCT FROM b
 -- out: SELECT * FROM t WHERE a IS NOT b
 -- in: SELECT * FROM t WHERE a IS NOT DISTINCT FROM $1
