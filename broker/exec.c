@@ -710,6 +710,19 @@ static int exec_wait_request(struct exec *e)
     }
 }
 
+/* Read and drop n request bytes; -1 if the lease was reclaimed meanwhile. */
+static int exec_skip_request(struct exec *e, size_t n)
+{
+    uint8_t buf[4096];
+    while (n > 0) {
+        size_t k = n < sizeof(buf) ? n : sizeof(buf);
+        if (exec_read_request(shm_slot(e->slot), buf, k) < 0)
+            return -1;
+        n -= k;
+    }
+    return 0;
+}
+
 /* Serve one lease until the worker releases the slot or goes away. */
 static int exec_serve_lease(struct exec *e)
 {
@@ -723,11 +736,29 @@ static int exec_serve_lease(struct exec *e)
         if (w < 0 || exec_read_request(s, hdr, sizeof(hdr)) < 0)
             return exec_release(e);
         uint32_t len = pgproto_load_u32(hdr + 1);
-        if (len < 4 || len - 4 > exec_max_request) {
+        if (len < 4) {
             log_error("exec", "slot=%u bad request length %u; dropping lease", e->slot, len);
             return exec_release(e);
         }
         size_t body_len = len - 4;
+        if (body_len > exec_max_request) {
+            /*
+             * Larger than a client's message may be, once the worker built it
+             * (each parameter marker carries its value, a translation grows
+             * the text): read it through, so that the ring stays in step with
+             * the worker, and refuse it.
+             */
+            char msg[160];
+            if (exec_skip_request(e, body_len) < 0)
+                return exec_release(e);
+            snprintf(msg, sizeof(msg), "statement of %zu bytes, with its parameters, exceeds the %zu bytes "
+                     "an executor takes (max_message_size + 64)", body_len, exec_max_request);
+            if (e->conn != NULL && odbc_in_transaction(e->conn))
+                e->tx_failed = 1;
+            if (exec_send_error(e, "54000", msg) < 0 || exec_send_done(e, LEASE_F_ERROR) < 0)
+                return exec_release(e);
+            continue;
+        }
         if (body_len + 1 > e->req_cap) {
             uint8_t *nb = realloc(e->req, body_len + 1);
             if (nb == NULL)

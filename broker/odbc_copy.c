@@ -353,7 +353,8 @@ static int copy_batch_flush(struct copy_batch *b)
             char *dst = b->colbuf[i] + width * (size_t)r;
             b->ind[i][r] = n;
             if (n != SQL_NULL_DATA) {
-                memcpy(dst, b->data.data + b->off[cell], (size_t)n);
+                if (n > 0)      /* a batch of empty values has no data buffer at all */
+                    memcpy(dst, b->data.data + b->off[cell], (size_t)n);
                 dst[n] = '\0';
             }
         }

@@ -448,6 +448,8 @@ static const char *extended_marker_cast(const int32_t *oids, int noids, long n)
  * the command and its verb are the translation's.  With oids (the postgres
  * dialect), a marker whose parameter has a declared type is written
  * "(?::pg_catalog.type)", which PostgreSQL reads as that declaration.
+ * -1 with err for a statement in error, -2 past the markers a request
+ * carries (INT16_MAX: its count is an int16).
  */
 static int extended_rewrite(struct extended_stmt *st, const char *q, size_t len, const struct xlate *x,
                             const int32_t *oids, int noids, char *err, size_t errlen)
@@ -498,6 +500,11 @@ static int extended_rewrite(struct extended_stmt *st, const char *q, size_t len,
             free(t);
             snprintf(err, errlen, "there is no parameter $%ld", n);
             return -1;
+        }
+        if (st->nmarkers == INT16_MAX) {
+            free(t);
+            snprintf(err, errlen, "too many parameter markers: a statement may hold at most %d", INT16_MAX);
+            return -2;
         }
         memcpy(st->sql + o, q + prev, t[i].off - prev);
         o += t[i].off - prev;
@@ -591,10 +598,11 @@ static int extended_stmt_create(struct session *s, const char *name, const char 
     /* BEGIN and COPY go as written: the executor reads their options itself. */
     int as_written = xl->cmd == SQL_CMD_BEGIN || xl->cmd == SQL_CMD_COPY;
     int typed = !as_written && shm_pool(s->pool)->dialect == CFG_DIALECT_POSTGRES;
-    if (extended_rewrite(st, as_written ? query : xl->sql, as_written ? qlen : xl->len, xl, typed ? oids : NULL, n,
-                         msg, msglen) < 0) {
+    int rw = extended_rewrite(st, as_written ? query : xl->sql, as_written ? qlen : xl->len, xl,
+                              typed ? oids : NULL, n, msg, msglen);
+    if (rw < 0) {
         extended_stmt_free(st);
-        memcpy(sqlstate, "42601", 6);
+        memcpy(sqlstate, rw == -2 ? "54000" : "42601", 6);
         return -1;
     }
     st->set_tx = st->cmd == SQL_CMD_OTHER && strcmp(st->verb, "SET") == 0 &&
@@ -714,6 +722,15 @@ static void extended_bind(struct session *s, const uint8_t *body, size_t len)
     }
     for (int i = 0; i < nres; i++)
         pgproto_get_i16(&r, &formats[i]);
+    if (r.err) {
+        free(p->name);
+        free(p);
+        free(formats);
+        free(vals);
+        free(lens);
+        extended_error(s, "08P01", "invalid Bind message: fewer result formats than it counts");
+        return;
+    }
     p->formats = formats;
     p->nformats = nres;
     p->stmt = st;

@@ -243,3 +243,63 @@ def test_many_half_open_connections(pgiris, witness):
     finally:
         for c in stalled:
             c.close()
+
+
+def _parse(sql):
+    return pgwire.message(b"P", b"\0" + sql.encode() + b"\0\0\0")
+
+
+def _bind(values, nformats=0):
+    body = b"\0\0\0\0" + struct.pack("!h", len(values))
+    for v in values:
+        body += struct.pack("!i", len(v)) + v
+    return pgwire.message(b"B", body + struct.pack("!h", nformats))
+
+
+EXECUTE_SYNC = pgwire.message(b"E", b"\0\0\0\0\0") + pgwire.message(b"S")
+
+
+@pytest.mark.parametrize("database", ["demo", "pg"])
+def test_bind_whose_markers_outgrow_a_request(pgiris, witness, database):
+    """A Bind within max_message_size whose value each of two markers carries makes a
+    request larger than the executor takes.  It gets 54000; before, the executor
+    dropped the lease with the request half read, and every later lease of the
+    database read the rest of it as requests: the database answered nobody."""
+    with pgwire.login(pgiris, database) as c:
+        c.send(_parse("SELECT $1, $1") + _bind([b"x" * 600000]) + EXECUTE_SYNC)
+        assert pgwire.reply_shape(c) == (None, [], "54000")
+        c.send(_parse("SELECT $1, $1") + _bind([b"xy"]) + EXECUTE_SYNC)
+        assert pgwire.reply_shape(c) == (None, [2], None)
+    for _ in range(3):
+        with pgiris.connect(database) as other:
+            assert other.execute("SELECT 'after'").fetchone() == ("after",)
+
+
+@pytest.mark.parametrize("database", ["demo", "pg"])
+def test_statement_with_more_markers_than_a_request_counts(pgiris, witness, database):
+    """A request counts its markers in 16 bits: 65,536 of them ran as none (no row, no
+    error), 32,768 came out negative.  More than 32,767 are refused at Parse."""
+    with pgwire.login(pgiris, database) as c:
+        for n in (32768, 65536):
+            c.send(_parse("SELECT 1 WHERE 1 IN (%s)" % ", ".join(["$1"] * n)) + pgwire.message(b"S"))
+            assert pgwire.reply_shape(c) == (None, [], "54000")
+        c.send(_parse("SELECT 1 WHERE 'a' IN (%s)" % ", ".join(["$1"] * 100)) + _bind([b"a"]) + EXECUTE_SYNC)
+        assert pgwire.reply_shape(c) == (None, [1], None)
+
+
+def test_bind_missing_its_result_formats(pgiris, witness):
+    """A Bind that counts five result formats and carries none is refused at Bind."""
+    with login(pgiris) as c:
+        c.send(_parse("SELECT 1") + _bind([], nformats=5) + pgwire.message(b"S"))
+        seen = pgwire.until_ready(c)
+        assert ("E", "08P01") in seen and not any(k == "2" for k, _ in seen), seen
+        assert c.simple_query("SELECT 3")[0][1] == [["3"]]
+
+
+def test_sqlite_limits_have_their_sqlstates(pgiris, witness):
+    """SQLite's own limits and a marker with no parameter get PostgreSQL's SQLSTATEs, not XX000."""
+    with login(pgiris) as c:
+        c.send(pgwire.query_message("SELECT $1"))
+        assert pgwire.reply_shape(c)[2] == "42P02"
+        c.send(pgwire.query_message("SELECT %s" % ", ".join(["1"] * 40000)))
+        assert pgwire.reply_shape(c)[2] == "54011"

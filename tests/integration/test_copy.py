@@ -261,6 +261,16 @@ def test_copy_from_empty_and_end_marker(pgiris, backend, make_table):
         (1, "a"), (2, "b")]
 
 
+def test_copy_from_rows_of_empty_values(pgiris, backend, make_table):
+    """A batch whose every value is the empty string has no value bytes at all (the
+    executor once copied from a buffer it never allocated: undefined behaviour that
+    UndefinedBehaviorSanitizer stops the process for)."""
+    table = make_table("b TEXT")
+    with pgiris.connect(backend) as conn:
+        assert copy_in(conn, "COPY %s FROM STDIN" % table, [b"\n\n"]) == 2
+    assert pgiris.direct(backend, "SELECT b FROM %s" % table) == [("",), ("",)]
+
+
 # -- COPY FROM: CSV and the options --------------------------------------------
 
 # (statement, data, rows) -- the rows PostgreSQL itself loads from that data.
