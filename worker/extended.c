@@ -712,23 +712,20 @@ static void extended_bind(struct session *s, const uint8_t *body, size_t len)
     }
     struct extended_portal *p = calloc(1, sizeof(*p));
     int16_t *formats = calloc((size_t)(nres ? nres : 1), sizeof(int16_t));
-    if (p == NULL || formats == NULL || (p->name = strdup(portal)) == NULL) {
-        free(p);
-        free(formats);
-        free(vals);
-        free(lens);
-        extended_error(s, "53200", "out of memory");
-        return;
-    }
-    for (int i = 0; i < nres; i++)
+    int oom = p == NULL || formats == NULL || (p->name = strdup(portal)) == NULL;
+    for (int i = 0; !oom && i < nres; i++)
         pgproto_get_i16(&r, &formats[i]);
-    if (r.err) {
-        free(p->name);
+    if (oom || r.err) {
+        if (p != NULL)
+            free(p->name);
         free(p);
         free(formats);
         free(vals);
         free(lens);
-        extended_error(s, "08P01", "invalid Bind message: fewer result formats than it counts");
+        if (oom)
+            extended_error(s, "53200", "out of memory");
+        else
+            extended_error(s, "08P01", "invalid Bind message: fewer result formats than it counts");
         return;
     }
     p->formats = formats;
