@@ -185,6 +185,7 @@ static void odbc_prep_free(struct odbc_prep *p);
 static void odbc_portals_close(struct odbc_conn *c);
 static void odbc_portals_lose(struct odbc_conn *c, int why);
 static uint64_t odbc_cols_sig(const struct odbc_cols *cols);
+static void odbc_name_unnote(char *name);
 
 /* psqlODBC's connection attribute for UseDeclareFetch (its psqlodbc.h). */
 #define ODBC_PSQL_USE_DECLAREFETCH 65539
@@ -1744,6 +1745,7 @@ int odbc_cols_load(SQLHSTMT stmt, SQLSMALLINT ncols, struct odbc_cols *cols)
             cols->names_cap = cap;
         }
         memcpy(cols->names + cols->names_len, name, n);
+        odbc_name_unnote(cols->names + cols->names_len);
         cols->v[i - 1].sqltype = type;
         cols->v[i - 1].size = size;
         cols->v[i - 1].oid = odbc_type_refine(stmt, i, type);
@@ -1754,6 +1756,24 @@ int odbc_cols_load(SQLHSTMT stmt, SQLSMALLINT ncols, struct odbc_cols *cols)
     }
     cols->n = ncols;
     return 0;
+}
+
+/*
+ * SQLite names an unaliased item by its text up to the next token, which
+ * for the last item of a statement with no FROM takes in the translator's
+ * note (sql_rule_column_types): SELECT 1 got the name "1" and the note after
+ * it.  The note goes.
+ */
+static void odbc_name_unnote(char *name)
+{
+    char *note = strstr(name, "/*pgiris:");
+    size_t n = strlen(name);
+
+    if (note == NULL || n < 2 || strcmp(name + n - 2, "*/") != 0)
+        return;
+    while (note > name && isspace((unsigned char)note[-1]))
+        note--;
+    *note = '\0';
 }
 
 const char *odbc_col_name(const struct odbc_cols *cols, int i)
@@ -2222,6 +2242,15 @@ static int odbc_value_put(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_
     }
     if (len > INT32_MAX)
         return ODBC_E_NOMEM;
+    /* A cast to smallint or integer, which SQLite computes as a 64-bit integer (odbc_type_hint). */
+    int32_t oid = cols->v[col - 1].oid;
+    int64_t i64;
+    if (cols->v[col - 1].noted && (oid == PG_OID_INT2 || oid == PG_OID_INT4) &&
+        odbc_int_parse(c->val, len, oid == PG_OID_INT2 ? INT16_MIN : INT32_MIN,
+                       oid == PG_OID_INT2 ? INT16_MAX : INT32_MAX, &i64) == -2) {
+        c->out.len = c->out.msg_start;
+        return odbc_error_put(c, "22003", NULL, "%s out of range", oid == PG_OID_INT2 ? "smallint" : "integer");
+    }
     pgproto_data_row_value(&c->out, c->val, (int32_t)len);
     return 0;
 }

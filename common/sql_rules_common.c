@@ -1597,8 +1597,8 @@ static int sql_int_type_size(const struct sql_pgtype *ty)
 
 /*
  * The integer type PostgreSQL gives select item a ... b whose SQLite value
- * is an integer too (or NULL): 8 for count() and the ranking window
- * functions (bigint), 4 for an integer literal of int4's range, length(),
+ * is an integer too (or NULL): 8 for count(), row_number(), rank() and
+ * dense_rank() (bigint), 4 for ntile(), an integer literal of int4's range, length(),
  * char_length(), position() and strpos(), 8 for a longer integer literal,
  * and the size of the integer type the whole item is cast to (SQLite's
  * CAST AS INTEGER); 0 for anything else, left to the backend's description.
@@ -1657,8 +1657,10 @@ static int sql_item_int(const struct sql_rw *rw, size_t a, size_t b)
         return 0;
     if (sql_tk_word(rw, a, "count") ||
         (over && (sql_tk_word(rw, a, "row_number") || sql_tk_word(rw, a, "rank") ||
-                  sql_tk_word(rw, a, "dense_rank") || sql_tk_word(rw, a, "ntile"))))
+                  sql_tk_word(rw, a, "dense_rank"))))
         return 8;
+    if (over && sql_tk_word(rw, a, "ntile"))
+        return 4;
     if (!over && (sql_tk_word(rw, a, "length") || sql_tk_kw(rw, a, KW_CHAR_LENGTH) ||
                   sql_tk_kw(rw, a, KW_CHARACTER_LENGTH) || sql_tk_kw(rw, a, KW_POSITION) ||
                   sql_tk_word(rw, a, "strpos")))
@@ -1697,7 +1699,7 @@ static void sql_note_columns(char *note, size_t size, size_t *n, const char *nam
 int sql_rule_column_types(struct sql_rw *rw)
 {
     char note[256];
-    int bools[64], ints[3][64], nints[3] = { 0 }, nb = 0, t;
+    int bools[128], ints[3][64], nints[3] = { 0 }, nb = 0, t;
     static const char *const names[3] = { "int2 ", "int4 ", "int8 " };
     size_t n = 0, s = sql_main_select(rw), i;
     int col = 1;
@@ -1706,14 +1708,17 @@ int sql_rule_column_types(struct sql_rw *rw)
         return 0;
     bool typed_ints = !sql_compound(rw, s);
     i = sql_list_first(rw, s);
-    while (i < rw->n && col <= 64) {
+    /* Past what the arrays (and a note of 256 bytes) hold, the rest keep the backend's types. */
+    while (i < rw->n) {
         size_t end = sql_item_end(rw, i), last = sql_prev(rw, end);
         if (end == i || last == SIZE_MAX || last < i || sql_tk_op(rw, last, "*"))
             break;
-        if (sql_item_boolean(rw, i, last))
-            bools[nb++] = col;
-        else if (typed_ints && (t = sql_item_int(rw, i, last)) != 0)
+        if (sql_item_boolean(rw, i, last)) {
+            if (nb < (int)SQL_NELEM(bools))
+                bools[nb++] = col;
+        } else if (typed_ints && (t = sql_item_int(rw, i, last)) != 0 && nints[t / 4] < 64) {
             ints[t / 4][nints[t / 4]++] = col;      /* 2, 4, 8: 0, 1, 2 */
+        }
         col++;
         if (end >= rw->n || !sql_tk_punct(rw, end, ','))
             break;

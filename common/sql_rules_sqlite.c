@@ -686,11 +686,9 @@ static int sqlite_functions(struct sql_rw *rw)
                     return -1;
                 break;
             }
-            if (n > 8) {
-                if (!sql_rw_template(rw, i, i, NULL, 0, "%s", fn))
-                    return -1;
-                break;
-            }
+            if (n > 8)
+                return sql_rw_fail(rw, "0A000", "%s() of more than 8 arguments is not supported by SQLite",
+                                   rw->t[i].kw == KW_GREATEST ? "greatest" : "least");
             len = (size_t)snprintf(tmpl, sizeof(tmpl), "%s(", fn);
             for (size_t k = 0; k < n; k++) {
                 args[k] = sql_rw_range(rw, first[k], last[k]);

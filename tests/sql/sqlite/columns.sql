@@ -73,9 +73,9 @@
 -- # Integers: SQLite's integer values share a column's storage class with reals, so the
 -- # executor types an unknown integer column numeric.  Items whose PostgreSQL type is an
 -- # integer and whose SQLite value is one too are noted by type: count() and the ranking
--- # window functions (bigint), integer literals, length(), position(), casts to integer types.
+-- # window functions (bigint; ntile integer), integer literals, length(), position(), casts to integer types.
 -- in: SELECT count(*), count(DISTINCT a) FILTER (WHERE b > 1), row_number() OVER (), rank() OVER w, ntile(4) OVER (ORDER BY a) AS q FROM t WINDOW w AS (ORDER BY a)
--- out: SELECT count(*) AS "count", count(DISTINCT a) FILTER (WHERE b > 1) AS "count", row_number() OVER () AS "row_number", rank() OVER w AS "rank", ntile(4) OVER (ORDER BY a) AS q FROM t WINDOW w AS (ORDER BY a) /*pgiris:int8 1,2,3,4,5*/
+-- out: SELECT count(*) AS "count", count(DISTINCT a) FILTER (WHERE b > 1) AS "count", row_number() OVER () AS "row_number", rank() OVER w AS "rank", ntile(4) OVER (ORDER BY a) AS q FROM t WINDOW w AS (ORDER BY a) /*pgiris:int4 5 int8 1,2,3,4*/
 -- in: SELECT 1, -5, 2147483647, -2147483648, 2147483648, 9223372036854775807, 9223372036854775808, 1.5, (7) FROM t
 -- out: SELECT 1, -5, 2147483647, -2147483648, 2147483648, 9223372036854775807, 9223372036854775808, 1.5, (7) FROM t /*pgiris:int4 1,2,3,4,9 int8 5,6*/
 -- in: SELECT length(s), char_length(s), position('@' in s), strpos(s, '@'), s::smallint, CAST(s AS bigint) FROM t
@@ -86,3 +86,6 @@
 -- out: SELECT count(*) + 1, sum(a) AS "sum", max(a) AS "max", rank(a) WITHIN GROUP (ORDER BY a) AS "rank", count(*) = 0, t.count(x) AS "count" FROM t /*pgiris:bool 5*/
 -- in: SELECT 1, count(*) FROM t UNION SELECT 2.5, 3
 -- out: SELECT 1, count(*) AS "count" FROM t UNION SELECT 2.5, 3
+-- # Booleans are noted past the 64th item too (integers only up to 64 of them).
+-- in: SELECT 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, a = b AS eq FROM t
+-- out: SELECT 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, a = b AS eq FROM t /*pgiris:bool 66 int4 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64*/
