@@ -69,7 +69,7 @@
     X(SERIALIZABLE, "serializable") X(SESSION, "session") X(SESSION_USER, "session_user")   \
     X(SET, "set") X(SETSEED, "setseed") X(SETVAL, "setval") X(SHARE, "share")               \
     X(SIMILAR, "similar") X(SOME, "some") X(START, "start")                                 \
-    X(STATEMENT_TIMESTAMP, "statement_timestamp") X(STRING_AGG, "string_agg")               \
+    X(STATEMENT_TIMESTAMP, "statement_timestamp") X(STRING_AGG, "string_agg") X(STRPOS, "strpos") \
     X(SUBSTRING, "substring")                                                               \
     X(TABLE, "table") X(TEMP, "temp") X(TEMPORARY, "temporary") X(THEN, "then")             \
     X(TIES, "ties") X(TIME, "time") X(TIMEOFDAY, "timeofday")                               \

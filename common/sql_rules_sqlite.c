@@ -667,6 +667,10 @@ static int sqlite_functions(struct sql_rw *rw)
             if (!sql_rw_template(rw, i, i, NULL, 0, "length"))
                 return -1;
             break;
+        case KW_STRPOS:         /* strpos(s, sub) is instr(s, sub): the same order */
+            if (!sql_rw_template(rw, i, i, NULL, 0, "instr"))
+                return -1;
+            break;
         case KW_GREATEST: case KW_LEAST: {
             /*
              * Multi-argument max()/min() are scalar, but NULL if any argument
@@ -1543,7 +1547,7 @@ const struct sql_rule sql_rules_sqlite[] = {
     { "concat", sql_rule_concat, &sql_rule_concat_when },
     { "functions", sqlite_functions, SQL_WHEN(KW_DECODE, KW_BTRIM, KW_TRIM, KW_CHAR_LENGTH,
                                               KW_CHARACTER_LENGTH, KW_GREATEST, KW_LEAST, KW_POSITION,
-                                              KW_STRING_AGG) },
+                                              KW_STRING_AGG, KW_STRPOS) },
     { "fetch", sqlite_fetch, SQL_WHEN(KW_OFFSET, KW_FETCH) },
     { "limit_offset", sqlite_limit_offset, SQL_WHEN(KW_OFFSET, KW_LIMIT) },
     { "booleans", sql_rule_booleans, &sql_rule_booleans_when },

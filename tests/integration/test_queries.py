@@ -266,9 +266,9 @@ def test_integer_expressions(pgiris, backend):
     the client as numeric), through both protocols, text and binary; a UNION whose other
     side has a real keeps its reals."""
     sql = ("SELECT count(*) AS n, row_number() OVER () AS r, 7 AS seven, 3000000000 AS big,"
-           " length('abcd') AS l, '12'::smallint AS s, count(*) FILTER (WHERE id > {}) AS f"
-           " FROM customers")
-    want = (300, 1, 7, 3000000000, 4, 12, 200)
+           " length('abcd') AS l, '12'::smallint AS s, count(*) FILTER (WHERE id > {}) AS f,"
+           " strpos('abcd', 'c') AS sp FROM customers")
+    want = (300, 1, 7, 3000000000, 4, 12, 200, 3)
     with pgiris.connect(backend) as conn:
         for binary in (False, True):
             for prepare in (False, True, True):

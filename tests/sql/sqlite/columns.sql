@@ -79,7 +79,7 @@
 -- in: SELECT 1, -5, 2147483647, -2147483648, 2147483648, 9223372036854775807, 9223372036854775808, 1.5, (7) FROM t
 -- out: SELECT 1, -5, 2147483647, -2147483648, 2147483648, 9223372036854775807, 9223372036854775808, 1.5, (7) FROM t /*pgiris:int4 1,2,3,4,9 int8 5,6*/
 -- in: SELECT length(s), char_length(s), position('@' in s), strpos(s, '@'), s::smallint, CAST(s AS bigint) FROM t
--- out: SELECT length(s) AS "length", length(s) AS "char_length", instr(s, '@') AS "position", strpos(s, '@') AS "strpos", CAST(s AS INTEGER) AS "s", CAST(s AS INTEGER) AS "s" FROM t /*pgiris:int2 5 int4 1,2,3,4 int8 6*/
+-- out: SELECT length(s) AS "length", length(s) AS "char_length", instr(s, '@') AS "position", instr(s, '@') AS "strpos", CAST(s AS INTEGER) AS "s", CAST(s AS INTEGER) AS "s" FROM t /*pgiris:int2 5 int4 1,2,3,4 int8 6*/
 -- # Not noted: arithmetic on them, aggregates of the column's own type, a window count's
 -- # neighbours, a comparison (a boolean), and a UNION, whose other side may give reals.
 -- in: SELECT count(*) + 1, sum(a), max(a), rank(a) WITHIN GROUP (ORDER BY a), count(*) = 0, t.count(x) FROM t
