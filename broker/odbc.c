@@ -185,7 +185,6 @@ static void odbc_prep_free(struct odbc_prep *p);
 static void odbc_portals_close(struct odbc_conn *c);
 static void odbc_portals_lose(struct odbc_conn *c, int why);
 static uint64_t odbc_cols_sig(const struct odbc_cols *cols);
-static void odbc_name_unnote(char *name);
 
 /* psqlODBC's connection attribute for UseDeclareFetch (its psqlodbc.h). */
 #define ODBC_PSQL_USE_DECLAREFETCH 65539
@@ -1745,7 +1744,6 @@ int odbc_cols_load(SQLHSTMT stmt, SQLSMALLINT ncols, struct odbc_cols *cols)
             cols->names_cap = cap;
         }
         memcpy(cols->names + cols->names_len, name, n);
-        odbc_name_unnote(cols->names + cols->names_len);
         cols->v[i - 1].sqltype = type;
         cols->v[i - 1].size = size;
         cols->v[i - 1].oid = odbc_type_refine(stmt, i, type);
@@ -1758,23 +1756,6 @@ int odbc_cols_load(SQLHSTMT stmt, SQLSMALLINT ncols, struct odbc_cols *cols)
     return 0;
 }
 
-/*
- * SQLite names an unaliased item by its text up to the next token, which
- * for the last item of a statement with no FROM takes in the translator's
- * note (sql_rule_column_types): SELECT 1 got the name "1" and the note after
- * it.  The note goes.
- */
-static void odbc_name_unnote(char *name)
-{
-    char *note = strstr(name, "/*pgiris:");
-    size_t n = strlen(name);
-
-    if (note == NULL || n < 2 || strcmp(name + n - 2, "*/") != 0)
-        return;
-    while (note > name && isspace((unsigned char)note[-1]))
-        note--;
-    *note = '\0';
-}
 
 const char *odbc_col_name(const struct odbc_cols *cols, int i)
 {
@@ -1915,6 +1896,26 @@ static int odbc_sqlite_probe(struct odbc_conn *c, const char *sql, size_t len, i
  * odbc_col.noted, so that no guess of the driver's or probe retypes them);
  * a boolean's 1 and 0 are sent as t and f.
  */
+/*
+ * SQLite names an unaliased item by its text up to the next token, which for
+ * the last item of a statement with no FROM takes in the note: SELECT 1 was
+ * named "1" with the note after it.  The note (of n bytes at note) goes from
+ * the end of the last column's name, and the blank before it.
+ */
+static void odbc_name_unnote(struct odbc_cols *cols, const char *note, size_t n)
+{
+    char *name = cols->n > 0 ? cols->names + cols->v[cols->n - 1].name : NULL;
+    size_t len = name != NULL ? strlen(name) : 0;
+
+    /* An alias that is the note alone stays: SQLite's text of an item has the item before a blank. */
+    if (len <= n || memcmp(name + len - n, note, n) != 0 || !isspace((unsigned char)name[len - n - 1]))
+        return;
+    len -= n;
+    while (len > 0 && isspace((unsigned char)name[len - 1]))
+        len--;
+    name[len] = '\0';
+}
+
 static void odbc_type_hint(const char *sql, size_t len, struct odbc_cols *cols)
 {
     static const char mark[] = "/*pgiris:";
@@ -1938,6 +1939,7 @@ static void odbc_type_hint(const char *sql, size_t len, struct odbc_cols *cols)
         ;
     if ((size_t)(end - p) < sizeof(mark) - 1 || memcmp(p, mark, sizeof(mark) - 1) != 0)
         return;
+    odbc_name_unnote(cols, p, (size_t)(end + 2 - p));
     for (p += sizeof(mark) - 1; p < end; p = next + (*next == ',' || *next == ' ')) {
         next = (char *)p;
         for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {

@@ -1758,6 +1758,17 @@ int sql_rule_ilike(struct sql_rw *rw)
         re = sql_operand_right(rw, i, LV_LIKE);
         if (ls == (neg ? p : i) || re == i)
             return sql_rw_fail(rw, "42601", "operand expected around ILIKE");
+        /* A letter as the ESCAPE character must survive the pattern's UPPER(). */
+        size_t esc = sql_next(rw, re);
+        if (sql_tk_kw(rw, esc, KW_ESCAPE) && rw->t[sql_next(rw, esc)].type == SQL_TOK_STRING) {
+            struct sql_tk *e = &rw->t[sql_next(rw, esc)];
+            char *up = sql_rw_strdup(rw, e->s, e->len);
+            if (up == NULL)
+                return -1;
+            for (size_t k = 0; k < e->len; k++)
+                up[k] = up[k] >= 'a' && up[k] <= 'z' ? (char)(up[k] - 32) : up[k];
+            e->s = up;
+        }
         a[0] = sql_rw_range(rw, ls, (neg ? p : i) - 1);
         a[1] = sql_rw_range(rw, i + 1, re);
         if (!sql_rw_template(rw, ls, re, a, 2, "UPPER($0) %sLIKE UPPER($1)", neg ? "NOT " : ""))
@@ -1784,8 +1795,28 @@ int sql_rule_like_escape(struct sql_rw *rw)
             continue;
         left = p != SIZE_MAX && sql_tk_kw(rw, p, KW_NOT) ? p : i;
         re = sql_operand_right(rw, i, LV_LIKE);
-        if (re == i || sql_operand_left(rw, left, LV_LIKE) == left || sql_tk_kw(rw, sql_next(rw, re), KW_ESCAPE))
-            continue;       /* CREATE TABLE (LIKE t), or an ESCAPE of its own */
+        if (re == i || sql_operand_left(rw, left, LV_LIKE) == left)
+            continue;       /* CREATE TABLE (LIKE t) */
+        size_t esc = sql_next(rw, re);
+        if (sql_tk_kw(rw, esc, KW_ESCAPE)) {
+            /* ESCAPE '' is PostgreSQL's way to have none, which is the backends' own way. */
+            size_t lit = sql_next(rw, esc);
+            if (rw->t[lit].type == SQL_TOK_STRING && rw->t[lit].len == 2 &&
+                sql_rw_splice(rw, esc, lit + 1 - esc, NULL, 0) != 0)
+                return -1;
+            continue;
+        }
+        /* A literal pattern that ends with the escape character: PostgreSQL's error. */
+        const struct sql_tk *pat = &rw->t[re];
+        if (re == sql_next(rw, i) && pat->type == SQL_TOK_STRING && pat->len >= 2) {
+            size_t k = pat->len - 1, n = 0;
+            while (k > 1 && pat->s[k - 1] == '\\') {
+                k--;
+                n++;
+            }
+            if (n % 2 == 1)
+                return sql_rw_fail(rw, "22025", "LIKE pattern must not end with escape character");
+        }
         struct sql_tk tk[2] = {
             { escape, 6, SQL_TOK_IDENT, SQL_SPACE_BLANK, KW_ESCAPE },
             { backslash, 3, SQL_TOK_STRING, SQL_SPACE_BLANK, KW_NONE },

@@ -710,6 +710,23 @@ static void extended_bind(struct session *s, const uint8_t *body, size_t len)
         extended_error(s, "08P01", "invalid Bind message");
         return;
     }
+    /*
+     * Each marker carries its parameter's value: refuse before copying a
+     * request the executor would refuse (max_message_size + 64), which a
+     * small Bind of a value many markers repeat could make gigabytes long.
+     */
+    size_t need = st->sql_len + 64;
+    for (int m = 0; m < st->nmarkers; m++)
+        need += 10 + (lens[st->marker[m]] > 0 ? (size_t)lens[st->marker[m]] : 0);
+    if (need > worker.cfg->max_message_size + 64) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "bind message of %d parameter markers takes %zu bytes with its values, "
+                 "more than max_message_size (%zu)", st->nmarkers, need, worker.cfg->max_message_size);
+        free(vals);
+        free(lens);
+        extended_error(s, "54000", msg);
+        return;
+    }
     struct extended_portal *p = calloc(1, sizeof(*p));
     int16_t *formats = calloc((size_t)(nres ? nres : 1), sizeof(int16_t));
     int oom = p == NULL || formats == NULL || (p->name = strdup(portal)) == NULL;

@@ -77,6 +77,7 @@ static void session_next(struct session *s);
 static void session_process_input(struct session *s);
 static int session_start_tls(struct session *s);
 static int session_ring_room(struct session *s, size_t n);
+static size_t session_copy_chunk(const struct shm_slot *slot);
 static void session_held_free(struct session *s);
 
 int session_count(void)
@@ -1113,11 +1114,22 @@ void session_poll(struct session *s)
      * The executor wakes us as soon as it has read anything, maybe before a
      * whole chunk fits: then ask again to be woken, or both sides sleep.
      */
-    if (s->copy_in == 1 && (!s->input_paused || session_ring_room(s, SESSION_COPY_CHUNK + 5))) {
+    if (s->copy_in == 1 && (!s->input_paused || session_ring_room(s, session_copy_chunk(slot) + 5))) {
         s->input_paused = 0;
         conn_read_enable(&s->conn, 1);
         session_process_input(s);
     }
+}
+
+/*
+ * The CopyData payload per request: SESSION_COPY_CHUNK, or half the request
+ * ring where that is smaller (ring_size / 4, at least 4 kB), so that a chunk
+ * always fits the ring with room left for the executor to read on.
+ */
+static size_t session_copy_chunk(const struct shm_slot *slot)
+{
+    size_t half = slot->req.size / 2;
+    return half < SESSION_COPY_CHUNK ? half : SESSION_COPY_CHUNK;
 }
 
 /* Whether the slot's request ring has room for n bytes; if not, ask to be woken when it has. */
@@ -1156,8 +1168,8 @@ static void session_copy_input(struct session *s, struct evbuffer *in)
                 return;
             if (n > s->copy_left)
                 n = s->copy_left;
-            if (n > SESSION_COPY_CHUNK)
-                n = SESSION_COPY_CHUNK;
+            if (n > session_copy_chunk(shm_slot(s->slot)))
+                n = session_copy_chunk(shm_slot(s->slot));
             if (!session_ring_room(s, n + 5))
                 goto paused;
             chunk[0] = 'd';
@@ -1186,7 +1198,7 @@ static void session_copy_input(struct session *s, struct evbuffer *in)
         case 'f': {
             if (evbuffer_get_length(in) < (size_t)len + 1)
                 return;
-            if ((size_t)len + 1 > sizeof(chunk)) {
+            if ((size_t)len + 1 > sizeof(chunk) || (size_t)len + 1 > shm_slot(s->slot)->req.size) {
                 session_fatal(s, "08P01", "CopyFail message too long");
                 return;
             }

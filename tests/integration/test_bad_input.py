@@ -275,6 +275,21 @@ def test_bind_whose_markers_outgrow_a_request(pgiris, witness, database):
             assert other.execute("SELECT 'after'").fetchone() == ("after",)
 
 
+def test_translation_that_outgrows_a_request(pgiris, witness):
+    """A statement within max_message_size whose translation is longer than the
+    executor takes (SQLite's greatest() names each argument twice): the executor
+    reads the request through, so the ring stays in step, and answers 54000."""
+    big = "'%s'" % ("x" * 400000)
+    with pgwire.login(pgiris, "demo") as c:
+        c.send(pgwire.query_message("SELECT greatest(%s, %s) AS g" % (big, big)))
+        assert pgwire.reply_shape(c) == (None, [], "54000")
+        c.send(pgwire.query_message("SELECT 'still in step'"))
+        assert pgwire.reply_shape(c)[1:] == ([1], None)
+    for _ in range(3):
+        with pgiris.connect("demo") as other:
+            assert other.execute("SELECT 'after'").fetchone() == ("after",)
+
+
 @pytest.mark.parametrize("database", ["demo", "pg"])
 def test_statement_with_more_markers_than_a_request_counts(pgiris, witness, database):
     """A request counts its markers in 16 bits: 65,536 of them ran as none (no row, no

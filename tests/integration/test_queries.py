@@ -291,6 +291,9 @@ def test_typed_columns_keep_their_names(pgiris, backend):
             cur.fetchall()
             assert "pgiris" not in cur.description[-1].name, (sql, cur.description[-1].name)
         assert conn.execute("SELECT 1").description[0].name == ("1" if backend == "demo" else "?column?")
+        # A name the client chose stays whole, whatever it holds.
+        for alias in ("a /*pgiris:x*/", "/*pgiris:int4 1*/"):
+            assert conn.execute('SELECT 1 AS "%s"' % alias).description[0].name == alias
 
 
 def test_ntile_is_integer_and_integer_casts_overflow(pgiris, backend):
@@ -345,6 +348,10 @@ def test_like_is_case_sensitive_and_escapes_with_backslash(pgiris, backend):
             assert conn.execute(words % "ILIKE", ("a%",), prepare=prepare).fetchone()[0] == 3
             assert conn.execute(words % "LIKE", ("%\\_%",), prepare=prepare).fetchone()[0] == 1
             assert conn.execute(words % "NOT LIKE", ("A%",), prepare=prepare).fetchone()[0] == 2
+        row = conn.execute(r"SELECT 'x%' ILIKE 'Xq%' ESCAPE 'q', 'a\b' LIKE 'a\b' ESCAPE ''").fetchone()
+        assert row == (True, True)
+        with pytest.raises(psycopg.errors.InvalidEscapeSequence):
+            conn.execute(r"SELECT 'a\' LIKE 'a\'")
 
 
 def test_boolean_expressions(pgiris, backend):

@@ -207,3 +207,22 @@ def test_replies_that_fill_the_ring_do_not_stall(small_ring, backend):
             if took > 0.9:
                 slow.append((i, round(took, 3)))
     assert slow == []
+
+
+def test_copy_from_through_the_smallest_ring(small_ring, backend):
+    """COPY FROM resumed only when the request ring (a quarter of ring_size, at
+    least 4 kB) had room for a 16 kB chunk, which a small ring never has: the
+    COPY waited for ever, and the client's socket went unread."""
+    table = "ring_copy_%s" % backend
+    with small_ring.connect(backend) as conn:
+        conn.execute("DROP TABLE IF EXISTS %s" % table)
+        conn.execute("CREATE TABLE %s (id integer, v text)" % table)
+        data = b"".join(b"%d\t%s\n" % (i, b"v" * 100) for i in range(500))
+        cur = conn.cursor()
+        start = time.monotonic()
+        with cur.copy("COPY %s (id, v) FROM STDIN" % table) as copy:
+            for k in range(0, len(data), 30000):
+                copy.write(data[k:k + 30000])
+        assert cur.rowcount == 500 and time.monotonic() - start < 30
+        assert conn.execute("SELECT count(*), sum(length(v)) FROM %s" % table).fetchone() == (500, 50000)
+        conn.execute("DROP TABLE %s" % table)

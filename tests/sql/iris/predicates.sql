@@ -12,6 +12,11 @@
 -- # PostgreSQL's LIKE takes a backslash as its escape unless ESCAPE says otherwise; the backend's has none.
 -- in: SELECT * FROM t WHERE name LIKE 'a\_%' AND code NOT LIKE $1 || '%' AND x LIKE 'y!%' ESCAPE '!'
 -- out: SELECT * FROM t WHERE name LIKE 'a\_%' ESCAPE '\' AND code NOT LIKE $1 || '%' ESCAPE '\' AND x LIKE 'y!%' ESCAPE '!'
+-- # ESCAPE '' turns escaping off, as the backend's LIKE has it; a letter escape survives ILIKE's UPPER().
+-- in: SELECT * FROM t WHERE name LIKE 'a\b' ESCAPE '' OR name ILIKE 'aq%' ESCAPE 'q'
+-- out: SELECT * FROM t WHERE name LIKE 'a\b' OR UPPER(name) LIKE UPPER('aq%') ESCAPE 'Q'
+-- in: SELECT * FROM t WHERE name LIKE 'ab\'
+-- error: 22025 LIKE pattern must not end with escape character
 -- in: SELECT * FROM t WHERE a IS DISTINCT FROM b
 -- out: SELECT * FROM t WHERE (CASE WHEN (a) = (b) OR ((a) IS NULL AND (b) IS NULL) THEN 0 ELSE 1 END = 1)
 -- in: SELECT * FROM t WHERE a IS NOT DISTINCT FROM $1
