@@ -752,7 +752,7 @@ static int exec_serve_lease(struct exec *e)
             if (exec_skip_request(e, body_len) < 0)
                 return exec_release(e);
             snprintf(msg, sizeof(msg), "statement of %zu bytes, with its parameters, exceeds the %zu bytes "
-                     "an executor takes (max_message_size + 64)", body_len, exec_max_request);
+                     "an executor takes (max_message_size + %d)", body_len, exec_max_request, LEASE_REQUEST_SLACK);
             if (e->conn != NULL && odbc_in_transaction(e->conn))
                 e->tx_failed = 1;
             if (exec_send_error(e, "54000", msg) < 0 || exec_send_done(e, LEASE_F_ERROR) < 0)

@@ -1756,7 +1756,6 @@ int odbc_cols_load(SQLHSTMT stmt, SQLSMALLINT ncols, struct odbc_cols *cols)
     return 0;
 }
 
-
 const char *odbc_col_name(const struct odbc_cols *cols, int i)
 {
     return cols->names + cols->v[i].name;
@@ -1888,15 +1887,6 @@ static int odbc_sqlite_probe(struct odbc_conn *c, const char *sql, size_t len, i
 }
 
 /*
- * The translator notes which result columns are PostgreSQL booleans or
- * integers where the backend's expressions have no such type (SQLite's
- * comparisons give 0 and 1, count(*) an integer of a column that may hold
- * reals): a block comment "pgiris:bool 2,5 int4 4 int8 3" ends the
- * statement (sql_rule_column_types).  Those columns take that type (and
- * odbc_col.noted, so that no guess of the driver's or probe retypes them);
- * a boolean's 1 and 0 are sent as t and f.
- */
-/*
  * SQLite names an unaliased item by its text up to the next token, which for
  * the last item of a statement with no FROM takes in the note: SELECT 1 was
  * named "1" with the note after it.  The note (of n bytes at note) goes from
@@ -1916,6 +1906,15 @@ static void odbc_name_unnote(struct odbc_cols *cols, const char *note, size_t n)
     name[len] = '\0';
 }
 
+/*
+ * The translator notes which result columns are PostgreSQL booleans or
+ * integers where the backend's expressions have no such type (SQLite's
+ * comparisons give 0 and 1, count(*) an integer of a column that may hold
+ * reals): a block comment "pgiris:bool 2,5 int4 4 int8 3" ends the
+ * statement (sql_rule_column_types).  Those columns take that type (and
+ * odbc_col.noted, so that no guess of the driver's or probe retypes them);
+ * a boolean's 1 and 0 are sent as t and f.
+ */
 static void odbc_type_hint(const char *sql, size_t len, struct odbc_cols *cols)
 {
     static const char mark[] = "/*pgiris:";

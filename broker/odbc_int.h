@@ -285,7 +285,7 @@ struct odbc_conn {
     /*
      * Suspended portals set aside (odbc_park), oldest first, and the last
      * ones closed before their end: dropped for room, by ROLLBACK TO, or by
-     * a cancel (enum odbc_lost_why).
+     * a cancel (ODBC_LOST_*).
      */
     struct odbc_parked *parked;
     int nparked;

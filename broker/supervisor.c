@@ -451,7 +451,7 @@ static void sv_reload(void)
         log_error("broker", "cannot open logfile %s: %s", ncfg->logfile, strerror(errno));
     sv_apply_pools(ncfg);
     sv_defer_accept(ncfg);
-    exec_set_max_request(ncfg->max_message_size + 64);
+    exec_set_max_request(ncfg->max_message_size + LEASE_REQUEST_SLACK);
     sv.cfg = ncfg;
     cfg_free(o);
     ck_pr_inc_32(&shm->config_gen);
@@ -570,7 +570,7 @@ int supervisor_run(struct cfg *cfg, char *argv0)
     if (sv_write_pidfile(cfg->pidfile) < 0)
         log_warning("broker", "cannot write pidfile %s: %s", cfg->pidfile, strerror(errno));
 
-    exec_set_max_request(cfg->max_message_size + 64);
+    exec_set_max_request(cfg->max_message_size + LEASE_REQUEST_SLACK);
     sv_apply_pools(cfg);
 
     sv.base = event_base_new();

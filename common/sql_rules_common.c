@@ -1760,7 +1760,8 @@ int sql_rule_ilike(struct sql_rw *rw)
             return sql_rw_fail(rw, "42601", "operand expected around ILIKE");
         /* A letter as the ESCAPE character must survive the pattern's UPPER(). */
         size_t esc = sql_next(rw, re);
-        if (sql_tk_kw(rw, esc, KW_ESCAPE) && rw->t[sql_next(rw, esc)].type == SQL_TOK_STRING) {
+        if (sql_tk_kw(rw, esc, KW_ESCAPE) && sql_next(rw, esc) < rw->n &&
+            rw->t[sql_next(rw, esc)].type == SQL_TOK_STRING) {
             struct sql_tk *e = &rw->t[sql_next(rw, esc)];
             char *up = sql_rw_strdup(rw, e->s, e->len);
             if (up == NULL)
@@ -1801,7 +1802,7 @@ int sql_rule_like_escape(struct sql_rw *rw)
         if (sql_tk_kw(rw, esc, KW_ESCAPE)) {
             /* ESCAPE '' is PostgreSQL's way to have none, which is the backends' own way. */
             size_t lit = sql_next(rw, esc);
-            if (rw->t[lit].type == SQL_TOK_STRING && rw->t[lit].len == 2 &&
+            if (lit < rw->n && rw->t[lit].type == SQL_TOK_STRING && rw->t[lit].len == 2 &&
                 sql_rw_splice(rw, esc, lit + 1 - esc, NULL, 0) != 0)
                 return -1;
             continue;

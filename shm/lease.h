@@ -77,6 +77,8 @@ struct shm_pool;
 
 #define LEASE_DONE 0x01
 #define LEASE_DONE_LEN 15           /* type + length + txstatus + flags + sig */
+/* A request's body may exceed the client's max_message_size by this much (its verb, flags, ids). */
+#define LEASE_REQUEST_SLACK 64
 #define LEASE_F_ERROR 0x01          /* the request ended in an ErrorResponse */
 #define LEASE_F_BROKEN 0x02         /* the backend connection is gone; slot released */
 #define LEASE_F_CLEAN 0x04          /* nothing to reset: the worker may queue the slot itself */

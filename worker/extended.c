@@ -712,13 +712,13 @@ static void extended_bind(struct session *s, const uint8_t *body, size_t len)
     }
     /*
      * Each marker carries its parameter's value: refuse before copying a
-     * request the executor would refuse (max_message_size + 64), which a
+     * request the executor would refuse (past LEASE_REQUEST_SLACK), which a
      * small Bind of a value many markers repeat could make gigabytes long.
      */
-    size_t need = st->sql_len + 64;
+    size_t need = st->sql_len + LEASE_REQUEST_SLACK;
     for (int m = 0; m < st->nmarkers; m++)
         need += 10 + (lens[st->marker[m]] > 0 ? (size_t)lens[st->marker[m]] : 0);
-    if (need > worker.cfg->max_message_size + 64) {
+    if (need > worker.cfg->max_message_size + LEASE_REQUEST_SLACK) {
         char msg[160];
         snprintf(msg, sizeof(msg), "bind message of %d parameter markers takes %zu bytes with its values, "
                  "more than max_message_size (%zu)", st->nmarkers, need, worker.cfg->max_message_size);

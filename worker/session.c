@@ -1168,8 +1168,9 @@ static void session_copy_input(struct session *s, struct evbuffer *in)
                 return;
             if (n > s->copy_left)
                 n = s->copy_left;
-            if (n > session_copy_chunk(shm_slot(s->slot)))
-                n = session_copy_chunk(shm_slot(s->slot));
+            size_t most = session_copy_chunk(shm_slot(s->slot));
+            if (n > most)
+                n = most;
             if (!session_ring_room(s, n + 5))
                 goto paused;
             chunk[0] = 'd';
