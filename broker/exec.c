@@ -653,6 +653,7 @@ static int exec_release(struct exec *e)
     s->owner_client = SHM_NONE;
     ck_pr_store_32(&s->reclaim, 0);
     ck_pr_store_32(&s->cancel, 0);
+    ck_pr_store_32(&s->chain, LEASE_CHAIN_NONE);
     /* Whatever a departed owner left in the rings is discarded; nobody else reads them now. */
     ring_reset(&s->req);
     ring_reset(&s->resp);
@@ -723,10 +724,46 @@ static int exec_skip_request(struct exec *e, size_t n)
     return 0;
 }
 
+/*
+ * 'N' (a chained lease, see shm/lease.h): the worker queued its next
+ * client's request behind the request just answered, which it expected to
+ * end the lease.  When that lease did end clean the slot goes on to the
+ * client at once, without going back to the pool and without this thread
+ * sleeping until a worker leases it again; otherwise the request is read
+ * through and the worker ends the lease as usual.  Returns -1 if the lease
+ * was reclaimed meanwhile.
+ */
+static int exec_chain(struct exec *e, int clean, const uint8_t *body, size_t len)
+{
+    struct shm_slot *s = shm_slot(e->slot);
+    uint32_t chain = ck_pr_fas_32(&s->chain, LEASE_CHAIN_NONE);
+    int take = clean && len == 4 && chain == LEASE_CHAIN_PENDING && exec_txstatus(e) == 'I' &&
+               !ck_pr_load_32(&s->discard) && lease_reusable(s);
+    if (take) {
+        /* No cancel of the lease before may reach the next one's request. */
+        exec_cancel_gate(e, UINT32_MAX);
+        s->owner_client = pgproto_load_u32(body);
+        ck_pr_store_32(&s->cancel, 0);
+        ck_pr_fence_store();
+        ck_pr_store_32(&s->lease_gen, s->lease_gen + 1);
+        exec_lease_begin(e);
+    } else {
+        uint8_t hdr[5];
+        if (exec_read_request(s, hdr, sizeof(hdr)) < 0)
+            return -1;
+        uint32_t n = pgproto_load_u32(hdr + 1);
+        if (n < 4 || exec_skip_request(e, n - 4) < 0)
+            return -1;
+    }
+    uint8_t rec[LEASE_NEXT_LEN] = { LEASE_NEXT, 0, 0, 0, LEASE_NEXT_LEN - 1, (uint8_t)take };
+    return exec_sink_write(s, rec, sizeof(rec));
+}
+
 /* Serve one lease until the worker releases the slot or goes away. */
 static int exec_serve_lease(struct exec *e)
 {
     struct shm_slot *s = shm_slot(e->slot);
+    int clean = 0;              /* the last DONE said LEASE_F_CLEAN */
     exec_lease_begin(e);
     for (;;) {
         uint8_t hdr[5];
@@ -773,6 +810,14 @@ static int exec_serve_lease(struct exec *e)
 
         if (hdr[0] == LEASE_REQ_RELEASE)
             return exec_release(e);
+        if (hdr[0] == LEASE_REQ_NEXT) {
+            int was_clean = clean;
+            clean = 0;
+            if (exec_chain(e, was_clean, e->req, body_len) < 0)
+                return exec_release(e);
+            continue;
+        }
+        clean = 0;
         int flags = exec_run(e, hdr[0], (const char *)e->req, body_len);
         if (flags == EXEC_NO_REPLY)
             continue;
@@ -780,6 +825,7 @@ static int exec_serve_lease(struct exec *e)
             flags |= LEASE_F_CLEAN;
         if (flags < 0 || exec_send_done(e, flags) < 0)
             return exec_release(e);
+        clean = (flags & LEASE_F_CLEAN) != 0;
         /* A cancel reaches the request it came during, not the next one. */
         if (e->conn != NULL)
             odbc_cancel_clear(e->conn);

@@ -40,12 +40,19 @@ uint32_t lease_acquire(uint32_t pool, uint32_t worker, uint32_t wgen, uint32_t c
     return idx;
 }
 
+int lease_reusable(const struct shm_slot *s)
+{
+    struct shm_pool *p = shm_pool(s->pool);
+    return !ck_pr_load_32((uint32_t *)&s->reclaim) && !ck_pr_load_32((uint32_t *)&s->close) &&
+           !ck_pr_load_32(&shm->shutdown) && !ck_pr_load_32(&p->removed) && !shm_pool_oversized(p) &&
+           s->conn_gen == ck_pr_load_32(&p->conn_gen);
+}
+
 int lease_release(uint32_t slot, uint32_t worker)
 {
     struct shm_slot *s = shm_slot(slot);
     struct shm_pool *p = shm_pool(s->pool);
-    if (ck_pr_load_32(&s->reclaim) || ck_pr_load_32(&s->close) || ck_pr_load_32(&shm->shutdown) ||
-        ck_pr_load_32(&p->removed) || shm_pool_oversized(p) || s->conn_gen != ck_pr_load_32(&p->conn_gen))
+    if (!lease_reusable(s))
         return -1;
     struct shm_worker *w = shm_worker(worker);
     w->released.idx = slot;

@@ -21,6 +21,16 @@
  *   'X'                        end of lease: reset the connection, back to the pool
  *                              (not sent when the worker queues the slot itself:
  *                              lease_release)
+ *   'N'  client:u32            a chained lease: the request after this one is
+ *                              another client's, queued by the worker that holds
+ *                              the slot behind a request it expects to end the
+ *                              lease.  If that lease did end clean ('I', the
+ *                              DONE said LEASE_F_CLEAN, nothing for the executor
+ *                              to do at its end) and the worker has not taken the
+ *                              request back (shm_slot.chain), the slot's lease
+ *                              goes on to client and its request runs at once;
+ *                              otherwise it is read through.  Answered with a
+ *                              LEASE_NEXT record either way
  *   'E'  verb NUL flags:u8 max_rows:i32 portal:u32 sig:u64 nparams:i16
  *        { oid:i32 format:i16 len:i32 bytes } nformats:i16 { format:i16 } sql
  *                              run with parameters ('?' markers, in order);
@@ -44,6 +54,10 @@
  *                              sig (0: none) names the columns of the
  *                              statement an 'E' or 'D' request used, as the
  *                              driver describes them (odbc_take_sig)
+ *   0x02 taken:u8             the answer to 'N': 1 when the lease went on to
+ *                              that client (its replies follow), 0 when its
+ *                              request was read through and the lease before
+ *                              goes on, or ends as usual
  */
 #ifndef PGIRIS_LEASE_H
 #define PGIRIS_LEASE_H
@@ -51,6 +65,7 @@
 #include <stdint.h>
 
 struct shm_pool;
+struct shm_slot;
 
 #define LEASE_REQ_EXEC 'Q'
 #define LEASE_REQ_BEGIN 'B'
@@ -75,7 +90,15 @@ struct shm_pool;
 #define LEASE_REQ_COPY_DONE 'c'
 #define LEASE_REQ_COPY_FAIL 'f'
 
+#define LEASE_REQ_NEXT 'N'
+
 #define LEASE_DONE 0x01
+#define LEASE_NEXT 0x02
+#define LEASE_NEXT_LEN 6            /* type + length + taken */
+/* shm_slot.chain: an 'N' the worker queued, until the executor reaches it. */
+#define LEASE_CHAIN_NONE 0
+#define LEASE_CHAIN_PENDING 1
+#define LEASE_CHAIN_WITHDRAWN 2     /* the worker took the request back: read it through */
 #define LEASE_DONE_LEN 15           /* type + length + txstatus + flags + sig */
 /* A request's body may exceed the client's max_message_size by this much (its verb, flags, ids). */
 #define LEASE_REQUEST_SLACK 64
@@ -99,6 +122,13 @@ uint32_t lease_acquire(uint32_t pool, uint32_t worker, uint32_t wgen, uint32_t c
  * must end the lease itself ('X').
  */
 int lease_release(uint32_t slot, uint32_t worker);
+
+/*
+ * Whether a lease of slot that ended clean may leave the slot as it is for
+ * the next one: nothing asks the executor to close, reconnect, shrink the
+ * pool or stop.
+ */
+int lease_reusable(const struct shm_slot *s);
 
 /* Wake every worker but 'except' (SHM_NONE: none) that has clients queued for a slot of p. */
 void lease_wake_waiters(struct shm_pool *p, uint32_t except);

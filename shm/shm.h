@@ -32,7 +32,7 @@
 #include "shm/ring.h"
 
 #define SHM_MAGIC 0x7067697269730001ULL
-#define SHM_LAYOUT_VERSION 6
+#define SHM_LAYOUT_VERSION 7
 #define SHM_MAX_WORKERS 64
 #define SHM_MAX_POOLS CFG_MAX_DATABASES
 #define SHM_NONE UINT32_MAX
@@ -114,6 +114,7 @@ struct shm_slot {
      * before the next lease.
      */
     uint32_t discard;
+    uint32_t chain;             /* LEASE_CHAIN_*: a chained lease's 'N' in the request ring */
     char txstatus;              /* 'I', 'T' or 'E' as last reported */
     int64_t connect_time_us;    /* realtime */
     int64_t request_time_us;    /* realtime of the last request */
@@ -167,6 +168,7 @@ struct shm_stats {
     uint64_t query_us;
     uint64_t wait_us;
     uint64_t errors;
+    uint64_t chained;           /* requests run on a slot handed on without the pool (chained leases) */
 } CK_CC_CACHELINE;
 
 struct shm_header {

@@ -435,7 +435,7 @@ static const struct admin_col admin_stats_cols[] = {
     ADMIN_I("avg_xact_count"), ADMIN_I("avg_query_count"),
     ADMIN_I("avg_recv"), ADMIN_I("avg_sent"),
     ADMIN_I("avg_xact_time"), ADMIN_I("avg_query_time"), ADMIN_I("avg_wait_time"),
-    ADMIN_I("total_autoparam_count"),
+    ADMIN_I("total_autoparam_count"), ADMIN_I("total_chained_count"),
 };
 
 static uint64_t admin_div(uint64_t a, uint64_t b)
@@ -476,6 +476,7 @@ static void admin_show_stats(struct admin_ctx *ctx)
             t.xact_us += ck_pr_load_64(&st->xact_us);
             t.query_us += ck_pr_load_64(&st->query_us);
             t.wait_us += ck_pr_load_64(&st->wait_us);
+            t.chained += ck_pr_load_64(&st->chained);
         }
         pgproto_data_row_begin(out, (int16_t)ADMIN_ARRAY_LEN(admin_stats_cols));
         admin_text(out, name);
@@ -494,6 +495,7 @@ static void admin_show_stats(struct admin_ctx *ctx)
         admin_int(out, (int64_t)admin_div(t.query_us, t.query_count));
         admin_int(out, (int64_t)admin_div(t.wait_us, t.xact_count));
         admin_int(out, (int64_t)ck_pr_load_64(&p->autoparam_count));
+        admin_int(out, (int64_t)t.chained);
         pgproto_end(out);
     }
     pgproto_command_complete(out, "SHOW");

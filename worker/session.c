@@ -74,6 +74,17 @@ static void session_write_cb(struct conn *c);
 static void session_error_cb(struct conn *c);
 static const struct conn_ops session_conn_ops = { session_read_cb, session_write_cb, session_error_cb };
 static void session_next(struct session *s);
+static int session_chain_leave(struct session *s);
+static int session_chain_on_free(struct session *s);
+static int session_chain_withdraw(struct session *b);
+static int session_chain_next(struct session *b);
+static int session_chain(struct session *b);
+static void session_chain_orphans(void);
+static void session_chain_unstick(uint32_t pool);
+static void session_chain_clear(struct worker_chain *ch);
+static void session_chain_refused(uint32_t idx);
+static int session_resp_partial(struct shm_slot *slot);
+static void session_chain_check_cancels(void);
 static void session_process_input(struct session *s);
 static int session_start_tls(struct session *s);
 static int session_ring_room(struct session *s, size_t n);
@@ -283,13 +294,14 @@ static int session_defer_to_older(uint32_t pool, struct session *s)
 
 static void session_free(struct session *s)
 {
-    if (s->state == SESSION_WAITING && s->pool != SHM_NONE)
+    if (s->state == SESSION_WAITING && s->pool != SHM_NONE && session_chain_leave(s))
         session_waitq_leave(s);
     if (s->state == SESSION_RUNNING)
         TAILQ_REMOVE(&session_running, s, queue_link);
     if (s->slot != SHM_NONE) {
         /* The executor rolls back, drops whatever is in the rings and requeues the slot. */
-        lease_abandon(s->slot);
+        if (!session_chain_on_free(s))
+            lease_abandon(s->slot);
         s->slot = SHM_NONE;
     }
     if (s->client != SHM_NONE) {
@@ -313,7 +325,8 @@ static void session_free(struct session *s)
 static void session_close(struct session *s)
 {
     if (s->state == SESSION_WAITING && s->pool != SHM_NONE) {
-        session_waitq_leave(s);
+        if (session_chain_leave(s))
+            session_waitq_leave(s);
         s->state = SESSION_IDLE;
     }
     session_set_state(s, SESSION_CLOSING);
@@ -461,6 +474,9 @@ static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (s->state != SESSION_WAITING)
         return;
+    /* A request the executor has reached runs: the wait is over. */
+    if (s->chained && !session_chain_withdraw(s))
+        return;
     struct shm_pool *p = shm_pool(s->pool);
     session_unwait(s);
     char msg[300], hint[400];
@@ -482,6 +498,7 @@ static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 void session_check_cancels(void)
 {
+    session_chain_check_cancels();
     for (uint32_t i = 0; i < shm->npools; i++) {
         struct session *s, *next;
         for (s = TAILQ_FIRST(&worker.waitq[i]); s != NULL; s = next) {
@@ -802,27 +819,39 @@ static void session_wake_executor(struct shm_slot *slot, uint32_t *flag)
         wake_futex_bump(&slot->futex);
 }
 
-/* Ask the executor to end the lease: it resets the connection and queues the slot. */
-static void session_release_request(struct session *s)
+/* Ask the executor to end the lease on slot idx: it resets the connection and queues the slot. */
+static void session_release_request(uint32_t idx)
 {
-    struct shm_slot *slot = shm_slot(s->slot);
+    struct shm_slot *slot = shm_slot(idx);
     uint8_t rec[5] = { LEASE_REQ_RELEASE, 0, 0, 0, 4 };
     /* Nothing else is in the request ring at a statement boundary, so this always fits. */
     if (ring_write(&slot->req, rec, sizeof(rec)) != sizeof(rec)) {
-        lease_abandon(s->slot);
+        lease_abandon(idx);
         return;
     }
     session_wake_executor(slot, &slot->req.consumer_waiting);
 }
 
+/* End the lease on slot idx: queue the slot ourselves when there is nothing to reset, else 'X'. */
+static void session_release_slot(uint32_t idx, int clean)
+{
+    if (!clean || lease_release(idx, worker.index) < 0)
+        session_release_request(idx);
+}
+
+static void session_chain_hand(struct session *a);
+
 /*
  * Hand the slot back.  When the executor said there is nothing to reset,
  * queue it ourselves: that spares a wake-up of the executor per transaction.
+ * A waiting client's request queued behind this lease gets the slot instead.
  */
 static void session_release(struct session *s)
 {
-    if (!s->slot_clean || s->backend_state || lease_release(s->slot, worker.index) < 0)
-        session_release_request(s);
+    if (worker.chain != NULL && worker.chain[s->slot].pending)
+        session_chain_hand(s);
+    else
+        session_release_slot(s->slot, s->slot_clean && !s->backend_state);
     s->slot_clean = 0;
     s->backend_state = 0;
     session_held_free(s);
@@ -851,9 +880,9 @@ static int session_flush_request(struct session *s)
     return 1;
 }
 
-static void session_start_request(struct session *s)
+/* The request in s->req goes to s->slot: RUNNING, with its timers. */
+static void session_request_begin(struct session *s)
 {
-    s->req_sent = 0;
     s->stmt_failed = 0;
     s->msg_left = 0;
     s->query_start_us = shm_now_us();
@@ -879,6 +908,12 @@ static void session_start_request(struct session *s)
      */
     ck_pr_store_32(&shm_slot(s->slot)->resp.consumer_waiting, 1);
     ck_pr_fence_store();
+}
+
+static void session_start_request(struct session *s)
+{
+    s->req_sent = 0;
+    session_request_begin(s);
     session_flush_request(s);
 }
 
@@ -904,13 +939,23 @@ static void session_wait_failed(struct session *s)
 
 void session_serve_waiters(void)
 {
+    if (worker.chain_orphans > 0)
+        session_chain_orphans();
     for (uint32_t i = 0; i < shm->npools; i++) {
         struct session *s;
+        if (worker.chain != NULL && ck_pr_load_32(&shm_pool(i)->free_top) != 0)
+            session_chain_unstick(i);
         while ((s = TAILQ_FIRST(&worker.waitq[i])) != NULL) {
             struct shm_pool *p = shm_pool(i);
             int unreachable = session_pool_unreachable(p);
-            if (!unreachable && (session_defer_to_older(i, s) || session_lease(s) < 0))
+            if (!unreachable && session_defer_to_older(i, s))
                 break;
+            if (!unreachable && session_lease(s) < 0) {
+                /* No free slot: queued behind a lease that ends, s is out of the queue. */
+                if (session_chain(s) == 0)
+                    continue;
+                break;
+            }
             session_unwait(s);
             if (unreachable) {
                 session_wait_failed(s);
@@ -944,6 +989,362 @@ void session_dispatch(struct session *s)
         wake_broker();
     /* A slot may have been queued between our failed dequeue and the waiting count. */
     session_serve_waiters();
+}
+
+/* ---- chained leases ---- */
+
+/*
+ * With every slot of a pool busy and clients waiting, the first waiter's
+ * request is queued in the request ring of a slot whose running request
+ * will end its lease (the last statement of a Query, outside a transaction
+ * block, under transaction pooling), behind an 'N' record (shm/lease.h).
+ * When that lease ends clean the executor runs it at once: the slot does
+ * not go back to the pool, and the executor thread does not sleep until a
+ * worker leases it again (a futex wait and wake-up per transaction).
+ *
+ * The waiter stays WAITING, out of the wait queue (chained), until the
+ * lease before it ends here (session_chain_hand); then it reads the slot's
+ * LEASE_NEXT record and either holds the slot, or goes back to the head of
+ * the queue while the lease before ends as it would have.  Until the
+ * executor reaches the request the worker can take it back
+ * (session_chain_withdraw): for a query_wait_timeout, a cancel, or a
+ * client that leaves; the request is then back in the wait queue.
+ */
+
+static struct worker_chain *session_chain_find(const struct session *b, uint32_t *idx)
+{
+    for (uint32_t i = 0; i < shm->nslots; i++)
+        if (worker.chain[i].next == b) {
+            *idx = i;
+            return &worker.chain[i];
+        }
+    return NULL;
+}
+
+static void session_chain_clear(struct worker_chain *ch)
+{
+    if (ch->handed && ch->withdrawn)
+        worker.chain_orphans--;
+    memset(ch, 0, sizeof(*ch));
+}
+
+/* Back in the wait queue, in the place its wait began (it was the first waiter when it was chained). */
+static void session_chain_requeue(struct session *b)
+{
+    b->chained = 0;
+    if (b->timer_statement) {
+        b->timer_statement = 0;
+        session_timer_stop(b);
+    }
+    session_set_state(b, SESSION_WAITING);
+    int64_t since = shm_client(b->client)->wait_start_us;
+    struct session *w = TAILQ_FIRST(&worker.waitq[b->pool]);
+    while (w != NULL && shm_client(w->client)->wait_start_us <= since)
+        w = TAILQ_NEXT(w, queue_link);
+    if (w != NULL)
+        TAILQ_INSERT_BEFORE(w, b, queue_link);
+    else
+        TAILQ_INSERT_TAIL(&worker.waitq[b->pool], b, queue_link);
+    session_waitq_publish(b->pool);
+    ck_pr_inc_32(&shm_pool(b->pool)->waiting[worker.index]);
+    if (worker.cfg->query_wait_timeout > 0 && b->timer == NULL)
+        session_timer_start(b, worker.cfg->query_wait_timeout);
+}
+
+/* Whether a's running request ends its lease, should it end outside a transaction block. */
+static int session_chain_after(const struct session *a)
+{
+    return a->slot != SHM_NONE && !a->chained && !a->ext_busy && a->query != NULL &&
+           a->query->stmt_i + 1 == a->query->nstmts && a->txstatus == 'I' && !a->backend_state &&
+           a->copy_in == 0 && a->req.len > 0 && a->req_sent == a->req.len && a->req.data[0] == LEASE_REQ_EXEC &&
+           !worker.chain[a->slot].pending;
+}
+
+/* Queue waiter b's request behind a lease that ends: 0, or -1 when no slot can take it now. */
+static int session_chain(struct session *b)
+{
+    if (worker.chain == NULL || worker.cfg->pool_mode != CFG_POOL_TRANSACTION || b->backend_state)
+        return -1;
+    struct shm_pool *p = shm_pool(b->pool);
+    int64_t head;
+    /* A client of another worker that has waited longer is first in line for a slot. */
+    if (lease_older_waiter(p, worker.index, shm_client(b->client)->wait_start_us, SESSION_FAIR_GRACE_US,
+                           &head) != SHM_NONE)
+        return -1;
+    uint8_t rec[9] = { LEASE_REQ_NEXT, 0, 0, 0, 8 };
+    pgproto_store_u32(rec + 5, b->client);
+    struct session *a;
+    TAILQ_FOREACH(a, &session_running, queue_link) {
+        if (a->pool != b->pool || !session_chain_after(a))
+            continue;
+        struct shm_slot *slot = shm_slot(a->slot);
+        if (ring_writable(&slot->req) < sizeof(rec) + b->req.len)
+            continue;
+        struct worker_chain *ch = &worker.chain[a->slot];
+        /* The word before the record: the executor reads it when it gets there. */
+        ck_pr_store_32(&slot->chain, LEASE_CHAIN_PENDING);
+        ck_pr_fence_store();
+        ring_write(&slot->req, rec, sizeof(rec));
+        ring_write(&slot->req, b->req.data, b->req.len);
+        session_wake_executor(slot, &slot->req.consumer_waiting);
+        ch->next = b;
+        ch->pending = 1;
+        ch->since_us = shm_now_us();
+        session_waitq_leave(b);
+        b->chained = 1;
+        b->req_sent = b->req.len;
+        return 0;
+    }
+    return -1;
+}
+
+/*
+ * Take b's request back before the executor reaches it: 1 when it will not
+ * run, and b is first in the wait queue again; 0 when it runs (or ran).
+ */
+static int session_chain_withdraw(struct session *b)
+{
+    uint32_t idx;
+    struct worker_chain *ch = session_chain_find(b, &idx);
+    if (ch == NULL || ch->handed)
+        return 0;
+    if (!ck_pr_cas_32(&shm_slot(idx)->chain, LEASE_CHAIN_PENDING, LEASE_CHAIN_WITHDRAWN))
+        return 0;
+    /* The record is still to come; whoever ends the lease before reads it (session_chain_orphans). */
+    ch->next = NULL;
+    ch->withdrawn = 1;
+    session_chain_requeue(b);
+    return 1;
+}
+
+/*
+ * s, WAITING, is leaving (its client went): 1 if it is in the wait queue
+ * (taken back from a chain, or never chained), 0 if its request stays
+ * behind a lease, whose end now resets the slot instead.
+ */
+static int session_chain_leave(struct session *s)
+{
+    if (!s->chained || session_chain_withdraw(s))
+        return 1;
+    uint32_t idx;
+    struct worker_chain *ch = session_chain_find(s, &idx);
+    if (ch != NULL)
+        ch->next = NULL;
+    s->chained = 0;
+    return 0;
+}
+
+/* Cancels for chained clients: those taken back are in the wait queue, where they are answered. */
+static void session_chain_check_cancels(void)
+{
+    if (worker.chain == NULL)
+        return;
+    for (uint32_t i = 0; i < shm->nslots; i++) {
+        struct session *b = worker.chain[i].next;
+        if (b != NULL && !worker.chain[i].handed && ck_pr_load_32(&shm_client(b->client)->cancel_req) != 0)
+            session_chain_withdraw(b);
+    }
+}
+
+/* b, chained, now reads the slot idx: its request is on it (or read through). */
+static void session_chain_take(struct session *b, uint32_t idx)
+{
+    session_timer_stop(b);
+    b->slot = idx;
+    session_request_begin(b);
+}
+
+/* a's lease ends with a request queued behind it: the slot goes to that client, or is reset. */
+static void session_chain_hand(struct session *a)
+{
+    struct worker_chain *ch = &worker.chain[a->slot];
+    ch->handed = 1;
+    ch->clean = a->slot_clean && !a->backend_state;
+    if (ch->withdrawn) {
+        /* Taken back: the worker reads the record and ends the lease as usual. */
+        worker.chain_orphans++;
+        return;
+    }
+    if (ch->next == NULL) {
+        /* Its client left after the executor reached it: what the rings hold is nobody's. */
+        lease_abandon(a->slot);
+        session_chain_clear(ch);
+        return;
+    }
+    session_chain_take(ch->next, a->slot);
+}
+
+/*
+ * Slots whose lease ended with a request taken back behind it: once the
+ * executor has read that request through (its LEASE_NEXT record), the slot
+ * goes back to the pool as the lease would have sent it.
+ */
+static void session_chain_orphans(void)
+{
+    for (uint32_t i = 0; worker.chain_orphans > 0 && i < shm->nslots; i++) {
+        struct worker_chain *ch = &worker.chain[i];
+        if (!ch->handed || !ch->withdrawn)
+            continue;
+        struct shm_slot *slot = shm_slot(i);
+        uint8_t rec[LEASE_NEXT_LEN];
+        if (ring_peek_copy(&slot->resp, rec, sizeof(rec)) < 0) {
+            /* Woken when it comes (see shm/wake.h). */
+            ck_pr_store_32(&slot->resp.consumer_waiting, 1);
+            ck_pr_fence_memory();
+            if (ring_peek_copy(&slot->resp, rec, sizeof(rec)) < 0)
+                continue;
+        }
+        int clean = ch->clean;
+        session_chain_clear(ch);
+        if (rec[0] != LEASE_NEXT || rec[5]) {
+            log_error("session", "slot=%u: chained lease out of step (record 0x%02x); resetting it", i, rec[0]);
+            lease_abandon(i);
+            continue;
+        }
+        ring_consume(&slot->resp, sizeof(rec));
+        session_wake_executor(slot, &slot->resp.producer_waiting);
+        session_release_slot(i, clean);
+    }
+}
+
+/*
+ * A slot is free while requests wait chained behind leases that have taken
+ * more than SESSION_FAIR_GRACE_US (a long statement, a client slow to read
+ * its reply): take those back, so that the longest waiting is served first
+ * by the free slot rather than by the end of that lease.
+ */
+static void session_chain_unstick(uint32_t pool)
+{
+    int64_t old = shm_now_us() - SESSION_FAIR_GRACE_US;
+    struct session *a;
+    TAILQ_FOREACH(a, &session_running, queue_link) {
+        if (a->pool != pool || a->slot == SHM_NONE)
+            continue;
+        struct worker_chain *ch = &worker.chain[a->slot];
+        if (ch->pending && !ch->handed && ch->next != NULL && ch->since_us < old)
+            session_chain_withdraw(ch->next);
+    }
+}
+
+/*
+ * s holds a slot with a chained request behind it and its client is gone:
+ * 1 when the slot went to the chained client (the executor reached its
+ * request: it reads on past the rest of s's reply), 0 when the caller
+ * abandons the slot.
+ */
+static int session_chain_on_free(struct session *s)
+{
+    if (worker.chain == NULL || !worker.chain[s->slot].pending)
+        return 0;
+    struct worker_chain *ch = &worker.chain[s->slot];
+    struct session *b = ch->next;
+    if (s->chained || ch->handed || b == NULL) {
+        /* s is the chained client itself, or nobody is: the slot is reset. */
+        session_chain_clear(ch);
+        return 0;
+    }
+    if (ck_pr_cas_32(&shm_slot(s->slot)->chain, LEASE_CHAIN_PENDING, LEASE_CHAIN_WITHDRAWN)) {
+        session_chain_clear(ch);
+        session_chain_requeue(b);
+        return 0;
+    }
+    ch->handed = 1;
+    ch->clean = 0;
+    b->chained = 2;
+    b->msg_left = s->msg_left;
+    session_chain_take(b, s->slot);
+    return 1;
+}
+
+/*
+ * What the client before b left in the ring, up to the LEASE_NEXT record
+ * (b->chained 2): dropped.  1 when the record is next.
+ */
+static int session_chain_skip(struct session *b)
+{
+    struct shm_slot *slot = shm_slot(b->slot);
+    for (;;) {
+        const uint8_t *p;
+        size_t n = ring_peek(&slot->resp, &p);
+        if (n == 0) {
+            if (session_resp_partial(slot))
+                return 0;
+            continue;
+        }
+        if (b->msg_left > 0) {
+            size_t take = b->msg_left < n ? b->msg_left : n;
+            ring_consume(&slot->resp, take);
+            b->msg_left -= take;
+            session_wake_executor(slot, &slot->resp.producer_waiting);
+            continue;
+        }
+        uint8_t hdr[5];
+        if (ring_peek_copy(&slot->resp, hdr, sizeof(hdr)) < 0) {
+            if (session_resp_partial(slot))
+                return 0;
+            continue;
+        }
+        if (hdr[0] == LEASE_NEXT)
+            return 1;
+        b->msg_left = hdr[0] == LEASE_DONE ? LEASE_DONE_LEN : 1 + (size_t)pgproto_load_u32(hdr + 1);
+    }
+}
+
+/*
+ * b reads the LEASE_NEXT record of the slot it was chained on: 1 when b
+ * holds the slot now (its replies follow), 0 when not yet, or not: then the
+ * lease before ends as it would have and b is first in the queue again.
+ */
+static int session_chain_next(struct session *b)
+{
+    struct shm_slot *slot = shm_slot(b->slot);
+    uint8_t rec[LEASE_NEXT_LEN];
+    if (b->chained == 2 && !session_chain_skip(b))
+        return 0;
+    while (ring_peek_copy(&slot->resp, rec, sizeof(rec)) < 0)
+        if (session_resp_partial(slot))
+            return 0;
+    uint32_t idx = b->slot;
+    struct worker_chain *ch = &worker.chain[idx];
+    int clean = ch->clean;
+    session_chain_clear(ch);
+    b->chained = 0;
+    if (rec[0] != LEASE_NEXT) {
+        log_error("session", "slot=%u: chained lease out of step (record 0x%02x); resetting it", idx, rec[0]);
+        lease_abandon(idx);
+        b->slot = SHM_NONE;
+        session_chain_requeue(b);
+        return 0;
+    }
+    ring_consume(&slot->resp, sizeof(rec));
+    session_wake_executor(slot, &slot->resp.producer_waiting);
+    if (rec[5]) {
+        shm_client(b->client)->slot = idx;
+        session_stats(b)->wait_us += (uint64_t)(shm_now_us() - shm_client(b->client)->wait_start_us);
+        session_stats(b)->chained++;
+        session_publish_status(b);
+        return 1;
+    }
+    b->slot = SHM_NONE;
+    session_release_slot(idx, clean);
+    session_chain_requeue(b);
+    return 0;
+}
+
+/*
+ * The lease a request was chained behind goes on (the DONE said a
+ * transaction is open): the executor reads that request through, and its
+ * client waits in the queue again.  The record is read with the lease's
+ * next reply.
+ */
+static void session_chain_refused(uint32_t idx)
+{
+    if (worker.chain == NULL || !worker.chain[idx].pending || worker.chain[idx].next == NULL)
+        return;
+    struct worker_chain *ch = &worker.chain[idx];
+    struct session *b = ch->next;
+    ch->next = NULL;
+    session_chain_requeue(b);
 }
 
 static void session_build_request(struct session *s, char type, const char *verb, const char *sql,
@@ -982,6 +1383,8 @@ static void session_done(struct session *s, char txstatus, int flags, uint64_t s
     if (flags & LEASE_F_ERROR)
         st->errors++;
     s->slot_clean = (flags & LEASE_F_CLEAN) != 0;
+    if (txstatus != 'I' && s->slot != SHM_NONE)
+        session_chain_refused(s->slot);
     /* The executor lost its backend: hand the slot back so it reconnects, even in session pooling. */
     if ((flags & LEASE_F_BROKEN) && s->slot != SHM_NONE)
         session_release(s);
@@ -1028,6 +1431,8 @@ void session_poll(struct session *s)
 {
     if (s->state != SESSION_RUNNING)
         return;
+    if (s->chained && !session_chain_next(s))
+        return;
     if (s->req_sent < s->req.len && !session_flush_request(s))
         return;
     struct shm_slot *slot = shm_slot(s->slot);
@@ -1059,7 +1464,7 @@ void session_poll(struct session *s)
                 s->msg_left -= take;
                 continue;
             }
-            if (n - fwd < 5 || p[fwd] == LEASE_DONE)
+            if (n - fwd < 5 || p[fwd] == LEASE_DONE || p[fwd] == LEASE_NEXT)
                 break;
             if (p[fwd] == 'G')
                 s->copy_in = 1;
@@ -1078,6 +1483,24 @@ void session_poll(struct session *s)
         if (ring_peek_copy(&slot->resp, hdr, 5) < 0) {
             if (session_resp_partial(slot))
                 break;
+            continue;
+        }
+        if (hdr[0] == LEASE_NEXT) {
+            /* A request chained behind this lease was read through (session_chain_refused). */
+            if (ring_peek_copy(&slot->resp, hdr, LEASE_NEXT_LEN) < 0) {
+                if (session_resp_partial(slot))
+                    break;
+                continue;
+            }
+            ring_consume(&slot->resp, LEASE_NEXT_LEN);
+            if (worker.chain != NULL)
+                session_chain_clear(&worker.chain[s->slot]);
+            if (hdr[5]) {
+                log_error("session", "slot=%u: a chained lease was taken while client=%u holds it; resetting it",
+                          s->slot, s->client);
+                session_fatal(s, "08006", "the backend connection was handed to another client in error");
+                return;
+            }
             continue;
         }
         if (hdr[0] != LEASE_DONE) {
@@ -1417,8 +1840,9 @@ void session_resume(struct session *s)
 void session_end_of_query(struct session *s)
 {
     session_held_done(s);
-    if (s->slot != SHM_NONE && s->txstatus == 'I' && worker.cfg->pool_mode == CFG_POOL_TRANSACTION &&
-        !s->backend_state)
+    /* A request chained behind this lease counts on its end (even should a reload change the mode). */
+    if (s->slot != SHM_NONE && s->txstatus == 'I' && !s->backend_state &&
+        (worker.cfg->pool_mode == CFG_POOL_TRANSACTION || (worker.chain != NULL && worker.chain[s->slot].pending)))
         session_release(s);
     session_query_free(s);
     session_set_state(s, SESSION_IDLE);

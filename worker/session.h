@@ -63,6 +63,14 @@ struct session {
     uint8_t timer_statement;            /* s->timer runs statement_timeout */
     uint8_t slot_clean;                 /* the last DONE said LEASE_F_CLEAN */
     /*
+     * A chained lease (session.c): 1 while the request is queued behind
+     * another client's lease (WAITING, out of the wait queue) and, once that
+     * lease ended, until the slot's LEASE_NEXT record is read; 2 when the
+     * client before left mid-reply: what is left of its reply is dropped
+     * first.
+     */
+    uint8_t chained;
+    /*
      * A statement left state on the backend connection (SQL_FLAG_BACKEND_STATE):
      * the client keeps its slot past its transactions, and the slot is
      * connected anew when it goes back (shm_slot.discard).  SHM_KEEPS_*

@@ -169,6 +169,7 @@ void worker_main(uint32_t index, struct cfg *cfg, const int *listen_fds, int nli
     TAILQ_INIT(&worker.sessions);
     for (int i = 0; i < SHM_MAX_POOLS; i++)
         TAILQ_INIT(&worker.waitq[i]);
+    worker.chain = calloc(shm->nslots, sizeof(*worker.chain));
     worker_load_users();
     char err[512];
     if (tls_configure(cfg, err, sizeof(err)) < 0)

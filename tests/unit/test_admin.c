@@ -516,7 +516,7 @@ static void test_show_stats(void **state)
         "database", "total_xact_count", "total_query_count", "total_received",
         "total_sent", "total_xact_time", "total_query_time", "total_wait_time",
         "avg_xact_count", "avg_query_count", "avg_recv", "avg_sent", "avg_xact_time",
-        "avg_query_time", "avg_wait_time", "total_autoparam_count",
+        "avg_query_time", "avg_wait_time", "total_autoparam_count", "total_chained_count",
     };
     struct shm_stats *a = shm_stats(0, 0), *b = shm_stats(1, 0);
     struct reply rep;
@@ -535,6 +535,8 @@ static void test_show_stats(void **state)
     b->xact_us = 1000;
     a->query_us = 3200;
     a->wait_us = 800;
+    a->chained = 5;
+    b->chained = 2;
     shm_stats(1, 1)->query_count = 9;
     shm_pool(0)->autoparam_count = 77;
     shm->start_time_us = shm_realtime_us() - 10 * 1000000 - 300000;
@@ -563,6 +565,7 @@ static void test_show_stats(void **state)
     assert_int_equal(ival(res, r, "avg_query_time"), 20);
     assert_int_equal(ival(res, r, "avg_wait_time"), 20);
     assert_int_equal(ival(res, r, "total_autoparam_count"), 77);
+    assert_int_equal(ival(res, r, "total_chained_count"), 7);
 
     r = row(res, "database", "other");
     assert_int_equal(ival(res, r, "total_query_count"), 9);

@@ -1,0 +1,304 @@
+"""Chained leases: with every connection of a pool busy, the first waiting
+client's request is queued on a connection whose running statement ends its
+lease, and runs there as soon as that statement ends, without the connection
+going back to the pool first (shm/lease.h 'N', worker/session.c).
+
+One worker, so that the waiting client and the running one share it (a
+worker chains onto its own clients' leases), and a pool of one connection,
+so that who runs when is known.  SHOW STATS counts the chained requests.
+Each waiting request here is an INSERT, so that a request taken back (by
+query_wait_timeout, a cancel, its client leaving) is seen not to have run,
+and one passed on is seen to have run exactly once.
+"""
+
+import contextlib
+import socket
+import struct
+import threading
+import time
+
+import psycopg
+import pytest
+
+import pgwire
+
+
+def one_worker(pgiris_factory, pool=1, wait=20):
+    return pgiris_factory(
+        settings={"workers": 1, "query_wait_timeout": wait, "default_pool_size": pool, "min_pool_size": pool},
+        databases={"demo": {"pool_size": pool}, "pg": {"pool_size": pool}})
+
+
+@contextlib.contextmanager
+def scratch_table(inst):
+    name = "chain_t_%d" % inst.port
+    with inst.connect("pg") as c:
+        c.execute("CREATE TABLE %s (who text)" % name)
+    try:
+        yield name
+    finally:
+        with inst.connect("pg") as c:
+            c.execute("DROP TABLE " + name)
+
+
+@pytest.fixture
+def inst(pgiris_factory):
+    return one_worker(pgiris_factory)
+
+
+@pytest.fixture
+def table(inst):
+    with scratch_table(inst) as name:
+        yield name
+
+
+def chained(inst, database):
+    rows = [r for r in inst.show("STATS") if r["database"] == database]
+    assert len(rows) == 1
+    return int(rows[0]["total_chained_count"])
+
+
+def wait_for_waiting(inst, database, n, timeout=10):
+    deadline = time.monotonic() + timeout
+    while int(inst.pool(database)["cl_waiting"]) != n:
+        assert time.monotonic() < deadline, "cl_waiting never reached %d" % n
+        time.sleep(0.005)
+
+
+def rows_of(inst, table):
+    with inst.connect("pg") as c:
+        return [r[0] for r in c.execute("SELECT who FROM %s ORDER BY who" % table).fetchall()]
+
+
+class Background:
+    """Run fn in a thread; result() returns what it returned or raises what it raised."""
+
+    def __init__(self, fn):
+        self.value = None
+        self.error = None
+        self.thread = threading.Thread(target=self._run, args=(fn,))
+        self.thread.start()
+
+    def _run(self, fn):
+        try:
+            self.value = fn()
+        except Exception as e:  # re-raised by result()
+            self.error = e
+
+    def result(self, timeout=20):
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "still running after %s s" % timeout
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def start_holder(inst, sql):
+    """A client whose statement holds the pool's only connection for a while."""
+    conn = inst.connect("pg")
+    job = Background(lambda: conn.execute(sql).fetchall())
+    # Its statement is on the connection once nobody waits and the pool is in use.
+    deadline = time.monotonic() + 10
+    while inst.pool("pg")["cl_active"] in (0, "0"):
+        assert time.monotonic() < deadline, "the holder never got the connection"
+        time.sleep(0.005)
+    return conn, job
+
+
+@pytest.mark.parametrize("extended", [False, True], ids=["simple", "extended"])
+def test_a_waiting_request_runs_behind_a_lease_that_ends(inst, table, extended):
+    before = chained(inst, "pg")
+    holder, held = start_holder(inst, "SELECT pg_sleep(0.6), 'holder'")
+    waiter = inst.connect("pg")
+    try:
+        if extended:
+            job = Background(lambda: waiter.execute(
+                "INSERT INTO %s VALUES (%%s) RETURNING who" % table, ("waiter",)).fetchall())
+        else:
+            job = Background(lambda: waiter.execute(
+                "INSERT INTO %s VALUES ('waiter') RETURNING who" % table).fetchall())
+        wait_for_waiting(inst, "pg", 1)
+        assert held.result() == [("", "holder")]
+        assert job.result() == [("waiter",)]
+    finally:
+        holder.close()
+        waiter.close()
+    assert rows_of(inst, table) == ["waiter"]
+    assert chained(inst, "pg") == before + 1
+    # The connection is free again for anyone.
+    with inst.connect("pg") as c:
+        assert c.execute("SELECT 'after'").fetchone() == ("after",)
+
+
+def test_a_lease_that_ends_in_an_error_passes_nothing_on(inst, table):
+    # The executor resets the connection after an error before anyone else
+    # uses it: the request queued behind is read through, waits in the queue
+    # again and runs once the connection is back in the pool.
+    before = chained(inst, "pg")
+    holder, held = start_holder(inst, "SELECT pg_sleep(0.5), 1 / (random() * 0)::int")
+    waiter = inst.connect("pg")
+    try:
+        job = Background(lambda: waiter.execute(
+            "INSERT INTO %s VALUES ('waiter') RETURNING who" % table).fetchall())
+        wait_for_waiting(inst, "pg", 1)
+        with pytest.raises(psycopg.Error) as info:
+            held.result()
+        assert info.value.sqlstate == "22012"
+        assert job.result() == [("waiter",)]
+        assert holder.execute("SELECT 'holder again'").fetchone() == ("holder again",)
+    finally:
+        holder.close()
+        waiter.close()
+    assert rows_of(inst, table) == ["waiter"]
+    assert chained(inst, "pg") == before
+
+
+def test_query_wait_timeout_takes_a_chained_request_back(pgiris_factory):
+    inst = one_worker(pgiris_factory, wait=1)
+    with scratch_table(inst) as table:
+        holder, held = start_holder(inst, "SELECT pg_sleep(2)")
+        waiter = inst.connect("pg")
+        started = time.monotonic()
+        with pytest.raises(psycopg.Error) as info:
+            waiter.execute("INSERT INTO %s VALUES ('waiter')" % table)
+        waited = time.monotonic() - started
+        finish_taken_back(inst, table, holder, held, waiter)
+        assert info.value.sqlstate == "53300"
+        assert 0.8 <= waited < 1.9, "the wait ended after %.2f s" % waited
+        assert chained(inst, "pg") == 0
+
+
+def finish_taken_back(inst, table, holder, held, waiter):
+    """The waiter's INSERT was refused: once the holder is done, it has not run, and the waiter goes on."""
+    try:
+        held.result()
+        assert waiter.execute("SELECT 'waiter again'").fetchone() == ("waiter again",)
+    finally:
+        holder.close()
+        waiter.close()
+    assert rows_of(inst, table) == []
+
+
+def test_a_cancel_takes_a_chained_request_back(inst, table):
+    holder, held = start_holder(inst, "SELECT pg_sleep(1.2)")
+    waiter = inst.connect("pg")
+    job = Background(lambda: waiter.execute("INSERT INTO %s VALUES ('waiter')" % table))
+    wait_for_waiting(inst, "pg", 1)
+    waiter.cancel()
+    with pytest.raises(psycopg.Error) as info:
+        job.result()
+    finish_taken_back(inst, table, holder, held, waiter)
+    assert info.value.sqlstate == "57014"
+
+
+def hard_close(conn):
+    """Close with a reset, as a client that crashes or is killed."""
+    conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
+
+
+def test_a_chained_client_that_goes_away_runs_nothing(inst, table):
+    holder, held = start_holder(inst, "SELECT pg_sleep(0.8)")
+    try:
+        raw = pgwire.Conn(inst.port)
+        raw.startup("demo", "pg", password=inst.users["demo"])
+        raw.send(pgwire.query_message("INSERT INTO %s VALUES ('gone')" % table))
+        wait_for_waiting(inst, "pg", 1)
+        hard_close(raw)
+        wait_for_waiting(inst, "pg", 0)
+        held.result()
+    finally:
+        holder.close()
+    with inst.connect("pg") as c:
+        assert c.execute("SELECT 'next'").fetchone() == ("next",)
+    assert rows_of(inst, table) == []
+    assert chained(inst, "pg") == 0
+
+
+def test_the_request_behind_a_client_that_goes_away_runs_once(inst, table):
+    # The holder's client resets its connection mid-statement: its lease is
+    # abandoned (the executor rolls back and resets the connection), and the
+    # request that was queued behind it runs afterwards, once.
+    raw = pgwire.Conn(inst.port)
+    raw.startup("demo", "pg", password=inst.users["demo"])
+    raw.send(pgwire.query_message("SELECT pg_sleep(0.6)"))
+    deadline = time.monotonic() + 10
+    while inst.pool("pg")["cl_active"] in (0, "0"):
+        assert time.monotonic() < deadline, "the holder never got the connection"
+        time.sleep(0.005)
+    waiter = inst.connect("pg")
+    try:
+        job = Background(lambda: waiter.execute(
+            "INSERT INTO %s VALUES ('waiter') RETURNING who" % table).fetchall())
+        wait_for_waiting(inst, "pg", 1)
+        hard_close(raw)
+        assert job.result() == [("waiter",)]
+        assert waiter.execute("SELECT 'waiter again'").fetchone() == ("waiter again",)
+    finally:
+        waiter.close()
+    assert rows_of(inst, table) == ["waiter"]
+
+
+@pytest.mark.parametrize("database", ["demo", "pg"])
+def test_many_clients_each_get_their_own_answers(inst, database):
+    # Thirty clients over one connection: most requests wait, many are
+    # chained; every client must get the answers to its own statements.
+    before = chained(inst, database)
+    errors = []
+
+    def client(k):
+        try:
+            with inst.connect(database) as c:
+                for i in range(20):
+                    want = k * 1000 + i
+                    got = c.execute("SELECT %d, 'c%d'" % (want, k)).fetchone()
+                    assert tuple(got) == (want, "c%d" % k), (k, i, got)
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+    assert chained(inst, database) > before
+
+
+def test_a_free_connection_takes_a_request_stuck_behind_a_slow_reader(pgiris_factory):
+    # The request is chained behind a client that does not read its large
+    # result, so that lease does not end; when the pool's other connection
+    # comes free the request is taken back and runs there, not after the
+    # slow reader (nor at query_wait_timeout).
+    inst = one_worker(pgiris_factory, pool=2)
+    with scratch_table(inst) as table:
+        slow_reader_and_waiter(inst, table)
+
+
+def slow_reader_and_waiter(inst, table):
+    slow = pgwire.Conn(inst.port)
+    try:
+        slow.startup("demo", "pg", password=inst.users["demo"])
+        slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.send(pgwire.query_message("SELECT repeat('x', 1000) FROM generate_series(1, 20000)"))
+        in_tx = inst.connect("pg")
+        in_tx.execute("BEGIN")
+        in_tx.execute("SELECT 1")
+        waiter = inst.connect("pg")
+        try:
+            started = time.monotonic()
+            job = Background(lambda: waiter.execute(
+                "INSERT INTO %s VALUES ('waiter') RETURNING who" % table).fetchall())
+            wait_for_waiting(inst, "pg", 1)
+            time.sleep(0.3)
+            in_tx.execute("COMMIT")
+            assert job.result(timeout=10) == [("waiter",)]
+            waited = time.monotonic() - started
+            assert waited < 3, "the request waited %.2f s" % waited
+        finally:
+            in_tx.close()
+            waiter.close()
+    finally:
+        hard_close(slow)
+    assert rows_of(inst, table) == ["waiter"]
