@@ -84,6 +84,7 @@ static void session_chain_unstick(uint32_t pool);
 static void session_chain_clear(struct worker_chain *ch);
 static void session_chain_refused(uint32_t idx);
 static int session_resp_partial(struct shm_slot *slot);
+static int session_chain_reached(const struct session *a);
 static void session_chain_check_cancels(void);
 static void session_process_input(struct session *s);
 static int session_start_tls(struct session *s);
@@ -328,6 +329,13 @@ static void session_close(struct session *s)
         if (session_chain_leave(s))
             session_waitq_leave(s);
         s->state = SESSION_IDLE;
+    }
+    /* A request chained behind its lease does not wait for its last bytes to be written. */
+    if (s->slot != SHM_NONE && worker.chain != NULL && worker.chain[s->slot].pending) {
+        if (!session_chain_on_free(s))
+            lease_abandon(s->slot);
+        s->slot = SHM_NONE;
+        shm_client(s->client)->slot = SHM_NONE;
     }
     session_set_state(s, SESSION_CLOSING);
     conn_release(&s->conn);
@@ -1031,6 +1039,12 @@ static void session_chain_clear(struct worker_chain *ch)
 /* Back in the wait queue, in the place its wait began (it was the first waiter when it was chained). */
 static void session_chain_requeue(struct session *b)
 {
+    if (b->chained & SESSION_CHAIN_CANCEL) {
+        /* The cancel reached nothing that ran: the wait ends with it (session_check_cancels). */
+        ck_pr_store_32(&shm_client(b->client)->cancel_req, 1);
+        ck_pr_store_32(&shm_worker(worker.index)->cancels, 1);
+        wake_worker(worker.index);
+    }
     b->chained = 0;
     if (b->timer_statement) {
         b->timer_statement = 0;
@@ -1047,8 +1061,11 @@ static void session_chain_requeue(struct session *b)
         TAILQ_INSERT_TAIL(&worker.waitq[b->pool], b, queue_link);
     session_waitq_publish(b->pool);
     ck_pr_inc_32(&shm_pool(b->pool)->waiting[worker.index]);
-    if (worker.cfg->query_wait_timeout > 0 && b->timer == NULL)
-        session_timer_start(b, worker.cfg->query_wait_timeout);
+    if (worker.cfg->query_wait_timeout > 0 && b->timer == NULL) {
+        /* What is left of its query_wait_timeout. */
+        double left = worker.cfg->query_wait_timeout - (double)(shm_now_us() - since) / 1e6;
+        session_timer_start(b, left > 0.001 ? left : 0.001);
+    }
 }
 
 /* Whether a's running request ends its lease, should it end outside a transaction block. */
@@ -1091,11 +1108,24 @@ static int session_chain(struct session *b)
         ch->pending = 1;
         ch->since_us = shm_now_us();
         session_waitq_leave(b);
-        b->chained = 1;
+        b->chained = SESSION_CHAINED;
         b->req_sent = b->req.len;
         return 0;
     }
     return -1;
+}
+
+/*
+ * Whether the executor has got to a request chained behind a's lease: a's
+ * reply is then all in the ring, and the chained client's reply, if it
+ * runs, behind it.  The worker reads a's reply out of the ring whatever
+ * its client has not taken yet (at most the ring's size more), so that a
+ * client that stops reading does not hold up the next one.
+ */
+static int session_chain_reached(const struct session *a)
+{
+    return worker.chain != NULL && worker.chain[a->slot].pending && !worker.chain[a->slot].handed &&
+           ck_pr_load_32(&shm_slot(a->slot)->chain) == LEASE_CHAIN_NONE;
 }
 
 /*
@@ -1134,15 +1164,24 @@ static int session_chain_leave(struct session *s)
     return 0;
 }
 
-/* Cancels for chained clients: those taken back are in the wait queue, where they are answered. */
+/*
+ * Cancels for chained clients: those taken back are in the wait queue,
+ * where they are answered.  One the executor has got to is passed to the
+ * slot, which stops it if it runs; if it was read through instead, its
+ * client is answered when it is back in the queue.
+ */
 static void session_chain_check_cancels(void)
 {
     if (worker.chain == NULL)
         return;
     for (uint32_t i = 0; i < shm->nslots; i++) {
         struct session *b = worker.chain[i].next;
-        if (b != NULL && !worker.chain[i].handed && ck_pr_load_32(&shm_client(b->client)->cancel_req) != 0)
-            session_chain_withdraw(b);
+        if (b == NULL || worker.chain[i].handed || ck_pr_load_32(&shm_client(b->client)->cancel_req) == 0 ||
+            session_chain_withdraw(b))
+            continue;
+        ck_pr_store_32(&shm_client(b->client)->cancel_req, 0);
+        b->chained |= SESSION_CHAIN_CANCEL;
+        session_cancel_running(b->client, i, 0);
     }
 }
 
@@ -1152,6 +1191,8 @@ static void session_chain_take(struct session *b, uint32_t idx)
     session_timer_stop(b);
     b->slot = idx;
     session_request_begin(b);
+    /* Its cancels go to the slot from now on (the broker checks that the lease is its). */
+    shm_client(b->client)->slot = idx;
 }
 
 /* a's lease ends with a request queued behind it: the slot goes to that client, or is reset. */
@@ -1250,15 +1291,15 @@ static int session_chain_on_free(struct session *s)
     }
     ch->handed = 1;
     ch->clean = 0;
-    b->chained = 2;
-    b->msg_left = s->msg_left;
     session_chain_take(b, s->slot);
+    b->chained |= SESSION_CHAIN_SKIP;
+    b->msg_left = s->msg_left;
     return 1;
 }
 
 /*
  * What the client before b left in the ring, up to the LEASE_NEXT record
- * (b->chained 2): dropped.  1 when the record is next.
+ * (SESSION_CHAIN_SKIP): dropped.  1 when the record is next.
  */
 static int session_chain_skip(struct session *b)
 {
@@ -1299,7 +1340,7 @@ static int session_chain_next(struct session *b)
 {
     struct shm_slot *slot = shm_slot(b->slot);
     uint8_t rec[LEASE_NEXT_LEN];
-    if (b->chained == 2 && !session_chain_skip(b))
+    if ((b->chained & SESSION_CHAIN_SKIP) && !session_chain_skip(b))
         return 0;
     while (ring_peek_copy(&slot->resp, rec, sizeof(rec)) < 0)
         if (session_resp_partial(slot))
@@ -1308,7 +1349,7 @@ static int session_chain_next(struct session *b)
     struct worker_chain *ch = &worker.chain[idx];
     int clean = ch->clean;
     session_chain_clear(ch);
-    b->chained = 0;
+    b->chained &= ~SESSION_CHAIN_SKIP;
     if (rec[0] != LEASE_NEXT) {
         log_error("session", "slot=%u: chained lease out of step (record 0x%02x); resetting it", idx, rec[0]);
         lease_abandon(idx);
@@ -1319,7 +1360,10 @@ static int session_chain_next(struct session *b)
     ring_consume(&slot->resp, sizeof(rec));
     session_wake_executor(slot, &slot->resp.producer_waiting);
     if (rec[5]) {
-        shm_client(b->client)->slot = idx;
+        /* A cancel sent on while the slot was still the lease before's reaches it now. */
+        if (b->chained & SESSION_CHAIN_CANCEL)
+            session_cancel_running(b->client, idx, 0);
+        b->chained = 0;
         session_stats(b)->wait_us += (uint64_t)(shm_now_us() - shm_client(b->client)->wait_start_us);
         session_stats(b)->chained++;
         session_publish_status(b);
@@ -1328,6 +1372,9 @@ static int session_chain_next(struct session *b)
     b->slot = SHM_NONE;
     session_release_slot(idx, clean);
     session_chain_requeue(b);
+    /* Stopping, the slots close as they come back: nothing will serve it. */
+    if (worker.stopping)
+        session_fatal(b, "57P01", "terminating connection due to administrator command");
     return 0;
 }
 
@@ -1439,7 +1486,7 @@ void session_poll(struct session *s)
     struct pgbuf *capture = extended_capture(s);
     size_t forwarded = 0;
     for (;;) {
-        if (conn_pending(&s->conn) > SESSION_OUT_HIGH) {
+        if (conn_pending(&s->conn) > SESSION_OUT_HIGH && !session_chain_reached(s)) {
             s->out_blocked = 1;
             break;
         }
@@ -2331,7 +2378,9 @@ void session_shutdown_idle(void)
         next = TAILQ_NEXT(s, link);
         if (s->state == SESSION_CLOSING)
             continue;
-        if ((s->state == SESSION_IDLE && s->txstatus == 'I') || s->state < SESSION_IDLE || s->state == SESSION_WAITING)
+        /* A chained request the executor has got to runs: its client is told after. */
+        if ((s->state == SESSION_IDLE && s->txstatus == 'I') || s->state < SESSION_IDLE ||
+            (s->state == SESSION_WAITING && (!s->chained || session_chain_withdraw(s))))
             session_fatal(s, "57P01", "terminating connection due to administrator command");
         else
             s->close_when_idle = 1;

@@ -34,6 +34,11 @@ enum session_state {
 struct session_query;
 struct session_held;
 
+/* session.chained */
+#define SESSION_CHAINED 1           /* queued behind another client's lease */
+#define SESSION_CHAIN_SKIP 2        /* the client before left mid-reply: drop the rest of it first */
+#define SESSION_CHAIN_CANCEL 4      /* cancelled after the executor got to it: 57014 if it comes back to the queue */
+
 struct session {
     TAILQ_ENTRY(session) link;          /* the worker's sessions */
     /* its pool's wait queue while WAITING, the running list while RUNNING: never both */
@@ -63,11 +68,10 @@ struct session {
     uint8_t timer_statement;            /* s->timer runs statement_timeout */
     uint8_t slot_clean;                 /* the last DONE said LEASE_F_CLEAN */
     /*
-     * A chained lease (session.c): 1 while the request is queued behind
-     * another client's lease (WAITING, out of the wait queue) and, once that
-     * lease ended, until the slot's LEASE_NEXT record is read; 2 when the
-     * client before left mid-reply: what is left of its reply is dropped
-     * first.
+     * A chained lease (session.c), SESSION_CHAIN_* bits: the request is
+     * queued behind another client's lease (WAITING, out of the wait
+     * queue) and, once that lease ended, the slot's LEASE_NEXT record is
+     * still to be read.
      */
     uint8_t chained;
     /*

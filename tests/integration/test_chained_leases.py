@@ -12,6 +12,9 @@ and one passed on is seen to have run exactly once.
 """
 
 import contextlib
+import os
+import random
+import signal
 import socket
 import struct
 import threading
@@ -23,10 +26,9 @@ import pytest
 import pgwire
 
 
-def one_worker(pgiris_factory, pool=1, wait=20):
-    return pgiris_factory(
-        settings={"workers": 1, "query_wait_timeout": wait, "default_pool_size": pool, "min_pool_size": pool},
-        databases={"demo": {"pool_size": pool}, "pg": {"pool_size": pool}})
+def one_worker(pgiris_factory, pool=1, wait=20, **settings):
+    settings.update({"workers": 1, "query_wait_timeout": wait, "default_pool_size": pool, "min_pool_size": pool})
+    return pgiris_factory(settings=settings, databases={"demo": {"pool_size": pool}, "pg": {"pool_size": pool}})
 
 
 @contextlib.contextmanager
@@ -93,16 +95,72 @@ class Background:
         return self.value
 
 
+def wait_active(inst):
+    # A statement is on the connection once the pool has an active client.
+    deadline = time.monotonic() + 10
+    while int(inst.pool("pg")["cl_active"]) == 0:
+        assert time.monotonic() < deadline, "the holder never got the connection"
+        time.sleep(0.005)
+
+
 def start_holder(inst, sql):
     """A client whose statement holds the pool's only connection for a while."""
     conn = inst.connect("pg")
     job = Background(lambda: conn.execute(sql).fetchall())
-    # Its statement is on the connection once nobody waits and the pool is in use.
-    deadline = time.monotonic() + 10
-    while inst.pool("pg")["cl_active"] in (0, "0"):
-        assert time.monotonic() < deadline, "the holder never got the connection"
-        time.sleep(0.005)
+    wait_active(inst)
     return conn, job
+
+
+def slow_holder(inst, sql, rcvbuf=None):
+    """A raw client that sends sql and reads nothing: with a ring large enough
+    for its whole reply, the executor answers it and goes on to the request
+    chained behind, while the lease has not ended in the worker."""
+    conn = pgwire.Conn(inst.port, timeout=30)
+    conn.startup("demo", "pg", password=inst.users["demo"])
+    if rcvbuf is not None:
+        conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    conn.send(pgwire.query_message(sql))
+    wait_active(inst)
+    return conn
+
+
+def queue_insert(inst, waiter, table):
+    """waiter's INSERT ... RETURNING, in the background, once it waits."""
+    job = Background(lambda: waiter.execute(
+        "INSERT INTO %s VALUES ('waiter') RETURNING who" % table).fetchall())
+    wait_for_waiting(inst, "pg", 1)
+    return job
+
+
+def drain(conn):
+    """Read a raw client's reply through ReadyForQuery; the message types."""
+    conn.sock.settimeout(60)
+    buf = bytearray(conn.buf)
+    types = []
+    while True:
+        while len(buf) < 5:
+            buf += conn.sock.recv(1 << 20)
+        n = struct.unpack("!I", bytes(buf[1:5]))[0]
+        while len(buf) < 1 + n:
+            buf += conn.sock.recv(1 << 20)
+        types.append(bytes(buf[:1]))
+        del buf[:1 + n]
+        if types[-1] == b"Z":
+            conn.buf = bytes(buf)
+            return types
+
+
+def backend_running(inst, text):
+    return [r for r in inst.postgres.query(
+        "SELECT query FROM pg_stat_activity WHERE state = 'active' AND query LIKE %s", ("%" + text + "%",))
+        if "pg_stat_activity" not in r[0]]
+
+
+def wait_until(what, check, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("extended", [False, True], ids=["simple", "extended"])
@@ -138,9 +196,7 @@ def test_a_lease_that_ends_in_an_error_passes_nothing_on(inst, table):
     holder, held = start_holder(inst, "SELECT pg_sleep(0.5), 1 / (random() * 0)::int")
     waiter = inst.connect("pg")
     try:
-        job = Background(lambda: waiter.execute(
-            "INSERT INTO %s VALUES ('waiter') RETURNING who" % table).fetchall())
-        wait_for_waiting(inst, "pg", 1)
+        job = queue_insert(inst, waiter, table)
         with pytest.raises(psycopg.Error) as info:
             held.result()
         assert info.value.sqlstate == "22012"
@@ -219,18 +275,10 @@ def test_the_request_behind_a_client_that_goes_away_runs_once(inst, table):
     # The holder's client resets its connection mid-statement: its lease is
     # abandoned (the executor rolls back and resets the connection), and the
     # request that was queued behind it runs afterwards, once.
-    raw = pgwire.Conn(inst.port)
-    raw.startup("demo", "pg", password=inst.users["demo"])
-    raw.send(pgwire.query_message("SELECT pg_sleep(0.6)"))
-    deadline = time.monotonic() + 10
-    while inst.pool("pg")["cl_active"] in (0, "0"):
-        assert time.monotonic() < deadline, "the holder never got the connection"
-        time.sleep(0.005)
+    raw = slow_holder(inst, "SELECT pg_sleep(0.6)")
     waiter = inst.connect("pg")
     try:
-        job = Background(lambda: waiter.execute(
-            "INSERT INTO %s VALUES ('waiter') RETURNING who" % table).fetchall())
-        wait_for_waiting(inst, "pg", 1)
+        job = queue_insert(inst, waiter, table)
         hard_close(raw)
         assert job.result() == [("waiter",)]
         assert waiter.execute("SELECT 'waiter again'").fetchone() == ("waiter again",)
@@ -288,9 +336,7 @@ def slow_reader_and_waiter(inst, table):
         waiter = inst.connect("pg")
         try:
             started = time.monotonic()
-            job = Background(lambda: waiter.execute(
-                "INSERT INTO %s VALUES ('waiter') RETURNING who" % table).fetchall())
-            wait_for_waiting(inst, "pg", 1)
+            job = queue_insert(inst, waiter, table)
             time.sleep(0.3)
             in_tx.execute("COMMIT")
             assert job.result(timeout=10) == [("waiter",)]
@@ -302,3 +348,201 @@ def slow_reader_and_waiter(inst, table):
     finally:
         hard_close(slow)
     assert rows_of(inst, table) == ["waiter"]
+
+
+# The executor gets to the chained request before the worker has ended the
+# lease in front: a holder that reads nothing, with a ring of 16 MB that
+# takes its whole reply.
+BIG_RING = 16 * 1024 * 1024
+
+
+def test_the_holder_leaving_mid_message_leaves_the_next_reply_whole(pgiris_factory):
+    inst = one_worker(pgiris_factory, ring_size=BIG_RING)
+    with scratch_table(inst) as table:
+        # An error has the executor reset the rings, then a clean 8 MB reply
+        # moves them to the middle: the holder's 10 MB row wraps at the end,
+        # where the worker stops mid-message.
+        with inst.connect("pg") as c:
+            with pytest.raises(psycopg.Error):
+                c.execute("SELECT 1/0")
+            c.execute("SELECT repeat('y', 8000000)").fetchall()
+        holder = slow_holder(inst, "SELECT pg_sleep(0.5), repeat('x', 10000000)", rcvbuf=4096)
+        waiter = inst.connect("pg")
+        try:
+            job = queue_insert(inst, waiter, table)
+            time.sleep(1.5)
+            hard_close(holder)
+            assert job.result(timeout=10) == [("waiter",)]
+        finally:
+            waiter.close()
+        with inst.connect("pg") as c:
+            assert c.execute("SELECT 'next'").fetchone() == ("next",)
+
+
+def test_a_cancel_reaches_a_chained_statement_that_runs(pgiris_factory):
+    inst = one_worker(pgiris_factory, ring_size=BIG_RING)
+    holder = slow_holder(inst, "SELECT pg_sleep(0.5), repeat('x', 12000000)")
+    waiter = inst.connect("pg")
+    try:
+        job = Background(lambda: waiter.execute("SELECT pg_sleep(4), 'chained-b'").fetchall())
+        wait_for_waiting(inst, "pg", 1)
+        wait_until("the chained request never ran", lambda: backend_running(inst, "chained-b"))
+        waiter.cancel()
+        wait_until("the cancel never reached the statement", lambda: not backend_running(inst, "chained-b"),
+                   timeout=2)
+        drain(holder)
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            job.result(timeout=15)
+    finally:
+        waiter.close()
+        holder.close()
+
+
+def test_a_cancel_behind_a_lease_that_ends_in_an_error_is_told_truly(pgiris_factory):
+    # The lease in front ends in an error after a reply larger than the
+    # socket takes, so the executor reads the chained INSERT through and it
+    # waits in the queue again; the client cancels meanwhile.  Whether the
+    # cancel came in time depends on how fast the worker reads the holder's
+    # reply out of the ring; what the client is told must match what ran.
+    inst = one_worker(pgiris_factory, ring_size=BIG_RING)
+    with scratch_table(inst) as table:
+        holder = slow_holder(inst, "SELECT CASE WHEN g = 0 THEN pg_sleep(0.5)::text WHEN g = 3000 "
+                                   "THEN (1 / (g - 3000))::text ELSE repeat('x', 5000) END "
+                                   "FROM generate_series(0, 3000) g")
+        waiter = inst.connect("pg")
+        try:
+            job = queue_insert(inst, waiter, table)
+            time.sleep(0.6)
+            waiter.cancel()
+            assert b"E" in drain(holder)
+            try:
+                told = job.result(timeout=15)
+            except psycopg.errors.QueryCanceled:
+                told = []
+            assert waiter.execute("SELECT 'waiter again'").fetchone() == ("waiter again",)
+        finally:
+            waiter.close()
+            holder.close()
+        assert rows_of(inst, table) == [w for (w,) in told]
+
+
+def test_graceful_shutdown_answers_a_chained_request_that_ran(pgiris_factory):
+    inst = one_worker(pgiris_factory, ring_size=BIG_RING)
+    name = "chain_sd_%d" % inst.port
+    with inst.postgres.connect() as c:
+        c.execute("CREATE TABLE %s (who text)" % name)
+    holder = slow_holder(inst, "SELECT pg_sleep(0.5), repeat('x', 12000000)")
+    waiter = inst.connect("pg")
+    try:
+        job = Background(lambda: waiter.execute(
+            "INSERT INTO %s VALUES ('waiter') RETURNING who" % name).fetchall())
+        wait_for_waiting(inst, "pg", 1)
+        wait_until("the chained INSERT never ran", lambda: inst.postgres.query("SELECT * FROM %s" % name))
+        os.kill(inst.pid, signal.SIGTERM)
+        time.sleep(0.5)
+        drain(holder)
+        # It ran and committed: the client is told so, not 57P01.
+        assert job.result(timeout=10) == [("waiter",)]
+    finally:
+        waiter.close()
+        holder.close()
+        with inst.postgres.connect() as c:
+            c.execute("DROP TABLE IF EXISTS " + name)
+
+
+def test_a_chained_request_does_not_wait_for_a_client_that_does_not_read(pgiris_factory):
+    # Once the executor has passed the slot on, the holder's reply is read
+    # out of the ring whatever its client takes, so the chained reply
+    # behind it is not held up (and a free connection is not needed).
+    inst = one_worker(pgiris_factory, pool=2, wait=1, ring_size=BIG_RING)
+    other = inst.connect("pg")
+    other.execute("BEGIN")
+    other.execute("SELECT 1")
+    holder = slow_holder(inst, "SELECT pg_sleep(0.5), repeat('x', 12000000)")
+    waiter = inst.connect("pg")
+    try:
+        job = Background(lambda: waiter.execute("SELECT 'b'").fetchall())
+        wait_for_waiting(inst, "pg", 1)
+        time.sleep(0.7)
+        other.execute("COMMIT")
+        job.thread.join(4)
+        stuck = job.thread.is_alive()
+        drain(holder)
+        assert job.result(timeout=10) == [("b",)]
+        assert not stuck, "the chained request waited for a client that does not read"
+    finally:
+        waiter.close()
+        other.close()
+        holder.close()
+
+
+def test_a_mixed_load_leaves_nothing_behind(pgiris_factory):
+    # Twenty clients over two connections: lookups, errors, cancels,
+    # transactions, large results, several statements, clients that leave
+    # mid-query.  Every answer must be the client's own, nobody may hang,
+    # and the pool must end with nobody active or waiting.
+    inst = one_worker(pgiris_factory, pool=2, wait=3)
+    errors = []
+    stop = time.monotonic() + 10
+
+    def one(c, rnd, k, i):
+        op = rnd.random()
+        want = k * 100000 + i
+        if op < 0.5:
+            assert tuple(c.execute("SELECT %d, 'c%d'" % (want, k)).fetchone()) == (want, "c%d" % k)
+        elif op < 0.6:
+            with pytest.raises(psycopg.errors.DivisionByZero):
+                c.execute("SELECT 1/0")
+        elif op < 0.7:
+            assert c.execute("SELECT pg_sleep(%f), %d" % (rnd.random() * 0.05, want)).fetchone()[1] == want
+        elif op < 0.75:
+            timer = threading.Timer(rnd.random() * 0.05, c.cancel)
+            timer.start()
+            try:
+                assert c.execute("SELECT pg_sleep(0.05), %d" % want).fetchone()[1] == want
+            except psycopg.errors.QueryCanceled:
+                pass
+            timer.join()
+        elif op < 0.8:
+            c.execute("BEGIN")
+            assert c.execute("SELECT %d" % want).fetchone()[0] == want
+            c.execute("COMMIT")
+        elif op < 0.85:
+            assert c.execute("SELECT %d, repeat('x', 300000)" % want).fetchone()[0] == want
+        elif op < 0.9:
+            raw = pgwire.Conn(inst.port)
+            raw.startup("demo", "pg", password=inst.users["demo"])
+            raw.send(pgwire.query_message("SELECT pg_sleep(0.01), repeat('y', 500000)"))
+            time.sleep(rnd.random() * 0.05)
+            hard_close(raw)
+        else:
+            assert c.execute("SELECT %d; SELECT %d" % (want, want + 1)).fetchone()[0] in (want, want + 1)
+
+    def client(k):
+        rnd = random.Random(k)
+        while time.monotonic() < stop:
+            try:
+                with inst.connect("pg") as c:
+                    for i in range(rnd.randint(1, 15)):
+                        one(c, rnd, k, i)
+            except Exception as e:  # reported below
+                errors.append((k, repr(e)))
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads), "clients hung"
+    assert errors == [], errors[:5]
+    with inst.connect("pg") as c:
+        assert c.execute("SELECT 'after'").fetchone() == ("after",)
+    deadline = time.monotonic() + 5
+    while True:
+        pool = inst.pool("pg")
+        if int(pool["cl_active"]) == 0 and int(pool["cl_waiting"]) == 0:
+            break
+        assert time.monotonic() < deadline, pool
+        time.sleep(0.05)
+    assert chained(inst, "pg") > 0
+    assert not inst.sanitizer_reports(), inst.sanitizer_reports()
