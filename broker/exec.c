@@ -76,6 +76,12 @@ struct exec_cancel_state {
     uint32_t served;            /* lease_gen being served, UINT32_MAX: none */
     uint32_t held;              /* lease_gen a cancel waits for, UINT32_MAX: none */
     int held_timeout;
+    /*
+     * The last request has been answered and the executor has not taken
+     * the next: a cancel then reaches only a request already in the ring
+     * (one that came later would stop a statement sent after it).
+     */
+    uint32_t idle;
 };
 static struct exec_cancel_state exec_cancels[65536];
 static size_t exec_max_request = 64 * 1024 * 1024;
@@ -105,12 +111,21 @@ int exec_running(void)
     return (int)ck_pr_load_int(&exec_nrunning);
 }
 
+/* Whether a request of the lease on slot is running or waiting in the ring; under exec_conf_lock. */
+static int exec_cancel_in_reach(uint32_t slot, struct exec_cancel_state *g)
+{
+    /* The ring first: a request taken from it since was taken after idle went to 0. */
+    size_t waiting = ring_readable(&shm_slot(slot)->req);
+    ck_pr_fence_load();
+    return waiting > 0 || !ck_pr_load_32(&g->idle);
+}
+
 void exec_cancel(uint32_t slot, int timeout, uint32_t lease_gen)
 {
     struct exec_cancel_state *g = &exec_cancels[slot];
     pthread_mutex_lock(&exec_conf_lock);
     if (lease_gen == EXEC_ANY_LEASE || g->served == lease_gen) {
-        if (exec_conns[slot] != NULL)
+        if (exec_conns[slot] != NULL && (lease_gen == EXEC_ANY_LEASE || exec_cancel_in_reach(slot, g)))
             odbc_cancel(exec_conns[slot], timeout);
     } else {
         /* A lease not begun yet; or one that is over, which no lease to come matches. */
@@ -136,6 +151,16 @@ static void exec_cancel_gate(struct exec *e, uint32_t gen)
             odbc_cancel(e->conn, g->held_timeout);
     }
     g->held = UINT32_MAX;
+    pthread_mutex_unlock(&exec_conf_lock);
+}
+
+/* A request was answered: a cancel that came during it is spent, and one that comes now reaches no statement. */
+static void exec_between_requests(struct exec *e)
+{
+    pthread_mutex_lock(&exec_conf_lock);
+    if (e->conn != NULL)
+        odbc_cancel_clear(e->conn);
+    ck_pr_store_32(&exec_cancels[e->slot].idle, 1);
     pthread_mutex_unlock(&exec_conf_lock);
 }
 
@@ -756,7 +781,10 @@ static int exec_chain(struct exec *e, int clean, const uint8_t *body, size_t len
             return -1;
     }
     uint8_t rec[LEASE_NEXT_LEN] = { LEASE_NEXT, 0, 0, 0, LEASE_NEXT_LEN - 1, (uint8_t)take };
-    return exec_sink_write(s, rec, sizeof(rec));
+    if (exec_sink_write(s, rec, sizeof(rec)) < 0)
+        return -1;
+    exec_between_requests(e);
+    return 0;
 }
 
 /* Serve one lease until the worker releases the slot or goes away. */
@@ -770,6 +798,9 @@ static int exec_serve_lease(struct exec *e)
         int w = exec_wait_request(e);
         if (w > 0)
             return 0;
+        /* Taken: before its bytes leave the ring (exec_cancel_in_reach). */
+        ck_pr_store_32(&exec_cancels[e->slot].idle, 0);
+        ck_pr_fence_memory();
         if (w < 0 || exec_read_request(s, hdr, sizeof(hdr)) < 0)
             return exec_release(e);
         uint32_t len = pgproto_load_u32(hdr + 1);
@@ -794,6 +825,7 @@ static int exec_serve_lease(struct exec *e)
                 e->tx_failed = 1;
             if (exec_send_error(e, "54000", msg) < 0 || exec_send_done(e, LEASE_F_ERROR) < 0)
                 return exec_release(e);
+            exec_between_requests(e);
             continue;
         }
         if (body_len + 1 > e->req_cap) {
@@ -827,8 +859,7 @@ static int exec_serve_lease(struct exec *e)
             return exec_release(e);
         clean = (flags & LEASE_F_CLEAN) != 0;
         /* A cancel reaches the request it came during, not the next one. */
-        if (e->conn != NULL)
-            odbc_cancel_clear(e->conn);
+        exec_between_requests(e);
         if (e->req_cap > 1024 * 1024) {
             free(e->req);
             e->req = NULL;

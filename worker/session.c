@@ -482,9 +482,11 @@ static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (s->state != SESSION_WAITING)
         return;
-    /* A request the executor has reached runs: the wait is over. */
-    if (s->chained && !session_chain_withdraw(s))
+    /* A request the executor has reached runs: the wait is over (and no timer runs on). */
+    if (s->chained && !session_chain_withdraw(s)) {
+        session_timer_stop(s);
         return;
+    }
     struct shm_pool *p = shm_pool(s->pool);
     session_unwait(s);
     char msg[300], hint[400];
@@ -956,6 +958,14 @@ void session_serve_waiters(void)
         while ((s = TAILQ_FIRST(&worker.waitq[i])) != NULL) {
             struct shm_pool *p = shm_pool(i);
             int unreachable = session_pool_unreachable(p);
+            if (ck_pr_load_32(&shm_client(s->client)->cancel_req) != 0 &&
+                ck_pr_fas_32(&shm_client(s->client)->cancel_req, 0) != 0) {
+                /* Cancelled before it got a slot (a chained request sent back counts too). */
+                session_unwait(s);
+                session_error(s, "57014", "canceling statement due to user request", NULL, NULL);
+                session_request_failed(s);
+                continue;
+            }
             if (!unreachable && session_defer_to_older(i, s))
                 break;
             if (!unreachable && session_lease(s) < 0) {
@@ -1360,9 +1370,6 @@ static int session_chain_next(struct session *b)
     ring_consume(&slot->resp, sizeof(rec));
     session_wake_executor(slot, &slot->resp.producer_waiting);
     if (rec[5]) {
-        /* A cancel sent on while the slot was still the lease before's reaches it now. */
-        if (b->chained & SESSION_CHAIN_CANCEL)
-            session_cancel_running(b->client, idx, 0);
         b->chained = 0;
         session_stats(b)->wait_us += (uint64_t)(shm_now_us() - shm_client(b->client)->wait_start_us);
         session_stats(b)->chained++;
@@ -1540,8 +1547,10 @@ void session_poll(struct session *s)
                 continue;
             }
             ring_consume(&slot->resp, LEASE_NEXT_LEN);
-            if (worker.chain != NULL)
+            if (worker.chain != NULL) {
+                session_chain_refused(s->slot);
                 session_chain_clear(&worker.chain[s->slot]);
+            }
             if (hdr[5]) {
                 log_error("session", "slot=%u: a chained lease was taken while client=%u holds it; resetting it",
                           s->slot, s->client);

@@ -546,3 +546,48 @@ def test_a_mixed_load_leaves_nothing_behind(pgiris_factory):
         time.sleep(0.05)
     assert chained(inst, "pg") > 0
     assert not inst.sanitizer_reports(), inst.sanitizer_reports()
+
+
+@pytest.mark.parametrize("delay", [0.58, 0.6, 0.62, 0.64, 0.7])
+def test_a_cancel_for_a_chained_statement_never_reaches_a_later_one(pgiris_factory, delay):
+    # The cancel comes around the time the executor runs the chained BEGIN
+    # (the delays straddle it): BEGIN is cancelled or runs, but a statement
+    # sent after BEGIN's answer must never be the one that is cancelled.
+    inst = one_worker(pgiris_factory, ring_size=BIG_RING)
+    holder = slow_holder(inst, "SELECT pg_sleep(0.5), repeat('x', 12000000)", rcvbuf=4096)
+    waiter = inst.connect("pg")
+    try:
+        job = Background(lambda: waiter.execute("BEGIN"))
+        wait_for_waiting(inst, "pg", 1)
+        time.sleep(delay)
+        waiter.cancel()
+        time.sleep(0.3)
+        hard_close(holder)
+        try:
+            job.result(timeout=10)
+        except psycopg.errors.QueryCanceled:
+            return
+        assert waiter.execute("SELECT 'later'").fetchone() == ("later",)
+        waiter.execute("COMMIT")
+    finally:
+        waiter.close()
+        holder.close()
+
+
+def test_a_backend_lost_under_the_lease_in_front_runs_the_chained_request_once(inst, table):
+    holder = slow_holder(inst, "SELECT pg_sleep(3), 'killme'")
+    waiter = inst.connect("pg")
+    try:
+        job = queue_insert(inst, waiter, table)
+        time.sleep(0.3)
+        with inst.postgres.connect() as c:
+            c.autocommit = True
+            c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE query LIKE '%killme%' AND pid <> pg_backend_pid()")
+        assert b"E" in drain(holder)
+        assert job.result(timeout=15) == [("waiter",)]
+        assert waiter.execute("SELECT 'again'").fetchone() == ("again",)
+    finally:
+        waiter.close()
+        holder.close()
+    assert rows_of(inst, table) == ["waiter"]
