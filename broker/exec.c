@@ -783,7 +783,9 @@ static int exec_chain(struct exec *e, int clean, const uint8_t *body, size_t len
     uint8_t rec[LEASE_NEXT_LEN] = { LEASE_NEXT, 0, 0, 0, LEASE_NEXT_LEN - 1, (uint8_t)take };
     if (exec_sink_write(s, rec, sizeof(rec)) < 0)
         return -1;
-    exec_between_requests(e);
+    /* Taken, the gate has just passed on a cancel held for the new lease: it stays. */
+    if (!take)
+        exec_between_requests(e);
     return 0;
 }
 
