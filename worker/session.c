@@ -86,6 +86,12 @@ static void session_chain_refused(uint32_t idx);
 static int session_resp_partial(struct shm_slot *slot);
 static int session_chain_reached(const struct session *a);
 static void session_chain_check_cancels(void);
+
+/* A request is chained behind the lease on slot idx (its LEASE_NEXT record not read yet). */
+static int session_chain_pending(uint32_t idx)
+{
+    return worker.chain != NULL && worker.chain[idx].pending;
+}
 static void session_process_input(struct session *s);
 static int session_start_tls(struct session *s);
 static int session_ring_room(struct session *s, size_t n);
@@ -293,18 +299,26 @@ static int session_defer_to_older(uint32_t pool, struct session *s)
     return 0;
 }
 
+/*
+ * s's client is gone: the executor rolls back, drops whatever is in the
+ * rings and requeues the slot, unless a request chained behind the lease
+ * takes it on.
+ */
+static void session_drop_slot(struct session *s)
+{
+    if (!session_chain_on_free(s))
+        lease_abandon(s->slot);
+    s->slot = SHM_NONE;
+}
+
 static void session_free(struct session *s)
 {
     if (s->state == SESSION_WAITING && s->pool != SHM_NONE && session_chain_leave(s))
         session_waitq_leave(s);
     if (s->state == SESSION_RUNNING)
         TAILQ_REMOVE(&session_running, s, queue_link);
-    if (s->slot != SHM_NONE) {
-        /* The executor rolls back, drops whatever is in the rings and requeues the slot. */
-        if (!session_chain_on_free(s))
-            lease_abandon(s->slot);
-        s->slot = SHM_NONE;
-    }
+    if (s->slot != SHM_NONE)
+        session_drop_slot(s);
     if (s->client != SHM_NONE) {
         shm_client_release(s->client);
         ck_pr_dec_32(&shm_worker(worker.index)->nclients);
@@ -331,10 +345,8 @@ static void session_close(struct session *s)
         s->state = SESSION_IDLE;
     }
     /* A request chained behind its lease does not wait for its last bytes to be written. */
-    if (s->slot != SHM_NONE && worker.chain != NULL && worker.chain[s->slot].pending) {
-        if (!session_chain_on_free(s))
-            lease_abandon(s->slot);
-        s->slot = SHM_NONE;
+    if (s->slot != SHM_NONE && session_chain_pending(s->slot)) {
+        session_drop_slot(s);
         shm_client(s->client)->slot = SHM_NONE;
     }
     session_set_state(s, SESSION_CLOSING);
@@ -506,6 +518,18 @@ static void session_timer_cb(evutil_socket_t fd, short what, void *arg)
     session_request_failed(s);
 }
 
+/* A waiting client's CancelRequest came (cancel_req): end its wait with 57014.  1 if it did. */
+static int session_wait_cancelled(struct session *s)
+{
+    if (ck_pr_load_32(&shm_client(s->client)->cancel_req) == 0 ||
+        ck_pr_fas_32(&shm_client(s->client)->cancel_req, 0) == 0)
+        return 0;
+    session_unwait(s);
+    session_error(s, "57014", "canceling statement due to user request", NULL, NULL);
+    session_request_failed(s);
+    return 1;
+}
+
 void session_check_cancels(void)
 {
     session_chain_check_cancels();
@@ -513,12 +537,7 @@ void session_check_cancels(void)
         struct session *s, *next;
         for (s = TAILQ_FIRST(&worker.waitq[i]); s != NULL; s = next) {
             next = TAILQ_NEXT(s, queue_link);
-            if (ck_pr_load_32(&shm_client(s->client)->cancel_req) == 0 ||
-                ck_pr_fas_32(&shm_client(s->client)->cancel_req, 0) == 0)
-                continue;
-            session_unwait(s);
-            session_error(s, "57014", "canceling statement due to user request", NULL, NULL);
-            session_request_failed(s);
+            session_wait_cancelled(s);
         }
     }
 }
@@ -858,7 +877,7 @@ static void session_chain_hand(struct session *a);
  */
 static void session_release(struct session *s)
 {
-    if (worker.chain != NULL && worker.chain[s->slot].pending)
+    if (session_chain_pending(s->slot))
         session_chain_hand(s);
     else
         session_release_slot(s->slot, s->slot_clean && !s->backend_state);
@@ -958,14 +977,9 @@ void session_serve_waiters(void)
         while ((s = TAILQ_FIRST(&worker.waitq[i])) != NULL) {
             struct shm_pool *p = shm_pool(i);
             int unreachable = session_pool_unreachable(p);
-            if (ck_pr_load_32(&shm_client(s->client)->cancel_req) != 0 &&
-                ck_pr_fas_32(&shm_client(s->client)->cancel_req, 0) != 0) {
-                /* Cancelled before it got a slot (a chained request sent back counts too). */
-                session_unwait(s);
-                session_error(s, "57014", "canceling statement due to user request", NULL, NULL);
-                session_request_failed(s);
+            /* Cancelled before it got a slot (a chained request sent back counts too). */
+            if (session_wait_cancelled(s))
                 continue;
-            }
             if (!unreachable && session_defer_to_older(i, s))
                 break;
             if (!unreachable && session_lease(s) < 0) {
@@ -1049,12 +1063,9 @@ static void session_chain_clear(struct worker_chain *ch)
 /* Back in the wait queue, in the place its wait began (it was the first waiter when it was chained). */
 static void session_chain_requeue(struct session *b)
 {
-    if (b->chained & SESSION_CHAIN_CANCEL) {
-        /* The cancel reached nothing that ran: the wait ends with it (session_check_cancels). */
+    /* The cancel reached nothing that ran: the wait ends with it (session_serve_waiters). */
+    if (b->chained & SESSION_CHAIN_CANCEL)
         ck_pr_store_32(&shm_client(b->client)->cancel_req, 1);
-        ck_pr_store_32(&shm_worker(worker.index)->cancels, 1);
-        wake_worker(worker.index);
-    }
     b->chained = 0;
     if (b->timer_statement) {
         b->timer_statement = 0;
@@ -1134,7 +1145,7 @@ static int session_chain(struct session *b)
  */
 static int session_chain_reached(const struct session *a)
 {
-    return worker.chain != NULL && worker.chain[a->slot].pending && !worker.chain[a->slot].handed &&
+    return session_chain_pending(a->slot) && !worker.chain[a->slot].handed &&
            ck_pr_load_32(&shm_slot(a->slot)->chain) == LEASE_CHAIN_NONE;
 }
 
@@ -1226,6 +1237,20 @@ static void session_chain_hand(struct session *a)
 }
 
 /*
+ * Read the LEASE_NEXT record that comes next in slot's response ring into
+ * rec: 1, or 0 when it is not all there yet (the executor wakes us for it).
+ */
+static int session_chain_record(struct shm_slot *slot, uint8_t rec[LEASE_NEXT_LEN])
+{
+    while (ring_peek_copy(&slot->resp, rec, LEASE_NEXT_LEN) < 0)
+        if (session_resp_partial(slot))
+            return 0;
+    ring_consume(&slot->resp, LEASE_NEXT_LEN);
+    session_wake_executor(slot, &slot->resp.producer_waiting);
+    return 1;
+}
+
+/*
  * Slots whose lease ended with a request taken back behind it: once the
  * executor has read that request through (its LEASE_NEXT record), the slot
  * goes back to the pool as the lease would have sent it.
@@ -1236,15 +1261,9 @@ static void session_chain_orphans(void)
         struct worker_chain *ch = &worker.chain[i];
         if (!ch->handed || !ch->withdrawn)
             continue;
-        struct shm_slot *slot = shm_slot(i);
         uint8_t rec[LEASE_NEXT_LEN];
-        if (ring_peek_copy(&slot->resp, rec, sizeof(rec)) < 0) {
-            /* Woken when it comes (see shm/wake.h). */
-            ck_pr_store_32(&slot->resp.consumer_waiting, 1);
-            ck_pr_fence_memory();
-            if (ring_peek_copy(&slot->resp, rec, sizeof(rec)) < 0)
-                continue;
-        }
+        if (!session_chain_record(shm_slot(i), rec))
+            continue;
         int clean = ch->clean;
         session_chain_clear(ch);
         if (rec[0] != LEASE_NEXT || rec[5]) {
@@ -1252,8 +1271,6 @@ static void session_chain_orphans(void)
             lease_abandon(i);
             continue;
         }
-        ring_consume(&slot->resp, sizeof(rec));
-        session_wake_executor(slot, &slot->resp.producer_waiting);
         session_release_slot(i, clean);
     }
 }
@@ -1285,7 +1302,7 @@ static void session_chain_unstick(uint32_t pool)
  */
 static int session_chain_on_free(struct session *s)
 {
-    if (worker.chain == NULL || !worker.chain[s->slot].pending)
+    if (!session_chain_pending(s->slot))
         return 0;
     struct worker_chain *ch = &worker.chain[s->slot];
     struct session *b = ch->next;
@@ -1348,13 +1365,11 @@ static int session_chain_skip(struct session *b)
  */
 static int session_chain_next(struct session *b)
 {
-    struct shm_slot *slot = shm_slot(b->slot);
     uint8_t rec[LEASE_NEXT_LEN];
     if ((b->chained & SESSION_CHAIN_SKIP) && !session_chain_skip(b))
         return 0;
-    while (ring_peek_copy(&slot->resp, rec, sizeof(rec)) < 0)
-        if (session_resp_partial(slot))
-            return 0;
+    if (!session_chain_record(shm_slot(b->slot), rec))
+        return 0;
     uint32_t idx = b->slot;
     struct worker_chain *ch = &worker.chain[idx];
     int clean = ch->clean;
@@ -1367,8 +1382,6 @@ static int session_chain_next(struct session *b)
         session_chain_requeue(b);
         return 0;
     }
-    ring_consume(&slot->resp, sizeof(rec));
-    session_wake_executor(slot, &slot->resp.producer_waiting);
     if (rec[5]) {
         b->chained = 0;
         session_stats(b)->wait_us += (uint64_t)(shm_now_us() - shm_client(b->client)->wait_start_us);
@@ -1393,7 +1406,7 @@ static int session_chain_next(struct session *b)
  */
 static void session_chain_refused(uint32_t idx)
 {
-    if (worker.chain == NULL || !worker.chain[idx].pending || worker.chain[idx].next == NULL)
+    if (!session_chain_pending(idx) || worker.chain[idx].next == NULL)
         return;
     struct worker_chain *ch = &worker.chain[idx];
     struct session *b = ch->next;
@@ -1541,12 +1554,8 @@ void session_poll(struct session *s)
         }
         if (hdr[0] == LEASE_NEXT) {
             /* A request chained behind this lease was read through (session_chain_refused). */
-            if (ring_peek_copy(&slot->resp, hdr, LEASE_NEXT_LEN) < 0) {
-                if (session_resp_partial(slot))
-                    break;
-                continue;
-            }
-            ring_consume(&slot->resp, LEASE_NEXT_LEN);
+            if (!session_chain_record(slot, hdr))
+                break;
             if (worker.chain != NULL) {
                 session_chain_refused(s->slot);
                 session_chain_clear(&worker.chain[s->slot]);
@@ -1898,7 +1907,7 @@ void session_end_of_query(struct session *s)
     session_held_done(s);
     /* A request chained behind this lease counts on its end (even should a reload change the mode). */
     if (s->slot != SHM_NONE && s->txstatus == 'I' && !s->backend_state &&
-        (worker.cfg->pool_mode == CFG_POOL_TRANSACTION || (worker.chain != NULL && worker.chain[s->slot].pending)))
+        (worker.cfg->pool_mode == CFG_POOL_TRANSACTION || session_chain_pending(s->slot)))
         session_release(s);
     session_query_free(s);
     session_set_state(s, SESSION_IDLE);
