@@ -4718,8 +4718,20 @@ int odbc_exec_quiet(struct odbc_conn *c, const char *sql)
  */
 int odbc_tx_open(struct odbc_conn *c)
 {
-    if (c->dialect == CFG_DIALECT_SQLITE)
-        return odbc_exec_quiet(c, "BEGIN");
+    if (c->dialect == CFG_DIALECT_SQLITE) {
+        int result = odbc_exec_quiet(c, "BEGIN");
+        /*
+         * A BEGIN that failed leaves no transaction behind: an interrupted
+         * one (a cancel lands on the whole connection) may have opened it,
+         * and nothing would end it, the executor counting none open.
+         */
+        if (result == ODBC_ERROR) {
+            size_t at = c->out.len;
+            odbc_exec_quiet(c, "ROLLBACK");
+            c->out.len = at;
+        }
+        return result;
+    }
     return odbc_autocommit(c, 0) < 0 ? odbc_error_build(c, SQL_HANDLE_DBC, c->dbc) : 0;
 }
 
