@@ -1028,8 +1028,9 @@ void session_dispatch(struct session *s)
 /*
  * With every slot of a pool busy and clients waiting, the first waiter's
  * request is queued in the request ring of a slot whose running request
- * will end its lease (the last statement of a Query, outside a transaction
- * block, under transaction pooling), behind an 'N' record (shm/lease.h).
+ * will end its lease (the last statement of a Query, or an Execute with its
+ * Sync already read, outside a transaction block, under transaction
+ * pooling), behind an 'N' record (shm/lease.h).
  * When that lease ends clean the executor runs it at once: the slot does
  * not go back to the pool, and the executor thread does not sleep until a
  * worker leases it again (a futex wait and wake-up per transaction).
@@ -1089,13 +1090,29 @@ static void session_chain_requeue(struct session *b)
     }
 }
 
-/* Whether a's running request ends its lease, should it end outside a transaction block. */
-static int session_chain_after(const struct session *a)
+/* The next message from a's client is a Sync, already all read. */
+static int session_sync_next(struct session *a)
 {
-    return a->slot != SHM_NONE && !a->chained && !a->ext_busy && a->query != NULL &&
-           a->query->stmt_i + 1 == a->query->nstmts && a->txstatus == 'I' && !a->backend_state &&
-           a->copy_in == 0 && a->req.len > 0 && a->req_sent == a->req.len && a->req.data[0] == LEASE_REQ_EXEC &&
-           !worker.chain[a->slot].pending;
+    struct evbuffer *in = conn_input(&a->conn);
+    uint8_t hdr[5];
+    return in != NULL && evbuffer_copyout(in, hdr, sizeof(hdr)) == (ev_ssize_t)sizeof(hdr) && hdr[0] == 'S' &&
+           pgproto_load_u32(hdr + 1) == 4;
+}
+
+/*
+ * Whether a's running request ends its lease, should it end outside a
+ * transaction block: the last statement of a Query, or an Execute whose
+ * Sync the worker already holds (it is read as soon as the Execute is
+ * answered: nothing the client sends later comes before it).
+ */
+static int session_chain_after(struct session *a)
+{
+    if (a->slot == SHM_NONE || a->chained || a->txstatus != 'I' || a->backend_state || a->copy_in != 0 ||
+        a->req.len == 0 || a->req_sent != a->req.len || worker.chain[a->slot].pending)
+        return 0;
+    if (a->ext_busy)
+        return a->req.data[0] == LEASE_REQ_EXEC_PARAMS && session_sync_next(a);
+    return a->query != NULL && a->query->stmt_i + 1 == a->query->nstmts && a->req.data[0] == LEASE_REQ_EXEC;
 }
 
 /* Queue waiter b's request behind a lease that ends: 0, or -1 when no slot can take it now. */

@@ -103,10 +103,11 @@ def wait_active(inst):
         time.sleep(0.005)
 
 
-def start_holder(inst, sql):
-    """A client whose statement holds the pool's only connection for a while."""
+def start_holder(inst, sql, params=None):
+    """A client whose statement holds the pool's only connection for a while
+    (with params, through the extended protocol)."""
     conn = inst.connect("pg")
-    job = Background(lambda: conn.execute(sql).fetchall())
+    job = Background(lambda: conn.execute(sql, params).fetchall())
     wait_active(inst)
     return conn, job
 
@@ -164,9 +165,16 @@ def wait_until(what, check, timeout=10):
 
 
 @pytest.mark.parametrize("extended", [False, True], ids=["simple", "extended"])
-def test_a_waiting_request_runs_behind_a_lease_that_ends(inst, table, extended):
+@pytest.mark.parametrize("holder_extended", [False, True], ids=["query-in-front", "execute-in-front"])
+def test_a_waiting_request_runs_behind_a_lease_that_ends(inst, table, extended, holder_extended):
+    # In front, the last statement of a Query, or an Execute whose Sync the
+    # worker holds already (psycopg sends Parse to Sync together for a
+    # statement with parameters).
     before = chained(inst, "pg")
-    holder, held = start_holder(inst, "SELECT pg_sleep(0.6), 'holder'")
+    if holder_extended:
+        holder, held = start_holder(inst, "SELECT pg_sleep(%s), %s::text", (0.6, "holder"))
+    else:
+        holder, held = start_holder(inst, "SELECT pg_sleep(0.6), 'holder'")
     waiter = inst.connect("pg")
     try:
         if extended:
@@ -178,6 +186,8 @@ def test_a_waiting_request_runs_behind_a_lease_that_ends(inst, table, extended):
         wait_for_waiting(inst, "pg", 1)
         assert held.result() == [("", "holder")]
         assert job.result() == [("waiter",)]
+        # The holder's connection goes on as any other.
+        assert holder.execute("SELECT %s::int", (7,)).fetchone() == (7,)
     finally:
         holder.close()
         waiter.close()
@@ -188,12 +198,16 @@ def test_a_waiting_request_runs_behind_a_lease_that_ends(inst, table, extended):
         assert c.execute("SELECT 'after'").fetchone() == ("after",)
 
 
-def test_a_lease_that_ends_in_an_error_passes_nothing_on(inst, table):
+@pytest.mark.parametrize("holder_extended", [False, True], ids=["query-in-front", "execute-in-front"])
+def test_a_lease_that_ends_in_an_error_passes_nothing_on(inst, table, holder_extended):
     # The executor resets the connection after an error before anyone else
     # uses it: the request queued behind is read through, waits in the queue
     # again and runs once the connection is back in the pool.
     before = chained(inst, "pg")
-    holder, held = start_holder(inst, "SELECT pg_sleep(0.5), 1 / (random() * 0)::int")
+    if holder_extended:
+        holder, held = start_holder(inst, "SELECT pg_sleep(%s), 1 / (random() * 0)::int", (0.5,))
+    else:
+        holder, held = start_holder(inst, "SELECT pg_sleep(0.5), 1 / (random() * 0)::int")
     waiter = inst.connect("pg")
     try:
         job = queue_insert(inst, waiter, table)
@@ -288,9 +302,11 @@ def test_the_request_behind_a_client_that_goes_away_runs_once(inst, table):
 
 
 @pytest.mark.parametrize("database", ["demo", "pg"])
-def test_many_clients_each_get_their_own_answers(inst, database):
+@pytest.mark.parametrize("extended", [False, True], ids=["simple", "extended"])
+def test_many_clients_each_get_their_own_answers(inst, database, extended):
     # Thirty clients over one connection: most requests wait, many are
-    # chained; every client must get the answers to its own statements.
+    # chained (behind an Execute and its Sync too, with parameters); every
+    # client must get the answers to its own statements.
     before = chained(inst, database)
     errors = []
 
@@ -299,7 +315,10 @@ def test_many_clients_each_get_their_own_answers(inst, database):
             with inst.connect(database) as c:
                 for i in range(20):
                     want = k * 1000 + i
-                    got = c.execute("SELECT %d, 'c%d'" % (want, k)).fetchone()
+                    if extended:
+                        got = c.execute("SELECT %s, %s", (want, "c%d" % k)).fetchone()
+                    else:
+                        got = c.execute("SELECT %d, 'c%d'" % (want, k)).fetchone()
                     assert tuple(got) == (want, "c%d" % k), (k, i, got)
         except Exception as e:  # reported below
             errors.append(e)
@@ -477,9 +496,9 @@ def test_a_chained_request_does_not_wait_for_a_client_that_does_not_read(pgiris_
 
 
 def test_a_mixed_load_leaves_nothing_behind(pgiris_factory):
-    # Twenty clients over two connections: lookups, errors, cancels,
-    # transactions, large results, several statements, clients that leave
-    # mid-query.  Every answer must be the client's own, nobody may hang,
+    # Twenty clients over two connections: lookups (simple and extended),
+    # errors, cancels, transactions, large results, several statements,
+    # clients that leave mid-query.  Every answer must be the client's own, nobody may hang,
     # and the pool must end with nobody active or waiting.
     inst = one_worker(pgiris_factory, pool=2, wait=3)
     errors = []
@@ -488,8 +507,11 @@ def test_a_mixed_load_leaves_nothing_behind(pgiris_factory):
     def one(c, rnd, k, i):
         op = rnd.random()
         want = k * 100000 + i
-        if op < 0.5:
+        if op < 0.3:
             assert tuple(c.execute("SELECT %d, 'c%d'" % (want, k)).fetchone()) == (want, "c%d" % k)
+        elif op < 0.5:
+            # Parameters: the extended protocol, a Sync behind each Execute.
+            assert tuple(c.execute("SELECT %s::int, %s", (want, "c%d" % k)).fetchone()) == (want, "c%d" % k)
         elif op < 0.6:
             with pytest.raises(psycopg.errors.DivisionByZero):
                 c.execute("SELECT 1/0")
@@ -591,3 +613,69 @@ def test_a_backend_lost_under_the_lease_in_front_runs_the_chained_request_once(i
         waiter.close()
         holder.close()
     assert rows_of(inst, table) == ["waiter"]
+
+
+# ---- extended-protocol leases in front ----
+# An Execute whose Sync the worker already holds ends its lease when it is
+# answered, as the last statement of a Query does: a waiting request can be
+# chained behind it.  psycopg sends Parse, Bind, Describe, Execute and Sync
+# together for a statement with parameters.
+
+
+def test_nothing_is_chained_behind_an_execute_whose_sync_has_not_come(inst, table):
+    # Without its Sync the implicit transaction of the Execute goes on after
+    # it: the waiting INSERT must not run until the Sync ends it, and the
+    # holder's next Execute runs on the same lease.
+    holder = pgwire.Conn(inst.port, timeout=30)
+    waiter = inst.connect("pg")
+    try:
+        holder.startup("demo", "pg", password=inst.users["demo"])
+        holder.send(pgwire.parse_bind_execute("SELECT pg_sleep(0.4), 'first'"))
+        wait_active(inst)
+        job = queue_insert(inst, waiter, table)
+        first = []
+        while not first or first[-1][0] != "C":
+            t, payload = holder.read_message()
+            first.append((t.decode(), payload))
+        assert [t for t, _ in first] == ["1", "2", "D", "C"]
+        time.sleep(0.3)
+        # Straight to PostgreSQL: the pool's only connection is the holder's.
+        assert inst.postgres.query("SELECT who FROM " + table) == [], "the waiting INSERT ran inside the holder's lease"
+        holder.send(pgwire.parse_bind_execute("SELECT count(*) FROM %s" % table) + pgwire.message(b"S"))
+        seen = pgwire.until_ready(holder)
+        assert ("D", ["0"]) in seen, seen
+        assert job.result() == [("waiter",)]
+    finally:
+        holder.close()
+        waiter.close()
+    assert rows_of(inst, table) == ["waiter"]
+
+
+def test_a_suspended_portal_in_front_passes_nothing_on(inst, table):
+    # An Execute with a row limit leaves its cursor open until the Sync: the
+    # executor does not pass a connection on with a cursor open, the request
+    # behind waits in the queue again and runs once the connection is reset.
+    before = chained(inst, "pg")
+    holder = pgwire.Conn(inst.port, timeout=30)
+    waiter = inst.connect("pg")
+    try:
+        holder.startup("demo", "pg", password=inst.users["demo"])
+        sql = b"SELECT g FROM pg_sleep(0.5), generate_series(1, 3) AS g"
+        holder.send(pgwire.message(b"P", b"\0" + sql + b"\0\0\0")
+                    + pgwire.message(b"B", b"\0\0\0\0\0\0\0\0")
+                    + pgwire.message(b"E", b"\0" + struct.pack("!i", 1))
+                    + pgwire.message(b"S"))
+        wait_active(inst)
+        job = queue_insert(inst, waiter, table)
+        seen = pgwire.until_ready(holder)
+        assert [t for t, _ in seen] == ["1", "2", "D", "s", "Z"], seen
+        assert seen[2] == ("D", ["1"])
+        assert job.result() == [("waiter",)]
+        holder.send(pgwire.query_message("SELECT 'holder again'"))
+        assert ("D", ["holder again"]) in pgwire.until_ready(holder)
+    finally:
+        holder.close()
+        waiter.close()
+    assert rows_of(inst, table) == ["waiter"]
+    assert chained(inst, "pg") == before
+
