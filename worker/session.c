@@ -1029,8 +1029,8 @@ void session_dispatch(struct session *s)
  * With every slot of a pool busy and clients waiting, the first waiter's
  * request is queued in the request ring of a slot whose running request
  * will end its lease (the last statement of a Query, or an Execute with its
- * Sync already read, outside a transaction block, under transaction
- * pooling), behind an 'N' record (shm/lease.h).
+ * Sync already read, run outside a transaction block or ending one, under
+ * transaction pooling), behind an 'N' record (shm/lease.h).
  * When that lease ends clean the executor runs it at once: the slot does
  * not go back to the pool, and the executor thread does not sleep until a
  * worker leases it again (a futex wait and wake-up per transaction).
@@ -1101,18 +1101,23 @@ static int session_sync_next(struct session *a)
 
 /*
  * Whether a's running request ends its lease, should it end outside a
- * transaction block: the last statement of a Query, or an Execute whose
- * Sync the worker already holds (it is read as soon as the Execute is
+ * transaction block: a statement run outside one, or the COMMIT or
+ * ROLLBACK that ends one; the last of a Query, or an Execute whose Sync
+ * the worker already holds (it is read as soon as the Execute is
  * answered: nothing the client sends later comes before it).
  */
 static int session_chain_after(struct session *a)
 {
-    if (a->slot == SHM_NONE || a->chained || a->txstatus != 'I' || a->backend_state || a->copy_in != 0 ||
-        a->req.len == 0 || a->req_sent != a->req.len || worker.chain[a->slot].pending)
+    if (a->slot == SHM_NONE || a->chained || a->backend_state || a->copy_in != 0 || a->req.len == 0 ||
+        a->req_sent != a->req.len || worker.chain[a->slot].pending)
+        return 0;
+    char type = (char)a->req.data[0];
+    if (type != LEASE_REQ_COMMIT && type != LEASE_REQ_ROLLBACK &&
+        (a->txstatus != 'I' || type != (a->ext_busy ? LEASE_REQ_EXEC_PARAMS : LEASE_REQ_EXEC)))
         return 0;
     if (a->ext_busy)
-        return a->req.data[0] == LEASE_REQ_EXEC_PARAMS && session_sync_next(a);
-    return a->query != NULL && a->query->stmt_i + 1 == a->query->nstmts && a->req.data[0] == LEASE_REQ_EXEC;
+        return session_sync_next(a);
+    return a->query != NULL && a->query->stmt_i + 1 == a->query->nstmts;
 }
 
 /* Queue waiter b's request behind a lease that ends: 0, or -1 when no slot can take it now. */

@@ -164,17 +164,49 @@ def wait_until(what, check, timeout=10):
         time.sleep(0.05)
 
 
+# What a lease in front runs last: each ends the lease, so a request can be
+# chained behind it.  An Execute counts when the worker holds its Sync
+# already (drivers send Parse to Sync together).
+FRONTS = {   # what is sent first (and answered), what the lease in front runs, its ReadyForQuery count
+    "query": ([], pgwire.query_message("SELECT pg_sleep(0.6), 'holder'"), 1),
+    "execute": ([], pgwire.extended_query("SELECT pg_sleep($1), 'holder'", [0.6]), 1),
+    "commit": ([], pgwire.query_message("BEGIN; SELECT pg_sleep(0.6), 'holder'; COMMIT"), 1),
+    "rollback": ([], pgwire.query_message("BEGIN; SELECT pg_sleep(0.6), 'holder'; ROLLBACK"), 1),
+    "execute-commit": ([pgwire.query_message("BEGIN")],
+                       pgwire.extended_query("SELECT pg_sleep($1), 'holder'", [0.6])
+                       + pgwire.parse_bind_execute("COMMIT") + pgwire.message(b"S"), 2),
+}
+
+
+def raw_client(inst, *answered):
+    """A raw client of pg, logged in, that has sent each of answered and read its reply."""
+    conn = pgwire.Conn(inst.port, timeout=30)
+    try:
+        conn.startup("demo", "pg", password=inst.users["demo"])
+        for data in answered:
+            conn.send(data)
+            pgwire.until_ready(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def start_front(inst, kind):
+    """A raw client running FRONTS[kind]; the job returns every message up to its last ReadyForQuery."""
+    first, last, readies = FRONTS[kind]
+    conn = raw_client(inst, *first)
+    conn.send(last)
+    job = Background(lambda: [m for _ in range(readies) for m in pgwire.until_ready(conn)])
+    wait_active(inst)
+    return conn, job
+
+
 @pytest.mark.parametrize("extended", [False, True], ids=["simple", "extended"])
-@pytest.mark.parametrize("holder_extended", [False, True], ids=["query-in-front", "execute-in-front"])
-def test_a_waiting_request_runs_behind_a_lease_that_ends(inst, table, extended, holder_extended):
-    # In front, the last statement of a Query, or an Execute whose Sync the
-    # worker holds already (psycopg sends Parse to Sync together for a
-    # statement with parameters).
+@pytest.mark.parametrize("front", list(FRONTS))
+def test_a_waiting_request_runs_behind_a_lease_that_ends(inst, table, extended, front):
     before = chained(inst, "pg")
-    if holder_extended:
-        holder, held = start_holder(inst, "SELECT pg_sleep(%s), %s::text", (0.6, "holder"))
-    else:
-        holder, held = start_holder(inst, "SELECT pg_sleep(0.6), 'holder'")
+    holder, held = start_front(inst, front)
     waiter = inst.connect("pg")
     try:
         if extended:
@@ -184,10 +216,13 @@ def test_a_waiting_request_runs_behind_a_lease_that_ends(inst, table, extended, 
             job = Background(lambda: waiter.execute(
                 "INSERT INTO %s VALUES ('waiter') RETURNING who" % table).fetchall())
         wait_for_waiting(inst, "pg", 1)
-        assert held.result() == [("", "holder")]
+        seen = held.result()
+        assert ("D", ["", "holder"]) in seen and not [m for m in seen if m[0] == "E"], seen
+        assert seen[-1] == ("Z", None)
         assert job.result() == [("waiter",)]
         # The holder's connection goes on as any other.
-        assert holder.execute("SELECT %s::int", (7,)).fetchone() == (7,)
+        holder.send(pgwire.query_message("SELECT 'holder again'"))
+        assert ("D", ["holder again"]) in pgwire.until_ready(holder)
     finally:
         holder.close()
         waiter.close()
@@ -626,10 +661,9 @@ def test_nothing_is_chained_behind_an_execute_whose_sync_has_not_come(inst, tabl
     # Without its Sync the implicit transaction of the Execute goes on after
     # it: the waiting INSERT must not run until the Sync ends it, and the
     # holder's next Execute runs on the same lease.
-    holder = pgwire.Conn(inst.port, timeout=30)
+    holder = raw_client(inst)
     waiter = inst.connect("pg")
     try:
-        holder.startup("demo", "pg", password=inst.users["demo"])
         holder.send(pgwire.parse_bind_execute("SELECT pg_sleep(0.4), 'first'"))
         wait_active(inst)
         job = queue_insert(inst, waiter, table)
@@ -656,10 +690,9 @@ def test_a_suspended_portal_in_front_passes_nothing_on(inst, table):
     # executor does not pass a connection on with a cursor open, the request
     # behind waits in the queue again and runs once the connection is reset.
     before = chained(inst, "pg")
-    holder = pgwire.Conn(inst.port, timeout=30)
+    holder = raw_client(inst)
     waiter = inst.connect("pg")
     try:
-        holder.startup("demo", "pg", password=inst.users["demo"])
         sql = b"SELECT g FROM pg_sleep(0.5), generate_series(1, 3) AS g"
         holder.send(pgwire.message(b"P", b"\0" + sql + b"\0\0\0")
                     + pgwire.message(b"B", b"\0\0\0\0\0\0\0\0")
@@ -679,3 +712,50 @@ def test_a_suspended_portal_in_front_passes_nothing_on(inst, table):
     assert rows_of(inst, table) == ["waiter"]
     assert chained(inst, "pg") == before
 
+
+
+def test_a_commit_that_fails_in_front_passes_nothing_on(inst, table):
+    # A deferred unique check fails at COMMIT: the transaction ends with an
+    # error, and the request chained behind waits in the queue again.
+    before = chained(inst, "pg")
+    with inst.connect("pg") as c:
+        c.execute("CREATE TABLE %s_u (id int UNIQUE DEFERRABLE INITIALLY DEFERRED)" % table)
+    holder = raw_client(inst)
+    waiter = inst.connect("pg")
+    try:
+        holder.send(pgwire.query_message(
+            "BEGIN; INSERT INTO %s_u VALUES (1), (1); SELECT pg_sleep(0.6); COMMIT" % table))
+        wait_active(inst)
+        job = queue_insert(inst, waiter, table)
+        seen = pgwire.until_ready(holder)
+        assert ("E", "23505") in seen, seen
+        assert job.result() == [("waiter",)]
+        holder.send(pgwire.query_message("SELECT count(*) FROM %s_u" % table))
+        assert ("D", ["0"]) in pgwire.until_ready(holder)
+    finally:
+        holder.close()
+        waiter.close()
+        with inst.connect("pg") as c:
+            c.execute("DROP TABLE %s_u" % table)
+    assert rows_of(inst, table) == ["waiter"]
+    assert chained(inst, "pg") == before
+
+
+def test_the_commit_of_a_failed_transaction_in_front(inst, table):
+    # COMMIT of a transaction that failed rolls it back: the lease ends, and
+    # the request behind runs once, on a connection with nothing left open.
+    holder = raw_client(inst, pgwire.query_message("BEGIN"))
+    waiter = inst.connect("pg")
+    try:
+        holder.send(pgwire.query_message("INSERT INTO %s VALUES ('holder'); SELECT pg_sleep(0.6), 1/0" % table))
+        wait_active(inst)
+        job = queue_insert(inst, waiter, table)
+        assert ("E", "22012") in pgwire.until_ready(holder)
+        holder.send(pgwire.query_message("COMMIT"))
+        assert ("C", "ROLLBACK") in pgwire.until_ready(holder)
+        assert job.result() == [("waiter",)]
+        assert waiter.execute("SELECT 'waiter again'").fetchone() == ("waiter again",)
+    finally:
+        holder.close()
+        waiter.close()
+    assert rows_of(inst, table) == ["waiter"]
