@@ -749,6 +749,20 @@ static int exec_skip_request(struct exec *e, size_t n)
     return 0;
 }
 
+/* Read the next request through, unanswered: a 'b' with the request it opens the block for. */
+static int exec_skip_next(struct exec *e)
+{
+    uint8_t hdr[5];
+    do {
+        if (exec_read_request(shm_slot(e->slot), hdr, sizeof(hdr)) < 0)
+            return -1;
+        uint32_t n = pgproto_load_u32(hdr + 1);
+        if (n < 4 || exec_skip_request(e, n - 4) < 0)
+            return -1;
+    } while (hdr[0] == LEASE_REQ_BEGIN_QUIET);
+    return 0;
+}
+
 /*
  * 'N' (a chained lease, see shm/lease.h): the worker queued its next
  * client's request behind the request just answered, which it expected to
@@ -772,13 +786,8 @@ static int exec_chain(struct exec *e, int clean, const uint8_t *body, size_t len
         ck_pr_fence_store();
         ck_pr_store_32(&s->lease_gen, s->lease_gen + 1);
         exec_lease_begin(e);
-    } else {
-        uint8_t hdr[5];
-        if (exec_read_request(s, hdr, sizeof(hdr)) < 0)
-            return -1;
-        uint32_t n = pgproto_load_u32(hdr + 1);
-        if (n < 4 || exec_skip_request(e, n - 4) < 0)
-            return -1;
+    } else if (exec_skip_next(e) < 0) {
+        return -1;
     }
     uint8_t rec[LEASE_NEXT_LEN] = { LEASE_NEXT, 0, 0, 0, LEASE_NEXT_LEN - 1, (uint8_t)take };
     if (exec_sink_write(s, rec, sizeof(rec)) < 0)
@@ -852,9 +861,13 @@ static int exec_serve_lease(struct exec *e)
             continue;
         }
         clean = 0;
-        int flags = exec_run(e, hdr[0], (const char *)e->req, body_len);
-        if (flags == EXEC_NO_REPLY)
+        int quiet = hdr[0] == LEASE_REQ_BEGIN_QUIET;
+        int flags = exec_run(e, quiet ? LEASE_REQ_BEGIN : hdr[0], (const char *)e->req, body_len);
+        if (flags == EXEC_NO_REPLY || (quiet && flags == 0))
             continue;
+        /* The quiet BEGIN failed: its error answers the request the block was opened for. */
+        if (quiet && flags > 0 && exec_skip_next(e) < 0)
+            return exec_release(e);
         if (flags >= 0 && exec_clean(e, hdr[0], flags))
             flags |= LEASE_F_CLEAN;
         if (flags < 0 || exec_send_done(e, flags) < 0)

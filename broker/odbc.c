@@ -4890,7 +4890,8 @@ int odbc_begin(struct odbc_conn *c, const char *tag, const char *sql, size_t len
             return odbc_finish(c, sink, rc);
         }
     }
-    pgproto_command_complete(&c->out, tag);
+    if (tag[0] != '\0')
+        pgproto_command_complete(&c->out, tag);
     return odbc_finish(c, sink, ODBC_OK);
 }
 

@@ -180,7 +180,8 @@ void odbc_set_schema_counter(struct odbc_conn *c, uint32_t *gen);
  * SQLEndTran), never through SQL text.  Each sends CommandComplete with
  * 'tag' (or an ErrorResponse) into sink and returns an enum odbc_result.
  * odbc_begin's sql (len 0: none) is the BEGIN statement whose transaction
- * modes (isolation level, READ ONLY) the transaction gets.
+ * modes (isolation level, READ ONLY) the transaction gets; its tag "" says
+ * nothing when the block opens (a BEGIN the worker answered itself).
  */
 int odbc_begin(struct odbc_conn *c, const char *tag, const char *sql, size_t len, struct odbc_sink *sink);
 /* SET TRANSACTION modes inside a transaction block (sql as the client wrote it), answered with tag. */

@@ -8,6 +8,13 @@
  * Requests (worker -> executor):
  *   'Q'  verb NUL sql          run one statement (verb names its command tag)
  *   'B'  tag NUL [sql]         begin a transaction (with the modes sql names)
+ *   'b'  NUL                   begin a transaction whose BEGIN the worker has
+ *                              already answered, with the request after it in
+ *                              the same write: nothing is answered when the
+ *                              block opens.  If it cannot, its ErrorResponse
+ *                              and DONE answer that next request, which is
+ *                              read through.  Read through after an 'N', it
+ *                              goes with its request
  *   'C'  tag NUL               commit
  *   'R'  tag NUL               roll back
  *   'S'  tag NUL sql           SAVEPOINT, RELEASE or ROLLBACK TO
@@ -69,6 +76,7 @@ struct shm_slot;
 
 #define LEASE_REQ_EXEC 'Q'
 #define LEASE_REQ_BEGIN 'B'
+#define LEASE_REQ_BEGIN_QUIET 'b'
 #define LEASE_REQ_COMMIT 'C'
 #define LEASE_REQ_ROLLBACK 'R'
 #define LEASE_REQ_RELEASE 'X'

@@ -1114,6 +1114,16 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
         pgbuf_free(&b);
         if (set_tx == PARAMS_TX_ANSWERED)
             return;
+        int answered = set_tx == PARAMS_TX_NOT ? session_tx_local(s, st->cmd, st->verb, st->sql, st->sql_len, &b) : 0;
+        session_send(s, &b);
+        pgbuf_free(&b);
+        if (answered < 0) {
+            /* PostgreSQL sends an error at once, whatever it holds back otherwise. */
+            conn_release(&s->conn);
+            s->ext_error = 1;
+        }
+        if (answered != 0)
+            return;
         struct pgbuf modes;
         pgbuf_init(&modes);
         pgproto_begin(&s->req, type);

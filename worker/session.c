@@ -999,10 +999,101 @@ void session_serve_waiters(void)
     }
 }
 
+/* ---- transaction blocks begun here ---- */
+
+/*
+ * Under transaction pooling a client's BEGIN needs no backend connection
+ * yet: it is answered here, and the executor is told with the block's
+ * first request, as a 'b' record written before it (shm/lease.h).  A
+ * block begun so costs one trip to the executor fewer, holds no slot until
+ * a statement needs one, and if nothing runs in it, its COMMIT or ROLLBACK
+ * is answered here too.  Only a BEGIN that names no modes, from a client
+ * whose defaults add none, is answered so: a mode could fail on the
+ * backend, where the client would then not see the error on its BEGIN.
+ */
+
+/* COMMIT or ROLLBACK ... AND CHAIN (not AND NO CHAIN). */
+static int session_and_chain(const char *stmt, size_t len)
+{
+    for (size_t i = 0; i + 5 <= len; i++) {
+        if (strncasecmp(stmt + i, "CHAIN", 5) != 0)
+            continue;
+        size_t j = i;
+        while (j > 0 && (stmt[j - 1] == ' ' || stmt[j - 1] == '\t' || stmt[j - 1] == '\n' || stmt[j - 1] == '\r'))
+            j--;
+        return !(j >= 3 && strncasecmp(stmt + j - 2, "NO", 2) == 0 &&
+                 (stmt[j - 3] == ' ' || stmt[j - 3] == '\t' || stmt[j - 3] == '\n' || stmt[j - 3] == '\r'));
+    }
+    return 0;
+}
+
+int session_tx_local(struct session *s, enum sql_command cmd, const char *verb, const char *stmt, size_t len,
+                     struct pgbuf *out)
+{
+    struct shm_stats *st = session_stats(s);
+    if (cmd == SQL_CMD_BEGIN) {
+        if (s->txstatus != 'I' || s->slot != SHM_NONE || s->backend_state ||
+            worker.cfg->pool_mode != CFG_POOL_TRANSACTION)
+            return 0;
+        struct sql_tx_modes m;
+        char msg[200];
+        if (sql_tx_modes(stmt, len, &m, msg, sizeof(msg)) < 0 || m.said != 0)
+            return 0;
+        struct pgbuf modes;
+        pgbuf_init(&modes);
+        int more = params_begin(&s->params, stmt, len, &modes);
+        pgbuf_free(&modes);
+        if (more)
+            return 0;
+        s->begin_deferred = 1;
+        s->txstatus = 'T';
+        s->xact_start_us = shm_now_us();
+        st->query_count++;
+        pgproto_command_complete(out, verb);
+        return 1;
+    }
+    if (cmd != SQL_CMD_COMMIT && cmd != SQL_CMD_ROLLBACK)
+        return 0;
+    /* The executor ends transactions through ODBC, which cannot begin the next one with the same modes. */
+    if (session_and_chain(stmt, len)) {
+        pgproto_error(out, 'E', "ERROR", "0A000", "AND CHAIN is not supported", NULL, NULL);
+        return -1;
+    }
+    if (!s->begin_deferred)
+        return 0;
+    s->begin_deferred = 0;
+    s->txstatus = 'I';
+    st->query_count++;
+    st->xact_count++;
+    st->xact_us += (uint64_t)(shm_now_us() - s->xact_start_us);
+    pgproto_command_complete(out, verb);
+    params_tx_end(&s->params, cmd == SQL_CMD_COMMIT, out);
+    return 1;
+}
+
+/* The block's BEGIN goes before the request in s->req: 0, or -1 out of memory. */
+static int session_begin_first(struct session *s)
+{
+    static const uint8_t rec[6] = { LEASE_REQ_BEGIN_QUIET, 0, 0, 0, 5, 0 };
+    if (s->req.len > 0 && s->req.data[0] == LEASE_REQ_BEGIN_QUIET)
+        return 0;
+    if (pgbuf_reserve(&s->req, sizeof(rec)) < 0)
+        return -1;
+    memmove(s->req.data + sizeof(rec), s->req.data, s->req.len);
+    memcpy(s->req.data, rec, sizeof(rec));
+    s->req.len += sizeof(rec);
+    return 0;
+}
+
 /* Run the request in s->req: now if a slot is at hand, else queue for one. */
 void session_dispatch(struct session *s)
 {
     struct shm_pool *p = shm_pool(s->pool);
+    if (s->begin_deferred && session_begin_first(s) < 0) {
+        session_error(s, "53200", "out of memory", NULL, NULL);
+        session_request_failed(s);
+        return;
+    }
     /* First come, first served: while clients wait for a slot, a new request queues behind them. */
     if (s->slot != SHM_NONE || (!session_pool_has_waiters(p) && session_lease(s) == 0)) {
         session_start_request(s);
@@ -1472,6 +1563,9 @@ static void session_done(struct session *s, char txstatus, int flags, uint64_t s
     if (flags & LEASE_F_ERROR)
         st->errors++;
     s->slot_clean = (flags & LEASE_F_CLEAN) != 0;
+    /* The block's BEGIN went with this request: it is open on the backend now, or failed with it. */
+    if (s->req.len > 0 && s->req.data[0] == LEASE_REQ_BEGIN_QUIET)
+        s->begin_deferred = 0;
     if (txstatus != 'I' && s->slot != SHM_NONE)
         session_chain_refused(s->slot);
     /* The executor lost its backend: hand the slot back so it reconnects, even in session pooling. */
@@ -1479,7 +1573,8 @@ static void session_done(struct session *s, char txstatus, int flags, uint64_t s
         session_release(s);
     /* Session parameters follow the transaction block: SET undone by ROLLBACK, SET LOCAL at its end. */
     if (s->txstatus != 'I' && txstatus == 'I') {
-        int committed = s->txstatus == 'T' && s->req.len > 0 && s->req.data[0] == LEASE_REQ_COMMIT;
+        int committed = s->txstatus == 'T' && s->req.len > 0 && s->req.data[0] == LEASE_REQ_COMMIT &&
+                        !(flags & LEASE_F_ERROR);
         struct pgbuf b;
         pgbuf_init(&b);
         params_tx_end(&s->params, committed, &b);
@@ -2034,6 +2129,15 @@ static void session_next(struct session *s)
             pgproto_error(&local, 'E', "ERROR", "25006", refusal, NULL, NULL);
             session_query_stop(s);
             break;
+        }
+        int answered = session_tx_local(s, cmd, verb, stmt, len, &local);
+        if (answered < 0) {
+            session_query_stop(s);
+            break;
+        }
+        if (answered > 0) {
+            q->stmt_i++;
+            continue;
         }
         if (x->flags & SQL_FLAG_READS_SEQUENCE)
             session_warn_sequence(s, &local);

@@ -67,6 +67,7 @@ struct session {
     uint8_t input_paused;               /* reading stopped until the request ring drains */
     uint8_t timer_statement;            /* s->timer runs statement_timeout */
     uint8_t slot_clean;                 /* the last DONE said LEASE_F_CLEAN */
+    uint8_t begin_deferred;             /* BEGIN answered here; 'b' goes before the block's first request */
     /*
      * A chained lease (session.c), SESSION_CHAIN_* bits: the request is
      * queued behind another client's lease (WAITING, out of the wait
@@ -130,6 +131,16 @@ void session_send(struct session *s, struct pgbuf *b);
 const struct xlate *session_xlate(const struct session *s, enum xlate_source src, const char *stmt, size_t len);
 /* For worker/extended.c: run the request built in s->req on a slot (now or when one frees up). */
 void session_dispatch(struct session *s);
+/*
+ * BEGIN, COMMIT or ROLLBACK (cmd, its tag verb, the text stmt) answered
+ * here, into out, under transaction pooling: a plain BEGIN when no
+ * backend connection is held (it is sent with the block's first request,
+ * 'b' in shm/lease.h), and the end of a block in which nothing ran.
+ * 1 when answered, 0 when the statement goes on, -1 when refused (AND
+ * CHAIN; its ErrorResponse in out).
+ */
+int session_tx_local(struct session *s, enum sql_command cmd, const char *verb, const char *stmt, size_t len,
+                     struct pgbuf *out);
 /* End of a Query or of an extended-protocol Sync: release the slot if the pool mode says so, ReadyForQuery. */
 void session_end_of_query(struct session *s);
 

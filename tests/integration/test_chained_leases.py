@@ -607,14 +607,15 @@ def test_a_mixed_load_leaves_nothing_behind(pgiris_factory):
 
 @pytest.mark.parametrize("delay", [0.58, 0.6, 0.62, 0.64, 0.7])
 def test_a_cancel_for_a_chained_statement_never_reaches_a_later_one(pgiris_factory, delay):
-    # The cancel comes around the time the executor runs the chained BEGIN
-    # (the delays straddle it): BEGIN is cancelled or runs, but a statement
-    # sent after BEGIN's answer must never be the one that is cancelled.
+    # The cancel comes around the time the executor runs the chained request
+    # that opens a transaction block (the delays straddle it): it is
+    # cancelled or runs, but a statement sent after its answer, on the same
+    # lease, must never be the one that is cancelled.
     inst = one_worker(pgiris_factory, ring_size=BIG_RING)
     holder = slow_holder(inst, "SELECT pg_sleep(0.5), repeat('x', 12000000)", rcvbuf=4096)
     waiter = inst.connect("pg")
     try:
-        job = Background(lambda: waiter.execute("BEGIN"))
+        job = Background(lambda: waiter.execute("BEGIN; SELECT 'first'"))
         wait_for_waiting(inst, "pg", 1)
         time.sleep(delay)
         waiter.cancel()
@@ -759,3 +760,24 @@ def test_the_commit_of_a_failed_transaction_in_front(inst, table):
         holder.close()
         waiter.close()
     assert rows_of(inst, table) == ["waiter"]
+
+
+def test_a_block_begun_here_is_read_through_whole_behind_an_error(inst, table):
+    # The waiter's BEGIN was answered by the worker: its request goes as a
+    # 'b' record and the INSERT together.  Chained behind a lease that ends
+    # in an error, both are read through, and run later, in the block.
+    holder, held = start_holder(inst, "SELECT pg_sleep(0.5), 1 / (random() * 0)::int")
+    waiter = inst.connect("pg")
+    try:
+        waiter.execute("BEGIN")
+        job = queue_insert(inst, waiter, table)
+        with pytest.raises(psycopg.Error):
+            held.result()
+        assert job.result() == [("waiter",)]
+        assert inst.postgres.query("SELECT who FROM " + table) == []
+        waiter.execute("ROLLBACK")
+        assert holder.execute("SELECT 'holder again'").fetchone() == ("holder again",)
+    finally:
+        holder.close()
+        waiter.close()
+    assert rows_of(inst, table) == []
