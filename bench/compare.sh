@@ -4,7 +4,8 @@
 # itself, in one run: pgbench -S -c 16 -j 2 -T SECONDS (default 5) for each
 # mode in MODES (default "simple extended"; "churn" is -M simple -C, a new
 # connection per transaction; "login" is -C with no query at all, the cost
-# of a login alone), ROUNDS rounds (default 3), the
+# of a login alone; "txread" is -M simple with the -S lookup inside
+# BEGIN ... END), ROUNDS rounds (default 3), the
 # targets alternating within a round.  For each pooler it also reports the
 # CPU its processes (pgiris: broker and workers; from /proc) used per transaction,
 # which the load of a shared machine moves much less than tps, and the
@@ -58,6 +59,8 @@ per_tx() {  # TICKS_BEFORE TICKS_AFTER TPS: microseconds of CPU per transaction
 }
 
 echo '\set x 1' > "$work/login.sql"    # a script needs a command; this one sends nothing
+printf '%s\n' '\set aid random(1, 1000000)' 'BEGIN;' \
+    'SELECT abalance FROM pgbench_accounts WHERE aid = :aid;' 'END;' > "$work/txread.sql"
 results=$work/compare.tsv
 : > "$results"
 for r in $(seq 1 "$ROUNDS"); do
@@ -72,6 +75,7 @@ for r in $(seq 1 "$ROUNDS"); do
             case $m in
                 churn) mode=(-S -M simple -C) ;;
                 login) mode=(-C -f "$work/login.sql") ;;
+                txread) mode=(-M simple -f "$work/txread.sql") ;;
                 *) mode=(-S -M "$m") ;;
             esac
             out=$(pgbench -n "${mode[@]}" -c "${CLIENTS:-16}" -j 2 -T "$T" -h 127.0.0.1 -p "$port" -U "$user" "$db" 2>&1) || true
