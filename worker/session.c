@@ -2522,8 +2522,12 @@ void session_shutdown_idle(void)
         next = TAILQ_NEXT(s, link);
         if (s->state == SESSION_CLOSING)
             continue;
-        /* A chained request the executor has got to runs: its client is told after. */
-        if ((s->state == SESSION_IDLE && s->txstatus == 'I') || s->state < SESSION_IDLE ||
+        /*
+         * A chained request the executor has got to runs: its client is told
+         * after.  A block begun in the worker in which nothing has run yet has
+         * nothing on the backend to finish: its client is idle.
+         */
+        if ((s->state == SESSION_IDLE && (s->txstatus == 'I' || s->begin_deferred)) || s->state < SESSION_IDLE ||
             (s->state == SESSION_WAITING && (!s->chained || session_chain_withdraw(s))))
             session_fatal(s, "57P01", "terminating connection due to administrator command");
         else

@@ -5,6 +5,7 @@ statement needs one, and a block in which nothing ran ends in the worker.
 A BEGIN that names modes, or whose client has default modes, still goes to
 the backend at once.  COMMIT / ROLLBACK AND CHAIN are refused."""
 
+import signal
 import threading
 import time
 import uuid
@@ -212,3 +213,22 @@ def test_a_commit_that_fails_undoes_a_set_in_its_block(pgiris):
     finally:
         with pgiris.connect("pg") as c:
             c.execute("DROP TABLE " + name)
+
+
+def test_shutdown_lets_a_block_where_nothing_ran_go(pgiris_factory):
+    # A block with something on the backend is waited for (test_resilience);
+    # one begun in the worker where nothing ran yet has nothing to finish.
+    inst = pgiris_factory(settings={"shutdown_timeout": 20})
+    c = inst.connect("pg")
+    try:
+        c.execute("BEGIN")
+        c.execute("SET application_name = 'in_block'")
+        t0 = time.monotonic()
+        inst.proc.send_signal(signal.SIGTERM)
+        inst.proc.wait(10)
+        assert inst.proc.returncode == 0
+        assert time.monotonic() - t0 < 5
+        with pytest.raises(psycopg.OperationalError):
+            c.execute("SELECT 1")
+    finally:
+        c.close()
