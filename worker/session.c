@@ -444,6 +444,9 @@ static void session_unwait(struct session *s)
 /* The request never reached a slot; its ErrorResponse is sent.  On with the rest of the input. */
 static void session_request_failed(struct session *s)
 {
+    /* In a block begun here, as in any block: the error aborts it (session_dispatch). */
+    if (s->begin_deferred)
+        s->txstatus = 'E';
     if (s->ext_busy) {
         extended_done(s, s->txstatus, LEASE_F_ERROR, 0);
         return;
@@ -1061,13 +1064,15 @@ int session_tx_local(struct session *s, enum sql_command cmd, const char *verb, 
     }
     if (!s->begin_deferred)
         return 0;
+    /* COMMIT of an aborted block rolls back, and says so, as PostgreSQL does. */
+    int committed = cmd == SQL_CMD_COMMIT && s->txstatus != 'E';
     s->begin_deferred = 0;
     s->txstatus = 'I';
     st->query_count++;
     st->xact_count++;
     st->xact_us += (uint64_t)(shm_now_us() - s->xact_start_us);
-    pgproto_command_complete(out, verb);
-    params_tx_end(&s->params, cmd == SQL_CMD_COMMIT, out);
+    pgproto_command_complete(out, cmd == SQL_CMD_COMMIT && !committed ? "ROLLBACK" : verb);
+    params_tx_end(&s->params, committed, out);
     return 1;
 }
 
@@ -1089,6 +1094,18 @@ static int session_begin_first(struct session *s)
 void session_dispatch(struct session *s)
 {
     struct shm_pool *p = shm_pool(s->pool);
+    /* A block begun here that a statement's error aborted before anything ran: nothing opened on the backend. */
+    if (s->begin_deferred && s->txstatus == 'E') {
+        int to_savepoint = s->req.len > 5 && s->req.data[0] == LEASE_REQ_SAVEPOINT &&
+                           strcmp((const char *)s->req.data + 5, "ROLLBACK") == 0;
+        if (to_savepoint)
+            session_error(s, "3B001", "savepoint does not exist", NULL, NULL);
+        else
+            session_error(s, "25P02", "current transaction is aborted, commands ignored until end of "
+                          "transaction block", NULL, NULL);
+        session_request_failed(s);
+        return;
+    }
     if (s->begin_deferred && session_begin_first(s) < 0) {
         session_error(s, "53200", "out of memory", NULL, NULL);
         session_request_failed(s);

@@ -232,3 +232,63 @@ def test_shutdown_lets_a_block_where_nothing_ran_go(pgiris_factory):
             c.execute("SELECT 1")
     finally:
         c.close()
+
+
+def test_a_wait_that_fails_aborts_a_block_begun_here(pgiris_factory):
+    # The block's first statement never reached the backend (53300): the
+    # block is aborted as PostgreSQL's would be, later statements are
+    # refused, and its COMMIT rolls back; nothing of it is committed.
+    one = pgiris_factory(settings={"workers": 1, "query_wait_timeout": 1, "default_pool_size": 1,
+                                   "min_pool_size": 1}, databases={"pg": {"pool_size": 1}})
+    name = "db_w_%s" % uuid.uuid4().hex[:8]
+    with one.postgres.connect() as pc:
+        pc.autocommit = True
+        pc.execute("CREATE TABLE %s (id int)" % name)
+    holder = one.connect("pg")
+    try:
+        holder.execute("BEGIN")
+        holder.execute("SELECT 1")      # holds the pool's only connection
+        with pgwire.Conn(one.port) as c:
+            c.startup("demo", "pg", password=one.users["demo"])
+            assert status_after(c, pgwire.query_message("BEGIN")) == ("T", [("C", "BEGIN")])
+            status, seen = status_after(c, pgwire.query_message("INSERT INTO %s VALUES (1)" % name))
+            assert (status, seen) == ("E", [("E", "53300")]), seen
+            holder.execute("COMMIT")
+            assert status_after(c, pgwire.query_message("INSERT INTO %s VALUES (2)" % name)) == \
+                ("E", [("E", "25P02")])
+            assert status_after(c, extended("INSERT INTO %s VALUES (3)" % name) + pgwire.message(b"S"))[0] == "E"
+            assert status_after(c, pgwire.query_message("ROLLBACK TO SAVEPOINT s")) == ("E", [("E", "3B001")])
+            assert status_after(c, pgwire.query_message("COMMIT")) == ("I", [("C", "ROLLBACK")])
+            assert status_after(c, pgwire.query_message("INSERT INTO %s VALUES (4)" % name)) == \
+                ("I", [("C", "INSERT 0 1")])
+        with one.postgres.connect() as pc:
+            assert pc.execute("SELECT id FROM %s" % name).fetchall() == [(4,)]
+    finally:
+        holder.close()
+        with one.postgres.connect() as pc:
+            pc.autocommit = True
+            pc.execute("DROP TABLE " + name)
+
+
+def test_a_cancelled_wait_aborts_a_block_begun_here(one):
+    holder = one.connect("pg")
+    c = one.connect("pg")
+    try:
+        holder.execute("BEGIN")
+        holder.execute("SELECT 1")
+        c.execute("BEGIN")
+        timer = threading.Timer(0.5, c.cancel)
+        timer.start()
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            c.execute("SELECT 1")
+        timer.join()
+        holder.execute("COMMIT")
+        assert c.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            c.execute("SELECT 2")
+        c.execute("ROLLBACK")
+        assert c.info.transaction_status == IDLE
+        assert c.execute("SELECT 3").fetchone() == (3,)
+    finally:
+        holder.close()
+        c.close()
