@@ -4,7 +4,8 @@
 # loopback, each scenario run against all three in the same run, the targets
 # alternating within each of ROUNDS rounds; median and min-max of the rounds.
 #
-#   1. OLTP reads      pgbench -S -c 16, -M simple/extended/prepared: tps, p50/p99;
+#   1. OLTP reads      pgbench -S -c 16, -M simple/extended/prepared, and the same
+#                      lookup inside BEGIN ... END (txread, -M simple): tps, p50/p99;
 #                      and the same lookups through psqlODBC alone (bench/odbc_floor.c):
 #                      tps, the driver's CPU per lookup
 #   2. churn           pgbench -S -C: connections/s, average connection time
@@ -251,16 +252,21 @@ scenario_idle() {
 
 # --- 1. OLTP reads ---------------------------------------------------------------
 scenario_oltp() {
-    local proto r tgt tg
-    for proto in simple extended prepared; do
+    local proto r tgt tg how
+    # txread: the -S lookup in a transaction block, as drivers outside autocommit send it.
+    printf '%s\n' '\set aid random(1, 1000000)' 'BEGIN;' \
+        'SELECT abalance FROM pgbench_accounts WHERE aid = :aid;' 'END;' > "$work/txread.sql"
+    for proto in simple extended prepared txread; do
         say "1. OLTP reads -M $proto"
         tg=("${TARGETS[@]}")
         # pgbouncer < 1.21 cannot keep protocol-level prepared statements in
         # transaction mode: run it anyway (errors recorded) and in session mode.
         [ "$proto" = prepared ] && tg=(pgiris pgbouncer pgbouncer-session postgres)
+        how=(-S -M "$proto")
+        [ "$proto" = txread ] && how=(-M simple -f "$work/txread.sql")
         for ((r = 1; r <= ROUNDS; r++)); do
             for tgt in "${tg[@]}"; do
-                run_pgbench oltp "$proto" "$tgt" "$r" "$T" 1 -S -M "$proto" -c "$CLIENTS" -j 2
+                run_pgbench oltp "$proto" "$tgt" "$r" "$T" 1 "${how[@]}" -c "$CLIENTS" -j 2
             done
             [ "$proto" != prepared ] || oltp_floor "$r"
         done

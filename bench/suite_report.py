@@ -150,7 +150,7 @@ class Report:
                  % (m.get("param_CLIENTS"), m.get("param_T")))
         self.out("   %-9s %-24s %26s %9s %22s %7s %7s" % ("-M", "target", "tps", "p50 ms", "p99 ms", "errors", "stalls"))
         summ = {}
-        for proto in ("simple", "extended", "prepared"):
+        for proto in ("simple", "extended", "prepared", "txread"):
             cases = self.data.get("oltp", {}).get(proto, {})
             for tgt in ("pgiris", "pgbouncer", "pgbouncer-session", "postgres"):
                 if tgt not in cases:
@@ -167,7 +167,7 @@ class Report:
                     self.checks.append("OLTP -M %s through %s: %d errors, %d s at 0 tps%s"
                                        % (proto, LABEL[tgt], err, st, self.first_err_text(rd)))
         self.out("   ratios of tps (and of p99 latency, lower is better):")
-        for proto in ("simple", "extended", "prepared"):
+        for proto in ("simple", "extended", "prepared", "txread"):
             s = summ.get(proto, {})
             bouncer = "pgbouncer"
             if proto == "prepared" and self.bouncer_old():
@@ -191,6 +191,7 @@ class Report:
                      % self.meta.get("pgbouncer", "pgbouncer"))
             self.out("   through it had %d errors (expected; first: %s); the prepared ratio uses session mode"
                      % (tx.get("errors", 0), (tx.get("first_errors") or ["-"])[0][:120]))
+        self.out("   txread: -M simple, the lookup inside BEGIN ... END (three statements a transaction)")
         self.out("   stalls: seconds pgbench reported 0 tps (-P 1); errors: failed transactions + aborted clients")
         self.oltp_floor(summ)
         self.summary["oltp"] = summ
