@@ -1580,9 +1580,21 @@ static void session_done(struct session *s, char txstatus, int flags, uint64_t s
     if (flags & LEASE_F_ERROR)
         st->errors++;
     s->slot_clean = (flags & LEASE_F_CLEAN) != 0;
-    /* The block's BEGIN went with this request: it is open on the backend now, or failed with it. */
+    /* The block's BEGIN went with this request: it is open on the backend now. */
     if (s->req.len > 0 && s->req.data[0] == LEASE_REQ_BEGIN_QUIET)
         s->begin_deferred = 0;
+    /*
+     * A statement of a block that failed and left no block on the backend
+     * (its BEGIN failed, the backend connection was lost): for the client
+     * the block is aborted, as PostgreSQL's would be, until it ends it
+     * (session_dispatch, session_tx_local); statements meanwhile must not
+     * run outside it.  A COMMIT or ROLLBACK that fails ends its block.
+     */
+    if (s->txstatus != 'I' && txstatus == 'I' && (flags & LEASE_F_ERROR) && s->req.len > 0 &&
+        s->req.data[0] != LEASE_REQ_COMMIT && s->req.data[0] != LEASE_REQ_ROLLBACK) {
+        s->begin_deferred = 1;
+        txstatus = 'E';
+    }
     if (txstatus != 'I' && s->slot != SHM_NONE)
         session_chain_refused(s->slot);
     /* The executor lost its backend: hand the slot back so it reconnects, even in session pooling. */

@@ -292,3 +292,38 @@ def test_a_cancelled_wait_aborts_a_block_begun_here(one):
     finally:
         holder.close()
         c.close()
+
+
+@pytest.mark.parametrize("first", [False, True], ids=["later-statement", "first-statement"])
+def test_a_block_whose_backend_connection_is_lost_is_aborted(one, first):
+    # The backend connection dies under a block (under its first statement,
+    # sent with the block's BEGIN, or a later one): the block is gone on the
+    # backend, and the client must not run its next statements outside it.
+    name = "db_k_%s" % uuid.uuid4().hex[:8]
+    with one.postgres.connect() as pc:
+        pc.autocommit = True
+        pc.execute("CREATE TABLE %s (id int)" % name)
+    c = one.connect("pg")
+    try:
+        pid = c.execute("SELECT pg_backend_pid()").fetchone()[0]
+        c.execute("BEGIN")
+        if not first:
+            c.execute("INSERT INTO %s VALUES (1)" % name)
+            assert c.execute("SELECT pg_backend_pid()").fetchone()[0] == pid
+        one.direct("pg", "SELECT pg_terminate_backend(%d)" % pid)
+        time.sleep(0.2)
+        with pytest.raises(psycopg.Error) as info:
+            c.execute("INSERT INTO %s VALUES (2)" % name)
+        assert info.value.sqlstate == "08006", info.value.sqlstate
+        assert c.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            c.execute("INSERT INTO %s VALUES (3)" % name)
+        c.execute("ROLLBACK")
+        assert c.info.transaction_status == IDLE
+        assert c.execute("SELECT count(*) FROM %s" % name).fetchone() == (0,)
+        assert c.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+    finally:
+        c.close()
+        with one.postgres.connect() as pc:
+            pc.autocommit = True
+            pc.execute("DROP TABLE " + name)
