@@ -5,6 +5,7 @@ statement needs one, and a block in which nothing ran ends in the worker.
 A BEGIN that names modes, or whose client has default modes, still goes to
 the backend at once.  COMMIT / ROLLBACK AND CHAIN are refused."""
 
+import contextlib
 import signal
 import threading
 import time
@@ -36,6 +37,21 @@ def table(pgiris, backend):
     yield name
     with pgiris.connect(backend) as conn:
         conn.execute("DROP TABLE %s" % name)
+
+
+@contextlib.contextmanager
+def pg_table(inst, prefix):
+    """A scratch table made and dropped on PostgreSQL directly (the pool may be held)."""
+    name = "%s_%s" % (prefix, uuid.uuid4().hex[:8])
+    with inst.postgres.connect() as pc:
+        pc.autocommit = True
+        pc.execute("CREATE TABLE %s (id int)" % name)
+    try:
+        yield name
+    finally:
+        with inst.postgres.connect() as pc:
+            pc.autocommit = True
+            pc.execute("DROP TABLE " + name)
 
 
 def xacts(inst, database):
@@ -240,12 +256,7 @@ def test_a_wait_that_fails_aborts_a_block_begun_here(pgiris_factory):
     # refused, and its COMMIT rolls back; nothing of it is committed.
     one = pgiris_factory(settings={"workers": 1, "query_wait_timeout": 1, "default_pool_size": 1,
                                    "min_pool_size": 1}, databases={"pg": {"pool_size": 1}})
-    name = "db_w_%s" % uuid.uuid4().hex[:8]
-    with one.postgres.connect() as pc:
-        pc.autocommit = True
-        pc.execute("CREATE TABLE %s (id int)" % name)
-    holder = one.connect("pg")
-    try:
+    with pg_table(one, "db_w") as name, one.connect("pg") as holder:
         holder.execute("BEGIN")
         holder.execute("SELECT 1")      # holds the pool's only connection
         with pgwire.Conn(one.port) as c:
@@ -263,11 +274,6 @@ def test_a_wait_that_fails_aborts_a_block_begun_here(pgiris_factory):
                 ("I", [("C", "INSERT 0 1")])
         with one.postgres.connect() as pc:
             assert pc.execute("SELECT id FROM %s" % name).fetchall() == [(4,)]
-    finally:
-        holder.close()
-        with one.postgres.connect() as pc:
-            pc.autocommit = True
-            pc.execute("DROP TABLE " + name)
 
 
 def test_a_cancelled_wait_aborts_a_block_begun_here(one):
@@ -299,12 +305,7 @@ def test_a_block_whose_backend_connection_is_lost_is_aborted(one, first):
     # The backend connection dies under a block (under its first statement,
     # sent with the block's BEGIN, or a later one): the block is gone on the
     # backend, and the client must not run its next statements outside it.
-    name = "db_k_%s" % uuid.uuid4().hex[:8]
-    with one.postgres.connect() as pc:
-        pc.autocommit = True
-        pc.execute("CREATE TABLE %s (id int)" % name)
-    c = one.connect("pg")
-    try:
+    with pg_table(one, "db_k") as name, one.connect("pg") as c:
         pid = c.execute("SELECT pg_backend_pid()").fetchone()[0]
         c.execute("BEGIN")
         if not first:
@@ -322,8 +323,3 @@ def test_a_block_whose_backend_connection_is_lost_is_aborted(one, first):
         assert c.info.transaction_status == IDLE
         assert c.execute("SELECT count(*) FROM %s" % name).fetchone() == (0,)
         assert c.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
-    finally:
-        c.close()
-        with one.postgres.connect() as pc:
-            pc.autocommit = True
-            pc.execute("DROP TABLE " + name)
