@@ -569,9 +569,7 @@ static int exec_run(struct exec *e, uint8_t type, const char *body, size_t len)
         return LEASE_F_ERROR;
     } else if (e->tx_failed && type != LEASE_REQ_COMMIT && type != LEASE_REQ_ROLLBACK &&
                !(type == LEASE_REQ_SAVEPOINT && strcmp(verb, "ROLLBACK") == 0)) {
-        if (exec_send_error(e, "25P02",
-                            "current transaction is aborted, commands ignored until end of "
-                            "transaction block") < 0)
+        if (exec_send_error(e, "25P02", PGPROTO_TX_ABORTED) < 0)
             return -1;
         return LEASE_F_ERROR;
     } else {

@@ -93,6 +93,9 @@ void pgproto_backend_key(struct pgbuf *b, int32_t pid, int32_t key);
 void pgproto_ready(struct pgbuf *b, char txstatus);
 void pgproto_command_complete(struct pgbuf *b, const char *tag);
 void pgproto_empty_query(struct pgbuf *b);
+/* 25P02's message, from the worker and from the executor alike. */
+#define PGPROTO_TX_ABORTED "current transaction is aborted, commands ignored until end of transaction block"
+
 /*
  * ErrorResponse ('E') or NoticeResponse ('N') with severity (S and V),
  * SQLSTATE (C) and message (M); detail and hint may be NULL.

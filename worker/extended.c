@@ -409,6 +409,14 @@ void extended_free(struct session *s)
     s->ext = NULL;
 }
 
+/* An error was queued for the client: it goes at once, and the batch is skipped to its Sync. */
+static void extended_failed(struct session *s)
+{
+    /* PostgreSQL sends an error at once, whatever it holds back otherwise. */
+    conn_release(&s->conn);
+    s->ext_error = 1;
+}
+
 static void extended_error(struct session *s, const char *sqlstate, const char *msg)
 {
     struct pgbuf b;
@@ -416,9 +424,7 @@ static void extended_error(struct session *s, const char *sqlstate, const char *
     pgproto_error(&b, 'E', "ERROR", sqlstate, msg, NULL, NULL);
     session_send(s, &b);
     pgbuf_free(&b);
-    /* PostgreSQL sends an error at once, whatever it holds back otherwise. */
-    conn_release(&s->conn);
-    s->ext_error = 1;
+    extended_failed(s);
 }
 
 /* A reply the worker makes itself; it waits for the rest of the batch's (conn_hold). */
@@ -1073,8 +1079,7 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
     }
     if (s->txstatus == 'E' && st->cmd != SQL_CMD_COMMIT && st->cmd != SQL_CMD_ROLLBACK &&
         !(st->cmd == SQL_CMD_SAVEPOINT && strcmp(st->verb, "ROLLBACK") == 0)) {
-        extended_error(s, "25P02",
-                       "current transaction is aborted, commands ignored until end of transaction block");
+        extended_error(s, "25P02", PGPROTO_TX_ABORTED);
         return;
     }
     char refusal[128];
@@ -1117,11 +1122,8 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
         int answered = set_tx == PARAMS_TX_NOT ? session_tx_local(s, st->cmd, st->verb, st->sql, st->sql_len, &b) : 0;
         session_send(s, &b);
         pgbuf_free(&b);
-        if (answered < 0) {
-            /* PostgreSQL sends an error at once, whatever it holds back otherwise. */
-            conn_release(&s->conn);
-            s->ext_error = 1;
-        }
+        if (answered < 0)
+            extended_failed(s);
         if (answered != 0)
             return;
         struct pgbuf modes;

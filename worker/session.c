@@ -11,6 +11,7 @@
  */
 #include "worker/session.h"
 
+#include <ctype.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
@@ -1022,10 +1023,9 @@ static int session_and_chain(const char *stmt, size_t len)
         if (strncasecmp(stmt + i, "CHAIN", 5) != 0)
             continue;
         size_t j = i;
-        while (j > 0 && (stmt[j - 1] == ' ' || stmt[j - 1] == '\t' || stmt[j - 1] == '\n' || stmt[j - 1] == '\r'))
+        while (j > 0 && isspace((unsigned char)stmt[j - 1]))
             j--;
-        return !(j >= 3 && strncasecmp(stmt + j - 2, "NO", 2) == 0 &&
-                 (stmt[j - 3] == ' ' || stmt[j - 3] == '\t' || stmt[j - 3] == '\n' || stmt[j - 3] == '\r'));
+        return !(j >= 3 && strncasecmp(stmt + j - 2, "NO", 2) == 0 && isspace((unsigned char)stmt[j - 3]));
     }
     return 0;
 }
@@ -1101,8 +1101,7 @@ void session_dispatch(struct session *s)
         if (to_savepoint)
             session_error(s, "3B001", "savepoint does not exist", NULL, NULL);
         else
-            session_error(s, "25P02", "current transaction is aborted, commands ignored until end of "
-                          "transaction block", NULL, NULL);
+            session_error(s, "25P02", PGPROTO_TX_ABORTED, NULL, NULL);
         session_request_failed(s);
         return;
     }
@@ -2084,9 +2083,7 @@ static void session_next(struct session *s)
         enum sql_command cmd = x->cmd;
         int sql_prepare = strcmp(verb, "PREPARE") == 0, sql_execute = strcmp(verb, "EXECUTE") == 0;
         if ((sql_prepare || sql_execute) && s->txstatus == 'E') {
-            pgproto_error(&local, 'E', "ERROR", "25P02",
-                          "current transaction is aborted, commands ignored until end of transaction block",
-                          NULL, NULL);
+            pgproto_error(&local, 'E', "ERROR", "25P02", PGPROTO_TX_ABORTED, NULL, NULL);
             session_query_stop(s);
             break;
         }
@@ -2123,9 +2120,7 @@ static void session_next(struct session *s)
         }
         if (cmd == SQL_CMD_SET || cmd == SQL_CMD_SHOW || cmd == SQL_CMD_RESET) {
             if (s->txstatus == 'E') {
-                pgproto_error(&local, 'E', "ERROR", "25P02",
-                              "current transaction is aborted, commands ignored until end of transaction block",
-                              NULL, NULL);
+                pgproto_error(&local, 'E', "ERROR", "25P02", PGPROTO_TX_ABORTED, NULL, NULL);
                 session_query_stop(s);
                 break;
             }
