@@ -141,26 +141,24 @@ def test_statuses_and_atomicity_of_a_block_begun_here(pgiris, backend, table):
     assert pgiris.direct(backend, "SELECT id FROM %s" % table) == [(2,)]
 
 
-def extended(sql):
-    """Parse, Bind, Execute of sql, no Sync."""
-    return pgwire.parse_bind_execute(sql)
-
-
 def test_an_extended_batch_begins_and_ends_its_block(pgiris, backend, table):
     with pgwire.Conn(pgiris.port) as c:
         c.startup("demo", backend, password=pgiris.users["demo"])
-        status, seen = status_after(c, extended("BEGIN") + extended("INSERT INTO %s VALUES (3)" % table)
+        status, seen = status_after(c, pgwire.parse_bind_execute("BEGIN")
+                                    + pgwire.parse_bind_execute("INSERT INTO %s VALUES (3)" % table)
                                     + pgwire.message(b"S"))
         assert status == "T" and ("C", "BEGIN") in seen and ("C", "INSERT 0 1") in seen, seen
         assert pgiris.direct(backend, "SELECT count(*) FROM %s" % table) == [(0,)]
-        status, seen = status_after(c, extended("ROLLBACK") + pgwire.message(b"S"))
+        status, seen = status_after(c, pgwire.parse_bind_execute("ROLLBACK") + pgwire.message(b"S"))
         assert status == "I" and ("C", "ROLLBACK") in seen, seen
         assert pgiris.direct(backend, "SELECT count(*) FROM %s" % table) == [(0,)]
         # BEGIN and COMMIT with nothing between, in one batch.
-        status, seen = status_after(c, extended("BEGIN") + extended("COMMIT") + pgwire.message(b"S"))
+        status, seen = status_after(c, pgwire.parse_bind_execute("BEGIN") + pgwire.parse_bind_execute("COMMIT")
+                                    + pgwire.message(b"S"))
         assert status == "I" and ("C", "COMMIT") in seen, seen
-        status, seen = status_after(c, extended("BEGIN") + extended("INSERT INTO %s VALUES (4)" % table)
-                                    + extended("COMMIT") + pgwire.message(b"S"))
+        status, seen = status_after(c, pgwire.parse_bind_execute("BEGIN")
+                                    + pgwire.parse_bind_execute("INSERT INTO %s VALUES (4)" % table)
+                                    + pgwire.parse_bind_execute("COMMIT") + pgwire.message(b"S"))
         assert status == "I" and ("C", "COMMIT") in seen, seen
     assert pgiris.direct(backend, "SELECT id FROM %s" % table) == [(4,)]
 
@@ -199,7 +197,7 @@ def test_and_chain_is_refused_and_the_block_goes_on(pgiris, backend, table, prot
         if protocol == "simple":
             status, seen = status_after(c, pgwire.query_message(end))
         else:
-            status, seen = status_after(c, extended(end) + pgwire.message(b"S"))
+            status, seen = status_after(c, pgwire.parse_bind_execute(end) + pgwire.message(b"S"))
         assert ("E", "0A000") in seen, seen
         # Nothing was committed (and no new block begun): ROLLBACK undoes the INSERT.
         assert pgiris.direct(backend, "SELECT count(*) FROM %s" % table) == [(0,)]
@@ -267,7 +265,8 @@ def test_a_wait_that_fails_aborts_a_block_begun_here(pgiris_factory):
             holder.execute("COMMIT")
             assert status_after(c, pgwire.query_message("INSERT INTO %s VALUES (2)" % name)) == \
                 ("E", [("E", "25P02")])
-            assert status_after(c, extended("INSERT INTO %s VALUES (3)" % name) + pgwire.message(b"S"))[0] == "E"
+            assert status_after(c, pgwire.parse_bind_execute("INSERT INTO %s VALUES (3)" % name)
+                                + pgwire.message(b"S"))[0] == "E"
             assert status_after(c, pgwire.query_message("ROLLBACK TO SAVEPOINT s")) == ("E", [("E", "3B001")])
             assert status_after(c, pgwire.query_message("COMMIT")) == ("I", [("C", "ROLLBACK")])
             assert status_after(c, pgwire.query_message("INSERT INTO %s VALUES (4)" % name)) == \
