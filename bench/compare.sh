@@ -59,8 +59,7 @@ per_tx() {  # TICKS_BEFORE TICKS_AFTER TPS: microseconds of CPU per transaction
 }
 
 echo '\set x 1' > "$work/login.sql"    # a script needs a command; this one sends nothing
-printf '%s\n' '\set aid random(1, 1000000)' 'BEGIN;' \
-    'SELECT abalance FROM pgbench_accounts WHERE aid = :aid;' 'END;' > "$work/txread.sql"
+write_txread_script "$work/txread.sql"
 results=$work/compare.tsv
 : > "$results"
 for r in $(seq 1 "$ROUNDS"); do

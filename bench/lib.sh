@@ -165,6 +165,12 @@ pgbench_init() {  # PORT
     pgbench -i -q -s 10 -h 127.0.0.1 -p "$1" -U postgres postgres >/dev/null 2>&1
 }
 
+# FILE: pgbench's -S lookup inside BEGIN ... END ("txread"), as drivers outside autocommit send it
+write_txread_script() {
+    printf '%s\n' '\set aid random(1, 1000000)' 'BEGIN;' \
+        'SELECT abalance FROM pgbench_accounts WHERE aid = :aid;' 'END;' > "$1"
+}
+
 large_bench_init() {  # PORT ROWS: large_bench, ROWS rows of about 100 bytes in text, typed columns
     psql -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$1" -U postgres postgres \
         -c "CREATE TABLE large_bench (id int, k int, amount numeric(12,2), created timestamp, tag text, payload text)" \

@@ -253,9 +253,7 @@ scenario_idle() {
 # --- 1. OLTP reads ---------------------------------------------------------------
 scenario_oltp() {
     local proto r tgt tg how
-    # txread: the -S lookup in a transaction block, as drivers outside autocommit send it.
-    printf '%s\n' '\set aid random(1, 1000000)' 'BEGIN;' \
-        'SELECT abalance FROM pgbench_accounts WHERE aid = :aid;' 'END;' > "$work/txread.sql"
+    write_txread_script "$work/txread.sql"
     for proto in simple extended prepared txread; do
         say "1. OLTP reads -M $proto"
         tg=("${TARGETS[@]}")
