@@ -703,6 +703,19 @@ static bool iris_simple_count(const struct sql_rw *rw, size_t i)
 }
 
 /*
+ * A LIMIT's or OFFSET's count at i is a number or a parameter and the whole
+ * of its expression, as the rewrite keeps that one token: LIMIT 2 + 3 is no
+ * TOP 2.  (A cast is CAST(...) by now: the casts rule runs first.)
+ */
+static bool iris_whole_count(const struct sql_rw *rw, size_t i, size_t end)
+{
+    if (!iris_simple_count(rw, i++))
+        return false;
+    return i >= end || sql_tk_kw(rw, i, KW_OFFSET) || sql_tk_kw(rw, i, KW_LIMIT) || sql_tk_kw(rw, i, KW_FETCH) ||
+           sql_tk_kw(rw, i, KW_ROW) || sql_tk_kw(rw, i, KW_ROWS) || sql_tk_kw(rw, i, KW_FOR);
+}
+
+/*
  * Apply the row-limit rule to one level; returns 1 when it changed the
  * tokens (the caller rescans), 0 when there was nothing to do, -1 on error.
  *
@@ -742,7 +755,7 @@ static int iris_level_apply(struct sql_rw *rw, const struct iris_level *lv)
     if (lv->top)
         return sql_rw_fail(rw, "42601", "TOP and LIMIT in the same query");
     if (lv->limit) {
-        if (iris_simple_count(rw, lv->limit + 1))
+        if (iris_whole_count(rw, lv->limit + 1, lv->end))
             count = lv->limit + 1, has_count = true;
         else if (!sql_tk_kw(rw, lv->limit + 1, KW_ALL) && !sql_tk_kw(rw, lv->limit + 1, KW_NULL))
             return sql_rw_fail(rw, "0A000", "LIMIT takes a number or a parameter on IRIS");
@@ -758,7 +771,7 @@ static int iris_level_apply(struct sql_rw *rw, const struct iris_level *lv)
         has_count = true;
     }
     if (lv->offset) {
-        if (!iris_simple_count(rw, lv->offset + 1))
+        if (!iris_whole_count(rw, lv->offset + 1, lv->end))
             return sql_rw_fail(rw, "0A000", "OFFSET takes a number or a parameter on IRIS");
         off = lv->offset + 1;
     }

@@ -39,8 +39,19 @@
 -- out: WITH top_users AS (SELECT TOP 5 * FROM users ORDER BY score DESC) SELECT * FROM top_users
 -- in: INSERT INTO archive SELECT * FROM t ORDER BY id LIMIT 100
 -- out: INSERT INTO archive SELECT TOP 100 * FROM t ORDER BY id
+-- # A count is kept as one token, so it must be the whole expression: TOP 2 would drop the + 3.
 -- in: SELECT * FROM t LIMIT 2 + 3
--- out: SELECT TOP 2 * FROM t
+-- error: 0A000 LIMIT takes a number or a parameter on IRIS
+-- in: SELECT * FROM t ORDER BY id LIMIT 10 OFFSET 5 * 2
+-- error: 0A000 OFFSET takes a number or a parameter on IRIS
+-- in: SELECT * FROM t ORDER BY id LIMIT $1 - 1
+-- error: 0A000 LIMIT takes a number or a parameter on IRIS
+-- in: SELECT * FROM t ORDER BY id LIMIT $1::int
+-- error: 0A000 LIMIT takes a number or a parameter on IRIS
+-- in: SELECT * FROM t ORDER BY id OFFSET 10 ROWS FETCH NEXT $1 ROWS ONLY
+-- out: SELECT * FROM t ORDER BY id LIMIT $1 OFFSET 10
+-- in: SELECT * FROM (SELECT * FROM t ORDER BY id LIMIT 3) x
+-- out: SELECT * FROM (SELECT TOP 3 * FROM t ORDER BY id) x
 -- in: SELECT * FROM t ORDER BY id LIMIT 10 FOR UPDATE
 -- error: 0A000 SELECT ... FOR UPDATE/SHARE is not supported by IRIS
 -- in: SELECT DISTINCT ON (a) a, b FROM t
