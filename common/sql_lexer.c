@@ -541,6 +541,20 @@ int sql_lex(const char *text, size_t len, struct sql_token *toks, size_t max, si
     return rc < 0 ? -1 : 0;
 }
 
+long sql_find_brace(const char *text, size_t len)
+{
+    struct sql_lexer lx;
+    struct sql_lexeme t;
+
+    if (memchr(text, '{', len) == NULL && memchr(text, '}', len) == NULL)
+        return -1;
+    sql_lexer_init(&lx, text, len);
+    while (sql_lex_token(&lx, &t, NULL) > 0)
+        if (t.type == SQL_TOK_OP && (lx.s[t.off] == '{' || lx.s[t.off] == '}'))
+            return (long)t.off;
+    return -1;
+}
+
 /* ---- statements -------------------------------------------------------- */
 
 /* ASCII-only, so the result does not depend on the locale (Turkish i). */

@@ -48,6 +48,14 @@ int sql_lex(const char *text, size_t len, struct sql_token *toks, size_t max, si
             struct sql_lex_error *err);
 
 /*
+ * The offset of the first '{' or '}' outside quotes and comments, or -1
+ * (also for text that does not lex).  Braces are no PostgreSQL syntax, but
+ * ODBC drivers read them as escape clauses ({fn ...}, {d ...}, {call ...})
+ * and would run what PostgreSQL refuses.
+ */
+long sql_find_brace(const char *text, size_t len);
+
+/*
  * Split a simple-query string at top-level semicolons.  Calls fn once per
  * statement that has any token other than comments, with the statement's
  * text (from its first token to its last, semicolon excluded).  Stops and

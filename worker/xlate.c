@@ -271,6 +271,12 @@ static const struct xlate *xlate_passthrough(const char *stmt, size_t len)
     x.flags = sql_backend_flags(stmt, len, t, ntoks);
     x.error = sql_refusal(verb);
     x.sqlstate = x.error != NULL ? "0A000" : NULL;
+    long brace = sql_find_brace(stmt, len);
+    if (brace >= 0) {
+        /* psqlODBC would run an ODBC escape clause that PostgreSQL refuses (sql_find_brace) */
+        x.error = stmt[brace] == '{' ? "syntax error at or near \"{\"" : "syntax error at or near \"}\"";
+        x.sqlstate = "42601";
+    }
     return &x;
 }
 

@@ -34,3 +34,10 @@ SELECT E'a' -- first part
 -- out: SELECT 'ab''c'
 -- in: SELECT 'a' 'b'
 -- out: SELECT 'a' 'b'
+-- # Braces are no PostgreSQL syntax; an ODBC driver would run them as escape clauses.
+-- in: SELECT {fn ucase('abc')}
+-- error: 42601 syntax error at or near "{"
+-- in: SELECT 1 }
+-- error: 42601 syntax error at or near "}"
+-- in: SELECT '{fn x}', "{d}", '{1,2}' /* {call f} */ FROM t
+-- out: SELECT '{fn x}', "{d}", '{1,2}' /* {call f} */ FROM t

@@ -74,3 +74,10 @@
 -- in: VALUES (1, 2)
 -- out: VALUES (1, 2)
 -- record: kind=query verb=SELECT params=0 read= write= flags=read-only,cacheable
+-- # Braces are no PostgreSQL syntax; an ODBC driver would run them as escape clauses.
+-- in: SELECT {fn ucase('abc')}
+-- error: 42601 syntax error at or near "{"
+-- in: SELECT 1 }
+-- error: 42601 syntax error at or near "}"
+-- in: SELECT '{fn x}', "{d}", '{1,2}' /* {call f} */ FROM t
+-- out: SELECT '{fn x}', "{d}", '{1,2}' /* {call f} */ FROM t

@@ -39,3 +39,10 @@ SELECT E'a' -- first part
 SELECT X'1F'
     '20'
 -- out: SELECT X'1F20'
+-- # Braces are no PostgreSQL syntax; an ODBC driver would run them as escape clauses.
+-- in: SELECT {fn ucase('abc')}
+-- error: 42601 syntax error at or near "{"
+-- in: SELECT 1 }
+-- error: 42601 syntax error at or near "}"
+-- in: SELECT '{fn x}', "{d}", '{1,2}' /* {call f} */ FROM t
+-- out: SELECT '{fn x}', "{d}", '{1,2}' /* {call f} */ FROM t
