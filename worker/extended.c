@@ -57,7 +57,7 @@ struct extended_portal {
     int nformats;
     int started;                    /* executed once with a row limit: continue with 'F' */
     uint32_t id;                    /* the executor's name for its cursor, once started (named portals) */
-    int done;
+    int done;                       /* run to completion (no row limit): not run again */
 };
 
 struct extended_state {
@@ -1005,11 +1005,33 @@ static void extended_describe(struct session *s, const uint8_t *body, size_t len
      * with one request.  Not a portal a row limit suspended: its Execute
      * only fetches on.
      */
-    if (!p->started && extended_execute_follows(s, name)) {
+    if (!p->started && !p->done && extended_execute_follows(s, name)) {
         s->ext_describe_next = 1;
         return;
     }
     extended_request_describe(s, p->stmt, p);
+}
+
+/*
+ * Execute of a portal already run to completion runs nothing, as on
+ * PostgreSQL: a query's portal is at its end ("SELECT 0"); any other
+ * statement's cannot be run again (55000).  PostgreSQL answers a
+ * RETURNING statement's with no rows and its first tag; refusing it keeps
+ * the one thing that matters, that it does not run twice.
+ */
+static void extended_execute_done(struct session *s, const struct extended_portal *p)
+{
+    if (p->stmt->cmd == SQL_CMD_SELECT) {
+        struct pgbuf b;
+        pgbuf_init(&b);
+        pgproto_command_complete(&b, "SELECT 0");
+        session_send(s, &b);
+        pgbuf_free(&b);
+        return;
+    }
+    char msg[200];
+    snprintf(msg, sizeof(msg), "portal \"%.100s\" cannot be run", p->name);
+    extended_error(s, "55000", msg);
 }
 
 /* Run a local statement for Execute: its reply without the RowDescription unless described. */
@@ -1082,6 +1104,10 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
         extended_error(s, "25P02", PGPROTO_TX_ABORTED);
         return;
     }
+    if (p->done) {
+        extended_execute_done(s, p);
+        return;
+    }
     char refusal[128];
     if (s->txstatus == 'I' &&
         params_refuse_write(&s->params, st->cmd, st->verb, st->sql, st->sql_len, refusal, sizeof(refusal))) {
@@ -1148,6 +1174,7 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
          * bound again or a Query runs, so its cursor goes when the next
          * statement runs.
          */
+        p->done = max_rows <= 0;
         if (max_rows > 0) {
             p->started = 1;
             if (p->name[0] != '\0') {
