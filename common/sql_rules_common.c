@@ -480,6 +480,10 @@ static int sql_column_def(struct sql_rw *rw, size_t last, size_t type_at)
     identity = sql_find_identity(rw, ty.last + 1, last, &g, &gend);
     pk = sql_find_primary_key(rw, ty.last + 1, last);
     if (identity) {
+        /* START WITH, INCREMENT BY, ...: neither backend's identity takes them, and dropped they change the ids */
+        if (sql_tk_punct(rw, gend, ')'))
+            return sql_rw_fail(rw, "0A000", "identity options (START WITH, INCREMENT BY, ...) are not supported "
+                                            "on %s", rw->dialect == CFG_DIALECT_SQLITE ? "SQLite" : "IRIS");
         if (rw->dialect == CFG_DIALECT_SQLITE &&
             !(pk && (strcmp(ty.name, "integer") == 0 || strcmp(ty.name, "bigint") == 0 ||
                      strcmp(ty.name, "smallint") == 0)))
