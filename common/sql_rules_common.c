@@ -772,6 +772,13 @@ static bool sql_interval_literal(const struct sql_rw *rw, size_t i, char *count,
 
 const struct sql_trigger sql_rule_interval_when = SQL_TRIGGER(KW_INTERVAL);
 
+/* What follows the literal at i binds tighter than its + or -: x + INTERVAL '1 day' * n adds n days, not 1. */
+static bool sql_interval_scaled(const struct sql_rw *rw, size_t i)
+{
+    return sql_tk_op(rw, i, "*") || sql_tk_op(rw, i, "/") || sql_tk_op(rw, i, "%") || sql_tk_op(rw, i, "^") ||
+           sql_tk_op(rw, i, "::");
+}
+
 int sql_rule_interval(struct sql_rw *rw, sql_interval_fn spell, const char *backend)
 {
     for (size_t i = 1; i < rw->n; i++) {
@@ -784,7 +791,7 @@ int sql_rule_interval(struct sql_rw *rw, sql_interval_fn spell, const char *back
         if (!sql_tk_kw(rw, i, KW_INTERVAL))
             continue;
         if (!sql_interval_literal(rw, i, count, sizeof(count), &unit) ||
-            !(sql_tk_op(rw, op, "+") || sql_tk_op(rw, op, "-")) || op == 0)
+            !(sql_tk_op(rw, op, "+") || sql_tk_op(rw, op, "-")) || op == 0 || sql_interval_scaled(rw, i + 2))
             return sql_rw_fail(rw, "0A000", "interval values are supported on %s only as "
                                             "x + INTERVAL 'n unit' or x - INTERVAL 'n unit'", backend);
         n = strtol(count, NULL, 10);

@@ -27,3 +27,8 @@
 -- error: 0A000 extract('isodow', ...) is not supported by IRIS
 -- in: SELECT count(*), date_trunc('day', created_at) AS day FROM orders WHERE created_at >= now() - interval '30 days' GROUP BY date_trunc('day', created_at) ORDER BY day
 -- out: SELECT count(*) AS "count", DATEADD('dd', DATEDIFF('dd', '2000-01-01 00:00:00', created_at), '2000-01-01 00:00:00') AS day FROM orders WHERE created_at >= DATEADD('dd', -30, CURRENT_TIMESTAMP(6)) GROUP BY DATEADD('dd', DATEDIFF('dd', '2000-01-01 00:00:00', created_at), '2000-01-01 00:00:00') ORDER BY day
+-- # An interval scaled by what follows it (* binds tighter than + and -) is no fixed step.
+-- in: SELECT * FROM t WHERE at > now() - interval '1 day' * $1
+-- error: 0A000 interval values are supported on IRIS only as x + INTERVAL 'n unit' or x - INTERVAL 'n unit'
+-- in: SELECT created_at + interval '1 hour' / 2 FROM t
+-- error: 0A000 interval values are supported on IRIS only as x + INTERVAL 'n unit' or x - INTERVAL 'n unit'
