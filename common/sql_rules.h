@@ -430,6 +430,8 @@ typedef const char *(*sql_interval_fn)(struct sql_rw *rw, long n, const char *un
                                        size_t len);
 /* x +/- INTERVAL 'n unit' through a dialect's spelling; 'backend' names it in errors. */
 int sql_rule_interval(struct sql_rw *rw, sql_interval_fn spell, const char *backend);
+/* greatest/least at i as fn(...) that is NULL when any argument is: each argument coalesced with the others. */
+int sql_greatest_least(struct sql_rw *rw, size_t i, const char *fn, const char *backend);
 extern const struct sql_trigger sql_rule_interval_when;
 
 #endif

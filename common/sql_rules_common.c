@@ -770,6 +770,39 @@ static bool sql_interval_literal(const struct sql_rw *rw, size_t i, char *count,
     return false;
 }
 
+/*
+ * greatest(...) or least(...) at i as fn(...) of a backend whose function
+ * is NULL when any argument is, where PostgreSQL's skip NULLs: each
+ * argument is taken coalesced with the others, fn(coalesce(a, b),
+ * coalesce(b, a)), NULL only when all are; an argument is evaluated again
+ * only where another is NULL.  One argument is itself.  More than 8 are
+ * refused (each one is written n times).
+ */
+int sql_greatest_least(struct sql_rw *rw, size_t i, const char *fn, const char *backend)
+{
+    size_t first[9], last[9], n = sql_args(rw, i + 1, first, last, 9), len;
+    struct sql_arg args[8];
+    char tmpl[512];
+
+    if (n == 1) {
+        rw->t[i + 1].space = rw->t[i].space;
+        return sql_rw_splice(rw, i, 1, NULL, 0);        /* greatest(x) is (x) */
+    }
+    if (n > 8)
+        return sql_rw_fail(rw, "0A000", "%s() of more than 8 arguments is not supported by %s",
+                           rw->t[i].kw == KW_GREATEST ? "greatest" : "least", backend);
+    len = (size_t)snprintf(tmpl, sizeof(tmpl), "%s(", fn);
+    for (size_t k = 0; k < n; k++) {
+        args[k] = sql_rw_range(rw, first[k], last[k]);
+        len += (size_t)snprintf(tmpl + len, sizeof(tmpl) - len, "%scoalesce(", k > 0 ? ", " : "");
+        for (size_t j = 0; j < n; j++)
+            len += (size_t)snprintf(tmpl + len, sizeof(tmpl) - len, "%s$%zu", j > 0 ? ", " : "", (k + j) % n);
+        len += (size_t)snprintf(tmpl + len, sizeof(tmpl) - len, ")");
+    }
+    snprintf(tmpl + len, sizeof(tmpl) - len, ")");
+    return sql_rw_template(rw, i, sql_match(rw, i + 1), args, n, "%s", tmpl) ? 0 : -1;
+}
+
 const struct sql_trigger sql_rule_interval_when = SQL_TRIGGER(KW_INTERVAL);
 
 /* What follows the literal at i binds tighter than its + or -: x + INTERVAL '1 day' * n adds n days, not 1. */

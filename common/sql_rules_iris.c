@@ -596,8 +596,11 @@ static int iris_now(struct sql_rw *rw)
  * blanks ("LENGTH (SQL)", DOC?KEY=RSQL_length; "CHAR_LENGTH (SQL)",
  * DOC?KEY=RSQL_charlength).  btrim/ltrim/rtrim with characters -> TRIM(BOTH
  * | LEADING | TRAILING chars FROM x) ("TRIM (SQL)", DOC?KEY=RSQL_trim).
- * POSITION(a IN b), COALESCE, NULLIF, GREATEST and LEAST exist as they are
- * (DOC?KEY=RSQL_position, RSQL_greatest, RSQL_least).
+ * POSITION(a IN b), COALESCE and NULLIF exist as they are
+ * (DOC?KEY=RSQL_position).  GREATEST and LEAST do too, but return NULL if
+ * any argument is NULL (DOC?KEY=RSQL_greatest, RSQL_least), where
+ * PostgreSQL's skip NULLs: each argument is coalesced with the others
+ * (sql_greatest_least).
  */
 static int iris_functions(struct sql_rw *rw)
 {
@@ -611,6 +614,10 @@ static int iris_functions(struct sql_rw *rw)
         switch (rw->t[i].kw) {
         case KW_LENGTH:
             if (!sql_rw_template(rw, i, i, NULL, 0, "CHAR_LENGTH"))
+                return -1;
+            break;
+        case KW_GREATEST: case KW_LEAST:
+            if (sql_greatest_least(rw, i, rw->t[i].kw == KW_GREATEST ? "GREATEST" : "LEAST", "IRIS") < 0)
                 return -1;
             break;
         case KW_BTRIM: case KW_LTRIM: case KW_RTRIM:
@@ -903,7 +910,7 @@ const struct sql_rule sql_rules_iris[] = {
     { "dates", iris_dates, &sql_rule_date_parts_when },
     { "now", iris_now, SQL_WHEN(KW_NOW, KW_TRANSACTION_TIMESTAMP, KW_STATEMENT_TIMESTAMP,
                                 KW_CLOCK_TIMESTAMP, KW_CURRENT_TIMESTAMP, KW_LOCALTIMESTAMP) },
-    { "functions", iris_functions, SQL_WHEN(KW_LENGTH, KW_BTRIM, KW_LTRIM, KW_RTRIM) },
+    { "functions", iris_functions, SQL_WHEN(KW_LENGTH, KW_BTRIM, KW_LTRIM, KW_RTRIM, KW_GREATEST, KW_LEAST) },
     { "substring", sql_rule_substring, &sql_rule_substring_when },
     { "concat", sql_rule_concat, &sql_rule_concat_when },
     { "operators", iris_operators, SQL_WHEN(SQL_SEEN_TYPECAST, SQL_SEEN_VECTOR_OP, SQL_SEEN_OTHER_OP) },

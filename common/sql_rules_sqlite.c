@@ -611,7 +611,6 @@ done:
 static int sqlite_functions(struct sql_rw *rw)
 {
     for (size_t i = rw->n; i-- > 0;) {
-        size_t first[8], last[8], n;
         struct sql_arg a[2];
 
         if (rw->t[i].type != SQL_TOK_IDENT || !sql_tk_punct(rw, i + 1, '('))
@@ -671,42 +670,11 @@ static int sqlite_functions(struct sql_rw *rw)
             if (!sql_rw_template(rw, i, i, NULL, 0, "instr"))
                 return -1;
             break;
-        case KW_GREATEST: case KW_LEAST: {
-            /*
-             * Multi-argument max()/min() are scalar, but NULL if any argument
-             * is NULL, where greatest and least ignore NULLs: each argument
-             * is taken coalesced with the others, max(coalesce(a, b),
-             * coalesce(b, a)), NULL only when all are.
-             */
-            const char *fn = rw->t[i].kw == KW_GREATEST ? "max" : "min";
-            struct sql_arg args[8];
-            char tmpl[512];
-            size_t len;
-
-            n = sql_args(rw, i + 1, first, last, 8);
-            if (n == 1) {
-                rw->t[i + 1].space = rw->t[i].space;
-                if (sql_rw_splice(rw, i, 1, NULL, 0) != 0)      /* greatest(x) is (x) */
-                    return -1;
-                break;
-            }
-            if (n > 8)
-                return sql_rw_fail(rw, "0A000", "%s() of more than 8 arguments is not supported by SQLite",
-                                   rw->t[i].kw == KW_GREATEST ? "greatest" : "least");
-            len = (size_t)snprintf(tmpl, sizeof(tmpl), "%s(", fn);
-            for (size_t k = 0; k < n; k++) {
-                args[k] = sql_rw_range(rw, first[k], last[k]);
-                len += (size_t)snprintf(tmpl + len, sizeof(tmpl) - len, "%scoalesce(", k > 0 ? ", " : "");
-                for (size_t j = 0; j < n; j++)
-                    len += (size_t)snprintf(tmpl + len, sizeof(tmpl) - len, "%s$%zu", j > 0 ? ", " : "",
-                                            (k + j) % n);
-                len += (size_t)snprintf(tmpl + len, sizeof(tmpl) - len, ")");
-            }
-            snprintf(tmpl + len, sizeof(tmpl) - len, ")");
-            if (!sql_rw_template(rw, i, sql_match(rw, i + 1), args, n, "%s", tmpl))
+        case KW_GREATEST: case KW_LEAST:
+            /* Multi-argument max() and min() are scalar, and NULL if any argument is. */
+            if (sql_greatest_least(rw, i, rw->t[i].kw == KW_GREATEST ? "max" : "min", "SQLite") < 0)
                 return -1;
             break;
-        }
         case KW_STRING_AGG: {
             /* group_concat(x, sep), which takes no ORDER BY before SQLite 3.44 */
             size_t close = sql_match(rw, i + 1);

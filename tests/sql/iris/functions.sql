@@ -19,8 +19,14 @@
 -- out: SELECT position('@' in email) AS "position", strpos(email, '@') AS "strpos" FROM users
 -- in: SELECT concat(first_name, ' ', last_name), first_name || ' ' || last_name FROM users
 -- out: SELECT (COALESCE(first_name, '') || COALESCE(' ', '') || COALESCE(last_name, '')) AS "concat", first_name || ' ' || last_name FROM users
+-- # GREATEST and LEAST return NULL if any argument is NULL (RSQL_greatest, RSQL_least); PostgreSQL's
+-- # skip NULLs: each argument is coalesced with the others, NULL only when all are.
 -- in: SELECT coalesce(nickname, name), nullif(a, ''), greatest(a, b, c), least(a, b) FROM t
--- out: SELECT coalesce(nickname, name) AS "coalesce", nullif(a, '') AS "nullif", greatest(a, b, c) AS "greatest", least(a, b) AS "least" FROM t
+-- out: SELECT coalesce(nickname, name) AS "coalesce", nullif(a, '') AS "nullif", GREATEST(coalesce(a, b, c), coalesce(b, c, a), coalesce(c, a, b)) AS "greatest", LEAST(coalesce(a, b), coalesce(b, a)) AS "least" FROM t
+-- in: SELECT greatest(score, 0) FROM t
+-- out: SELECT GREATEST(coalesce(score, 0), coalesce(0, score)) AS "greatest" FROM t
+-- in: SELECT greatest(a, b, c, d, e, f, g, h, i) FROM t
+-- error: 0A000 greatest() of more than 8 arguments is not supported by IRIS
 -- in: SELECT a % 2, (a + 1) % b, 2 ^ 10, x * y % z FROM t
 -- out: SELECT MOD(a, 2), MOD((a + 1), b), POWER(2, 10), MOD(x * y, z) FROM t
 -- in: SELECT a & b FROM t
