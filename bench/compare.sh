@@ -95,10 +95,6 @@ for r in $(seq 1 "$ROUNDS"); do
         done
     done
 done
-median() {  # COLUMN MODE NAME: the median of that column of the results, "-" if none
-    awk -F'\t' -v c="$1" -v m="$2" -v n="$3" '$1 == m && $2 == n && $c != "-" {print $c}' "$results" |
-        sort -g | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : "-"}'
-}
 echo "medians over $ROUNDS rounds:"
 for m in ${MODES:-simple extended}; do
     for name in this "$rev" pgbouncer postgres; do

@@ -53,10 +53,6 @@ for r in $(seq 1 "$ROUNDS"); do
         done
     done
 done
-median() {  # COLUMN MODE NAME
-    awk -F'\t' -v c="$1" -v m="$2" -v n="$3" '$1 == m && $2 == n && $c != "-" {print $c}' "$results" |
-        sort -g | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : "-"}'
-}
 echo "medians over $ROUNDS rounds ($ROWS rows):"
 for m in select copy; do
     for name in this "$rev" pgbouncer postgres psqlodbc; do

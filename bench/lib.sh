@@ -244,6 +244,13 @@ INI
     wait_port "$1"
 }
 
+# COLUMN MODE NAME: the median of that column over the rows of the
+# tab-separated file $results whose first two columns are MODE and NAME; "-" if none
+median() {
+    awk -F'\t' -v c="$1" -v m="$2" -v n="$3" '$1 == m && $2 == n && $c != "-" {print $c}' "$results" |
+        sort -g | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : "-"}'
+}
+
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
