@@ -716,8 +716,9 @@ static bool iris_simple_count(const struct sql_rw *rw, size_t i)
  */
 static bool iris_whole_count(const struct sql_rw *rw, size_t i, size_t end)
 {
-    if (!iris_simple_count(rw, i++))
+    if (!iris_simple_count(rw, i))
         return false;
+    i = sql_next(rw, i);
     return i >= end || sql_tk_kw(rw, i, KW_OFFSET) || sql_tk_kw(rw, i, KW_LIMIT) || sql_tk_kw(rw, i, KW_FETCH) ||
            sql_tk_kw(rw, i, KW_ROW) || sql_tk_kw(rw, i, KW_ROWS) || sql_tk_kw(rw, i, KW_FOR);
 }
@@ -762,9 +763,10 @@ static int iris_level_apply(struct sql_rw *rw, const struct iris_level *lv)
     if (lv->top)
         return sql_rw_fail(rw, "42601", "TOP and LIMIT in the same query");
     if (lv->limit) {
-        if (iris_whole_count(rw, lv->limit + 1, lv->end))
-            count = lv->limit + 1, has_count = true;
-        else if (!sql_tk_kw(rw, lv->limit + 1, KW_ALL) && !sql_tk_kw(rw, lv->limit + 1, KW_NULL))
+        size_t c = sql_next(rw, lv->limit);
+        if (iris_whole_count(rw, c, lv->end))
+            count = c, has_count = true;
+        else if (!sql_tk_kw(rw, c, KW_ALL) && !sql_tk_kw(rw, c, KW_NULL))
             return sql_rw_fail(rw, "0A000", "LIMIT takes a number or a parameter on IRIS");
     }
     if (lv->fetch) {
@@ -778,9 +780,9 @@ static int iris_level_apply(struct sql_rw *rw, const struct iris_level *lv)
         has_count = true;
     }
     if (lv->offset) {
-        if (!iris_whole_count(rw, lv->offset + 1, lv->end))
+        off = sql_next(rw, lv->offset);
+        if (!iris_whole_count(rw, off, lv->end))
             return sql_rw_fail(rw, "0A000", "OFFSET takes a number or a parameter on IRIS");
-        off = lv->offset + 1;
     }
     {
         static const char one[] = "1", big[] = "2147483647";

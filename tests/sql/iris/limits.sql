@@ -46,6 +46,10 @@
 -- error: 0A000 OFFSET takes a number or a parameter on IRIS
 -- in: SELECT * FROM t ORDER BY id LIMIT $1 - 1
 -- error: 0A000 LIMIT takes a number or a parameter on IRIS
+-- in: SELECT * FROM t LIMIT 10 /* a page */
+-- out: SELECT TOP 10 * FROM t
+-- in: SELECT * FROM t ORDER BY id LIMIT /* rows */ 10 OFFSET /* skip */ 20 -- next page
+-- out: SELECT * FROM t ORDER BY id LIMIT 10 OFFSET 20
 -- in: SELECT * FROM t ORDER BY id LIMIT $1::int
 -- error: 0A000 LIMIT takes a number or a parameter on IRIS
 -- in: SELECT * FROM t ORDER BY id OFFSET 10 ROWS FETCH NEXT $1 ROWS ONLY
