@@ -824,7 +824,8 @@ int sql_rule_interval(struct sql_rw *rw, sql_interval_fn spell, const char *back
         if (!sql_tk_kw(rw, i, KW_INTERVAL))
             continue;
         if (!sql_interval_literal(rw, i, count, sizeof(count), &unit) ||
-            !(sql_tk_op(rw, op, "+") || sql_tk_op(rw, op, "-")) || op == 0 || sql_interval_scaled(rw, i + 2))
+            !(sql_tk_op(rw, op, "+") || sql_tk_op(rw, op, "-")) || op == 0 ||
+            sql_interval_scaled(rw, sql_next(rw, i + 1)))
             return sql_rw_fail(rw, "0A000", "interval values are supported on %s only as "
                                             "x + INTERVAL 'n unit' or x - INTERVAL 'n unit'", backend);
         n = strtol(count, NULL, 10);

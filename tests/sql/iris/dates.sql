@@ -30,5 +30,5 @@
 -- # An interval scaled by what follows it (* binds tighter than + and -) is no fixed step.
 -- in: SELECT * FROM t WHERE at > now() - interval '1 day' * $1
 -- error: 0A000 interval values are supported on IRIS only as x + INTERVAL 'n unit' or x - INTERVAL 'n unit'
--- in: SELECT created_at + interval '1 hour' / 2 FROM t
+-- in: SELECT created_at + interval '1 hour' /* half */ / 2 FROM t
 -- error: 0A000 interval values are supported on IRIS only as x + INTERVAL 'n unit' or x - INTERVAL 'n unit'

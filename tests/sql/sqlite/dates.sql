@@ -10,7 +10,7 @@
 -- # An interval scaled by what follows it (* binds tighter than + and -) is no fixed step.
 -- in: SELECT * FROM t WHERE at > now() - interval '1 day' * $1
 -- error: 0A000 interval values are supported on SQLite only as x + INTERVAL 'n unit' or x - INTERVAL 'n unit'
--- in: SELECT created_at + interval '1 hour' / 2 FROM t
+-- in: SELECT created_at + interval '1 hour' /* half */ / 2 FROM t
 -- error: 0A000 interval values are supported on SQLite only as x + INTERVAL 'n unit' or x - INTERVAL 'n unit'
 -- in: SELECT date_trunc('day', created_at), date_trunc('month', created_at), date_trunc('hour', created_at), date_trunc('week', created_at) FROM t
 -- out: SELECT datetime(created_at, 'start of day') AS "date_trunc", datetime(created_at, 'start of month') AS "date_trunc", strftime('%Y-%m-%d %H:00:00', created_at) AS "date_trunc", datetime(created_at, 'start of day', '-6 days', 'weekday 1') AS "date_trunc" FROM t
