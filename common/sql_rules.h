@@ -54,8 +54,9 @@
     X(INTO, "into") X(IS, "is") X(ISNULL, "isnull") X(ISOLATION, "isolation")               \
     X(JOIN, "join") X(KEY, "key") X(LASTVAL, "lastval") X(LATERAL, "lateral")               \
     X(LEAST, "least") X(LEFT, "left") X(LENGTH, "length") X(LEVEL, "level") X(LIKE, "like") \
-    X(LIMIT, "limit") X(LOCALTIME, "localtime") X(LOCALTIMESTAMP, "localtimestamp")         \
-    X(LTRIM, "ltrim") X(MERGE, "merge") X(NATURAL, "natural") X(NEXT, "next")               \
+    X(LIMIT, "limit") X(LN, "ln") X(LOCALTIME, "localtime")                                \
+    X(LOCALTIMESTAMP, "localtimestamp") X(LOG, "log") X(LTRIM, "ltrim") X(MERGE, "merge")    \
+    X(NATURAL, "natural") X(NEXT, "next")                                                   \
     X(NEXTVAL, "nextval") X(NO, "no") X(NOT, "not") X(NOTHING, "nothing")                   \
     X(NOTNULL, "notnull") X(NOW, "now") X(NULL, "null") X(NULLS, "nulls")                   \
     X(OFFSET, "offset") X(ON, "on") X(ONLY, "only") X(OR, "or") X(ORDER, "order")           \
@@ -430,6 +431,8 @@ typedef const char *(*sql_interval_fn)(struct sql_rw *rw, long n, const char *un
                                        size_t len);
 /* x +/- INTERVAL 'n unit' through a dialect's spelling; 'backend' names it in errors. */
 int sql_rule_interval(struct sql_rw *rw, sql_interval_fn spell, const char *backend);
+/* Whether the name at i, followed by "(", is a function call (not a relation named with a column list). */
+bool sql_call_at(const struct sql_rw *rw, size_t i);
 /* greatest/least at i as fn(...) that is NULL when any argument is: each argument coalesced with the others. */
 int sql_greatest_least(struct sql_rw *rw, size_t i, const char *fn, const char *backend);
 extern const struct sql_trigger sql_rule_interval_when;

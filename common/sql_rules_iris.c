@@ -596,6 +596,10 @@ static int iris_now(struct sql_rw *rw)
  * blanks ("LENGTH (SQL)", DOC?KEY=RSQL_length; "CHAR_LENGTH (SQL)",
  * DOC?KEY=RSQL_charlength).  btrim/ltrim/rtrim with characters -> TRIM(BOTH
  * | LEADING | TRAILING chars FROM x) ("TRIM (SQL)", DOC?KEY=RSQL_trim).
+ * ln(x) and log(x), PostgreSQL's natural and base-10 logarithms, ->
+ * {fn LOG(x)} and {fn LOG10(x)}: IRIS's LOG is the natural one and exists
+ * only as an ODBC scalar function (DOC?KEY=RSQL_log); log(b, x) ->
+ * ({fn LOG(x)} / {fn LOG(b)}).
  * POSITION(a IN b), COALESCE and NULLIF exist as they are
  * (DOC?KEY=RSQL_position).  GREATEST and LEAST do too, but return NULL if
  * any argument is NULL (DOC?KEY=RSQL_greatest, RSQL_least), where
@@ -618,6 +622,23 @@ static int iris_functions(struct sql_rw *rw)
             break;
         case KW_GREATEST: case KW_LEAST:
             if (sql_greatest_least(rw, i, rw->t[i].kw == KW_GREATEST ? "GREATEST" : "LEAST", "IRIS") < 0)
+                return -1;
+            break;
+        case KW_LN: case KW_LOG:
+            if (!sql_call_at(rw, i))
+                break;
+            close = sql_match(rw, i + 1);
+            n = sql_args(rw, i + 1, first, last, 3);
+            if (n == 0 || n > 2 || (n == 2 && rw->t[i].kw == KW_LN))
+                return sql_rw_fail(rw, "42883", "%s takes %s", rw->t[i].kw == KW_LN ? "ln" : "log",
+                                   rw->t[i].kw == KW_LN ? "one argument" : "one or two arguments");
+            a[0] = sql_rw_range(rw, first[0], last[0]);
+            if (n == 2)
+                a[1] = sql_rw_range(rw, first[1], last[1]);
+            if (!sql_rw_template(rw, i, close, a, n,
+                                 rw->t[i].kw == KW_LN ? "{fn LOG($0)}"
+                                 : n == 1            ? "{fn LOG10($0)}"
+                                                     : "({fn LOG($1)} / {fn LOG($0)})"))
                 return -1;
             break;
         case KW_BTRIM: case KW_LTRIM: case KW_RTRIM:
@@ -672,7 +693,8 @@ static int iris_operators(struct sql_rw *rw)
             i = ls;
             continue;
         }
-        if (!sql_op_standard(&rw->t[i]))
+        /* Braces are the rules' own ODBC escapes ({fn LOG(x)}): a client's are refused before (sql_find_brace). */
+        if (!sql_op_standard(&rw->t[i]) && !sql_tk_op(rw, i, "{") && !sql_tk_op(rw, i, "}"))
             return sql_rw_fail(rw, "0A000", "operator %.*s is not supported by IRIS", (int)rw->t[i].len,
                                rw->t[i].s);
     }
@@ -912,7 +934,8 @@ const struct sql_rule sql_rules_iris[] = {
     { "dates", iris_dates, &sql_rule_date_parts_when },
     { "now", iris_now, SQL_WHEN(KW_NOW, KW_TRANSACTION_TIMESTAMP, KW_STATEMENT_TIMESTAMP,
                                 KW_CLOCK_TIMESTAMP, KW_CURRENT_TIMESTAMP, KW_LOCALTIMESTAMP) },
-    { "functions", iris_functions, SQL_WHEN(KW_LENGTH, KW_BTRIM, KW_LTRIM, KW_RTRIM, KW_GREATEST, KW_LEAST) },
+    { "functions", iris_functions,
+      SQL_WHEN(KW_LENGTH, KW_BTRIM, KW_LTRIM, KW_RTRIM, KW_GREATEST, KW_LEAST, KW_LN, KW_LOG) },
     { "substring", sql_rule_substring, &sql_rule_substring_when },
     { "concat", sql_rule_concat, &sql_rule_concat_when },
     { "operators", iris_operators, SQL_WHEN(SQL_SEEN_TYPECAST, SQL_SEEN_VECTOR_OP, SQL_SEEN_OTHER_OP) },

@@ -52,3 +52,14 @@
 -- error: 0A000 PostgreSQL's system catalogs (pg_catalog.pg_type) are not available on IRIS
 -- in: SELECT table_name FROM information_schema.tables
 -- out: SELECT table_name FROM information_schema.tables
+-- # Logarithms: PostgreSQL's log is base 10 and ln natural; IRIS's LOG is natural and exists only as
+-- # an ODBC scalar function (RSQL_log). A column named log stays a column.
+-- in: SELECT log(100), ln(10), log(2, 8), log FROM t WHERE log(x + 1) > 1
+-- out: SELECT {fn LOG10(100)} AS "log", {fn LOG(10)} AS "ln", ({fn LOG(8)} / {fn LOG(2)}) AS "log", log FROM t WHERE {fn LOG10(x + 1)} > 1
+-- in: SELECT ln(a, b) FROM t
+-- error: 42883 ln takes one argument
+-- # A relation named log, with its column list, is no call.
+-- in: WITH log (n) AS (SELECT 1) SELECT * FROM log JOIN u ON ln(u.x) = log.n
+-- out: WITH log (n) AS (SELECT 1) SELECT * FROM log JOIN u ON {fn LOG(u.x)} = log.n
+-- in: CREATE INDEX i ON log (c)
+-- out: CREATE INDEX i ON log (c)
