@@ -431,6 +431,8 @@ typedef const char *(*sql_interval_fn)(struct sql_rw *rw, long n, const char *un
                                        size_t len);
 /* x +/- INTERVAL 'n unit' through a dialect's spelling; 'backend' names it in errors. */
 int sql_rule_interval(struct sql_rw *rw, sql_interval_fn spell, const char *backend);
+/* Whether an expression starts after token p (an operator, "(", ",", SELECT, WHERE, AND, ...). */
+bool sql_expr_starts_after(const struct sql_rw *rw, size_t p);
 /* Whether the name at i, followed by "(", is a function call (not a relation named with a column list). */
 bool sql_call_at(const struct sql_rw *rw, size_t i);
 /* greatest/least at i as fn(...) that is NULL when any argument is: each argument coalesced with the others. */

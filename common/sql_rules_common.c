@@ -771,26 +771,36 @@ static bool sql_interval_literal(const struct sql_rw *rw, size_t i, char *count,
 }
 
 /*
- * Whether the name at i, followed by "(", is called there: it comes where
- * an expression starts (after an operator, "(", ",", or a word that an
- * expression follows), and is no WITH query's name with its column list.
+ * Whether an expression starts after token p: an operator, "(", ",", or a
+ * word an expression follows (ON but in CREATE INDEX ... ON t (c)).
+ */
+bool sql_expr_starts_after(const struct sql_rw *rw, size_t p)
+{
+    static const int starts[] = { KW_SELECT, KW_WHERE, KW_AND, KW_OR, KW_NOT, KW_WHEN, KW_THEN, KW_ELSE,
+                                  KW_HAVING, KW_BY, KW_DISTINCT, KW_RETURNING, KW_BETWEEN, KW_CASE, KW_ON };
+
+    if (p >= rw->n)
+        return false;
+    if (rw->t[p].type == SQL_TOK_OP || sql_tk_punct(rw, p, '(') || sql_tk_punct(rw, p, ','))
+        return true;
+    for (size_t k = 0; k < sizeof(starts) / sizeof(starts[0]); k++)
+        if (sql_tk_kw(rw, p, starts[k]))
+            return starts[k] != KW_ON || !sql_tk_kw(rw, 0, KW_CREATE);
+    return false;
+}
+
+/*
+ * Whether the name at i, followed by "(", is called there: where an
+ * expression starts, and not a WITH query's name with its column list.
  * INSERT INTO log (a, b), CREATE TABLE log (...) and CREATE INDEX ON log (c)
  * name a relation.
  */
 bool sql_call_at(const struct sql_rw *rw, size_t i)
 {
-    static const int starts[] = { KW_SELECT, KW_WHERE, KW_AND, KW_OR, KW_NOT, KW_WHEN, KW_THEN, KW_ELSE,
-                                  KW_HAVING, KW_BY, KW_DISTINCT, KW_RETURNING, KW_BETWEEN, KW_CASE, KW_ON };
-    size_t p = sql_prev(rw, i), close = sql_match(rw, sql_next(rw, i)), after = sql_next(rw, close);
-    bool start = false;
+    size_t close = sql_match(rw, sql_next(rw, i)), after = sql_next(rw, close);
 
-    if (p >= i)
-        return false;
-    if (rw->t[p].type == SQL_TOK_OP || sql_tk_punct(rw, p, '(') || sql_tk_punct(rw, p, ','))
-        start = true;
-    for (size_t k = 0; k < sizeof(starts) / sizeof(starts[0]) && !start; k++)
-        start = sql_tk_kw(rw, p, starts[k]) && (starts[k] != KW_ON || !sql_tk_kw(rw, 0, KW_CREATE));
-    return start && !(sql_tk_kw(rw, after, KW_AS) && sql_tk_punct(rw, sql_next(rw, after), '('));
+    return sql_expr_starts_after(rw, sql_prev(rw, i)) &&
+           !(sql_tk_kw(rw, after, KW_AS) && sql_tk_punct(rw, sql_next(rw, after), '('));
 }
 
 /*

@@ -686,6 +686,11 @@ static int iris_operators(struct sql_rw *rw)
             re = sql_operand_right(rw, i, lv);
             if (ls == i || re == i)
                 return sql_rw_fail(rw, "42601", "operand expected around %c", rw->t[i].s[0]);
+            /* A sign binds tighter than ^ in PostgreSQL: -2 ^ 2 is 4, POWER(-2, 2). */
+            size_t sign = sql_prev(rw, ls);
+            if (lv == LV_EXP && (sql_tk_op(rw, sign, "-") || sql_tk_op(rw, sign, "+")) &&
+                (sql_prev(rw, sign) >= rw->n || sql_expr_starts_after(rw, sql_prev(rw, sign))))
+                ls = sign;
             a[0] = sql_rw_range(rw, ls, i - 1);
             a[1] = sql_rw_range(rw, i + 1, re);
             if (!sql_rw_template(rw, ls, re, a, 2, "%s($0, $1)", rw->t[i].s[0] == '%' ? "MOD" : "POWER"))

@@ -29,6 +29,9 @@
 -- error: 0A000 greatest() of more than 8 arguments is not supported by IRIS
 -- in: SELECT a % 2, (a + 1) % b, 2 ^ 10, x * y % z FROM t
 -- out: SELECT MOD(a, 2), MOD((a + 1), b), POWER(2, 10), MOD(x * y, z) FROM t
+-- # A sign binds tighter than ^ in PostgreSQL: -2 ^ 2 is 4.
+-- in: SELECT -2 ^ 2, - x ^ 2, a - 2 ^ 2, 3 * -2 ^ 2 FROM t
+-- out: SELECT POWER(-2, 2), POWER(- x, 2), a - POWER(2, 2), 3 * POWER(-2, 2) FROM t
 -- in: SELECT a & b FROM t
 -- error: 0A000 operator & is not supported by IRIS
 -- in: SELECT a # b FROM t
