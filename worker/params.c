@@ -725,10 +725,12 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
         return params_error(out, "42601", "syntax error at end of input%s", "");
     params_token_text(stmt, &t[i], name, sizeof(name));
     i++;
+    int time_zone = 0;          /* SET TIME ZONE value: no TO or = */
     if (strcmp(name, "time") == 0 && i < nt) {
         params_token_text(stmt, &t[i], word, sizeof(word));
         if (strcmp(word, "zone") == 0) {
             snprintf(name, sizeof(name), "TimeZone");
+            time_zone = 1;
             i++;
         }
     } else if (i < nt && t[i].len == 1 && stmt[t[i].off] == '.') {
@@ -740,7 +742,7 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
             i += 2;
         }
     }
-    if (i < nt && strcasecmp(name, "TimeZone") != 0) {
+    if (i < nt && !time_zone) {
         params_token_text(stmt, &t[i], word, sizeof(word));
         if (strcmp(word, "to") == 0 || strcmp(word, "=") == 0)
             i++;

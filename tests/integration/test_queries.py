@@ -41,6 +41,19 @@ def test_startup_parameter_reported(pgiris):
         assert conn.execute("SHOW application_name").fetchone()[0] == "from-startup"
 
 
+@pytest.mark.parametrize("stmt", ["SET TimeZone = 'Asia/Kolkata'", "SET timezone TO 'Asia/Kolkata'",
+                                  "SET SESSION timezone TO 'Asia/Kolkata'", "SET TIME ZONE 'Asia/Kolkata'",
+                                  "SET time zone 'Asia/Kolkata'"])
+def test_set_timezone_in_each_form(pgiris, stmt):
+    """Every spelling of SET TimeZone stores the zone itself: the TO or =
+    of the first three was once kept as part of the value ("TOAsia/Kolkata"),
+    which clients were then told in ParameterStatus."""
+    with pgiris.connect("demo") as conn:
+        conn.execute(stmt)
+        assert conn.execute("SHOW TimeZone").fetchone()[0] == "Asia/Kolkata"
+        assert conn.info.parameter_status("TimeZone") == "Asia/Kolkata"
+
+
 def test_select_one(pgiris, backend):
     with pgiris.connect(backend) as conn:
         cur = conn.execute("SELECT 1")
