@@ -2261,6 +2261,36 @@ static int odbc_value_put(struct odbc_conn *c, SQLHSTMT stmt, const struct odbc_
  * as the same value (SQLite's driver would give 15 significant digits),
  * NaN and Infinity in PostgreSQL's spelling.
  */
+/*
+ * buf holds d as "%.*e" with the fewest digits that read back as d; print
+ * it as PostgreSQL does (float4out/float8out with extra_float_digits 1):
+ * those digits, without trailing zeros, in positional notation when the
+ * decimal exponent is from -4 to below `exp_max` (15 for float8, 6 for
+ * float4), else as d.ddde+XX.  Returns the length.
+ */
+static int odbc_float_notation(char *buf, size_t size, double d, int exp_max)
+{
+    char *e = strchr(buf, 'e'), *end;
+    int exp, ndigits = 0;
+
+    if (e == NULL)
+        return (int)strlen(buf);
+    exp = atoi(e + 1);
+    end = e;
+    while (end > buf && end[-1] == '0')     /* 1.500000e+00 -> 1.5e+00 */
+        end--;
+    if (end > buf && end[-1] == '.')
+        end--;
+    for (const char *q = buf; q < end; q++)
+        ndigits += isdigit((unsigned char)*q) != 0;
+    if (exp < -4 || exp >= exp_max) {
+        char tail[16];
+        snprintf(tail, sizeof(tail), "%s", e);
+        return (int)(end - buf) + snprintf(end, size - (size_t)(end - buf), "%s", tail);
+    }
+    return snprintf(buf, size, "%.*f", ndigits - 1 - exp > 0 ? ndigits - 1 - exp : 0, d);
+}
+
 static int odbc_float_text(struct odbc_conn *c, SQLHSTMT stmt, SQLUSMALLINT col, int single, size_t *lenp,
                            int *isnull)
 {
@@ -2302,16 +2332,18 @@ static int odbc_float_text(struct odbc_conn *c, SQLHSTMT stmt, SQLUSMALLINT col,
          */
         float f = (float)d;
         for (int p = fpclassify(f) == FP_SUBNORMAL ? 1 : FLT_DIG; p <= 9; p++) {
-            n = snprintf(c->val, 64, "%.*g", p, (double)f);
+            snprintf(c->val, 64, "%.*e", p - 1, (double)f);
             if (strtof(c->val, NULL) == f)
                 break;
         }
+        n = odbc_float_notation(c->val, 64, (double)f, 6);
     } else {
         for (int p = fpclassify(d) == FP_SUBNORMAL ? 1 : DBL_DIG; p <= 17; p++) {
-            n = snprintf(c->val, 64, "%.*g", p, d);
+            snprintf(c->val, 64, "%.*e", p - 1, d);
             if (strtod(c->val, NULL) == d)
                 break;
         }
+        n = odbc_float_notation(c->val, 64, d, 15);
     }
     *lenp = (size_t)n;
     return 0;
