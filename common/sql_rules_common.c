@@ -771,17 +771,19 @@ static bool sql_interval_literal(const struct sql_rw *rw, size_t i, char *count,
 }
 
 /*
- * Whether an expression starts after token p: an operator, "(", ",", or a
- * word an expression follows (ON but in CREATE INDEX ... ON t (c)).
+ * Whether an expression starts after token p: an operator, "(", "[", ",",
+ * or a word an expression follows (ON but in CREATE INDEX ... ON t (c)).
  */
 bool sql_expr_starts_after(const struct sql_rw *rw, size_t p)
 {
     static const int starts[] = { KW_SELECT, KW_WHERE, KW_AND, KW_OR, KW_NOT, KW_WHEN, KW_THEN, KW_ELSE,
-                                  KW_HAVING, KW_BY, KW_DISTINCT, KW_RETURNING, KW_BETWEEN, KW_CASE, KW_ON };
+                                  KW_HAVING, KW_BY, KW_DISTINCT, KW_RETURNING, KW_BETWEEN, KW_CASE,
+                                  KW_DEFAULT, KW_LIMIT, KW_OFFSET, KW_ON };
 
     if (p >= rw->n)
         return false;
-    if (rw->t[p].type == SQL_TOK_OP || sql_tk_punct(rw, p, '(') || sql_tk_punct(rw, p, ','))
+    if (rw->t[p].type == SQL_TOK_OP || sql_tk_punct(rw, p, '(') || sql_tk_punct(rw, p, '[') ||
+        sql_tk_punct(rw, p, ','))
         return true;
     for (size_t k = 0; k < sizeof(starts) / sizeof(starts[0]); k++)
         if (sql_tk_kw(rw, p, starts[k]))
@@ -838,11 +840,14 @@ int sql_greatest_least(struct sql_rw *rw, size_t i, const char *fn, const char *
 
 const struct sql_trigger sql_rule_interval_when = SQL_TRIGGER(KW_INTERVAL);
 
-/* What follows the literal at i binds tighter than its + or -: x + INTERVAL '1 day' * n adds n days, not 1. */
+/*
+ * What follows the literal at i binds tighter than its + or -: x + INTERVAL
+ * '1 day' * n adds n days, not 1 (and AT TIME ZONE would apply to the interval).
+ */
 static bool sql_interval_scaled(const struct sql_rw *rw, size_t i)
 {
     return sql_tk_op(rw, i, "*") || sql_tk_op(rw, i, "/") || sql_tk_op(rw, i, "%") || sql_tk_op(rw, i, "^") ||
-           sql_tk_op(rw, i, "::");
+           sql_tk_op(rw, i, "::") || sql_tk_word(rw, i, "at");
 }
 
 int sql_rule_interval(struct sql_rw *rw, sql_interval_fn spell, const char *backend)

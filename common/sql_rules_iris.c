@@ -596,10 +596,6 @@ static int iris_now(struct sql_rw *rw)
  * blanks ("LENGTH (SQL)", DOC?KEY=RSQL_length; "CHAR_LENGTH (SQL)",
  * DOC?KEY=RSQL_charlength).  btrim/ltrim/rtrim with characters -> TRIM(BOTH
  * | LEADING | TRAILING chars FROM x) ("TRIM (SQL)", DOC?KEY=RSQL_trim).
- * ln(x) and log(x), PostgreSQL's natural and base-10 logarithms, ->
- * {fn LOG(x)} and {fn LOG10(x)}: IRIS's LOG is the natural one and exists
- * only as an ODBC scalar function (DOC?KEY=RSQL_log); log(b, x) ->
- * ({fn LOG(x)} / {fn LOG(b)}).
  * POSITION(a IN b), COALESCE and NULLIF exist as they are
  * (DOC?KEY=RSQL_position).  GREATEST and LEAST do too, but return NULL if
  * any argument is NULL (DOC?KEY=RSQL_greatest, RSQL_least), where
@@ -621,24 +617,8 @@ static int iris_functions(struct sql_rw *rw)
                 return -1;
             break;
         case KW_GREATEST: case KW_LEAST:
-            if (sql_greatest_least(rw, i, rw->t[i].kw == KW_GREATEST ? "GREATEST" : "LEAST", "IRIS") < 0)
-                return -1;
-            break;
-        case KW_LN: case KW_LOG:
-            if (!sql_call_at(rw, i))
-                break;
-            close = sql_match(rw, i + 1);
-            n = sql_args(rw, i + 1, first, last, 3);
-            if (n == 0 || n > 2 || (n == 2 && rw->t[i].kw == KW_LN))
-                return sql_rw_fail(rw, "42883", "%s takes %s", rw->t[i].kw == KW_LN ? "ln" : "log",
-                                   rw->t[i].kw == KW_LN ? "one argument" : "one or two arguments");
-            a[0] = sql_rw_range(rw, first[0], last[0]);
-            if (n == 2)
-                a[1] = sql_rw_range(rw, first[1], last[1]);
-            if (!sql_rw_template(rw, i, close, a, n,
-                                 rw->t[i].kw == KW_LN ? "{fn LOG($0)}"
-                                 : n == 1            ? "{fn LOG10($0)}"
-                                                     : "({fn LOG($1)} / {fn LOG($0)})"))
+            if (sql_call_at(rw, i) &&
+                sql_greatest_least(rw, i, rw->t[i].kw == KW_GREATEST ? "GREATEST" : "LEAST", "IRIS") < 0)
                 return -1;
             break;
         case KW_BTRIM: case KW_LTRIM: case KW_RTRIM:
@@ -686,10 +666,11 @@ static int iris_operators(struct sql_rw *rw)
             re = sql_operand_right(rw, i, lv);
             if (ls == i || re == i)
                 return sql_rw_fail(rw, "42601", "operand expected around %c", rw->t[i].s[0]);
-            /* A sign binds tighter than ^ in PostgreSQL: -2 ^ 2 is 4, POWER(-2, 2). */
-            size_t sign = sql_prev(rw, ls);
-            if (lv == LV_EXP && (sql_tk_op(rw, sign, "-") || sql_tk_op(rw, sign, "+")) &&
-                (sql_prev(rw, sign) >= rw->n || sql_expr_starts_after(rw, sql_prev(rw, sign))))
+            /* Signs bind tighter than ^ in PostgreSQL: -2 ^ 2 is 4, POWER(-2, 2); - -2 ^ 2 too. */
+            for (size_t sign = sql_prev(rw, ls);
+                 lv == LV_EXP && (sql_tk_op(rw, sign, "-") || sql_tk_op(rw, sign, "+")) &&
+                 (sql_prev(rw, sign) >= rw->n || sql_expr_starts_after(rw, sql_prev(rw, sign)));
+                 sign = sql_prev(rw, ls))
                 ls = sign;
             a[0] = sql_rw_range(rw, ls, i - 1);
             a[1] = sql_rw_range(rw, i + 1, re);
@@ -698,10 +679,38 @@ static int iris_operators(struct sql_rw *rw)
             i = ls;
             continue;
         }
-        /* Braces are the rules' own ODBC escapes ({fn LOG(x)}): a client's are refused before (sql_find_brace). */
-        if (!sql_op_standard(&rw->t[i]) && !sql_tk_op(rw, i, "{") && !sql_tk_op(rw, i, "}"))
+        if (!sql_op_standard(&rw->t[i]))
             return sql_rw_fail(rw, "0A000", "operator %.*s is not supported by IRIS", (int)rw->t[i].len,
                                rw->t[i].s);
+    }
+    return 0;
+}
+
+/*
+ * ln(x) and log(x), PostgreSQL's natural and base-10 logarithms, ->
+ * {fn LOG(x)} and {fn LOG10(x)}: IRIS's LOG is the natural one and exists
+ * only as an ODBC scalar function (DOC?KEY=RSQL_log).  log(b, x) is
+ * refused: a ratio of two logarithms is not PostgreSQL's exact numeric
+ * answer (floor(log(10, 1000)) would be 2).  After the operators rule,
+ * whose operand scan takes no braces.
+ */
+static int iris_logarithms(struct sql_rw *rw)
+{
+    for (size_t i = rw->n; i-- > 0;) {
+        size_t first[2], last[2], n;
+        struct sql_arg a;
+        bool ln = sql_tk_kw(rw, i, KW_LN);
+
+        if (!(ln || sql_tk_kw(rw, i, KW_LOG)) || !sql_tk_punct(rw, i + 1, '(') || !sql_call_at(rw, i))
+            continue;
+        n = sql_args(rw, i + 1, first, last, 2);
+        if (n == 2 && !ln)
+            return sql_rw_fail(rw, "0A000", "log(b, x) is not supported by IRIS; write log(x) / log(b)");
+        if (n != 1)
+            return sql_rw_fail(rw, "42883", "%s takes one argument", ln ? "ln" : "log");
+        a = sql_rw_range(rw, first[0], last[0]);
+        if (!sql_rw_template(rw, i, sql_match(rw, i + 1), &a, 1, ln ? "{fn LOG($0)}" : "{fn LOG10($0)}"))
+            return -1;
     }
     return 0;
 }
@@ -939,11 +948,11 @@ const struct sql_rule sql_rules_iris[] = {
     { "dates", iris_dates, &sql_rule_date_parts_when },
     { "now", iris_now, SQL_WHEN(KW_NOW, KW_TRANSACTION_TIMESTAMP, KW_STATEMENT_TIMESTAMP,
                                 KW_CLOCK_TIMESTAMP, KW_CURRENT_TIMESTAMP, KW_LOCALTIMESTAMP) },
-    { "functions", iris_functions,
-      SQL_WHEN(KW_LENGTH, KW_BTRIM, KW_LTRIM, KW_RTRIM, KW_GREATEST, KW_LEAST, KW_LN, KW_LOG) },
+    { "functions", iris_functions, SQL_WHEN(KW_LENGTH, KW_BTRIM, KW_LTRIM, KW_RTRIM, KW_GREATEST, KW_LEAST) },
     { "substring", sql_rule_substring, &sql_rule_substring_when },
     { "concat", sql_rule_concat, &sql_rule_concat_when },
     { "operators", iris_operators, SQL_WHEN(SQL_SEEN_TYPECAST, SQL_SEEN_VECTOR_OP, SQL_SEEN_OTHER_OP) },
+    { "logarithms", iris_logarithms, SQL_WHEN(KW_LN, KW_LOG) },
     { "booleans", sql_rule_booleans, &sql_rule_booleans_when },
     { "public_schema", iris_public_schema, SQL_WHEN(KW_PUBLIC, SQL_SEEN_TYPE_ + SQL_TOK_QIDENT) },
     /* a level changes only with one of these clauses (ORDER BY: TOP ALL in a subquery) */

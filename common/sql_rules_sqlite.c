@@ -672,7 +672,8 @@ static int sqlite_functions(struct sql_rw *rw)
             break;
         case KW_GREATEST: case KW_LEAST:
             /* Multi-argument max() and min() are scalar, and NULL if any argument is. */
-            if (sql_greatest_least(rw, i, rw->t[i].kw == KW_GREATEST ? "max" : "min", "SQLite") < 0)
+            if (sql_call_at(rw, i) &&
+                sql_greatest_least(rw, i, rw->t[i].kw == KW_GREATEST ? "max" : "min", "SQLite") < 0)
                 return -1;
             break;
         case KW_STRING_AGG: {

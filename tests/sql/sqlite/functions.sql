@@ -26,6 +26,8 @@
 -- out: SELECT max(coalesce(a, b, c), coalesce(b, c, a), coalesce(c, a, b)) AS "greatest", min(coalesce(a, b), coalesce(b, a)) AS "least", (x) AS "greatest" FROM t
 -- in: SELECT greatest(a, b, c, d, e, f, g, h, i) FROM t
 -- error: 0A000 greatest() of more than 8 arguments is not supported by SQLite
+-- in: CREATE TABLE least (a integer)
+-- out: CREATE TABLE least (a INTEGER)
 -- in: SELECT least($1, 5), greatest(greatest(a, NULL), $2) FROM t
 -- out: SELECT min(coalesce($1, 5), coalesce(5, $1)) AS "least", max(coalesce(max(coalesce(a, NULL), coalesce(NULL, a)), $2), coalesce($2, max(coalesce(a, NULL), coalesce(NULL, a)))) AS "greatest" FROM t
 -- in: SELECT char_length(s), character_length(s), length(s), lower(s), upper(s) FROM t
