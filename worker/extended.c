@@ -1014,17 +1014,19 @@ static void extended_describe(struct session *s, const uint8_t *body, size_t len
 
 /*
  * Execute of a portal already run to completion runs nothing, as on
- * PostgreSQL: a query's portal is at its end ("SELECT 0"); any other
- * statement's cannot be run again (55000).  PostgreSQL answers a
- * RETURNING statement's with no rows and its first tag; refusing it keeps
- * the one thing that matters, that it does not run twice.
+ * PostgreSQL: a query's or a FETCH's portal is at its end ("SELECT 0",
+ * "FETCH 0"); any other statement's cannot be run again (55000).
+ * PostgreSQL answers a RETURNING statement's with no rows and its first
+ * tag; refusing it keeps the one thing that matters, that it does not run
+ * twice.
  */
 static void extended_execute_done(struct session *s, const struct extended_portal *p)
 {
-    if (p->stmt->cmd == SQL_CMD_SELECT) {
+    int fetch = strcmp(p->stmt->verb, "FETCH") == 0;
+    if (p->stmt->cmd == SQL_CMD_SELECT || fetch) {
         struct pgbuf b;
         pgbuf_init(&b);
-        pgproto_command_complete(&b, "SELECT 0");
+        pgproto_command_complete(&b, fetch ? "FETCH 0" : "SELECT 0");
         session_send(s, &b);
         pgbuf_free(&b);
         return;

@@ -597,6 +597,22 @@ def test_portal_run_to_completion_is_not_run_again(fuzz_pgiris, database):
                     ("Z", None)]
 
 
+def test_fetch_portal_run_to_completion_fetches_no_more(fuzz_pgiris):
+    """A FETCH's portal, executed again, is at its end as PostgreSQL has it
+    (FETCH 0): neither the next rows of the cursor nor an error that would
+    abort the transaction."""
+    with pgwire.login(fuzz_pgiris, "pg") as c:
+        for step in (query("BEGIN"), query("DECLARE fz_c CURSOR FOR SELECT g FROM generate_series(1, 5) g")):
+            c.send(step)
+            pgwire.until_ready(c, timeout=REPLY_TIMEOUT)
+        c.send(parse("", "FETCH 2 FROM fz_c") + bind("pf", "", []) + execute("pf") + execute("pf") + SYNC)
+        seen = pgwire.until_ready(c, timeout=REPLY_TIMEOUT)
+        c.send(query("COMMIT"))
+        pgwire.until_ready(c, timeout=REPLY_TIMEOUT)
+    assert [k for k, _ in seen if k in ("D", "C", "E")] == ["D", "D", "C", "C"], seen
+    assert [v for k, v in seen if k == "C"] == ["FETCH 2", "FETCH 0"]
+
+
 @pytest.mark.parametrize("database", ["demo", "pg"])
 @pytest.mark.parametrize("sql", ["SELECT {d '2020-01-02'}", "SELECT {fn ucase('abc')}", "{call version()}",
                                  "SELECT 1 {", "SELECT 1 }"])
