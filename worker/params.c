@@ -742,12 +742,12 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
             i += 2;
         }
     }
-    if (i < nt && !time_zone) {
+    if (i < nt) {
         params_token_text(stmt, &t[i], word, sizeof(word));
-        if (strcmp(word, "to") == 0 || strcmp(word, "=") == 0)
-            i++;
-        else
+        int to = strcmp(word, "to") == 0 || strcmp(word, "=") == 0;
+        if (to == time_zone)    /* TO or = after a name, never after TIME ZONE */
             return params_error(out, "42601", "syntax error at or near \"%s\"", word);
+        i += to;
     }
     if (i >= nt)
         return params_error(out, "42601", "syntax error at end of input%s", "");

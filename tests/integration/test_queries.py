@@ -54,6 +54,13 @@ def test_set_timezone_in_each_form(pgiris, stmt):
         assert conn.info.parameter_status("TimeZone") == "Asia/Kolkata"
 
 
+def test_set_time_zone_takes_no_to(pgiris):
+    """SET TIME ZONE takes its value directly, as PostgreSQL's grammar has it."""
+    with pgiris.connect("demo") as conn:
+        with pytest.raises(psycopg.errors.SyntaxError):
+            conn.execute("SET TIME ZONE = 'UTC'")
+
+
 def test_select_one(pgiris, backend):
     with pgiris.connect(backend) as conn:
         cur = conn.execute("SELECT 1")
