@@ -607,7 +607,65 @@ done:
     return rc;
 }
 
-/* Function renames and argument orders (lang_corefunc.html). */
+/*
+ * Where NULL sorts: first in ascending order in SQLite, last in
+ * PostgreSQL (and the other way round for DESC).  Every ORDER BY item
+ * that names no NULLS placement gets PostgreSQL's, which SQLite takes
+ * since 3.30 (lang_select.html#nullslast): NULLS LAST after an ascending
+ * item, NULLS FIRST after a descending one; in a window's ORDER BY too.
+ */
+static bool sqlite_order_ends(const struct sql_rw *rw, size_t k)
+{
+    return k >= rw->n || sql_tk_punct(rw, k, ')') || sql_tk_punct(rw, k, ';') || sql_tk_punct(rw, k, ']') ||
+           sql_tk_kw(rw, k, KW_LIMIT) || sql_tk_kw(rw, k, KW_OFFSET) || sql_tk_kw(rw, k, KW_FETCH) ||
+           sql_tk_kw(rw, k, KW_FOR) || sql_tk_kw(rw, k, KW_ROWS) || sql_tk_kw(rw, k, KW_RANGE) ||
+           sql_tk_word(rw, k, "groups") || sql_tk_kw(rw, k, KW_UNION) || sql_tk_kw(rw, k, KW_INTERSECT) ||
+           sql_tk_kw(rw, k, KW_EXCEPT) || sql_tk_kw(rw, k, KW_WINDOW);
+}
+
+static int sqlite_nulls_order(struct sql_rw *rw)
+{
+    static const struct sql_tk first[2] = { { "NULLS", 5, SQL_TOK_IDENT, 1, KW_NULLS },
+                                            { "FIRST", 5, SQL_TOK_IDENT, 1, KW_FIRST } };
+    static const struct sql_tk last[2] = { { "NULLS", 5, SQL_TOK_IDENT, 1, KW_NULLS },
+                                           { "LAST", 4, SQL_TOK_IDENT, 1, KW_NONE } };
+
+    for (size_t i = 0; i < rw->n; i++) {
+        if (!sql_tk_kw(rw, i, KW_ORDER) || !sql_tk_kw(rw, sql_next(rw, i), KW_BY))
+            continue;
+        size_t k = sql_next(rw, sql_next(rw, i)), end_item = SIZE_MAX;
+        bool placed = false, using = false;
+        while (true) {
+            if (sql_tk_punct(rw, k, '(') || sql_tk_punct(rw, k, '[')) {
+                end_item = sql_match(rw, k);
+                k = sql_next(rw, end_item);
+                continue;
+            }
+            bool ends = sqlite_order_ends(rw, k), comma = sql_tk_punct(rw, k, ',');
+            if (ends || comma) {
+                if (end_item != SIZE_MAX && !placed && !using) {
+                    bool desc = sql_tk_kw(rw, end_item, KW_DESC);
+                    if (sql_rw_splice(rw, end_item + 1, 0, desc ? first : last, 2) != 0)
+                        return -1;
+                    k += 2;
+                }
+                if (ends)
+                    break;
+                end_item = SIZE_MAX, placed = false, using = false;
+                k = sql_next(rw, k);
+                continue;
+            }
+            placed |= sql_tk_kw(rw, k, KW_NULLS);
+            using |= sql_tk_kw(rw, k, KW_USING);
+            end_item = k;
+            k = sql_next(rw, k);
+        }
+        i = k < rw->n ? k : rw->n;
+    }
+    return 0;
+}
+
+/* Function renames and argument orders (lang_corefunc.html). *//* Function renames and argument orders (lang_corefunc.html). */
 static int sqlite_functions(struct sql_rw *rw)
 {
     for (size_t i = rw->n; i-- > 0;) {
@@ -1524,6 +1582,7 @@ const struct sql_rule sql_rules_sqlite[] = {
     { "returning", sqlite_returning, SQL_WHEN(KW_RETURNING) },
     { "values", sqlite_values, SQL_WHEN(KW_VALUES) },
     { "row_locks", sqlite_row_locks, SQL_WHEN(KW_FOR) },
+    { "nulls_order", sqlite_nulls_order, SQL_WHEN(KW_ORDER) },
     { "rollback_work", sqlite_rollback_work, NULL },
     { "marker_comments", sqlite_marker_comments, NULL },
 };

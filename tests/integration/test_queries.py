@@ -201,6 +201,28 @@ def test_float_text_as_postgres_prints_it(pgiris, backend, kind):
     assert got == want
 
 
+@pytest.mark.parametrize("order", ["a", "a DESC", "a ASC, id", "a DESC NULLS LAST, id", "a NULLS FIRST, id"])
+def test_null_sorts_where_postgresql_sorts_it(pgiris, backend, order):
+    """NULL is last in ascending order and first in descending order, as
+    in PostgreSQL (SQLite's own default is the other way round), in an
+    ORDER BY and in a window's."""
+    table = table_name("nulls")
+    rows = "(1, 2), (2, NULL), (3, 1), (4, NULL), (5, 3)"
+    sql = "SELECT id, row_number() OVER (ORDER BY %s) FROM %s ORDER BY %s" % (order, table, order)
+    results = []
+    for conn in (pgiris.connect(backend), pgiris.postgres.connect()):
+        with conn:
+            conn.execute("CREATE TABLE %s (id INTEGER, a INTEGER)" % table)
+            try:
+                conn.execute("INSERT INTO %s VALUES %s" % (table, rows))
+                results.append(conn.execute(sql).fetchall())
+            finally:
+                conn.execute("DROP TABLE %s" % table)
+    if order in ("a", "a DESC"):     # ties broken by nothing: compare the NULL positions
+        results = [[r[0] in (2, 4) for r in result] for result in results]
+    assert results[0] == results[1]
+
+
 def test_aggregate_over_demo_data(pgiris):
     sql = ("SELECT c.country, count(*), sum(oi.quantity) FROM customers c"
            " JOIN orders o ON o.customer_id = c.id"

@@ -14,9 +14,9 @@
 -- in: SELECT (SELECT max(a) FROM u), (SELECT b AS z FROM u), (x), exists (SELECT 1 FROM u) FROM t
 -- out: SELECT (SELECT max(a) AS "max" FROM u) AS "max", (SELECT b AS z FROM u) AS "z", (x) AS "x", exists (SELECT 1 FROM u) AS "exists" FROM t /*pgiris:bool 4*/
 -- in: SELECT row_number() OVER (ORDER BY a), count(*) FILTER (WHERE a > 1), sum(a) OVER w FROM t WINDOW w AS (PARTITION BY b)
--- out: SELECT row_number() OVER (ORDER BY a) AS "row_number", count(*) FILTER (WHERE a > 1) AS "count", sum(a) OVER w AS "sum" FROM t WINDOW w AS (PARTITION BY b) /*pgiris:int8 1,2*/
+-- out: SELECT row_number() OVER (ORDER BY a NULLS LAST) AS "row_number", count(*) FILTER (WHERE a > 1) AS "count", sum(a) OVER w AS "sum" FROM t WINDOW w AS (PARTITION BY b) /*pgiris:int8 1,2*/
 -- in: SELECT DISTINCT ON (a) a, upper(b) FROM t ORDER BY a
--- out: SELECT DISTINCT ON (a) a, upper(b) AS "upper" FROM t ORDER BY a
+-- out: SELECT DISTINCT ON (a) a, upper(b) AS "upper" FROM t ORDER BY a NULLS LAST
 -- in: SELECT "MyFunc"(a), s.f(b), trim(c), current_date, current_timestamp FROM t
 -- out: SELECT "MyFunc"(a) AS "MyFunc", s.f(b) AS "f", trim(c) AS "btrim", date('now') AS "current_date", strftime('%Y-%m-%d %H:%M:%f', 'now') AS "current_timestamp" FROM t
 -- in: SELECT x::int, count(*) FROM t GROUP BY x
@@ -38,7 +38,7 @@
 -- in: SELECT (SELECT count(*) c FROM t), (SELECT DISTINCT a FROM t) FROM u
 -- out: SELECT (SELECT count(*) c FROM t) AS "c", (SELECT DISTINCT a FROM t) AS "a" FROM u
 -- in: SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY a), x::int FROM t
--- out: SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY a) AS "percentile_cont", CAST(x AS INTEGER) AS "x" FROM t /*pgiris:int4 2*/
+-- out: SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY a NULLS LAST) AS "percentile_cont", CAST(x AS INTEGER) AS "x" FROM t /*pgiris:int4 2*/
 -- in: INSERT INTO t (a) VALUES (1) RETURNING id, now(), a::text, a + 1, a AS x
 -- out: WITH pgiris_returning AS (SELECT 1) INSERT INTO t (a) VALUES (1) RETURNING id, strftime('%Y-%m-%d %H:%M:%f', 'now') AS "now", CAST(a AS TEXT) AS "a", a + 1, a AS x
 -- # Boolean result columns: SQLite's comparisons give 0 and 1, so the items that are
@@ -75,7 +75,7 @@
 -- # integer and whose SQLite value is one too are noted by type: count() and the ranking
 -- # window functions (bigint; ntile integer), integer literals, length(), position(), casts to integer types.
 -- in: SELECT count(*), count(DISTINCT a) FILTER (WHERE b > 1), row_number() OVER (), rank() OVER w, ntile(4) OVER (ORDER BY a) AS q FROM t WINDOW w AS (ORDER BY a)
--- out: SELECT count(*) AS "count", count(DISTINCT a) FILTER (WHERE b > 1) AS "count", row_number() OVER () AS "row_number", rank() OVER w AS "rank", ntile(4) OVER (ORDER BY a) AS q FROM t WINDOW w AS (ORDER BY a) /*pgiris:int4 5 int8 1,2,3,4*/
+-- out: SELECT count(*) AS "count", count(DISTINCT a) FILTER (WHERE b > 1) AS "count", row_number() OVER () AS "row_number", rank() OVER w AS "rank", ntile(4) OVER (ORDER BY a NULLS LAST) AS q FROM t WINDOW w AS (ORDER BY a NULLS LAST) /*pgiris:int4 5 int8 1,2,3,4*/
 -- in: SELECT 1, -5, 2147483647, -2147483648, 2147483648, 9223372036854775807, 9223372036854775808, 1.5, (7) FROM t
 -- out: SELECT 1, -5, 2147483647, -2147483648, 2147483648, 9223372036854775807, 9223372036854775808, 1.5, (7) FROM t /*pgiris:int4 1,2,3,4,9 int8 5,6*/
 -- in: SELECT length(s), char_length(s), position('@' in s), strpos(s, '@'), s::smallint, CAST(s AS bigint) FROM t
@@ -83,7 +83,7 @@
 -- # Not noted: arithmetic on them, aggregates of the column's own type, a window count's
 -- # neighbours, a comparison (a boolean), and a UNION, whose other side may give reals.
 -- in: SELECT count(*) + 1, sum(a), max(a), rank(a) WITHIN GROUP (ORDER BY a), count(*) = 0, t.count(x) FROM t
--- out: SELECT count(*) + 1, sum(a) AS "sum", max(a) AS "max", rank(a) WITHIN GROUP (ORDER BY a) AS "rank", count(*) = 0, t.count(x) AS "count" FROM t /*pgiris:bool 5*/
+-- out: SELECT count(*) + 1, sum(a) AS "sum", max(a) AS "max", rank(a) WITHIN GROUP (ORDER BY a NULLS LAST) AS "rank", count(*) = 0, t.count(x) AS "count" FROM t /*pgiris:bool 5*/
 -- in: SELECT 1, count(*) FROM t UNION SELECT 2.5, 3
 -- out: SELECT 1, count(*) AS "count" FROM t UNION SELECT 2.5, 3
 -- # Booleans are noted past the 64th item too (integers only up to 64 of them).

@@ -37,7 +37,7 @@
 -- # VALUES on its own: a query, which the driver answers with rows only when it starts like one,
 -- # and which takes no ORDER BY or LIMIT in SQLite.
 -- in: VALUES (1, 'a'), (2, 'b') ORDER BY 1 DESC LIMIT 1
--- out: SELECT * FROM (VALUES (1, 'a'), (2, 'b')) ORDER BY 1 DESC LIMIT 1
+-- out: SELECT * FROM (VALUES (1, 'a'), (2, 'b')) ORDER BY 1 DESC NULLS FIRST LIMIT 1
 -- in: VALUES (1)
 -- out: SELECT * FROM (VALUES (1))
 -- in: SELECT * FROM (VALUES (1), (2)) AS v (n)
@@ -50,7 +50,7 @@
 -- in: SELECT a FROM t, u WHERE t.id = u.id FOR NO KEY UPDATE OF t, s.u NOWAIT
 -- out: SELECT a FROM t, u WHERE t.id = u.id
 -- in: SELECT a FROM t ORDER BY a LIMIT 1 FOR KEY SHARE SKIP LOCKED
--- out: SELECT a FROM t ORDER BY a LIMIT 1
+-- out: SELECT a FROM t ORDER BY a NULLS LAST LIMIT 1
 -- in: SELECT a FROM (SELECT a FROM t FOR SHARE) AS s FOR UPDATE OF s
 -- out: SELECT a FROM (SELECT a FROM t) AS s
 -- in: SELECT substring(a FROM 2 FOR 3) FROM t

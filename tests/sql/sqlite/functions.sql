@@ -46,7 +46,7 @@
 -- in: SELECT current_user AS me, 'x' || current_user, DISTINCT_ON FROM t WHERE owner = current_user
 -- out: SELECT 'alice' AS me, 'x' || 'alice', DISTINCT_ON FROM t WHERE owner = 'alice'
 -- in: SELECT a, coalesce(b, current_user), current_user FROM t ORDER BY a, current_user
--- out: SELECT a, coalesce(b, 'alice') AS "coalesce", 'alice' AS "current_user" FROM t ORDER BY a, 'alice'
+-- out: SELECT a, coalesce(b, 'alice') AS "coalesce", 'alice' AS "current_user" FROM t ORDER BY a NULLS LAST, 'alice' NULLS LAST
 -- in: INSERT INTO audit (who, db) VALUES (current_user, current_database())
 -- out: INSERT INTO audit (who, db) VALUES ('alice', 'shop')
 -- record: kind=dml verb=INSERT params=0 read= write=audit flags=session
