@@ -253,6 +253,10 @@ const char *sql_iris_type(struct sql_rw *rw, const struct sql_pgtype *ty, enum s
  * -1 after sql_rw_fail (bad input, with PostgreSQL's SQLSTATE).
  */
 int sql_sqlite_cast_literal(struct sql_rw *rw, size_t lit, const struct sql_pgtype *ty);
+/* The value of the '...' literal t (quotes undoubled), NUL-terminated; malloc'd. */
+char *sql_literal_value(struct sql_rw *rw, const struct sql_tk *t, size_t *len);
+/* The '...' literal t cast to boolean, as boolin reads it, becomes 1 or 0: 1, or -1 (22P02). */
+int sql_bool_literal(struct sql_rw *rw, struct sql_tk *t);
 
 /* ---- engine (sql_translate.c) ---- */
 

@@ -315,6 +315,51 @@ oom:
 
 /* ---- casts and column types -------------------------------------------- */
 
+char *sql_literal_value(struct sql_rw *rw, const struct sql_tk *t, size_t *len)
+{
+    char *v = malloc(t->len);
+    size_t n = 0;
+
+    if (!v)
+        return sql_rw_fail(rw, "53200", "out of memory"), NULL;
+    for (size_t k = 1; k + 1 < t->len; k++) {
+        v[n++] = t->s[k];
+        if (t->s[k] == '\'')
+            k++;
+    }
+    v[n] = '\0';
+    *len = n;
+    return v;
+}
+
+/*
+ * 'yes'::boolean: SQLite's CAST(... AS INTEGER) reads text as a number, and
+ * IRIS's CAST(... AS BIT) takes only 'TRUE' (RSQL_cast), so most words
+ * PostgreSQL's boolin takes were 0.  The literal becomes 1 or 0 here, as
+ * boolin reads it (pgproto_bool_parse), and anything else fails with
+ * boolin's error.  1, or -1.
+ */
+int sql_bool_literal(struct sql_rw *rw, struct sql_tk *t)
+{
+    size_t n;
+    char *v = sql_literal_value(rw, t, &n);
+    int value;
+
+    if (!v)
+        return -1;
+    value = pgproto_bool_parse(v, n);
+    if (value < 0) {
+        sql_rw_fail(rw, "22P02", "invalid input syntax for type boolean: \"%.*s\"", (int)(n > 64 ? 64 : n), v);
+        free(v);
+        return -1;
+    }
+    free(v);
+    t->s = value ? "1" : "0";
+    t->len = 1;
+    t->type = SQL_TOK_NUMBER;
+    return 1;
+}
+
 static size_t sql_cast_apply(struct sql_rw *rw, size_t from, size_t to, size_t op_first,
                              size_t op_last, const struct sql_pgtype *ty)
 {
@@ -324,9 +369,13 @@ static size_t sql_cast_apply(struct sql_rw *rw, size_t from, size_t to, size_t o
 
     if (!tmpl)
         return 0;
-    if (rw->dialect == CFG_DIALECT_SQLITE && op_first == op_last &&
-        rw->t[op_first].type == SQL_TOK_STRING) {
-        if ((done = sql_sqlite_cast_literal(rw, op_first, ty)) < 0)
+    if (rw->dialect != CFG_DIALECT_POSTGRES && op_first == op_last && rw->t[op_first].type == SQL_TOK_STRING) {
+        if (rw->dialect == CFG_DIALECT_SQLITE)
+            done = sql_sqlite_cast_literal(rw, op_first, ty);
+        else
+            done = rw->t[op_first].s[0] == '\'' && !ty->array && strcmp(ty->name, "boolean") == 0
+                       ? sql_bool_literal(rw, &rw->t[op_first]) : 0;
+        if (done < 0)
             return 0;
         if (done) {
             struct sql_tk lit = rw->t[op_first];

@@ -38,7 +38,10 @@ const char *sql_iris_type(struct sql_rw *rw, const struct sql_pgtype *ty, enum s
         { "text", "CAST($0 AS CHAR VARYING)", "VARCHAR(65535)" },
         { "name", "CAST($0 AS CHAR VARYING)", "VARCHAR(64)" },
         { "citext", "CAST($0 AS CHAR VARYING)", "VARCHAR(65535)" },
-        { "boolean", "CAST($0 AS BIT)", "BIT" },
+        /* boolin's words for text (IRIS's CAST AS BIT takes only 'TRUE'), non-zero for numbers */
+        { "boolean", "(CASE WHEN UPPER(TRIM($0)) IN ('T', 'TR', 'TRU', 'TRUE', 'Y', 'YE', 'YES', 'ON', '1') "
+                     "THEN 1 WHEN UPPER(TRIM($0)) IN ('F', 'FA', 'FAL', 'FALS', 'FALSE', 'N', 'NO', 'OF', "
+                     "'OFF', '0') THEN 0 ELSE CAST($0 AS BIT) END)", "BIT" },
         { "bytea", "CAST($0 AS VARBINARY)", "LONGVARBINARY" },
         { "date", "CAST($0 AS DATE)", "DATE" },
         { "time", "CAST($0 AS TIME)", "TIME" },

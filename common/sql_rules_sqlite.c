@@ -107,24 +107,6 @@ const char *sql_sqlite_type(struct sql_rw *rw, const struct sql_pgtype *ty, enum
 
 /* ---- literals of bytea and the date and time types ---------------------- */
 
-/* The value of the '...' literal t (quotes undoubled), NUL-terminated; malloc'd. */
-static char *sqlite_literal_value(struct sql_rw *rw, const struct sql_tk *t, size_t *len)
-{
-    char *v = malloc(t->len);
-    size_t n = 0;
-
-    if (!v)
-        return sql_rw_fail(rw, "53200", "out of memory"), NULL;
-    for (size_t k = 1; k + 1 < t->len; k++) {
-        v[n++] = t->s[k];
-        if (t->s[k] == '\'')
-            k++;
-    }
-    v[n] = '\0';
-    *len = n;
-    return v;
-}
-
 static int sqlite_hexval(unsigned char c)
 {
     if (c >= '0' && c <= '9')
@@ -353,24 +335,6 @@ static void sqlite_fraction(long long usec, char *out, size_t size)
 }
 
 /*
- * 'yes'::boolean: SQLite's CAST(... AS INTEGER) reads text as a number, so
- * every word PostgreSQL's boolin takes was 0.  The literal becomes 1 or 0
- * here, as boolin reads it (pgproto_bool_parse), and anything else fails
- * with boolin's error.
- */
-static int sqlite_bool_literal(struct sql_rw *rw, struct sql_tk *t, const char *v, size_t n)
-{
-    int value = pgproto_bool_parse(v, n);
-
-    if (value < 0)
-        return sql_rw_fail(rw, "22P02", "invalid input syntax for type boolean: \"%.*s\"", (int)(n > 64 ? 64 : n), v);
-    t->s = value ? "1" : "0";
-    t->len = 1;
-    t->type = SQL_TOK_NUMBER;
-    return 1;
-}
-
-/*
  * The text a time or timestamp literal stands for, as PostgreSQL prints it:
  * a timestamp drops a zone, a timestamptz is moved to UTC (the sessions'
  * TimeZone; one without a zone is taken as UTC), a time drops the date and
@@ -434,12 +398,11 @@ int sql_sqlite_cast_literal(struct sql_rw *rw, size_t lit, const struct sql_pgty
          strcmp(ty->name, "timetz") != 0 && strcmp(ty->name, "timestamp") != 0 &&
          strcmp(ty->name, "timestamptz") != 0 && strcmp(ty->name, "boolean") != 0))
         return 0;
-    if (!(v = sqlite_literal_value(rw, t, &n)))
+    if (!(v = sql_literal_value(rw, t, &n)))
         return -1;
     if (strcmp(ty->name, "boolean") == 0) {
-        rc = sqlite_bool_literal(rw, t, v, n);
         free(v);
-        return rc;
+        return sql_bool_literal(rw, t);
     }
     if (strcmp(ty->name, "bytea") == 0) {
         rc = sqlite_blob_literal(rw, t, v, n, "bytea");
@@ -585,8 +548,8 @@ static int sqlite_decode(struct sql_rw *rw, size_t i)
     if (sql_match(rw, i + 1) < rw->n && sql_args(rw, i + 1, first, last, 3) == 2 &&
         first[0] == last[0] && first[1] == last[1] &&
         rw->t[first[0]].type == SQL_TOK_STRING && rw->t[first[1]].type == SQL_TOK_STRING) {
-        if (!(v = sqlite_literal_value(rw, &rw->t[first[0]], &n)) ||
-            !(format = sqlite_literal_value(rw, &rw->t[first[1]], &fn)))
+        if (!(v = sql_literal_value(rw, &rw->t[first[0]], &n)) ||
+            !(format = sql_literal_value(rw, &rw->t[first[1]], &fn)))
             goto done;
         for (size_t k = 0; k < fn; k++)
             format[k] = (char)(format[k] >= 'A' && format[k] <= 'Z' ? format[k] + 32 : format[k]);
@@ -1186,7 +1149,7 @@ static int sqlite_regex(struct sql_rw *rw, size_t i)
     if (lit >= rw->n || rw->t[lit].type != SQL_TOK_STRING || rw->t[lit].s[0] != '\'')
         return sql_rw_fail(rw, "0A000", "a regular expression match (%s) is supported by SQLite only with a "
                            "string literal for its pattern", negate ? "!~" : "~");
-    if (!(re = sqlite_literal_value(rw, &rw->t[lit], &n)))
+    if (!(re = sql_literal_value(rw, &rw->t[lit], &n)))
         return -1;
     bool ok = sqlite_regex_glob(re, n, glob, sizeof(glob));
     if (!ok) {
