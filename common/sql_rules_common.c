@@ -383,6 +383,19 @@ static size_t sql_cast_apply(struct sql_rw *rw, size_t from, size_t to, size_t o
             return sql_rw_splice(rw, from, to - from + 1, &lit, 1) == 0 ? from + 1 : 0;
         }
     }
+    /*
+     * IRIS's CAST to an integer type truncates a fraction (RSQL_cast);
+     * PostgreSQL rounds it.  Not around a literal or a parameter, which
+     * PostgreSQL takes only as an integer's text anyway.
+     */
+    if (rw->dialect == CFG_DIALECT_IRIS && !ty->array &&
+        (strcmp(ty->name, "smallint") == 0 || strcmp(ty->name, "integer") == 0 || strcmp(ty->name, "bigint") == 0) &&
+        !(op_first == op_last && (rw->t[op_first].type == SQL_TOK_STRING || rw->t[op_first].type == SQL_TOK_PARAM ||
+                                  (rw->t[op_first].type == SQL_TOK_NUMBER &&
+                                   strspn(rw->t[op_first].s, "0123456789") == rw->t[op_first].len))))
+        tmpl = strcmp(ty->name, "smallint") == 0 ? "CAST(ROUND($0, 0) AS SMALLINT)"
+               : strcmp(ty->name, "integer") == 0 ? "CAST(ROUND($0, 0) AS INTEGER)"
+                                                   : "CAST(ROUND($0, 0) AS BIGINT)";
     args[0] = sql_rw_range(rw, op_first, op_last);
     args[1] = ty->mod_open ? sql_rw_range(rw, ty->mod_open, ty->mod_close) : (struct sql_arg){ 0 };
     args[2] = ty->mod_open ? sql_rw_range(rw, ty->mod_open + 1, ty->mod_close - 1)

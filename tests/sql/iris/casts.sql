@@ -1,6 +1,6 @@
 -- # Casts: CAST (SQL), DOC?KEY=RSQL_cast. CHAR VARYING keeps the full length.
 -- in: SELECT a::int, b::bigint, c::smallint, d::int4 FROM t
--- out: SELECT CAST(a AS INTEGER) AS "a", CAST(b AS BIGINT) AS "b", CAST(c AS SMALLINT) AS "c", CAST(d AS INTEGER) AS "d" FROM t
+-- out: SELECT CAST(ROUND(a, 0) AS INTEGER) AS "a", CAST(ROUND(b, 0) AS BIGINT) AS "b", CAST(ROUND(c, 0) AS SMALLINT) AS "c", CAST(ROUND(d, 0) AS INTEGER) AS "d" FROM t
 -- in: SELECT price::numeric(10,2), n::numeric, ratio::float8, r::real, x::double precision FROM t
 -- out: SELECT CAST(price AS NUMERIC(10,2)) AS "price", CAST(n AS NUMERIC) AS "n", CAST(ratio AS DOUBLE) AS "ratio", CAST(r AS DOUBLE) AS "r", CAST(x AS DOUBLE) AS "x" FROM t
 -- in: SELECT id::text, code::varchar(10), v::varchar, c::char(2), ch::char FROM t
@@ -10,11 +10,11 @@
 -- in: SELECT '2024-01-31'::date, created_at::timestamp, ts::timestamptz, '10:00'::time, t2::timetz FROM t
 -- out: SELECT CAST('2024-01-31' AS DATE) AS "date", CAST(created_at AS TIMESTAMP) AS "created_at", CAST(ts AS TIMESTAMP) AS "ts", CAST('10:00' AS TIME) AS "time", CAST(t2 AS TIME) AS "t2" FROM t
 -- in: SELECT CAST(a AS integer), CAST(b AS text), CAST(c AS timestamp with time zone), CAST(d AS numeric(5, 1)) FROM t
--- out: SELECT CAST(a AS INTEGER) AS "a", CAST(b AS CHAR VARYING) AS "b", CAST(c AS TIMESTAMP) AS "c", CAST(d AS NUMERIC(5, 1)) AS "d" FROM t
+-- out: SELECT CAST(ROUND(a, 0) AS INTEGER) AS "a", CAST(b AS CHAR VARYING) AS "b", CAST(c AS TIMESTAMP) AS "c", CAST(d AS NUMERIC(5, 1)) AS "d" FROM t
 -- in: SELECT (a + b)::text, f(x)::int, t.col::int, "Quoted"::text, x::int::text FROM t
--- out: SELECT CAST((a + b) AS CHAR VARYING) AS "text", CAST(f(x) AS INTEGER) AS "f", CAST(t.col AS INTEGER) AS "col", CAST("Quoted" AS CHAR VARYING) AS "Quoted", CAST(CAST(x AS INTEGER) AS CHAR VARYING) AS "x" FROM t
+-- out: SELECT CAST((a + b) AS CHAR VARYING) AS "text", CAST(ROUND(f(x), 0) AS INTEGER) AS "f", CAST(ROUND(t.col, 0) AS INTEGER) AS "col", CAST("Quoted" AS CHAR VARYING) AS "Quoted", CAST(CAST(ROUND(x, 0) AS INTEGER) AS CHAR VARYING) AS "x" FROM t
 -- in: SELECT (SELECT max(v) FROM u)::int, CASE WHEN a THEN 1 ELSE 0 END::text FROM t
--- out: SELECT CAST((SELECT max(v) AS "max" FROM u) AS INTEGER) AS "max", CAST(CASE WHEN a THEN 1 ELSE 0 END AS CHAR VARYING) AS "text" FROM t
+-- out: SELECT CAST(ROUND((SELECT max(v) AS "max" FROM u), 0) AS INTEGER) AS "max", CAST(CASE WHEN a THEN 1 ELSE 0 END AS CHAR VARYING) AS "text" FROM t
 -- in: SELECT '[1,2,3]'::vector
 -- out: SELECT TO_VECTOR('[1,2,3]', DOUBLE) AS "vector"
 -- in: SELECT x::money FROM t
@@ -43,3 +43,6 @@
 -- out: SELECT 1 AS "bool", 0 AS "bool", 1 AS "bool"
 -- in: SELECT 'maybe'::boolean
 -- error: 22P02 invalid input syntax for type boolean: "maybe"
+-- # IRIS's CAST to an integer type truncates a fraction (RSQL_cast); PostgreSQL rounds it.
+-- in: SELECT avg(x)::int, (price * 100)::integer, 2.5::int, 7::bigint, '42'::int, $1::int FROM t
+-- out: SELECT CAST(ROUND(avg(x), 0) AS INTEGER) AS "avg", CAST(ROUND((price * 100), 0) AS INTEGER) AS "int4", CAST(ROUND(2.5, 0) AS INTEGER) AS "int4", CAST(7 AS BIGINT) AS "int8", CAST('42' AS INTEGER) AS "int4", CAST($1 AS INTEGER) AS "int4" FROM t

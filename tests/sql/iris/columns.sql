@@ -6,6 +6,6 @@
 -- in: SELECT count(*) AS n, a + 1, 'x' FROM t LIMIT 5
 -- out: SELECT TOP 5 count(*) AS n, a + 1, 'x' FROM t
 -- in: SELECT x::int, count(*) FROM t GROUP BY x
--- out: SELECT CAST(x AS INTEGER), count(*) AS "count" FROM t GROUP BY x
+-- out: SELECT CAST(ROUND(x, 0) AS INTEGER), count(*) AS "count" FROM t GROUP BY x
 -- in: SELECT DISTINCT upper(b) FROM t ORDER BY 1
 -- out: SELECT DISTINCT upper(b) AS "upper" FROM t ORDER BY 1
