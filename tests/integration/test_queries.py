@@ -54,6 +54,25 @@ def test_set_timezone_in_each_form(pgiris, stmt):
         assert conn.info.parameter_status("TimeZone") == "Asia/Kolkata"
 
 
+@pytest.mark.parametrize("value", ["public", "\"$user\", public", "pg_catalog, public", "PUBLIC", "''", "DEFAULT"])
+def test_search_path_of_public_is_taken(pgiris, value):
+    with pgiris.connect("demo") as conn:
+        conn.execute("SET search_path TO %s" % value)
+        assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] > 0
+
+
+@pytest.mark.parametrize("value", ["tenant1", "tenant1, public", "public, \"Tenant\""])
+def test_search_path_of_another_schema_is_refused(pgiris, backend, value):
+    """Statements are not resolved against a client's search_path: a SET
+    naming another schema would be kept and do nothing, and unqualified
+    names would still reach public's tables."""
+    with pgiris.connect(backend) as conn:
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="search_path"):
+            conn.execute("SET search_path TO %s" % value)
+        conn.rollback()
+        assert conn.execute("SHOW search_path").fetchone()[0] == '"$user", public'
+
+
 def test_set_time_zone_takes_no_to(pgiris):
     """SET TIME ZONE takes its value directly, as PostgreSQL's grammar has it."""
     with pgiris.connect("demo") as conn:
