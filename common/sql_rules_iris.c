@@ -753,11 +753,26 @@ static bool iris_simple_count(const struct sql_rw *rw, size_t i)
  * of its expression, as the rewrite keeps that one token: LIMIT 2 + 3 is no
  * TOP 2.  (A cast is CAST(...) by now: the casts rule runs first.)
  */
+/*
+ * A count written as CAST(n AS an integer type) -- what $1::INTEGER is by
+ * now (SQLAlchemy casts its LIMIT and OFFSET parameters so): the index of
+ * the number or parameter inside, else i itself.
+ */
+static size_t iris_count_at(const struct sql_rw *rw, size_t i)
+{
+    if (sql_tk_kw(rw, i, KW_CAST) && sql_tk_punct(rw, i + 1, '(') && iris_simple_count(rw, i + 2) &&
+        sql_tk_kw(rw, i + 3, KW_AS) && (sql_tk_word(rw, i + 4, "integer") || sql_tk_word(rw, i + 4, "bigint") ||
+                                        sql_tk_word(rw, i + 4, "smallint")) && sql_tk_punct(rw, i + 5, ')'))
+        return i + 2;
+    return i;
+}
+
 static bool iris_whole_count(const struct sql_rw *rw, size_t i, size_t end)
 {
-    if (!iris_simple_count(rw, i))
+    size_t inner = iris_count_at(rw, i);
+    if (!iris_simple_count(rw, inner))
         return false;
-    i = sql_next(rw, i);
+    i = sql_next(rw, inner == i ? i : i + 5);
     return i >= end || sql_tk_kw(rw, i, KW_OFFSET) || sql_tk_kw(rw, i, KW_LIMIT) || sql_tk_kw(rw, i, KW_FETCH) ||
            sql_tk_kw(rw, i, KW_ROW) || sql_tk_kw(rw, i, KW_ROWS) || sql_tk_kw(rw, i, KW_FOR);
 }
@@ -804,7 +819,7 @@ static int iris_level_apply(struct sql_rw *rw, const struct iris_level *lv)
     if (lv->limit) {
         size_t c = sql_next(rw, lv->limit);
         if (iris_whole_count(rw, c, lv->end))
-            count = c, has_count = true;
+            count = iris_count_at(rw, c), has_count = true;
         else if (!sql_tk_kw(rw, c, KW_ALL) && !sql_tk_kw(rw, c, KW_NULL))
             return sql_rw_fail(rw, "0A000", "LIMIT takes a number or a parameter on IRIS");
     }
@@ -822,6 +837,7 @@ static int iris_level_apply(struct sql_rw *rw, const struct iris_level *lv)
         off = sql_next(rw, lv->offset);
         if (!iris_whole_count(rw, off, lv->end))
             return sql_rw_fail(rw, "0A000", "OFFSET takes a number or a parameter on IRIS");
+        off = iris_count_at(rw, off);
     }
     {
         static const char one[] = "1", big[] = "2147483647";

@@ -50,7 +50,12 @@
 -- out: SELECT TOP 10 * FROM t
 -- in: SELECT * FROM t ORDER BY id LIMIT /* rows */ 10 OFFSET /* skip */ 20 -- next page
 -- out: SELECT * FROM t ORDER BY id LIMIT 10 OFFSET 20
+-- # SQLAlchemy casts its LIMIT and OFFSET parameters to INTEGER.
 -- in: SELECT * FROM t ORDER BY id LIMIT $1::int
+-- out: SELECT TOP $1 * FROM t ORDER BY id
+-- in: SELECT * FROM t ORDER BY id LIMIT $1::INTEGER OFFSET $2::INTEGER
+-- out: SELECT * FROM t ORDER BY id LIMIT $1 OFFSET $2
+-- in: SELECT * FROM t ORDER BY id LIMIT $1::int + 1
 -- error: 0A000 LIMIT takes a number or a parameter on IRIS
 -- in: SELECT * FROM t ORDER BY id OFFSET 10 ROWS FETCH NEXT $1 ROWS ONLY
 -- out: SELECT * FROM t ORDER BY id LIMIT $1 OFFSET 10
