@@ -734,7 +734,71 @@ static int iris_public_schema(struct sql_rw *rw)
     return 0;
 }
 
-/* ---- row limits -------------------------------------------------------- */
+/*
+ * INSERT ... VALUES (...), (...): IRIS's VALUES inserts one row; more come
+ * from a query ("INSERT (SQL)", DOC?KEY=RSQL_insert: multi-row inserts are
+ * INSERT INTO table query), so the rows become SELECT ... UNION ALL SELECT
+ * .... A row with DEFAULT in it has no such spelling: refused.
+ */
+static int iris_multirow_values(struct sql_rw *rw)
+{
+    static const struct sql_tk sel = { "SELECT", 6, SQL_TOK_IDENT, 1, KW_SELECT };
+    static const struct sql_tk uni[3] = { { "UNION", 5, SQL_TOK_IDENT, 1, KW_UNION },
+                                          { "ALL", 3, SQL_TOK_IDENT, 1, KW_ALL },
+                                          { "SELECT", 6, SQL_TOK_IDENT, 1, KW_SELECT } };
+    size_t v = SIZE_MAX, open, close;
+
+    if (!sql_tk_kw(rw, 0, KW_INSERT))
+        return 0;
+    for (size_t i = 1; i < rw->n; i++) {
+        if (sql_tk_punct(rw, i, '(')) {
+            i = sql_match(rw, i);
+            continue;
+        }
+        if (sql_tk_kw(rw, i, KW_VALUES)) {
+            v = i;
+            break;
+        }
+    }
+    if (v == SIZE_MAX || !sql_tk_punct(rw, v + 1, '('))
+        return 0;
+    close = sql_match(rw, v + 1);
+    if (!sql_tk_punct(rw, close + 1, ',') || !sql_tk_punct(rw, close + 2, '('))
+        return 0;               /* one row: IRIS's own VALUES */
+    /* Each row's ")" found first: a separator rewritten would hide the next row's "(". */
+    size_t rows = 0, cap = 64, *ends = malloc(cap * sizeof(*ends));
+    if (ends == NULL)
+        return sql_rw_fail(rw, "53200", "out of memory");
+    for (open = v + 1;; open = close + 2) {
+        close = sql_match(rw, open);
+        for (size_t k = open + 1; k < close; k++)
+            if (sql_tk_kw(rw, k, KW_DEFAULT)) {
+                free(ends);
+                return sql_rw_fail(rw, "0A000", "DEFAULT in a multi-row VALUES is not supported by IRIS");
+            }
+        if (rows == cap) {
+            size_t *grown = realloc(ends, 2 * cap * sizeof(*ends));
+            if (grown == NULL) {
+                free(ends);
+                return sql_rw_fail(rw, "53200", "out of memory");
+            }
+            ends = grown, cap *= 2;
+        }
+        ends[rows++] = close;
+        if (!sql_tk_punct(rw, close + 1, ',') || !sql_tk_punct(rw, close + 2, '('))
+            break;
+    }
+    /* ") , (" between two rows is as many tokens as UNION ALL SELECT: rewritten in place */
+    for (size_t r = 0; r + 1 < rows; r++)
+        for (size_t k = 0; k < 3; k++)
+            rw->t[ends[r] + k] = uni[k];
+    free(ends);
+    if (sql_rw_splice(rw, close, 1, NULL, 0) != 0)
+        return -1;
+    return sql_rw_splice(rw, v, 2, &sel, 1) == 0 ? 0 : -1;     /* "VALUES (" */
+}
+
+/* ---- row limits -------------------------------------------------------- *//* ---- row limits -------------------------------------------------------- */
 
 /* The clauses of one query level: a parenthesis' contents or the statement. */
 struct iris_level {
@@ -957,6 +1021,7 @@ const struct sql_rule sql_rules_iris[] = {
     { "unsupported", iris_unsupported, SQL_WHEN(KW_RETURNING, KW_FOR, KW_DISTINCT) },
     { "plain_strings", sql_rule_plain_strings, &sql_rule_plain_strings_when },
     { "on_conflict", iris_on_conflict, SQL_WHEN(KW_CONFLICT) },
+    { "multirow_values", iris_multirow_values, SQL_WHEN(KW_VALUES) },
     { "vectors", iris_vectors, SQL_WHEN(SQL_SEEN_VECTOR_OP) },
     { "casts", sql_rule_casts, &sql_rule_casts_when },
     { "ddl_types", sql_rule_ddl_types, NULL },

@@ -25,3 +25,13 @@
 -- error: 0A000 RETURNING is not supported by IRIS; read generated keys with LAST_IDENTITY() or a follow-up SELECT
 -- in: DELETE FROM users WHERE id = $1 RETURNING id
 -- error: 0A000 RETURNING is not supported by IRIS; read generated keys with LAST_IDENTITY() or a follow-up SELECT
+-- # IRIS's INSERT ... VALUES inserts one row; more come from a query (RSQL_insert: multi-row inserts
+-- # are INSERT INTO table query). Django's bulk_create and Rails' insert_all send many rows.
+-- in: INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y'), ($1, $2)
+-- out: INSERT INTO t (a, b) SELECT 1, 'x' UNION ALL SELECT 2, 'y' UNION ALL SELECT $1, $2
+-- in: INSERT INTO t (a, b) VALUES (f(1, 2), (3)), (4, (SELECT 5))
+-- out: INSERT INTO t (a, b) SELECT f(1, 2), (3) UNION ALL SELECT 4, (SELECT 5)
+-- in: INSERT INTO tags (name) VALUES ('a'), ('b') ON CONFLICT (name) DO NOTHING
+-- out: INSERT OR UPDATE INTO tags (name) SELECT 'a' UNION ALL SELECT 'b'
+-- in: INSERT INTO t (a, b) VALUES (1, DEFAULT), (2, 'y')
+-- error: 0A000 DEFAULT in a multi-row VALUES is not supported by IRIS
