@@ -406,6 +406,8 @@ int sql_rule_concat(struct sql_rw *rw);             /* concat(a, b) -> (COALESCE
 extern const struct sql_trigger sql_rule_concat_when;
 int sql_rule_session_info(struct sql_rw *rw);       /* current_user, current_database(), version() */
 extern const struct sql_trigger sql_rule_session_info_when;
+int sql_rule_utc_zone(struct sql_rw *rw);           /* x AT TIME ZONE 'UTC' is x; another zone 0A000 */
+extern const struct sql_trigger sql_rule_utc_zone_when;
 int sql_rule_catalogs(struct sql_rw *rw);           /* pg_catalog.pg_class ... -> 0A000 */
 extern const struct sql_trigger sql_rule_catalogs_when;
 int sql_rule_column_names(struct sql_rw *rw);       /* SELECT count(*) -> SELECT count(*) AS "count" */

@@ -833,6 +833,36 @@ static bool sql_interval_literal(const struct sql_rw *rw, size_t i, char *count,
 }
 
 /*
+ * x AT TIME ZONE 'UTC' (Django with USE_TZ writes it in every date lookup):
+ * pgiris takes every backend timestamp as UTC and its sessions' TimeZone
+ * as UTC, so the conversion changes nothing and goes.  Another zone would
+ * move the value, which neither backend can: 0A000.
+ */
+const struct sql_trigger sql_rule_utc_zone_when = SQL_TRIGGER(KW_AT);
+
+int sql_rule_utc_zone(struct sql_rw *rw)
+{
+    static const char *const utc[] = { "'utc'", "'etc/utc'", "'gmt'", "'etc/gmt'", "'z'", "'uct'", "'zulu'",
+                                       "'universal'", "'+00'", "'+00:00'", "'-00'" };
+
+    for (size_t i = rw->n; i-- > 0;) {
+        size_t t = sql_next(rw, i), z = sql_next(rw, t), v = sql_next(rw, z);
+        bool is_utc = false;
+
+        if (!sql_tk_kw(rw, i, KW_AT) || !sql_tk_kw(rw, t, KW_TIME) || !sql_tk_word(rw, z, "zone"))
+            continue;
+        for (size_t k = 0; v < rw->n && rw->t[v].type == SQL_TOK_STRING && k < sizeof(utc) / sizeof(utc[0]); k++)
+            is_utc |= rw->t[v].len == strlen(utc[k]) && strncasecmp(rw->t[v].s, utc[k], rw->t[v].len) == 0;
+        if (!is_utc)
+            return sql_rw_fail(rw, "0A000", "AT TIME ZONE other than 'UTC' is not supported by %s",
+                               rw->dialect == CFG_DIALECT_SQLITE ? "SQLite" : "IRIS");
+        if (sql_rw_splice(rw, i, v - i + 1, NULL, 0) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/*
  * Whether an expression starts after token p: an operator, "(", "[", ",",
  * or a word an expression follows (ON but in CREATE INDEX ... ON t (c)).
  */

@@ -1017,6 +1017,7 @@ const struct sql_rule sql_rules_iris[] = {
     { "column_names", sql_rule_column_names, &sql_rule_column_names_when },
     { "catalogs", sql_rule_catalogs, &sql_rule_catalogs_when },
     { "session_info", sql_rule_session_info, &sql_rule_session_info_when },
+    { "utc_zone", sql_rule_utc_zone, &sql_rule_utc_zone_when },
     { "transactions", iris_transactions, NULL },
     { "unsupported", iris_unsupported, SQL_WHEN(KW_RETURNING, KW_FOR, KW_DISTINCT) },
     { "plain_strings", sql_rule_plain_strings, &sql_rule_plain_strings_when },

@@ -1516,6 +1516,7 @@ const struct sql_rule sql_rules_sqlite[] = {
     { "column_names", sql_rule_column_names, &sql_rule_column_names_when },
     { "column_types", sql_rule_column_types, &sql_rule_column_types_when },
     { "session_info", sql_rule_session_info, &sql_rule_session_info_when },
+    { "utc_zone", sql_rule_utc_zone, &sql_rule_utc_zone_when },
     { "plain_strings", sql_rule_plain_strings, &sql_rule_plain_strings_when },
     { "pg_catalog", sqlite_pg_catalog, SQL_WHEN(KW_PG_CATALOG, SQL_SEEN_OTHER_OP) },
     { "catalogs", sql_rule_catalogs, &sql_rule_catalogs_when },

@@ -242,6 +242,25 @@ def test_null_sorts_where_postgresql_sorts_it(pgiris, backend, order):
     assert results[0] == results[1]
 
 
+def test_at_time_zone_utc_as_django_writes_it(pgiris):
+    """Django with USE_TZ wraps every date lookup in AT TIME ZONE 'UTC':
+    where every timestamp is UTC that changes nothing, on SQLite too."""
+    table = table_name("tz")
+    with pgiris.connect("demo") as conn:
+        conn.execute("CREATE TABLE %s (id INTEGER, created TIMESTAMPTZ)" % table)
+        try:
+            conn.execute("INSERT INTO %s VALUES (1, '2024-05-01 23:30:00'), (2, '2024-05-02 00:30:00')" % table)
+            rows = conn.execute("SELECT id, (created AT TIME ZONE 'UTC')::date FROM %s "
+                                "WHERE (created AT TIME ZONE 'UTC')::date = %%s::date ORDER BY id" % table,
+                                ("2024-05-02",)).fetchall()
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute("SELECT created AT TIME ZONE 'Europe/Paris' FROM %s" % table)
+        finally:
+            conn.rollback()
+            conn.execute("DROP TABLE %s" % table)
+    assert [(r[0], str(r[1])) for r in rows] == [(2, "2024-05-02")]
+
+
 def test_aggregate_over_demo_data(pgiris):
     sql = ("SELECT c.country, count(*), sum(oi.quantity) FROM customers c"
            " JOIN orders o ON o.customer_id = c.id"

@@ -32,3 +32,8 @@
 -- error: 0A000 interval values are supported on IRIS only as x + INTERVAL 'n unit' or x - INTERVAL 'n unit'
 -- in: SELECT created_at + interval '1 hour' /* half */ / 2 FROM t
 -- error: 0A000 interval values are supported on IRIS only as x + INTERVAL 'n unit' or x - INTERVAL 'n unit'
+-- # x AT TIME ZONE 'UTC' (Django with USE_TZ) changes nothing where every timestamp is UTC; another zone would.
+-- in: SELECT (created AT TIME ZONE 'UTC')::date FROM t WHERE created at time zone 'utc' > now()
+-- out: SELECT CAST((created) AS DATE) AS "date" FROM t WHERE created > CURRENT_TIMESTAMP(6)
+-- in: SELECT created AT TIME ZONE 'Europe/Paris' FROM t
+-- error: 0A000 AT TIME ZONE other than 'UTC' is not supported by IRIS

@@ -20,3 +20,8 @@
 -- out: SELECT CAST(strftime('%Y', d) AS INTEGER) AS "extract", CAST(strftime('%m', d) AS INTEGER) AS "extract", CAST(strftime('%w', d) AS INTEGER) AS "extract", ((julianday(d) - 2440587.5) * 86400.0) AS "extract", CAST(strftime('%d', d) AS INTEGER) AS "date_part" FROM t
 -- in: SELECT extract(week FROM d) FROM t
 -- error: 0A000 extract('week', ...) is not supported by SQLite
+-- # x AT TIME ZONE 'UTC' (Django with USE_TZ) changes nothing where every timestamp is UTC; another zone would.
+-- in: SELECT (created AT TIME ZONE 'UTC')::date FROM t WHERE created at time zone 'utc' > now()
+-- out: SELECT date((created)) AS "date" FROM t WHERE created > strftime('%Y-%m-%d %H:%M:%f', 'now')
+-- in: SELECT created AT TIME ZONE 'Europe/Paris' FROM t
+-- error: 0A000 AT TIME ZONE other than 'UTC' is not supported by SQLite
