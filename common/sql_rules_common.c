@@ -370,11 +370,17 @@ static size_t sql_cast_apply(struct sql_rw *rw, size_t from, size_t to, size_t o
     if (!tmpl)
         return 0;
     if (rw->dialect != CFG_DIALECT_POSTGRES && op_first == op_last && rw->t[op_first].type == SQL_TOK_STRING) {
-        if (rw->dialect == CFG_DIALECT_SQLITE)
+        if (rw->dialect == CFG_DIALECT_SQLITE) {
             done = sql_sqlite_cast_literal(rw, op_first, ty);
-        else
-            done = rw->t[op_first].s[0] == '\'' && !ty->array && strcmp(ty->name, "boolean") == 0
-                       ? sql_bool_literal(rw, &rw->t[op_first]) : 0;
+        } else if (rw->t[op_first].s[0] == '\'' && !ty->array && strcmp(ty->name, "boolean") == 0) {
+            /* decoded, and still a BIT, so that IRIS describes the column as one */
+            if (sql_bool_literal(rw, &rw->t[op_first]) < 0)
+                return 0;
+            tmpl = "CAST($0 AS BIT)";
+            done = 0;
+        } else {
+            done = 0;
+        }
         if (done < 0)
             return 0;
         if (done) {

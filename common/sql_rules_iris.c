@@ -39,9 +39,9 @@ const char *sql_iris_type(struct sql_rw *rw, const struct sql_pgtype *ty, enum s
         { "name", "CAST($0 AS CHAR VARYING)", "VARCHAR(64)" },
         { "citext", "CAST($0 AS CHAR VARYING)", "VARCHAR(65535)" },
         /* boolin's words for text (IRIS's CAST AS BIT takes only 'TRUE'), non-zero for numbers */
-        { "boolean", "(CASE WHEN UPPER(TRIM($0)) IN ('T', 'TR', 'TRU', 'TRUE', 'Y', 'YE', 'YES', 'ON', '1') "
+        { "boolean", "CAST(CASE WHEN UPPER(TRIM($0)) IN ('T', 'TR', 'TRU', 'TRUE', 'Y', 'YE', 'YES', 'ON', '1') "
                      "THEN 1 WHEN UPPER(TRIM($0)) IN ('F', 'FA', 'FAL', 'FALS', 'FALSE', 'N', 'NO', 'OF', "
-                     "'OFF', '0') THEN 0 ELSE CAST($0 AS BIT) END)", "BIT" },
+                     "'OFF', '0') THEN 0 ELSE $0 END AS BIT)", "BIT" },
         { "bytea", "CAST($0 AS VARBINARY)", "LONGVARBINARY" },
         { "date", "CAST($0 AS DATE)", "DATE" },
         { "time", "CAST($0 AS TIME)", "TIME" },
@@ -798,7 +798,7 @@ static int iris_multirow_values(struct sql_rw *rw)
     return sql_rw_splice(rw, v, 2, &sel, 1) == 0 ? 0 : -1;     /* "VALUES (" */
 }
 
-/* ---- row limits -------------------------------------------------------- *//* ---- row limits -------------------------------------------------------- */
+/* ---- row limits -------------------------------------------------------- */
 
 /* The clauses of one query level: a parenthesis' contents or the statement. */
 struct iris_level {
@@ -1017,10 +1017,10 @@ const struct sql_rule sql_rules_iris[] = {
     { "column_names", sql_rule_column_names, &sql_rule_column_names_when },
     { "catalogs", sql_rule_catalogs, &sql_rule_catalogs_when },
     { "session_info", sql_rule_session_info, &sql_rule_session_info_when },
-    { "utc_zone", sql_rule_utc_zone, &sql_rule_utc_zone_when },
     { "transactions", iris_transactions, NULL },
     { "unsupported", iris_unsupported, SQL_WHEN(KW_RETURNING, KW_FOR, KW_DISTINCT) },
     { "plain_strings", sql_rule_plain_strings, &sql_rule_plain_strings_when },
+    { "utc_zone", sql_rule_utc_zone, &sql_rule_utc_zone_when },
     { "on_conflict", iris_on_conflict, SQL_WHEN(KW_CONFLICT) },
     { "multirow_values", iris_multirow_values, SQL_WHEN(KW_VALUES) },
     { "vectors", iris_vectors, SQL_WHEN(SQL_SEEN_VECTOR_OP) },

@@ -579,11 +579,19 @@ done:
  */
 static bool sqlite_order_ends(const struct sql_rw *rw, size_t k)
 {
+    size_t next = sql_next(rw, k);
+    /* ROWS, RANGE or GROUPS starts a window frame only as a word of its own, not t.range or a column range */
+    bool frame = (sql_tk_kw(rw, k, KW_ROWS) || sql_tk_kw(rw, k, KW_RANGE) || sql_tk_word(rw, k, "groups")) &&
+                 !sql_tk_punct(rw, sql_prev(rw, k), '.') &&
+                 (sql_tk_kw(rw, next, KW_BETWEEN) || sql_tk_word(rw, next, "unbounded") ||
+                  sql_tk_word(rw, next, "current") ||
+                  ((rw->t[next].type == SQL_TOK_NUMBER || rw->t[next].type == SQL_TOK_PARAM) && next < rw->n));
     return k >= rw->n || sql_tk_punct(rw, k, ')') || sql_tk_punct(rw, k, ';') || sql_tk_punct(rw, k, ']') ||
            sql_tk_kw(rw, k, KW_LIMIT) || sql_tk_kw(rw, k, KW_OFFSET) || sql_tk_kw(rw, k, KW_FETCH) ||
-           sql_tk_kw(rw, k, KW_FOR) || sql_tk_kw(rw, k, KW_ROWS) || sql_tk_kw(rw, k, KW_RANGE) ||
-           sql_tk_word(rw, k, "groups") || sql_tk_kw(rw, k, KW_UNION) || sql_tk_kw(rw, k, KW_INTERSECT) ||
-           sql_tk_kw(rw, k, KW_EXCEPT) || sql_tk_kw(rw, k, KW_WINDOW);
+           sql_tk_kw(rw, k, KW_FOR) || frame || sql_tk_kw(rw, k, KW_UNION) || sql_tk_kw(rw, k, KW_INTERSECT) ||
+           sql_tk_kw(rw, k, KW_EXCEPT) || sql_tk_kw(rw, k, KW_RETURNING) || sql_tk_kw(rw, k, KW_ON) ||
+           (sql_tk_kw(rw, k, KW_WITH) && !sql_tk_punct(rw, sql_prev(rw, k), '.')) ||
+           (sql_tk_kw(rw, k, KW_WINDOW) && sql_tk_kw(rw, sql_next(rw, next), KW_AS));
 }
 
 static int sqlite_nulls_order(struct sql_rw *rw)
@@ -623,12 +631,12 @@ static int sqlite_nulls_order(struct sql_rw *rw)
             end_item = k;
             k = sql_next(rw, k);
         }
-        i = k < rw->n ? k : rw->n;
+        /* on from the BY: an ORDER BY inside an item's parentheses gets its turn too */
     }
     return 0;
 }
 
-/* Function renames and argument orders (lang_corefunc.html). *//* Function renames and argument orders (lang_corefunc.html). */
+/* Function renames and argument orders (lang_corefunc.html). */
 static int sqlite_functions(struct sql_rw *rw)
 {
     for (size_t i = rw->n; i-- > 0;) {
@@ -1516,8 +1524,8 @@ const struct sql_rule sql_rules_sqlite[] = {
     { "column_names", sql_rule_column_names, &sql_rule_column_names_when },
     { "column_types", sql_rule_column_types, &sql_rule_column_types_when },
     { "session_info", sql_rule_session_info, &sql_rule_session_info_when },
-    { "utc_zone", sql_rule_utc_zone, &sql_rule_utc_zone_when },
     { "plain_strings", sql_rule_plain_strings, &sql_rule_plain_strings_when },
+    { "utc_zone", sql_rule_utc_zone, &sql_rule_utc_zone_when },
     { "pg_catalog", sqlite_pg_catalog, SQL_WHEN(KW_PG_CATALOG, SQL_SEEN_OTHER_OP) },
     { "catalogs", sql_rule_catalogs, &sql_rule_catalogs_when },
     { "arrays", sqlite_arrays, SQL_WHEN(KW_ARRAY) },

@@ -25,3 +25,5 @@
 -- out: SELECT date((created)) AS "date" FROM t WHERE created > strftime('%Y-%m-%d %H:%M:%f', 'now')
 -- in: SELECT created AT TIME ZONE 'Europe/Paris' FROM t
 -- error: 0A000 AT TIME ZONE other than 'UTC' is not supported by SQLite
+-- in: SELECT x AT TIME ZONE E'UTC', y AT TIME ZONE $$Etc/UTC$$ FROM t
+-- out: SELECT x, y FROM t

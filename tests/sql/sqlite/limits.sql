@@ -34,3 +34,8 @@
 -- # no NULLS placement gets PostgreSQL's (lang_select.html#nullslast), in a window's ORDER BY too.
 -- in: SELECT a, row_number() OVER (ORDER BY b DESC) FROM t ORDER BY a, b DESC, c NULLS FIRST, d ASC
 -- out: SELECT a, row_number() OVER (ORDER BY b DESC NULLS FIRST) AS "row_number" FROM t ORDER BY a NULLS LAST, b DESC NULLS FIRST, c NULLS FIRST, d ASC NULLS LAST /*pgiris:int8 2*/
+-- # ... not after RETURNING or ON CONFLICT, nor before a column named like a frame word, and inside an item too.
+-- in: INSERT INTO t (a) SELECT a FROM u ORDER BY a ON CONFLICT DO NOTHING
+-- out: INSERT INTO t (a) SELECT a FROM u ORDER BY a NULLS LAST ON CONFLICT DO NOTHING
+-- in: SELECT * FROM t ORDER BY t.groups, range, (SELECT u.x FROM u ORDER BY u.y LIMIT 1) DESC
+-- out: SELECT * FROM t ORDER BY t.groups NULLS LAST, range NULLS LAST, (SELECT u.x FROM u ORDER BY u.y NULLS LAST LIMIT 1) DESC NULLS FIRST
