@@ -258,6 +258,46 @@ static int params_encoding_ok(const char *v)
     return strcasecmp(v, "UTF8") == 0 || strcasecmp(v, "UTF-8") == 0 || strcasecmp(v, "UNICODE") == 0;
 }
 
+/*
+ * A search_path naming a schema other than public (and "$user",
+ * pg_catalog and pg_temp, which name nothing else here): statements are not resolved
+ * against the client's search_path, so such a SET would be remembered and
+ * do nothing, and unqualified names would go on reaching public's tables.
+ * The first such schema into name (size bytes), or 0.
+ */
+static int params_search_path_other(const char *value, char *name, size_t size)
+{
+    const char *p = value;
+    while (*p != '\0') {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *start = p;
+        int quoted = *p == '"';
+        if (quoted) {
+            for (p++; *p != '\0' && *p != '"'; p++)
+                ;
+            if (*p == '"')
+                p++;
+        } else {
+            while (*p != '\0' && *p != ',' && *p != ' ')
+                p++;
+        }
+        size_t n = (size_t)(p - start);
+        const char *w = quoted ? start + 1 : start;
+        size_t wn = quoted ? (n >= 2 ? n - 2 : 0) : n;
+        if (n == 0)
+            continue;
+        if ((wn == 6 && strncasecmp(w, "public", 6) == 0 && (!quoted || strncmp(w, "public", 6) == 0)) ||
+            (wn == 5 && strncmp(w, "$user", 5) == 0) ||
+            (wn == 10 && strncasecmp(w, "pg_catalog", 10) == 0) || (wn == 7 && strncasecmp(w, "pg_temp", 7) == 0) ||
+            wn == 0)
+            continue;
+        snprintf(name, size, "%.*s", (int)(wn > 63 ? 63 : wn), w);
+        return 1;
+    }
+    return 0;
+}
+
 int params_init(struct params *ps, const char *user, const char *pairs, size_t len)
 {
     memset(ps, 0, sizeof(*ps));
@@ -277,6 +317,9 @@ int params_init(struct params *ps, const char *user, const char *pairs, size_t l
         /* The server decides the encoding; the client is told UTF8 (see params_execute). */
         if (strcasecmp(name, "client_encoding") == 0)
             continue;
+        char schema[64];
+        if (strcasecmp(name, "search_path") == 0 && params_search_path_other(value, schema, sizeof(schema)))
+            return -2;
         if (params_put(ps, name, value, 1) < 0)
             return -1;
     }
@@ -466,45 +509,6 @@ static void params_show_all(const struct params *ps, int in_tx, struct pgbuf *ou
         pgproto_end(out);
     }
     pgproto_command_complete(out, "SHOW");
-}
-
-/*
- * A search_path naming a schema other than public (and "$user" and
- * pg_catalog, which name nothing else here): statements are not resolved
- * against the client's search_path, so such a SET would be remembered and
- * do nothing, and unqualified names would go on reaching public's tables.
- * The first such schema into name (size bytes), or 0.
- */
-static int params_search_path_other(const char *value, char *name, size_t size)
-{
-    const char *p = value;
-    while (*p != '\0') {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *start = p;
-        int quoted = *p == '"';
-        if (quoted) {
-            for (p++; *p != '\0' && *p != '"'; p++)
-                ;
-            if (*p == '"')
-                p++;
-        } else {
-            while (*p != '\0' && *p != ',' && *p != ' ')
-                p++;
-        }
-        size_t n = (size_t)(p - start);
-        const char *w = quoted ? start + 1 : start;
-        size_t wn = quoted ? (n >= 2 ? n - 2 : 0) : n;
-        if (n == 0)
-            continue;
-        if ((wn == 6 && strncasecmp(w, "public", 6) == 0 && (!quoted || strncmp(w, "public", 6) == 0)) ||
-            (wn == 5 && strncmp(w, "$user", 5) == 0) ||
-            (wn == 10 && strncasecmp(w, "pg_catalog", 10) == 0) || wn == 0)
-            continue;
-        snprintf(name, size, "%.*s", (int)(wn > 63 ? 63 : wn), w);
-        return 1;
-    }
-    return 0;
 }
 
 static int params_assign(struct params *ps, const char *name, const char *value, struct pgbuf *out)

@@ -64,7 +64,9 @@ int64_t params_parse_ms(const char *value);
 
 /*
  * The server defaults, then each startup-packet "name\0value\0" pair (user,
- * database, options, replication skipped).  user must outlive ps.
+ * database, options, replication skipped).  user must outlive ps.  0, -1
+ * when out of memory, -2 for a search_path naming a schema other than
+ * public (statements are not resolved against it).
  */
 int params_init(struct params *ps, const char *user, const char *startup_pairs, size_t len);
 void params_free(struct params *ps);

@@ -682,8 +682,13 @@ static void session_startup(struct session *s, const uint8_t *body, size_t len)
     }
     snprintf(c->user, sizeof(c->user), "%s", user);
     user = c->user;
-    if (params_init(&s->params, user, (const char *)body, len) < 0) {
-        session_fatal(s, "53200", "out of memory");
+    int prc = params_init(&s->params, user, (const char *)body, len);
+    if (prc < 0) {
+        if (prc == -2)
+            session_fatal(s, "0A000", "a search_path naming a schema other than public is not supported by pgiris: "
+                                      "statements are not resolved against it");
+        else
+            session_fatal(s, "53200", "out of memory");
         return;
     }
     if (strcmp(database, "pgiris") == 0) {

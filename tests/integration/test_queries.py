@@ -54,7 +54,7 @@ def test_set_timezone_in_each_form(pgiris, stmt):
         assert conn.info.parameter_status("TimeZone") == "Asia/Kolkata"
 
 
-@pytest.mark.parametrize("value", ["public", "\"$user\", public", "pg_catalog, public", "PUBLIC", "''", "DEFAULT"])
+@pytest.mark.parametrize("value", ["public", "\"$user\", public", "pg_catalog, public", "public, pg_temp", "PUBLIC", "''", "DEFAULT"])
 def test_search_path_of_public_is_taken(pgiris, value):
     with pgiris.connect("demo") as conn:
         conn.execute("SET search_path TO %s" % value)
@@ -71,6 +71,22 @@ def test_search_path_of_another_schema_is_refused(pgiris, backend, value):
             conn.execute("SET search_path TO %s" % value)
         conn.rollback()
         assert conn.execute("SHOW search_path").fetchone()[0] == '"$user", public'
+
+
+@pytest.mark.parametrize("value,refused", [("tenant1", True), ("public", False), ("\"$user\", public", False)])
+def test_search_path_at_login(pgiris, value, refused):
+    """pgjdbc's currentSchema sends search_path in the startup packet: a
+    schema other than public is refused there as a SET of it is."""
+    conn = pgwire.Conn(pgiris.port)
+    try:
+        if refused:
+            with pytest.raises(pgwire.ServerError) as err:
+                conn.startup("demo", "demo", pgiris.users["demo"], extra={"search_path": value})
+            assert err.value.sqlstate == "0A000" and "search_path" in err.value.fields["M"]
+        else:
+            assert conn.startup("demo", "demo", pgiris.users["demo"], extra={"search_path": value}) is not None
+    finally:
+        conn.close()
 
 
 def test_set_time_zone_takes_no_to(pgiris):
