@@ -2622,6 +2622,20 @@ static int odbc_rows_stream_on(struct odbc_conn *c, SQLHSTMT stmt, const struct 
     return rc == SQL_NO_DATA ? 0 : ODBC_E_DRIVER;
 }
 
+/*
+ * PostgreSQL tags CREATE TABLE AS and SELECT INTO "SELECT n" (clients read
+ * the row count from it).  psqlODBC counts those rows from the server's
+ * tag; SQLite's driver and IRIS's are not known to, so there the verb
+ * stays.
+ */
+static const char *odbc_tag_verb(const struct odbc_conn *c, const char *verb)
+{
+    if (c->dialect == CFG_DIALECT_POSTGRES &&
+        (strcmp(verb, "CREATE TABLE AS") == 0 || strcmp(verb, "SELECT INTO") == 0))
+        return "SELECT";
+    return verb;
+}
+
 void odbc_tag(char *tag, size_t len, const char *verb, int result_set, SQLLEN rows)
 {
     long n = rows < 0 ? 0 : (long)rows;
@@ -2994,7 +3008,7 @@ int odbc_exec(struct odbc_conn *c, const char *sql, size_t len, const char *verb
     }
     odbc_shape_ran(c, hash);
     odbc_schema_note(c, verb);
-    odbc_tag(tag, sizeof(tag), verb, ncols > 0, rows);
+    odbc_tag(tag, sizeof(tag), odbc_tag_verb(c, verb), ncols > 0, rows);
     pgproto_command_complete(&c->out, tag);
 
 done:
@@ -4306,7 +4320,8 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
         rows = 0;
     }
     odbc_schema_note(c, verb);
-    odbc_tag(tag, sizeof(tag), (flags & ODBC_F_SELECT_TAG) ? "SELECT" : verb, p->cols.n > 0, rows);
+    odbc_tag(tag, sizeof(tag), (flags & ODBC_F_SELECT_TAG) ? "SELECT" : odbc_tag_verb(c, verb), p->cols.n > 0,
+             rows);
     pgproto_command_complete(&c->out, tag);
 
 done:

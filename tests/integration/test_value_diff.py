@@ -137,6 +137,8 @@ def test_matrix_matches(schema, expr, mode):
     "MERGE INTO vd_t USING (VALUES (1)) s(id) ON vd_t.id = s.id WHEN MATCHED THEN UPDATE SET name = 'a'",
     "SELECT 1 WHERE false",
     "VALUES (1, 'a'), (2, 'b')",
+    "CREATE TABLE vd_c AS SELECT g FROM generate_series(1, 6) g",
+    "SELECT g INTO vd_s FROM generate_series(1, 3) g",
 ])
 def test_command_tags_match(schema, sql, mode):
     # Each side runs in a transaction it rolls back, so both see the same table.
