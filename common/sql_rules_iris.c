@@ -746,7 +746,7 @@ static int iris_multirow_values(struct sql_rw *rw)
     static const struct sql_tk uni[3] = { { "UNION", 5, SQL_TOK_IDENT, 1, KW_UNION },
                                           { "ALL", 3, SQL_TOK_IDENT, 1, KW_ALL },
                                           { "SELECT", 6, SQL_TOK_IDENT, 1, KW_SELECT } };
-    size_t v = SIZE_MAX, open, close;
+    size_t v = SIZE_MAX, first, open, close, comma;
 
     if (!sql_tk_kw(rw, 0, KW_INSERT))
         return 0;
@@ -760,16 +760,17 @@ static int iris_multirow_values(struct sql_rw *rw)
             break;
         }
     }
-    if (v == SIZE_MAX || !sql_tk_punct(rw, v + 1, '('))
+    first = sql_next(rw, v);
+    if (v == SIZE_MAX || !sql_tk_punct(rw, first, '('))
         return 0;
-    close = sql_match(rw, v + 1);
-    if (!sql_tk_punct(rw, close + 1, ',') || !sql_tk_punct(rw, close + 2, '('))
+    comma = sql_next(rw, sql_match(rw, first));
+    if (!sql_tk_punct(rw, comma, ',') || !sql_tk_punct(rw, sql_next(rw, comma), '('))
         return 0;               /* one row: IRIS's own VALUES */
     /* Each row's ")" found first: a separator rewritten would hide the next row's "(". */
     size_t rows = 0, cap = 64, *ends = malloc(cap * sizeof(*ends));
     if (ends == NULL)
         return sql_rw_fail(rw, "53200", "out of memory");
-    for (open = v + 1;; open = close + 2) {
+    for (open = first;; open = sql_next(rw, comma)) {
         close = sql_match(rw, open);
         for (size_t k = open + 1; k < close; k++)
             if (sql_tk_kw(rw, k, KW_DEFAULT)) {
@@ -785,17 +786,20 @@ static int iris_multirow_values(struct sql_rw *rw)
             ends = grown, cap *= 2;
         }
         ends[rows++] = close;
-        if (!sql_tk_punct(rw, close + 1, ',') || !sql_tk_punct(rw, close + 2, '('))
+        comma = sql_next(rw, close);
+        if (!sql_tk_punct(rw, comma, ',') || !sql_tk_punct(rw, sql_next(rw, comma), '('))
             break;
     }
-    /* ") , (" between two rows is as many tokens as UNION ALL SELECT: rewritten in place */
-    for (size_t r = 0; r + 1 < rows; r++)
-        for (size_t k = 0; k < 3; k++)
-            rw->t[ends[r] + k] = uni[k];
+    /* ") , (" between two rows (comments between them stay) becomes UNION ALL SELECT, in place */
+    for (size_t r = 0; r + 1 < rows; r++) {
+        size_t c = ends[r], m = sql_next(rw, c), o = sql_next(rw, m);
+        rw->t[c] = uni[0], rw->t[m] = uni[1], rw->t[o] = uni[2];
+    }
     free(ends);
-    if (sql_rw_splice(rw, close, 1, NULL, 0) != 0)
+    if (sql_rw_splice(rw, close, 1, NULL, 0) != 0 || sql_rw_splice(rw, first, 1, NULL, 0) != 0)
         return -1;
-    return sql_rw_splice(rw, v, 2, &sel, 1) == 0 ? 0 : -1;     /* "VALUES (" */
+    rw->t[v] = sel;             /* VALUES ( -> SELECT */
+    return 0;
 }
 
 /* ---- row limits -------------------------------------------------------- */

@@ -35,3 +35,5 @@
 -- out: INSERT OR UPDATE INTO tags (name) SELECT 'a' UNION ALL SELECT 'b'
 -- in: INSERT INTO t (a, b) VALUES (1, DEFAULT), (2, 'y')
 -- error: 0A000 DEFAULT in a multi-row VALUES is not supported by IRIS
+-- in: INSERT INTO t (a) VALUES /* rows */ (1), /* two */ (2)
+-- out: INSERT INTO t (a) SELECT /* rows */ 1 UNION ALL /* two */ SELECT 2
