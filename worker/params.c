@@ -811,8 +811,12 @@ int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, si
         params_token_text(stmt, &t[i], word, sizeof(word));
         if (t[i].type == SQL_TOK_IDENT && (strcmp(word, "default") == 0 || strcmp(word, "local") == 0))
             is_default = 1;
-        /* Keep identifiers as the client wrote them (e.g. 'Europe/Paris' vs UTC). */
-        if (t[i].type == SQL_TOK_IDENT)
+        /*
+         * Keep identifiers as the client wrote them (e.g. 'Europe/Paris' vs
+         * UTC); a search_path keeps a quoted one's quotes, as PostgreSQL
+         * shows it ("$user", public) and as its case counts ("Public").
+         */
+        if (t[i].type == SQL_TOK_IDENT || (t[i].type == SQL_TOK_QIDENT && strcasecmp(name, "search_path") == 0))
             snprintf(word, sizeof(word), "%.*s", (int)t[i].len, stmt + t[i].off);
         if (vo < sizeof(value))
             vo += (size_t)snprintf(value + vo, sizeof(value) - vo, "%s", word);

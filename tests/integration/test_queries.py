@@ -59,9 +59,11 @@ def test_search_path_of_public_is_taken(pgiris, value):
     with pgiris.connect("demo") as conn:
         conn.execute("SET search_path TO %s" % value)
         assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] > 0
+        if value == '"$user", public':      # shown as PostgreSQL shows it, quotes and all
+            assert conn.execute("SHOW search_path").fetchone()[0] == value
 
 
-@pytest.mark.parametrize("value", ["tenant1", "tenant1, public", "public, \"Tenant\""])
+@pytest.mark.parametrize("value", ["tenant1", "tenant1, public", "public, \"Tenant\"", "\"Public\""])
 def test_search_path_of_another_schema_is_refused(pgiris, backend, value):
     """Statements are not resolved against a client's search_path: a SET
     naming another schema would be kept and do nothing, and unqualified
