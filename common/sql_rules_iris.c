@@ -892,11 +892,17 @@ static int iris_level_apply(struct sql_rw *rw, const struct iris_level *lv)
             return sql_rw_fail(rw, "0A000", "LIMIT takes a number or a parameter on IRIS");
     }
     if (lv->fetch) {
-        size_t j = lv->fetch + 2;
-        if (iris_simple_count(rw, j))
-            count = j++;
-        if (!(sql_tk_kw(rw, j, KW_ROW) || sql_tk_kw(rw, j, KW_ROWS)) || !sql_tk_kw(rw, j + 1, KW_ONLY))
-            return sql_rw_fail(rw, "0A000", "FETCH ... WITH TIES is not supported by IRIS");
+        size_t j = lv->fetch + 2, inner = iris_count_at(rw, j);
+        if (iris_simple_count(rw, inner)) {
+            count = inner;
+            j += inner == j ? 1 : 6;
+        }
+        if (sql_tk_kw(rw, j, KW_ROW) || sql_tk_kw(rw, j, KW_ROWS)) {
+            if (!sql_tk_kw(rw, j + 1, KW_ONLY))
+                return sql_rw_fail(rw, "0A000", "FETCH ... WITH TIES is not supported by IRIS");
+        } else {
+            return sql_rw_fail(rw, "0A000", "FETCH FIRST takes a number or a parameter on IRIS");
+        }
         if (!count)
             count = lv->fetch;  /* FETCH FIRST ROW ONLY: one row, spelled below */
         has_count = true;

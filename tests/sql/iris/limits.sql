@@ -65,3 +65,7 @@
 -- error: 0A000 SELECT ... FOR UPDATE/SHARE is not supported by IRIS
 -- in: SELECT DISTINCT ON (a) a, b FROM t
 -- error: 0A000 SELECT DISTINCT ON is not supported by IRIS
+-- in: SELECT * FROM t ORDER BY id FETCH FIRST $1::int ROWS ONLY
+-- out: SELECT TOP $1 * FROM t ORDER BY id
+-- in: SELECT * FROM t ORDER BY id FETCH FIRST 2 + 3 ROWS ONLY
+-- error: 0A000 FETCH FIRST takes a number or a parameter on IRIS
