@@ -1549,6 +1549,7 @@ static int copy_split_text(struct copy_decoder *d, const unsigned char *s, size_
             if (s == e)
                 break;          /* a backslash ending the data: dropped, as PostgreSQL does */
             c = *s++;
+            bool coded = c == 'x' || (c >= '0' && c <= '7');
             switch (c) {
             case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': {
                 unsigned v = c - '0';
@@ -1559,6 +1560,7 @@ static int copy_split_text(struct copy_decoder *d, const unsigned char *s, size_
             }
             case 'x': {
                 int h = s < e ? copy_hexval(*s) : -1;
+                coded = h >= 0;
                 if (h >= 0) {
                     unsigned v = (unsigned)h;
                     s++;
@@ -1583,6 +1585,10 @@ static int copy_split_text(struct copy_decoder *d, const unsigned char *s, size_
             default:
                 break;
             }
+            /* \000 or \x00: PostgreSQL's text holds no NUL, and the driver would end the value there */
+            if (coded && c == 0)
+                return copy_dec_fail(d, "22021", NULL, NULL, 0, lineno,
+                                     "invalid byte sequence for encoding \"UTF8\": 0x00");
             *o++ = c;
         }
         /* the null marker is matched on the raw field, before de-escaping */

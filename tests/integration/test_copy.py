@@ -172,6 +172,18 @@ def test_copy_from_text_types(pgiris, backend, make_table):
                       for i, r in enumerate(typed_expected(backend))]
 
 
+@pytest.mark.parametrize("escape", [b"\\000", b"\\x00", b"\\0"])
+def test_copy_from_nul_escape_is_refused(pgiris, backend, make_table, escape):
+    """A NUL is no character of PostgreSQL's text: 22021, as PostgreSQL
+    answers, and nothing stored (the driver once cut the value there and
+    stored "ab" for ab\000cd)."""
+    table = make_table("id INTEGER, v TEXT")
+    with pgiris.connect(backend) as conn:
+        with pytest.raises(psycopg.errors.CharacterNotInRepertoire):
+            copy_in(conn, "COPY %s FROM STDIN" % table, [b"1\tok\n2\tab" + escape + b"cd\n"])
+    assert pgiris.direct(backend, "SELECT count(*) FROM %s" % table) == [(0,)]
+
+
 def test_copy_from_write_row(pgiris, backend, make_table):
     table = make_table(TYPED_COLUMNS)
     rows = [

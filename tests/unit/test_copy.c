@@ -565,7 +565,8 @@ static void test_text_escapes(void **state)
     CHECK("COPY t FROM STDIN", 2, "a\\\tb\tc\\\nd\n", "[a\\x09b|c\\x0ad]@1\n");
     CHECK("COPY t FROM STDIN (DELIMITER '|')", 2, "a\\|b|c\n", "[a\\x7cb|c]@1\n");
     /* \000 is a NUL byte inside the field; the length says so */
-    CHECK("COPY t FROM STDIN", 1, "a\\000b\n", "[a\\x00b]@1\n");
+    CHECK("COPY t FROM STDIN", 1, "a\\000b\n",
+          "ERROR 22021 invalid byte sequence for encoding \"UTF8\": 0x00 (COPY t, line 1)\n");
     /* a backslash at the very end of the data is dropped */
     CHECK("COPY t FROM STDIN", 1, "ab\\", "[ab]@1\n");
 }
@@ -623,6 +624,17 @@ static void test_text_end_marker_errors(void **state)
           "[a]@1\nERROR 22P04 end-of-copy marker is not alone on its line (COPY t, line 2)\n");
     /* an escaped backslash before a period is data */
     CHECK("COPY t FROM STDIN", 1, "a\\\\.\n", "[a\\x5c.]@1\n");
+}
+
+static void test_text_nul_escape(void **state)
+{
+    /* a NUL is no character of PostgreSQL's text: the driver would cut the value at it */
+    CHECK("COPY t FROM STDIN", 2, "1\tab\\000cd\n",
+          "ERROR 22021 invalid byte sequence for encoding \"UTF8\": 0x00 (COPY t, line 1)\n");
+    CHECK("COPY t FROM STDIN", 2, "1\tab\\x00cd\n",
+          "ERROR 22021 invalid byte sequence for encoding \"UTF8\": 0x00 (COPY t, line 1)\n");
+    /* \x without hex digits is an x; \001 is a byte */
+    CHECK("COPY t FROM STDIN", 2, "1\ta\\xg\\001\n", "[1|axg\\x01]@1\n");
 }
 
 static void test_header(void **state)
@@ -870,8 +882,7 @@ static int rt_check(void *arg, char **fields, size_t *lengths, int nfields, uint
     return 0;
 }
 
-static void round_trip(const char *to_sql, const char *from_sql, int ncols, unsigned seed,
-                       bool with_nul)
+static void round_trip(const char *to_sql, const char *from_sql, int ncols, unsigned seed)
 {
     static const char alphabet[] = "ab,;|\t\n\r\\\"'.N \x01\xc3\xa9";
     struct copy_spec to, from;
@@ -896,8 +907,6 @@ static void round_trip(const char *to_sql, const char *from_sql, int ncols, unsi
             rt.vals[r][c] = malloc(len + 3);
             for (size_t k = 0; k < len; k++) {
                 rt.vals[r][c][k] = alphabet[rand() % (int)(sizeof(alphabet) - 1)];
-                if (with_nul && rand() % 20 == 0)
-                    rt.vals[r][c][k] = '\0';
             }
             /* the null markers and a lone \. are the values most likely to go wrong */
             if (kind == 2)
@@ -945,16 +954,16 @@ static void test_round_trip(void **state)
 {
     for (unsigned seed = 1; seed <= 10; seed++) {
         for (int ncols = 1; ncols <= 4; ncols += 3) {
-            round_trip("COPY t TO STDOUT", "COPY t FROM STDIN", ncols, seed, true);
+            round_trip("COPY t TO STDOUT", "COPY t FROM STDIN", ncols, seed);
             /* text cannot tell the null string from an equal value: pick one unseen */
             round_trip("COPY t TO STDOUT (DELIMITER '|', NULL 'x-null')",
-                       "COPY t FROM STDIN (DELIMITER '|', NULL 'x-null')", ncols, seed, true);
-            round_trip("COPY t TO STDOUT CSV", "COPY t FROM STDIN CSV", ncols, seed, false);
+                       "COPY t FROM STDIN (DELIMITER '|', NULL 'x-null')", ncols, seed);
+            round_trip("COPY t TO STDOUT CSV", "COPY t FROM STDIN CSV", ncols, seed);
             round_trip("COPY t TO STDOUT (FORMAT csv, NULL '\\N', DELIMITER ';', ESCAPE '\\')",
                        "COPY t FROM STDIN (FORMAT csv, NULL '\\N', DELIMITER ';', ESCAPE '\\')",
-                       ncols, seed, false);
+                       ncols, seed);
             round_trip("COPY t TO STDOUT (FORMAT csv, QUOTE '''', FORCE_QUOTE *)",
-                       "COPY t FROM STDIN (FORMAT csv, QUOTE '''')", ncols, seed, false);
+                       "COPY t FROM STDIN (FORMAT csv, QUOTE '''')", ncols, seed);
         }
     }
 }
@@ -1009,6 +1018,7 @@ int main(void)
         cmocka_unit_test(test_text_line_ends),
         cmocka_unit_test(test_text_field_count),
         cmocka_unit_test(test_text_end_marker_errors),
+        cmocka_unit_test(test_text_nul_escape),
         cmocka_unit_test(test_header),
         cmocka_unit_test(test_csv_quoting),
         cmocka_unit_test(test_csv_nulls),
