@@ -859,7 +859,7 @@ static int copy_apply_option(struct copy_parser *p, struct copy_opt *o, struct c
                            "cannot use \"%s\" with HEADER in COPY TO", o->value);
             return -1;
         }
-        spec->header = b != 0;
+        spec->header = b;
     } else if (strcmp(o->name, "delimiter") == 0 || strcmp(o->name, "null") == 0 ||
                strcmp(o->name, "quote") == 0 || strcmp(o->name, "escape") == 0) {
         struct copy_opt **slot = o->name[0] == 'd' ? &st->delim
@@ -1322,6 +1322,7 @@ struct copy_decoder {
     char *null_str;
     size_t null_len;
     bool header;                /* the header line is still to be skipped */
+    bool header_match;          /* HEADER MATCH: its fields must be the column names */
     int ncolumns;
     unsigned char *colflags;    /* COPY_COL_* per column, or NULL */
     char **colnames;            /* for messages, or NULL */
@@ -1392,6 +1393,7 @@ struct copy_decoder *copy_decoder_new(const struct copy_spec *spec, int ncolumns
     d->null_str = strdup(spec->null_string ? spec->null_string : d->csv ? "" : "\\N");
     d->null_len = d->null_str ? strlen(d->null_str) : 0;
     d->header = spec->header != 0;
+    d->header_match = spec->header == 2;
     d->ncolumns = ncolumns;
     d->relname = copy_relname(spec->table);
     d->max_row = COPY_MAX_ROW_BYTES;
@@ -1683,6 +1685,37 @@ static int copy_split_csv(struct copy_decoder *d, const unsigned char *s, size_t
     }
 }
 
+/*
+ * HEADER MATCH: the header line's fields must be the columns' names, in
+ * order, as PostgreSQL checks them.  pgiris knows the names only when the
+ * statement lists them.
+ */
+static int copy_dec_header_match(struct copy_decoder *d, const unsigned char *s, size_t n, uint64_t lineno)
+{
+    int nf;
+
+    if (!d->colnames)
+        return copy_dec_fail(d, "0A000", NULL, NULL, 0, lineno,
+                             "HEADER MATCH is supported by pgiris only with the columns listed in COPY");
+    if (n + 1 > d->out.cap) {
+        d->out.len = 0;
+        if (copy_str_reserve(&d->out, n + 1) < 0)
+            return copy_dec_oom(d);
+    }
+    nf = d->csv ? copy_split_csv(d, s, n, lineno) : copy_split_text(d, s, n, lineno);
+    if (nf < 0)
+        return -1;
+    if (nf != d->ncolumns)
+        return copy_dec_fail(d, "22P04", NULL, NULL, 0, lineno,
+                             "wrong number of fields in header line: got %d, expected %d", nf, d->ncolumns);
+    for (int i = 0; i < nf; i++)
+        if (!d->fields[i] || strcmp(d->fields[i], d->colnames[i]) != 0)
+            return copy_dec_fail(d, "22P04", NULL, NULL, 0, lineno,
+                                 "column name mismatch in header line field %d: got \"%s\", expected \"%s\"",
+                                 i + 1, d->fields[i] ? d->fields[i] : "null value", d->colnames[i]);
+    return 0;
+}
+
 /* One whole line (its terminator removed): end marker, header, or a row. */
 static int copy_dec_line(struct copy_decoder *d, const unsigned char *s, size_t n,
                          copy_row_fn *row_cb, void *arg)
@@ -1696,7 +1729,7 @@ static int copy_dec_line(struct copy_decoder *d, const unsigned char *s, size_t 
     }
     if (d->header) {
         d->header = false;
-        return 0;
+        return d->header_match ? copy_dec_header_match(d, s, n, lineno) : 0;
     }
     if (d->ncolumns == 0) {
         /* a table without columns: each empty line is a row */

@@ -38,7 +38,7 @@ struct copy_spec {
     enum copy_format format;        /* never COPY_BINARY after a successful parse */
     char delimiter;         /* '\t' text, ',' csv */
     char *null_string;      /* "\\N" text, "" csv */
-    int header;             /* HEADER true or MATCH (MATCH is taken as true) */
+    int header;             /* 0, 1: HEADER true, 2: HEADER MATCH (COPY FROM; its names are checked) */
     char quote, escape;     /* csv: '"' and the quote */
     char **force_quote;     /* COPY TO csv, as written; a string item becomes "quoted" */
     int nforce_quote;

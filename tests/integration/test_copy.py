@@ -184,6 +184,18 @@ def test_copy_from_nul_escape_is_refused(pgiris, backend, make_table, escape):
     assert pgiris.direct(backend, "SELECT count(*) FROM %s" % table) == [(0,)]
 
 
+def test_copy_from_header_match_checks_the_names(pgiris, backend, make_table):
+    """HEADER MATCH: a header naming the columns in another order is
+    22P04, as PostgreSQL answers, not rows loaded into the wrong columns."""
+    table = make_table("id INTEGER, v TEXT")
+    with pgiris.connect(backend) as conn:
+        assert copy_in(conn, "COPY %s (id, v) FROM STDIN (FORMAT csv, HEADER MATCH)" % table,
+                       [b"id,v\n1,a\n"]) == 1
+        with pytest.raises(psycopg.errors.BadCopyFileFormat, match="header"):
+            copy_in(conn, "COPY %s (id, v) FROM STDIN (FORMAT csv, HEADER MATCH)" % table, [b"v,id\n2,b\n"])
+    assert pgiris.direct(backend, "SELECT count(*) FROM %s" % table) == [(1,)]
+
+
 def test_copy_from_write_row(pgiris, backend, make_table):
     table = make_table(TYPED_COLUMNS)
     rows = [

@@ -305,7 +305,7 @@ static void test_parse_new_syntax(void **state)
     copy_spec_free(&s);
 
     parse_ok("COPY t FROM STDIN (HEADER match, FORMAT csv)", &s);
-    assert_int_equal(s.header, 1);
+    assert_int_equal(s.header, 2);
     copy_spec_free(&s);
 
     /* string continuation, dollar quoting, E'' and U&'' escapes */
@@ -645,6 +645,14 @@ static void test_header(void **state)
     CHECK("COPY t FROM STDIN CSV HEADER", 2, "\"a\nx\",b\n1,2\n", "[1|2]@3\n");
     CHECK("COPY t FROM STDIN CSV HEADER", 2, "a,b\n", "");
     CHECK("COPY t FROM STDIN CSV HEADER", 2, "\\.\n1,2\n", "");
+    /* MATCH checks the names, in order, when the statement lists them */
+    CHECK("COPY t (a, b) FROM STDIN (FORMAT csv, HEADER MATCH)", 2, "a,b\n1,2\n", "[1|2]@2\n");
+    CHECK("COPY t (a, b) FROM STDIN (FORMAT csv, HEADER MATCH)", 2, "b,a\n1,2\n",
+          "ERROR 22P04 column name mismatch in header line field 1: got \"b\", expected \"a\" (COPY t, line 1)\n");
+    CHECK("COPY t (a, b) FROM STDIN (HEADER MATCH)", 2, "a\n1\t2\n",
+          "ERROR 22P04 wrong number of fields in header line: got 1, expected 2 (COPY t, line 1)\n");
+    CHECK("COPY t FROM STDIN (FORMAT csv, HEADER MATCH)", 2, "a,b\n1,2\n",
+          "ERROR 0A000 HEADER MATCH is supported by pgiris only with the columns listed in COPY (COPY t, line 1)\n");
 }
 
 /* ---- CSV decoding ------------------------------------------------------ */
