@@ -1685,6 +1685,18 @@ static int copy_split_csv(struct copy_decoder *d, const unsigned char *s, size_t
     }
 }
 
+/* The line's fields into d->fields: their count, or -1 (failed). */
+static int copy_dec_split(struct copy_decoder *d, const unsigned char *s, size_t n, uint64_t lineno)
+{
+    /* fields never outgrow the line: each drops its delimiter for a NUL */
+    if (n + 1 > d->out.cap) {
+        d->out.len = 0;
+        if (copy_str_reserve(&d->out, n + 1) < 0)
+            return copy_dec_oom(d);
+    }
+    return d->csv ? copy_split_csv(d, s, n, lineno) : copy_split_text(d, s, n, lineno);
+}
+
 /*
  * HEADER MATCH: the header line's fields must be the columns' names, in
  * order, as PostgreSQL checks them.  pgiris knows the names only when the
@@ -1697,13 +1709,7 @@ static int copy_dec_header_match(struct copy_decoder *d, const unsigned char *s,
     if (!d->colnames)
         return copy_dec_fail(d, "0A000", NULL, NULL, 0, lineno,
                              "HEADER MATCH is supported by pgiris only with the columns listed in COPY");
-    if (n + 1 > d->out.cap) {
-        d->out.len = 0;
-        if (copy_str_reserve(&d->out, n + 1) < 0)
-            return copy_dec_oom(d);
-    }
-    nf = d->csv ? copy_split_csv(d, s, n, lineno) : copy_split_text(d, s, n, lineno);
-    if (nf < 0)
+    if ((nf = copy_dec_split(d, s, n, lineno)) < 0)
         return -1;
     if (nf != d->ncolumns)
         return copy_dec_fail(d, "22P04", NULL, NULL, 0, lineno,
@@ -1737,14 +1743,7 @@ static int copy_dec_line(struct copy_decoder *d, const unsigned char *s, size_t 
             return copy_dec_extra(d, s, n, lineno);
         nf = 0;
     } else {
-        /* fields never outgrow the line: each drops its delimiter for a NUL */
-        if (n + 1 > d->out.cap) {
-            d->out.len = 0;
-            if (copy_str_reserve(&d->out, n + 1) < 0)
-                return copy_dec_oom(d);
-        }
-        nf = d->csv ? copy_split_csv(d, s, n, lineno) : copy_split_text(d, s, n, lineno);
-        if (nf < 0)
+        if ((nf = copy_dec_split(d, s, n, lineno)) < 0)
             return -1;
         if (nf < d->ncolumns)
             return copy_dec_missing(d, nf, s, n, lineno);
