@@ -35,7 +35,7 @@ struct copy_batch {
     SQLHSTMT hm;                /* INSERT of max_rows rows in one VALUES list, or NULL */
     SQLHSTMT hlast;             /* the same for a shorter last batch */
     int hlast_rows;
-    const char *insert_head;    /* "INSERT INTO t (cols) VALUES " for the multi-row forms */
+    const char *insert_head;    /* "INSERT INTO t (cols) [OVERRIDING ...] VALUES " for the multi-row forms */
     int ncols;
     int max_rows;
     const char *table;          /* for CONTEXT lines */
@@ -785,7 +785,8 @@ static int copy_from(struct odbc_conn *c, struct copy_spec *spec, struct odbc_co
         copy_select_list(&ins, spec);
         copy_put_str(&ins, ")");
     }
-    copy_put_str(&ins, " VALUES (");
+    /* PostgreSQL's COPY writes a GENERATED ALWAYS identity column from the data, as an INSERT does only so */
+    copy_put_str(&ins, c->dialect == CFG_DIALECT_POSTGRES ? " OVERRIDING SYSTEM VALUE VALUES (" : " VALUES (");
     for (i = 0; i < b.ncols; i++)
         copy_put_str(&ins, i ? ", ?" : "?");
     copy_put_str(&ins, ")");

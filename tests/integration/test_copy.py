@@ -196,6 +196,17 @@ def test_copy_from_header_match_checks_the_names(pgiris, backend, make_table):
     assert pgiris.direct(backend, "SELECT count(*) FROM %s" % table) == [(1,)]
 
 
+@pytest.mark.parametrize("backend", ["pg"])
+def test_copy_from_into_an_always_identity_column(pgiris, backend, make_table):
+    """PostgreSQL's COPY writes a GENERATED ALWAYS identity column from the
+    data (pg_dump's output of such a table loads); an INSERT needs
+    OVERRIDING SYSTEM VALUE for it."""
+    table = make_table("id INTEGER GENERATED ALWAYS AS IDENTITY, v TEXT")
+    with pgiris.connect(backend) as conn:
+        assert copy_in(conn, "COPY %s FROM STDIN" % table, [b"10\tx\n11\ty\n"]) == 2
+    assert pgiris.direct(backend, "SELECT id, v FROM %s ORDER BY id" % table) == [(10, "x"), (11, "y")]
+
+
 def test_copy_from_write_row(pgiris, backend, make_table):
     table = make_table(TYPED_COLUMNS)
     rows = [
