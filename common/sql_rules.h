@@ -253,6 +253,13 @@ const char *sql_iris_type(struct sql_rw *rw, const struct sql_pgtype *ty, enum s
  * -1 after sql_rw_fail (bad input, with PostgreSQL's SQLSTATE).
  */
 int sql_sqlite_cast_literal(struct sql_rw *rw, size_t lit, const struct sql_pgtype *ty);
+/*
+ * The template for casting t[op_first..op_last] to ty on IRIS, where IRIS's
+ * own CAST differs from PostgreSQL's for that operand (tmpl otherwise);
+ * NULL on failure (rw failed).
+ */
+const char *sql_iris_cast_tmpl(struct sql_rw *rw, size_t op_first, size_t op_last, const struct sql_pgtype *ty,
+                               const char *tmpl);
 /* The value of the '...' literal t (quotes undoubled), NUL-terminated; malloc'd. */
 char *sql_literal_value(struct sql_rw *rw, const struct sql_tk *t, size_t *len);
 /* The '...' literal t cast to boolean, as boolin reads it, becomes 1 or 0: 1, or -1 (22P02). */

@@ -369,19 +369,8 @@ static size_t sql_cast_apply(struct sql_rw *rw, size_t from, size_t to, size_t o
 
     if (!tmpl)
         return 0;
-    if (rw->dialect != CFG_DIALECT_POSTGRES && op_first == op_last && rw->t[op_first].type == SQL_TOK_STRING) {
-        if (rw->dialect == CFG_DIALECT_SQLITE) {
-            done = sql_sqlite_cast_literal(rw, op_first, ty);
-        } else if (rw->t[op_first].s[0] == '\'' && !ty->array && strcmp(ty->name, "boolean") == 0) {
-            /* decoded, and still a BIT, so that IRIS describes the column as one */
-            if (sql_bool_literal(rw, &rw->t[op_first]) < 0)
-                return 0;
-            tmpl = "CAST($0 AS BIT)";
-            done = 0;
-        } else {
-            done = 0;
-        }
-        if (done < 0)
+    if (rw->dialect == CFG_DIALECT_SQLITE && op_first == op_last && rw->t[op_first].type == SQL_TOK_STRING) {
+        if ((done = sql_sqlite_cast_literal(rw, op_first, ty)) < 0)
             return 0;
         if (done) {
             struct sql_tk lit = rw->t[op_first];
@@ -389,19 +378,8 @@ static size_t sql_cast_apply(struct sql_rw *rw, size_t from, size_t to, size_t o
             return sql_rw_splice(rw, from, to - from + 1, &lit, 1) == 0 ? from + 1 : 0;
         }
     }
-    /*
-     * IRIS's CAST to an integer type truncates a fraction (RSQL_cast);
-     * PostgreSQL rounds it.  Not around a literal or a parameter, which
-     * PostgreSQL takes only as an integer's text anyway.
-     */
-    if (rw->dialect == CFG_DIALECT_IRIS && !ty->array &&
-        (strcmp(ty->name, "smallint") == 0 || strcmp(ty->name, "integer") == 0 || strcmp(ty->name, "bigint") == 0) &&
-        !(op_first == op_last && (rw->t[op_first].type == SQL_TOK_STRING || rw->t[op_first].type == SQL_TOK_PARAM ||
-                                  (rw->t[op_first].type == SQL_TOK_NUMBER &&
-                                   strspn(rw->t[op_first].s, "0123456789") == rw->t[op_first].len))))
-        tmpl = strcmp(ty->name, "smallint") == 0 ? "CAST(ROUND($0, 0) AS SMALLINT)"
-               : strcmp(ty->name, "integer") == 0 ? "CAST(ROUND($0, 0) AS INTEGER)"
-                                                   : "CAST(ROUND($0, 0) AS BIGINT)";
+    if (rw->dialect == CFG_DIALECT_IRIS && !(tmpl = sql_iris_cast_tmpl(rw, op_first, op_last, ty, tmpl)))
+        return 0;
     args[0] = sql_rw_range(rw, op_first, op_last);
     args[1] = ty->mod_open ? sql_rw_range(rw, ty->mod_open, ty->mod_close) : (struct sql_arg){ 0 };
     args[2] = ty->mod_open ? sql_rw_range(rw, ty->mod_open + 1, ty->mod_close - 1)

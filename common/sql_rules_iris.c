@@ -27,6 +27,37 @@
  * (DOC?KEY=RSQL_createtable).  Vectors: "TO_VECTOR (SQL)"
  * (DOC?KEY=RSQL_tovector) and VECTOR(type, length) columns.
  */
+/*
+ * Where IRIS's CAST answers otherwise than PostgreSQL's ("CAST (SQL)",
+ * DOC?KEY=RSQL_cast): to BIT it takes only 'TRUE', so a string literal
+ * cast to boolean is decoded as boolin decodes it (and stays a BIT, so
+ * that IRIS describes the column as one); to an integer type it truncates
+ * a fraction, where PostgreSQL rounds, so the operand is rounded first --
+ * not a literal or a parameter, which PostgreSQL takes only as an
+ * integer's text anyway.
+ */
+const char *sql_iris_cast_tmpl(struct sql_rw *rw, size_t op_first, size_t op_last, const struct sql_pgtype *ty,
+                               const char *tmpl)
+{
+    const struct sql_tk *t = &rw->t[op_first];
+    bool single = op_first == op_last;
+
+    if (ty->array)
+        return tmpl;
+    if (strcmp(ty->name, "boolean") == 0 && single && t->type == SQL_TOK_STRING && t->s[0] == '\'')
+        return sql_bool_literal(rw, &rw->t[op_first]) < 0 ? NULL : "CAST($0 AS BIT)";
+    if (single && (t->type == SQL_TOK_STRING || t->type == SQL_TOK_PARAM ||
+                   (t->type == SQL_TOK_NUMBER && strspn(t->s, "0123456789") == t->len)))
+        return tmpl;
+    if (strcmp(ty->name, "smallint") == 0)
+        return "CAST(ROUND($0, 0) AS SMALLINT)";
+    if (strcmp(ty->name, "integer") == 0)
+        return "CAST(ROUND($0, 0) AS INTEGER)";
+    if (strcmp(ty->name, "bigint") == 0)
+        return "CAST(ROUND($0, 0) AS BIGINT)";
+    return tmpl;
+}
+
 const char *sql_iris_type(struct sql_rw *rw, const struct sql_pgtype *ty, enum sql_type_ctx ctx)
 {
     static const struct { const char *pg, *cast, *ddl; } map[] = {
