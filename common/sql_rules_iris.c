@@ -848,14 +848,9 @@ static bool iris_simple_count(const struct sql_rw *rw, size_t i)
 }
 
 /*
- * A LIMIT's or OFFSET's count at i is a number or a parameter and the whole
- * of its expression, as the rewrite keeps that one token: LIMIT 2 + 3 is no
- * TOP 2.  (A cast is CAST(...) by now: the casts rule runs first.)
- */
-/*
  * A count written as CAST(n AS an integer type) -- what $1::INTEGER is by
- * now (SQLAlchemy casts its LIMIT and OFFSET parameters so): the index of
- * the number or parameter inside, else i itself.
+ * now, the casts rule having run (SQLAlchemy casts its LIMIT and OFFSET
+ * parameters so): the index of the number or parameter inside, else i.
  */
 static size_t iris_count_at(const struct sql_rw *rw, size_t i)
 {
@@ -866,6 +861,11 @@ static size_t iris_count_at(const struct sql_rw *rw, size_t i)
     return i;
 }
 
+/*
+ * A LIMIT's or OFFSET's count at i is a number or a parameter (cast or not)
+ * and the whole of its expression, as the rewrite keeps that one token:
+ * LIMIT 2 + 3 is no TOP 2.
+ */
 static bool iris_whole_count(const struct sql_rw *rw, size_t i, size_t end)
 {
     size_t inner = iris_count_at(rw, i);
