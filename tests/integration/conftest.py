@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -540,6 +541,25 @@ def module_pgiris_factory(launcher):
 def backend(request):
     """The database name to test against: demo (SQLite) or pg (PostgreSQL)."""
     return request.param
+
+
+@pytest.fixture
+def make_table(pgiris, backend):
+    """make_table("id INTEGER, v TEXT") creates a table private to the test on
+    its backend (suffix: what follows the column list); dropped after it."""
+    made = []
+
+    def make(columns, suffix="", prefix="t"):
+        name = "%s_%s" % (prefix, uuid.uuid4().hex[:10])
+        with pgiris.connect(backend) as conn:
+            conn.execute("CREATE TABLE %s (%s)%s" % (name, columns, suffix))
+        made.append(name)
+        return name
+
+    yield make
+    with pgiris.connect(backend) as conn:
+        for name in made:
+            conn.execute("DROP TABLE %s" % name)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -35,24 +35,6 @@ INERROR = psycopg.pq.TransactionStatus.INERROR
 
 # -- helpers ------------------------------------------------------------------
 
-@pytest.fixture
-def make_table(pgiris, backend):
-    """make_table("id INTEGER, v TEXT") creates a table private to the test."""
-    made = []
-
-    def make(columns, suffix=""):
-        name = "cp_%s" % uuid.uuid4().hex[:10]
-        with pgiris.connect(backend) as conn:
-            conn.execute("CREATE TABLE %s (%s)%s" % (name, columns, suffix))
-        made.append(name)
-        return name
-
-    yield make
-    with pgiris.connect(backend) as conn:
-        for name in made:
-            conn.execute("DROP TABLE %s" % name)
-
-
 def copy_in(conn, sql, chunks):
     """Run COPY ... FROM STDIN, writing each chunk as one CopyData; return rowcount."""
     cur = conn.cursor()

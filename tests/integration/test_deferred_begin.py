@@ -30,13 +30,8 @@ def one(pgiris_factory):
 
 
 @pytest.fixture
-def table(pgiris, backend):
-    name = "db_%s" % uuid.uuid4().hex[:10]
-    with pgiris.connect(backend) as conn:
-        conn.execute("CREATE TABLE %s (id INTEGER PRIMARY KEY)" % name)
-    yield name
-    with pgiris.connect(backend) as conn:
-        conn.execute("DROP TABLE %s" % name)
+def table(make_table):
+    return make_table("id INTEGER PRIMARY KEY", prefix="db")
 
 
 @contextlib.contextmanager

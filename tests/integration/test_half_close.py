@@ -9,7 +9,6 @@ One worker and one backend connection per pool: a later client's query
 runs only once the executor is done with what the closed client left."""
 
 import socket
-import uuid
 
 import pytest
 
@@ -39,13 +38,8 @@ def transport(request):
 
 
 @pytest.fixture
-def table(pgiris, backend):
-    name = "hc_%s" % uuid.uuid4().hex[:10]
-    with pgiris.connect(backend) as c:
-        c.execute("CREATE TABLE %s (id INTEGER, v TEXT)" % name)
-    yield name
-    with pgiris.connect(backend) as c:
-        c.execute("DROP TABLE %s" % name)
+def table(make_table):
+    return make_table("id INTEGER, v TEXT", prefix="hc")
 
 
 def login(pgiris, backend, transport):

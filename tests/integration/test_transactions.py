@@ -13,13 +13,8 @@ INTRANS = psycopg.pq.TransactionStatus.INTRANS
 
 
 @pytest.fixture
-def table(pgiris, backend):
-    name = "tx_%s" % uuid.uuid4().hex[:10]
-    with pgiris.connect(backend) as conn:
-        conn.execute("CREATE TABLE %s (id INTEGER PRIMARY KEY, v VARCHAR(20))" % name)
-    yield name
-    with pgiris.connect(backend) as conn:
-        conn.execute("DROP TABLE %s" % name)
+def table(make_table):
+    return make_table("id INTEGER PRIMARY KEY, v VARCHAR(20)", prefix="tx")
 
 
 def ids(conn, table):
