@@ -19,6 +19,16 @@
  *       "lookups N SECONDS PER_SECOND CPU_US_PER_LOOKUP", the CPU being this
  *       process's (user + system).
  *
+ *   odbc_floor CONNSTR async
+ *       whether the driver can run a statement without blocking its thread:
+ *       its SQL_ASYNC_MODE, whether SQL_ATTR_ASYNC_ENABLE set on a statement
+ *       reads back on, and what SQLExecDirect of SELECT pg_sleep(0.2) first
+ *       returned with it set, and after how long.  Prints "async MODE
+ *       ENABLED FIRST SECONDS" (MODE none, connection or statement; ENABLED
+ *       on or off; FIRST still_executing or the return code, 0 for
+ *       SQL_SUCCESS).  A driver that blocks needs a thread per connection
+ *       with a statement running, which is how pgiris's executors are built.
+ *
  * Exit 1 with the driver's diagnostic on stderr when a call fails or a
  * lookup finds no row.
  */
@@ -208,15 +218,56 @@ static int oltp(int nthreads)
     return 0;
 }
 
+static int async_probe(void)
+{
+    static const char *modes[] = {"none", "connection", "statement"};
+    SQLCHAR *sql = (SQLCHAR *)"SELECT pg_sleep(0.2)";
+    SQLHDBC dbc;
+    SQLHSTMT st;
+    SQLUINTEGER mode = SQL_AM_NONE;
+    SQLULEN enabled = SQL_ASYNC_ENABLE_OFF;
+    char first[32];
+
+    if (connect_to(&dbc) < 0)
+        return -1;
+    if (!SQL_SUCCEEDED(SQLGetInfo(dbc, SQL_ASYNC_MODE, &mode, sizeof(mode), NULL)))
+        return diag(SQL_HANDLE_DBC, dbc, "SQLGetInfo(SQL_ASYNC_MODE)");
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st)))
+        return diag(SQL_HANDLE_DBC, dbc, "SQLAllocHandle");
+    /* A driver may accept the attribute and keep it off: what counts is what reads back. */
+    SQLSetStmtAttr(st, SQL_ATTR_ASYNC_ENABLE, (SQLPOINTER)SQL_ASYNC_ENABLE_ON, 0);
+    SQLGetStmtAttr(st, SQL_ATTR_ASYNC_ENABLE, &enabled, 0, NULL);
+    double t0 = floor_now();
+    SQLRETURN rc = SQLExecDirect(st, sql, SQL_NTS);
+    double wall = floor_now() - t0;
+    if (rc == SQL_STILL_EXECUTING)
+        snprintf(first, sizeof(first), "still_executing");
+    else
+        snprintf(first, sizeof(first), "%d", (int)rc);
+    /* Polling is calling the function again with the same arguments until it stops saying so. */
+    while (rc == SQL_STILL_EXECUTING)
+        rc = SQLExecDirect(st, sql, SQL_NTS);
+    if (!SQL_SUCCEEDED(rc))
+        return diag(SQL_HANDLE_STMT, st, "SQLExecDirect");
+    printf("async %s %s %s %.3f\n", mode < 3 ? modes[mode] : "unknown",
+           enabled == SQL_ASYNC_ENABLE_ON ? "on" : "off", first, wall);
+    SQLFreeHandle(SQL_HANDLE_STMT, st);
+    SQLDisconnect(dbc);
+    SQLFreeHandle(SQL_HANDLE_DBC, dbc);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int read_mode = argc == 4 && strcmp(argv[2], "read") == 0;
     int oltp_mode = argc == 6 && strcmp(argv[2], "oltp") == 0;
+    int async_mode = argc == 3 && strcmp(argv[2], "async") == 0;
     int rc;
 
-    if (!read_mode && !oltp_mode) {
+    if (!read_mode && !oltp_mode && !async_mode) {
         fprintf(stderr, "usage: odbc_floor CONNSTR read SQL\n"
-                        "       odbc_floor CONNSTR oltp ROWS SECONDS THREADS\n");
+                        "       odbc_floor CONNSTR oltp ROWS SECONDS THREADS\n"
+                        "       odbc_floor CONNSTR async\n");
         return 2;
     }
     conn_str = argv[1];
@@ -225,7 +276,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "odbc_floor: no ODBC environment\n");
         return 1;
     }
-    if (read_mode) {
+    if (async_mode) {
+        rc = async_probe();
+    } else if (read_mode) {
         rc = read_all(argv[3]);
     } else {
         rows = atol(argv[3]);

@@ -280,6 +280,8 @@ oltp_floor() {  # ROUND
     else
         record oltp floor psqlodbc "$1" first_error "$out"
     fi
+    # Whether the driver can run a statement without blocking its thread (why executors are threads)
+    [ "$1" -ne 1 ] || note psqlodbc_async "$("$work/bin/odbc_floor" "$(psqlodbc_conn 0)" async 2>&1 | tail -1)"
 }
 
 # --- 2. connection churn ---------------------------------------------------------

@@ -214,8 +214,27 @@ class Report:
                                         LABEL[bouncer], fnum(b["median"] if b else None, 1)))
         for e in self.first_errors(rd):
             self.checks.append("OLTP through psqlODBC alone: %s" % e[:200])
+        self.driver_async(summ)
         summ["psqlodbc_alone"] = {"tps": tps, "cpu_us_per_lookup": cpu,
                                   "cpu_ratio_to_pgbouncer": ratio(cpu, b), "first_errors": self.first_errors(rd)}
+
+    def driver_async(self, summ):
+        """Whether psqlODBC can run a statement without blocking the calling thread
+        (odbc_floor async): if not, every statement in flight needs a thread of its own."""
+        words = (self.meta.get("psqlodbc_async") or "").split()
+        if len(words) != 5 or words[0] != "async":
+            if words:
+                self.checks.append("psqlODBC asynchronous probe: %s" % " ".join(words)[:200])
+            return
+        _, mode, enabled, first, secs = words
+        self.out("   psqlODBC's asynchronous execution: SQL_ASYNC_MODE %s; SQL_ATTR_ASYNC_ENABLE set on reads back %s;"
+                 % (mode, enabled))
+        self.out("   SELECT pg_sleep(0.2) with it set returned %s after %s s%s" % (
+            "SQL_STILL_EXECUTING" if first == "still_executing" else "code %s" % first, secs,
+            ": every call blocks its thread, so each statement in flight takes an executor thread"
+            if first != "still_executing" else ""))
+        summ["psqlodbc_async"] = {"async_mode": mode, "enable_reads_back": enabled, "first_return": first,
+                                  "seconds": float(secs)}
 
     def cpu_line(self, what, label, scen, case, bouncer, summ):
         """The poolers' CPU per transaction (from /proc, around each pgbench run), which the
