@@ -538,3 +538,88 @@ def test_documented_parse_errors_come_later(tables):
     assert proxied[1] == ["1", ("Z", "I")]
     assert direct[2] == [("E", "42P01"), ("Z", "I")]
     assert proxied[2] == ["1", ("E", "42P01"), ("Z", "I")]
+
+
+# -- defects ------------------------------------------------------------------------
+
+def defect(reason):
+    return pytest.mark.xfail(strict=True, reason=reason)
+
+
+NOT_ABORTED = ("an error pgiris answers itself inside a transaction block leaves the block "
+               "open ('T'), not aborted ('E'): the next statement runs instead of 25P02")
+
+IN_BLOCK_ERRORS = {
+    "bind_missing_statement": B("", "nope") + S,
+    "bind_wrong_param_count": P("SELECT $1::int4") + B() + S,
+    "bind_wrong_format_count": P("SELECT $1::int4") + B(params=(1,), pfmts=(0, 0)) + S,
+    "execute_missing_portal": E("nope") + S,
+    "describe_missing_statement": D("S", "nope") + S,
+    "describe_missing_portal": D("P", "nope") + S,
+    "parse_multiple_commands": P("SELECT 1; SELECT 2") + S,
+    "parse_duplicate": P("SELECT 1", "d") + P("SELECT 1", "d") + S,
+    "duplicate_portal": P("SELECT 1") + B("p") + B("p") + S,
+    "insert_portal_executed_twice": P("INSERT INTO {t} VALUES (1)") + B("p") + E("p") + E("p") + S,
+    "extended_deallocate_missing": P("DEALLOCATE nope") + B() + E() + S,
+    "simple_deallocate_missing": Q("DEALLOCATE nope"),
+    "simple_execute_missing": Q("EXECUTE nope"),
+    "simple_prepare_duplicate": Q("PREPARE pd AS SELECT 1; PREPARE pd AS SELECT 1"),
+    "simple_bad_set_value": Q("SET statement_timeout = 'abc'"),
+    "simple_show_unknown": Q("SHOW wd_no_such_setting"),
+    "simple_brace": Q("SELECT {fn 1}"),
+}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=defect(NOT_ABORTED)) for n in IN_BLOCK_ERRORS])
+def test_error_answered_by_pgiris_aborts_the_block(tables, name):
+    assert_same(tables, [("BEGIN", 1), (IN_BLOCK_ERRORS[name], 1), ("SELECT 1", 1), ("ROLLBACK", 1)])
+
+
+@defect("after an error pgiris answers itself, the block's COMMIT commits what ran before "
+        "it, where PostgreSQL answers ROLLBACK and keeps nothing")
+def test_commit_after_error_answered_by_pgiris_rolls_back(tables):
+    assert_same(tables, [
+        ("BEGIN", 1),
+        ("INSERT INTO {t} VALUES (1)", 1),
+        (B("", "nope") + S, 1),
+        ("COMMIT", 1),
+        ("SELECT count(*) FROM {t}", 1),
+    ])
+
+
+PORTAL_OUTLIVES = ("a named portal outlives the COMMIT or ROLLBACK that ends its block: "
+                   "Execute reads on (or answers SELECT 0) where PostgreSQL answers 34000")
+
+
+@pytest.mark.parametrize("end", ["COMMIT", "ROLLBACK"])
+@pytest.mark.parametrize("portal", [
+    pytest.param(P(SERIES3) + B("p") + E("p", 1), id="suspended"),
+    pytest.param(P("SELECT 1") + B("p"), id="unstarted"),
+    pytest.param(P("SELECT 1") + B("p") + E("p"), id="completed"),
+])
+@pytest.mark.parametrize("then", [pytest.param(E("p"), id="execute"), pytest.param(D("P", "p"), id="describe")])
+@defect(PORTAL_OUTLIVES)
+def test_portal_dies_with_its_block(tables, portal, end, then):
+    assert_same(tables, [("BEGIN", 1), (portal + S, 1), (end, 1), (then + S, 1)])
+
+
+@defect(PORTAL_OUTLIVES + " (an extended COMMIT in the same batch too)")
+def test_portal_dies_with_extended_commit(tables):
+    assert_same(tables, [
+        ("BEGIN", 1),
+        (P(SERIES3) + B("p") + E("p", 1) + P("COMMIT") + B() + E() + E("p") + S, 1),
+    ])
+
+
+@defect(PORTAL_OUTLIVES + ": binding its name again in the next block fails with 42P03 "
+        "(and leaves that block open)")
+def test_portal_name_free_after_commit(tables):
+    assert_same(tables, [
+        (P(SERIES3, "s") + S, 1),
+        ("BEGIN", 1),
+        (B("p", "s") + E("p", 1) + S, 1),
+        ("COMMIT", 1),
+        ("BEGIN", 1),
+        (B("p", "s") + E("p") + S, 1),
+        ("COMMIT", 1),
+    ])
