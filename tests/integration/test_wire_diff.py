@@ -623,3 +623,106 @@ def test_portal_name_free_after_commit(tables):
         (B("p", "s") + E("p") + S, 1),
         ("COMMIT", 1),
     ])
+
+
+@defect("ParameterDescription gives the ODBC markers' types in marker order, not $n order, "
+        "when Parse declared no types")
+@pytest.mark.parametrize("sql", [
+    "SELECT $2::int4 AS a, $1::text AS b",
+    "SELECT id FROM {t} WHERE v = $2 AND id = $1",
+])
+def test_parameter_description_in_parameter_order(tables, sql):
+    assert_same(tables, [(P(sql, "s") + D("S", "s") + S, 1)])
+
+
+@defect("a parameter that is never used gets no 42P18 at Describe; $1 is described with $2's type")
+def test_unused_parameter_has_no_type(tables):
+    assert_same(tables, [(P("SELECT $2::int4", "s") + D("S", "s") + S, 1)])
+
+
+@defect("a named statement PostgreSQL refuses at Parse stays in pgiris: parsing the same "
+        "name again (pgx v5 names statements by a hash of their text) fails with 42P05")
+def test_failed_parse_leaves_no_statement(tables):
+    assert_same(tables, [
+        ("DROP TABLE IF EXISTS {t}_later", 1),
+        (P("SELECT a FROM {t}_later", "s") + D("S", "s") + S, 1),
+        ("CREATE TABLE {t}_later (a int)", 1),
+        (P("SELECT a FROM {t}_later", "s") + D("S", "s") + S, 1),
+        ("DROP TABLE {t}_later", 1),
+    ])
+
+
+@defect("a named statement with a syntax error stays: Parse of the name again fails with 42P05")
+def test_syntax_error_leaves_no_statement(tables):
+    assert_same(tables, [
+        (P("SELEC 1", "s") + B("", "s") + E() + S, 1),
+        (P("SELECT 1", "s") + B("", "s") + E() + S, 1),
+    ])
+
+
+@defect("Parse and Bind in an aborted block are answered ParseComplete/BindComplete, not "
+        "25P02, and the statement outlives the ROLLBACK")
+def test_parse_and_bind_in_aborted_block(tables):
+    assert_same(tables, [
+        ("BEGIN", 1),
+        (P("SELECT 9", "ok") + S, 1),
+        ("SELECT 1/0", 1),
+        (P("SELECT 1", "new") + S, 1),
+        (B("", "ok") + S, 1),
+        ("ROLLBACK", 1),
+        (B("", "new") + E() + S, 1),
+    ])
+
+
+@defect("a statement prepared (Parse + Describe + Sync, as pgx does) in an aborted block "
+        "stays, so preparing it again after ROLLBACK fails with 42P05")
+def test_prepare_in_aborted_block_then_again(tables):
+    assert_same(tables, [
+        ("BEGIN", 1),
+        ("SELECT 1/0", 1),
+        (P("SELECT 1", "s") + D("S", "s") + S, 1),
+        ("ROLLBACK", 1),
+        (P("SELECT 1", "s") + D("S", "s") + S, 1),
+    ])
+
+
+@defect("Execute with a negative row count of a suspended portal is taken for Close: "
+        "answered CloseComplete, where PostgreSQL reads the rest (max_rows <= 0 is all rows)")
+@pytest.mark.parametrize("in_block", [False, True], ids=["implicit", "block"])
+def test_negative_row_count_reads_the_rest(tables, in_block):
+    batch = (P(SERIES3) + B("p") + E("p", 1) + E("p", -1) + S, 1)
+    steps = [("BEGIN", 1), batch, ("COMMIT", 1)] if in_block else [batch]
+    assert_same(tables, steps)
+
+
+@defect("an INSERT portal run with a row limit and executed again answers SELECT 0, "
+        "not 55000 (it cannot be run again)")
+def test_insert_portal_with_row_limit_run_again(tables):
+    assert_same(tables, [(P("INSERT INTO {t} VALUES (1)") + B("p") + E("p", 1) + E("p") + S, 1)])
+
+
+@defect("a simple Query does not drop the unnamed statement: Bind of it still works, "
+        "where PostgreSQL answers 26000")
+def test_simple_query_drops_unnamed_statement(tables):
+    assert_same(tables, [(P("SELECT 1") + S, 1), ("SELECT 2", 1), (B() + E() + S, 1)])
+
+
+@defect("Bind with an unknown parameter format code (2) is accepted: BindComplete, and "
+        "without an Execute no error at all (PostgreSQL: 22023 at Bind)")
+def test_bind_bad_format_code(tables):
+    assert_same(tables, [
+        (P("SELECT $1::int4") + B(params=(1,), pfmts=(2,)) + S, 1),
+        (P("SELECT $1::int4") + B(params=(1,), pfmts=(2,)) + E() + S, 1),
+    ])
+
+
+@defect("Describe of a statement that returns no rows is refused with 25P02 in an aborted "
+        "block; PostgreSQL describes it (ParameterDescription, NoData)")
+def test_describe_nodata_statement_in_aborted_block(tables):
+    assert_same(tables, [
+        ("BEGIN", 1),
+        (P("INSERT INTO {t} VALUES ($1)", "s") + S, 1),
+        ("SELECT 1/0", 1),
+        (D("S", "s") + S, 1),
+        ("ROLLBACK", 1),
+    ])
