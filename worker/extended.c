@@ -1156,8 +1156,10 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
             return;
         struct pgbuf modes;
         pgbuf_init(&modes);
-        pgproto_begin(&s->req, type);
-        pgproto_put_cstr(&s->req, st->verb);
+        /* COMMIT of an aborted block rolls back, and says so, as PostgreSQL does. */
+        int rolls_back = type == LEASE_REQ_COMMIT && s->txstatus == 'E';
+        pgproto_begin(&s->req, rolls_back ? LEASE_REQ_ROLLBACK : type);
+        pgproto_put_cstr(&s->req, rolls_back ? "ROLLBACK" : st->verb);
         /* A BEGIN that starts a block names the client's default modes too (params_begin). */
         if (type == LEASE_REQ_BEGIN && s->txstatus == 'I' && params_begin(&s->params, st->sql, st->sql_len, &modes))
             pgproto_put_bytes(&s->req, modes.data, modes.len);
@@ -1247,6 +1249,9 @@ static void extended_close(struct session *s, const uint8_t *body, size_t len)
 static void extended_sync(struct session *s)
 {
     struct extended_state *x = extended_state(s);
+    /* An error in a block aborts it, whoever answered it (an executor's error has done so already). */
+    if (s->ext_error)
+        session_abort_block(s);
     s->ext_error = 0;
     s->ext_describe_next = 0;
     if (s->txstatus == 'I')

@@ -213,10 +213,17 @@ static void session_query_free(struct session *s)
     pgbuf_free(&s->req);
 }
 
-/* An error ends the simple Query: its remaining statements are not run. */
+void session_abort_block(struct session *s)
+{
+    if (s->txstatus == 'T')
+        s->txstatus = 'E';
+}
+
+/* An error ends the simple Query: its remaining statements are not run, and a block it is in is aborted. */
 static void session_query_stop(struct session *s)
 {
     s->query->stmt_i = s->query->nstmts;
+    session_abort_block(s);
 }
 
 /* Tell the other workers when this worker's longest-waiting client for pool began to wait. */
@@ -1095,6 +1102,24 @@ static int session_begin_first(struct session *s)
     return 0;
 }
 
+/* Whether the request in s->req may run in an aborted block: its end, a ROLLBACK TO, a portal's Close. */
+static int session_runs_when_aborted(const struct session *s)
+{
+    const uint8_t *r = s->req.data;
+    switch (r[0]) {
+    case LEASE_REQ_COMMIT:
+    case LEASE_REQ_ROLLBACK:
+    case LEASE_REQ_DESCRIBE:
+        return 1;
+    case LEASE_REQ_SAVEPOINT:
+        return s->req.len > 5 && strcmp((const char *)r + 5, "ROLLBACK") == 0;
+    case LEASE_REQ_FETCH:
+        return s->req.len >= 9 && (int32_t)pgproto_load_u32(r + 5) < 0;
+    default:
+        return 0;
+    }
+}
+
 /* Run the request in s->req: now if a slot is at hand, else queue for one. */
 void session_dispatch(struct session *s)
 {
@@ -1107,6 +1132,16 @@ void session_dispatch(struct session *s)
             session_error(s, "3B001", "savepoint does not exist", NULL, NULL);
         else
             session_error(s, "25P02", PGPROTO_TX_ABORTED, NULL, NULL);
+        session_request_failed(s);
+        return;
+    }
+    /*
+     * An aborted block on the backend: only its end, or a ROLLBACK TO, runs.
+     * The worker may have aborted it (an error it answered itself), so the
+     * executor cannot be left to refuse the rest.
+     */
+    if (s->txstatus == 'E' && s->req.len > 0 && !session_runs_when_aborted(s)) {
+        session_error(s, "25P02", PGPROTO_TX_ABORTED, NULL, NULL);
         session_request_failed(s);
         return;
     }
@@ -2095,7 +2130,10 @@ static void session_next(struct session *s)
         /* SQL PREPARE makes a statement of the client's, as Parse does: it lives here, not on a backend. */
         if (sql_prepare) {
             int rc = extended_sql_prepare(s, stmt, len, &local);
-            q->stmt_i = rc < 0 ? q->nstmts : q->stmt_i + 1;
+            if (rc < 0)
+                session_query_stop(s);
+            else
+                q->stmt_i++;
             continue;
         }
         /* EXECUTE runs that statement's text with its arguments in place, on whatever slot. */
@@ -2130,14 +2168,20 @@ static void session_next(struct session *s)
                 break;
             }
             int rc = params_execute(&s->params, cmd, stmt, len, s->txstatus != 'I', &local);
-            q->stmt_i = rc < 0 ? q->nstmts : q->stmt_i + 1;
+            if (rc < 0)
+                session_query_stop(s);
+            else
+                q->stmt_i++;
             continue;
         }
         int set_tx = cmd == SQL_CMD_OTHER && strcmp(verb, "SET") == 0
                          ? params_set_transaction(&s->params, stmt, len, s->txstatus, &local)
                          : PARAMS_TX_NOT;
         if (set_tx == PARAMS_TX_ANSWERED || set_tx == PARAMS_TX_FAILED) {
-            q->stmt_i = set_tx == PARAMS_TX_FAILED ? q->nstmts : q->stmt_i + 1;
+            if (set_tx == PARAMS_TX_FAILED)
+                session_query_stop(s);
+            else
+                q->stmt_i++;
             continue;
         }
         /* Prepared statements are the client's, kept in this worker: so are their removal. */
@@ -2150,7 +2194,10 @@ static void session_next(struct session *s)
         if ((cmd == SQL_CMD_DISCARD && strcmp(verb, "DISCARD ALL") == 0) || strcmp(verb, "DEALLOCATE") == 0 ||
             strcmp(verb, "DEALLOCATE ALL") == 0) {
             int rc = extended_deallocate(s, stmt, len, verb, &local);
-            q->stmt_i = rc < 0 ? q->nstmts : q->stmt_i + 1;
+            if (rc < 0)
+                session_query_stop(s);
+            else
+                q->stmt_i++;
             continue;
         }
         char refusal[128];
@@ -2192,7 +2239,10 @@ static void session_next(struct session *s)
          */
         struct pgbuf modes;
         pgbuf_init(&modes);
-        if (type == LEASE_REQ_COMMIT || type == LEASE_REQ_ROLLBACK)
+        /* COMMIT of an aborted block rolls back, and says so, as PostgreSQL does. */
+        if (type == LEASE_REQ_COMMIT && s->txstatus == 'E')
+            session_build_request(s, LEASE_REQ_ROLLBACK, "ROLLBACK", NULL, 0);
+        else if (type == LEASE_REQ_COMMIT || type == LEASE_REQ_ROLLBACK)
             session_build_request(s, type, verb, NULL, 0);
         else if (type == LEASE_REQ_BEGIN && s->txstatus == 'I' && params_begin(&s->params, stmt, len, &modes))
             session_build_request(s, type, verb, (const char *)modes.data, modes.len);

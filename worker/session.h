@@ -131,6 +131,9 @@ void session_send(struct session *s, struct pgbuf *b);
 const struct xlate *session_xlate(const struct session *s, enum xlate_source src, const char *stmt, size_t len);
 /* For worker/extended.c: run the request built in s->req on a slot (now or when one frees up). */
 void session_dispatch(struct session *s);
+
+/* An error the worker answered inside a block: the block is aborted ('T' -> 'E'), as an executor's error aborts it. */
+void session_abort_block(struct session *s);
 /*
  * BEGIN, COMMIT or ROLLBACK (cmd, its tag verb, the text stmt) answered
  * here, into out, under transaction pooling: a plain BEGIN when no

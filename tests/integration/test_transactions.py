@@ -74,6 +74,51 @@ def test_error_inside_transaction(pgiris, backend, table):
         assert a.execute("SELECT 'r1'").fetchone() == ("r1",)
 
 
+INERROR = psycopg.pq.TransactionStatus.INERROR
+
+
+# Errors pgiris answers in the worker, without the backend: each aborts the block as PostgreSQL's would.
+@pytest.mark.parametrize("bad, sqlstate", [
+    ("SHOW no_such_setting", "42704"),
+    ("EXECUTE no_such_statement", "26000"),
+    ("SET statement_timeout = 'soon'", "22023"),
+    ("SELECT {fn 1}", "42601"),
+])
+def test_error_answered_by_pgiris_aborts_the_block(pgiris, backend, table, bad, sqlstate):
+    with pgiris.connect(backend) as a:
+        a.execute("BEGIN")
+        a.execute("INSERT INTO %s VALUES (1, 'kept?')" % table)
+        with pytest.raises(psycopg.Error) as info:
+            a.execute(bad)
+        assert info.value.sqlstate == sqlstate
+        assert a.info.transaction_status == INERROR
+        with pytest.raises(psycopg.Error) as info:
+            a.execute("SELECT 1")
+        assert info.value.sqlstate == "25P02"
+        # COMMIT of the aborted block rolls back, and says so.
+        cur = a.execute("COMMIT")
+        assert cur.statusmessage == "ROLLBACK"
+        assert a.info.transaction_status == IDLE
+    assert pgiris.direct(backend, "SELECT count(*) FROM %s" % table)[0][0] == 0
+
+
+def test_rollback_to_savepoint_clears_an_error_answered_by_pgiris(pgiris, backend, table):
+    with pgiris.connect(backend) as a:
+        a.execute("BEGIN")
+        a.execute("INSERT INTO %s VALUES (1, 'before')" % table)
+        a.execute("SAVEPOINT s")
+        a.execute("INSERT INTO %s VALUES (2, 'after')" % table)
+        with pytest.raises(psycopg.Error):
+            a.execute("EXECUTE no_such_statement")
+        with pytest.raises(psycopg.Error) as info:
+            a.execute("RELEASE SAVEPOINT s")
+        assert info.value.sqlstate == "25P02"
+        a.execute("ROLLBACK TO SAVEPOINT s")
+        assert a.info.transaction_status == INTRANS
+        assert a.execute("COMMIT").statusmessage == "COMMIT"
+    assert [r[0] for r in pgiris.direct(backend, "SELECT id FROM %s ORDER BY id" % table)] == [1]
+
+
 def test_uncommitted_rows_are_isolated(pgiris, postgres):
     # PostgreSQL: a second client neither sees nor waits for A's open
     # transaction, and sees everything once A commits.

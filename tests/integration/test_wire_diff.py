@@ -546,9 +546,6 @@ def defect(reason):
     return pytest.mark.xfail(strict=True, reason=reason)
 
 
-NOT_ABORTED = ("an error pgiris answers itself inside a transaction block leaves the block "
-               "open ('T'), not aborted ('E'): the next statement runs instead of 25P02")
-
 IN_BLOCK_ERRORS = {
     "bind_missing_statement": B("", "nope") + S,
     "bind_wrong_param_count": P("SELECT $1::int4") + B() + S,
@@ -570,13 +567,13 @@ IN_BLOCK_ERRORS = {
 }
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=defect(NOT_ABORTED)) for n in IN_BLOCK_ERRORS])
+# Errors pgiris answers itself, in the worker: each aborts the block as PostgreSQL's would.
+@pytest.mark.parametrize("name", list(IN_BLOCK_ERRORS))
 def test_error_answered_by_pgiris_aborts_the_block(tables, name):
     assert_same(tables, [("BEGIN", 1), (IN_BLOCK_ERRORS[name], 1), ("SELECT 1", 1), ("ROLLBACK", 1)])
 
 
-@defect("after an error pgiris answers itself, the block's COMMIT commits what ran before "
-        "it, where PostgreSQL answers ROLLBACK and keeps nothing")
+# The block's COMMIT after such an error rolls back what ran before it, and says ROLLBACK.
 def test_commit_after_error_answered_by_pgiris_rolls_back(tables):
     assert_same(tables, [
         ("BEGIN", 1),
