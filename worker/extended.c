@@ -1245,6 +1245,13 @@ static void extended_close(struct session *s, const uint8_t *body, size_t len)
     extended_reply(s, '3');
 }
 
+void extended_block_end(struct session *s)
+{
+    struct extended_state *x = s->ext;
+    while (x != NULL && x->nportals > 0)
+        extended_drop_portal(x, 0);
+}
+
 /* Sync: the implicit transaction ends; portals die with it, as in PostgreSQL. */
 static void extended_sync(struct session *s)
 {
@@ -1316,7 +1323,10 @@ void extended_done(struct session *s, char txstatus, int flags, uint64_t sig)
         x->capture = NULL;
     }
     s->ext_busy = 0;
+    int ended = s->txstatus != 'I' && txstatus == 'I';
     s->txstatus = txstatus;
+    if (ended)
+        extended_block_end(s);
     if (flags & LEASE_F_ERROR)
         s->ext_error = 1;
     session_resume(s);

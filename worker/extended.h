@@ -60,6 +60,8 @@ int extended_sql_prepare(struct session *s, const char *stmt, size_t len, struct
 char *extended_sql_execute(struct session *s, const char *stmt, size_t len, struct pgbuf *out);
 
 /* Free all statements and portals of the session. */
+/* The client's transaction block ended (COMMIT, ROLLBACK, or an error that ended it): its portals end with it. */
+void extended_block_end(struct session *s);
 void extended_free(struct session *s);
 
 #endif

@@ -1085,6 +1085,7 @@ int session_tx_local(struct session *s, enum sql_command cmd, const char *verb, 
     st->xact_us += (uint64_t)(shm_now_us() - s->xact_start_us);
     pgproto_command_complete(out, cmd == SQL_CMD_COMMIT && !committed ? "ROLLBACK" : verb);
     params_tx_end(&s->params, committed, out);
+    extended_block_end(s);
     return 1;
 }
 
@@ -1653,6 +1654,8 @@ static void session_done(struct session *s, char txstatus, int flags, uint64_t s
         extended_done(s, txstatus, flags, sig);
         return;
     }
+    if (s->txstatus != 'I' && txstatus == 'I')
+        extended_block_end(s);
     s->txstatus = txstatus;
     if (flags & LEASE_F_ERROR)
         session_query_stop(s);

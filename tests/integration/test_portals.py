@@ -8,6 +8,8 @@ transaction, a cancel, ROLLBACK TO SAVEPOINT and COPY."""
 import struct
 import uuid
 
+import pytest
+
 import pgwire
 
 m = pgwire.message
@@ -146,6 +148,27 @@ def test_rollback_to_savepoint_closes_portals(pgiris, backend):
         conn.send(execute(b"p1", 0) + SYNC)
         assert until_ready(conn) == [("E", "34000"), ("Z", None)]
         query(conn, "ROLLBACK")
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("end", ["COMMIT", "ROLLBACK"])
+def test_portals_end_with_their_block(pgiris, backend, end):
+    """A named portal lives until its transaction ends, as in PostgreSQL:
+    executed after the block's COMMIT or ROLLBACK it is 34000 (it was a
+    silently empty SELECT 0), and its name is free for the next block."""
+    table = fresh_table(pgiris, backend)
+    conn = pgwire.login(pgiris, backend)
+    try:
+        query(conn, "BEGIN")
+        assert open_portal(conn, b"p1", "SELECT id FROM %s ORDER BY id" % table)[-3:] == rows(1) + [("s", None), ("Z", None)]
+        assert query(conn, end) == [("C", end), ("Z", None)]
+        conn.send(execute(b"p1", 0) + SYNC)
+        assert until_ready(conn) == [("E", "34000"), ("Z", None)]
+        query(conn, "BEGIN")
+        conn.send(m(b"B", b"p1\0p1\0\0\0\0\0\0\0") + execute(b"p1", 0) + SYNC)
+        assert until_ready(conn) == [("2", None)] + rows(*range(1, 21)) + [("C", "SELECT 20"), ("Z", None)]
+        query(conn, "COMMIT")
     finally:
         conn.close()
 

@@ -584,10 +584,7 @@ def test_commit_after_error_answered_by_pgiris_rolls_back(tables):
     ])
 
 
-PORTAL_OUTLIVES = ("a named portal outlives the COMMIT or ROLLBACK that ends its block: "
-                   "Execute reads on (or answers SELECT 0) where PostgreSQL answers 34000")
-
-
+# Portals end with their block (COMMIT, ROLLBACK), as in PostgreSQL: 34000 after it.
 @pytest.mark.parametrize("end", ["COMMIT", "ROLLBACK"])
 @pytest.mark.parametrize("portal", [
     pytest.param(P(SERIES3) + B("p") + E("p", 1), id="suspended"),
@@ -595,12 +592,10 @@ PORTAL_OUTLIVES = ("a named portal outlives the COMMIT or ROLLBACK that ends its
     pytest.param(P("SELECT 1") + B("p") + E("p"), id="completed"),
 ])
 @pytest.mark.parametrize("then", [pytest.param(E("p"), id="execute"), pytest.param(D("P", "p"), id="describe")])
-@defect(PORTAL_OUTLIVES)
 def test_portal_dies_with_its_block(tables, portal, end, then):
     assert_same(tables, [("BEGIN", 1), (portal + S, 1), (end, 1), (then + S, 1)])
 
 
-@defect(PORTAL_OUTLIVES + " (an extended COMMIT in the same batch too)")
 def test_portal_dies_with_extended_commit(tables):
     assert_same(tables, [
         ("BEGIN", 1),
@@ -608,8 +603,6 @@ def test_portal_dies_with_extended_commit(tables):
     ])
 
 
-@defect(PORTAL_OUTLIVES + ": binding its name again in the next block fails with 42P03 "
-        "(and leaves that block open)")
 def test_portal_name_free_after_commit(tables):
     assert_same(tables, [
         (P(SERIES3, "s") + S, 1),
