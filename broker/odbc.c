@@ -4658,8 +4658,10 @@ int odbc_describe(struct odbc_conn *c, const char *sql, size_t len, int nparams,
             pgproto_put_i16(&c->out, (int16_t)nparams);
             for (i = 0; i < nparams; i++) {
                 oid = param_oids != NULL ? param_oids[i] : 0;
-                if (oid == 0)
-                    oid = i < p->nparams ? p->param_oids[i] : PG_OID_TEXT;
+                /* -(m + 1): the type of marker m, the first of parameter i's (markers go in the text's order). */
+                int m = oid < 0 ? -oid - 1 : oid == 0 ? i : -1;
+                if (m >= 0)
+                    oid = m < p->nparams ? p->param_oids[m] : PG_OID_TEXT;
                 pgproto_put_i32(&c->out, oid);
             }
             pgproto_end(&c->out);

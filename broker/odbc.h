@@ -130,8 +130,10 @@ void odbc_close_cursor(struct odbc_conn *c);
 /*
  * Describe a statement without executing it (SQLPrepare, SQLNumParams /
  * SQLDescribeParam, SQLNumResultCols / SQLDescribeCol): ParameterDescription
- * with nparams types (param_oids[i] when non-zero, else mapped from
- * SQLDescribeParam, else text) when how has ODBC_DESCRIBE_PARAMS, then
+ * with nparams types (param_oids[i] when positive; when -(m + 1), what
+ * SQLDescribeParam gives marker m, the first that stands for parameter i;
+ * when 0, marker i's; text for a marker past the statement's) when how
+ * has ODBC_DESCRIBE_PARAMS, then
  * RowDescription (with result_formats applied as in odbc_exec_params; a
  * statement is described with none, i.e. text) or NoData.  Uses and fills
  * the same prepared-handle cache as odbc_exec_params, unless how has

@@ -859,16 +859,38 @@ static void extended_param_description(struct session *s, const struct extended_
 }
 
 /* Ask the executor to describe: statement (with params) or portal (with its formats). */
+/* The first '?' marker that stands for parameter i, or -1 if none does. */
+static int extended_first_marker(const struct extended_stmt *st, int i)
+{
+    for (int m = 0; m < st->nmarkers; m++)
+        if (st->marker[m] == i)
+            return m;
+    return -1;
+}
+
 static void extended_request_describe(struct session *s, struct extended_stmt *st,
                                       const struct extended_portal *p)
 {
+    /* A parameter Parse did not type and the statement does not use has no type, as in PostgreSQL. */
+    for (int i = 0; p == NULL && i < st->nparams; i++)
+        if (st->oids[i] == 0 && extended_first_marker(st, i) < 0) {
+            char msg[80];
+            snprintf(msg, sizeof(msg), "could not determine data type of parameter $%d", i + 1);
+            extended_error(s, "42P18", msg);
+            return;
+        }
     pgbuf_reset(&s->req);
     pgproto_begin(&s->req, LEASE_REQ_DESCRIBE);
     pgproto_put_u8(&s->req, (p == NULL ? LEASE_DESCRIBE_PARAMS : 0) |
                                 (strcmp(st->verb, "FETCH") == 0 ? LEASE_DESCRIBE_ONCE : 0));
+    /*
+     * Each parameter's type as Parse declared it, or -(m + 1): the type the
+     * driver gives marker m, the first that stands for it (markers go in
+     * the text's order, parameters in $n's).
+     */
     pgproto_put_i16(&s->req, (int16_t)st->nparams);
     for (int i = 0; i < st->nparams; i++)
-        pgproto_put_i32(&s->req, st->oids[i]);
+        pgproto_put_i32(&s->req, st->oids[i] != 0 ? st->oids[i] : -(extended_first_marker(st, i) + 1));
     pgproto_put_i16(&s->req, (int16_t)(p ? p->nformats : 0));
     for (int i = 0; p && i < p->nformats; i++)
         pgproto_put_i16(&s->req, p->formats[i]);

@@ -615,8 +615,7 @@ def test_portal_name_free_after_commit(tables):
     ])
 
 
-@defect("ParameterDescription gives the ODBC markers' types in marker order, not $n order, "
-        "when Parse declared no types")
+# ParameterDescription in $n order, whatever order the markers have in the text.
 @pytest.mark.parametrize("sql", [
     "SELECT $2::int4 AS a, $1::text AS b",
     "SELECT id FROM {t} WHERE v = $2 AND id = $1",
@@ -625,9 +624,13 @@ def test_parameter_description_in_parameter_order(tables, sql):
     assert_same(tables, [(P(sql, "s") + D("S", "s") + S, 1)])
 
 
-@defect("a parameter that is never used gets no 42P18 at Describe; $1 is described with $2's type")
 def test_unused_parameter_has_no_type(tables):
-    assert_same(tables, [(P("SELECT $2::int4", "s") + D("S", "s") + S, 1)])
+    """A parameter Parse did not type that the statement never uses has no
+    type: 42P18, at Parse on PostgreSQL, at the Describe on pgiris (after
+    ParseComplete, as every Parse error; see above)."""
+    direct, proxied = both(tables, [(P("SELECT $2::int4", "s") + D("S", "s") + S, 1)])
+    assert direct[0] == [("E", "42P18"), ("Z", "I")]
+    assert proxied[0] == ["1", ("E", "42P18"), ("Z", "I")]
 
 
 @defect("a named statement PostgreSQL refuses at Parse stays in pgiris: parsing the same "
