@@ -614,6 +614,8 @@ static int exec_run(struct exec *e, uint8_t type, const char *body, size_t len)
         }
     }
 
+    /* Taken whatever the outcome: a shape that failed to prepare before its literal form ran is no answer. */
+    int unprepared = e->conn != NULL && odbc_take_unprepared(e->conn);
     int64_t dt = shm_now_us() - t0;
     ck_pr_store_64(&s->n_queries, s->n_queries + 1);
     ck_pr_store_64(&s->query_us, s->query_us + (uint64_t)dt);
@@ -635,7 +637,7 @@ static int exec_run(struct exec *e, uint8_t type, const char *body, size_t len)
     case ODBC_ERROR:
         if (in_tx)
             e->tx_failed = 1;
-        return LEASE_F_ERROR;
+        return LEASE_F_ERROR | (unprepared ? LEASE_F_UNPREPARED : 0);
     case ODBC_BROKEN:
         log_warning("exec", "slot=%u db=%s backend connection lost", e->slot, shm_pool(e->pool)->name);
         exec_disconnect(e);

@@ -646,6 +646,7 @@ int odbc_error_build(struct odbc_conn *c, SQLSMALLINT htype, SQLHANDLE h)
     else if (strcmp(state, "57014") == 0 && c->cancel_timeout)
         t.message = odbc_cancel_message(c);
     pgproto_error_where(&c->out, 'E', "ERROR", state, t.message, t.detail, t.hint, c->error_where);
+    memcpy(c->last_state, state, sizeof(c->last_state));
     return ODBC_ERROR;
 }
 
@@ -3421,10 +3422,26 @@ static int odbc_prep_new(struct odbc_conn *c, const char *sql, size_t len, uint6
 
 nomem:
     pgproto_error(&c->out, 'E', "ERROR", "53200", "out of memory", NULL, NULL);
+    memcpy(c->last_state, "53200", sizeof(c->last_state));
 failed:
+    /*
+     * Refused for what the text says (syntax, a missing table or column, a
+     * type, a feature, an aborted block), as PostgreSQL's Parse would be;
+     * not for a cancel, a lost connection or memory.
+     */
+    if (result == ODBC_ERROR && (strncmp(c->last_state, "42", 2) == 0 || strncmp(c->last_state, "0A", 2) == 0 ||
+                                 strncmp(c->last_state, "22", 2) == 0 || strncmp(c->last_state, "25", 2) == 0))
+        c->unprepared = 1;
     odbc_active_set(c, c->stmt);
     odbc_prep_free(p);
     return result;
+}
+
+int odbc_take_unprepared(struct odbc_conn *c)
+{
+    int u = c->unprepared;
+    c->unprepared = 0;
+    return u;
 }
 
 /*

@@ -128,6 +128,13 @@ int odbc_close_portal(struct odbc_conn *c, uint32_t id, struct odbc_sink *sink);
 void odbc_close_cursor(struct odbc_conn *c);
 
 /*
+ * 1, once, when a statement failed to prepare since the last call for what
+ * its text says (class 42, 0A, 22 or 25: PostgreSQL's Parse would have
+ * refused it), not for a cancel, a lost connection or memory.
+ */
+int odbc_take_unprepared(struct odbc_conn *c);
+
+/*
  * Describe a statement without executing it (SQLPrepare, SQLNumParams /
  * SQLDescribeParam, SQLNumResultCols / SQLDescribeCol): ParameterDescription
  * with nparams types (param_oids[i] when positive; when -(m + 1), what

@@ -251,6 +251,8 @@ struct odbc_conn {
     uint64_t shaped;            /* statements run so, for SHOW STATS */
     int defer_out;              /* odbc_exec_params runs: a stale plan's error is held back */
     int stale_plan;             /* the server refused a prepared statement whose table changed */
+    char last_state[6];         /* the SQLSTATE of the last error odbc_error_build made */
+    int unprepared;             /* a statement failed to prepare for its text (odbc_take_unprepared) */
 
     /*
      * SQLite: the types a probe found for the untyped columns of recent

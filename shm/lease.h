@@ -113,6 +113,7 @@ struct shm_slot;
 #define LEASE_F_ERROR 0x01          /* the request ended in an ErrorResponse */
 #define LEASE_F_BROKEN 0x02         /* the backend connection is gone; slot released */
 #define LEASE_F_CLEAN 0x04          /* nothing to reset: the worker may queue the slot itself */
+#define LEASE_F_UNPREPARED 0x08     /* the statement failed to prepare, as a Parse would have (odbc_take_unprepared) */
 
 /*
  * Take an idle slot of 'pool' for (worker, wgen, client): dequeue it from

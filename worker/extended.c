@@ -116,6 +116,13 @@ static int extended_stmt_used(struct extended_state *x, struct extended_stmt *st
     return 0;
 }
 
+/* What an aborted block still runs: COMMIT, ROLLBACK, ROLLBACK TO SAVEPOINT. */
+static int extended_ends_block(const struct extended_stmt *st)
+{
+    return st->cmd == SQL_CMD_COMMIT || st->cmd == SQL_CMD_ROLLBACK ||
+           (st->cmd == SQL_CMD_SAVEPOINT && strcmp(st->verb, "ROLLBACK") == 0);
+}
+
 static struct extended_stmt *extended_find_stmt(struct extended_state *x, const char *name, int *idx)
 {
     for (int i = 0; i < x->nstmts; i++)
@@ -611,6 +618,13 @@ static int extended_stmt_create(struct session *s, const char *name, const char 
         memcpy(sqlstate, rw == -2 ? "54000" : "42601", 6);
         return -1;
     }
+    /* In an aborted block only its end parses, as in PostgreSQL. */
+    if (s->txstatus == 'E' && !st->empty && !extended_ends_block(st)) {
+        extended_stmt_free(st);
+        memcpy(sqlstate, "25P02", 6);
+        snprintf(msg, msglen, "%s", PGPROTO_TX_ABORTED);
+        return -1;
+    }
     st->set_tx = st->cmd == SQL_CMD_OTHER && strcmp(st->verb, "SET") == 0 &&
                  params_is_set_transaction(st->source, st->source_len);
     int nt = n > st->nparams ? n : st->nparams;
@@ -694,6 +708,10 @@ static void extended_bind(struct session *s, const uint8_t *body, size_t len)
         snprintf(msg, sizeof(msg), "bind message supplies %d parameters, but prepared statement \"%.100s\" requires %d",
                  nval, stmt, st->nparams);
         extended_error(s, "08P01", msg);
+        return;
+    }
+    if (s->txstatus == 'E' && (!extended_ends_block(st) || nval != 0)) {
+        extended_error(s, "25P02", PGPROTO_TX_ABORTED);
         return;
     }
     /* Values as (offset, length) in the message, to re-encode in marker order. */
@@ -1123,8 +1141,7 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
         extended_execute_local(s, p, describe);
         return;
     }
-    if (s->txstatus == 'E' && st->cmd != SQL_CMD_COMMIT && st->cmd != SQL_CMD_ROLLBACK &&
-        !(st->cmd == SQL_CMD_SAVEPOINT && strcmp(st->verb, "ROLLBACK") == 0)) {
+    if (s->txstatus == 'E' && !extended_ends_block(st)) {
         extended_error(s, "25P02", PGPROTO_TX_ABORTED);
         return;
     }
@@ -1326,6 +1343,8 @@ struct pgbuf *extended_capture(struct session *s)
 void extended_done(struct session *s, char txstatus, int flags, uint64_t sig)
 {
     struct extended_state *x = s->ext;
+    /* A statement the backend refused to prepare is no statement, as after PostgreSQL's failed Parse. */
+    struct extended_stmt *refused = x != NULL && (flags & LEASE_F_UNPREPARED) ? x->running : NULL;
     if (x != NULL && x->running != NULL && sig != 0 && (x->running_described || x->running->sig == 0)) {
         struct extended_stmt *st = x->running;
         /* Its columns changed and the client was told: the description kept is the old one. */
@@ -1344,6 +1363,11 @@ void extended_done(struct session *s, char txstatus, int flags, uint64_t sig)
             pgbuf_reset(&st->desc);
         x->capture = NULL;
     }
+    for (int i = 0; refused != NULL && i < x->nstmts; i++)
+        if (x->stmts[i] == refused) {
+            extended_drop_stmt(x, i);
+            break;
+        }
     s->ext_busy = 0;
     int ended = s->txstatus != 'I' && txstatus == 'I';
     s->txstatus = txstatus;

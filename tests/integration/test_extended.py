@@ -54,6 +54,29 @@ def test_error_in_extended_query_keeps_connection(pgiris, backend):
         assert conn.execute("SELECT id FROM customers WHERE id = %s", (2,)).fetchone() == (2,)
 
 
+def test_statement_the_backend_refuses_is_not_kept(pgiris, backend):
+    """pgx v5 names a statement by a hash of its text and prepares it with
+    Parse + Describe + Sync: after the backend refused it (no table yet),
+    the same name and text prepare again once the table exists, as after
+    PostgreSQL's failed Parse (the name stayed taken: 42P05)."""
+    table = "later_%s" % uuid.uuid4().hex[:10]
+    m = pgwire.message
+    prepare = (m(b"P", b"stmtcache_1\0SELECT a FROM " + table.encode() + b"\0\0\0") +
+               m(b"D", b"Sstmtcache_1\0") + m(b"S"))
+    with pgwire.Conn(pgiris.port) as c:
+        c.startup("demo", backend, pgiris.users["demo"])
+        c.send(prepare)
+        assert pgwire.until_ready(c, 10, skip=(b"N", b"S")) == [("1", None), ("E", "42P01"), ("Z", None)]
+        with pgiris.connect(backend) as other:
+            other.execute("CREATE TABLE %s (a integer)" % table)
+        try:
+            c.send(prepare)
+            assert [t for t, _ in pgwire.until_ready(c, 10, skip=(b"N", b"S"))] == ["1", "t", "T", "Z"]
+        finally:
+            with pgiris.connect(backend) as other:
+                other.execute("DROP TABLE %s" % table)
+
+
 def _query_count(pgiris, backend):
     rows = [r for r in pgiris.show("STATS") if r["database"] == backend]
     return int(rows[0]["total_query_count"])
