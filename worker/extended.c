@@ -714,6 +714,15 @@ static void extended_bind(struct session *s, const uint8_t *body, size_t len)
         extended_error(s, "25P02", PGPROTO_TX_ABORTED);
         return;
     }
+    for (int i = 0; i < nfmt; i++) {
+        int16_t f = (int16_t)((fmtp[2 * i] << 8) | fmtp[2 * i + 1]);
+        if (f != 0 && f != 1) {
+            char msg[64];
+            snprintf(msg, sizeof(msg), "unsupported format code: %d", f);
+            extended_error(s, "22023", msg);
+            return;
+        }
+    }
     /* Values as (offset, length) in the message, to re-encode in marker order. */
     const uint8_t **vals = calloc((size_t)(nval ? nval : 1), sizeof(*vals));
     int32_t *lens = calloc((size_t)(nval ? nval : 1), sizeof(*lens));
@@ -1125,6 +1134,9 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
         extended_error(s, "08P01", "invalid Execute message");
         return;
     }
+    /* Zero or less is every row, as in PostgreSQL (the requests keep -1 for a Close). */
+    if (max_rows < 0)
+        max_rows = 0;
     struct extended_portal *p = extended_find_portal(x, name, NULL);
     if (p == NULL && extended_sql_cursor(s, name)) {
         extended_execute_cursor(s, name, max_rows);
@@ -1282,6 +1294,18 @@ static void extended_close(struct session *s, const uint8_t *body, size_t len)
         return;
     }
     extended_reply(s, '3');
+}
+
+void extended_simple_query(struct session *s)
+{
+    struct extended_state *x = s->ext;
+    int idx;
+    if (x == NULL)
+        return;
+    if (extended_find_portal(x, "", &idx) != NULL)
+        extended_drop_portal(x, idx);
+    if (extended_find_stmt(x, "", &idx) != NULL)
+        extended_drop_stmt(x, idx);
 }
 
 void extended_block_end(struct session *s)

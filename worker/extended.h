@@ -62,6 +62,8 @@ char *extended_sql_execute(struct session *s, const char *stmt, size_t len, stru
 /* Free all statements and portals of the session. */
 /* The client's transaction block ended (COMMIT, ROLLBACK, or an error that ended it): its portals end with it. */
 void extended_block_end(struct session *s);
+/* A simple Query: the unnamed statement and portal go, as in PostgreSQL (a Bind of "" after it is 26000). */
+void extended_simple_query(struct session *s);
 void extended_free(struct session *s);
 
 #endif

@@ -2279,6 +2279,7 @@ static void session_query(struct session *s, const uint8_t *body, size_t len)
         pgbuf_free(&b);
         return;
     }
+    extended_simple_query(s);
     struct session_query *q = calloc(1, sizeof(*q) + sl + 1);
     if (q == NULL) {
         session_fatal(s, "53200", "out of memory");

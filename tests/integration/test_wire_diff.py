@@ -685,8 +685,7 @@ def test_prepare_in_aborted_block_then_again(tables):
     ])
 
 
-@defect("Execute with a negative row count of a suspended portal is taken for Close: "
-        "answered CloseComplete, where PostgreSQL reads the rest (max_rows <= 0 is all rows)")
+# Execute with a negative row count reads the rest, as with 0 (max_rows <= 0 is all rows).
 @pytest.mark.parametrize("in_block", [False, True], ids=["implicit", "block"])
 def test_negative_row_count_reads_the_rest(tables, in_block):
     batch = (P(SERIES3) + B("p") + E("p", 1) + E("p", -1) + S, 1)
@@ -700,14 +699,12 @@ def test_insert_portal_with_row_limit_run_again(tables):
     assert_same(tables, [(P("INSERT INTO {t} VALUES (1)") + B("p") + E("p", 1) + E("p") + S, 1)])
 
 
-@defect("a simple Query does not drop the unnamed statement: Bind of it still works, "
-        "where PostgreSQL answers 26000")
+# A simple Query drops the unnamed statement: a Bind of it after is 26000.
 def test_simple_query_drops_unnamed_statement(tables):
     assert_same(tables, [(P("SELECT 1") + S, 1), ("SELECT 2", 1), (B() + E() + S, 1)])
 
 
-@defect("Bind with an unknown parameter format code (2) is accepted: BindComplete, and "
-        "without an Execute no error at all (PostgreSQL: 22023 at Bind)")
+# A parameter format code other than 0 or 1 is 22023 at Bind.
 def test_bind_bad_format_code(tables):
     assert_same(tables, [
         (P("SELECT $1::int4") + B(params=(1,), pfmts=(2,)) + S, 1),
