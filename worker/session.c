@@ -2531,10 +2531,23 @@ static void session_process_input(struct session *s)
             free(copy);
             break;
         }
-        case 'F':
+        case 'F': {
+            /*
+             * An error, as for any statement pgiris cannot run, and the
+             * connection stays (libpq's lo_* and PgJDBC's large objects send
+             * it; a FATAL closed the client's connection for it).
+             */
             evbuffer_drain(in, len + 1);
-            session_fatal(s, "0A000", "the fast-path function call protocol is not supported");
-            return;
+            struct pgbuf b;
+            pgbuf_init(&b);
+            pgproto_error(&b, 'E', "ERROR", "0A000", "the fast-path function call protocol is not supported",
+                          NULL, "Large objects (lo_*) use it: store the data in a bytea column instead.");
+            session_abort_block(s);
+            pgproto_ready(&b, s->txstatus);
+            session_send(s, &b);
+            pgbuf_free(&b);
+            break;
+        }
         case 'd': case 'c': case 'f':
             /* COPY data outside COPY is ignored, as PostgreSQL does. */
             evbuffer_drain(in, len + 1);

@@ -318,3 +318,29 @@ def test_sqlite_limits_have_their_sqlstates(pgiris, witness):
         assert pgwire.reply_shape(c)[2] == "42P02"
         c.send(pgwire.query_message("SELECT %s" % ", ".join(["1"] * 40000)))
         assert pgwire.reply_shape(c)[2] == "54011"
+
+
+@pytest.mark.parametrize("in_block", [False, True], ids=["outside", "in-block"])
+def test_fast_path_call_is_an_error_not_a_disconnect(pgiris, backend, in_block):
+    """FunctionCall (libpq's lo_*, PgJDBC's large objects): 0A000 and
+    ReadyForQuery, the connection usable after it; in a block the error
+    aborts it, as any error does."""
+    conn = pgwire.login(pgiris, backend)
+    try:
+        if in_block:
+            conn.send(pgwire.query_message("BEGIN"))
+            assert pgwire.until_ready(conn, 10, skip=(b"N", b"S"))[-1] == ("Z", None)
+        # lo_open(oid 0, mode 0x40000): function 952, two int4 arguments in binary
+        body = struct.pack("!Ihhhiiiih", 952, 1, 1, 2, 4, 0, 4, 0x40000, 1)
+        conn.send(pgwire.message(b"F", body))
+        t, payload = conn.read_message(10)
+        assert t == b"E" and pgwire.parse_error_fields(payload)["C"] == "0A000"
+        t, payload = conn.read_message(10)
+        assert (t, payload) == (b"Z", b"E" if in_block else b"I")
+        if in_block:
+            conn.send(pgwire.query_message("COMMIT"))
+            assert pgwire.until_ready(conn, 10, skip=(b"N", b"S")) == [("C", "ROLLBACK"), ("Z", None)]
+        conn.send(pgwire.query_message("SELECT 7"))
+        assert pgwire.until_ready(conn, 10, skip=(b"N", b"S", b"T")) == [("D", ["7"]), ("C", "SELECT 1"), ("Z", None)]
+    finally:
+        conn.close()
