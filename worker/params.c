@@ -298,30 +298,104 @@ static int params_search_path_other(const char *value, char *name, size_t size)
     return 0;
 }
 
-int params_init(struct params *ps, const char *user, const char *pairs, size_t len)
+/* One startup parameter: 0, -1 without memory, -2 for a search_path naming another schema. */
+static int params_startup_one(struct params *ps, const char *name, const char *value)
+{
+    /* The server decides the encoding; the client is told UTF8 (see params_execute). */
+    if (strcasecmp(name, "client_encoding") == 0)
+        return 0;
+    char schema[64];
+    if (strcasecmp(name, "search_path") == 0 && params_search_path_other(value, schema, sizeof(schema)))
+        return -2;
+    return params_put(ps, name, value, 1) < 0 ? -1 : 0;
+}
+
+/*
+ * The startup packet's "options", as PostgreSQL reads them: words split at
+ * spaces (a backslash keeps the next character), each "-c name=value",
+ * "-cname=value" or "--name=value" (a '-' in the name is a '_').  Anything
+ * else is refused (-3, err said why) rather than dropped.
+ */
+static int params_options(struct params *ps, const char *opts, char *err, size_t errlen)
+{
+    size_t n = strlen(opts);
+    char *w = malloc(n + 1);
+    if (w == NULL)
+        return -1;
+    int rc = 0, want_arg = 0;
+    size_t i = 0;
+    while (rc == 0) {
+        while (i < n && isspace((unsigned char)opts[i]))
+            i++;
+        if (i >= n)
+            break;
+        size_t k = 0;
+        for (; i < n && !isspace((unsigned char)opts[i]); i++) {
+            if (opts[i] == '\\' && i + 1 < n)
+                i++;
+            w[k++] = opts[i];
+        }
+        w[k] = '\0';
+        char *arg;
+        if (want_arg) {
+            arg = w;
+            want_arg = 0;
+        } else if (strncmp(w, "-c", 2) == 0) {
+            if (w[2] == '\0') {
+                want_arg = 1;
+                continue;
+            }
+            arg = w + 2;
+        } else if (strncmp(w, "--", 2) == 0 && w[2] != '\0') {
+            arg = w + 2;
+        } else {
+            snprintf(err, errlen, "invalid command-line argument for server process: %.100s", w);
+            rc = -3;
+            break;
+        }
+        char *eq = strchr(arg, '=');
+        if (eq == NULL) {
+            snprintf(err, errlen, "-c %.100s requires a value", arg);
+            rc = -3;
+            break;
+        }
+        *eq = '\0';
+        for (char *c = arg; *c; c++)
+            if (*c == '-')
+                *c = '_';
+        rc = params_startup_one(ps, arg, eq + 1);
+    }
+    if (rc == 0 && want_arg) {
+        snprintf(err, errlen, "-c requires a value");
+        rc = -3;
+    }
+    free(w);
+    return rc;
+}
+
+int params_init(struct params *ps, const char *user, const char *pairs, size_t len, char *err, size_t errlen)
 {
     memset(ps, 0, sizeof(*ps));
     ps->user = user;
-    size_t pos = 0;
-    while (pos < len && pairs[pos] != '\0') {
-        const char *name = pairs + pos;
-        size_t nl = strnlen(name, len - pos);
-        if (pos + nl + 1 >= len)
-            break;
-        const char *value = name + nl + 1;
-        size_t vl = strnlen(value, len - pos - nl - 1);
-        pos += nl + 1 + vl + 1;
-        if (strcmp(name, "user") == 0 || strcmp(name, "database") == 0 ||
-            strcmp(name, "options") == 0 || strcmp(name, "replication") == 0)
-            continue;
-        /* The server decides the encoding; the client is told UTF8 (see params_execute). */
-        if (strcasecmp(name, "client_encoding") == 0)
-            continue;
-        char schema[64];
-        if (strcasecmp(name, "search_path") == 0 && params_search_path_other(value, schema, sizeof(schema)))
-            return -2;
-        if (params_put(ps, name, value, 1) < 0)
-            return -1;
+    /* Two rounds: what "options" sets first, then the parameters named in the packet, which win. */
+    for (int round = 0; round < 2; round++) {
+        size_t pos = 0;
+        while (pos < len && pairs[pos] != '\0') {
+            const char *name = pairs + pos;
+            size_t nl = strnlen(name, len - pos);
+            if (pos + nl + 1 >= len)
+                break;
+            const char *value = name + nl + 1;
+            size_t vl = strnlen(value, len - pos - nl - 1);
+            pos += nl + 1 + vl + 1;
+            int options = strcmp(name, "options") == 0;
+            if (options != (round == 0) || strcmp(name, "user") == 0 || strcmp(name, "database") == 0 ||
+                strcmp(name, "replication") == 0)
+                continue;
+            int rc = options ? params_options(ps, value, err, errlen) : params_startup_one(ps, name, value);
+            if (rc < 0)
+                return rc;
+        }
     }
     return 0;
 }

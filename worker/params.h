@@ -63,12 +63,15 @@ void params_tx_end(struct params *ps, int committed, struct pgbuf *out);
 int64_t params_parse_ms(const char *value);
 
 /*
- * The server defaults, then each startup-packet "name\0value\0" pair (user,
- * database, options, replication skipped).  user must outlive ps.  0, -1
- * when out of memory, -2 for a search_path naming a schema other than
- * public (statements are not resolved against it).
+ * The server defaults, then what the startup packet's "options" sets
+ * (-c name=value, --name=value), then each of its other "name\0value\0"
+ * pairs (user, database, replication skipped).  user must outlive ps.  0,
+ * -1 when out of memory, -2 for a search_path naming a schema other than
+ * public (statements are not resolved against it), -3 for options pgiris
+ * cannot read (err says what, as PostgreSQL would).
  */
-int params_init(struct params *ps, const char *user, const char *startup_pairs, size_t len);
+int params_init(struct params *ps, const char *user, const char *startup_pairs, size_t len, char *err,
+                size_t errlen);
 void params_free(struct params *ps);
 const char *params_get(const struct params *ps, const char *name);
 

@@ -689,11 +689,14 @@ static void session_startup(struct session *s, const uint8_t *body, size_t len)
     }
     snprintf(c->user, sizeof(c->user), "%s", user);
     user = c->user;
-    int prc = params_init(&s->params, user, (const char *)body, len);
+    char perr[160];
+    int prc = params_init(&s->params, user, (const char *)body, len, perr, sizeof(perr));
     if (prc < 0) {
         if (prc == -2)
             session_fatal(s, "0A000", "a search_path naming a schema other than public is not supported by pgiris: "
                                       "statements are not resolved against it");
+        else if (prc == -3)
+            session_fatal(s, "42601", perr);
         else
             session_fatal(s, "53200", "out of memory");
         return;

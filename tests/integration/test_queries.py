@@ -91,6 +91,34 @@ def test_search_path_at_login(pgiris, value, refused):
         conn.close()
 
 
+def test_startup_options_are_applied(pgiris, backend):
+    """libpq's PGOPTIONS / options=, PgJDBC's options: "-c name=value" and
+    "--name=value" set parameters at login, as PostgreSQL does (they were
+    dropped); a parameter named in the packet itself wins."""
+    opts = r"-c statement_timeout=300 --application-name=opt\ app -cDateStyle=ISO,\ MDY"
+    long_query = {"pg": "SELECT pg_sleep(5)",
+                  "demo": "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 30000000) "
+                          "SELECT sum(x) FROM s"}[backend]
+    with pgiris.connect(backend, options=opts, application_name="named") as conn:
+        assert conn.execute("SHOW application_name").fetchone()[0] == "named"
+        assert conn.execute("SHOW DateStyle").fetchone()[0] == "ISO, MDY"
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            conn.execute(long_query)
+    with pgiris.connect(backend, options="--application-name=opt\\ app") as conn:
+        assert conn.execute("SHOW application_name").fetchone()[0] == "opt app"
+
+
+@pytest.mark.parametrize("opts,message", [
+    ("-c search_path=tenant1", "search_path"),
+    ("-c statement_timeout", "requires a value"),
+    ("-B 100", "invalid command-line argument"),
+])
+def test_startup_options_refused(pgiris, opts, message):
+    """What pgiris would otherwise drop is refused at login, as the same SET would be."""
+    with pytest.raises(psycopg.OperationalError, match=message):
+        pgiris.connect("demo", options=opts)
+
+
 def test_set_time_zone_takes_no_to(pgiris):
     """SET TIME ZONE takes its value directly, as PostgreSQL's grammar has it."""
     with pgiris.connect("demo") as conn:
