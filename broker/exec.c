@@ -434,7 +434,8 @@ static int exec_params_read(struct pgproto_reader *r, int with_values, struct ex
     return r->err ? -1 : 0;
 }
 
-_Static_assert(LEASE_EXEC_DESCRIBE == ODBC_F_DESCRIBE && LEASE_EXEC_SELECT_TAG == ODBC_F_SELECT_TAG,
+_Static_assert(LEASE_EXEC_DESCRIBE == ODBC_F_DESCRIBE && LEASE_EXEC_SELECT_TAG == ODBC_F_SELECT_TAG &&
+                   LEASE_EXEC_AS_DESCRIBED == ODBC_F_AS_DESCRIBED,
                "an 'E' request's flags are odbc_exec_params's");
 
 /* The extended-protocol requests: 'E', 'F' and 'D'.  Returns an enum odbc_result. */

@@ -4149,7 +4149,8 @@ static void odbc_suspended_put(struct odbc_conn *c)
  * prepared (p->untyped): once it has run, the driver no longer describes
  * them.  A run without that Describe keeps the columns a Describe of the
  * statement gave (text): a client that described the statement reads the
- * rows by that description, and may have asked for text's binary form.
+ * rows by that description, and may have asked for text's binary form;
+ * unless the client was told a portal's columns last (ODBC_F_AS_DESCRIBED).
  * Returns the columns to use.
  */
 static const struct odbc_cols *odbc_sqlite_portal_cols(struct odbc_conn *c, struct odbc_prep *p, int nparams,
@@ -4275,8 +4276,9 @@ static int odbc_run_params(struct odbc_conn *c, const char *sql, size_t len, con
             return odbc_finish(c, sink, odbc_stream_error(c, p->stmt, err));
     }
     /* Typed for this run: numeric or float8, whose binary forms odbc_formats_check let through as text's. */
-    cols = (flags & ODBC_F_DESCRIBE) && odbc_query_verb(verb) ? odbc_sqlite_portal_cols(c, p, nparams, inl)
-                                                              : &p->cols;
+    cols = (flags & (ODBC_F_DESCRIBE | ODBC_F_AS_DESCRIBED)) && odbc_query_verb(verb)
+               ? odbc_sqlite_portal_cols(c, p, nparams, inl)
+               : &p->cols;
 
     /* Describe comes before Execute in PostgreSQL too: an error then follows it. */
     if (flags & ODBC_F_DESCRIBE) {

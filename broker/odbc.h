@@ -64,6 +64,8 @@ struct odbc_param {
 #define ODBC_F_DESCRIBE 0x01    /* send RowDescription (or NoData) before the rows */
 #define ODBC_F_ROWDESC 0x02     /* a simple Query's: RowDescription once it ran, if it has columns */
 #define ODBC_F_SELECT_TAG 0x04  /* tagged SELECT n whatever the verb: Execute of a cursor declared in SQL */
+/* No RowDescription, but the rows typed as ODBC_F_DESCRIBE would have described them (SQLite's probe). */
+#define ODBC_F_AS_DESCRIBED 0x08
 
 /*
  * Run a statement whose parameters are ODBC markers ('?', one per bound

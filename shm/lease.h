@@ -90,6 +90,7 @@ struct shm_slot;
 /* 'E' flags: odbc_exec_params's ODBC_F_* of the same values (exec.c checks that they agree). */
 #define LEASE_EXEC_DESCRIBE 0x01    /* RowDescription (or NoData) before the rows */
 #define LEASE_EXEC_SELECT_TAG 0x04  /* tagged SELECT n: Execute of a cursor declared in SQL */
+#define LEASE_EXEC_AS_DESCRIBED 0x08 /* rows typed as a Describe of the portal would give them, none sent */
 
 #define LEASE_REQ_SAVEPOINT 'S'
 #define LEASE_REQ_TX_MODES 'M'

@@ -47,6 +47,7 @@ struct extended_stmt {
     int described;          /* desc holds them: Describe is answered without the backend */
     int set_tx;             /* SET TRANSACTION modes (params_set_transaction): the executor applies them */
     uint64_t sig;           /* the columns the client was told, as the executor names them (0: none yet) */
+    int told_portal;        /* what the client was told last is a portal's Describe, not the statement's */
 };
 
 struct extended_portal {
@@ -1025,6 +1026,7 @@ static void extended_describe(struct session *s, const uint8_t *body, size_t len
         }
         /* A FETCH describes whatever query its cursor is declared for now: never kept. */
         int fetch = strcmp(st->verb, "FETCH") == 0;
+        st->told_portal = 0;
         if (st->described && !fetch) {
             session_send(s, &st->desc);
             return;
@@ -1240,7 +1242,14 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
         }
         pgproto_begin(&s->req, LEASE_REQ_EXEC_PARAMS);
         pgproto_put_cstr(&s->req, st->verb);
-        pgproto_put_u8(&s->req, describe ? LEASE_EXEC_DESCRIBE : 0);
+        /*
+         * A client told a portal's columns (SQLite types an expression's
+         * by the values: odbc_sqlite_portal_cols) reads later runs by them,
+         * binary ones too, though it describes no more (PgJDBC).
+         */
+        if (describe)
+            st->told_portal = 1;
+        pgproto_put_u8(&s->req, describe ? LEASE_EXEC_DESCRIBE : st->told_portal ? LEASE_EXEC_AS_DESCRIBED : 0);
         pgproto_put_i32(&s->req, max_rows);
         pgproto_put_i32(&s->req, (int32_t)p->id);
         pgproto_put_i32(&s->req, (int32_t)(uint32_t)(st->sig >> 32));

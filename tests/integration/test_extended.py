@@ -77,6 +77,47 @@ def test_statement_the_backend_refuses_is_not_kept(pgiris, backend):
                 other.execute("DROP TABLE %s" % table)
 
 
+def test_binary_rows_after_a_portal_describe_match_it(pgiris):
+    """PgJDBC describes a portal once (text rows), then, the statement
+    prepared, runs it with binary rows and no Describe.  On SQLite an
+    expression's column is typed by the values (float8 for sum() here):
+    the binary rows must be float8's 8 bytes, not the text the driver gave
+    (which PgJDBC read as a float8 and failed on)."""
+    m = pgwire.message
+    sql = b"SELECT sum(price) FROM products WHERE id < $1"
+
+    def bind(fmt):
+        return (m(b"B", b"\0S_1\0" + struct.pack("!hh", 1, 1) + struct.pack("!hi", 1, 4) + struct.pack("!i", 3)
+                  + struct.pack("!hh", 1, fmt)))
+
+    execute = m(b"E", b"\0\0\0\0\0") + m(b"S")
+    with pgwire.Conn(pgiris.port) as c:
+        c.startup("demo", "demo", pgiris.users["demo"])
+        c.send(m(b"P", b"S_1\0" + sql + b"\0" + struct.pack("!hI", 1, 23)) + bind(0) + m(b"D", b"P\0") + execute)
+        got = {}
+        while True:
+            t, payload = c.read_message(10)
+            if t == b"T":
+                got["oid"] = struct.unpack("!I", payload[payload.index(b"\0", 2) + 7:][:4])[0]
+            elif t == b"D":
+                got["text"] = pgwire.parse_data_row(payload)[0]
+            elif t == b"Z":
+                break
+        assert got["oid"] == 701, got
+        c.send(bind(1) + execute)
+        rows = []
+        while True:
+            t, payload = c.read_message(10)
+            if t == b"D":
+                rows.append(payload)
+            elif t == b"Z":
+                break
+        assert len(rows) == 1
+        (n,), (length,) = struct.unpack("!h", rows[0][:2]), struct.unpack("!i", rows[0][2:6])
+        assert (n, length) == (1, 8), rows[0]
+        assert struct.unpack("!d", rows[0][6:14])[0] == float(got["text"])
+
+
 def _query_count(pgiris, backend):
     rows = [r for r in pgiris.show("STATS") if r["database"] == backend]
     return int(rows[0]["total_query_count"])
