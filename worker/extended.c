@@ -566,6 +566,58 @@ static int extended_stmt_same(const struct extended_stmt *st, const char *query,
     return 1;
 }
 
+/* The type named at token i of text (t, n tokens): "int4", "double precision", "timestamp with time zone"; 0 if none known. */
+static int32_t extended_type_at(const char *text, const struct sql_token *t, size_t n, size_t i)
+{
+    char name[40], word[20];
+    size_t len = 0;
+    /* Up to three words: double precision, timestamp with time zone (the last two must both follow). */
+    for (size_t k = i; k < n && k < i + 4 && t[k].type == SQL_TOK_IDENT; k++) {
+        sql_token_fold(text, &t[k], word, sizeof(word));
+        len += (size_t)snprintf(name + len, sizeof(name) - len, "%s%s", k > i ? " " : "", word);
+        if (len >= sizeof(name))
+            return 0;
+        int32_t oid = pgproto_type_oid(name);
+        if (oid != 0 && !(k + 1 < n && t[k + 1].type == SQL_TOK_IDENT && strcmp(name, "timestamp") == 0))
+            return oid;
+    }
+    return 0;
+}
+
+/*
+ * A parameter Parse left untyped that the text casts ($1::int4, CAST($1 AS
+ * bigint)) is of that type, as PostgreSQL's server would say: a client
+ * that encodes values by the described types (pgx) could not send an
+ * integer for text.  SQLite's driver describes every parameter as text,
+ * and psqlODBC a timestamptz as a timestamp.
+ */
+static void extended_cast_types(struct extended_stmt *st)
+{
+    struct sql_token t[256];
+    size_t n = 0;
+    struct sql_lex_error err;
+    if (sql_lex(st->source, st->source_len, t, 256, &n, &err) != 0 || n > 256)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].type != SQL_TOK_PARAM)
+            continue;
+        long p = strtol(st->source + t[i].off + 1, NULL, 10);
+        if (p < 1 || p > st->nparams || st->oids[p - 1] != 0)
+            continue;
+        int32_t oid = 0;
+        if (i + 2 < n && t[i + 1].type == SQL_TOK_OP && t[i + 1].len == 2 &&
+            memcmp(st->source + t[i + 1].off, "::", 2) == 0)
+            oid = extended_type_at(st->source, t, n, i + 2);
+        else if (i >= 2 && i + 2 < n && t[i - 1].type == SQL_TOK_PUNCT && st->source[t[i - 1].off] == '(' &&
+                 t[i - 2].type == SQL_TOK_IDENT && t[i - 2].len == 4 &&
+                 strncasecmp(st->source + t[i - 2].off, "cast", 4) == 0 && t[i + 1].type == SQL_TOK_IDENT &&
+                 t[i + 1].len == 2 && strncasecmp(st->source + t[i + 1].off, "as", 2) == 0)
+            oid = extended_type_at(st->source, t, n, i + 2);
+        if (oid != 0)
+            st->oids[p - 1] = oid;
+    }
+}
+
 /*
  * Create statement 'name' from query (PostgreSQL SQL with $n) and the
  * parameter types given (n of them, 0 = unspecified), replacing an unnamed
@@ -640,6 +692,7 @@ static int extended_stmt_create(struct session *s, const char *name, const char 
     for (int i = 0; i < n; i++)
         st->oids[i] = oids[i];
     st->nparams = nt;
+    extended_cast_types(st);
     x->stmts = ns;
     if (name[0] == '\0' && extended_find_stmt(x, "", &idx) != NULL)
         extended_drop_stmt(x, idx);

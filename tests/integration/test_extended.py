@@ -118,6 +118,32 @@ def test_binary_rows_after_a_portal_describe_match_it(pgiris):
         assert struct.unpack("!d", rows[0][6:14])[0] == float(got["text"])
 
 
+@pytest.mark.parametrize("sql, oids", [
+    ("SELECT $1::int4 * 2", [23]),
+    ("SELECT CAST($1 AS bigint), $2::double precision, $3::timestamp with time zone, $4::timestamp, "
+     "$5::varchar(10), $6::numeric(10, 2), $7::boolean", [20, 701, 1184, 1114, 1043, 1700, 16]),
+])
+def test_cast_parameters_are_described_as_their_type(pgiris, backend, sql, oids):
+    """A parameter Parse leaves untyped that the text casts has the cast's
+    type, on every backend as on PostgreSQL: pgx encodes values by the
+    described types and could not send an integer for a text."""
+    m = pgwire.message
+    with pgwire.Conn(pgiris.port) as c:
+        c.startup("demo", backend, pgiris.users["demo"])
+        c.send(m(b"P", b"cast_s\0" + sql.encode() + b"\0\0\0") + m(b"D", b"Scast_s\0") + m(b"S"))
+        described = None
+        while True:
+            t, payload = c.read_message(10)
+            if t == b"t":
+                (n,) = struct.unpack("!h", payload[:2])
+                described = list(struct.unpack("!%dI" % n, payload[2:2 + 4 * n]))
+            elif t == b"E":
+                raise AssertionError(pgwire.parse_error_fields(payload))
+            elif t == b"Z":
+                break
+        assert described == oids
+
+
 def _query_count(pgiris, backend):
     rows = [r for r in pgiris.show("STATS") if r["database"] == backend]
     return int(rows[0]["total_query_count"])
