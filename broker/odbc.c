@@ -3710,6 +3710,116 @@ static int odbc_param_reject(struct odbc_conn *c, int32_t oid, const char *v, si
  * A text-format parameter into c->pbuf, checked as PostgreSQL's input
  * function for its type would check it (SQLite would store anything).
  */
+/* n digits at s (none may be missing) as a number, or -1. */
+static int odbc_digits(const char *s, size_t avail, int n)
+{
+    int v = 0;
+    if ((size_t)n > avail)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/*
+ * SQLite: a date or timestamp value with a zone offset, as PgJDBC sends
+ * them ("2024-02-29 +00", "2024-02-29 13:45:30+00") and PostgreSQL would
+ * read into the column: a date keeps its date, a timestamp its wall time,
+ * a timestamptz becomes UTC (how pgiris keeps timestamps on SQLite), each
+ * without the offset, which SQLite would otherwise store as part of the
+ * text (and its date functions refuse).  Into out (at least n + 1 bytes);
+ * its length, or 0 to keep the value as it is (no offset, or not such a
+ * value).
+ */
+static size_t odbc_sqlite_zoned(int32_t oid, const char *v, size_t n, char *out)
+{
+    int y = odbc_digits(v, n, 4), mo = n > 7 ? odbc_digits(v + 5, n - 5, 2) : -1,
+        d = n > 9 ? odbc_digits(v + 8, n - 8, 2) : -1;
+    if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || v[4] != '-' || v[7] != '-')
+        return 0;
+    size_t i = 10, tstart = 0, tend = 0;
+    int hh = 0, mi = 0, ss = 0;
+    if (i + 5 <= n && (v[i] == ' ' || v[i] == 'T') && isdigit((unsigned char)v[i + 1])) {
+        hh = odbc_digits(v + i + 1, n - i - 1, 2);
+        mi = v[i + 3] == ':' ? odbc_digits(v + i + 4, n - i - 4, 2) : -1;
+        if (hh < 0 || hh > 24 || mi < 0 || mi > 59)
+            return 0;
+        tstart = i + 1;
+        i += 6;
+        if (i + 3 <= n && v[i] == ':') {
+            if ((ss = odbc_digits(v + i + 1, n - i - 1, 2)) < 0 || ss > 60)
+                return 0;
+            i += 3;
+            if (i < n && v[i] == '.')
+                for (i++; i < n && isdigit((unsigned char)v[i]); i++)
+                    ;
+        }
+        tend = i;
+    }
+    while (i < n && v[i] == ' ')
+        i++;
+    /* The offset: Z, +hh, +hhmm, +hh:mm (and :ss); nothing else may follow. */
+    int sign = 0, oh = 0, om = 0, os = 0;
+    if (i < n && (v[i] == 'Z' || v[i] == 'z') && i + 1 == n) {
+        sign = 1;
+    } else if (i < n && (v[i] == '+' || v[i] == '-')) {
+        sign = v[i] == '-' ? -1 : 1;
+        if ((oh = odbc_digits(v + i + 1, n - i - 1, 2)) < 0 || oh > 15)
+            return 0;
+        i += 3;
+        if (i < n && v[i] == ':')
+            i++;
+        if (i < n && (om = odbc_digits(v + i, n - i, 2)) < 0)
+            return 0;
+        if (i < n)
+            i += 2;
+        if (i < n && v[i] == ':') {
+            if ((os = odbc_digits(v + i + 1, n - i - 1, 2)) < 0)
+                return 0;
+            i += 3;
+        }
+        if (i != n)
+            return 0;
+    } else {
+        return 0;
+    }
+    if (oid == PG_OID_DATE || tend == 0) {
+        if (oid != PG_OID_DATE)
+            return 0;
+        memcpy(out, v, 10);
+        out[10] = '\0';
+        return 10;
+    }
+    if (oid == PG_OID_TIMESTAMP) {
+        memcpy(out, v, 10);
+        out[10] = ' ';
+        memcpy(out + 11, v + tstart, tend - tstart);
+        out[11 + tend - tstart] = '\0';
+        return 11 + tend - tstart;
+    }
+    /* timestamptz: the same instant in UTC. */
+    int64_t secs = civil_days_from_date(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss -
+                   sign * (oh * 3600 + om * 60 + os);
+    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400), rest = secs - days * 86400, yy;
+    int m2, d2;
+    civil_date_from_days(days, &yy, &m2, &d2);
+    if (yy < 0 || yy > 9999)
+        return 0;
+    int len = snprintf(out, n + 1, "%04d-%02d-%02d %02d:%02d:%02d", (int)yy, m2, d2, (int)(rest / 3600),
+                       (int)(rest / 60 % 60), (int)(rest % 60));
+    /* The fraction as written. */
+    size_t fs = tstart + 8;
+    if (len > 0 && fs < tend && (size_t)len + (tend - fs) <= n) {
+        memcpy(out + len, v + fs, tend - fs);
+        len += (int)(tend - fs);
+        out[len] = '\0';
+    }
+    return len > 0 && (size_t)len <= n ? (size_t)len : 0;
+}
+
 static int odbc_param_text(struct odbc_conn *c, int32_t oid, const char *v, size_t n,
                            struct odbc_bind *b)
 {
@@ -3763,6 +3873,19 @@ static int odbc_param_text(struct odbc_conn *c, int32_t oid, const char *v, size
         b->ctype = SQL_C_BINARY;
         b->ind = (SQLLEN)(c->pbuf.len - b->off);
         return 0;
+    case PG_OID_DATE:
+    case PG_OID_TIMESTAMP:
+    case PG_OID_TIMESTAMPTZ:
+        if (c->dialect == CFG_DIALECT_SQLITE && n < 64) {
+            char zoned[64];
+            size_t k = odbc_sqlite_zoned(oid, v, n, zoned);
+            if (k > 0) {
+                pgproto_put_bytes(&c->pbuf, zoned, k);
+                b->ind = (SQLLEN)k;
+                return 0;
+            }
+        }
+        break;
     default:
         break;
     }
@@ -3950,8 +4073,14 @@ static int odbc_params_bind(struct odbc_conn *c, struct odbc_prep *p,
             odbc_param_type(c, oid, NULL, 0, b);
             continue;
         }
+        /* Unspecified (PgJDBC's timestamps): a date or time column's type, as PostgreSQL would read it. */
+        int32_t text_oid = oid;
+        if (in->type_oid == 0 && c->dialect == CFG_DIALECT_SQLITE && i < p->nparams &&
+            (p->param_oids[i] == PG_OID_DATE || p->param_oids[i] == PG_OID_TIMESTAMP ||
+             p->param_oids[i] == PG_OID_TIMESTAMPTZ))
+            text_oid = p->param_oids[i];
         if (in->format == 0)
-            rc = odbc_param_text(c, oid, (const char *)in->value, (size_t)in->len, b);
+            rc = odbc_param_text(c, text_oid, (const char *)in->value, (size_t)in->len, b);
         else if (in->format == 1)
             rc = odbc_param_binary(c, oid, i, in->value, (size_t)in->len, b);
         else

@@ -52,3 +52,33 @@ def test_blob_expressions_are_bytea(pgiris):
         cur = conn.execute("SELECT x FROM (SELECT zeroblob(2) AS x)")
         assert cur.fetchall() == [(b"\x00\x00",)]
         assert cur.description[0].type_code == BYTEA
+
+
+def test_zone_offsets_are_read_as_postgresql_reads_them(pgiris):
+    """PgJDBC sends dates and timestamps with an offset ("2024-02-29 +00",
+    "2024-02-29 13:45:30+00"), untyped or typed.  SQLite would keep the
+    offset as part of the text, so a lookup by the plain value missed the
+    row and SQLite's date functions returned NULL; PostgreSQL reads a date
+    without it, a timestamp as its wall time and a timestamptz as an
+    instant (UTC on SQLite)."""
+    import uuid
+    table = "zoned_" + uuid.uuid4().hex[:8]
+    with pgiris.connect("demo") as conn:
+        conn.execute("CREATE TABLE %s (id integer, d date, ts timestamp, tz timestamptz)" % table)
+        try:
+            ins = "INSERT INTO %s (id, d, ts, tz) VALUES ($1, $2, $3, $4)" % table
+            # untyped (psycopg sends a str as unknown), as PgJDBC sends setTimestamp
+            conn.pgconn.exec_params(ins.encode(), [b"1", b"2024-02-29 +00", b"2024-02-29 13:45:30+00",
+                                                   b"2024-02-29 22:45:30.25+09"], [0, 0, 0, 0])
+            # typed, as PgJDBC sends setDate (date) and setObject(LocalDateTime) (timestamp)
+            res = conn.pgconn.exec_params(ins.encode(), [b"2", b"2024-02-29 +09", b"2024-02-29 13:45:30-05",
+                                                         b"2024-02-29T08:45:30-05:00"], [23, 1082, 1114, 1184])
+            assert res.status == psycopg.pq.ExecStatus.COMMAND_OK, res.error_message
+            rows = conn.execute("SELECT id, d, ts, tz FROM %s ORDER BY id" % table).fetchall()
+            got = [(i, str(d), str(ts), str(tz)) for i, d, ts, tz in rows]
+            assert got == [(1, "2024-02-29", "2024-02-29 13:45:30", "2024-02-29 13:45:30.250000+00:00"),
+                           (2, "2024-02-29", "2024-02-29 13:45:30", "2024-02-29 13:45:30+00:00")]
+            assert conn.execute("SELECT count(*) FROM %s WHERE d = '2024-02-29' AND ts = '2024-02-29 13:45:30'"
+                                % table).fetchone() == (2,)
+        finally:
+            conn.execute("DROP TABLE %s" % table)
