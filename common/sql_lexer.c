@@ -541,18 +541,40 @@ int sql_lex(const char *text, size_t len, struct sql_token *toks, size_t max, si
     return rc < 0 ? -1 : 0;
 }
 
-long sql_find_brace(const char *text, size_t len)
+/* The first operator token outside quotes and comments holding one of chars: its offset (its length in *n), or -1. */
+static long sql_find_op_with(const char *text, size_t len, const char *chars, size_t *n)
 {
     struct sql_lexer lx;
     struct sql_lexeme t;
+    const char *c;
 
-    if (memchr(text, '{', len) == NULL && memchr(text, '}', len) == NULL)
+    for (c = chars; *c != '\0' && memchr(text, *c, len) == NULL; c++)
+        ;
+    if (*c == '\0')
         return -1;
     sql_lexer_init(&lx, text, len);
-    while (sql_lex_token(&lx, &t, NULL) > 0)
-        if (t.type == SQL_TOK_OP && (lx.s[t.off] == '{' || lx.s[t.off] == '}'))
-            return (long)t.off;
+    while (sql_lex_token(&lx, &t, NULL) > 0) {
+        if (t.type != SQL_TOK_OP)
+            continue;
+        for (size_t i = 0; i < t.len; i++)
+            if (strchr(chars, lx.s[t.off + i]) != NULL) {
+                *n = t.len;
+                return (long)t.off;
+            }
+    }
     return -1;
+}
+
+long sql_find_brace(const char *text, size_t len)
+{
+    size_t n;
+    /* A brace lexes as an operator of its own. */
+    return sql_find_op_with(text, len, "{}", &n);
+}
+
+long sql_find_qmark_op(const char *text, size_t len, size_t *oplen)
+{
+    return sql_find_op_with(text, len, "?", oplen);
 }
 
 /* ---- statements -------------------------------------------------------- */

@@ -56,6 +56,17 @@ int sql_lex(const char *text, size_t len, struct sql_token *toks, size_t max, si
 long sql_find_brace(const char *text, size_t len);
 
 /*
+ * The offset of the first operator outside quotes and comments that holds
+ * a '?' (jsonb's ?, ?|, ?&, @?; geometric ?-, ?|| ...), its length in
+ * *oplen, or -1.  Every ODBC driver reads a bare ? as a parameter marker.
+ */
+long sql_find_qmark_op(const char *text, size_t len, size_t *oplen);
+/* Its error (0A000), with the operator as "%.*s". */
+#define SQL_QMARK_REFUSAL                                                                              \
+    "the operator \"%.*s\" cannot reach the backend: ODBC reads \"?\" as a parameter marker (jsonb's ?, " \
+    "?| and ?& are jsonb_exists(), jsonb_exists_any() and jsonb_exists_all(), @? is jsonb_path_exists())"
+
+/*
  * Split a simple-query string at top-level semicolons.  Calls fn once per
  * statement that has any token other than comments, with the statement's
  * text (from its first token to its last, semicolon excluded).  Stops and

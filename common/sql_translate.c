@@ -1399,12 +1399,15 @@ static int sql_translate_run(enum cfg_dialect d, const struct sql_translate_opts
         rules = sql_rules_postgres, nrules = sql_rules_postgres_n;
         break;
     }
-    long brace;
+    long brace, qmark;
+    size_t oplen = 0;
     /* a protocol string cannot hold NUL; the backend would see a truncated statement */
     if (memchr(in, '\0', len))
         sql_rw_fail(&rw, "22021", "invalid byte sequence: the statement contains a NUL byte");
     else if ((brace = sql_find_brace(in, len)) >= 0)
         sql_rw_fail(&rw, "42601", "syntax error at or near \"%c\"", in[brace]);
+    else if ((qmark = sql_find_qmark_op(in, len, &oplen)) >= 0)
+        sql_rw_fail(&rw, "0A000", SQL_QMARK_REFUSAL, (int)oplen, in + qmark);
     else if (sql_load(&rw, in, len) == 0 && sql_check_single(&rw, in, len) == 0 &&
         sql_count_params(&rw, out) == 0 && sql_record(&rw, in, len, out) == 0) {
         sql_apply_rules(&rw, rules, nrules, every_rule);

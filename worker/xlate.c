@@ -4,6 +4,7 @@
  */
 #include "worker/xlate.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -271,11 +272,18 @@ static const struct xlate *xlate_passthrough(const char *stmt, size_t len)
     x.flags = sql_backend_flags(stmt, len, t, ntoks);
     x.error = sql_refusal(verb);
     x.sqlstate = x.error != NULL ? "0A000" : NULL;
-    long brace = sql_find_brace(stmt, len);
+    long brace = sql_find_brace(stmt, len), qmark;
+    size_t oplen = 0;
     if (brace >= 0) {
         /* psqlODBC would run an ODBC escape clause that PostgreSQL refuses (sql_find_brace) */
         x.error = stmt[brace] == '{' ? "syntax error at or near \"{\"" : "syntax error at or near \"}\"";
         x.sqlstate = "42601";
+    } else if ((qmark = sql_find_qmark_op(stmt, len, &oplen)) >= 0) {
+        /* psqlODBC would take it for a parameter marker: 07002, which is no PostgreSQL SQLSTATE */
+        static char msg[320];
+        snprintf(msg, sizeof(msg), SQL_QMARK_REFUSAL, (int)(oplen > 8 ? 8 : oplen), stmt + qmark);
+        x.error = msg;
+        x.sqlstate = "0A000";
     }
     return &x;
 }

@@ -773,3 +773,19 @@ def test_generate_series(pgiris, backend):
             batch = batch.replace(pgwire.message(b"E", b"\0\0\0\0\0"), pgwire.message(b"E", b"\0\0\0\0\x0a"))
             c.send(batch)
             assert c.read_results(timeout=10)[0][1] == [["1"], ["2"], ["3"]]
+
+
+@pytest.mark.parametrize("sql", ["SELECT '{\"a\": 1}'::jsonb ? 'a'", "SELECT '{\"a\": 1}'::jsonb ?| array['a']",
+                                 "SELECT '{\"a\": 1}'::jsonb ?& array['a']"])
+def test_question_mark_operators_are_refused_clearly(pgiris, backend, sql):
+    """Every ODBC driver reads a bare ? as a parameter marker: psqlODBC
+    failed with 07002, no PostgreSQL SQLSTATE.  pgiris refuses such an
+    operator with 0A000 naming the functions to use, in both protocols;
+    a ? in a string, an identifier or a comment is no operator."""
+    with pgiris.connect(backend) as conn:
+        for params in (None, (1,)):
+            text = sql if params is None else sql + " AND %s = 1"
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="jsonb_exists"):
+                conn.execute(text, params)
+        assert conn.execute("SELECT '?' AS \"q?\" -- ?").fetchone() == ("?",)
+        assert conn.execute("SELECT %s::text || '?'", ("a",)).fetchone() == ("a?",)
