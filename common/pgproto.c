@@ -383,7 +383,9 @@ int32_t pgproto_type_oid(const char *name)
         { "double precision", PG_OID_FLOAT8 }, { "numeric", PG_OID_NUMERIC }, { "decimal", PG_OID_NUMERIC },
         { "date", PG_OID_DATE },         { "time", PG_OID_TIME },            { "timestamp", PG_OID_TIMESTAMP },
         { "timestamptz", PG_OID_TIMESTAMPTZ }, { "timestamp with time zone", PG_OID_TIMESTAMPTZ },
-        { "uuid", PG_OID_UUID },
+        { "timestamp without time zone", PG_OID_TIMESTAMP }, { "time without time zone", PG_OID_TIME },
+        { "time with time zone", PG_OID_TIMETZ }, { "timetz", PG_OID_TIMETZ },
+        { "character varying", PG_OID_VARCHAR }, { "uuid", PG_OID_UUID },
     };
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
         if (strcasecmp(name, types[i].name) == 0)

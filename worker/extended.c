@@ -566,22 +566,36 @@ static int extended_stmt_same(const struct extended_stmt *st, const char *query,
     return 1;
 }
 
-/* The type named at token i of text (t, n tokens): "int4", "double precision", "timestamp with time zone"; 0 if none known. */
+/*
+ * The type named at token i of text (t, n tokens), as the longest name
+ * known: "int4", "double precision", "timestamp with time zone"; 0 if none,
+ * or for an array of it (int4[]).
+ */
 static int32_t extended_type_at(const char *text, const struct sql_token *t, size_t n, size_t i)
 {
-    char name[40], word[20];
-    size_t len = 0;
-    /* Up to three words: double precision, timestamp with time zone (the last two must both follow). */
+    char name[48], word[24];
+    size_t len = 0, end = 0;
+    int32_t best = 0;
     for (size_t k = i; k < n && k < i + 4 && t[k].type == SQL_TOK_IDENT; k++) {
         sql_token_fold(text, &t[k], word, sizeof(word));
         len += (size_t)snprintf(name + len, sizeof(name) - len, "%s%s", k > i ? " " : "", word);
         if (len >= sizeof(name))
-            return 0;
+            break;
         int32_t oid = pgproto_type_oid(name);
-        if (oid != 0 && !(k + 1 < n && t[k + 1].type == SQL_TOK_IDENT && strcmp(name, "timestamp") == 0))
-            return oid;
+        if (oid != 0) {
+            best = oid;
+            end = k + 1;
+        }
     }
-    return 0;
+    /* Its modifiers, varchar(10) or numeric(10, 2), keep the type; brackets make an array. */
+    if (best != 0 && end < n && t[end].type == SQL_TOK_PUNCT && text[t[end].off] == '(') {
+        while (end < n && !(t[end].type == SQL_TOK_PUNCT && text[t[end].off] == ')'))
+            end++;
+        end++;
+    }
+    if (best != 0 && end < n && t[end].type == SQL_TOK_PUNCT && text[t[end].off] == '[')
+        return 0;
+    return best;
 }
 
 /*
@@ -596,6 +610,9 @@ static void extended_cast_types(struct extended_stmt *st)
     struct sql_token t[256];
     size_t n = 0;
     struct sql_lex_error err;
+    /* Most statements cast no parameter: no lexing for them. */
+    if (memmem(st->source, st->source_len, "::", 2) == NULL && strcasestr(st->source, "cast") == NULL)
+        return;
     if (sql_lex(st->source, st->source_len, t, 256, &n, &err) != 0 || n > 256)
         return;
     for (size_t i = 0; i < n; i++) {

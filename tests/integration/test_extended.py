@@ -121,7 +121,8 @@ def test_binary_rows_after_a_portal_describe_match_it(pgiris):
 @pytest.mark.parametrize("sql, oids", [
     ("SELECT $1::int4 * 2", [23]),
     ("SELECT CAST($1 AS bigint), $2::double precision, $3::timestamp with time zone, $4::timestamp, "
-     "$5::varchar(10), $6::numeric(10, 2), $7::boolean", [20, 701, 1184, 1114, 1043, 1700, 16]),
+     "$5::varchar(10), $6::numeric(10, 2), $7::boolean, $8::timestamp without time zone, "
+     "$9::character varying(5)", [20, 701, 1184, 1114, 1043, 1700, 16, 1114, 1043]),
 ])
 def test_cast_parameters_are_described_as_their_type(pgiris, backend, sql, oids):
     """A parameter Parse leaves untyped that the text casts has the cast's
@@ -142,6 +143,14 @@ def test_cast_parameters_are_described_as_their_type(pgiris, backend, sql, oids)
             elif t == b"Z":
                 break
         assert described == oids
+
+
+def test_cast_to_an_array_is_not_its_element(pgiris):
+    """$1::int4[] is an array: not described as int4 (pgx would send one integer)."""
+    with pgiris.connect("pg") as conn:
+        res = conn.pgconn.prepare(b"arr_s", b"SELECT $1::int4[]")
+        assert res.status == psycopg.pq.ExecStatus.COMMAND_OK, res.error_message
+        assert conn.pgconn.describe_prepared(b"arr_s").param_type(0) != 23
 
 
 def _query_count(pgiris, backend):
