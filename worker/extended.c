@@ -48,6 +48,7 @@ struct extended_stmt {
     int set_tx;             /* SET TRANSACTION modes (params_set_transaction): the executor applies them */
     uint64_t sig;           /* the columns the client was told, as the executor names them (0: none yet) */
     int told_portal;        /* what the client was told last is a portal's Describe, not the statement's */
+    int prepared;           /* the backend prepared it once: PostgreSQL's Parse would have succeeded */
 };
 
 struct extended_portal {
@@ -566,10 +567,21 @@ static int extended_stmt_same(const struct extended_stmt *st, const char *query,
     return 1;
 }
 
+/* Whether token k of text is the word w (folded). */
+static int extended_word_is(const char *text, const struct sql_token *t, size_t n, size_t k, const char *w)
+{
+    char word[24];
+    if (k >= n || t[k].type != SQL_TOK_IDENT)
+        return 0;
+    sql_token_fold(text, &t[k], word, sizeof(word));
+    return strcmp(word, w) == 0;
+}
+
 /*
  * The type named at token i of text (t, n tokens), as the longest name
- * known: "int4", "double precision", "timestamp with time zone"; 0 if none,
- * or for an array of it (int4[]).
+ * known: "int4", "double precision", "timestamp with time zone",
+ * "timestamp(3) with time zone"; 0 if none, or for an array of it
+ * (int4[], int4 ARRAY).
  */
 static int32_t extended_type_at(const char *text, const struct sql_token *t, size_t n, size_t i)
 {
@@ -587,13 +599,25 @@ static int32_t extended_type_at(const char *text, const struct sql_token *t, siz
             end = k + 1;
         }
     }
-    /* Its modifiers, varchar(10) or numeric(10, 2), keep the type; brackets make an array. */
-    if (best != 0 && end < n && t[end].type == SQL_TOK_PUNCT && text[t[end].off] == '(') {
+    if (best == 0)
+        return 0;
+    /* Its modifiers, varchar(10) or numeric(10, 2), keep the type. */
+    if (end < n && t[end].type == SQL_TOK_PUNCT && text[t[end].off] == '(') {
         while (end < n && !(t[end].type == SQL_TOK_PUNCT && text[t[end].off] == ')'))
             end++;
         end++;
+        /* A precision comes before the zone: time(3) with time zone, timestamp(3) without time zone. */
+        if ((best == PG_OID_TIME || best == PG_OID_TIMESTAMP) && extended_word_is(text, t, n, end + 1, "time") &&
+            extended_word_is(text, t, n, end + 2, "zone")) {
+            if (extended_word_is(text, t, n, end, "with"))
+                best = best == PG_OID_TIME ? PG_OID_TIMETZ : PG_OID_TIMESTAMPTZ;
+            if (extended_word_is(text, t, n, end, "with") || extended_word_is(text, t, n, end, "without"))
+                end += 3;
+        }
     }
-    if (best != 0 && end < n && t[end].type == SQL_TOK_PUNCT && text[t[end].off] == '[')
+    /* Brackets, or SQL's ARRAY, make an array: another type. */
+    if ((end < n && t[end].type == SQL_TOK_PUNCT && text[t[end].off] == '[') ||
+        extended_word_is(text, t, n, end, "array"))
         return 0;
     return best;
 }
@@ -615,12 +639,17 @@ static void extended_cast_types(struct extended_stmt *st)
         return;
     if (sql_lex(st->source, st->source_len, t, 256, &n, &err) != 0 || n > 256)
         return;
+    uint8_t *seen = calloc((size_t)st->nparams + 1, 1);
+    if (seen == NULL)
+        return;
     for (size_t i = 0; i < n; i++) {
         if (t[i].type != SQL_TOK_PARAM)
             continue;
         long p = strtol(st->source + t[i].off + 1, NULL, 10);
-        if (p < 1 || p > st->nparams || st->oids[p - 1] != 0)
+        /* PostgreSQL types a parameter by its first use: a later cast converts that type. */
+        if (p < 1 || p > st->nparams || seen[p] || st->oids[p - 1] != 0)
             continue;
+        seen[p] = 1;
         int32_t oid = 0;
         if (i + 2 < n && t[i + 1].type == SQL_TOK_OP && t[i + 1].len == 2 &&
             memcmp(st->source + t[i + 1].off, "::", 2) == 0)
@@ -633,6 +662,7 @@ static void extended_cast_types(struct extended_stmt *st)
         if (oid != 0)
             st->oids[p - 1] = oid;
     }
+    free(seen);
 }
 
 /*
@@ -785,7 +815,8 @@ static void extended_bind(struct session *s, const uint8_t *body, size_t len)
         extended_error(s, "25P02", PGPROTO_TX_ABORTED);
         return;
     }
-    for (int i = 0; i < nfmt; i++) {
+    /* Checked per parameter, as PostgreSQL does: with none, no code applies. */
+    for (int i = 0; nval > 0 && i < nfmt; i++) {
         int16_t f = (int16_t)((fmtp[2 * i] << 8) | fmtp[2 * i + 1]);
         if (f != 0 && f != 1) {
             char msg[64];
@@ -1447,7 +1478,10 @@ void extended_done(struct session *s, char txstatus, int flags, uint64_t sig)
 {
     struct extended_state *x = s->ext;
     /* A statement the backend refused to prepare is no statement, as after PostgreSQL's failed Parse. */
-    struct extended_stmt *refused = x != NULL && (flags & LEASE_F_UNPREPARED) ? x->running : NULL;
+    struct extended_stmt *refused =
+        x != NULL && (flags & LEASE_F_UNPREPARED) && x->running != NULL && !x->running->prepared ? x->running : NULL;
+    if (x != NULL && x->running != NULL && !(flags & LEASE_F_ERROR))
+        x->running->prepared = 1;
     if (x != NULL && x->running != NULL && sig != 0 && (x->running_described || x->running->sig == 0)) {
         struct extended_stmt *st = x->running;
         /* Its columns changed and the client was told: the description kept is the old one. */

@@ -331,8 +331,9 @@ static int params_options(struct params *ps, const char *opts, char *err, size_t
             break;
         size_t k = 0;
         for (; i < n && !isspace((unsigned char)opts[i]); i++) {
-            if (opts[i] == '\\' && i + 1 < n)
-                i++;
+            /* A backslash keeps the next character; a trailing one is dropped, as pg_split_opts does. */
+            if (opts[i] == '\\' && ++i >= n)
+                break;
             w[k++] = opts[i];
         }
         w[k] = '\0';

@@ -2304,6 +2304,7 @@ static void session_query(struct session *s, const uint8_t *body, size_t len)
             snprintf(msg, sizeof(msg), "%s at character %u", err.message, err.off + 1);
         pgproto_error(&b, 'E', "ERROR", rc < 0 ? "42601" : "53200", rc < 0 ? msg : "out of memory",
                       NULL, NULL);
+        session_abort_block(s);
         pgproto_ready(&b, s->txstatus);
         session_send(s, &b);
         pgbuf_free(&b);
@@ -2541,6 +2542,10 @@ static void session_process_input(struct session *s)
              * it; a FATAL closed the client's connection for it).
              */
             evbuffer_drain(in, len + 1);
+            /* Skipped with the rest of a batch an error ended, up to its Sync, as PostgreSQL does. */
+            if (s->ext_error)
+                break;
+            conn_release(&s->conn);
             struct pgbuf b;
             pgbuf_init(&b);
             pgproto_error(&b, 'E', "ERROR", "0A000", "the fast-path function call protocol is not supported",
