@@ -2647,6 +2647,8 @@ void odbc_tag(char *tag, size_t len, const char *verb, int result_set, SQLLEN ro
     else if (strcmp(verb, "UPDATE") == 0 || strcmp(verb, "DELETE") == 0 ||
              strcmp(verb, "MERGE") == 0 || strcmp(verb, "FETCH") == 0 || strcmp(verb, "MOVE") == 0)
         snprintf(tag, len, "%s %ld", verb, n);
+    else if (strcmp(verb, "SHOW") == 0 || strcmp(verb, "EXPLAIN") == 0)
+        snprintf(tag, len, "%s", verb);     /* rows, but PostgreSQL's tag is the verb */
     else if (result_set || strcmp(verb, "SELECT") == 0)
         snprintf(tag, len, "SELECT %ld", n);
     else

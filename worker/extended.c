@@ -192,9 +192,14 @@ int extended_deallocate(struct session *s, const char *stmt, size_t len, const c
         pgproto_command_complete(out, "DEALLOCATE");
         return 0;
     }
-    /* DEALLOCATE ALL and DISCARD ALL drop every statement; DISCARD ALL also resets parameters. */
-    while (x->nportals > 0)
-        extended_drop_portal(x, 0);
+    /*
+     * DEALLOCATE ALL and DISCARD ALL drop every statement (a portal keeps
+     * its own, as in PostgreSQL); DISCARD ALL, outside a block, the portals
+     * too, and resets parameters.
+     */
+    if (strcmp(verb, "DISCARD ALL") == 0)
+        while (x->nportals > 0)
+            extended_drop_portal(x, 0);
     while (x->nstmts > 0)
         extended_drop_stmt(x, 0);
     if (strcmp(verb, "DISCARD ALL") == 0) {
@@ -935,9 +940,10 @@ static int extended_deallocates(const struct extended_stmt *st)
            strcmp(st->verb, "DEALLOCATE ALL") == 0;
 }
 
-static int extended_local(const struct extended_stmt *st)
+static int extended_local(struct session *s, const struct extended_stmt *st)
 {
-    return st->empty || st->no_backend || st->cmd == SQL_CMD_SET || st->cmd == SQL_CMD_SHOW || st->cmd == SQL_CMD_RESET ||
+    return st->empty || st->no_backend || st->cmd == SQL_CMD_SET || st->cmd == SQL_CMD_RESET ||
+           (st->cmd == SQL_CMD_SHOW && !session_show_on_backend(s, st->cmd, st->source, st->source_len)) ||
            extended_deallocates(st);
 }
 
@@ -1120,7 +1126,7 @@ static void extended_describe(struct session *s, const uint8_t *body, size_t len
             extended_error(s, "26000", msg);
             return;
         }
-        if (extended_local(st) || extended_control(st)) {
+        if (extended_local(s, st) || extended_control(st)) {
             extended_param_description(s, st);
             extended_describe_local(s, st);
             return;
@@ -1148,7 +1154,7 @@ static void extended_describe(struct session *s, const uint8_t *body, size_t len
         extended_error(s, "34000", msg);
         return;
     }
-    if (extended_local(p->stmt) || extended_control(p->stmt)) {
+    if (extended_local(s, p->stmt) || extended_control(p->stmt)) {
         extended_describe_local(s, p->stmt);
         return;
     }
@@ -1252,7 +1258,7 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
         return;
     }
     struct extended_stmt *st = p->stmt;
-    if (extended_local(st)) {
+    if (extended_local(s, st)) {
         extended_execute_local(s, p, describe);
         return;
     }

@@ -753,6 +753,26 @@ int params_refuse_write(const struct params *ps, enum sql_command cmd, const cha
     return 1;
 }
 
+int params_show_answered(const struct params *ps, const char *stmt, size_t len)
+{
+    struct sql_token t[8];
+    size_t nt = 0, k = 0;
+    struct sql_lex_error err;
+    char name[128];
+    if (sql_lex(stmt, len, t, 8, &nt, &err) < 0)
+        return 1;
+    for (size_t i = 0; i < nt && i < 8; i++)
+        if (t[i].type != SQL_TOK_COMMENT)
+            t[k++] = t[i];
+    if (k < 2)
+        return 1;
+    params_token_text(stmt, &t[1], name, sizeof(name));
+    /* ALL, and the two-word names (TIME ZONE, TRANSACTION ISOLATION LEVEL), are answered here. */
+    if (strcmp(name, "all") == 0 || strcmp(name, "time") == 0 || strcmp(name, "transaction") == 0)
+        return 1;
+    return params_name(ps, name) != NULL;
+}
+
 int params_execute(struct params *ps, enum sql_command cmd, const char *stmt, size_t len, int in_tx,
                    struct pgbuf *out)
 {

@@ -70,6 +70,13 @@ int64_t params_parse_ms(const char *value);
  * public (statements are not resolved against it), -3 for options pgiris
  * cannot read (err says what, as PostgreSQL would).
  */
+/*
+ * For a SHOW: whether it names a setting pgiris answers (ALL, one it
+ * keeps, a malformed one, whose error it gives); 0 for a name it does not
+ * know, which PostgreSQL's server may (work_mem).
+ */
+int params_show_answered(const struct params *ps, const char *stmt, size_t len);
+
 int params_init(struct params *ps, const char *user, const char *startup_pairs, size_t len, char *err,
                 size_t errlen);
 void params_free(struct params *ps);

@@ -2111,6 +2111,12 @@ void session_end_of_query(struct session *s)
     session_process_input(s);
 }
 
+int session_show_on_backend(const struct session *s, enum sql_command cmd, const char *stmt, size_t len)
+{
+    return cmd == SQL_CMD_SHOW && shm_pool(s->pool)->dialect == CFG_DIALECT_POSTGRES &&
+           !params_show_answered(&s->params, stmt, len);
+}
+
 static void session_next(struct session *s)
 {
     struct session_query *q = s->query;
@@ -2167,7 +2173,8 @@ static void session_next(struct session *s)
             q->stmt_i++;
             continue;
         }
-        if (cmd == SQL_CMD_SET || cmd == SQL_CMD_SHOW || cmd == SQL_CMD_RESET) {
+        if ((cmd == SQL_CMD_SET || cmd == SQL_CMD_SHOW || cmd == SQL_CMD_RESET) &&
+            !session_show_on_backend(s, cmd, stmt, len)) {
             if (s->txstatus == 'E') {
                 pgproto_error(&local, 'E', "ERROR", "25P02", PGPROTO_TX_ABORTED, NULL, NULL);
                 session_query_stop(s);

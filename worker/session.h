@@ -134,6 +134,8 @@ void session_dispatch(struct session *s);
 
 /* An error the worker answered inside a block: the block is aborted ('T' -> 'E'), as an executor's error aborts it. */
 void session_abort_block(struct session *s);
+/* A SHOW of a setting pgiris does not keep, on PostgreSQL: its server answers it (work_mem). */
+int session_show_on_backend(const struct session *s, enum sql_command cmd, const char *stmt, size_t len);
 /*
  * BEGIN, COMMIT or ROLLBACK (cmd, its tag verb, the text stmt) answered
  * here, into out, under transaction pooling: a plain BEGIN when no

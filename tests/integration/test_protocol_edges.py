@@ -137,10 +137,8 @@ def test_options_trailing_backslash(pgiris):
     assert _app_name(pgiris.port, "demo", "pg", pgiris.users["demo"], opts) == "foo"
 
 
-# -- errors the worker answers for what PostgreSQL accepts abort the block -----------------
+# -- a SHOW of a setting only the server knows goes to it --------------------------------
 
-@defect("SHOW of a setting PostgreSQL has and pgiris does not know is 42704 in the worker, "
-        "which now aborts the block: the client's COMMIT rolls back")
 def test_show_known_setting_in_block(tables):
     assert_same(tables, [("BEGIN", 1), ("INSERT INTO {t} VALUES (1)", 1), ("SHOW work_mem", 1),
                          ("COMMIT", 1), ("SELECT count(*) FROM {t}", 1)])
@@ -198,8 +196,6 @@ def test_sqlite_run_without_describe_keeps_the_told_type(pgiris):
 
 # -- DEALLOCATE ALL and portals ---------------------------------------------------------------
 
-@defect("(pre-existing) DEALLOCATE ALL drops the portals too (extended_deallocate); "
-        "PostgreSQL keeps them.  Now the 34000 also aborts the block and COMMIT rolls back")
 def test_deallocate_all_keeps_portals(tables):
     assert_same(tables, [
         ("BEGIN", 1),

@@ -789,3 +789,23 @@ def test_question_mark_operators_are_refused_clearly(pgiris, backend, sql):
                 conn.execute(text, params)
         assert conn.execute("SELECT '?' AS \"q?\" -- ?").fetchone() == ("?",)
         assert conn.execute("SELECT %s::text || '?'", ("a",)).fetchone() == ("a?",)
+
+
+def test_show_of_a_server_setting_goes_to_postgresql(pgiris):
+    """pgiris answers SHOW for the settings it keeps; on PostgreSQL one it
+    does not keep (work_mem) is the server's, as a client reached directly
+    would see it, tagged SHOW (it was 42704, which in a block aborted it)."""
+    with pgiris.connect("pg") as conn:
+        expected = pgiris.postgres.query("SHOW work_mem")[0][0]
+        for extended in (False, True):
+            cur = conn.execute("SHOW work_mem", prepare=extended) if extended else conn.execute("SHOW work_mem")
+            assert cur.fetchone() == (expected,)
+            assert cur.statusmessage == "SHOW"
+        conn.execute("BEGIN")
+        assert conn.execute("SHOW work_mem").fetchone() == (expected,)
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("0",)
+        conn.execute("COMMIT")
+        assert conn.execute("EXPLAIN SELECT 1").statusmessage == "EXPLAIN"
+    with pgiris.connect("demo") as conn:
+        with pytest.raises(psycopg.errors.UndefinedObject):
+            conn.execute("SHOW work_mem")
