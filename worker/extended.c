@@ -1258,12 +1258,13 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
         return;
     }
     struct extended_stmt *st = p->stmt;
-    if (extended_local(s, st)) {
-        extended_execute_local(s, p, describe);
+    /* In an aborted block only its end runs, here or on the backend (an empty statement is no statement). */
+    if (s->txstatus == 'E' && !st->empty && !extended_ends_block(st)) {
+        extended_error(s, "25P02", PGPROTO_TX_ABORTED);
         return;
     }
-    if (s->txstatus == 'E' && !extended_ends_block(st)) {
-        extended_error(s, "25P02", PGPROTO_TX_ABORTED);
+    if (extended_local(s, st)) {
+        extended_execute_local(s, p, describe);
         return;
     }
     if (p->done) {

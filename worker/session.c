@@ -2206,6 +2206,11 @@ static void session_next(struct session *s)
         }
         if ((cmd == SQL_CMD_DISCARD && strcmp(verb, "DISCARD ALL") == 0) || strcmp(verb, "DEALLOCATE") == 0 ||
             strcmp(verb, "DEALLOCATE ALL") == 0) {
+            if (s->txstatus == 'E') {
+                pgproto_error(&local, 'E', "ERROR", "25P02", PGPROTO_TX_ABORTED, NULL, NULL);
+                session_query_stop(s);
+                break;
+            }
             int rc = extended_deallocate(s, stmt, len, verb, &local);
             if (rc < 0)
                 session_query_stop(s);

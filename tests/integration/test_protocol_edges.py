@@ -204,3 +204,22 @@ def test_deallocate_all_keeps_portals(tables):
         ("COMMIT", 1),
         ("SELECT count(*) FROM {t}", 1),
     ])
+
+
+# -- statements pgiris runs itself are refused in an aborted block, as PostgreSQL's are -------
+
+@pytest.mark.parametrize("step", [
+    pytest.param("DEALLOCATE ALL", id="simple-deallocate-all"),
+    pytest.param("DISCARD ALL", id="simple-discard-all"),
+    pytest.param(P("DEALLOCATE ALL") + B() + E() + S, id="extended-deallocate-all"),
+    pytest.param(B("pset", "sset") + E("pset") + S, id="set-bound-before-the-error"),
+    pytest.param(P("") + B() + E() + S, id="empty-statement-runs"),
+])
+def test_local_statements_in_an_aborted_block(tables, step):
+    assert_same(tables, [
+        ("BEGIN", 1),
+        (P("SET application_name = 'x'", "sset") + S, 1),
+        ("SELECT 1/0", 1),
+        (step, 1),
+        ("ROLLBACK", 1),
+    ])
