@@ -49,6 +49,7 @@ struct extended_stmt {
     uint64_t sig;           /* the columns the client was told, as the executor names them (0: none yet) */
     int told_portal;        /* what the client was told last is a portal's Describe, not the statement's */
     int prepared;           /* the backend prepared it once: PostgreSQL's Parse would have succeeded */
+    uint8_t *inferred;      /* per parameter, 1 where its type came from a cast in the text, or NULL */
 };
 
 struct extended_portal {
@@ -87,6 +88,7 @@ static void extended_stmt_free(struct extended_stmt *st)
     free(st->name);
     free(st->sql);
     free(st->source);
+    free(st->inferred);
     for (int i = 0; i < st->ntypes; i++)
         free(st->types[i]);
     free(st->types);
@@ -566,9 +568,12 @@ static int extended_stmt_same(const struct extended_stmt *st, const char *query,
     /* Parse's text has no NUL in it: the same text is the same qlen bytes, then the end. */
     if (st->types != NULL || n > st->nparams || strncmp(st->source, query, qlen) != 0 || st->source[qlen] != '\0')
         return 0;
-    for (int i = 0; i < st->nparams; i++)
-        if (st->oids[i] != (i < n ? oids[i] : 0))
+    for (int i = 0; i < st->nparams; i++) {
+        int32_t want = i < n ? oids[i] : 0;
+        /* A type the text's cast gave was no type the client sent. */
+        if (st->oids[i] != want && !(want == 0 && st->inferred != NULL && st->inferred[i]))
             return 0;
+    }
     return 1;
 }
 
@@ -664,8 +669,10 @@ static void extended_cast_types(struct extended_stmt *st)
                  strncasecmp(st->source + t[i - 2].off, "cast", 4) == 0 && t[i + 1].type == SQL_TOK_IDENT &&
                  t[i + 1].len == 2 && strncasecmp(st->source + t[i + 1].off, "as", 2) == 0)
             oid = extended_type_at(st->source, t, n, i + 2);
-        if (oid != 0)
+        if (oid != 0 && (st->inferred != NULL || (st->inferred = calloc((size_t)st->nparams, 1)) != NULL)) {
             st->oids[p - 1] = oid;
+            st->inferred[p - 1] = 1;
+        }
     }
     free(seen);
 }
