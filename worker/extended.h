@@ -59,11 +59,12 @@ int extended_sql_prepare(struct session *s, const char *stmt, size_t len, struct
  */
 char *extended_sql_execute(struct session *s, const char *stmt, size_t len, struct pgbuf *out);
 
-/* Free all statements and portals of the session. */
 /* The client's transaction block ended (COMMIT, ROLLBACK, or an error that ended it): its portals end with it. */
 void extended_block_end(struct session *s);
 /* A simple Query: the unnamed statement and portal go, as in PostgreSQL (a Bind of "" after it is 26000). */
 void extended_simple_query(struct session *s);
+
+/* Free all statements and portals of the session. */
 void extended_free(struct session *s);
 
 #endif

@@ -63,6 +63,13 @@ void params_tx_end(struct params *ps, int committed, struct pgbuf *out);
 int64_t params_parse_ms(const char *value);
 
 /*
+ * For a SHOW: whether it names a setting pgiris answers (ALL, one it
+ * keeps, a malformed one, whose error it gives); 0 for a name it does not
+ * know, which PostgreSQL's server may (work_mem).
+ */
+int params_show_answered(const struct params *ps, const char *stmt, size_t len);
+
+/*
  * The server defaults, then what the startup packet's "options" sets
  * (-c name=value, --name=value), then each of its other "name\0value\0"
  * pairs (user, database, replication skipped).  user must outlive ps.  0,
@@ -70,13 +77,6 @@ int64_t params_parse_ms(const char *value);
  * public (statements are not resolved against it), -3 for options pgiris
  * cannot read (err says what, as PostgreSQL would).
  */
-/*
- * For a SHOW: whether it names a setting pgiris answers (ALL, one it
- * keeps, a malformed one, whose error it gives); 0 for a name it does not
- * know, which PostgreSQL's server may (work_mem).
- */
-int params_show_answered(const struct params *ps, const char *stmt, size_t len);
-
 int params_init(struct params *ps, const char *user, const char *startup_pairs, size_t len, char *err,
                 size_t errlen);
 void params_free(struct params *ps);
