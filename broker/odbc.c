@@ -253,6 +253,9 @@ int odbc_connstr_rollback_level(const char *connstr)
     return 0;
 }
 
+/* psqlODBC's connects, one at a time (odbc_connect). */
+static pthread_mutex_t odbc_connect_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /*
  * What pgiris adds to a connection string, unless it says otherwise.
  * psqlODBC's default rollback on errors wraps every statement of a
@@ -345,8 +348,19 @@ int odbc_connect(const char *connstr, enum cfg_dialect dialect, double timeout,
         snprintf(errbuf, errlen, "HY001: out of memory");
         goto failed;
     }
+    /*
+     * psqlODBC sets and reads the process's locale while it connects
+     * (setlocale, which is not thread-safe): two executors connecting at
+     * once had one read the locale name the other had just freed (seen by
+     * AddressSanitizer).  Its connects go one at a time; they are rare.
+     */
+    int serial = dialect == CFG_DIALECT_POSTGRES;
+    if (serial)
+        pthread_mutex_lock(&odbc_connect_lock);
     rc = SQLDriverConnect(c->dbc, NULL, (SQLCHAR *)effective, SQL_NTS, NULL, 0, NULL,
                           SQL_DRIVER_NOPROMPT);
+    if (serial)
+        pthread_mutex_unlock(&odbc_connect_lock);
     free(effective);
     if (!SQL_SUCCEEDED(rc)) {
         odbc_diag_text(SQL_HANDLE_DBC, c->dbc, "SQLDriverConnect", errbuf, errlen);
