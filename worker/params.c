@@ -299,14 +299,48 @@ static int params_search_path_other(const char *value, char *name, size_t size)
 }
 
 /* One startup parameter: 0, -1 without memory, -2 for a search_path naming another schema. */
-static int params_startup_one(struct params *ps, const char *name, const char *value)
+/*
+ * A statement_timeout value as PostgreSQL shows it, in the largest unit
+ * that divides it ("500ms", "2s", "1min"), into canon; -1 if it is none.
+ */
+static int params_timeout_canon(const char *value, char *canon, size_t size)
+{
+    static const struct {
+        int64_t ms;
+        const char *unit;
+    } units[] = { { 86400000, "d" }, { 3600000, "h" }, { 60000, "min" }, { 1000, "s" }, { 1, "ms" } };
+    int64_t ms = params_parse_ms(value);
+    if (ms < 0)
+        return -1;
+    snprintf(canon, size, "0");
+    for (size_t k = 0; ms != 0 && k < sizeof(units) / sizeof(units[0]); k++)
+        if (ms % units[k].ms == 0) {
+            snprintf(canon, size, "%lld%s", (long long)(ms / units[k].ms), units[k].unit);
+            break;
+        }
+    return 0;
+}
+
+/*
+ * One startup parameter: 0, -1 without memory, -2 for a search_path
+ * naming another schema, -4 for a statement_timeout that is no time (err
+ * says so).
+ */
+static int params_startup_one(struct params *ps, const char *name, const char *value, char *err, size_t errlen)
 {
     /* The server decides the encoding; the client is told UTF8 (see params_execute). */
     if (strcasecmp(name, "client_encoding") == 0)
         return 0;
-    char schema[64];
+    char schema[64], canon[32];
     if (strcasecmp(name, "search_path") == 0 && params_search_path_other(value, schema, sizeof(schema)))
         return -2;
+    if (strcasecmp(name, "statement_timeout") == 0) {
+        if (params_timeout_canon(value, canon, sizeof(canon)) < 0) {
+            snprintf(err, errlen, "invalid value for parameter \"statement_timeout\": \"%.60s\"", value);
+            return -4;
+        }
+        value = canon;
+    }
     return params_put(ps, name, value, 1) < 0 ? -1 : 0;
 }
 
@@ -364,7 +398,7 @@ static int params_options(struct params *ps, const char *opts, char *err, size_t
         for (char *c = arg; *c; c++)
             if (*c == '-')
                 *c = '_';
-        rc = params_startup_one(ps, arg, eq + 1);
+        rc = params_startup_one(ps, arg, eq + 1, err, errlen);
     }
     if (rc == 0 && want_arg) {
         snprintf(err, errlen, "-c requires a value");
@@ -393,7 +427,8 @@ int params_init(struct params *ps, const char *user, const char *pairs, size_t l
             if (options != (round == 0) || strcmp(name, "user") == 0 || strcmp(name, "database") == 0 ||
                 strcmp(name, "replication") == 0)
                 continue;
-            int rc = options ? params_options(ps, value, err, errlen) : params_startup_one(ps, name, value);
+            int rc = options ? params_options(ps, value, err, errlen)
+                             : params_startup_one(ps, name, value, err, errlen);
             if (rc < 0)
                 return rc;
         }
@@ -615,21 +650,8 @@ static int params_assign(struct params *ps, const char *name, const char *value,
         value = b ? "on" : "off";
     }
     if (strcasecmp(name, "statement_timeout") == 0) {
-        int64_t ms = params_parse_ms(value);
-        if (ms < 0)
+        if (params_timeout_canon(value, canon, sizeof(canon)) < 0)
             return params_error(out, "22023", "invalid value for parameter \"statement_timeout\": \"%s\"", value);
-        /* Shown as PostgreSQL shows it: in the largest unit that divides it. */
-        static const struct {
-            int64_t ms;
-            const char *unit;
-        } units[] = { { 86400000, "d" }, { 3600000, "h" }, { 60000, "min" }, { 1000, "s" }, { 1, "ms" } };
-        if (ms == 0)
-            snprintf(canon, sizeof(canon), "0");
-        for (size_t k = 0; ms != 0 && k < sizeof(units) / sizeof(units[0]); k++)
-            if (ms % units[k].ms == 0) {
-                snprintf(canon, sizeof(canon), "%lld%s", (long long)(ms / units[k].ms), units[k].unit);
-                break;
-            }
         value = canon;
     }
     if (params_put(ps, name, value, 0) < 0)

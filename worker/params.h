@@ -75,7 +75,8 @@ int params_show_answered(const struct params *ps, const char *stmt, size_t len);
  * pairs (user, database, replication skipped).  user must outlive ps.  0,
  * -1 when out of memory, -2 for a search_path naming a schema other than
  * public (statements are not resolved against it), -3 for options pgiris
- * cannot read (err says what, as PostgreSQL would).
+ * cannot read, -4 for a value it refuses (err says what, as PostgreSQL
+ * would).
  */
 int params_init(struct params *ps, const char *user, const char *startup_pairs, size_t len, char *err,
                 size_t errlen);

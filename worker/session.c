@@ -695,8 +695,8 @@ static void session_startup(struct session *s, const uint8_t *body, size_t len)
         if (prc == -2)
             session_fatal(s, "0A000", "a search_path naming a schema other than public is not supported by pgiris: "
                                       "statements are not resolved against it");
-        else if (prc == -3)
-            session_fatal(s, "42601", perr);
+        else if (prc == -3 || prc == -4)
+            session_fatal(s, prc == -3 ? "42601" : "22023", perr);
         else
             session_fatal(s, "53200", "out of memory");
         return;

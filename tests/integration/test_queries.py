@@ -106,12 +106,16 @@ def test_startup_options_are_applied(pgiris, backend):
             conn.execute(long_query)
     with pgiris.connect(backend, options="--application-name=opt\\ app") as conn:
         assert conn.execute("SHOW application_name").fetchone()[0] == "opt app"
+    # shown as PostgreSQL shows a time: in its largest whole unit
+    with pgiris.connect(backend, options="-c statement_timeout=1500") as conn:
+        assert conn.execute("SHOW statement_timeout").fetchone()[0] == "1500ms"
 
 
 @pytest.mark.parametrize("opts,message", [
     ("-c search_path=tenant1", "search_path"),
     ("-c statement_timeout", "requires a value"),
     ("-B 100", "invalid command-line argument"),
+    ("-c statement_timeout=soon", "invalid value for parameter"),
 ])
 def test_startup_options_refused(pgiris, opts, message):
     """What pgiris would otherwise drop is refused at login, as the same SET would be."""
