@@ -1346,7 +1346,10 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
          * bound again or a Query runs, so its cursor goes when the next
          * statement runs.
          */
-        p->done = max_rows <= 0;
+        /* A row limit does not stop a statement that returns no rows: it runs to its end, as in PostgreSQL. */
+        int rowless = (st->cmd == SQL_CMD_INSERT || st->cmd == SQL_CMD_UPDATE || st->cmd == SQL_CMD_DELETE) &&
+                      strcasestr(st->source, "returning") == NULL;
+        p->done = max_rows <= 0 || rowless;
         if (max_rows > 0) {
             p->started = 1;
             if (p->name[0] != '\0') {

@@ -693,8 +693,7 @@ def test_negative_row_count_reads_the_rest(tables, in_block):
     assert_same(tables, steps)
 
 
-@defect("an INSERT portal run with a row limit and executed again answers SELECT 0, "
-        "not 55000 (it cannot be run again)")
+# An INSERT portal run with a row limit ran to its end: executed again it is 55000.
 def test_insert_portal_with_row_limit_run_again(tables):
     assert_same(tables, [(P("INSERT INTO {t} VALUES (1)") + B("p") + E("p", 1) + E("p") + S, 1)])
 
