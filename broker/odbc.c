@@ -353,6 +353,8 @@ int odbc_connect(const char *connstr, enum cfg_dialect dialect, double timeout,
      * (setlocale, which is not thread-safe): two executors connecting at
      * once had one read the locale name the other had just freed (seen by
      * AddressSanitizer).  Its connects go one at a time; they are rare.
+     * (A PostgreSQL host that does not answer so delays the connects of
+     * the other PostgreSQL pools by up to server_connect_timeout each.)
      */
     int serial = dialect == CFG_DIALECT_POSTGRES;
     if (serial)
