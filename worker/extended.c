@@ -48,6 +48,7 @@ struct extended_stmt {
     int set_tx;             /* SET TRANSACTION modes (params_set_transaction): the executor applies them */
     uint64_t sig;           /* the columns the client was told, as the executor names them (0: none yet) */
     int told_portal;        /* what the client was told last is a portal's Describe, not the statement's */
+    int rowless;            /* INSERT, UPDATE or DELETE without RETURNING: a row limit does not stop it */
     int prepared;           /* the backend prepared it once: PostgreSQL's Parse would have succeeded */
     uint8_t *inferred;      /* per parameter, 1 where its type came from a cast in the text, or NULL */
 };
@@ -664,10 +665,8 @@ static void extended_cast_types(struct extended_stmt *st)
         if (i + 2 < n && t[i + 1].type == SQL_TOK_OP && t[i + 1].len == 2 &&
             memcmp(st->source + t[i + 1].off, "::", 2) == 0)
             oid = extended_type_at(st->source, t, n, i + 2);
-        else if (i >= 2 && i + 2 < n && t[i - 1].type == SQL_TOK_PUNCT && st->source[t[i - 1].off] == '(' &&
-                 t[i - 2].type == SQL_TOK_IDENT && t[i - 2].len == 4 &&
-                 strncasecmp(st->source + t[i - 2].off, "cast", 4) == 0 && t[i + 1].type == SQL_TOK_IDENT &&
-                 t[i + 1].len == 2 && strncasecmp(st->source + t[i + 1].off, "as", 2) == 0)
+        else if (i >= 2 && t[i - 1].type == SQL_TOK_PUNCT && st->source[t[i - 1].off] == '(' &&
+                 extended_word_is(st->source, t, n, i - 2, "cast") && extended_word_is(st->source, t, n, i + 1, "as"))
             oid = extended_type_at(st->source, t, n, i + 2);
         if (oid != 0 && (st->inferred != NULL || (st->inferred = calloc((size_t)st->nparams, 1)) != NULL)) {
             st->oids[p - 1] = oid;
@@ -739,6 +738,8 @@ static int extended_stmt_create(struct session *s, const char *name, const char 
     }
     st->set_tx = st->cmd == SQL_CMD_OTHER && strcmp(st->verb, "SET") == 0 &&
                  params_is_set_transaction(st->source, st->source_len);
+    st->rowless = (st->cmd == SQL_CMD_INSERT || st->cmd == SQL_CMD_UPDATE || st->cmd == SQL_CMD_DELETE) &&
+                  strcasestr(st->source, "returning") == NULL;
     int nt = n > st->nparams ? n : st->nparams;
     st->oids = calloc((size_t)(nt ? nt : 1), sizeof(int32_t));
     struct extended_stmt **ns = st->oids ? realloc(x->stmts, sizeof(*ns) * (size_t)(x->nstmts + 1)) : NULL;
@@ -1000,7 +1001,6 @@ static void extended_param_description(struct session *s, const struct extended_
     pgbuf_free(&b);
 }
 
-/* Ask the executor to describe: statement (with params) or portal (with its formats). */
 /* The first '?' marker that stands for parameter i, or -1 if none does. */
 static int extended_first_marker(const struct extended_stmt *st, int i)
 {
@@ -1010,6 +1010,7 @@ static int extended_first_marker(const struct extended_stmt *st, int i)
     return -1;
 }
 
+/* Ask the executor to describe: statement (with params) or portal (with its formats). */
 static void extended_request_describe(struct session *s, struct extended_stmt *st,
                                       const struct extended_portal *p)
 {
@@ -1347,9 +1348,7 @@ static void extended_execute(struct session *s, const uint8_t *body, size_t len)
          * statement runs.
          */
         /* A row limit does not stop a statement that returns no rows: it runs to its end, as in PostgreSQL. */
-        int rowless = (st->cmd == SQL_CMD_INSERT || st->cmd == SQL_CMD_UPDATE || st->cmd == SQL_CMD_DELETE) &&
-                      strcasestr(st->source, "returning") == NULL;
-        p->done = max_rows <= 0 || rowless;
+        p->done = max_rows <= 0 || st->rowless;
         if (max_rows > 0) {
             p->started = 1;
             if (p->name[0] != '\0') {
@@ -1445,15 +1444,13 @@ void extended_block_end(struct session *s)
 /* Sync: the implicit transaction ends; portals die with it, as in PostgreSQL. */
 static void extended_sync(struct session *s)
 {
-    struct extended_state *x = extended_state(s);
     /* An error in a block aborts it, whoever answered it (an executor's error has done so already). */
     if (s->ext_error)
         session_abort_block(s);
     s->ext_error = 0;
     s->ext_describe_next = 0;
     if (s->txstatus == 'I')
-        while (x->nportals > 0)
-            extended_drop_portal(x, 0);
+        extended_block_end(s);
     session_end_of_query(s);
 }
 
@@ -1517,11 +1514,9 @@ void extended_done(struct session *s, char txstatus, int flags, uint64_t sig)
             pgbuf_reset(&st->desc);
         x->capture = NULL;
     }
-    for (int i = 0; refused != NULL && i < x->nstmts; i++)
-        if (x->stmts[i] == refused) {
-            extended_drop_stmt(x, i);
-            break;
-        }
+    int idx;
+    if (refused != NULL && extended_find_stmt(x, refused->name, &idx) == refused)
+        extended_drop_stmt(x, idx);
     s->ext_busy = 0;
     int ended = s->txstatus != 'I' && txstatus == 'I';
     s->txstatus = txstatus;

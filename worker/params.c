@@ -298,7 +298,6 @@ static int params_search_path_other(const char *value, char *name, size_t size)
     return 0;
 }
 
-/* One startup parameter: 0, -1 without memory, -2 for a search_path naming another schema. */
 /*
  * A statement_timeout value as PostgreSQL shows it, in the largest unit
  * that divides it ("500ms", "2s", "1min"), into canon; -1 if it is none.

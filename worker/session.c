@@ -226,6 +226,15 @@ static void session_query_stop(struct session *s)
     session_abort_block(s);
 }
 
+/* A statement of the Query answered here: on to the next, or, if it failed, stop. */
+static void session_stmt_next(struct session *s, int failed)
+{
+    if (failed)
+        session_query_stop(s);
+    else
+        s->query->stmt_i++;
+}
+
 /* Tell the other workers when this worker's longest-waiting client for pool began to wait. */
 static void session_waitq_publish(uint32_t pool)
 {
@@ -2142,10 +2151,7 @@ static void session_next(struct session *s)
         /* SQL PREPARE makes a statement of the client's, as Parse does: it lives here, not on a backend. */
         if (sql_prepare) {
             int rc = extended_sql_prepare(s, stmt, len, &local);
-            if (rc < 0)
-                session_query_stop(s);
-            else
-                q->stmt_i++;
+            session_stmt_next(s, rc < 0);
             continue;
         }
         /* EXECUTE runs that statement's text with its arguments in place, on whatever slot. */
@@ -2181,20 +2187,14 @@ static void session_next(struct session *s)
                 break;
             }
             int rc = params_execute(&s->params, cmd, stmt, len, s->txstatus != 'I', &local);
-            if (rc < 0)
-                session_query_stop(s);
-            else
-                q->stmt_i++;
+            session_stmt_next(s, rc < 0);
             continue;
         }
         int set_tx = cmd == SQL_CMD_OTHER && strcmp(verb, "SET") == 0
                          ? params_set_transaction(&s->params, stmt, len, s->txstatus, &local)
                          : PARAMS_TX_NOT;
         if (set_tx == PARAMS_TX_ANSWERED || set_tx == PARAMS_TX_FAILED) {
-            if (set_tx == PARAMS_TX_FAILED)
-                session_query_stop(s);
-            else
-                q->stmt_i++;
+            session_stmt_next(s, set_tx == PARAMS_TX_FAILED);
             continue;
         }
         /* Prepared statements are the client's, kept in this worker: so are their removal. */
@@ -2212,10 +2212,7 @@ static void session_next(struct session *s)
                 break;
             }
             int rc = extended_deallocate(s, stmt, len, verb, &local);
-            if (rc < 0)
-                session_query_stop(s);
-            else
-                q->stmt_i++;
+            session_stmt_next(s, rc < 0);
             continue;
         }
         char refusal[128];
